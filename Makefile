@@ -1,0 +1,49 @@
+# One venv, made on first use; every target below works on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+ARGS ?=
+
+.PHONY: demo test check screenshots bench lab prometheus clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(BIN)/.installed-dev: $(BIN)/.installed
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+demo: $(BIN)/.installed
+	$(BIN)/monotui demo $(ARGS)
+
+# The real-Prometheus tests need the Debian package; install it when we can (root + apt).
+prometheus:
+	@command -v prometheus >/dev/null && command -v promtool >/dev/null || \
+	  { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      (apt-get update -qq && apt-get install -y -qq prometheus >/dev/null); \
+	    else echo "prometheus is not installed: run 'sudo apt-get install prometheus' (the integration tests need it)" >&2; fi; }
+
+test: $(BIN)/.installed-dev prometheus
+	$(PY) -m pytest -q $(ARGS)
+
+check: $(BIN)/.installed-dev
+	$(BIN)/ruff check monotui widgets tests bench
+	$(BIN)/ruff format --check monotui widgets tests bench || true
+	$(BIN)/mypy
+	$(PY) -m pytest -q tests/test_import_rules.py
+
+screenshots: $(BIN)/.installed-dev
+	$(PY) -m bench.screenshots screenshots
+
+bench: $(BIN)/.installed-dev prometheus
+	$(PY) -m bench $(ARGS)
+
+lab: $(BIN)/.installed-dev prometheus
+	$(PY) -m monotui.lab $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""monotui: a terminal cockpit for canary rollouts."""

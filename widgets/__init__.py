@@ -1,0 +1,1 @@
+"""Textual widgets of monotui; they import textual, textual_plotext and monotui.model only."""
