@@ -1,0 +1,303 @@
+"""`monotui.toml`: pydantic models of every key, validated, with errors that name the file and key.
+
+Environment variables override the file: `MONOTUI_PROMETHEUS__URL=...` sets `[prometheus] url`
+(sections and keys joined by a double underscore, top-level sections only).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from monotui.errors import ConfigError
+from monotui.plan import PlanError, validate_steps
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PrometheusConfig(_Section):
+    """Where the metrics come from."""
+
+    url: str = "http://prometheus.istio-system:9090"
+    """Base URL of the Prometheus HTTP API."""
+    timeout_s: float = Field(5.0, gt=0)
+    """Timeout of one query, in seconds."""
+    bearer_token_file: Path | None = None
+    """A file whose content is sent as `Authorization: Bearer ...` (re-read on every poll)."""
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Extra HTTP headers, e.g. for a multi-tenant proxy."""
+    verify_tls: bool = True
+    """Verify the server's TLS certificate."""
+
+
+class KubernetesConfig(_Section):
+    """How to reach the cluster, like kubectl."""
+
+    context: str | None = None
+    """The kubeconfig context; default: the current context. KUBECONFIG is honoured."""
+    kubeconfig: Path | None = None
+    """A kubeconfig file; default: $KUBECONFIG, then ~/.kube/config, then in-cluster."""
+
+
+class AuditConfig(_Section):
+    """The audit log: one JSON line per action."""
+
+    path: Path | None = None
+    """Default: $XDG_STATE_HOME/monotui/audit.jsonl (~/.local/state/monotui/audit.jsonl)."""
+
+
+class RouterConfig(_Section):
+    """Where the weights live."""
+
+    kind: Literal["istio", "gateway-api", "argo", "sim", "none"] = "istio"
+    """istio (VirtualService), gateway-api (HTTPRoute), argo (Rollout), sim (demo), none."""
+    name: str = ""
+    """The VirtualService, HTTPRoute or Rollout; default: the rollout's name."""
+    route: str | int | None = None
+    """istio: the http route's name; gateway-api: the rule index. Optional when there is one."""
+    stable: str = "v1"
+    """istio: the stable subset (or host); gateway-api: the stable backendRef name."""
+    canary: str = "v2"
+    """istio: the canary subset (or host); gateway-api: the canary backendRef name."""
+    match_by: Literal["subset", "host"] = "subset"
+    """istio: whether `stable`/`canary` name destination subsets or destination hosts."""
+
+
+class MetricsConfig(_Section):
+    """Which series tell baseline from canary; defaults are Istio's standard metrics."""
+
+    kind: Literal["prometheus", "sim", "none"] = "prometheus"
+    """prometheus, sim (demo) or none."""
+    service: str = ""
+    """destination_service_name; default: the rollout's name."""
+    version_label: str = "destination_version"
+    """The label that tells baseline from canary."""
+    baseline: str = "v1"
+    """The version label's value for the baseline."""
+    canary: str = "v2"
+    """The version label's value for the canary."""
+    window: str = "1m"
+    """The range of rate() and histogram_quantile(), a Prometheus duration."""
+    selector: str = ""
+    """Extra label matchers for this rollout's traffic, e.g. 'reporter="destination"'."""
+    error_rate_query: str | None = None
+    """Override of the error-rate template (placeholders: see the README)."""
+    latency_query: str | None = None
+    """Override of the p99 latency template, in milliseconds."""
+    request_rate_query: str | None = None
+    """Override of the request-rate template (the observed split)."""
+    history_s: float = Field(1800.0, gt=0)
+    """How far back the charts start, filled by one range query at start."""
+
+    @field_validator("window")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if not re.fullmatch(r"(\d+(ms|s|m|h|d|w|y))+", value):
+            raise ValueError(f"'{value}' is not a Prometheus duration such as 30s, 1m or 5m")
+        return value
+
+
+class FlagsConfig(_Section):
+    """Where the feature flags come from."""
+
+    kind: Literal["flagd-file", "featureflag", "ofrep", "sim", "none"] = "none"
+    """flagd-file, featureflag (OpenFeature operator resource), ofrep (read-only), sim, none."""
+    path: Path | None = None
+    """flagd-file: the flag definition file (JSON or YAML)."""
+    name: str | None = None
+    """featureflag: the FeatureFlag resource's name (in the rollout's namespace)."""
+    url: str | None = None
+    """ofrep: the OFREP service's base URL (without /ofrep/v1)."""
+    context: dict[str, Any] = Field(default_factory=dict)
+    """ofrep: the evaluation context sent with the bulk evaluation."""
+    kill_switches: list[str] = Field(default_factory=list)
+    """Flags that stop the canary's new code path when turned off."""
+
+    @model_validator(mode="after")
+    def _needs(self) -> FlagsConfig:
+        needed = {"flagd-file": "path", "featureflag": "name", "ofrep": "url"}.get(self.kind)
+        if needed and getattr(self, needed) in (None, ""):
+            raise ValueError(f"flags kind '{self.kind}' needs '{needed}'")
+        return self
+
+
+class JudgeConfig(_Section):
+    """The canary judge and the automation's limits."""
+
+    confidence: float = Field(0.98, gt=0.5, lt=1)
+    """Confidence of the Mann-Whitney U test (0.98: p < 0.02 counts)."""
+    allowed_increase: float = Field(1.0, ge=1.0)
+    """Effect-size gate: canary/baseline must exceed this to be HIGH (1.2 tolerates +20 %)."""
+    max_error_rate: float = Field(0.05, ge=0, le=1)
+    """Absolute guard: a canary error rate above this fails, whatever the baseline does."""
+    min_requests: float = Field(10.0, ge=0)
+    """Fewer canary requests per second than this in the window is NO DATA."""
+    lookback: int = Field(10, ge=1)
+    """How many recent samples per side the judge compares."""
+    min_samples: int = Field(3, ge=1)
+    """Fewer samples per side than this is NO DATA."""
+    pass_score: float = Field(90.0, ge=0, le=100)
+    """A score at or above this is PASS."""
+    marginal_score: float = Field(75.0, ge=0, le=100)
+    """A score at or above this (and below pass_score) is MARGINAL; below it FAIL."""
+    failure_limit: int = Field(2, ge=1)
+    """Consecutive FAIL verdicts before the automation rolls back."""
+    nodata_limit: int = Field(5, ge=1)
+    """Consecutive NO DATA verdicts before the automation pauses."""
+    latency_critical: bool = False
+    """Whether a HIGH p99 latency fails the whole verdict."""
+    error_rate_critical: bool = True
+    """Whether a HIGH error rate fails the whole verdict."""
+
+    @model_validator(mode="after")
+    def _scores(self) -> JudgeConfig:
+        if self.marginal_score > self.pass_score:
+            raise ValueError("marginal_score must not exceed pass_score")
+        return self
+
+
+class RolloutConfig(_Section):
+    """One rollout: its plan, and where its weights, metrics and flags live."""
+
+    name: str = Field(min_length=1)
+    """The rollout's name (also the default router name and metrics service)."""
+    namespace: str = "default"
+    """The Kubernetes namespace of its route and metrics."""
+    steps: tuple[int, ...] = (1, 5, 10, 25, 50, 100)
+    """Canary percentages, strictly increasing; 100 is appended when missing."""
+    hold_s: float = Field(300.0, ge=0)
+    """Time at a step with a PASS verdict before the automation may advance."""
+    policy: Literal["manual", "auto"] = "manual"
+    """manual: only keys move traffic; auto: the judge's verdicts advance, pause and roll back."""
+    interval_s: float = Field(5.0, gt=0)
+    """Seconds between polls of this rollout's sources."""
+    router: RouterConfig = Field(default_factory=RouterConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    flags: FlagsConfig = Field(default_factory=FlagsConfig)
+    judge: JudgeConfig = Field(default_factory=JudgeConfig)
+
+    @field_validator("steps")
+    @classmethod
+    def _steps(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        try:
+            return validate_steps(value)
+        except PlanError as exc:
+            raise ValueError(str(exc)) from exc
+
+    @property
+    def router_name(self) -> str:
+        return self.router.name or self.name
+
+    @property
+    def service(self) -> str:
+        return self.metrics.service or self.name
+
+
+class Config(_Section):
+    """The whole file."""
+
+    prometheus: PrometheusConfig = Field(default_factory=PrometheusConfig)
+    kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
+    rollouts: list[RolloutConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Config:
+        names = [r.name for r in self.rollouts]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"rollout names must be unique, repeated: {', '.join(dupes)}")
+        return self
+
+    def rollout(self, name: str) -> RolloutConfig:
+        for r in self.rollouts:
+            if r.name == name:
+                return r
+        known = ", ".join(r.name for r in self.rollouts) or "none"
+        raise ConfigError(f"no rollout named '{name}' in the configuration (known: {known})")
+
+
+_UNITS_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+
+
+def duration_s(text: str) -> float:
+    """A Prometheus duration ("1m", "1h30m", "500ms") in seconds."""
+    return sum(float(n) * _UNITS_S[u] for n, u in re.findall(r"(\d+)(ms|s|m|h|d|w|y)", text))
+
+
+def default_path() -> Path:
+    """./monotui.toml, then $XDG_CONFIG_HOME/monotui/config.toml."""
+    local = Path("monotui.toml")
+    if local.exists():
+        return local
+    xdg = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return xdg / "monotui" / "config.toml"
+
+
+def load(path: Path | str | None = None, env: dict[str, str] | None = None) -> Config:
+    """Read, merge the environment into, and validate a config file. Raises ConfigError."""
+    file = Path(path) if path else default_path()
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{file}: no such file (pass -c FILE, or run 'monotui demo' to try without a cluster)"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    return parse(_apply_env(data, os.environ if env is None else env), source=str(file))
+
+
+def parse(data: dict[str, Any], source: str = "<config>") -> Config:
+    """Validate decoded TOML. Raises ConfigError naming the key path and what is expected."""
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {_describe(exc, data)}") from None
+
+
+def _describe(exc: ValidationError, data: dict[str, Any]) -> str:
+    problems = []
+    for err in exc.errors():
+        loc = _key_path(err["loc"], data)
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check its spelling; see the README for the keys)"
+        problems.append(f"{loc}: {msg}" if loc else msg)
+    return "; ".join(problems)
+
+
+def _key_path(loc: tuple[int | str, ...], data: Any) -> str:
+    """rollouts.0.router.kind -> rollouts[0] (reviews).router.kind"""
+    parts: list[str] = []
+    node = data
+    for item in loc:
+        if isinstance(item, int):
+            name = node[item].get("name") if isinstance(node, list) and item < len(node) else None
+            named = isinstance(node, list) and isinstance(name, str)
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{item}]" + (f" ({name})" if named else "")]
+            node = node[item] if isinstance(node, list) and item < len(node) else None
+        else:
+            parts.append(str(item))
+            node = node.get(item) if isinstance(node, dict) else None
+    return ".".join(parts)
+
+
+def _apply_env(data: dict[str, Any], env: Any) -> dict[str, Any]:
+    merged = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
+    for name, value in env.items():
+        if not name.startswith("MONOTUI_") or "__" not in name:
+            continue
+        section, _, key = name[len("MONOTUI_") :].lower().partition("__")
+        if section in ("prometheus", "kubernetes", "audit") and key:
+            merged.setdefault(section, {})[key] = value
+    return merged

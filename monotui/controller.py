@@ -1,0 +1,528 @@
+"""One rollout: polls its sources, judges, applies the policy and actions, keeps the audit trail.
+
+The controller is synchronous and thread-safe; the TUI calls it from worker threads and the CLI calls
+it directly, so scripts and keys share one code path. Every poll produces a new immutable Snapshot.
+Router calls are serialised by one lock (a key press never races a read); state is guarded by another
+that is only held for bookkeeping, never across I/O.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from monotui import plan as plans
+from monotui import policy
+from monotui.audit import AuditLog
+from monotui.config import RolloutConfig, duration_s
+from monotui.errors import ConflictError, MonotuiError, ReadOnlyError
+from monotui.judge import Judge
+from monotui.model import (
+    Action,
+    ActionKind,
+    ActionResult,
+    Event,
+    EventLevel,
+    Flag,
+    Phase,
+    Plan,
+    Sample,
+    Snapshot,
+    SourceState,
+    SourceStatus,
+    Verdict,
+    VerdictResult,
+    Weights,
+)
+from monotui.sources.base import FlagSet, FlagSource, MetricsSource, Router, RouteState
+
+Clock = Callable[[], float]
+
+MAX_SAMPLES = 1800
+MAX_EVENTS = 200
+MAX_MARKS = 100
+
+
+@dataclass
+class _State:
+    """Mutable bookkeeping, only touched under the controller's state lock."""
+
+    plan: Plan
+    route: RouteState | None = None
+    flagset: FlagSet | None = None
+    samples: tuple[Sample, ...] = ()
+    events: tuple[Event, ...] = ()
+    verdict: Verdict = field(default_factory=lambda: Verdict.no_data("no samples yet"))
+    policy: policy.PolicyState = field(default_factory=policy.PolicyState)
+    sources: dict[str, SourceStatus] = field(default_factory=dict)
+    last_ok: dict[str, float] = field(default_factory=dict)
+    weight_changes: tuple[tuple[float, Weights], ...] = ()
+    verdict_changes: tuple[tuple[float, VerdictResult], ...] = ()
+    our_versions: frozenset[str] = frozenset()
+
+
+class Controller:
+    """Drives one rollout. Safe to call from several threads."""
+
+    def __init__(
+        self,
+        config: RolloutConfig,
+        *,
+        router: Router,
+        metrics: MetricsSource | None = None,
+        flags: FlagSource | None = None,
+        audit: AuditLog | None = None,
+        clock: Clock = time.time,
+        judge: Judge | None = None,
+        read_only: bool = False,
+        dry_run: bool = False,
+        context: str = "",
+        policy_name: str | None = None,
+    ) -> None:
+        self.config = config
+        self.router = router
+        self.metrics = metrics
+        self.flags = flags
+        self.audit = audit or AuditLog(None)
+        self.clock = clock
+        self.judge = judge or Judge(config.judge, window_s=duration_s(config.metrics.window))
+        self.read_only = read_only
+        self.dry_run = dry_run
+        self.context = context
+        self.policy_name = policy_name or config.policy
+        self._state = _State(plan=plans.start(config.steps))
+        self._state_lock = threading.RLock()
+        self._route_lock = threading.Lock()
+        self._poll_lock = threading.Lock()
+        self._snapshot: Snapshot | None = None
+        self._stop_watch: Callable[[], None] | None = None
+        self.listeners: list[Callable[[], None]] = []
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    # --- polling -------------------------------------------------------------------------------
+
+    def start(self, *, history: bool = True) -> Snapshot:
+        """First poll: fill the charts from the metrics history, then read everything once."""
+        if history and self.metrics is not None:
+            try:
+                past = self.metrics.history(self.config.metrics.history_s, 300)
+            except MonotuiError as exc:
+                self._event(f"metrics history unavailable: {exc}", EventLevel.WARN, "source")
+            else:
+                with self._state_lock:
+                    self._state.samples = tuple(past)[-MAX_SAMPLES:]
+        snapshot = self.poll()
+        if not self.read_only and self._stop_watch is None:
+            try:
+                self._stop_watch = self.router.watch(self._route_changed)
+            except MonotuiError as exc:
+                self._event(f"cannot watch the route: {exc}", EventLevel.WARN, "source")
+        return snapshot
+
+    def close(self) -> None:
+        if self._stop_watch is not None:
+            self._stop_watch()
+            self._stop_watch = None
+
+    def poll(self) -> Snapshot:
+        """Read every source, judge, apply the policy; returns the new snapshot."""
+        with self._poll_lock:
+            self._read_route()
+            self._read_metrics()
+            self._read_flags()
+            self._judge()
+            decision = self._decide()
+        if decision is not None:
+            self.apply(
+                Action(decision.kind, self.name, origin="automation", reason=decision.reason)
+            )
+        return self.snapshot()
+
+    def _read_route(self) -> None:
+        try:
+            with self._route_lock:
+                state = self.router.read()
+        except MonotuiError as exc:
+            self._source_failed("router", exc)
+            return
+        self._source_ok("router")
+        self._route_changed(state)
+
+    def _route_changed(self, state: RouteState) -> None:
+        """A read or the watch saw the route; note changes we did not make."""
+        now = self.clock()
+        with self._state_lock:
+            s = self._state
+            before = s.route.weights if s.route else None
+            s.route = state
+            if before == state.weights:
+                return
+            s.plan = plans.observe(s.plan, state.weights.canary)
+            s.weight_changes = (*s.weight_changes, (now, state.weights))[-MAX_MARKS:]
+            s.policy = policy.reached_step(s.policy, now)
+            ours = state.version in s.our_versions
+        if before is not None and not ours:
+            self._event(
+                f"weights changed outside monotui: {before} -> {state.weights}",
+                EventLevel.WARN,
+                "outside",
+            )
+
+    def _read_metrics(self) -> None:
+        if self.metrics is None:
+            return
+        try:
+            sample = self.metrics.fetch()
+        except MonotuiError as exc:
+            self._source_failed("metrics", exc)
+            sample = Sample(t=self.clock())  # a gap in the charts, never a zero
+        else:
+            self._source_ok("metrics")
+        with self._state_lock:
+            self._state.samples = (*self._state.samples, sample)[-MAX_SAMPLES:]
+
+    def _read_flags(self) -> None:
+        if self.flags is None:
+            return
+        try:
+            flagset = self.flags.read()
+        except MonotuiError as exc:
+            self._source_failed("flags", exc)
+            return
+        self._source_ok("flags", "; ".join(flagset.errors))
+        with self._state_lock:
+            previous = self._state.flagset
+            self._state.flagset = flagset
+        if previous is not None and previous.version != flagset.version:
+            changed = _changed_flags(previous.flags, flagset.flags)
+            if changed:
+                self._event(f"flags changed: {changed}", EventLevel.INFO, "outside")
+
+    def _judge(self) -> None:
+        now = self.clock()
+        with self._state_lock:
+            s = self._state
+            metrics_ok = (
+                self.metrics is None or s.sources.get("metrics", _OK).state == SourceState.OK
+            )
+            verdict = (
+                self.judge.judge(s.samples)
+                if metrics_ok
+                else Verdict.no_data(
+                    f"metrics {s.sources['metrics'].state.value}: {s.sources['metrics'].message}"
+                )
+            )
+            previous = s.verdict
+            s.verdict = verdict
+            s.policy = policy.observe(s.policy, verdict, now)
+            if previous.result != verdict.result:
+                s.verdict_changes = (*s.verdict_changes, (now, verdict.result))[-MAX_MARKS:]
+        if previous.result != verdict.result:
+            level = EventLevel.ERROR if verdict.result == VerdictResult.FAIL else EventLevel.INFO
+            self._event(f"verdict {verdict.result.value}: {verdict.reason}", level, "verdict")
+
+    def _decide(self) -> policy.Decision | None:
+        if self.policy_name != "auto" or self.read_only:
+            return None
+        with self._state_lock:
+            s = self._state
+            return policy.decide(
+                s.policy,
+                s.verdict,
+                s.plan,
+                self.clock(),
+                hold_s=self.config.hold_s,
+                cfg=self.config.judge,
+            )
+
+    def _source_ok(self, name: str, message: str = "") -> None:
+        with self._state_lock:
+            self._state.last_ok[name] = self.clock()
+            self._state.sources[name] = SourceStatus(name, SourceState.OK, message, 0.0)
+
+    def _source_failed(self, name: str, exc: MonotuiError) -> None:
+        """STALE while the last good answer is younger than two intervals, then ERROR."""
+        now = self.clock()
+        with self._state_lock:
+            previous = self._state.sources.get(name)
+            last = self._state.last_ok.get(name)
+            age = None if last is None else now - last
+            stale = age is not None and age <= 2 * self.config.interval_s
+            state = SourceState.STALE if stale else SourceState.ERROR
+            self._state.sources[name] = SourceStatus(name, state, str(exc), age)
+        if previous is None or previous.state == SourceState.OK or previous.message != str(exc):
+            self._event(f"{name}: {exc}", EventLevel.ERROR, "source")
+
+    # --- actions -------------------------------------------------------------------------------
+
+    def apply(self, action: Action) -> ActionResult:
+        """Apply one action compare-and-set, audit it, and say what happened."""
+        try:
+            result = self._apply(action)
+        except ConflictError as exc:
+            current = self._reread()
+            result = ActionResult(
+                action,
+                False,
+                f"conflict: the route changed since it was read{_now_at(current)}; nothing applied",
+                exit_code=exc.exit_code,
+            )
+        except MonotuiError as exc:
+            result = ActionResult(action, False, str(exc), exit_code=exc.exit_code)
+        self._audit(result)
+        level = EventLevel.INFO if result.ok else EventLevel.ERROR
+        kind = "automation" if action.origin == "automation" else "action"
+        self._event(result.message, level, kind)
+        return result
+
+    def _apply(self, action: Action) -> ActionResult:
+        if self.read_only:
+            raise ReadOnlyError(f"read-only: {action.kind.value} refused, nothing was changed")
+        if action.kind in (ActionKind.PAUSE, ActionKind.RESUME):
+            return self._set_paused(action)
+        if action.kind == ActionKind.TOGGLE_FLAG:
+            return self._toggle_flag(action)
+        with self._route_lock:
+            with self._state_lock:
+                expected = self._state.route
+                plan = self._state.plan
+            if expected is None:
+                expected = self.router.read()
+                plan = plans.observe(plan, expected.weights.canary)
+            target_plan = _transition(plan, action)
+            target = Weights.canary_at(target_plan.canary_pct)
+            before = expected.weights
+            if target == before and action.kind != ActionKind.ROLLBACK:
+                return ActionResult(
+                    action, True, f"{_verb(action)}: already at {target}", before, before
+                )
+            if not self.router.can_write:
+                raise ReadOnlyError(f"the {self.router.kind} router cannot write")
+            written = self.router.write(target, expected, dry_run=self.dry_run)
+        if written.state is None:
+            return ActionResult(
+                action,
+                True,
+                f"dry-run: {_verb(action)} {before} -> {target} would send {written.patch}",
+                before,
+                target,
+                written.patch,
+            )
+        now = self.clock()
+        with self._state_lock:
+            s = self._state
+            s.our_versions = frozenset({*list(s.our_versions)[-8:], written.state.version})
+            s.route = written.state
+            s.plan = replace(target_plan, canary_pct=written.state.weights.canary)
+            s.weight_changes = (*s.weight_changes, (now, written.state.weights))[-MAX_MARKS:]
+            s.policy = policy.reached_step(s.policy, now)
+        by = f" ({action.reason})" if action.reason else ""
+        return ActionResult(
+            action,
+            True,
+            f"{_verb(action)}: {before} -> {written.state.weights}{by}",
+            before,
+            written.state.weights,
+            written.patch,
+        )
+
+    def _set_paused(self, action: Action) -> ActionResult:
+        with self._state_lock:
+            s = self._state
+            was = s.plan.paused
+            s.plan = (
+                plans.pause(s.plan) if action.kind == ActionKind.PAUSE else plans.resume(s.plan)
+            )
+            weights = s.route.weights if s.route else None
+        word = "paused" if action.kind == ActionKind.PAUSE else "resumed"
+        if was == (action.kind == ActionKind.PAUSE):
+            return ActionResult(action, True, f"automation already {word}", weights, weights)
+        by = f" ({action.reason})" if action.reason else ""
+        return ActionResult(action, True, f"automation {word}{by}", weights, weights)
+
+    def _toggle_flag(self, action: Action) -> ActionResult:
+        key = action.flag_key or ""
+        if self.flags is None:
+            raise MonotuiError("this rollout has no flag source")
+        if not self.flags.can_write:
+            raise ReadOnlyError(
+                f"flags from {self.flags.kind} are read-only: cannot toggle '{key}'"
+            )
+        with self._state_lock:
+            expected = self._state.flagset
+        if expected is None:
+            expected = self.flags.read()
+        flag = next((f for f in expected.flags if f.key == key), None)
+        if flag is None:
+            raise MonotuiError(f"no flag '{key}' in {self.flags.kind}")
+        change = flag.toggle or "toggled"
+        try:
+            patch = self.flags.toggle(key, expected, dry_run=self.dry_run)
+        finally:
+            self._read_flags()
+        if self.dry_run:
+            return ActionResult(
+                action, True, f"dry-run: flag {key} {change} would send {patch}", patch=patch
+            )
+        by = f" ({action.reason})" if action.reason else ""
+        return ActionResult(action, True, f"flag {key}: {change}{by}", patch=patch)
+
+    def _reread(self) -> RouteState | None:
+        try:
+            with self._route_lock:
+                state = self.router.read()
+        except MonotuiError:
+            return None
+        self._route_changed(state)
+        return state
+
+    # --- output --------------------------------------------------------------------------------
+
+    def _event(self, text: str, level: EventLevel, kind: str) -> None:
+        event = Event(self.clock(), self.name, text, level, kind)
+        with self._state_lock:
+            self._state.events = (*self._state.events, event)[-MAX_EVENTS:]
+        for listener in list(self.listeners):
+            listener()
+
+    def _audit(self, result: ActionResult) -> None:
+        action = result.action
+        with self._state_lock:
+            resource = self._state.route.resource if self._state.route else self.router.kind
+        self.audit.record(
+            rollout=self.name,
+            namespace=self.config.namespace,
+            context=self.context,
+            resource=f"flag {action.flag_key}" if action.flag_key else resource,
+            action=action.kind.value,
+            origin=action.origin,
+            reason=action.reason,
+            before=str(result.before) if result.before else None,
+            after=str(result.after) if result.after else None,
+            result="ok" if result.ok else "refused" if result.exit_code else "failed",
+            message=result.message,
+            dry_run=self.dry_run,
+            patch=result.patch,
+        )
+
+    def events(self) -> tuple[Event, ...]:
+        with self._state_lock:
+            return self._state.events
+
+    def snapshot(self) -> Snapshot:
+        """An immutable picture of the rollout now."""
+        now = self.clock()
+        with self._state_lock:
+            s = self._state
+            flags: tuple[Flag, ...] = s.flagset.flags if s.flagset else ()
+            sources = tuple(
+                _aged(st, s.last_ok.get(st.name), now, self.config.interval_s)
+                for st in s.sources.values()
+            )
+            newest = next(
+                (
+                    x.t
+                    for x in reversed(s.samples)
+                    if x.error_rate.canary is not None or x.error_rate.baseline is not None
+                ),
+                None,
+            )
+            snap = Snapshot(
+                rollout=self.name,
+                namespace=self.config.namespace,
+                context=self.context,
+                backend=self.router.kind,
+                t=now,
+                plan=s.plan,
+                weights=s.route.weights if s.route else None,
+                samples=s.samples,
+                verdict=s.verdict,
+                flags=flags,
+                events=s.events,
+                sources=sources,
+                policy=self.policy_name,
+                read_only=self.read_only,
+                dry_run=self.dry_run,
+                hold_s=self.config.hold_s,
+                hold_elapsed_s=policy.hold_elapsed(s.policy, now),
+                error_threshold=self.config.judge.max_error_rate,
+                weight_changes=s.weight_changes,
+                verdict_changes=s.verdict_changes,
+                kill_switches=tuple(self.config.flags.kill_switches),
+                next_action=_next_action(s.plan, s.verdict, self.policy_name, self.read_only),
+                newest_data_t=newest,
+            )
+            self._snapshot = snap
+        return snap
+
+
+_OK = SourceStatus("ok", SourceState.OK)
+
+
+def _aged(
+    status: SourceStatus, last_ok: float | None, now: float, interval_s: float
+) -> SourceStatus:
+    """An OK source whose last answer is older than two intervals is STALE."""
+    if status.state != SourceState.OK or last_ok is None:
+        return status
+    age = now - last_ok
+    if age > 2 * interval_s:
+        return SourceStatus(status.name, SourceState.STALE, f"no answer for {age:.0f}s", age)
+    return replace(status, age_s=age)
+
+
+def _transition(plan: Plan, action: Action) -> Plan:
+    try:
+        if action.kind == ActionKind.ADVANCE:
+            return plans.advance(plan)
+        if action.kind == ActionKind.ROLLBACK:
+            return plans.rollback(plan, failed=action.origin == "automation")
+        if action.kind == ActionKind.PROMOTE:
+            return plans.promote(plan)
+        if action.kind == ActionKind.SET_WEIGHT:
+            if action.weight_pct is None:
+                raise plans.PlanError("set-weight needs a percentage")
+            return plans.set_weight(plan, action.weight_pct)
+    except plans.PlanError as exc:
+        raise MonotuiError(str(exc)) from None
+    raise MonotuiError(f"{action.kind.value} does not move weights")
+
+
+def _verb(action: Action) -> str:
+    if action.kind == ActionKind.SET_WEIGHT:
+        return f"set weight {action.weight_pct} %"
+    return {"rollback": "rolled back", "promote": "promoted", "advance": "advanced"}.get(
+        action.kind.value, action.kind.value
+    )
+
+
+def _now_at(state: RouteState | None) -> str:
+    return f" (now {state.weights})" if state else ""
+
+
+def _changed_flags(before: tuple[Flag, ...], after: tuple[Flag, ...]) -> str:
+    old = {f.key: (f.state, f.default_variant) for f in before}
+    changes = []
+    for f in after:
+        if old.get(f.key) != (f.state, f.default_variant):
+            changes.append(f"{f.key} {f.state.lower()} {f.default_variant}")
+    return ", ".join(changes)
+
+
+def _next_action(plan: Plan, verdict: Verdict, policy_name: str, read_only: bool) -> str:
+    if read_only:
+        return "read-only: watching"
+    if plan.phase == Phase.PROMOTED:
+        return "promoted: nothing left to do"
+    if plan.phase in (Phase.ROLLED_BACK, Phase.FAILED):
+        return f"rolled back: a advances to {plan.next_step} %"
+    if verdict.result == VerdictResult.FAIL:
+        return "r rolls back now (verdict FAIL)"
+    auto = policy_name == "auto" and not plan.paused
+    prefix = "auto advances" if auto else "a advances"
+    return f"{prefix} to {plan.next_step} %"

@@ -1,0 +1,55 @@
+"""Errors a user can hit, each with the exit code of DESIGN.md and a message that says what to do."""
+
+from __future__ import annotations
+
+
+class MonotuiError(Exception):
+    """Base of every error that reaches a user as one line, never as a traceback."""
+
+    exit_code = 1
+
+
+class ConfigError(MonotuiError):
+    """The configuration file or the command line is wrong."""
+
+    exit_code = 2
+
+
+class NotFoundError(MonotuiError):
+    """A named resource (route, rollout, flag) does not exist."""
+
+    exit_code = 2
+
+
+class ConflictError(MonotuiError):
+    """The resource changed since it was read; nothing was applied."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, current: object | None = None) -> None:
+        super().__init__(message)
+        self.current = current
+
+
+class PermissionDeniedError(MonotuiError):
+    """RBAC (or the file system) refused the operation."""
+
+    exit_code = 4
+
+
+class BackendUnavailableError(MonotuiError):
+    """A backend did not answer, or answered too late."""
+
+    exit_code = 5
+
+
+class ReadOnlyError(MonotuiError):
+    """A write was attempted in read-only mode; nothing was sent."""
+
+    exit_code = 4
+
+
+class SourceError(MonotuiError):
+    """A source answered with something we cannot use (bad PromQL, garbage JSON, HTTP 500)."""
+
+    exit_code = 5

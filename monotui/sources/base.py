@@ -1,0 +1,88 @@
+"""The small Protocols every source implements, and the values they hand back.
+
+Sources are synchronous and may block (HTTP, the Kubernetes API): the controller calls them from a
+worker thread, never from the event loop. They raise `monotui.errors.MonotuiError` subclasses with a
+message a user can act on; anything else is a bug.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from monotui.model import Flag, Sample, Weights
+
+
+@dataclass(frozen=True, slots=True)
+class RouteState:
+    """The weights as read, with what a compare-and-set write must find unchanged."""
+
+    weights: Weights
+    version: str  # resourceVersion (or the simulated router's generation)
+    resource: str  # what a human calls it: "virtualservice bookinfo/reviews"
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """The outcome of a write: the state read back (None in dry-run) and the exact patch."""
+
+    state: RouteState | None
+    patch: str
+
+
+@dataclass(frozen=True, slots=True)
+class FlagSet:
+    """All flags of a source as read, with a version for compare-and-set and per-flag problems."""
+
+    flags: tuple[Flag, ...]
+    version: str
+    errors: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class MetricsSource(Protocol):
+    """Error rate, p99 latency and request rate per version."""
+
+    name: str
+
+    def fetch(self) -> Sample:
+        """The current values; missing values are None (NO DATA), never 0."""
+        ...
+
+    def history(self, span_s: float, points: int) -> tuple[Sample, ...]:
+        """Up to `points` samples over the last `span_s` seconds, oldest first (may be empty)."""
+        ...
+
+
+@runtime_checkable
+class Router(Protocol):
+    """Where the weights live: reads them and writes them compare-and-set."""
+
+    kind: str
+    can_write: bool
+
+    def read(self) -> RouteState: ...
+
+    def write(self, target: Weights, expected: RouteState, *, dry_run: bool = False) -> WriteResult:
+        """Write `target` only if the route still matches `expected`, else raise ConflictError."""
+        ...
+
+    def watch(self, on_change: Callable[[RouteState], None]) -> Callable[[], None] | None:
+        """Call `on_change` when the route changes elsewhere; returns a stop function, or None when
+        the router cannot watch (the controller then notices changes at the next poll)."""
+        ...
+
+
+@runtime_checkable
+class FlagSource(Protocol):
+    """Feature flags: read them all; toggle one compare-and-set where the source allows it."""
+
+    kind: str
+    can_write: bool
+
+    def read(self) -> FlagSet: ...
+
+    def toggle(self, key: str, expected: FlagSet, *, dry_run: bool = False) -> str:
+        """Toggle flag `key` if the source still matches `expected`; returns the patch/diff text."""
+        ...
