@@ -1,0 +1,3 @@
+"""Shared fixtures. Integration fixtures live in their own modules and are re-exported here."""
+
+from __future__ import annotations
