@@ -1,0 +1,105 @@
+"""The command line as a script sees it: exit codes, one-line errors, status --json."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "monotui", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=60,
+    )
+
+
+def test_unknown_scenario_is_one_line_and_exit_2() -> None:
+    out = run("demo", "--scenario", "chaos", "--headless")
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1
+    assert "invalid choice: 'chaos'" in out.stderr
+
+
+def test_bad_flag_value_is_one_line_and_exit_2() -> None:
+    out = run("demo", "--speed", "-3")
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and "greater than 0" in out.stderr
+
+
+def test_every_command_has_help() -> None:
+    for command in (
+        "demo",
+        "watch",
+        "status",
+        "advance",
+        "pause",
+        "resume",
+        "rollback",
+        "promote",
+        "set-weight",
+        "check-config",
+    ):
+        out = run(command, "--help")
+        assert out.returncode == 0, command
+        assert "usage: monotui" in out.stdout
+
+
+def test_missing_config_says_what_to_do(tmp_path: Path) -> None:
+    out = run("status", "-c", str(tmp_path / "none.toml"))
+    assert out.returncode == 2
+    assert "no such file" in out.stderr and "monotui demo" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_promote_refuses_without_yes(tmp_path: Path) -> None:
+    out = run("promote", "-c", str(tmp_path / "x.toml"), "--rollout", "reviews")
+    assert out.returncode == 2
+    assert "--yes" in out.stderr
+
+
+UNMANAGED = """
+[[rollouts]]
+name = "reviews"
+namespace = "bookinfo"
+[rollouts.router]
+kind = "none"
+[rollouts.metrics]
+kind = "none"
+[audit]
+path = "{audit}"
+"""
+
+
+def test_status_json_shape_without_backends(tmp_path: Path) -> None:
+    cfg = tmp_path / "monotui.toml"
+    cfg.write_text(UNMANAGED.format(audit=tmp_path / "audit.jsonl"))
+    out = run("status", "-c", str(cfg), "--json")
+    assert out.returncode == 0, out.stderr
+    (r,) = json.loads(out.stdout)["rollouts"]
+    assert r["name"] == "reviews" and r["namespace"] == "bookinfo"
+    assert r["weights"] == {"stable": 100, "canary": 0}
+    assert r["observed_split"] is None
+    assert r["error_rate"] == {"baseline": None, "canary": None}
+    assert r["verdict"]["result"] == "NODATA"
+    assert r["step"] == {"index": -1, "of": 6}
+    assert r["sources"]["router"]["state"] == "ok"
+
+
+def test_a_refused_write_is_audited_and_exits_4(tmp_path: Path) -> None:
+    audit = tmp_path / "audit.jsonl"
+    cfg = tmp_path / "monotui.toml"
+    cfg.write_text(UNMANAGED.format(audit=audit))
+    out = run("advance", "-c", str(cfg), "--rollout", "reviews", "--read-only")
+    assert out.returncode == 4
+    assert "read-only" in out.stderr
+    (line,) = audit.read_text().splitlines()
+    record = json.loads(line)
+    assert record["action"] == "advance" and record["result"] == "refused"
+    assert record["origin"] == "cli" and record["rollout"] == "reviews"
