@@ -1,0 +1,145 @@
+"""Feature flags: key, state, default variant and value, targeting, and what enter would do.
+
+Kill switches are marked; when the verdict is FAIL the subtitle says which one to turn off.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.message import Message
+from textual.reactive import var
+from textual.widgets import DataTable
+
+from monotui.model import Flag, Snapshot, VerdictResult
+from widgets.text import clean, literal, source_problem
+
+COLUMNS = ("flag", "state", "default", "value", "targeting", "enter")
+
+
+def flag_row(flag: Flag, *, kill_switch: bool, read_only: bool) -> tuple[Text, ...]:
+    """The cells of one flag; every piece of outside text is literal."""
+    key = Text(end="")
+    if kill_switch:
+        key.append("⏻ ", style="bold red")
+    key.append(clean(flag.key), style="bold" if kill_switch else "")
+    if flag.error:
+        state = literal(f"ERROR {flag.error}", "bold red")
+    elif flag.state.upper() == "ENABLED":
+        state = literal(flag.state, "green")
+    else:
+        state = literal(flag.state, "dim")
+    default = literal("—" if flag.default_variant is None else flag.default_variant)
+    value = literal("—" if flag.value is None else _json(flag.value))
+    if read_only:
+        enter = literal("read-only", "dim")
+    elif flag.toggle is None:
+        enter = literal("cannot toggle", "dim")
+    else:
+        enter = literal(f"toggle {flag.toggle}")
+    return (key, state, default, value, literal(flag.targeting, "dim"), enter)
+
+
+def _json(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    return repr(value)
+
+
+class FlagsTable(DataTable[Text]):
+    """The flags of one rollout; `enter` on a row asks to toggle it (the screen confirms first)."""
+
+    DEFAULT_CSS = """
+    FlagsTable {
+        height: auto;
+        max-height: 10;
+        border: round $primary 50%;
+    }
+    FlagsTable:focus { border: round $accent; }
+    """
+
+    class ToggleRequested(Message):
+        """The user pressed enter on a flag."""
+
+        def __init__(self, flag_key: str) -> None:
+            super().__init__()
+            self.flag_key = flag_key
+
+    snapshot: var[Snapshot | None] = var(None, always_update=True, init=False)
+    """The rollout whose flags to list; set by the screen on every poll."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=False)
+        self._digest: object = object()
+
+    def on_mount(self) -> None:
+        for column in COLUMNS:
+            self.add_column(column, key=column)
+        self.border_title = "flags"
+        self.watch_snapshot(self.snapshot)
+
+    def watch_snapshot(self, snapshot: Snapshot | None) -> None:
+        if not self.columns:
+            return
+        failing = snapshot is not None and snapshot.verdict.result == VerdictResult.FAIL
+        problem = (
+            source_problem(snapshot, "flags") if snapshot and snapshot.source("flags") else None
+        )
+        digest = (
+            None
+            if snapshot is None
+            else (snapshot.flags, snapshot.kill_switches, snapshot.read_only),
+            failing,
+            problem,
+        )
+        if digest == self._digest:
+            return
+        self._digest = digest
+        self._fill(snapshot, failing, problem)
+
+    def _fill(self, snapshot: Snapshot | None, failing: bool, problem: Text | None) -> None:
+        selected = self.selected_key
+        self.clear()
+        kill = set(snapshot.kill_switches) if snapshot else set()
+        flags = snapshot.flags if snapshot else ()
+        for flag in flags:
+            row = flag_row(
+                flag, kill_switch=flag.key in kill, read_only=bool(snapshot and snapshot.read_only)
+            )
+            self.add_row(*row, key=flag.key)
+        if selected is not None and selected in {f.key for f in flags}:
+            self.move_cursor(row=self.get_row_index(selected), animate=False)
+        title = Text("flags", end="")
+        if problem is not None:
+            title.append("  ")
+            title.append_text(problem)
+        elif snapshot is not None and not flags:
+            title.append(
+                "  NO DATA" if snapshot.source("flags") else "  none configured", style="dim"
+            )
+        self.border_title = title
+        self.border_subtitle = self._hint(snapshot, flags, kill) if failing else None
+
+    @staticmethod
+    def _hint(snapshot: Snapshot | None, flags: tuple[Flag, ...], kill: set[str]) -> Text | None:
+        on = [f.key for f in flags if f.key in kill and f.state.upper() == "ENABLED"]
+        if not on:
+            return None
+        text = Text("turning off ", style="bold", end="")
+        text.append(clean(", ".join(on)), style="bold red")
+        text.append(" may stop the errors", style="bold")
+        return text
+
+    @property
+    def selected_key(self) -> str | None:
+        """The key of the flag under the cursor, or None when the table is empty."""
+        if self.row_count == 0:
+            return None
+        row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        return None if row_key.value is None else str(row_key.value)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value is not None:
+            self.post_message(self.ToggleRequested(str(event.row_key.value)))

@@ -1,0 +1,59 @@
+"""The base of the text panels: a snapshot in, a Rich Text out, redrawn only when it would change."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import var
+from textual.widget import Widget
+
+from monotui.model import Snapshot
+
+
+class SnapshotPanel(Widget):
+    """A bordered panel that draws one aspect of a Snapshot.
+
+    The parent sets `snapshot` on every poll; the panel compares `digest()` of what it shows and
+    repaints only when that changed (the header's clock ticks, a quiet plan does not).
+    """
+
+    DEFAULT_CSS = """
+    SnapshotPanel {
+        height: auto;
+        border: round $primary 50%;
+        padding: 0 1;
+    }
+    """
+
+    TITLE = ""
+
+    snapshot: var[Snapshot | None] = var(None, always_update=True, init=False)
+    """The rollout to draw; set by the screen on every poll."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._digest: object = object()
+        self._lines = 0
+
+    def on_mount(self) -> None:
+        if self.TITLE:
+            self.border_title = self.TITLE
+
+    def watch_snapshot(self, snapshot: Snapshot | None) -> None:
+        digest = self.digest(snapshot)
+        if digest == self._digest:
+            return
+        self._digest = digest
+        lines = self.draw(snapshot, max(self.content_size.width, 20)).plain.count("\n")
+        self.refresh(layout=lines != self._lines)
+        self._lines = lines
+
+    def digest(self, snapshot: Snapshot | None) -> object:
+        """What the panel shows, comparable; the default is the whole snapshot."""
+        return snapshot
+
+    def draw(self, snapshot: Snapshot | None, width: int) -> Text:
+        """The panel's content for `snapshot` at `width` columns."""
+        raise NotImplementedError
+
+    def render(self) -> Text:
+        return self.draw(self.snapshot, max(self.content_size.width, 20))

@@ -1,0 +1,77 @@
+"""The step plan with the current step highlighted, the hold timer and what happens next."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from monotui.model import Snapshot
+from widgets.panel import SnapshotPanel
+from widgets.text import clean
+
+
+def clock(seconds: float) -> str:
+    """mm:ss (or h:mm:ss)."""
+    whole = int(max(seconds, 0))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+class PlanPanel(SnapshotPanel):
+    """1 → 5 → [10] → 25 → 50 → 100, hold 02:10 / 05:00, next: what `a` (or the automation) does."""
+
+    TITLE = "plan"
+
+    def digest(self, snapshot: Snapshot | None) -> object:
+        if snapshot is None:
+            return None
+        return (
+            snapshot.plan,
+            int(snapshot.hold_elapsed_s),
+            snapshot.hold_s,
+            snapshot.next_action,
+            snapshot.policy,
+        )
+
+    def draw(self, snapshot: Snapshot | None, width: int) -> Text:
+        text = Text(end="")
+        if snapshot is None:
+            text.append("NO DATA", style="bold yellow")
+            return text
+        plan = snapshot.plan
+        current = plan.index
+        text.append("steps ")
+        if plan.canary_pct == 0:
+            text.append(" 0 ", style="bold reverse magenta")
+            text.append(" → ", style="dim")
+        for i, step in enumerate(plan.steps):
+            if i:
+                text.append(" → ", style="dim")
+            if i == current and step == plan.canary_pct:
+                text.append(f" {step} ", style="bold reverse green")
+            elif i == current:
+                text.append(f"{step}", style="bold green")
+            elif i < current:
+                text.append(f"{step}", style="green")
+            else:
+                text.append(f"{step}", style="dim")
+        if plan.canary_pct and plan.canary_pct not in plan.steps:
+            text.append(f"  (now {plan.canary_pct} %)", style="bold")
+        text.append("\n")
+        text.append("hold ")
+        if snapshot.hold_s > 0:
+            done = min(snapshot.hold_elapsed_s / snapshot.hold_s, 1.0)
+            text.append(f"{clock(snapshot.hold_elapsed_s)} / {clock(snapshot.hold_s)}")
+            cells = 10
+            filled = round(done * cells)
+            text.append("  ")
+            text.append("▰" * filled, style="green")
+            text.append("▱" * (cells - filled), style="dim")
+        else:
+            text.append("none")
+        text.append(f"  automation {clean(snapshot.policy)}")
+        if plan.paused:
+            text.append(" (paused)", style="bold yellow")
+        text.append("\nnext ")
+        text.append(clean(snapshot.next_action) or "—", style="bold")
+        return text

@@ -1,0 +1,73 @@
+"""The top line: which rollout, where, in what phase, with which badges and how fresh the data is."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from monotui.model import Phase, Snapshot
+from widgets.panel import SnapshotPanel
+from widgets.text import age, clean
+
+PHASE_STYLES = {
+    Phase.PROGRESSING: "bold green",
+    Phase.PAUSED: "bold yellow",
+    Phase.PROMOTED: "bold cyan",
+    Phase.ROLLED_BACK: "bold magenta",
+    Phase.FAILED: "bold red",
+}
+
+
+class RolloutHeader(SnapshotPanel):
+    """name · namespace/context · phase · backend · policy · READ-ONLY / DRY-RUN · data age."""
+
+    DEFAULT_CSS = """
+    RolloutHeader {
+        height: 1;
+        border: none;
+        padding: 0 1;
+        background: $panel;
+    }
+    """
+
+    def digest(self, snapshot: Snapshot | None) -> object:
+        if snapshot is None:
+            return None
+        data_age = (
+            None if snapshot.newest_data_t is None else int(snapshot.t - snapshot.newest_data_t)
+        )
+        return (
+            snapshot.rollout,
+            snapshot.namespace,
+            snapshot.context,
+            snapshot.phase,
+            snapshot.backend,
+            snapshot.policy,
+            snapshot.read_only,
+            snapshot.dry_run,
+            data_age,
+        )
+
+    def draw(self, snapshot: Snapshot | None, width: int) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        if snapshot is None:
+            text.append("waiting for the first poll…", style="dim")
+            return text
+        if snapshot.read_only:
+            text.append(" READ-ONLY ", style="bold reverse red")
+            text.append(" ")
+        if snapshot.dry_run:
+            text.append(" DRY-RUN ", style="bold reverse yellow")
+            text.append(" ")
+        text.append(clean(snapshot.rollout), style="bold")
+        where = snapshot.namespace + (f"@{snapshot.context}" if snapshot.context else "")
+        text.append(f"  {clean(where)}", style="dim")
+        text.append("  ")
+        text.append(snapshot.phase.value, style=PHASE_STYLES.get(snapshot.phase, "bold"))
+        text.append(f"  {clean(snapshot.backend)}", style="dim")
+        text.append(f"  policy {clean(snapshot.policy)}")
+        text.append("  data ")
+        if snapshot.newest_data_t is None:
+            text.append("NO DATA", style="bold yellow")
+        else:
+            text.append(f"{age(snapshot.t - snapshot.newest_data_t)} ago")
+        return text
