@@ -1,0 +1,169 @@
+"""The flagd flag-definition document (https://flagd.dev/schema/v0/flags.json) as `Flag` values.
+
+Shared by the flagd file source and the OpenFeature FeatureFlag resource (whose `spec.flagSpec` is
+the same document). Validation is per flag: a broken flag carries `error` and the others still show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from monotui.model import Flag
+from monotui.sources import flagd_targeting
+
+STATES = ("ENABLED", "DISABLED")
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What toggling one flag does: set `field` of the flag from `old` to `new`."""
+
+    key: str
+    path: tuple[str | int, ...]  # of the flag object inside the flagd document
+    field: str  # "defaultVariant" or "state"
+    old: str
+    new: str
+    text: str  # what the user reads: "on -> off", "enable"
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """The flags of a document, their problems, and how each toggleable flag toggles."""
+
+    flags: tuple[Flag, ...]
+    errors: tuple[str, ...]
+    changes: Mapping[str, Change]
+
+
+def flag_entries(doc: Mapping[str, Any]) -> list[tuple[str, tuple[str | int, ...], Any]]:
+    """(key, path, definition) of every flag; `flags` may be a map or (flagd only) a list."""
+    flags = doc.get("flags")
+    if isinstance(flags, Mapping):
+        return [(str(k), ("flags", str(k)), v) for k, v in flags.items()]
+    if isinstance(flags, list):
+        entries: list[tuple[str, tuple[str | int, ...], Any]] = []
+        for i, item in enumerate(flags):
+            key = item.get("key") if isinstance(item, Mapping) else None
+            entries.append((str(key) if key is not None else f"#{i}", ("flags", i), item))
+        return entries
+    return []
+
+
+def parse(doc: Any) -> Parsed:
+    """Every flag of a decoded flagd document; raises ValueError when it is not one at all."""
+    if not isinstance(doc, Mapping):
+        raise ValueError(f"the document is a {_kind(doc)}, not an object with 'flags'")
+    if "flags" not in doc:
+        raise ValueError("the document has no 'flags'")
+    if not isinstance(doc["flags"], Mapping | list):
+        raise ValueError(f"'flags' is a {_kind(doc['flags'])}, not an object")
+    raw_evaluators = doc.get("$evaluators")
+    evaluators: Mapping[str, Any] = raw_evaluators if isinstance(raw_evaluators, Mapping) else {}
+    flags: list[Flag] = []
+    errors: list[str] = []
+    changes: dict[str, Change] = {}
+    for key, path, definition in flag_entries(doc):
+        flag, change = parse_flag(key, path, definition, evaluators)
+        flags.append(flag)
+        if flag.error:
+            errors.append(f"flag {key}: {flag.error}")
+        if change is not None:
+            changes[key] = change
+    return Parsed(tuple(flags), tuple(errors), changes)
+
+
+def parse_flag(
+    key: str, path: tuple[str | int, ...], definition: Any, evaluators: Mapping[str, Any]
+) -> tuple[Flag, Change | None]:
+    """One flag and how it toggles (None: it cannot be toggled)."""
+    if not isinstance(definition, Mapping):
+        return Flag(key, "UNKNOWN", None, error=f"is a {_kind(definition)}, not an object"), None
+    problems: list[str] = []
+    # flagd treats a missing state as ENABLED (schema test positive/omitted-state.json).
+    raw_state = definition.get("state", "ENABLED")
+    state = raw_state if isinstance(raw_state, str) else "UNKNOWN"
+    if raw_state not in STATES:
+        problems.append(f"state {raw_state!r} is not ENABLED or DISABLED")
+    raw_variants = definition.get("variants", {})
+    variants: Mapping[str, Any] = raw_variants if isinstance(raw_variants, Mapping) else {}
+    if not isinstance(raw_variants, Mapping):
+        problems.append(f"variants is a {_kind(raw_variants)}, not an object")
+    kinds = sorted({_kind(v) for v in variants.values()})
+    if len(kinds) > 1:
+        problems.append(f"variants mix types ({', '.join(kinds)}); flagd needs one type per flag")
+    default = definition.get("defaultVariant")
+    if default is not None and not isinstance(default, str):
+        problems.append(f"defaultVariant {default!r} is not a string")
+        default = str(default)
+    elif default is not None and default not in variants:
+        known = ", ".join(variants) or "none"
+        problems.append(f"defaultVariant '{default}' names no variant (variants: {known})")
+    targeting = definition.get("targeting")
+    problems.extend(flagd_targeting.problems(targeting, variants, evaluators))
+    summary = flagd_targeting.summarize(targeting, evaluators)
+    change = _change(key, path, state, default, variants, summary) if not _fatal(problems) else None
+    flag = Flag(
+        key=key,
+        state=state,
+        default_variant=default,
+        value=variants.get(default) if default is not None else None,
+        variants=tuple(variants.items()),
+        targeting=summary,
+        toggle=change.text if change else None,
+        error="; ".join(problems) or None,
+    )
+    return flag, change
+
+
+def _fatal(problems: list[str]) -> bool:
+    # A fractional sum other than 100 is legal flagd (relative weights): toggling stays offered.
+    return any(not p.startswith("fractional weights sum to") for p in problems)
+
+
+def _change(
+    key: str,
+    path: tuple[str | int, ...],
+    state: str,
+    default: str | None,
+    variants: Mapping[str, Any],
+    summary: str,
+) -> Change | None:
+    if state == "DISABLED":
+        return Change(key, path, "state", "DISABLED", "ENABLED", "enable")
+    if default is None or not variants or not all(isinstance(v, bool) for v in variants.values()):
+        return None
+    current = variants[default]
+    target = next((name for name, value in variants.items() if value is not current), None)
+    if target is None:
+        return None
+    # A rule's result wins over defaultVariant in flagd: say so rather than promise a full switch.
+    tail = "" if summary == flagd_targeting.STATIC else " (targeting still applies)"
+    return Change(key, path, "defaultVariant", default, target, f"{default} -> {target}{tail}")
+
+
+def apply(doc: Any, change: Change) -> Any:
+    """A deep copy of `doc` with `change` made (for checking an edit)."""
+    import copy
+
+    new = copy.deepcopy(doc)
+    node = new
+    for part in change.path:
+        node = node[part]
+    node[change.field] = change.new
+    return new
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    return "object"

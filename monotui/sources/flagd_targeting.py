@@ -1,0 +1,253 @@
+"""flagd targeting (JsonLogic plus flagd's operators) as one line a human reads, and its problems.
+
+`summarize` turns a rule into e.g. "fractional: on 10 % / off 90 %" or "if email in @faas.com -> binet".
+`problems` lists what flagd would reject or what would surprise a reader (unknown `$ref`, fractional
+weights that are not whole non-negative numbers, variants the rule names but the flag lacks, weights
+that do not add up to 100).
+
+flagd's `fractional` weights are relative: flagd (core/pkg/evaluator/fractional.go) accepts any
+whole, non-negative weights and splits by weight / sum (a missing weight counts as 1). Only the
+deprecated `fractionalEvaluation` required a sum of 100. We still report a sum other than 100, since
+"on 10 / off 80" reads like percentages, and say what flagd will really do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+STATIC = "static"
+
+_INFIX = {
+    "==": "==",
+    "===": "==",
+    "!=": "!=",
+    "!==": "!=",
+    "<": "<",
+    ">": ">",
+    "<=": "<=",
+    ">=": ">=",
+    "in": "in",
+    "starts_with": "starts with",
+    "ends_with": "ends with",
+    "+": "+",
+    "-": "-",
+    "*": "*",
+    "/": "/",
+    "%": "%",
+}
+
+
+def summarize(targeting: Any, evaluators: Mapping[str, Any] | None = None) -> str:
+    """One line that says what the rule does; "static" when there is none."""
+    if targeting is None or targeting == {}:
+        return STATIC
+    return _Summary(evaluators or {}).rule(targeting)
+
+
+def problems(
+    targeting: Any, variants: Mapping[str, Any], evaluators: Mapping[str, Any] | None = None
+) -> list[str]:
+    """What is wrong with a rule, each as a short sentence (empty when nothing is)."""
+    found: list[str] = []
+    _check(targeting, variants, evaluators or {}, found, set())
+    return found
+
+
+def fractional_shares(args: list[Any]) -> tuple[str | None, list[tuple[Any, float]]]:
+    """The bucketing expression (None: flagd's default, flagKey + targetingKey) and each
+    variant's share in percent, computed the way flagd does (relative weights)."""
+    bucket: str | None = None
+    entries = args
+    if args and not isinstance(args[0], list):
+        bucket = _Summary({}).operand(args[0]) if args[0] is not None else None
+        entries = args[1:]
+    weights = [(_entry_variant(e), _entry_weight(e)) for e in entries if isinstance(e, list)]
+    total = sum(w for _, w in weights if isinstance(w, int | float))
+    shares = [
+        (v, 100.0 * w / total if total and isinstance(w, int | float) else 0.0) for v, w in weights
+    ]
+    return bucket, shares
+
+
+def _entry_variant(entry: list[Any]) -> Any:
+    return entry[0] if entry else None
+
+
+def _entry_weight(entry: list[Any]) -> Any:
+    # flagd: a distribution entry without a weight weighs 1.
+    return entry[1] if len(entry) >= 2 and entry[1] is not None else 1
+
+
+def _pct(share: float) -> str:
+    text = f"{share:.1f}".removesuffix(".0")
+    return f"{text} %"
+
+
+class _Summary:
+    def __init__(self, evaluators: Mapping[str, Any]) -> None:
+        self.evaluators = evaluators
+        self.depth = 0
+
+    def rule(self, node: Any) -> str:
+        """A rule in result position: its value is a variant name (or null: the default)."""
+        if isinstance(node, dict) and len(node) == 1:
+            ((op, args),) = node.items()
+            if op == "if" and isinstance(args, list):
+                return self._if(args)
+            if op == "fractional" and isinstance(args, list):
+                return self._fractional(args)
+            if op == "$ref" and isinstance(args, str):
+                return self._ref(args, self.rule)
+        if node is None:
+            return "default"
+        return self.operand(node)
+
+    def _if(self, args: list[Any]) -> str:
+        parts: list[str] = []
+        i = 0
+        while i + 1 < len(args):
+            word = "if" if i == 0 else "elif"
+            parts.append(f"{word} {self.operand(args[i])} -> {self.rule(args[i + 1])}")
+            i += 2
+        if i < len(args) and args[i] is not None:
+            parts.append(f"else {self.rule(args[i])}")
+        return " ".join(parts) if parts else "if (empty)"
+
+    def _fractional(self, args: list[Any]) -> str:
+        bucket, shares = fractional_shares(args)
+        split = " / ".join(f"{self.operand(v)} {_pct(s)}" for v, s in shares)
+        by = f" by {bucket}" if bucket else ""
+        return f"fractional{by}: {split}"
+
+    def _ref(self, name: str, then: Any) -> str:
+        target = self.evaluators.get(name)
+        if target is None or self.depth > 8:
+            return f"${name}"
+        self.depth += 1
+        try:
+            text: str = then(target)
+            return text
+        finally:
+            self.depth -= 1
+
+    def operand(self, node: Any) -> str:
+        """A rule in condition or value position."""
+        if isinstance(node, dict) and len(node) == 1:
+            ((op, args),) = node.items()
+            return self._op(str(op), args)
+        if isinstance(node, list):
+            return "[" + ", ".join(self.operand(x) for x in node) + "]"
+        if isinstance(node, dict):
+            return "{" + ", ".join(f"{k}: {self.operand(v)}" for k, v in node.items()) + "}"
+        if node is None:
+            return "null"
+        if isinstance(node, bool):
+            return "true" if node else "false"
+        return str(node)
+
+    def _op(self, op: str, args: Any) -> str:
+        seq = args if isinstance(args, list) else [args]
+        if op == "var":
+            return str(seq[0]) if seq else "data"
+        if op == "$ref" and isinstance(args, str):
+            return self._ref(args, self.operand)
+        if op == "if":
+            return "(" + self._if(seq) + ")"
+        if op == "fractional":
+            return self._fractional(seq)
+        if op in ("and", "or"):
+            return f" {op} ".join(self._group(a) for a in seq)
+        if op in ("!", "!!"):
+            return ("not " if op == "!" else "") + self._group(seq[0] if seq else None)
+        if op == "sem_ver" and len(seq) == 3:
+            return f"{self.operand(seq[0])} {self.operand(seq[1])} {self.operand(seq[2])} (semver)"
+        if op == "cat":
+            return "+".join(self.operand(a) for a in seq)
+        if op == "in" and len(seq) == 2 and isinstance(seq[0], str) and _is_var(seq[1]):
+            # {"in": ["@faas.com", {"var": "email"}]} is a substring test; people say
+            # "email in @faas.com" (the domain), so read it that way round.
+            return f"{self.operand(seq[1])} in {seq[0]}"
+        if op in ("<", "<=") and len(seq) == 3:
+            sign = _INFIX[op]
+            a, b, c = (self.operand(x) for x in seq)
+            return f"{a} {sign} {b} {sign} {c}"
+        if op in _INFIX and len(seq) == 2:
+            return f"{self.operand(seq[0])} {_INFIX[op]} {self.operand(seq[1])}"
+        return f"{op}(" + ", ".join(self.operand(a) for a in seq) + ")"
+
+    def _group(self, node: Any) -> str:
+        text = self.operand(node)
+        is_bool_op = isinstance(node, dict) and len(node) == 1 and next(iter(node)) in ("and", "or")
+        return f"({text})" if is_bool_op else text
+
+
+def _is_var(node: Any) -> bool:
+    return isinstance(node, dict) and len(node) == 1 and "var" in node
+
+
+def _check(
+    node: Any,
+    variants: Mapping[str, Any],
+    evaluators: Mapping[str, Any],
+    found: list[str],
+    seen_refs: set[str],
+) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _check(item, variants, evaluators, found, seen_refs)
+        return
+    if not isinstance(node, dict):
+        return
+    for op, args in node.items():
+        if op == "$ref":
+            if not isinstance(args, str) or args not in evaluators:
+                known = ", ".join(evaluators) or "none defined"
+                found.append(f"$ref '{args}' names no entry of $evaluators ({known})")
+            elif args not in seen_refs:
+                _check(evaluators[args], variants, evaluators, found, seen_refs | {args})
+            continue
+        if op == "fractional" and isinstance(args, list):
+            found.extend(_fractional_problems(args, variants))
+        if op == "if" and isinstance(args, list):
+            # Results (odd positions and the else) are variant names when they are strings.
+            for i, branch in enumerate(args):
+                is_result = i % 2 == 1 or i == len(args) - 1
+                if is_result and isinstance(branch, str) and variants and branch not in variants:
+                    found.append(f"targeting returns '{branch}', which is not a variant")
+        _check(args, variants, evaluators, found, seen_refs)
+
+
+def _fractional_problems(args: list[Any], variants: Mapping[str, Any]) -> list[str]:
+    found: list[str] = []
+    entries = args[1:] if args and not isinstance(args[0], list) else args
+    if not entries:
+        return ["fractional has no variants to split between"]
+    total = 0
+    for entry in entries:
+        if not isinstance(entry, list) or not entry:
+            found.append(f"fractional entry {entry!r} is not [variant, weight]")
+            continue
+        variant, weight = _entry_variant(entry), _entry_weight(entry)
+        if isinstance(variant, str) and variants and variant not in variants:
+            found.append(f"fractional names '{variant}', which is not a variant")
+        if isinstance(weight, dict):
+            continue  # computed weight (a JsonLogic expression): checked by flagd at evaluation
+        if isinstance(weight, bool) or not isinstance(weight, int | float):
+            found.append(f"fractional weight {weight!r} of '{variant}' is not a number")
+        elif weight < 0 or weight != int(weight):
+            found.append(f"fractional weight {weight!r} of '{variant}' must be a whole number >= 0")
+        else:
+            total += int(weight)
+    if found:
+        return found
+    if total == 0:
+        return ["fractional weights sum to 0: flagd cannot split"]
+    if total != 100:
+        _, shares = fractional_shares(args)
+        real = " / ".join(f"{v} {_pct(s)}" for v, s in shares)
+        found.append(
+            f"fractional weights sum to {total}, not 100; flagd treats them as relative "
+            f"shares ({real}): write percentages that add up to 100 to avoid surprises"
+        )
+    return found

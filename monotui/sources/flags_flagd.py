@@ -1,0 +1,219 @@
+"""Feature flags from a flagd flag-definition file (JSON or YAML), toggled compare-and-set.
+
+The version of what we read is the SHA-256 of the file's bytes. A toggle re-reads the file, refuses
+when those bytes changed (ConflictError carrying the new flags), edits exactly one value (see
+flagd_edit), and replaces the file atomically: a temp file in the same directory, fsync, rename,
+fsync of the directory. A crash at any point leaves either the old file or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import stat
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from monotui.config import RolloutConfig
+from monotui.errors import (
+    ConflictError,
+    MonotuiError,
+    NotFoundError,
+    PermissionDeniedError,
+    SourceError,
+)
+from monotui.sources import flagd_doc, flagd_edit
+from monotui.sources.base import FlagSet
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    stamp: tuple[int, int, int, int]  # inode, size, mtime_ns, ctime_ns
+    data: bytes
+    text: str
+    fmt: str
+    parsed: flagd_doc.Parsed
+    flagset: FlagSet
+
+
+class FlagdFileFlags:
+    """A flagd flag-definition file; `read` is cheap when the file did not change (one stat)."""
+
+    kind = "flagd-file"
+    can_write = True
+
+    def __init__(self, rollout: RolloutConfig) -> None:
+        if rollout.flags.path is None:
+            raise SourceError(f"rollout {rollout.name}: flags kind 'flagd-file' needs 'path'")
+        self.path = Path(rollout.flags.path)
+        self._lock = threading.Lock()
+        self._last: _Read | None = None
+
+    def read(self) -> FlagSet:
+        """The flags in the file now; raises SourceError when the file is not JSON/YAML at all."""
+        with self._lock:
+            return self._read().flagset
+
+    def toggle(self, key: str, expected: FlagSet, *, dry_run: bool = False) -> str:
+        """Toggle `key` if the file is still what `expected` was read from; returns the diff."""
+        with self._lock:
+            current = self._read(force=True)
+            if current.flagset.version != expected.version:
+                raise ConflictError(
+                    f"{self.path} changed since it was read{_now(current, key)}; nothing was "
+                    "written: look at the flags again and toggle again if still wanted",
+                    current=current.flagset,
+                )
+            change = current.parsed.changes.get(key)
+            if change is None:
+                raise _why_not(current, key, self.path)
+            try:
+                new_text = flagd_edit.edit(current.text, current.fmt, change)
+            except flagd_edit.EditError as exc:
+                raise SourceError(f"{self.path}: cannot toggle '{key}': {exc}") from None
+            patch = flagd_edit.diff(current.text, new_text, str(self.path))
+            if not dry_run:
+                self._write(current, new_text.encode("utf-8"))
+                self._last = None  # the next read takes the new bytes from the disk
+            return patch
+
+    def _read(self, *, force: bool = False) -> _Read:
+        target = self._target()
+        try:
+            st = target.stat()
+        except FileNotFoundError:
+            raise NotFoundError(
+                f"flags file {self.path} does not exist: check [rollouts.flags] path"
+            ) from None
+        except OSError as exc:
+            raise _os_error(exc, self.path, "read") from None
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        if not force and self._last is not None and self._last.stamp == stamp:
+            return self._last
+        try:
+            data = target.read_bytes()
+        except OSError as exc:
+            raise _os_error(exc, self.path, "read") from None
+        self._last = _decode(data, stamp, self.path)
+        return self._last
+
+    def _target(self) -> Path:
+        # Write through a symlink to its target, so the link itself survives the rename.
+        return Path(os.path.realpath(self.path))
+
+    def _write(self, current: _Read, data: bytes) -> None:
+        target = self._target()
+        directory = target.parent
+        try:
+            mode = stat.S_IMODE(target.stat().st_mode)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        except OSError as exc:
+            raise _os_error(exc, self.path, "write") from None
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(tmp, mode)
+            # Last look before the rename narrows the race with another editor to microseconds.
+            now = target.read_bytes()
+            if hashlib.sha256(now).hexdigest() != current.flagset.version:
+                raise ConflictError(
+                    f"{self.path} changed while the toggle was written; nothing was written: "
+                    "look at the flags again and toggle again if still wanted",
+                    current=_current_or_none(now, self.path),
+                )
+            os.replace(tmp, target)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            if isinstance(exc, OSError):
+                raise _os_error(exc, self.path, "write") from None
+            raise
+        _fsync_dir(directory)
+
+
+def _decode(data: bytes, stamp: tuple[int, int, int, int], path: Path) -> _Read:
+    version = hashlib.sha256(data).hexdigest()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"flags file {path} is not UTF-8 text: {exc}") from None
+    fmt = _format(path, text)
+    try:
+        doc = flagd_edit.load(text, fmt)
+    except ValueError as exc:
+        raise SourceError(f"flags file {path} is not valid JSON: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise SourceError(f"flags file {path} is not valid YAML: {_one_line(exc)}") from None
+    try:
+        parsed = flagd_doc.parse(doc)
+    except ValueError as exc:
+        raise SourceError(f"flags file {path} is not a flagd definition: {exc}") from None
+    return _Read(stamp, data, text, fmt, parsed, FlagSet(parsed.flags, version, parsed.errors))
+
+
+def _current_or_none(data: bytes, path: Path) -> FlagSet | None:
+    try:
+        return _decode(data, (0, 0, 0, 0), path).flagset
+    except SourceError:
+        return None
+
+
+def _format(path: Path, text: str) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        return "yaml"
+    if suffix == ".json":
+        return "json"
+    return "json" if text.lstrip().startswith(("{", "[")) else "yaml"
+
+
+def _now(current: _Read, key: str) -> str:
+    flag = next((f for f in current.flagset.flags if f.key == key), None)
+    if flag is None:
+        return f" ('{key}' is gone)"
+    return f" ('{key}' is now {flag.state.lower()}, default {flag.default_variant})"
+
+
+def _why_not(current: _Read, key: str, path: Path) -> MonotuiError:
+    flag = next((f for f in current.flagset.flags if f.key == key), None)
+    if flag is None:
+        return NotFoundError(f"no flag '{key}' in {path}")
+    if flag.error:
+        return MonotuiError(f"flag '{key}' in {path} is invalid ({flag.error}): fix the file first")
+    return MonotuiError(
+        f"flag '{key}' in {path} has no on/off toggle: only boolean flags switch their "
+        "default variant, and disabled flags can be enabled; edit the file for other changes"
+    )
+
+
+def _os_error(exc: OSError, path: Path, verb: str) -> PermissionDeniedError | SourceError:
+    if isinstance(exc, PermissionError):
+        return PermissionDeniedError(
+            f"cannot {verb} flags file {path}: permission denied (check its owner and mode)"
+        )
+    return SourceError(f"cannot {verb} flags file {path}: {exc.strerror or exc}")
+
+
+def _one_line(exc: yaml.YAMLError) -> str:
+    return " ".join(str(exc).split())
+
+
+def _fsync_dir(directory: Path) -> None:
+    # The rename is durable only once the directory entry is on disk.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
