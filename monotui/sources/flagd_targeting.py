@@ -111,7 +111,11 @@ class _Summary:
             parts.append(f"{word} {self.operand(args[i])} -> {self.rule(args[i + 1])}")
             i += 2
         if i < len(args) and args[i] is not None:
-            parts.append(f"else {self.rule(args[i])}")
+            rest = args[i]
+            nested = isinstance(rest, dict) and len(rest) == 1 and isinstance(rest.get("if"), list)
+            # An if in the else branch reads as a chain: "if a -> x elif b -> y".
+            tail = self._if(rest["if"]) if nested else f"else {self.rule(rest)}"
+            parts.append(tail.replace("if ", "elif ", 1) if nested else tail)
         return " ".join(parts) if parts else "if (empty)"
 
     def _fractional(self, args: list[Any]) -> str:
