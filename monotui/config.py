@@ -88,7 +88,8 @@ class MetricsConfig(_Section):
     selector: str = ""
     """Extra label matchers for this rollout's traffic, e.g. 'reporter="destination"'."""
     error_rate_query: str | None = None
-    """Override of the error-rate template (placeholders: see the README)."""
+    """Override of the error-rate template, a fraction 0..1 per version. Placeholders such as
+    $filter, $version_label, $window: see the README's Prometheus section."""
     latency_query: str | None = None
     """Override of the p99 latency template, in milliseconds."""
     request_rate_query: str | None = None
@@ -102,6 +103,27 @@ class MetricsConfig(_Section):
         if not re.fullmatch(r"(\d+(ms|s|m|h|d|w|y))+", value):
             raise ValueError(f"'{value}' is not a Prometheus duration such as 30s, 1m or 5m")
         return value
+
+    @field_validator("version_label")
+    @classmethod
+    def _label(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", value):
+            raise ValueError(f"'{value}' is not a Prometheus label name such as destination_version")
+        return value
+
+    @field_validator("error_rate_query", "latency_query", "request_rate_query")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        # An override that cannot tell the versions apart or select this rollout is a config error
+        # now, not a silent NO DATA later. Imported here: promql is pure and light.
+        from monotui.sources.promql import TemplateError, validate_template
+
+        if value is None:
+            return None
+        try:
+            return validate_template(value)
+        except TemplateError as exc:
+            raise ValueError(str(exc)) from None
 
 
 class FlagsConfig(_Section):
@@ -129,37 +151,63 @@ class FlagsConfig(_Section):
 
 
 class JudgeConfig(_Section):
-    """The canary judge and the automation's limits."""
+    """The canary judge and the automation's limits (`[rollouts.judge]`).
+
+    Each metric (the error rate, and the p99 latency when `latency` is on) compares the last
+    `lookback` samples of canary and baseline with a two-sided Mann-Whitney U test. A metric is HIGH
+    when the difference is significant at `confidence`, the canary is the higher one and its median
+    exceeds `allowed_increase` times the baseline's; LOW for a significant decrease; else PASS.
+
+    Absolute guards need no statistics: the newest canary error rate above `max_error_rate` (or p99
+    above `max_latency_ms`) is HIGH at once. `min_requests` counts the canary requests behind one
+    sample: the mean canary request rate over the judged samples times the metrics window (a 1m
+    window at 0.5 req/s is 30 requests). Fewer than that, or an unknown canary request rate, is NO
+    DATA: error rates computed from a handful of requests are noise, not evidence.
+    """
 
     confidence: float = Field(0.98, gt=0.5, lt=1)
-    """Confidence of the Mann-Whitney U test (0.98: p < 0.02 counts)."""
+    """Confidence of the Mann-Whitney U test: 0.98 means p < 0.02 counts as a difference."""
     allowed_increase: float = Field(1.0, ge=1.0)
-    """Effect-size gate: canary/baseline must exceed this to be HIGH (1.2 tolerates +20 %)."""
+    """Effect-size gate: a significant increase is HIGH only when canary/baseline (medians) exceeds
+    this; 1.0 counts any significant increase, 1.2 tolerates +20 %."""
+    direction: Literal["increase", "either"] = "increase"
+    """increase: a significantly lower canary (LOW) scores as a pass, fewer errors are no failure;
+    either: LOW counts against the score like HIGH (Kayenta's default)."""
     max_error_rate: float = Field(0.05, ge=0, le=1)
-    """Absolute guard: a canary error rate above this fails, whatever the baseline does."""
+    """Absolute guard: the newest canary error rate above this is HIGH, whatever the baseline does."""
+    max_latency_ms: float | None = Field(None, gt=0)
+    """Absolute guard for the newest canary p99 latency, in ms; none by default."""
     min_requests: float = Field(10.0, ge=0)
-    """Fewer canary requests per second than this in the window is NO DATA."""
+    """Fewer canary requests than this behind one sample (mean canary req/s over the judged samples
+    x the metrics window) is NO DATA; 0 turns the guard off."""
     lookback: int = Field(10, ge=1)
-    """How many recent samples per side the judge compares."""
+    """How many recent samples (polls) per side the judge compares."""
     min_samples: int = Field(3, ge=1)
-    """Fewer samples per side than this is NO DATA."""
+    """A metric with fewer samples than this on either side is NO DATA."""
+    latency: bool = True
+    """Judge the p99 latency as a second metric (turn off when the metrics have no latency)."""
     pass_score: float = Field(90.0, ge=0, le=100)
     """A score at or above this is PASS."""
     marginal_score: float = Field(75.0, ge=0, le=100)
     """A score at or above this (and below pass_score) is MARGINAL; below it FAIL."""
     failure_limit: int = Field(2, ge=1)
-    """Consecutive FAIL verdicts before the automation rolls back."""
+    """Consecutive FAIL verdicts before the automation rolls back (NO DATA does not break a run)."""
     nodata_limit: int = Field(5, ge=1)
     """Consecutive NO DATA verdicts before the automation pauses."""
     latency_critical: bool = False
-    """Whether a HIGH p99 latency fails the whole verdict."""
+    """Whether a HIGH p99 latency fails the whole verdict (score 0)."""
     error_rate_critical: bool = True
-    """Whether a HIGH error rate fails the whole verdict."""
+    """Whether a HIGH error rate fails the whole verdict (score 0)."""
 
     @model_validator(mode="after")
     def _scores(self) -> JudgeConfig:
         if self.marginal_score > self.pass_score:
             raise ValueError("marginal_score must not exceed pass_score")
+        if self.min_samples > self.lookback:
+            raise ValueError(
+                f"min_samples ({self.min_samples}) must not exceed lookback ({self.lookback}): "
+                "the judge would never have enough samples"
+            )
         return self
 
 

@@ -17,7 +17,7 @@ from monotui import plan as plans
 from monotui import policy
 from monotui.audit import AuditLog
 from monotui.config import RolloutConfig, duration_s
-from monotui.errors import ConflictError, MonotuiError, ReadOnlyError
+from monotui.errors import ConflictError, MonotuiError, ReadOnlyError, StaleDataError
 from monotui.judge import Judge
 from monotui.model import (
     Action,
@@ -253,6 +253,8 @@ class Controller:
             last = self._state.last_ok.get(name)
             age = None if last is None else now - last
             stale = age is not None and age <= 2 * self.config.interval_s
+            if isinstance(exc, StaleDataError):  # it answered, with old data: STALE, its age
+                stale, age = True, exc.age_s
             state = SourceState.STALE if stale else SourceState.ERROR
             self._state.sources[name] = SourceStatus(name, state, str(exc), age)
         if previous is None or previous.state == SourceState.OK or previous.message != str(exc):

@@ -53,3 +53,11 @@ class SourceError(MonotuiError):
     """A source answered with something we cannot use (bad PromQL, garbage JSON, HTTP 500)."""
 
     exit_code = 5
+
+
+class StaleDataError(SourceError):
+    """A source answered, but with data older than it should be; shown as STALE with its age."""
+
+    def __init__(self, message: str, age_s: float) -> None:
+        super().__init__(message)
+        self.age_s = age_s
