@@ -138,7 +138,11 @@ class FlagsConfig(_Section):
     url: str | None = None
     """ofrep: the OFREP service's base URL (without /ofrep/v1)."""
     context: dict[str, Any] = Field(default_factory=dict)
-    """ofrep: the evaluation context sent with the bulk evaluation."""
+    """ofrep: the evaluation context sent with the bulk evaluation (e.g. {targetingKey = "ops"})."""
+    headers: dict[str, str] = Field(default_factory=dict)
+    """ofrep: extra HTTP headers, e.g. {Authorization = "Bearer ..."} or {X-API-Key = "..."}."""
+    timeout_s: float = Field(5.0, gt=0)
+    """ofrep: timeout of one bulk evaluation, in seconds."""
     kill_switches: list[str] = Field(default_factory=list)
     """Flags that stop the canary's new code path when turned off."""
 
@@ -147,6 +151,8 @@ class FlagsConfig(_Section):
         needed = {"flagd-file": "path", "featureflag": "name", "ofrep": "url"}.get(self.kind)
         if needed and getattr(self, needed) in (None, ""):
             raise ValueError(f"flags kind '{self.kind}' needs '{needed}'")
+        if self.kind == "ofrep" and not str(self.url).startswith(("http://", "https://")):
+            raise ValueError(f"flags url '{self.url}' must start with http:// or https://")
         return self
 
 
