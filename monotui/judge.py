@@ -1,56 +1,261 @@
-"""Canary judgement: samples in, a Verdict with its numbers and a sentence out. Pure.
+"""Canary judgement, Kayenta-style: samples in, a Verdict with its numbers and a sentence out. Pure.
 
-This is the threshold judge (canary error rate against an absolute limit and against the baseline);
-the statistical judge replaces it behind the same `judge()` signature.
+Each metric compares the last `lookback` samples of canary and baseline with a two-sided Mann-Whitney
+U test, gated by an effect size, after absolute guards that need no statistics (the newest canary
+error rate above `max_error_rate`, too few requests). The score is the share of metrics with data
+that pass; a critical HIGH fails the whole verdict. See JudgeConfig for every knob.
+
+numpy and scipy are imported inside the functions that use them: the first frame must not pay for
+them. The U test runs in numpy (the same formulas as scipy's asymptotic method, ~20x cheaper than a
+`scipy.stats.mannwhitneyu` call) and falls back to scipy's exact method where scipy would use it.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from statistics import fmean
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from statistics import fmean, median
 
 from monotui.config import JudgeConfig
-from monotui.model import MetricLabel, MetricVerdict, Sample, Verdict, VerdictResult
+from monotui.model import MetricLabel, MetricVerdict, Pair, Sample, Verdict, VerdictResult
+
+
+@dataclass(frozen=True, slots=True)
+class _Metric:
+    """How one metric is read from a sample and written in a sentence."""
+
+    name: str
+    words: str  # "canary 5xx" reads better than "canary error_rate"
+    pair: Callable[[Sample], Pair]
+    show: Callable[[float], str]
+    critical: bool
+    limit: float | None  # the absolute guard on the newest canary value
+
+
+@dataclass(frozen=True, slots=True)
+class MannWhitney:
+    """A two-sided Mann-Whitney U test: U of the canary sample and the p-value."""
+
+    u_canary: float
+    p_value: float
+    n_canary: int
+    n_baseline: int
+
+    @property
+    def canary_higher(self) -> bool:
+        """Whether canary values tend to rank above baseline values (U above its mean)."""
+        return self.u_canary > self.n_canary * self.n_baseline / 2
 
 
 class Judge:
-    """Judges the latest `lookback` samples of one rollout."""
+    """Judges the latest `lookback` samples of one rollout. `window_s` is the metrics rate window."""
 
     def __init__(self, config: JudgeConfig, window_s: float = 60.0) -> None:
         self.config = config
         self.window_s = window_s
+        self._metrics = _metrics(config)
 
     def judge(self, samples: Sequence[Sample]) -> Verdict:
+        """The verdict on the newest samples; never raises on gaps, ties or constant series."""
         cfg = self.config
         recent = samples[-cfg.lookback :]
-        base = _values([s.error_rate.baseline for s in recent])
-        can = _values([s.error_rate.canary for s in recent])
-        if len(base) < cfg.min_samples or len(can) < cfg.min_samples:
-            return Verdict.no_data(
-                f"{min(len(base), len(can))} of {cfg.min_samples} samples needed per side"
+        judged = tuple(self._judge_metric(m, recent) for m in self._metrics)
+        requests = self._canary_requests(recent)
+        if cfg.min_requests > 0 and (requests is None or requests < cfg.min_requests):
+            # Too little traffic: every error rate is noise. Keep the numbers, label them NO DATA.
+            why = (
+                "no canary request rate"
+                if requests is None
+                else f"canary served {requests:.0f} requests per {self.window_s:.0f}s window, "
+                f"{cfg.min_requests:.0f} needed"
             )
-        rates = _values([s.request_rate.canary for s in recent])
-        canary_requests = fmean(rates) * self.window_s if rates else 0.0
-        if canary_requests < cfg.min_requests:
-            return Verdict.no_data(
-                f"canary had {canary_requests:.0f} requests in the window, {cfg.min_requests:.0f} needed"
+            words = {m.name: m.words for m in self._metrics}
+            quiet = tuple(
+                replace(m, label=MetricLabel.NODATA, sentence=f"{words[m.name]}: {why}: NODATA")
+                for m in judged
             )
-        b, c = fmean(base), fmean(can)
-        effect = c / b if b > 0 else (math.inf if c > 0 else 1.0)
-        too_high = c > cfg.max_error_rate or (c > b * cfg.allowed_increase + 0.005)
-        label = MetricLabel.HIGH if too_high else MetricLabel.PASS
-        sentence = f"canary 5xx {c:.1%} vs baseline {b:.1%}, {_times(effect)}: {label.value}"
-        metric = MetricVerdict(
-            "error_rate", label, b, c, None, effect, len(base), len(can), True, sentence
+            return Verdict(VerdictResult.NODATA, None, why, quiet)
+        return score(judged, cfg)
+
+    def _canary_requests(self, recent: Sequence[Sample]) -> float | None:
+        rates = _clean(s.request_rate.canary for s in recent)
+        return fmean(rates) * self.window_s if rates else None
+
+    def _judge_metric(self, metric: _Metric, recent: Sequence[Sample]) -> MetricVerdict:
+        cfg = self.config
+        pairs = [metric.pair(s) for s in recent]
+        base = _clean(p.baseline for p in pairs)
+        can = _clean(p.canary for p in pairs)
+        b = median(base) if base else None
+        c = median(can) if can else None
+        effect = _effect(c, b) if c is not None and b is not None else None
+        numbers = MetricVerdict(
+            metric.name,
+            MetricLabel.NODATA,
+            b,
+            c,
+            None,
+            effect,
+            len(base),
+            len(can),
+            metric.critical,
         )
-        if too_high:
-            return Verdict(VerdictResult.FAIL, 0.0, sentence, (metric,))
-        return Verdict(VerdictResult.PASS, 100.0, sentence, (metric,))
+        newest = can[-1] if can else None
+        if metric.limit is not None and newest is not None and newest > metric.limit:
+            sentence = (
+                f"{metric.words} {metric.show(newest)} now, above the {metric.show(metric.limit)} "
+                f"limit (baseline {metric.show(b) if b is not None else 'no data'}): HIGH"
+            )
+            return replace(numbers, label=MetricLabel.HIGH, sentence=sentence)
+        if b is None or c is None or min(len(base), len(can)) < cfg.min_samples:
+            sentence = (
+                f"{metric.words}: {min(len(base), len(can))} samples per side, "
+                f"{cfg.min_samples} needed: NODATA"
+            )
+            return replace(numbers, label=MetricLabel.NODATA, sentence=sentence)
+        assert effect is not None  # both medians exist here
+        test = mann_whitney(can, base)
+        label = MetricLabel.PASS
+        gate = ""
+        if test.p_value < 1 - cfg.confidence:
+            if not test.canary_higher:
+                label = MetricLabel.LOW
+            elif cfg.allowed_increase > 1.0 and effect <= cfg.allowed_increase:
+                gate = f" within {cfg.allowed_increase:g}x allowed"
+            else:
+                label = MetricLabel.HIGH
+        sentence = (
+            f"{metric.words} {metric.show(c)} vs baseline {metric.show(b)}, "
+            f"{_p(test.p_value)}, {_times(effect)}{gate}: {label.value}"
+        )
+        return replace(numbers, label=label, p_value=test.p_value, sentence=sentence)
 
 
-def _values(values: Sequence[float | None]) -> list[float]:
-    return [v for v in values if v is not None and not math.isnan(v)]
+def score(metrics: Sequence[MetricVerdict], cfg: JudgeConfig) -> Verdict:
+    """Kayenta's score: PASS / (PASS + HIGH + LOW) x 100 over the metrics with data, then thresholds.
+
+    A critical HIGH scores 0 and fails. When half or more of the metrics have no data the score is 0
+    but the verdict is NO DATA, not FAIL: a gap in Prometheus is no evidence against the canary, so it
+    must stop the automation (NO DATA never advances and pauses after `nodata_limit`), not roll back.
+    """
+    metrics = tuple(metrics)
+    with_data = [m for m in metrics if m.label != MetricLabel.NODATA]
+    if not with_data:
+        why = "; ".join(m.sentence for m in metrics) or "no metrics to judge"
+        return Verdict(VerdictResult.NODATA, None, why, metrics)
+    critical = next((m for m in with_data if m.critical and m.label == MetricLabel.HIGH), None)
+    if critical is not None:
+        return Verdict(VerdictResult.FAIL, 0.0, f"{critical.sentence} (critical)", metrics)
+    missing = len(metrics) - len(with_data)
+    if 2 * missing >= len(metrics):
+        gaps = "; ".join(m.sentence for m in metrics if m.label == MetricLabel.NODATA)
+        return Verdict(
+            VerdictResult.NODATA, 0.0, f"{missing} of {len(metrics)} metrics: {gaps}", metrics
+        )
+    good = {MetricLabel.PASS} | ({MetricLabel.LOW} if cfg.direction == "increase" else set())
+    value = 100.0 * sum(m.label in good for m in with_data) / len(with_data)
+    if value >= cfg.pass_score:
+        result = VerdictResult.PASS
+    elif value >= cfg.marginal_score:
+        result = VerdictResult.MARGINAL
+    else:
+        result = VerdictResult.FAIL
+    # The reason a human reads first: the worst metric (HIGH, then LOW, then the first one).
+    order = {MetricLabel.HIGH: 0, MetricLabel.LOW: 1, MetricLabel.PASS: 2}
+    worst = min(with_data, key=lambda m: order.get(m.label, 3))
+    return Verdict(result, value, f"score {value:.0f}: {worst.sentence}", metrics)
+
+
+def mann_whitney(canary: Sequence[float], baseline: Sequence[float]) -> MannWhitney:
+    """Two-sided Mann-Whitney U test; agrees with `scipy.stats.mannwhitneyu(canary, baseline)`.
+
+    Tie-corrected normal approximation with continuity correction (scipy's asymptotic method), and
+    scipy's exact distribution when it would choose it (a side of 8 or fewer and no ties). Identical
+    or constant series give p = 1 instead of scipy's division by zero.
+    """
+    import numpy as np
+
+    x = np.asarray(canary, dtype=float)
+    y = np.asarray(baseline, dtype=float)
+    n1, n2 = len(x), len(y)
+    if n1 == 0 or n2 == 0:
+        raise ValueError("the Mann-Whitney test needs at least one value per side")
+    both = np.concatenate((x, y))
+    order = np.argsort(both, kind="mergesort")
+    ordered = both[order]
+    new = np.empty(len(both), dtype=bool)
+    new[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    bounds = np.append(starts, len(both))  # a tie group spans ranks bounds[i]+1 .. bounds[i+1]
+    groups = np.cumsum(new) - 1
+    average_rank = (bounds[:-1] + bounds[1:] + 1) / 2.0
+    ranks = np.empty(len(both))
+    ranks[order] = average_rank[groups]
+    u1 = float(ranks[:n1].sum()) - n1 * (n1 + 1) / 2
+    u = max(u1, n1 * n2 - u1)
+    ties = np.diff(bounds)
+    if (n1 <= 8 or n2 <= 8) and not bool((ties > 1).any()):
+        from scipy.stats import mannwhitneyu
+
+        p = float(mannwhitneyu(x, y, alternative="two-sided", method="exact").pvalue)
+        return MannWhitney(u1, p, n1, n2)
+    n = n1 + n2
+    tie_term = float((ties**3 - ties).sum())
+    variance = n1 * n2 / 12 * ((n + 1) - tie_term / (n * (n - 1)))
+    if variance <= 0:  # every value equal: no evidence of any difference
+        return MannWhitney(u1, 1.0, n1, n2)
+    z = (u - n1 * n2 / 2 - 0.5) / math.sqrt(variance)
+    p = min(1.0, max(0.0, math.erfc(z / math.sqrt(2))))  # 2 x the normal survival function
+    return MannWhitney(u1, p, n1, n2)
+
+
+def _metrics(cfg: JudgeConfig) -> tuple[_Metric, ...]:
+    error = _Metric(
+        "error_rate",
+        "canary 5xx",
+        lambda s: s.error_rate,
+        _percent,
+        cfg.error_rate_critical,
+        cfg.max_error_rate,
+    )
+    if not cfg.latency:
+        return (error,)
+    latency = _Metric(
+        "latency_p99_ms",
+        "canary p99",
+        lambda s: s.latency_p99_ms,
+        _ms,
+        cfg.latency_critical,
+        cfg.max_latency_ms,
+    )
+    return (error, latency)
+
+
+def _clean(values: Iterable[float | None]) -> list[float]:
+    """The values that are data: None and NaN are NO DATA, never zero."""
+    return [float(v) for v in values if v is not None and not math.isnan(v)]
+
+
+def _effect(canary: float, baseline: float) -> float:
+    """canary / baseline; two zeros are no change, a canary above a zero baseline is infinite."""
+    if baseline > 0:
+        return canary / baseline
+    return math.inf if canary > 0 else 1.0
+
+
+def _percent(value: float) -> str:
+    pct = 100 * value
+    return f"{pct:.2f} %" if 0 < pct < 0.1 else f"{pct:.1f} %"
+
+
+def _ms(value: float) -> str:
+    return f"{value:.0f} ms"
+
+
+def _p(p_value: float) -> str:
+    return "p<0.001" if p_value < 0.001 else f"p={p_value:.3f}"
 
 
 def _times(effect: float) -> str:
