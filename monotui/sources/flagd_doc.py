@@ -103,7 +103,8 @@ def parse_flag(
     targeting = definition.get("targeting")
     problems.extend(flagd_targeting.problems(targeting, variants, evaluators))
     summary = flagd_targeting.summarize(targeting, evaluators)
-    change = _change(key, path, state, default, variants, summary) if not _fatal(problems) else None
+    fatal = _fatal(problems)
+    change = None if fatal else toggle_change(key, path, state, default, variants, summary)
     flag = Flag(
         key=key,
         state=state,
@@ -122,7 +123,7 @@ def _fatal(problems: list[str]) -> bool:
     return any(not p.startswith("fractional weights sum to") for p in problems)
 
 
-def _change(
+def toggle_change(
     key: str,
     path: tuple[str | int, ...],
     state: str,
@@ -130,6 +131,8 @@ def _change(
     variants: Mapping[str, Any],
     summary: str,
 ) -> Change | None:
+    """How `enter` toggles a flag: enable a DISABLED one, or switch a boolean flag's
+    defaultVariant to the variant of the other value; None when neither applies."""
     if state == "DISABLED":
         return Change(key, path, "state", "DISABLED", "ENABLED", "enable")
     if default is None or not variants or not all(isinstance(v, bool) for v in variants.values()):

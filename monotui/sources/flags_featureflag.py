@@ -1,0 +1,146 @@
+"""Feature flags from an OpenFeature operator `FeatureFlag` (core.openfeature.dev/v1beta1).
+
+`spec.flagSpec` is a flagd flag definition, so flags read exactly like a flagd file. A toggle is one
+JSON patch whose `test` ops pin what the user saw (the flag's state, its defaultVariant and the value
+of the variant we switch to): if anyone changed those since, the API server answers 422 and nothing
+is applied. Changes to other flags in the same resource do not block the toggle.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from monotui.config import RolloutConfig
+from monotui.errors import ConfigError, ConflictError, MonotuiError, NotFoundError, SourceError
+from monotui.model import Flag
+from monotui.sources import flagd_doc
+from monotui.sources.base import FlagSet
+from monotui.sources.kube import JSON_PATCH, KubeConnection, translate
+
+GROUP = "core.openfeature.dev"
+VERSION = "v1beta1"
+PLURAL = "featureflags"
+
+
+class FeatureFlagFlags:
+    """One FeatureFlag resource in the rollout's namespace, read and toggled through the API."""
+
+    kind = "featureflag"
+    can_write = True
+
+    def __init__(self, kube: KubeConnection, rollout: RolloutConfig) -> None:
+        if not rollout.flags.name:
+            raise ConfigError(f"rollout {rollout.name}: flags kind 'featureflag' needs 'name'")
+        self.kube = kube
+        self.name = rollout.flags.name
+        self.namespace = rollout.namespace
+        self.what = f"featureflag {self.name}"
+
+    def read(self) -> FlagSet:
+        """The flags of the resource now; version is its resourceVersion."""
+        obj = self._call(
+            "get",
+            self.kube.custom.get_namespaced_custom_object,
+            GROUP,
+            VERSION,
+            self.namespace,
+            PLURAL,
+            self.name,
+        )
+        return self._flagset(obj)
+
+    def toggle(self, key: str, expected: FlagSet, *, dry_run: bool = False) -> str:
+        """Toggle `key` as it was in `expected`; returns the JSON patch (sent unless dry-run)."""
+        flag = next((f for f in expected.flags if f.key == key), None)
+        if flag is None:
+            raise NotFoundError(f"no flag '{key}' in {self.what} (namespace {self.namespace})")
+        change = _change_of(flag)
+        if change is None:
+            why = f"is invalid ({flag.error})" if flag.error else "has no on/off toggle"
+            raise MonotuiError(f"flag '{key}' in {self.what} {why}: edit the resource instead")
+        patch = _patch(flag, change)
+        text = json.dumps(patch)
+        if dry_run:
+            return text
+        try:
+            obj = self._call(
+                "patch",
+                self.kube.custom.patch_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                self.namespace,
+                PLURAL,
+                self.name,
+                patch,
+                _content_type=JSON_PATCH,
+            )
+        except ConflictError as exc:
+            raise ConflictError(
+                f"{self.what} changed since it was read (flag '{key}' is no longer "
+                f"{flag.state.lower()}, default {flag.default_variant}); nothing was applied: "
+                "look at the flags again and toggle again if still wanted",
+                current=self._current_or_none(),
+            ) from exc
+        self._flagset(obj)  # the answer must still be a readable flag set
+        return text
+
+    def _flagset(self, obj: Any) -> FlagSet:
+        spec = obj.get("spec") if isinstance(obj, dict) else None
+        flag_spec = spec.get("flagSpec") if isinstance(spec, dict) else None
+        if not isinstance(flag_spec, dict):
+            raise SourceError(
+                f"{self.what} in namespace {self.namespace} has no spec.flagSpec: "
+                "is it a core.openfeature.dev/v1beta1 FeatureFlag?"
+            )
+        try:
+            parsed = flagd_doc.parse(flag_spec)
+        except ValueError as exc:
+            raise SourceError(
+                f"{self.what}: spec.flagSpec is not a flag definition: {exc}"
+            ) from None
+        version = str(obj.get("metadata", {}).get("resourceVersion", ""))
+        return FlagSet(parsed.flags, version, parsed.errors)
+
+    def _current_or_none(self) -> FlagSet | None:
+        try:
+            return self.read()
+        except MonotuiError:
+            return None
+
+    def _call(self, verb: str, method: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, _request_timeout=self.kube.timeout_s, **kwargs)
+        except Exception as exc:  # the client raises ApiException, urllib3 and socket errors
+            raise translate(exc, verb=verb, what=self.what, namespace=self.namespace) from None
+
+
+def _change_of(flag: Flag) -> flagd_doc.Change | None:
+    if flag.toggle is None:
+        return None
+    return flagd_doc.toggle_change(
+        flag.key,
+        ("flags", flag.key),
+        flag.state,
+        flag.default_variant,
+        dict(flag.variants),
+        flag.targeting,
+    )
+
+
+def _patch(flag: Flag, change: flagd_doc.Change) -> list[dict[str, Any]]:
+    base = f"/spec/flagSpec/flags/{_escape(flag.key)}"
+    ops: list[dict[str, Any]] = [{"op": "test", "path": f"{base}/state", "value": flag.state}]
+    if flag.default_variant is not None:
+        ops.append({"op": "test", "path": f"{base}/defaultVariant", "value": flag.default_variant})
+    if change.field == "defaultVariant":
+        # The variant we switch to must still mean what the user saw (e.g. off = false).
+        value = dict(flag.variants)[change.new]
+        ops.append({"op": "test", "path": f"{base}/variants/{_escape(change.new)}", "value": value})
+    ops.append({"op": "replace", "path": f"{base}/{change.field}", "value": change.new})
+    return ops
+
+
+def _escape(token: str) -> str:
+    """A JSON pointer reference token (RFC 6901)."""
+    return token.replace("~", "~0").replace("/", "~1")
