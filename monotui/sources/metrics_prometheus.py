@@ -223,11 +223,12 @@ class PrometheusMetrics:
             from urllib3.util.retry import Retry
 
             # No retries: the poll itself is the retry, and a retried 500 with backoff would hold a
-            # poll for seconds past the timeout the user configured.
+            # poll for seconds past the timeout the user configured. total=0 turns a refused
+            # connection into requests' ConnectionError; read=False a slow answer into ReadTimeout.
             self._client = PrometheusConnect(
                 url=self.prom.url.rstrip("/"),
                 disable_ssl=not self.prom.verify_tls,
-                retry=Retry(total=False, raise_on_status=False),
+                retry=Retry(total=0, read=False, redirect=0),
                 timeout=self.prom.timeout_s,
             )
             self._client._session.hooks["response"].append(self._remember)
@@ -253,6 +254,7 @@ class PrometheusMetrics:
     def _call(self, metric: str, request: Callable[[], Any]) -> Any:
         """Run one client call; every failure becomes a typed error with the server's words."""
         import requests
+        import urllib3
         from prometheus_api_client.exceptions import PrometheusApiClientException
 
         url, what = self.prom.url, f"the {_TITLES.get(metric, metric)} query"
@@ -277,7 +279,7 @@ class PrometheusMetrics:
             # Non-200, or a 200 whose body is not the API's JSON (requests' JSONDecodeError is a
             # ValueError too): explain from the response itself.
             raise self._explain(what, getattr(self._last, "response", None)) from None
-        except requests.RequestException as exc:
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             raise BackendUnavailableError(
                 f"Prometheus at {url} failed {what}: {_clean(str(exc))}"
             ) from None
