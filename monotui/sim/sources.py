@@ -1,0 +1,183 @@
+"""The simulated world behind the source Protocols of monotui/sources/base.py: SimRouter,
+SimMetrics and SimFlags. Each reads the world's clock first, so in real-time mode the world
+catches up lazily on every call."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+
+from monotui.errors import BackendUnavailableError, ConflictError, NotFoundError, SourceError
+from monotui.model import Flag, Sample, Weights
+from monotui.sim.scenarios import FlagSpec
+from monotui.sim.world import World, flag_value, is_boolean, toggled
+from monotui.sources.base import FlagSet, RouteState, WriteResult
+
+TIMEOUT_MESSAGE = "prometheus query timed out after 5s"
+
+
+class SimRouter:
+    """The simulated route: compare-and-set on a version that changes on every write."""
+
+    kind = "sim"
+    can_write = True
+
+    def __init__(self, world: World, rollout: str) -> None:
+        self.world = world
+        self.rollout = rollout
+        info = next(r for r in world.rollouts if r.name == rollout)
+        self.resource = f"sim route {info.namespace}/{info.name}"
+
+    def read(self) -> RouteState:
+        self.world.now()
+        weights, version = self.world.route(self.rollout)
+        return RouteState(weights, str(version), self.resource)
+
+    def write(self, target: Weights, expected: RouteState, *, dry_run: bool = False) -> WriteResult:
+        """Write `target` if the route is still at `expected.version`, else raise ConflictError."""
+        try:
+            target = Weights(int(target.stable), int(target.canary))
+        except (TypeError, ValueError) as exc:
+            raise SourceError(f"{self.resource}: refusing invalid weights: {exc}") from None
+        patch = _route_patch(expected, target)
+        if dry_run:
+            return WriteResult(None, patch)
+        try:
+            expected_version = int(expected.version)
+        except ValueError:
+            raise ConflictError(
+                f"{self.resource}: version '{expected.version}' is not this route's: re-read it"
+            ) from None
+        self.world.now()
+        version = self.world.write_weights(self.rollout, target, expected_version)
+        weights, version = self.world.route(self.rollout)
+        return WriteResult(RouteState(weights, str(version), self.resource), patch)
+
+    def watch(self, on_change: Callable[[RouteState], None]) -> Callable[[], None] | None:
+        return None  # the controller notices outside writes at its next poll
+
+
+def _route_patch(expected: RouteState, target: Weights) -> str:
+    """The JSON patch an Istio VirtualService write would send: tests on what we saw, then replace."""
+    ops = [
+        {"op": "test", "path": "/metadata/resourceVersion", "value": expected.version},
+        {"op": "test", "path": "/spec/http/0/route/0/weight", "value": expected.weights.stable},
+        {"op": "test", "path": "/spec/http/0/route/1/weight", "value": expected.weights.canary},
+        {"op": "replace", "path": "/spec/http/0/route/0/weight", "value": target.stable},
+        {"op": "replace", "path": "/spec/http/0/route/1/weight", "value": target.canary},
+    ]
+    return json.dumps(ops)
+
+
+class SimMetrics:
+    """Istio-style metrics of the simulated traffic: 5xx ratio, p99 from the latency histogram and
+    request rate per version, over a rate() window. The scenario may make polls gap or time out."""
+
+    name = "sim"
+
+    def __init__(
+        self, world: World, rollout: str, *, window_s: float = 60.0, step_s: float = 1.0
+    ) -> None:
+        self.world = world
+        self.rollout = rollout
+        self.window_s = window_s
+        self.step_s = step_s  # the finest history spacing worth returning (the poll interval)
+
+    def fetch(self) -> Sample:
+        t = self.world.now()
+        if self._fails("timeout", t):
+            raise BackendUnavailableError(TIMEOUT_MESSAGE)
+        if self._draw("gap", t) < self.world.scenario(self.rollout).metrics_gap_p:
+            return Sample(t=t)
+        return self.world.sample(self.rollout, t, self.window_s)
+
+    def history(self, span_s: float, points: int) -> tuple[Sample, ...]:
+        """Past samples from the world's ring, oldest first, ending one step before now."""
+        t = self.world.now()
+        if self._fails("history-timeout", t):
+            raise BackendUnavailableError(TIMEOUT_MESSAGE)
+        if points <= 0 or span_s <= 0:
+            return ()
+        step = max(span_s / points, self.step_s)
+        n = int(span_s / step)
+        gap_p = self.world.scenario(self.rollout).metrics_gap_p
+        out = []
+        for k in range(n, 0, -1):
+            at = t - k * step
+            if self._draw("gap", at) < gap_p or self._draw("timeout", at) < self._timeout_p():
+                out.append(Sample(t=at))
+            else:
+                out.append(self.world.sample(self.rollout, at, self.window_s))
+        return tuple(s for s in out if s.t >= 0)
+
+    def _timeout_p(self) -> float:
+        return self.world.scenario(self.rollout).metrics_timeout_p
+
+    def _fails(self, what: str, t: float) -> bool:
+        return (
+            self.world.fault_active("metrics-timeout", self.rollout)
+            or self._draw(what, t) < self._timeout_p()
+        )
+
+    def _draw(self, what: str, t: float) -> float:
+        # Keyed by time, not by call count: how often the UI polls never changes the world.
+        return random.Random(f"{self.world.seed}/{self.rollout}/{what}/{t:.3f}").random()
+
+
+class SimFlags:
+    """The simulated flags (flagd-like): compare-and-set toggles on the flag set's version."""
+
+    kind = "sim"
+    can_write = True
+
+    def __init__(self, world: World, rollout: str) -> None:
+        self.world = world
+        self.rollout = rollout
+
+    def read(self) -> FlagSet:
+        self.world.now()
+        specs, version = self.world.flags(self.rollout)
+        return FlagSet(tuple(_flag(s) for s in specs), str(version))
+
+    def toggle(self, key: str, expected: FlagSet, *, dry_run: bool = False) -> str:
+        """Toggle `key` if the flag set is still at `expected.version`; returns the merge patch."""
+        specs, _ = self.world.flags(self.rollout)
+        spec = next((s for s in specs if s.key == key), None)
+        if spec is None:
+            raise NotFoundError(f"no flag '{key}' in the simulated flags of {self.rollout}")
+        after = toggled(spec)
+        change: dict[str, object] = (
+            {"defaultVariant": after.default_variant}
+            if after.default_variant != spec.default_variant
+            else {"state": after.state}
+        )
+        patch = json.dumps({"flags": {key: change}})
+        if dry_run:
+            return patch
+        try:
+            expected_version = int(expected.version)
+        except ValueError:
+            raise ConflictError(
+                f"flags version '{expected.version}' is not this source's"
+            ) from None
+        self.world.now()
+        self.world.toggle_flag(self.rollout, key, expected_version)
+        return patch
+
+
+def _flag(spec: FlagSpec) -> Flag:
+    after = toggled(spec)
+    if is_boolean(spec) and spec.state == "ENABLED":
+        toggle = f"{spec.default_variant} -> {after.default_variant}"
+    else:
+        toggle = f"{spec.state.lower()} -> {after.state.lower()}"
+    return Flag(
+        key=spec.key,
+        state=spec.state,
+        default_variant=spec.default_variant,
+        value=flag_value(spec),
+        variants=spec.variants,
+        targeting=spec.targeting,
+        toggle=toggle,
+    )
