@@ -267,13 +267,17 @@ class Controller:
         try:
             result = self._apply(action)
         except ConflictError as exc:
-            current = self._reread()
-            result = ActionResult(
-                action,
-                False,
-                f"conflict: the route changed since it was read{_now_at(current)}; nothing applied",
-                exit_code=exc.exit_code,
-            )
+            if action.kind == ActionKind.TOGGLE_FLAG:
+                # The flag source's message names the file/resource and the flag as it is now.
+                self._read_flags()
+                message = f"conflict: {exc}"
+            else:
+                current = self._reread()
+                message = (
+                    f"conflict: the route changed since it was read{_now_at(current)}; "
+                    "nothing applied"
+                )
+            result = ActionResult(action, False, message, exit_code=exc.exit_code)
         except MonotuiError as exc:
             result = ActionResult(action, False, str(exc), exit_code=exc.exit_code)
         self._audit(result)

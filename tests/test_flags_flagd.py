@@ -394,3 +394,41 @@ def test_the_flagd_list_form_reads_and_toggles(tmp_path: Path) -> None:
     assert src.read().flags[0].toggle == "enable"
     src.toggle("a", src.read())
     assert json.loads(path.read_text())["flags"][0]["state"] == "ENABLED"
+
+
+def test_the_controller_toggles_audits_and_reports_a_conflict(tmp_path: Path) -> None:
+    from monotui.audit import AuditLog
+    from monotui.controller import Controller
+    from monotui.model import Action, ActionKind
+    from monotui.sources.router_static import StaticRouter
+
+    path = write_json(tmp_path, EXAMPLE)
+    rollout = RolloutConfig.model_validate(
+        {
+            "name": "shop",
+            "metrics": {"kind": "none"},
+            "flags": {"kind": "flagd-file", "path": str(path)},
+        }
+    )
+    audit = tmp_path / "audit.jsonl"
+    ctl = Controller(
+        rollout, router=StaticRouter(), flags=source(path), audit=AuditLog(audit, user="op")
+    )
+    ctl.start(history=False)
+    toggle = Action(ActionKind.TOGGLE_FLAG, "shop", flag_key="new-checkout", reason="kill switch")
+    result = ctl.apply(toggle)
+    assert result.ok and result.message == "flag new-checkout: on -> off (kill switch)"
+    assert by_key(ctl.snapshot().flags)["new-checkout"].value is False
+    line = json.loads(audit.read_text().splitlines()[-1])
+    assert (
+        line["resource"] == "flag new-checkout"
+        and '+      "defaultVariant": "off",' in line["patch"]
+    )
+
+    doc = json.loads(path.read_text())
+    doc["flags"]["new-checkout"]["defaultVariant"] = "on"  # someone turns it back on by hand
+    path.write_text(json.dumps(doc, indent=2))
+    refused = ctl.apply(toggle)  # the controller still holds the flags it read before the edit
+    assert not refused.ok and refused.exit_code == 3
+    assert "flags.flagd.json changed since it was read" in refused.message
+    assert json.loads(path.read_text())["flags"]["new-checkout"]["defaultVariant"] == "on"
