@@ -268,8 +268,8 @@ class Controller:
             result = self._apply(action)
         except ConflictError as exc:
             if action.kind == ActionKind.TOGGLE_FLAG:
-                # The flag source's message names the file/resource and the flag as it is now.
-                self._read_flags()
+                # The flag source's message names the file/resource and the flag as it is now
+                # (_toggle_flag has already re-read the flags).
                 message = f"conflict: {exc}"
             else:
                 current = self._reread()
