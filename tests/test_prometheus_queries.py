@@ -1,0 +1,80 @@
+"""The PromQL monotui sends, and the config errors a broken override gives (no server needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from monotui.config import PrometheusConfig, parse
+from monotui.errors import ConfigError
+from monotui.sources.metrics_prometheus import PrometheusMetrics
+
+
+def _metrics(**metrics: object) -> dict[str, object]:
+    rollout = {"name": "reviews", "namespace": "bookinfo", "metrics": metrics}
+    return {"rollouts": [rollout]}
+
+
+def test_one_query_per_metric_selects_both_versions_of_this_service() -> None:
+    rollout = parse(_metrics(selector='source_workload="productpage"')).rollouts[0]
+    source = PrometheusMetrics(PrometheusConfig(), rollout)
+    assert source.queries_per_poll == 3
+    request_rate = source.queries["request_rate"]
+    assert request_rate == (
+        "sum by (destination_version) (rate(istio_requests_total{"
+        'reporter="destination",destination_service_name="reviews",'
+        'destination_service_namespace="bookinfo",destination_version=~"v1|v2",'
+        'source_workload="productpage"}[1m]))'
+    )
+    assert 'response_code=~"5.."' in source.queries["error_rate"]
+    assert source.queries["latency"].startswith("histogram_quantile(0.99, sum by (le, destination")
+
+
+def test_label_values_are_escaped_inside_promql_strings() -> None:
+    rollout = parse(_metrics(service='we"ird', baseline="1.0", canary="1.1")).rollouts[0]
+    query = PrometheusMetrics(PrometheusConfig(), rollout).queries["request_rate"]
+    assert 'destination_service_name="we\\"ird"' in query
+    assert 'destination_version=~"1\\\\.0|1\\\\.1"' in query  # a dot matches only a dot
+
+
+def test_an_override_is_filled_in() -> None:
+    rollout = parse(
+        _metrics(
+            version_label="version",
+            window="30s",
+            request_rate_query="sum by ($version_label) (rate(http_total{$filter}[$window]))",
+        )
+    ).rollouts[0]
+    query = PrometheusMetrics(PrometheusConfig(), rollout).queries["request_rate"]
+    assert query.startswith("sum by (version) (rate(http_total{destination_service_name=")
+    assert 'version=~"v1|v2"}[30s]))' in query
+
+
+@pytest.mark.parametrize(
+    ("override", "says"),
+    [
+        ("sum(rate(x{$filter}[$window]))", "missing placeholder $version_label"),
+        ("sum by ($version_label) (rate(x[$window]))", "$filter (or $service, $baseline"),
+        ("sum by ($version_label) (rate(x{$filtr}[1m]))", "unknown placeholder $filtr"),
+        ("sum by ($version_label) (x{$filter}) * 2$", "stray '$'"),
+    ],
+)
+def test_an_override_that_cannot_work_is_a_config_error(override: str, says: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse(_metrics(error_rate_query=override), source="monotui.toml")
+    message = str(caught.value)
+    assert "monotui.toml: rollouts[0] (reviews).metrics.error_rate_query" in message
+    assert says in message
+
+
+def test_explicit_versions_instead_of_filter_are_enough() -> None:
+    override = (
+        'sum by ($version_label) (rate(x{app="$service",$version_label=~"$baseline|$canary"}[5m]))'
+    )
+    rollout = parse(_metrics(latency_query=override)).rollouts[0]
+    query = PrometheusMetrics(PrometheusConfig(), rollout).queries["latency"]
+    assert 'x{app="reviews",destination_version=~"v1|v2"}[5m]' in query
+
+
+def test_a_bad_version_label_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="not a Prometheus label name"):
+        parse(_metrics(version_label="destination-version"))
