@@ -13,7 +13,7 @@ from textual.widgets import DataTable
 from monotui.model import Flag, Snapshot, VerdictResult
 from widgets.text import clean, literal, source_problem
 
-COLUMNS = ("flag", "state", "default", "value", "targeting", "enter")
+COLUMNS = ("flag", "state", "default", "value", "enter", "targeting")
 
 
 def flag_row(flag: Flag, *, kill_switch: bool, read_only: bool) -> tuple[Text, ...]:
@@ -36,7 +36,7 @@ def flag_row(flag: Flag, *, kill_switch: bool, read_only: bool) -> tuple[Text, .
         enter = literal("cannot toggle", "dim")
     else:
         enter = literal(f"toggle {flag.toggle}")
-    return (key, state, default, value, literal(flag.targeting, "dim"), enter)
+    return (key, state, default, value, enter, literal(flag.targeting, "dim"))
 
 
 def _json(value: object) -> str:

@@ -106,7 +106,7 @@ class TimeChart(Vertical):
         yield PlotextPlot()
 
     def on_mount(self) -> None:
-        self.border_title = self.TITLE
+        self.border_title = f"{self.TITLE} (x: minutes)"
         self._redraw()
 
     def watch_snapshot(self) -> None:
@@ -124,13 +124,13 @@ class TimeChart(Vertical):
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         latest = snapshot.latest if snapshot else None
         pair: Pair = getattr(latest, self.FIELD) if latest else Pair()
-        text.append("━ baseline ", style="bold blue")
+        text.append("━ base ", style="bold blue")
         text.append(self.format(pair.baseline))
-        text.append("  ━ canary ", style="bold dark_orange")
+        text.append(" ━ canary ", style="bold dark_orange")
         text.append(self.format(pair.canary))
         limit = self.threshold(snapshot) if snapshot else None
         if limit is not None:
-            text.append("  ━ limit ", style="bold red")
+            text.append(" ━ limit ", style="bold red")
             text.append(self.format(limit))
         problem = source_problem(snapshot, "metrics")
         if problem is not None:
@@ -169,7 +169,6 @@ class TimeChart(Vertical):
         with self.app.batch_update():
             plt = plot.plt
             plt.clear_data()
-            plt.xlabel("minutes")
             if snapshot is not None:
                 self._plot(plt, snapshot, base, canary, span, weights, verdicts)
             plot.refresh()

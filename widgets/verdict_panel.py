@@ -34,21 +34,20 @@ def metric_value(name: str, value: float | None) -> str:
 
 
 def metric_line(metric: MetricVerdict) -> Text:
-    """One metric: label, medians, p-value, effect, sample counts."""
+    """One metric: label, baseline → canary medians, p-value, effect, sample counts."""
     text = Text(end="")
-    text.append(f"{clean(metric.name)[:14]:<14} ")
+    # A critical metric's name is bold: its FAIL alone fails the verdict.
+    text.append(f"{clean(metric.name)[:14]:<14} ", style="bold" if metric.critical else "")
     text.append(f"{metric.label.value:<6}", style=LABEL_STYLES.get(metric.label, ""))
     text.append(
-        f" base {metric_value(metric.name, metric.baseline)}"
-        f"  canary {metric_value(metric.name, metric.canary)}"
+        f" {metric_value(metric.name, metric.baseline)} → "
+        f"{metric_value(metric.name, metric.canary)}"
     )
     if metric.p_value is not None:
         text.append(f"  p={metric.p_value:.3f}")
     if metric.effect is not None:
         text.append(f"  ×{metric.effect:.2f}")
     text.append(f"  n={metric.n_baseline}/{metric.n_canary}", style="dim")
-    if metric.critical:
-        text.append(" critical", style="bold")
     return text
 
 

@@ -41,43 +41,38 @@ class WeightsPanel(SnapshotPanel):
         )
 
     def draw(self, snapshot: Snapshot | None, width: int) -> Text:
-        label_w, value_w = 18, 8
-        bar_w = max(4, width - label_w - value_w)
-        text = Text(end="")
+        # Three lines: a heading, then stable and canary with configured and observed side by side.
+        label_w = 7
+        column_w = max(10, (width - label_w) // 2)
+        bar_w = max(3, column_w - 9)
         weights = snapshot.weights if snapshot else None
-        router_problem = source_problem(snapshot, "router")
-        text.append("configured", style="bold")
-        if router_problem is not None:
-            text.append("  ")
-            text.append_text(router_problem)
-        text.append("\n")
-        if weights is None:
-            text.append("  NO DATA\n  \n", style="bold yellow")
-        else:
-            for name, value, style in (
-                ("stable", weights.stable, STABLE_STYLE),
-                ("canary", weights.canary, CANARY_STYLE),
-            ):
-                text.append(f"  {name:<16}")
-                text.append_text(bar(value, bar_w, style))
-                text.append(f" {value:>5d} %\n")
         split = snapshot.observed_split if snapshot else None
-        metrics_problem = source_problem(snapshot, "metrics")
-        text.append("observed", style="bold")
-        if metrics_problem is not None:
-            text.append("  ")
-            text.append_text(metrics_problem)
-        text.append("\n")
-        if split is None:
-            text.append("  NO DATA (no request rate)\n  ", style="bold yellow")
-        else:
-            for name, fvalue, style in (
-                ("stable", split.stable, STABLE_STYLE),
-                ("canary", split.canary, CANARY_STYLE),
-            ):
-                text.append(f"  {name:<16}")
+        text = Text(end="", no_wrap=True, overflow="ellipsis")
+        text.append(" " * label_w)
+        text.append_text(_heading("configured", source_problem(snapshot, "router"), column_w))
+        text.append_text(_heading("observed", source_problem(snapshot, "metrics"), column_w))
+        for name, style in (("stable", STABLE_STYLE), ("canary", CANARY_STYLE)):
+            text.append(f"\n{name:<{label_w}}")
+            if weights is None:
+                text.append(f"{'NO DATA':<{column_w}}", style="bold yellow")
+            else:
+                value = getattr(weights, name)
+                text.append_text(bar(value, bar_w, style))
+                text.append(f" {value:>5d} % ")
+            if split is None:
+                text.append("NO DATA", style="bold yellow")
+            else:
+                fvalue = getattr(split, name)
                 text.append_text(bar(fvalue, bar_w, style))
                 text.append(f" {fvalue:>5.1f} %")
-                if name == "stable":
-                    text.append("\n")
         return text
+
+
+def _heading(title: str, problem: Text | None, width: int) -> Text:
+    text = Text(title, style="bold", end="", no_wrap=True, overflow="ellipsis")
+    if problem is not None:
+        text.append(" ")
+        text.append_text(problem)
+    text.truncate(width - 1, overflow="ellipsis", pad=True)
+    text.append(" ")
+    return text

@@ -1,0 +1,159 @@
+"""The cockpit: every panel of one rollout, and the keys that steer it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from textual.app import ComposeResult
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from monotui.model import ActionKind, Snapshot
+from monotui.screens.commands import COCKPIT_COMMANDS, WRITING, applies, bindings
+from widgets import (
+    ErrorRateChart,
+    EventLog,
+    FlagsTable,
+    LatencyChart,
+    PlanPanel,
+    RolloutHeader,
+    VerdictPanel,
+    WeightsPanel,
+)
+
+if TYPE_CHECKING:
+    from monotui.app import MonotuiApp
+
+
+class CockpitScreen(Screen[None]):
+    """One rollout. Wide terminals get charts side by side over a row of panels; narrow ones stack
+    the panels so the chart, weights, plan and verdict fit in 80x24 and the rest scrolls."""
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    BINDINGS = bindings(COCKPIT_COMMANDS)
+    DEFAULT_CSS = """
+    CockpitScreen #body { height: 1fr; scrollbar-size-vertical: 1; }
+    CockpitScreen #top { height: 1fr; min-height: 20; }
+    CockpitScreen #charts { height: 1fr; min-height: 8; }
+    CockpitScreen ErrorRateChart { width: 3fr; }
+    CockpitScreen LatencyChart { width: 2fr; }
+    CockpitScreen #panels {
+        height: auto; grid-size: 3; grid-rows: auto; grid-columns: 2fr 2fr 3fr;
+    }
+    CockpitScreen #lower { height: 12; }
+    CockpitScreen #lower FlagsTable { width: 1fr; height: 100%; max-height: 100%; }
+    CockpitScreen #lower EventLog { width: 1fr; height: 100%; }
+    /* Narrow: the chart, weights, plan and verdict fill the first screen; flags and events
+       follow below (f scrolls to the flags). Top borders only, to give the charts the rows. */
+    CockpitScreen.-narrow #top { height: 100%; min-height: 20; }
+    CockpitScreen.-narrow #panels { grid-size: 2; grid-columns: 1fr 1fr; }
+    CockpitScreen.-narrow VerdictPanel { column-span: 2; }
+    CockpitScreen.-narrow TimeChart, CockpitScreen.-narrow #panels > SnapshotPanel,
+    CockpitScreen.-narrow EventLog, CockpitScreen.-narrow FlagsTable {
+        border: none; border-top: round $primary 50%;
+    }
+    CockpitScreen.-narrow FlagsTable:focus { border: none; border-top: round $accent; }
+    CockpitScreen.-narrow #lower { height: auto; layout: vertical; }
+    CockpitScreen.-narrow #lower FlagsTable { height: auto; max-height: 10; }
+    CockpitScreen.-narrow #lower EventLog { height: 10; }
+    """
+
+    def __init__(self, rollout: str, *, has_fleet: bool = False) -> None:
+        super().__init__(name=f"cockpit:{rollout}")
+        self.rollout = rollout
+        self.has_fleet = has_fleet
+        self._bindings_key: object = None
+
+    @property
+    def monotui(self) -> MonotuiApp:
+        """The app, typed."""
+        return cast("MonotuiApp", self.app)
+
+    @property
+    def latest(self) -> Snapshot | None:
+        """The newest snapshot of this rollout."""
+        return self.monotui.snapshots.get(self.rollout)
+
+    def compose(self) -> ComposeResult:
+        yield RolloutHeader()
+        with VerticalScroll(id="body"):
+            with Vertical(id="top"):
+                with Horizontal(id="charts"):
+                    yield ErrorRateChart()
+                    yield LatencyChart()
+                with Grid(id="panels"):
+                    yield WeightsPanel()
+                    yield PlanPanel()
+                    yield VerdictPanel()
+            with Horizontal(id="lower"):
+                yield FlagsTable()
+                yield EventLog()
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.title = self.rollout
+        if self.latest is not None:
+            self.show(self.latest)
+
+    def on_screen_resume(self) -> None:
+        # Hidden screens get no snapshots; catch up with the newest when shown again.
+        if self.latest is not None:
+            self.show(self.latest)
+
+    def show(self, snapshot: Snapshot) -> None:
+        """Hand every panel the new snapshot; each redraws only what changed."""
+        if snapshot.rollout != self.rollout:
+            return
+        for widget in self.query("RolloutHeader, TimeChart, SnapshotPanel, FlagsTable, EventLog"):
+            widget.snapshot = snapshot  # type: ignore[attr-defined]
+        key = (snapshot.read_only, *(applies(c, snapshot) for c in sorted(WRITING)))
+        if key != self._bindings_key:
+            self._bindings_key = key
+            self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Writing keys vanish in read-only mode and are dimmed when they do not apply."""
+        if action == "back":
+            return self.has_fleet
+        if action not in WRITING:
+            return True
+        snapshot = self.latest
+        if snapshot is not None and snapshot.read_only:
+            return False
+        return True if applies(action, snapshot) else None
+
+    # --- the keys, in DESIGN.md's order ---------------------------------------------------------
+
+    def action_advance(self) -> None:
+        self.monotui.steering.now(self.rollout, ActionKind.ADVANCE)
+
+    def action_pause(self) -> None:
+        snapshot = self.latest
+        paused = snapshot is not None and snapshot.plan.paused
+        self.monotui.steering.now(self.rollout, ActionKind.RESUME if paused else ActionKind.PAUSE)
+
+    def action_rollback(self) -> None:
+        self.monotui.steering.now(self.rollout, ActionKind.ROLLBACK)
+
+    def action_promote(self) -> None:
+        self.monotui.steering.promote(self.rollout)
+
+    def action_set_weight(self) -> None:
+        self.monotui.steering.set_weight(self.rollout)
+
+    def action_flags(self) -> None:
+        table = self.query_one(FlagsTable)
+        table.focus()
+        table.scroll_visible()
+
+    def action_back(self) -> None:
+        if self.has_fleet:
+            self.dismiss()
+
+    def on_flags_table_toggle_requested(self, message: FlagsTable.ToggleRequested) -> None:
+        snapshot = self.latest
+        if snapshot is not None and snapshot.read_only:
+            self.notify("read-only: flags cannot be toggled", severity="warning", markup=False)
+            return
+        self.monotui.steering.toggle_flag(self.rollout, message.flag_key)

@@ -1,0 +1,80 @@
+"""Turning a key or a palette choice into an Action, asking first where DESIGN.md says so.
+
+Roll back, advance, pause and resume are immediate; promote and flag toggles ask for confirmation;
+set-weight asks for the number. The same functions serve the cockpit keys and the palette, so both
+have the same safety.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+
+from monotui.model import Action, ActionKind
+from monotui.screens.dialogs import ConfirmScreen, WeightInputScreen
+from widgets.text import clean
+
+if TYPE_CHECKING:
+    from monotui.app import MonotuiApp
+
+
+class Steering:
+    """Asks what must be asked, then hands the Action to the app to apply in a worker."""
+
+    def __init__(self, app: MonotuiApp) -> None:
+        self.app = app
+
+    def now(self, rollout: str, kind: ActionKind, origin: str = "key") -> None:
+        """An immediate action."""
+        self.app.apply(Action(kind, rollout, origin=origin))
+
+    def promote(self, rollout: str, origin: str = "key") -> None:
+        """Canary to 100 %, after a yes."""
+        question = Text("Promote ", end="")
+        question.append(clean(rollout), style="bold")
+        question.append(": send 100 % of traffic to the canary?")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.app.apply(Action(ActionKind.PROMOTE, rollout, origin=origin))
+            else:
+                self.app.notify("promote cancelled: nothing changed", markup=False)
+
+        self.app.push_screen(ConfirmScreen(question, yes="Promote"), answered)
+
+    def set_weight(self, rollout: str, origin: str = "key") -> None:
+        """An exact canary weight, after asking for it."""
+        snapshot = self.app.snapshots.get(rollout)
+        current = snapshot.weights.canary if snapshot and snapshot.weights else None
+
+        def answered(weight: int | None) -> None:
+            if weight is not None:
+                self.app.apply(
+                    Action(ActionKind.SET_WEIGHT, rollout, origin=origin, weight_pct=weight)
+                )
+
+        self.app.push_screen(WeightInputScreen(clean(rollout), current), answered)
+
+    def toggle_flag(self, rollout: str, flag_key: str, origin: str = "key") -> None:
+        """Toggle one flag, after a yes."""
+        snapshot = self.app.snapshots.get(rollout)
+        flag = next((f for f in snapshot.flags if f.key == flag_key), None) if snapshot else None
+        if flag is None or flag.toggle is None:
+            self.app.notify(
+                f"flag {clean(flag_key)} cannot be toggled", severity="warning", markup=False
+            )
+            return
+        question = Text("Toggle flag ", end="")
+        question.append(clean(flag_key), style="bold")
+        question.append(f" of {clean(rollout)}: {clean(flag.toggle)}?")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.app.apply(
+                    Action(ActionKind.TOGGLE_FLAG, rollout, origin=origin, flag_key=flag_key)
+                )
+            else:
+                self.app.notify("flag toggle cancelled: nothing changed", markup=False)
+
+        self.app.push_screen(ConfirmScreen(question, yes="Toggle"), answered)
