@@ -432,3 +432,21 @@ def test_the_controller_toggles_audits_and_reports_a_conflict(tmp_path: Path) ->
     assert not refused.ok and refused.exit_code == 3
     assert "flags.flagd.json changed since it was read" in refused.message
     assert json.loads(path.read_text())["flags"]["new-checkout"]["defaultVariant"] == "on"
+
+
+def test_a_yaml_alias_shared_by_two_flags_is_not_toggled_for_both(tmp_path: Path) -> None:
+    path = tmp_path / "flags.yaml"
+    path.write_text(
+        "common: &dv 'on'\n"
+        "flags:\n"
+        "  a: {state: ENABLED, variants: {'on': true, 'off': false}, defaultVariant: *dv}\n"
+        "  b: {state: ENABLED, variants: {'on': true, 'off': false}, defaultVariant: *dv}\n",
+        encoding="utf-8",
+    )
+    src = source(path)
+    src.toggle("a", src.read())
+    doc = yaml.safe_load(path.read_text())
+    # Editing the anchor's text would flip b too: the edit is proven and re-serialised instead.
+    assert doc["flags"]["a"]["defaultVariant"] == "off"
+    assert doc["flags"]["b"]["defaultVariant"] == "on"
+    assert doc["common"] == "on"

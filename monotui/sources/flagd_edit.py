@@ -22,6 +22,8 @@ import yaml
 
 from monotui.sources.flagd_doc import Change, apply
 
+# libyaml is ~10x faster than the pure-Python parser; both give character indexes in marks.
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = JSONDecoder()
 # The stdlib's string scanner (typeshed does not declare it): returns (string, end index).
@@ -36,7 +38,7 @@ def load(text: str, fmt: str) -> Any:
     """Decode `text` as "json" or "yaml" (ValueError/yaml.YAMLError on bad input)."""
     if fmt == "json":
         return json.loads(text)
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
 
 
 def edit(text: str, fmt: str, change: Change) -> str:
@@ -45,17 +47,15 @@ def edit(text: str, fmt: str, change: Change) -> str:
     wanted = apply(before, change)
     path = (*change.path, change.field)
     splice = _splice_json if fmt == "json" else _splice_yaml
-    candidates: list[str] = []
-    # If the splice fails we fall back to re-serialising, proven below like the splice.
+    # If the splice fails we fall back to re-serialising, proven like the splice.
     with contextlib.suppress(ValueError, IndexError, KeyError, yaml.YAMLError):
-        candidates.append(splice(text, path, change.new))
-    candidates.append(_reserialise(text, fmt, wanted))
-    for candidate in candidates:
-        try:
-            if load(candidate, fmt) == wanted:
-                return candidate
-        except (ValueError, yaml.YAMLError):
-            continue
+        candidate = splice(text, path, change.new)
+        if load(candidate, fmt) == wanted:
+            return candidate
+    with contextlib.suppress(ValueError, yaml.YAMLError):
+        candidate = _reserialise(text, fmt, wanted)
+        if load(candidate, fmt) == wanted:
+            return candidate
     raise EditError("the edited document would not parse back to the intended change")
 
 
@@ -116,7 +116,7 @@ def _json_child(text: str, pos: int, part: str | int) -> int:
 
 
 def _splice_yaml(text: str, path: tuple[str | int, ...], new: str) -> str:
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    node = yaml.compose(text, Loader=_Loader)
     for part in path:
         node = _yaml_child(node, part)
     if not isinstance(node, yaml.ScalarNode) or node.style in ("|", ">"):
@@ -140,10 +140,11 @@ def _yaml_child(node: Any, part: str | int) -> Any:
 
 
 def _yaml_scalar(value: str, style: str | None) -> str:
+    # Plain style is None from the Python parser and "" from libyaml.
     if style == "'":
         return "'" + value.replace("'", "''") + "'"
     # Plain only when YAML reads it back as the same string (not true/null/yes/1.0).
-    plain_ok = style is None and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-/]*", value)
+    plain_ok = not style and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-/]*", value)
     if plain_ok and yaml.safe_load(value) == value:
         return value
     return json.dumps(value, ensure_ascii=False)
