@@ -141,19 +141,20 @@ class World:
         """The simulated time, after catching up with `follow` when it is set."""
         follow = self.follow
         if follow is not None:
-            self.advance_to(follow())
+            self.advance_to(follow(), skip_beyond_ring=True)
         return self.t
 
     def advance(self, dt: float) -> None:
         self.advance_to(self.t + dt)
 
-    def advance_to(self, t: float) -> None:
-        """Simulate every whole second up to `t`; never goes back."""
+    def advance_to(self, t: float, *, skip_beyond_ring: bool = False) -> None:
+        """Simulate every whole second up to `t`; never goes back. `skip_beyond_ring` simulates
+        only the last ring's worth of a long jump."""
         with self._lock:
             if t <= self.t:
                 return
             first, last = math.floor(self.t) + 1, math.floor(t)
-            if last - first >= self.ring_s:
+            if skip_beyond_ring and last - first >= self.ring_s:
                 # A long gap (a suspended laptop in real-time mode): only the part the ring can hold
                 # is simulated; the skipped time reads as missing data, never as zero traffic.
                 first = last - self.ring_s + 1
