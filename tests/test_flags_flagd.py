@@ -383,6 +383,20 @@ def test_markup_and_escapes_in_keys_and_values_come_through_unchanged(tmp_path: 
     assert flag.value == "\x1b[31mred"
 
 
+def test_omitted_state_and_variants_take_the_schema_defaults(tmp_path: Path) -> None:
+    path = write_json(tmp_path, {"flags": {"f": {"defaultVariant": "true"}}})
+    src = source(path)
+    flag = src.read().flags[0]
+    assert (flag.state, flag.value, flag.toggle, flag.error) == (
+        "ENABLED",
+        True,
+        "true -> false",
+        None,
+    )
+    src.toggle("f", src.read())
+    assert json.loads(path.read_text()) == {"flags": {"f": {"defaultVariant": "false"}}}
+
+
 def test_the_flagd_list_form_reads_and_toggles(tmp_path: Path) -> None:
     doc = {
         "flags": [

@@ -86,7 +86,8 @@ def parse_flag(
     state = raw_state if isinstance(raw_state, str) else "UNKNOWN"
     if raw_state not in STATES:
         problems.append(f"state {raw_state!r} is not ENABLED or DISABLED")
-    raw_variants = definition.get("variants", {})
+    # The schema's default for omitted variants is a boolean pair (positive/omitted-variants.json).
+    raw_variants = definition.get("variants", {"true": True, "false": False})
     variants: Mapping[str, Any] = raw_variants if isinstance(raw_variants, Mapping) else {}
     if not isinstance(raw_variants, Mapping):
         problems.append(f"variants is a {_kind(raw_variants)}, not an object")
