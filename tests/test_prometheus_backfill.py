@@ -8,6 +8,7 @@ must not leak into the numbers.
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -219,7 +220,7 @@ def test_bad_promql_override_shows_the_servers_error(backfilled: PrometheusServe
 
 def test_check_says_which_prometheus_answers(backfilled: PrometheusServer) -> None:
     source = PrometheusMetrics(PrometheusConfig(url=backfilled.url), _rollout())
-    assert backfilled.url in source.check()
+    assert re.fullmatch(rf"Prometheus \d+\.\d+\.\S+ answers at {backfilled.url}", source.check())
 
 
 def test_config_parses_a_whole_file_for_prometheus(backfilled: PrometheusServer) -> None:

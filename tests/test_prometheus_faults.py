@@ -16,6 +16,7 @@ import pytest
 
 from monotui.config import PrometheusConfig, RolloutConfig, parse
 from monotui.controller import Controller
+from monotui.errors import BackendUnavailableError, SourceError
 from monotui.model import Snapshot, SourceState, SourceStatus
 from monotui.sources.metrics_prometheus import PrometheusMetrics
 from monotui.sources.router_static import StaticRouter
@@ -235,3 +236,13 @@ def test_killed_prometheus_is_stale_then_error_then_recovers(
     assert back.latest is not None
     assert back.latest.error_rate.canary == pytest.approx(0.10, abs=1e-3)
     assert any("metrics: cannot reach Prometheus" in e.text for e in back.events)
+
+
+def test_check_config_fails_with_the_same_typed_errors(fake: FakePrometheus) -> None:
+    fake.reply = lambda h: _send(h, 401, b"token expired")
+    source = PrometheusMetrics(PrometheusConfig(url=fake.url), _rollout())
+    with pytest.raises(SourceError, match="HTTP 401: token expired .check the token"):
+        source.check()
+    down = PrometheusMetrics(PrometheusConfig(url=f"http://127.0.0.1:{free_port()}"), _rollout())
+    with pytest.raises(BackendUnavailableError, match="cannot reach Prometheus"):
+        down.check()

@@ -139,11 +139,9 @@ class PrometheusMetrics:
 
     def check(self) -> str:
         """One cheap query to prove Prometheus answers (for `monotui check-config`)."""
-        result = self._call("build-info", partial(self._instant_query, "prometheus_build_info"))
-        versions = sorted(
-            {r.get("metric", {}).get("version", "") for r in result if isinstance(r, dict)} - {""}
-        )
-        found = f"Prometheus {', '.join(versions)}" if versions else "Prometheus"
+        info = self._call("build-info", self._build_info)
+        version = info.get("version") if isinstance(info, dict) else None
+        found = f"Prometheus {version}" if isinstance(version, str) else "Prometheus"
         return f"{found} answers at {self.prom.url}"
 
     def close(self) -> None:
@@ -215,6 +213,20 @@ class PrometheusMetrics:
 
     def _range_query(self, query: str, start: datetime, end: datetime, step: str) -> Any:
         return self._conn().custom_query_range(query, start, end, step)
+
+    def _build_info(self) -> Any:
+        from prometheus_api_client.exceptions import PrometheusApiClientException
+
+        client = self._conn()
+        response = client._session.get(
+            f"{client.url}/api/v1/status/buildinfo",
+            headers=client.headers,
+            timeout=self.prom.timeout_s,
+            verify=client._session.verify,
+        )
+        if response.status_code != 200:
+            raise PrometheusApiClientException(f"HTTP {response.status_code}")
+        return response.json()["data"]
 
     def _conn(self) -> Any:
         """The client, made on first use; headers are rebuilt per call (the token may rotate)."""
