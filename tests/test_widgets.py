@@ -1,0 +1,188 @@
+"""Widget tests on hand-built snapshots: outside text stays literal, missing data never reads as 0."""
+
+from __future__ import annotations
+
+import pytest
+from textual.app import App, ComposeResult
+
+from monotui.model import (
+    Event,
+    EventLevel,
+    Flag,
+    MetricLabel,
+    MetricVerdict,
+    Pair,
+    Phase,
+    Plan,
+    Sample,
+    Snapshot,
+    SourceState,
+    SourceStatus,
+    Verdict,
+    VerdictResult,
+    Weights,
+)
+from tests.app_helpers import screen_text
+from widgets import (
+    ErrorRateChart,
+    EventLog,
+    FlagsTable,
+    PlanPanel,
+    RolloutHeader,
+    VerdictPanel,
+    WeightsPanel,
+)
+from widgets.time_chart import downsample, segments
+
+T0 = 1_700_000_000.0
+OK = (
+    SourceStatus("router", SourceState.OK),
+    SourceStatus("metrics", SourceState.OK),
+    SourceStatus("flags", SourceState.OK),
+)
+
+
+def snapshot(**changes: object) -> Snapshot:
+    """A mid-rollout snapshot; `changes` replace fields."""
+    samples = tuple(
+        Sample(T0 + i, Pair(0.01, 0.02), Pair(100.0, 120.0), Pair(90.0, 10.0)) for i in range(120)
+    )
+    base: dict[str, object] = dict(
+        rollout="checkout",
+        namespace="shop",
+        context="prod",
+        backend="istio",
+        t=T0 + 120,
+        plan=Plan((1, 5, 10, 25, 50, 100), 10, Phase.PROGRESSING),
+        weights=Weights.canary_at(10),
+        samples=samples,
+        verdict=Verdict(
+            VerdictResult.PASS,
+            97.0,
+            "canary within limits",
+            (MetricVerdict("error_rate", MetricLabel.PASS, 0.01, 0.02, 0.3, 2.0, 10, 10, True),),
+        ),
+        flags=(Flag("new-checkout", "ENABLED", "on", True, toggle="on -> off"),),
+        events=(Event(T0, "checkout", "advanced: 95/5 -> 90/10"),),
+        sources=OK,
+        hold_s=300.0,
+        hold_elapsed_s=130.0,
+        error_threshold=0.05,
+        kill_switches=("new-checkout",),
+        next_action="a advances to 25 %",
+        newest_data_t=T0 + 119,
+    )
+    base.update(changes)
+    return Snapshot(**base)  # type: ignore[arg-type]
+
+
+class Panels(App[None]):
+    def __init__(self, snap: Snapshot) -> None:
+        super().__init__()
+        self.snap = snap
+
+    def compose(self) -> ComposeResult:
+        yield RolloutHeader()
+        yield ErrorRateChart()
+        yield WeightsPanel()
+        yield PlanPanel()
+        yield VerdictPanel()
+        yield FlagsTable()
+        yield EventLog()
+
+    def on_mount(self) -> None:
+        self.show(self.snap)
+
+    def show(self, snap: Snapshot) -> None:
+        for widget in self.query("*"):
+            if hasattr(widget, "snapshot"):
+                widget.snapshot = snap
+
+
+async def text_of(snap: Snapshot, size: tuple[int, int] = (120, 70)) -> str:
+    app = Panels(snap)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        return screen_text(app)  # type: ignore[arg-type]
+
+
+async def test_markup_and_escape_sequences_in_data_are_shown_literally() -> None:
+    snap = snapshot(
+        flags=(Flag("[red]x[/red]", "ENABLED", "[b]on", "[/]", toggle="on -> off"),),
+        events=(Event(T0, "checkout", "boom \x1b[2J [bold]cleared[/bold]", EventLevel.ERROR),),
+        rollout="[blink]checkout",
+    )
+    text = await text_of(snap)
+    assert "[red]x[/red]" in text
+    assert "[b]on" in text
+    assert "\\x1b[2J [bold]cleared[/bold]" in text
+    assert "[blink]checkout" in text
+    assert "\x1b" not in text
+
+
+async def test_healthy_panels_show_the_numbers() -> None:
+    text = await text_of(snapshot())
+    assert "Progressing" in text and "shop@prod" in text and "istio" in text
+    assert "90 %" in text and "10 %" in text  # configured
+    assert "10.0 %" in text  # observed split from request rates
+    assert "PASS" in text and "score 97" in text and "p=0.300" in text
+    assert "02:10 / 05:00" in text and "a advances to 25 %" in text
+    assert "advanced: 95/5 -> 90/10" in text
+
+
+async def test_missing_data_is_never_zero() -> None:
+    gaps = tuple(Sample(T0 + i) for i in range(30))
+    snap = snapshot(
+        samples=gaps,
+        weights=None,
+        sources=(
+            SourceStatus("router", SourceState.ERROR, "connection refused"),
+            SourceStatus("metrics", SourceState.STALE, "timeout", 12.0),
+        ),
+        verdict=Verdict.no_data("metrics stale"),
+        newest_data_t=None,
+    )
+    text = await text_of(snap)
+    assert "NO DATA" in text
+    assert "ERROR router: connection refused" in text
+    assert "STALE (12s) metrics: timeout" in text
+    assert "0.00 %" not in text and " 0 %" not in text
+
+
+async def test_failing_verdict_names_the_kill_switch() -> None:
+    snap = snapshot(verdict=Verdict(VerdictResult.FAIL, 20.0, "canary 5xx 9 % > 5 %"))
+    text = await text_of(snap)
+    assert "FAIL" in text
+    assert "turning off new-checkout may stop the errors" in text
+    healthy = await text_of(snapshot())
+    assert "may stop the errors" not in healthy
+
+
+async def test_read_only_header_and_flags() -> None:
+    text = await text_of(snapshot(read_only=True, dry_run=True))
+    assert "READ-ONLY" in text and "DRY-RUN" in text
+    assert "toggle on -> off" not in text
+
+
+async def test_chart_replots_only_when_its_data_changes() -> None:
+    snap = snapshot()
+    app = Panels(snap)
+    async with app.run_test(size=(120, 70)) as pilot:
+        await pilot.pause()
+        chart = app.query_one(ErrorRateChart)
+        drawn = chart._drawn
+        app.show(snap)  # the same data again: nothing to do
+        await pilot.pause()
+        assert chart._drawn is drawn
+        app.show(snapshot(samples=(*snap.samples, Sample(T0 + 121, Pair(0.01, 0.09)))))
+        await pilot.pause()
+        assert chart._drawn is not drawn
+
+
+def test_downsample_keeps_gaps_and_fits_the_width() -> None:
+    samples = [Sample(T0 + i, Pair(0.01, None if 900 <= i < 1000 else 0.02)) for i in range(1800)]
+    points = downsample(samples, "canary", "error_rate", 100, T0 + 1800)
+    assert len(points) <= 100
+    assert any(y is None for _, y in points)
+    assert points[-1][1] == pytest.approx(0.02)
+    assert len(segments(points)) == 2
