@@ -6,7 +6,7 @@ from monotui.screens.cockpit import CockpitScreen
 from monotui.screens.dialogs import ConfirmScreen, WeightInputScreen
 from monotui.screens.fleet import FleetScreen
 from monotui.screens.help import HelpScreen
-from tests.app_helpers import demo_app, flag_state, open_cockpit, screen_text, settle, weights
+from tests.test_app_support import demo_app, flag_state, open_cockpit, screen_text, settle, weights
 
 SIZE = (120, 40)
 

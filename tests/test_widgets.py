@@ -22,7 +22,7 @@ from monotui.model import (
     VerdictResult,
     Weights,
 )
-from tests.app_helpers import screen_text
+from tests.test_app_support import screen_text
 from widgets import (
     ErrorRateChart,
     EventLog,
