@@ -137,3 +137,26 @@ def test_the_documented_command_prints_a_rollback() -> None:
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert "checkout rolled back" in done.stdout
+
+
+def test_injected_faults_reach_the_controller_and_then_pass() -> None:
+    demo = build_demo("healthy", realtime=False)
+    checkout = demo.controller("checkout")
+    demo.start()
+    assert "metrics-timeout on checkout" in demo.inject("metrics-timeout", 30, "checkout")
+    snap = demo.tick()[0]
+    metrics = snap.source("metrics")
+    assert metrics is not None and metrics.state.value != "ok"
+    assert "timed out" in metrics.message
+    assert snap.verdict.result == VerdictResult.NODATA  # never judged healthy on no data
+
+    demo.inject("router-conflict", 30, "checkout")
+    result = checkout.apply(Action(ActionKind.ADVANCE, "checkout"))
+    assert not result.ok and result.exit_code == 3 and "conflict" in result.message
+    assert demo.world.route("checkout")[0] == Weights(99, 1)
+    for _ in range(4):
+        snap = demo.tick()[0]
+    assert checkout.apply(Action(ActionKind.ADVANCE, "checkout")).ok
+    assert demo.world.route("checkout")[0] == Weights(95, 5)
+    source = demo.tick()[0].source("metrics")
+    assert source is not None and source.state.value == "ok"

@@ -23,9 +23,9 @@ from monotui.errors import ConfigError
 from monotui.model import Snapshot, Weights
 from monotui.sim.scenarios import HEALTHY, SCENARIOS, checkout_flags, reviews_flags
 from monotui.sim.sources import SimFlags, SimMetrics, SimRouter
-from monotui.sim.world import EPOCH, World
+from monotui.sim.world import EPOCH, FAULTS, World
 
-__all__ = ["SCENARIOS", "Demo", "build_demo", "run_headless"]
+__all__ = ["FAULTS", "SCENARIOS", "Demo", "build_demo", "run_headless"]
 
 STEPS = (1, 5, 10, 25, 50, 100)
 REAL_INTERVAL_S = 1.0
@@ -54,7 +54,13 @@ class Demo:
     started: bool = field(default=False)
 
     def now(self) -> float:
+        """The simulated time (the controllers' clock)."""
         return self.world.now()
+
+    @property
+    def description(self) -> str:
+        """One line about the scenario, for a title or the help screen."""
+        return SCENARIOS[self.scenario].description
 
     def controller(self, name: str) -> Controller:
         for c in self.controllers:
@@ -76,7 +82,8 @@ class Demo:
         return [c.poll() for c in self.controllers]
 
     def inject(self, kind: str, duration_s: float | None = None, rollout: str | None = None) -> str:
-        """Inject a fault (metrics-timeout, router-conflict, error-spike); returns what it did."""
+        """Inject one of FAULTS for `duration_s` simulated seconds (default: six polls) on one
+        rollout (default: every rollout); returns a sentence saying what it did."""
         span = duration_s if duration_s is not None else 6 * self.interval_s
         fault = self.world.inject(kind, span, rollout=rollout)
         return f"fault {fault.kind} on {fault.rollout or 'every rollout'} for {span:.0f}s"
