@@ -1,0 +1,116 @@
+"""The controller as the keys and the CLI use it, on the simulated world: compare-and-set writes,
+audit, outside changes, read-only, dry-run, and failed sources that never look healthy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from monotui.audit import AuditLog
+from monotui.model import Action, ActionKind, SourceState, VerdictResult, Weights
+from monotui.sim.demo import Demo, build_demo
+
+
+def _demo(tmp_path: Path, **kwargs: bool) -> tuple[Demo, AuditLog]:
+    audit = AuditLog(tmp_path / "audit.jsonl", user="oncall")
+    demo = build_demo("healthy", seed=3, realtime=False, audit=audit, **kwargs)
+    demo.start()
+    return demo, audit
+
+
+def _audit_lines(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_advance_writes_the_next_step_and_audits_it(tmp_path: Path) -> None:
+    demo, _ = _demo(tmp_path)
+    checkout = demo.controller("checkout")
+    result = checkout.apply(Action(ActionKind.ADVANCE, "checkout", reason="a key"))
+    assert result.ok, result.message
+    assert demo.world.route("checkout")[0] == Weights(95, 5)
+    assert checkout.snapshot().plan.canary_pct == 5
+    (record,) = _audit_lines(tmp_path / "audit.jsonl")
+    assert record["user"] == "oncall" and record["rollout"] == "checkout"
+    assert (record["before"], record["after"], record["result"]) == ("99/1", "95/5", "ok")
+    assert record["reason"] == "a key"
+    assert any("advanced: 99/1 -> 95/5" in e.text for e in checkout.events())
+
+
+def test_rollback_reaches_zero_and_promote_reaches_hundred(tmp_path: Path) -> None:
+    demo, _ = _demo(tmp_path)
+    checkout = demo.controller("checkout")
+    checkout.apply(Action(ActionKind.SET_WEIGHT, "checkout", weight_pct=37))
+    assert demo.world.route("checkout")[0] == Weights(63, 37)
+    checkout.apply(Action(ActionKind.ROLLBACK, "checkout"))
+    assert demo.world.route("checkout")[0] == Weights(100, 0)
+    assert checkout.snapshot().phase.value == "RolledBack"
+    checkout.apply(Action(ActionKind.PROMOTE, "checkout"))
+    assert demo.world.route("checkout")[0] == Weights(0, 100)
+    assert checkout.snapshot().phase.value == "Promoted"
+
+
+def test_a_foreign_write_between_read_and_write_is_never_overwritten(tmp_path: Path) -> None:
+    demo, audit = _demo(tmp_path)
+    checkout = demo.controller("checkout")
+    checkout.poll()  # we have read 99/1
+    demo.world.set_weights("checkout", Weights(80, 20))  # someone else, right now
+    result = checkout.apply(Action(ActionKind.ADVANCE, "checkout"))
+    assert not result.ok and result.exit_code == 3
+    assert "now 80/20" in result.message and "nothing applied" in result.message
+    assert demo.world.route("checkout")[0] == Weights(80, 20)  # their write survives
+    assert checkout.snapshot().weights == Weights(80, 20)  # and we show it
+    assert audit.records[-1]["result"] == "refused"
+
+
+def test_outside_change_is_an_event(tmp_path: Path) -> None:
+    demo, _ = _demo(tmp_path)
+    checkout = demo.controller("checkout")
+    demo.world.set_weights("checkout", Weights(90, 10))
+    checkout.poll()
+    assert any(
+        e.text == "weights changed outside monotui: 99/1 -> 90/10" for e in checkout.events()
+    )
+
+
+def test_read_only_refuses_every_action_and_changes_nothing(tmp_path: Path) -> None:
+    demo, audit = _demo(tmp_path, read_only=True)
+    checkout = demo.controller("checkout")
+    flags_before = checkout.snapshot().flags
+    for action in (
+        Action(ActionKind.ADVANCE, "checkout"),
+        Action(ActionKind.ROLLBACK, "checkout"),
+        Action(ActionKind.PROMOTE, "checkout"),
+        Action(ActionKind.SET_WEIGHT, "checkout", weight_pct=50),
+        Action(ActionKind.TOGGLE_FLAG, "checkout", flag_key="new-checkout"),
+    ):
+        result = checkout.apply(action)
+        assert not result.ok and "read-only" in result.message
+    assert demo.world.route("checkout")[0] == Weights(99, 1)
+    assert checkout.poll().flags == flags_before
+    assert [r["result"] for r in audit.records] == ["refused"] * 5
+
+
+def test_dry_run_shows_the_patch_and_sends_nothing(tmp_path: Path) -> None:
+    demo, _ = _demo(tmp_path, dry_run=True)
+    checkout = demo.controller("checkout")
+    result = checkout.apply(Action(ActionKind.ADVANCE, "checkout"))
+    assert result.ok and result.patch is not None
+    assert json.loads(result.patch)[-1]["value"] == 5  # the canary weight it would write
+    assert "dry-run" in result.message
+    assert demo.world.route("checkout")[0] == Weights(99, 1)
+
+
+def test_metrics_timeouts_go_stale_then_error_and_never_count_as_healthy(tmp_path: Path) -> None:
+    demo, _ = _demo(tmp_path)
+    demo.tick()
+    demo.inject("metrics-timeout", duration_s=10 * demo.interval_s, rollout="checkout")
+    states = []
+    for _ in range(4):
+        snap = next(s for s in demo.tick() if s.rollout == "checkout")
+        metrics = snap.source("metrics")
+        assert metrics is not None
+        states.append(metrics.state)
+        assert snap.verdict.result == VerdictResult.NODATA
+        assert snap.latest is not None and snap.latest.error_rate.canary is None
+    assert states[0] == SourceState.STALE and states[-1] == SourceState.ERROR
+    assert "timed out" in metrics.message
