@@ -32,12 +32,14 @@ class FakePrometheus:
     def __init__(self) -> None:
         self.reply: Reply = lambda h: _send(h, 200, b"{}")
         self.requests = 0
+        self.lock = threading.Lock()
         self.release = threading.Event()  # frees a slow handler at teardown
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                fake.requests += 1
+                with fake.lock:
+                    fake.requests += 1
                 fake.reply(self)
 
             def log_message(self, format: str, *args: object) -> None:
@@ -112,7 +114,7 @@ def test_http_500_is_an_error_with_the_body(fake: FakePrometheus) -> None:
     snap, status = _poll(fake.url)
     assert status.state == SourceState.ERROR
     assert "HTTP 500: upstream exploded" in status.message
-    assert fake.requests == 1  # no silent retries holding the poll
+    assert fake.requests == 3  # one per metric: no silent retries holding the poll
     _assert_gap(snap)
 
 
