@@ -164,11 +164,15 @@ class JudgeConfig(_Section):
     when the difference is significant at `confidence`, the canary is the higher one and its median
     exceeds `allowed_increase` times the baseline's; LOW for a significant decrease; else PASS.
 
-    Absolute guards need no statistics: the newest canary error rate above `max_error_rate` (or p99
-    above `max_latency_ms`) is HIGH at once. `min_requests` counts the canary requests behind one
-    sample: the mean canary request rate over the judged samples times the metrics window (a 1m
-    window at 0.5 req/s is 30 requests). Fewer than that, or an unknown canary request rate, is NO
-    DATA: error rates computed from a handful of requests are noise, not evidence.
+    Samples are rates over the metrics window; only samples a window apart are compared (polled every
+    5 s with a 1m window, six neighbours share most of their requests, and the U test needs
+    independent values). `lookback` counts those independent windows.
+
+    Absolute guards need no statistics: the canary error rate over its newest samples (pooled until
+    they cover `min_requests` requests) above `max_error_rate`, or its p99 above `max_latency_ms`, is
+    HIGH at once. `min_requests` counts the canary requests behind the judged samples: the sum of the
+    canary request rate x the metrics window over them. Fewer than that, or an unknown canary
+    request rate, is NO DATA: error rates computed from a handful of requests are noise.
     """
 
     confidence: float = Field(0.98, gt=0.5, lt=1)
@@ -176,18 +180,22 @@ class JudgeConfig(_Section):
     allowed_increase: float = Field(1.0, ge=1.0)
     """Effect-size gate: a significant increase is HIGH only when canary/baseline (medians) exceeds
     this; 1.0 counts any significant increase, 1.2 tolerates +20 %."""
+    latency_allowed_increase: float = Field(1.5, ge=1.0)
+    """The same gate for p99 latency. Looser by default: a p99 interpolated from histogram buckets
+    over the canary's few requests reads high (1.2x on identical versions is common at 1 %)."""
     direction: Literal["increase", "either"] = "increase"
     """increase: a significantly lower canary (LOW) scores as a pass, fewer errors are no failure;
     either: LOW counts against the score like HIGH (Kayenta's default)."""
     max_error_rate: float = Field(0.05, ge=0, le=1)
-    """Absolute guard: the newest canary error rate above this is HIGH, whatever the baseline does."""
+    """Absolute guard: the newest canary error rate (pooled over `min_requests` requests) above this
+    is HIGH, whatever the baseline does."""
     max_latency_ms: float | None = Field(None, gt=0)
     """Absolute guard for the newest canary p99 latency, in ms; none by default."""
-    min_requests: float = Field(10.0, ge=0)
-    """Fewer canary requests than this behind one sample (mean canary req/s over the judged samples
-    x the metrics window) is NO DATA; 0 turns the guard off."""
+    min_requests: float = Field(100.0, ge=0)
+    """Fewer canary requests than this behind the judged samples (the sum of canary req/s x the
+    metrics window over them) is NO DATA; 0 turns the check off."""
     lookback: int = Field(10, ge=1)
-    """How many recent samples (polls) per side the judge compares."""
+    """How many recent independent samples (a metrics window apart) per side the judge compares."""
     min_samples: int = Field(3, ge=1)
     """A metric with fewer samples than this on either side is NO DATA."""
     latency: bool = True

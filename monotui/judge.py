@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from statistics import fmean, median
+from statistics import median
 
 from monotui.config import JudgeConfig
 from monotui.model import MetricLabel, MetricVerdict, Pair, Sample, Verdict, VerdictResult
@@ -31,6 +31,7 @@ class _Metric:
     show: Callable[[float], str]
     critical: bool
     limit: float | None  # the absolute guard on the newest canary value
+    allowed_increase: float  # the effect-size gate
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,10 @@ class Judge:
     def judge(self, samples: Sequence[Sample]) -> Verdict:
         """The verdict on the newest samples; never raises on gaps, ties or constant series."""
         cfg = self.config
-        recent = samples[-cfg.lookback :]
+        if samples and not _has_data(samples[-1]):
+            # A gap is one NO DATA poll; judging the older samples again would count them twice.
+            return Verdict.no_data("the newest poll returned no metric values")
+        recent = independent(samples, self.window_s, cfg.lookback)
         judged = tuple(self._judge_metric(m, recent) for m in self._metrics)
         requests = self._canary_requests(recent)
         if cfg.min_requests > 0 and (requests is None or requests < cfg.min_requests):
@@ -67,7 +71,7 @@ class Judge:
             why = (
                 "no canary request rate"
                 if requests is None
-                else f"canary served {requests:.0f} requests per {self.window_s:.0f}s window, "
+                else f"canary served {requests:.0f} requests in the judged windows, "
                 f"{cfg.min_requests:.0f} needed"
             )
             words = {m.name: m.words for m in self._metrics}
@@ -80,7 +84,26 @@ class Judge:
 
     def _canary_requests(self, recent: Sequence[Sample]) -> float | None:
         rates = _clean(s.request_rate.canary for s in recent)
-        return fmean(rates) * self.window_s if rates else None
+        return sum(rates) * self.window_s if rates else None
+
+    def _newest(self, metric: _Metric, recent: Sequence[Sample]) -> float | None:
+        """The canary's value over its newest samples covering `min_requests` requests, weighted by
+        requests: exact pooling for an error rate, a weighted mean for p99. One error in 19 requests
+        is 5.3 %; pooled with its neighbours up to 100 requests it is the 1 % it really is."""
+        total = weighted = 0.0
+        for sample in reversed(recent):
+            value = metric.pair(sample).canary
+            if value is None or math.isnan(value):
+                continue
+            rate = sample.request_rate.canary
+            requests = 0.0 if rate is None or math.isnan(rate) else rate * self.window_s
+            if total == 0 and requests == 0:
+                return value  # no request counts (min_requests 0): the newest value alone
+            total += requests
+            weighted += value * requests
+            if total >= self.config.min_requests:
+                break
+        return weighted / total if total > 0 else None
 
     def _judge_metric(self, metric: _Metric, recent: Sequence[Sample]) -> MetricVerdict:
         cfg = self.config
@@ -101,7 +124,7 @@ class Judge:
             len(can),
             metric.critical,
         )
-        newest = can[-1] if can else None
+        newest = self._newest(metric, recent) if metric.limit is not None else None
         if metric.limit is not None and newest is not None and newest > metric.limit:
             sentence = (
                 f"{metric.words} {metric.show(newest)} now, above the {metric.show(metric.limit)} "
@@ -121,8 +144,8 @@ class Judge:
         if test.p_value < 1 - cfg.confidence:
             if not test.canary_higher:
                 label = MetricLabel.LOW
-            elif cfg.allowed_increase > 1.0 and effect <= cfg.allowed_increase:
-                gate = f" within {cfg.allowed_increase:g}x allowed"
+            elif metric.allowed_increase > 1.0 and effect <= metric.allowed_increase:
+                gate = f" within {metric.allowed_increase:g}x allowed"
             else:
                 label = MetricLabel.HIGH
         sentence = (
@@ -130,6 +153,33 @@ class Judge:
             f"{_p(test.p_value)}, {_times(effect)}{gate}: {label.value}"
         )
         return replace(numbers, label=label, p_value=test.p_value, sentence=sentence)
+
+
+def independent(samples: Sequence[Sample], window_s: float, count: int) -> list[Sample]:
+    """The newest `count` samples with data whose rate windows do not overlap, oldest first.
+
+    A sample is a rate over the last `window_s` seconds; polled every 5 s with a 1 m window, six
+    neighbours share most of their requests. The U test assumes independent values: fed overlapping
+    windows, one unlucky minute looks like six agreeing samples and a healthy canary fails. Samples
+    without any error-rate or latency value are skipped, so a gap costs one poll, not a window.
+    """
+    picked: list[Sample] = []
+    spacing = window_s * 0.99  # polls drift by milliseconds; a window apart is a window apart
+    for sample in reversed(samples):
+        if len(picked) >= count:
+            break
+        if not _has_data(sample):
+            continue
+        if not picked or picked[-1].t - sample.t >= spacing:
+            picked.append(sample)
+    picked.reverse()
+    return picked
+
+
+def _has_data(sample: Sample) -> bool:
+    err, lat = sample.error_rate, sample.latency_p99_ms
+    values = (err.baseline, err.canary, lat.baseline, lat.canary)
+    return any(v is not None and not math.isnan(v) for v in values)
 
 
 def score(metrics: Sequence[MetricVerdict], cfg: JudgeConfig) -> Verdict:
@@ -219,6 +269,7 @@ def _metrics(cfg: JudgeConfig) -> tuple[_Metric, ...]:
         _percent,
         cfg.error_rate_critical,
         cfg.max_error_rate,
+        cfg.allowed_increase,
     )
     if not cfg.latency:
         return (error,)
@@ -229,6 +280,7 @@ def _metrics(cfg: JudgeConfig) -> tuple[_Metric, ...]:
         _ms,
         cfg.latency_critical,
         cfg.max_latency_ms,
+        cfg.latency_allowed_increase,
     )
     return (error, latency)
 

@@ -3,6 +3,14 @@
 manual: nothing moves by itself. auto: advance after a PASS verdict held for `hold_s` at the current
 step; pause on MARGINAL (a human decides); roll back after `failure_limit` consecutive FAILs; pause
 after `nodata_limit` consecutive NODATA verdicts. NO DATA never advances.
+
+Counting rules, and why:
+- A NO DATA verdict neither extends nor breaks a run of FAILs: a Prometheus gap between two FAILs is
+  no evidence the canary got better, so FAIL, NODATA, FAIL still counts as two. PASS and MARGINAL
+  (verdicts with data) reset it.
+- The pauses fire once per run (the first MARGINAL, the `nodata_limit`-th NODATA): when a human
+  resumes during the same run, that is their decision, and the automation does not pause again.
+- After a rollback the plan is terminal (Failed), so the rollback is written once.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ class PolicyState:
 
     consecutive_fail: int = 0
     consecutive_nodata: int = 0
+    consecutive_marginal: int = 0
     pass_since: float | None = None  # when the verdict last became PASS
     step_since: float = 0.0  # when the current weight was reached
 
@@ -37,11 +46,20 @@ def reached_step(state: PolicyState, now: float) -> PolicyState:
 
 
 def observe(state: PolicyState, verdict: Verdict, now: float) -> PolicyState:
-    """Count the verdict. A PASS resets the failure count, anything but NODATA resets that count."""
+    """Count the verdict (see the module docstring for what resets what)."""
     result = verdict.result
+    if result == VerdictResult.FAIL:
+        fails = state.consecutive_fail + 1
+    elif result == VerdictResult.NODATA:
+        fails = state.consecutive_fail
+    else:
+        fails = 0
     return PolicyState(
-        consecutive_fail=state.consecutive_fail + 1 if result == VerdictResult.FAIL else 0,
+        consecutive_fail=fails,
         consecutive_nodata=state.consecutive_nodata + 1 if result == VerdictResult.NODATA else 0,
+        consecutive_marginal=(
+            state.consecutive_marginal + 1 if result == VerdictResult.MARGINAL else 0
+        ),
         pass_since=(state.pass_since if state.pass_since is not None else now)
         if result == VerdictResult.PASS
         else None,
@@ -72,9 +90,13 @@ def decide(
             )
         return None
     if result == VerdictResult.MARGINAL:
-        return Decision(ActionKind.PAUSE, f"verdict MARGINAL, a human decides: {verdict.reason}")
+        if state.consecutive_marginal == 1:
+            return Decision(
+                ActionKind.PAUSE, f"verdict MARGINAL, a human decides: {verdict.reason}"
+            )
+        return None
     if result == VerdictResult.NODATA:
-        if state.consecutive_nodata >= cfg.nodata_limit:
+        if state.consecutive_nodata == cfg.nodata_limit:
             return Decision(
                 ActionKind.PAUSE,
                 f"{state.consecutive_nodata} polls without data (limit {cfg.nodata_limit}): "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from scipy.stats import mannwhitneyu
 
 from monotui.config import JudgeConfig, parse
 from monotui.errors import ConfigError
-from monotui.judge import Judge, mann_whitney, score
+from monotui.judge import Judge, independent, mann_whitney, score
 from monotui.model import MetricLabel, MetricVerdict, Pair, Sample, VerdictResult
 
 NAN = math.nan
@@ -25,11 +26,11 @@ def series(
     canary_rps: float | None = 5.0,
     latency: tuple[float, float] | None = None,
 ) -> list[Sample]:
-    """Error-rate samples, one per poll; latency equal on both sides unless given."""
+    """Error-rate samples a 60 s metrics window apart; latency equal on both sides unless given."""
     lat = latency or (100.0, 100.0)
     return [
         Sample(
-            t=float(i),
+            t=60.0 * i,
             error_rate=Pair(b, c),
             latency_p99_ms=Pair(*lat),
             request_rate=Pair(50.0, canary_rps),
@@ -186,13 +187,15 @@ def test_too_few_samples_is_nodata() -> None:
     assert "2 samples per side, 3 needed" in verdict.reason
 
 
-def test_min_requests_counts_canary_requests_per_window() -> None:
-    quiet = series([0.01] * 10, [0.01] * 10, canary_rps=0.1)  # 0.1 req/s x 60 s = 6 requests
-    busy = series([0.01] * 10, [0.01] * 10, canary_rps=0.2)  # 12 requests
+def test_min_requests_counts_canary_requests_over_the_judged_windows() -> None:
+    quiet = series([0.01] * 10, [0.01] * 10, canary_rps=0.1)  # 0.1 req/s x 60 s x 10 = 60
+    busy = series([0.01] * 10, [0.01] * 10, canary_rps=0.2)  # 120 requests
     unknown = series([0.01] * 10, [0.01] * 10, canary_rps=None)
-    judge = Judge(JudgeConfig(min_requests=10), window_s=60)
+    judge = Judge(JudgeConfig(min_requests=100), window_s=60)
     assert judge.judge(quiet).result == VerdictResult.NODATA
-    assert "canary served 6 requests per 60s window, 10 needed" in judge.judge(quiet).reason
+    assert (
+        "canary served 60 requests in the judged windows, 100 needed" in judge.judge(quiet).reason
+    )
     assert judge.judge(busy).result == VerdictResult.PASS
     assert judge.judge(unknown).result == VerdictResult.NODATA
     assert Judge(JudgeConfig(min_requests=0)).judge(unknown).result == VerdictResult.PASS
@@ -249,7 +252,7 @@ def test_score_half_without_data_is_nodata_not_pass() -> None:
 
 def test_latency_gap_alone_stops_a_pass() -> None:
     samples = [
-        Sample(float(i), Pair(0.01, 0.01), Pair(None, None), Pair(50.0, 5.0)) for i in range(10)
+        Sample(60.0 * i, Pair(0.01, 0.01), Pair(None, None), Pair(50.0, 5.0)) for i in range(10)
     ]
     assert Judge(JudgeConfig()).judge(samples).result == VerdictResult.NODATA
     assert Judge(JudgeConfig(latency=False)).judge(samples).result == VerdictResult.PASS
@@ -259,3 +262,33 @@ def test_config_rejects_min_samples_above_lookback() -> None:
     data = {"rollouts": [{"name": "r", "judge": {"lookback": 3, "min_samples": 5}}]}
     with pytest.raises(ConfigError, match="min_samples"):
         parse(data)
+
+
+def test_only_samples_a_window_apart_are_compared() -> None:
+    """Polled every 10 s with a 60 s window, one bad minute shows in six samples: one window."""
+    samples = series([0.01] * 60, [0.01] * 54 + [0.03] * 6)
+    polled = [replace(s, t=10.0 * i) for i, s in enumerate(samples)]
+    verdict = Judge(JudgeConfig(latency=False, max_error_rate=1.0)).judge(polled)
+    (metric,) = verdict.metrics
+    assert metric.n_canary == 10
+    assert verdict.result == VerdictResult.PASS  # six overlapping copies would have been HIGH
+    assert [s.t for s in independent(polled, 60.0, 3)] == [470.0, 530.0, 590.0]
+
+
+def test_a_gap_in_the_newest_poll_is_nodata_not_a_second_look() -> None:
+    samples = [*series([0.01] * 10, [0.08] * 10), Sample(t=601.0)]
+    verdict = Judge(JudgeConfig()).judge(samples)
+    assert verdict.result == VerdictResult.NODATA
+    assert "newest poll returned no metric values" in verdict.reason
+
+
+def test_error_guard_pools_requests_so_one_error_is_not_a_rollback() -> None:
+    """1 error in 19 requests reads 5.3 %; over 100 requests it is the 1 % it is."""
+    base = [0.005] * 10
+    lucky = [0.0] * 9 + [1 / 19]
+    samples = series(base, lucky, canary_rps=19 / 60)
+    verdict = Judge(JudgeConfig(latency=False)).judge(samples)
+    assert verdict.metrics[0].label != MetricLabel.HIGH
+    assert Judge(JudgeConfig(latency=False, min_requests=0)).judge(samples).result == (
+        VerdictResult.FAIL
+    )
