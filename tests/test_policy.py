@@ -1,0 +1,194 @@
+"""The automation: pure counting rules, then whole rollouts in the simulated world (fixed seeds)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from monotui import policy
+from monotui.audit import AuditLog
+from monotui.config import JudgeConfig
+from monotui.model import (
+    Action,
+    ActionKind,
+    Phase,
+    Plan,
+    Verdict,
+    VerdictResult,
+)
+from monotui.sim.demo import STEPS, Demo, build_demo
+from monotui.sim.world import BASELINE, CANARY
+
+CFG = JudgeConfig(failure_limit=2, nodata_limit=3)
+PLAN = Plan(steps=(1, 5, 10, 25, 50, 100), canary_pct=5)
+V = {r: Verdict(r, 100.0 if r == VerdictResult.PASS else 0.0, r.value) for r in VerdictResult}
+
+
+def run(results: list[VerdictResult], *, plan: Plan = PLAN) -> list[policy.Decision | None]:
+    """Feed verdicts one poll apart (10 s), return each poll's decision."""
+    state = policy.PolicyState()
+    decisions = []
+    for i, result in enumerate(results):
+        state = policy.observe(state, V[result], 10.0 * i)
+        decisions.append(policy.decide(state, V[result], plan, 10.0 * i, hold_s=1000, cfg=CFG))
+    return decisions
+
+
+F, P, N, M = VerdictResult.FAIL, VerdictResult.PASS, VerdictResult.NODATA, VerdictResult.MARGINAL
+
+
+def kinds(decisions: list[policy.Decision | None]) -> list[str | None]:
+    return [d.kind.value if d else None for d in decisions]
+
+
+def test_fail_then_pass_resets_the_failure_count() -> None:
+    assert kinds(run([F, P, F, P, F])) == [None] * 5
+    assert kinds(run([F, F]))[-1] == "rollback"
+
+
+def test_a_gap_between_fails_neither_resets_nor_counts() -> None:
+    decisions = run([F, N, F])
+    assert kinds(decisions) == [None, None, "rollback"]
+    assert "2 consecutive FAIL verdicts (limit 2)" in decisions[-1].reason  # type: ignore[union-attr]
+
+
+def test_marginal_pauses_once_so_a_resume_sticks() -> None:
+    assert kinds(run([P, M, M, M])) == [None, "pause", None, None]
+
+
+def test_nodata_pauses_at_the_limit_once_and_says_why() -> None:
+    decisions = run([N, N, N, N, N])
+    assert kinds(decisions) == [None, None, "pause", None, None]
+    assert "3 polls without data (limit 3)" in decisions[2].reason  # type: ignore[union-attr]
+
+
+def test_nothing_moves_when_paused_or_finished() -> None:
+    paused = Plan(steps=PLAN.steps, canary_pct=5, paused=True, phase=Phase.PAUSED)
+    assert kinds(run([F, F, F], plan=paused)) == [None] * 3
+    done = Plan(steps=PLAN.steps, canary_pct=0, phase=Phase.FAILED)
+    assert kinds(run([F, F, F], plan=done)) == [None] * 3
+
+
+# --- the simulated world ---------------------------------------------------------------------
+
+
+def demo(scenario: str, tmp_path: Path, *, policy_name: str = "auto", seed: int = 7) -> Demo:
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    d = build_demo(scenario, seed=seed, policy=policy_name, realtime=False, audit=audit)
+    d.start()
+    return d
+
+
+def audit_lines(tmp_path: Path, action: str) -> list[dict[str, object]]:
+    path = tmp_path / "audit.jsonl"
+    lines = [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+    return [x for x in lines if x["action"] == action and x["rollout"] == "checkout"]
+
+
+def until_done(d: Demo, polls: int) -> list[tuple[int, VerdictResult]]:
+    """Tick until checkout is promoted or failed; the canary weight and verdict after each poll."""
+    checkout = d.controller("checkout")
+    seen = []
+    for _ in range(polls):
+        d.tick()
+        snap = checkout.snapshot()
+        assert snap.weights is not None
+        seen.append((snap.weights.canary, snap.verdict.result))
+        if snap.phase in (Phase.PROMOTED, Phase.FAILED):
+            break
+    return seen
+
+
+@pytest.mark.parametrize("seed", [7, 11])
+def test_healthy_auto_promotes_to_100(tmp_path: Path, seed: int) -> None:
+    d = demo("healthy", tmp_path, seed=seed)
+    seen = until_done(d, 200)
+    snap = d.controller("checkout").snapshot()
+    assert snap.phase == Phase.PROMOTED
+    assert snap.weights is not None and snap.weights.canary == 100
+    assert [w for w, _ in seen if w not in STEPS] == []  # only the plan's steps, in order
+    advances = audit_lines(tmp_path, "advance")
+    assert len(advances) == len(STEPS) - 1
+    assert all(a["origin"] == "automation" and "verdict PASS" in str(a["reason"]) for a in advances)
+
+
+@pytest.mark.parametrize("seed", [7, 11, 12])
+def test_bad_canary_auto_rolls_back_by_the_step_after_errors_show(
+    tmp_path: Path, seed: int
+) -> None:
+    d = demo("bad-canary", tmp_path, seed=seed)
+    checkout = d.controller("checkout")
+    visible_at: int | None = None  # the first step where the canary errs at least twice as often
+    most = 0
+    for _ in range(200):
+        d.tick()
+        snap = checkout.snapshot()
+        assert snap.weights is not None
+        most = max(most, snap.weights.canary)
+        if visible_at is None and d.world.error_probability(
+            "checkout", CANARY
+        ) >= 2 * d.world.error_probability("checkout", BASELINE):
+            visible_at = snap.weights.canary
+        if snap.phase == Phase.FAILED:
+            break
+    assert snap.phase == Phase.FAILED
+    assert snap.weights == d.world.route("checkout")[0]
+    assert snap.weights is not None and snap.weights.canary == 0
+    assert visible_at is not None
+    assert most <= STEPS[STEPS.index(visible_at) + 1]
+    (rollback,) = audit_lines(tmp_path, "rollback")
+    assert rollback["origin"] == "automation"
+    assert "consecutive FAIL verdicts" in str(rollback["reason"])
+    assert "canary 5xx" in str(rollback["reason"])  # the numbers that caused it
+
+
+def test_rollback_is_written_once(tmp_path: Path) -> None:
+    d = demo("bad-canary", tmp_path)
+    until_done(d, 200)
+    version_after = d.world.route("checkout")[1]
+    for _ in range(30):
+        d.tick()  # the verdict stays FAIL on the old samples: no second write
+    assert d.world.route("checkout")[1] == version_after
+    assert len(audit_lines(tmp_path, "rollback")) == 1
+
+
+def test_flaky_metrics_never_advances_on_nodata(tmp_path: Path) -> None:
+    d = demo("flaky-metrics", tmp_path, seed=3)
+    seen = until_done(d, 250)
+    before = STEPS[0]
+    advanced_on = []
+    for weight, verdict in seen:
+        if weight > before:
+            advanced_on.append(verdict)
+        before = weight
+    assert any(v == VerdictResult.NODATA for _, v in seen)  # the scenario did have gaps
+    assert advanced_on  # and the rollout still moved
+    assert set(advanced_on) == {VerdictResult.PASS}
+
+
+def test_p_stops_automation_at_once(tmp_path: Path) -> None:
+    d = demo("healthy", tmp_path)
+    checkout = d.controller("checkout")
+    for _ in range(5):
+        d.tick()
+    result = checkout.apply(Action(ActionKind.PAUSE, "checkout"))
+    assert result.ok
+    weight = checkout.snapshot().weights
+    for _ in range(60):  # long enough for several holds
+        d.tick()
+    snap = checkout.snapshot()
+    assert snap.weights == weight
+    assert snap.phase == Phase.PAUSED
+    assert audit_lines(tmp_path, "advance") == []
+
+
+@pytest.mark.parametrize("scenario", ["healthy", "bad-canary"])
+def test_manual_never_moves_by_itself(tmp_path: Path, scenario: str) -> None:
+    d = demo(scenario, tmp_path, policy_name="manual")
+    for _ in range(60):
+        d.tick()
+    snap = d.controller("checkout").snapshot()
+    assert snap.weights is not None and snap.weights.canary == STEPS[0]
+    assert audit_lines(tmp_path, "advance") == audit_lines(tmp_path, "rollback") == []
