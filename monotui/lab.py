@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -107,6 +108,7 @@ class LocalPrometheus:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
 
     def wait_ready(self) -> None:
@@ -134,6 +136,20 @@ class LocalPrometheus:
                 self.process.wait()
 
 
+def _die_with_parent() -> None:
+    """Linux: Prometheus gets SIGTERM if the lab dies without cleaning up (a closed terminal)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def _exit_on(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # runs the `finally` that stops Prometheus and the exporter
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="monotui.lab", description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", choices=tuple(SCENARIOS), default="bad-canary")
@@ -148,6 +164,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--canary must be within 0..100")
 
     from monotui.sim.exporter import SimExporter
+
+    signal.signal(signal.SIGTERM, _exit_on)
+    signal.signal(signal.SIGHUP, _exit_on)
 
     world = build_world(args.scenario, args.canary, args.seed)
     exporter = SimExporter(world)
