@@ -161,7 +161,7 @@ async def test_failing_verdict_names_the_kill_switch() -> None:
 async def test_read_only_header_and_flags() -> None:
     text = await text_of(snapshot(read_only=True, dry_run=True))
     assert "READ-ONLY" in text and "DRY-RUN" in text
-    assert "toggle on -> off" not in text
+    assert "on -> off" not in text and "read-only" in text
 
 
 async def test_chart_replots_only_when_its_data_changes() -> None:

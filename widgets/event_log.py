@@ -35,6 +35,8 @@ class EventLog(RichLog):
         border: round $primary 50%;
         padding: 0 1;
         background: $surface;
+        overflow-x: hidden;
+        scrollbar-size-vertical: 0;  /* wrap to the full width; auto-scroll keeps the newest in view */
     }
     """
 

@@ -13,14 +13,14 @@ from textual.widgets import DataTable
 from monotui.model import Flag, Snapshot, VerdictResult
 from widgets.text import clean, literal, source_problem
 
-COLUMNS = ("flag", "state", "default", "value", "enter", "targeting")
+COLUMNS = ("flag", "state", "default", "value", "enter toggles", "targeting")
 
 
 def flag_row(flag: Flag, *, kill_switch: bool, read_only: bool) -> tuple[Text, ...]:
     """The cells of one flag; every piece of outside text is literal."""
     key = Text(end="")
     if kill_switch:
-        key.append("⏻ ", style="bold red")
+        key.append("! ", style="bold red")
     key.append(clean(flag.key), style="bold" if kill_switch else "")
     if flag.error:
         state = literal(f"ERROR {flag.error}", "bold red")
@@ -35,7 +35,7 @@ def flag_row(flag: Flag, *, kill_switch: bool, read_only: bool) -> tuple[Text, .
     elif flag.toggle is None:
         enter = literal("cannot toggle", "dim")
     else:
-        enter = literal(f"toggle {flag.toggle}")
+        enter = literal(flag.toggle)
     return (key, state, default, value, enter, literal(flag.targeting, "dim"))
 
 

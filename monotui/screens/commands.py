@@ -48,7 +48,9 @@ COCKPIT_COMMANDS: tuple[Command, ...] = (
 )
 APP_COMMANDS: tuple[Command, ...] = (
     Command("help", "question_mark", "help", "keys and what the panels mean", key_display="?"),
-    Command("palette", "colon", "palette", "every action for every rollout", key_display=":"),
+    Command(
+        "palette", "colon", "palette", "every action for every rollout", show=False, key_display=":"
+    ),
     Command("quit", "q", "quit", "quit; the rollout keeps its last weight"),
 )
 WRITING = frozenset(c.id for c in COCKPIT_COMMANDS if c.writes)

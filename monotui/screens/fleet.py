@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 class FleetScreen(Screen[None]):
     """Shown first when two or more rollouts are configured."""
 
+    BINDINGS = [Binding("enter", "open", "open cockpit", id="open", tooltip="open the rollout")]
     DEFAULT_CSS = """
     FleetScreen > #fleet-title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
     """
@@ -44,6 +46,13 @@ class FleetScreen(Screen[None]):
     def show(self, snapshot: Snapshot) -> None:
         """Update the rollout's row."""
         self.query_one(FleetTable).show(snapshot)
+
+    def action_open(self) -> None:
+        table = self.query_one(FleetTable)
+        if table.row_count:
+            row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+            if row_key.value is not None:
+                cast("MonotuiApp", self.app).open_cockpit(str(row_key.value))
 
     def on_fleet_table_rollout_chosen(self, message: FleetTable.RolloutChosen) -> None:
         cast("MonotuiApp", self.app).open_cockpit(message.rollout)

@@ -26,7 +26,7 @@ PANELS = (
     ),
     (
         "flags",
-        "key, state, default variant, value, targeting, what enter does; ⏻ marks a kill switch",
+        "key, state, default variant, value, targeting, what enter does; ! marks a kill switch",
     ),
     ("events", "actions (who did them), automation, verdict changes, source errors; newest last"),
     (
