@@ -2,6 +2,11 @@
 
 The `kubernetes` package costs ~200 ms to import: it is imported here, and this module is imported
 only when a rollout uses a Kubernetes backend.
+
+Retries: the client's urllib3 pool would silently retry a GET that timed out three times (so a 5 s
+timeout took 20 s) and sleep on a 429/503 Retry-After. We retry only a refused *connection* (the
+request was never sent, so it is always safe) and let every other failure surface at once: the
+controller polls again anyway, and a PATCH must never be sent twice behind our back.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from monotui.errors import (
 
 REQUEST_TIMEOUT_S = 5.0
 JSON_PATCH = "application/json-patch+json"
+_SA_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 
 
 @dataclass
@@ -37,6 +43,7 @@ class KubeConnection:
     user: str
     namespace: str
     timeout_s: float = REQUEST_TIMEOUT_S
+    server: str = ""
 
     def core(self) -> Any:
         """A CoreV1Api on the same connection (for Events)."""
@@ -44,9 +51,42 @@ class KubeConnection:
 
         return client.CoreV1Api(self.api_client)
 
+    def close(self) -> None:
+        """Release the connection pool."""
+        self.api_client.close()
 
-def connect(cfg: KubernetesConfig, *, context: str | None = None) -> KubeConnection:
-    """Load the kubeconfig (file, KUBECONFIG, ~/.kube/config) or the in-cluster config."""
+
+def _configuration() -> Any:
+    """A client Configuration whose retries cannot multiply a timeout or repeat a write."""
+    from kubernetes import client
+    from urllib3.util.retry import Retry
+
+    configuration = client.Configuration()
+    configuration.retries = Retry(
+        total=1,
+        connect=1,
+        read=0,
+        status=0,
+        other=0,
+        redirect=0,
+        raise_on_status=False,
+        respect_retry_after_header=False,
+    )
+    return configuration
+
+
+def connect(
+    cfg: KubernetesConfig,
+    *,
+    context: str | None = None,
+    namespace: str | None = None,
+    timeout_s: float = REQUEST_TIMEOUT_S,
+) -> KubeConnection:
+    """Load the kubeconfig (file, KUBECONFIG, ~/.kube/config) or the in-cluster config.
+
+    `context` (from `--context`) wins over `[kubernetes].context`, which wins over the kubeconfig's
+    current context; `namespace` (from `--namespace`) wins over the context's namespace.
+    """
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
 
@@ -55,28 +95,49 @@ def connect(cfg: KubernetesConfig, *, context: str | None = None) -> KubeConnect
     env_path = os.environ.get("KUBECONFIG")
     default = Path.home() / ".kube" / "config"
     have_file = path is not None or bool(env_path) or default.exists()
+    configuration = _configuration()
     try:
         if have_file:
             files = path or env_path or str(default)
             contexts, current = config.list_kube_config_contexts(config_file=files)
             chosen = _pick_context(contexts, current, wanted, files)
-            api_client = config.new_client_from_config(config_file=files, context=chosen["name"])
+            config.load_kube_config(
+                config_file=files, context=chosen["name"], client_configuration=configuration
+            )
+            api_client = client.ApiClient(configuration)
             ctx = chosen.get("context", {})
             return KubeConnection(
                 api_client,
                 client.CustomObjectsApi(api_client),
                 context=chosen["name"],
                 user=str(ctx.get("user", "")),
-                namespace=str(ctx.get("namespace", "default")),
+                namespace=namespace or str(ctx.get("namespace") or "default"),
+                timeout_s=timeout_s,
+                server=str(configuration.host),
             )
-        config.load_incluster_config()
+        if wanted:
+            raise ConfigError(
+                f"kubernetes: no kubeconfig found (KUBECONFIG, ~/.kube/config) for context '{wanted}'"
+            )
+        config.load_incluster_config(client_configuration=configuration)
     except ConfigException as exc:
-        raise ConfigError(f"kubernetes: cannot load the configuration: {exc}") from None
-    api_client = client.ApiClient()
-    ns_file = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
-    namespace = ns_file.read_text().strip() if ns_file.exists() else "default"
+        raise ConfigError(
+            f"kubernetes: cannot load the configuration: {exc} "
+            "(set KUBECONFIG or [kubernetes].kubeconfig, or run in a pod)"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"kubernetes: cannot read the kubeconfig: {exc}") from None
+    api_client = client.ApiClient(configuration)
+    ns_file = _SA_DIR / "namespace"
+    in_ns = ns_file.read_text().strip() if ns_file.exists() else "default"
     return KubeConnection(
-        api_client, client.CustomObjectsApi(api_client), "in-cluster", "serviceaccount", namespace
+        api_client,
+        client.CustomObjectsApi(api_client),
+        "in-cluster",
+        "serviceaccount",
+        namespace or in_ns,
+        timeout_s=timeout_s,
+        server=str(configuration.host),
     )
 
 
@@ -94,32 +155,101 @@ def _pick_context(
     raise ConfigError(f"kubeconfig {files} has no context '{wanted}' (known: {names})")
 
 
-def translate(exc: BaseException, *, verb: str, what: str, namespace: str) -> MonotuiError:
-    """An ApiException or a connection error as the typed error a user can act on."""
+def translate(
+    exc: BaseException,
+    *,
+    verb: str,
+    what: str,
+    namespace: str,
+    resource: str | None = None,
+    server: str = "",
+) -> MonotuiError:
+    """An ApiException or a connection error as the typed error a user can act on.
+
+    `what` is how a human names the object ("virtualservice reviews"); `resource` is the RBAC
+    resource ("virtualservices.networking.istio.io") named in a 403.
+    """
     from kubernetes.client.exceptions import ApiException
 
+    if isinstance(exc, MonotuiError):
+        return exc
     if isinstance(exc, ApiException):
         status = int(exc.status or 0)
         message = _status_message(exc.body) or str(exc.reason or "")
         if status == 403:
+            needs = f"your kube user needs '{verb}' on {resource} there" if resource else ""
             return PermissionDeniedError(
-                f"forbidden: cannot {verb} {what} in namespace {namespace}: {message} "
-                "(see the README's RBAC Role)"
+                f"forbidden: cannot {verb} {what} in namespace {namespace}: "
+                f"{needs or 'ask for a Role granting it'} (see the README's RBAC section). "
+                f"The API said: {message}"
             )
         if status == 401:
             return PermissionDeniedError(
-                f"unauthorized: the kubeconfig's credentials were refused: {message}"
+                f"unauthorized: the kubeconfig's credentials were refused ({message}); "
+                "log in again (e.g. refresh your token) and retry"
             )
         if status == 404:
-            return NotFoundError(f"{what} not found in namespace {namespace}: {message}")
+            return NotFoundError(
+                f"{what} not found in namespace {namespace}: check the name in the config and "
+                f"the namespace (--namespace). The API said: {message}"
+            )
         if status in (409, 422):
             return ConflictError(f"{what} changed since it was read: {message}")
+        if status in (429, 500, 502, 503, 504):
+            return BackendUnavailableError(
+                f"kubernetes API answered {status} to {verb} {what}: {message}; "
+                "it is retried at the next poll"
+            )
         if status == 0:
             return BackendUnavailableError(f"kubernetes API unreachable: {exc.reason}")
         return SourceError(f"kubernetes API answered {status} to {verb} {what}: {message}")
-    if isinstance(exc, MonotuiError):
-        return exc
-    return BackendUnavailableError(f"kubernetes API unreachable ({verb} {what}): {_short(exc)}")
+    where = f" at {server}" if server else ""
+    if _is_timeout(exc):
+        return BackendUnavailableError(
+            f"kubernetes API{where} did not answer in time ({verb} {what}): "
+            "check the network or VPN; it is retried at the next poll"
+        )
+    return BackendUnavailableError(
+        f"kubernetes API{where} unreachable ({verb} {what}): {_short(exc)}; "
+        "check the cluster, the network/VPN and --context"
+    )
+
+
+def is_uncertain(exc: BaseException) -> bool:
+    """Whether a write that failed this way may still have been applied (sent, no answer)."""
+    from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+    if isinstance(exc, MaxRetryError):
+        return not isinstance(exc.reason, NewConnectionError | ConnectionRefusedError)
+    if isinstance(exc, NewConnectionError | ConnectionRefusedError):
+        return False
+    from kubernetes.client.exceptions import ApiException
+
+    return not isinstance(exc, ApiException | MonotuiError)
+
+
+def is_unserved(exc: BaseException) -> bool:
+    """A 404 for an API group/version the cluster does not serve (not a missing object)."""
+    from kubernetes.client.exceptions import ApiException
+
+    if not isinstance(exc, ApiException) or exc.status != 404:
+        return False
+    try:
+        details = json.loads(exc.body or "{}").get("details") or {}
+    except (TypeError, ValueError, AttributeError):
+        return True
+    return not details.get("name")
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    from urllib3 import exceptions as u3
+
+    if isinstance(exc, u3.MaxRetryError) and exc.reason is not None:
+        exc = exc.reason
+    # NewConnectionError subclasses ConnectTimeoutError in urllib3 2, but it is a refusal.
+    if isinstance(exc, u3.NewConnectionError):
+        return False
+    return isinstance(exc, u3.TimeoutError | TimeoutError)
 
 
 def _status_message(body: Any) -> str:
@@ -133,8 +263,9 @@ def _status_message(body: Any) -> str:
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc)
     reason = getattr(exc, "reason", None)
-    if reason is not None:
-        text = str(reason)
+    text = str(reason) if reason is not None else str(exc)
+    # urllib3 reprs carry object addresses ("<...HTTPConnection object at 0x7f..>: "): drop them.
+    if ">: " in text:
+        text = text.split(">: ", 1)[1]
     return text.splitlines()[0][:200] if text else type(exc).__name__

@@ -1,0 +1,139 @@
+"""Follow one custom object with a Kubernetes watch, in a daemon thread, until stopped.
+
+The watch is re-established whenever it ends (the server closes it after `timeout_seconds`) or
+fails: at once after a normal end (resuming from the last resourceVersion, so nothing is missed),
+with exponential backoff after an error, and from scratch after 410 Gone (history compacted). A
+watch started without a resourceVersion first sends the object as it is (ADDED), which is also how
+a change made while we were disconnected is noticed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+WATCH_TIMEOUT_S = 60
+BACKOFF_START_S = 0.2
+BACKOFF_MAX_S = 10.0
+
+
+class ObjectWatch:
+    """Calls `on_object(obj)` with every new version of the object `name`.
+
+    `list_fn` is e.g. `CustomObjectsApi.list_namespaced_custom_object`, called with `args` and the
+    watch keyword arguments. `on_error(exc)` hears about failures (they are retried regardless).
+    """
+
+    def __init__(
+        self,
+        list_fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        name: str,
+        on_object: Callable[[dict[str, Any]], None],
+        *,
+        on_error: Callable[[BaseException], None] | None = None,
+        timeout_s: int = WATCH_TIMEOUT_S,
+        thread_name: str = "kube-watch",
+    ) -> None:
+        self._list_fn = list_fn
+        self._args = args
+        self._name = name
+        self._on_object = on_object
+        self._on_error = on_error
+        self._timeout_s = timeout_s
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._current: Any = None  # the kubernetes Watch in flight
+        self._thread = threading.Thread(target=self._run, name=thread_name, daemon=True)
+        self.resource_version: str | None = None
+        self.established = threading.Event()  # set once the first watch request was answered
+
+    def start(self) -> Callable[[], None]:
+        """Start following; returns the stop function."""
+        self._thread.start()
+        return self.stop
+
+    def stop(self, timeout_s: float = 2.0) -> None:
+        """End the watch promptly: shut its socket down and wait for the thread."""
+        self._stopped.set()
+        # Watch.stream() resets its stop flag when it starts a request, so a stop that lands just
+        # before a request would be lost: keep poking until the thread has gone.
+        deadline = 0.0
+        step = 0.05
+        while self._thread.is_alive() and deadline < timeout_s:
+            with self._lock:
+                current = self._current
+            if current is not None:
+                current.stop()
+            self._thread.join(step)
+            deadline += step
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _run(self) -> None:
+        from kubernetes import watch
+        from kubernetes.client.exceptions import ApiException
+
+        delay = BACKOFF_START_S
+        while not self._stopped.is_set():
+            w = watch.Watch()
+            with self._lock:
+                self._current = w
+            kwargs: dict[str, Any] = {
+                "field_selector": f"metadata.name={self._name}",
+                "timeout_seconds": self._timeout_s,
+                # A read timeout a little past the server's: a half-dead connection cannot hang us.
+                "_request_timeout": (5, self._timeout_s + 5),
+            }
+            if self.resource_version:
+                kwargs["resource_version"] = self.resource_version
+            try:
+                for event in w.stream(self._list_fn, *self._args, **kwargs):
+                    self.established.set()
+                    if self._stopped.is_set():
+                        break
+                    self._event(event)
+                    delay = BACKOFF_START_S
+                self.established.set()
+            except ApiException as exc:
+                if exc.status == 410:  # our resourceVersion was compacted away: start afresh
+                    self.resource_version = None
+                    continue
+                self._failed(exc)
+                self._stopped.wait(delay)
+                delay = min(delay * 2, BACKOFF_MAX_S)
+            except Exception as exc:  # urllib3/socket errors: the API is down or the link broke
+                if self._stopped.is_set():
+                    break
+                self._failed(exc)
+                self._stopped.wait(delay)
+                delay = min(delay * 2, BACKOFF_MAX_S)
+            finally:
+                with self._lock:
+                    self._current = None
+
+    def _event(self, event: dict[str, Any]) -> None:
+        obj = event.get("raw_object")
+        if not isinstance(obj, dict):
+            return
+        version = obj.get("metadata", {}).get("resourceVersion")
+        if version:
+            self.resource_version = str(version)
+        if event.get("type") in ("ADDED", "MODIFIED"):
+            try:
+                self._on_object(obj)
+            except Exception:  # a bad object must not kill the watch; the poll will report it
+                log.debug("watch callback failed", exc_info=True)
+
+    def _failed(self, exc: BaseException) -> None:
+        if self._on_error is not None:
+            try:
+                self._on_error(exc)
+            except Exception:
+                log.debug("watch error callback failed", exc_info=True)

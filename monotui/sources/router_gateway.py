@@ -1,0 +1,136 @@
+"""Weights in a Gateway API HTTPRoute (gateway.networking.k8s.io/v1, falling back to v1beta1).
+
+`spec.rules[i].backendRefs[*].weight` is proportional (default 1; 0 sends nothing): the rule's
+weights are shown as whole percentages summing to 100 (1/1 is 50/50, 3/1 is 75/25), and written as
+percentages summing to 100. The rule is `[rollouts.router] route` (its index), or the only rule, or
+the only rule whose backendRefs are exactly the stable and the canary backend (matched by name).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from monotui.errors import ConfigError, MonotuiError, NotFoundError, SourceError
+from monotui.model import Weights
+from monotui.sources import jsonpatch
+from monotui.sources.kube_router import KubeRouter, Layout, percentages
+
+_ROLES = ("stable", "canary")
+
+
+class GatewayRouter(KubeRouter):
+    """The weights of one HTTPRoute rule's two backendRefs."""
+
+    kind = "gateway-api"
+    group = "gateway.networking.k8s.io"
+    versions = ("v1", "v1beta1")
+    plural = "httproutes"
+    singular = "httproute"
+
+    def _layout(self, obj: dict[str, Any]) -> Layout:
+        spec = obj.get("spec")
+        rules = spec.get("rules") if isinstance(spec, dict) else None
+        if not isinstance(rules, list) or not rules:
+            raise SourceError(f"{self.resource} has no spec.rules: is it an HTTPRoute?")
+        index = self._rule(rules)
+        refs = rules[index].get("backendRefs") if isinstance(rules[index], dict) else None
+        if not isinstance(refs, list) or not refs:
+            raise SourceError(f"{self.resource}: rule {index} has no backendRefs")
+        found = self._found(index, refs)
+        raw = [_raw_weight(refs[found[r]], self.resource) if r in found else 0 for r in _ROLES]
+        if sum(raw) <= 0:
+            raise SourceError(
+                f"{self.resource}: every backendRef of rule {index} has weight 0, so the gateway "
+                "answers 500 to all of its requests; fix the weights with kubectl"
+            )
+        stable, canary = percentages(raw)
+        note = "" if sum(raw) == 100 else f"weights {raw[0]}:{raw[1]} shown as percentages"
+
+        def build_ops(target: Weights) -> list[jsonpatch.Op]:
+            base = ("spec", "rules", index, "backendRefs")
+            # Pins the backendRef names, their order and count, and every weight as last read.
+            ops = [jsonpatch.test(jsonpatch.pointer(*base), refs)]
+            for role in _ROLES:
+                want = target.stable if role == "stable" else target.canary
+                if role not in found:
+                    if want:
+                        raise MonotuiError(
+                            f"{self.resource}: rule {index} has no {role} backendRef "
+                            f"'{getattr(self.cfg, role)}'; add it with weight 0, then steer again"
+                        )
+                    continue
+                ref = refs[found[role]]
+                if ref.get("weight", 1) != want or "weight" not in ref:
+                    path = jsonpatch.pointer(*base, found[role], "weight")
+                    ops.append(jsonpatch.set_value(path, want, present="weight" in ref))
+            return ops
+
+        return Layout(Weights(stable, canary), note, build_ops)
+
+    def _rule(self, rules: list[Any]) -> int:
+        wanted = self.cfg.route
+        if wanted is not None and str(wanted) != "":
+            try:
+                index = int(wanted)
+            except ValueError:
+                raise ConfigError(
+                    f"rollout {self.rollout.name}: [rollouts.router] route must be a rule index "
+                    f"for gateway-api, got '{wanted}'"
+                ) from None
+            if not 0 <= index < len(rules):
+                raise NotFoundError(
+                    f"{self.resource} has no rule {index} (it has {len(rules)}): "
+                    "fix [rollouts.router] route"
+                )
+            return index
+        if len(rules) == 1:
+            return 0
+        both = [i for i, rule in enumerate(rules) if self._both(rule)]
+        if len(both) == 1:
+            return both[0]
+        raise ConfigError(
+            f"{self.resource} has {len(rules)} rules and {len(both)} of them route to both "
+            f"'{self.cfg.stable}' and '{self.cfg.canary}': set [rollouts.router] route to the "
+            "rule index to steer"
+        )
+
+    def _both(self, rule: Any) -> bool:
+        refs = rule.get("backendRefs") if isinstance(rule, dict) else None
+        names = sorted(str(r.get("name")) for r in refs or [] if isinstance(r, dict))
+        return names == sorted([self.cfg.stable, self.cfg.canary])
+
+    def _found(self, index: int, refs: list[Any]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        others = []
+        for j, ref in enumerate(refs):
+            name = ref.get("name") if isinstance(ref, dict) else None
+            role = (
+                "stable"
+                if name == self.cfg.stable
+                else "canary"
+                if name == self.cfg.canary
+                else None
+            )
+            if role is None or role in found:
+                others.append(str(name))
+                continue
+            found[role] = j
+        if others:
+            raise SourceError(
+                f"{self.resource}: rule {index} also routes to {', '.join(others)}; monotui steers "
+                f"exactly two backends, {self.cfg.stable} and {self.cfg.canary}: check "
+                "[rollouts.router] stable/canary/route"
+            )
+        if not found:
+            raise NotFoundError(
+                f"{self.resource}: rule {index} has no backendRef named '{self.cfg.stable}' or "
+                f"'{self.cfg.canary}': check [rollouts.router] stable/canary"
+            )
+        return found
+
+
+def _raw_weight(ref: dict[str, Any], resource: str) -> int:
+    weight = ref.get("weight", 1)
+    if isinstance(weight, bool) or not isinstance(weight, int) or weight < 0:
+        raise SourceError(f"{resource}: backendRef weight {weight!r} is not a whole number >= 0")
+    return weight

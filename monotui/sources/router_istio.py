@@ -1,0 +1,210 @@
+"""Weights in an Istio VirtualService (networking.istio.io/v1, falling back to v1beta1).
+
+The http route is found by name (`[rollouts.router] route`), or is the only one, or the only one
+sending traffic to both the stable and the canary destination. Destinations are matched by
+`destination.subset` (default) or `destination.host` (`match_by = "host"`). tls and tcp routes that
+send traffic to exactly the same two destinations are kept in step, in the same patch.
+
+Weights as Istio reads them: one destination alone gets 100 whatever its weight says; a missing
+weight is 0. Weights that do not sum to 100 (someone wrote 70/20) are shown as the share of traffic
+the proxies really send (Envoy divides by the sum: 78/22), with the raw numbers in the route's
+description; a write puts back weights that sum to 100.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from monotui.config import RolloutConfig
+from monotui.errors import ConfigError, MonotuiError, NotFoundError, SourceError
+from monotui.model import Weights
+from monotui.sources import jsonpatch
+from monotui.sources.kube import KubeConnection
+from monotui.sources.kube_router import KubeRouter, Layout, percentages
+
+_Route = tuple[str, int, dict[str, Any]]  # (section, index, the route as read)
+
+
+class IstioRouter(KubeRouter):
+    """The weights of one VirtualService's http route (and its tls/tcp twins)."""
+
+    kind = "istio"
+    group = "networking.istio.io"
+    versions = ("v1", "v1beta1")
+    plural = "virtualservices"
+    singular = "virtualservice"
+
+    def __init__(
+        self, kube: KubeConnection, rollout: RolloutConfig, *, can_write: bool = True
+    ) -> None:
+        super().__init__(kube, rollout, can_write=can_write)
+        self.key = "host" if self.cfg.match_by == "host" else "subset"
+        self.stable = self.cfg.stable
+        self.canary = self.cfg.canary
+
+    def _layout(self, obj: dict[str, Any]) -> Layout:
+        spec = obj.get("spec")
+        if not isinstance(spec, dict):
+            raise SourceError(f"{self.resource} has no spec: is it a VirtualService?")
+        primary = self._primary(spec)
+        twins = [
+            (section, i, route)
+            for section in ("tls", "tcp")
+            for i, route in enumerate(_routes(spec, section))
+            if (section, i) != primary[:2] and self._twin(route)
+        ]
+        weights, note = self._weights(primary)
+        touched = [primary, *twins]
+
+        def build_ops(target: Weights) -> list[jsonpatch.Op]:
+            ops: list[jsonpatch.Op] = []
+            for section, i, route in touched:
+                base = ("spec", section, i)
+                if route.get("name") is not None:
+                    ops.append(jsonpatch.test(jsonpatch.pointer(*base, "name"), route["name"]))
+                # Pins the destinations, their order and count, and every weight as last read.
+                ops.append(jsonpatch.test(jsonpatch.pointer(*base, "route"), route["route"]))
+            for section, i, route in touched:
+                ops.extend(self._weight_ops(section, i, route, target))
+            return ops
+
+        return Layout(weights, note, build_ops)
+
+    # --- finding things ------------------------------------------------------------------------
+
+    def _primary(self, spec: dict[str, Any]) -> _Route:
+        http = _routes(spec, "http")
+        wanted = self.cfg.route
+        where = f"{self.resource}"
+        if wanted is not None and str(wanted) != "":
+            for i, route in enumerate(http):
+                if route.get("name") == str(wanted):
+                    return ("http", i, route)
+            if isinstance(wanted, int) and 0 <= wanted < len(http):
+                return ("http", wanted, http[wanted])
+            raise NotFoundError(
+                f"{where} has no http route named '{wanted}' (routes: {_names(http)}): "
+                "fix [rollouts.router] route"
+            )
+        if len(http) == 1:
+            return ("http", 0, http[0])
+        if not http:
+            l4 = [
+                (s, i, r)
+                for s in ("tls", "tcp")
+                for i, r in enumerate(_routes(spec, s))
+                if self._twin(r)
+            ]
+            if l4:
+                return l4[0]
+            raise SourceError(f"{where} has no http route: add one, or name another resource")
+        both = [(i, r) for i, r in enumerate(http) if self._twin(r)]
+        if len(both) == 1:
+            return ("http", both[0][0], both[0][1])
+        raise ConfigError(
+            f"{where} has {len(http)} http routes ({_names(http)}): set [rollouts.router] route "
+            "to the one to steer"
+        )
+
+    def _dest(self, entry: Any) -> str | None:
+        if not isinstance(entry, dict) or not isinstance(entry.get("destination"), dict):
+            return None
+        value = entry["destination"].get(self.key)
+        return str(value) if value is not None else None
+
+    def _twin(self, route: dict[str, Any]) -> bool:
+        """Whether the route sends traffic to exactly the stable and the canary destination."""
+        dests = [self._dest(e) for e in route.get("route") or []]
+        return sorted(map(str, dests)) == sorted([self.stable, self.canary])
+
+    def _entries(self, section: str, i: int, route: dict[str, Any]) -> dict[str, int]:
+        """{"stable": index, "canary": index} of the destinations present in the route."""
+        entries = route.get("route")
+        label = _label(section, i, route)
+        if not isinstance(entries, list) or not entries:
+            raise SourceError(f"{self.resource}: {label} has no destinations")
+        found: dict[str, int] = {}
+        others = []
+        for j, entry in enumerate(entries):
+            dest = self._dest(entry)
+            role = "stable" if dest == self.stable else "canary" if dest == self.canary else None
+            if role is None or role in found:
+                others.append(str(dest))
+                continue
+            found[role] = j
+        if others:
+            raise SourceError(
+                f"{self.resource}: {label} also routes to {', '.join(others)} ({self.key}); "
+                f"monotui steers exactly two destinations, {self.stable} and {self.canary}: "
+                "check [rollouts.router] stable/canary/match_by"
+            )
+        if not found:
+            raise NotFoundError(
+                f"{self.resource}: {label} has no destination with {self.key} "
+                f"'{self.stable}' or '{self.canary}': check [rollouts.router] stable/canary/match_by"
+            )
+        return found
+
+    def _weights(self, primary: _Route) -> tuple[Weights, str]:
+        section, i, route = primary
+        found = self._entries(section, i, route)
+        entries = route["route"]
+        if len(entries) == 1:  # Istio: a lone destination takes all traffic whatever its weight
+            return (Weights(100, 0) if "stable" in found else Weights(0, 100)), ""
+        raw = [_raw_weight(entries[found[r]], self.resource) if r in found else 0 for r in _ROLES]
+        if sum(raw) <= 0:
+            raise SourceError(
+                f"{self.resource}: {_label(section, i, route)} has no positive weight; "
+                "fix it with kubectl before steering"
+            )
+        stable, canary = percentages(raw)
+        note = "" if sum(raw) == 100 else f"raw weights {raw[0]}/{raw[1]} do not sum to 100"
+        return Weights(stable, canary), note
+
+    def _weight_ops(
+        self, section: str, i: int, route: dict[str, Any], target: Weights
+    ) -> list[jsonpatch.Op]:
+        found = self._entries(section, i, route)
+        entries = route["route"]
+        ops = []
+        for role in _ROLES:
+            want = target.stable if role == "stable" else target.canary
+            if role not in found:
+                if want:
+                    name = self.stable if role == "stable" else self.canary
+                    raise MonotuiError(
+                        f"{self.resource}: {_label(section, i, route)} has no {role} destination "
+                        f"({self.key} {name}); add it with weight 0, then steer again"
+                    )
+                continue
+            entry = entries[found[role]]
+            if len(entries) == 1 and want == 100 and "weight" not in entry:
+                continue  # already all traffic: leave the object as it is
+            if entry.get("weight") != want:
+                path = jsonpatch.pointer("spec", section, i, "route", found[role], "weight")
+                ops.append(jsonpatch.set_value(path, want, present="weight" in entry))
+        return ops
+
+
+_ROLES = ("stable", "canary")
+
+
+def _routes(spec: dict[str, Any], section: str) -> list[dict[str, Any]]:
+    routes = spec.get(section) or []
+    return [r if isinstance(r, dict) else {} for r in routes] if isinstance(routes, list) else []
+
+
+def _names(routes: list[dict[str, Any]]) -> str:
+    return ", ".join(str(r.get("name") or f"#{i} (unnamed)") for i, r in enumerate(routes))
+
+
+def _label(section: str, i: int, route: dict[str, Any]) -> str:
+    name = route.get("name")
+    return f"{section} route '{name}'" if name else f"{section} route #{i}"
+
+
+def _raw_weight(entry: dict[str, Any], resource: str) -> int:
+    weight = entry.get("weight", 0)
+    if isinstance(weight, bool) or not isinstance(weight, int) or weight < 0:
+        raise SourceError(f"{resource}: weight {weight!r} is not a whole number >= 0")
+    return weight
