@@ -25,14 +25,18 @@ class Backends:
     metrics: MetricsSource | None
     flags: FlagSource | None
     context: str = ""
+    kube_user: str = ""
 
 
 class BackendFactory:
     """Makes sources for the rollouts of one config; shares one Kubernetes connection."""
 
-    def __init__(self, config: Config, *, context: str | None = None) -> None:
+    def __init__(
+        self, config: Config, *, context: str | None = None, read_only: bool = False
+    ) -> None:
         self.config = config
         self.context = context or config.kubernetes.context
+        self.read_only = read_only  # routers built read-only cannot write at all
         self._kube: KubeConnection | None = None
 
     def kube(self) -> KubeConnection:
@@ -45,18 +49,19 @@ class BackendFactory:
     def build(self, rollout: RolloutConfig) -> Backends:
         router = self.router(rollout)
         context = self._kube.context if self._kube is not None else ""
-        return Backends(router, self.metrics(rollout), self.flags(rollout), context)
+        user = self._kube.user if self._kube is not None else ""
+        return Backends(router, self.metrics(rollout), self.flags(rollout), context, user)
 
     def router(self, rollout: RolloutConfig) -> Router:
         kind = rollout.router.kind
         if kind == "istio":
             from monotui.sources.router_istio import IstioRouter
 
-            return IstioRouter(self.kube(), rollout)
+            return IstioRouter(self.kube(), rollout, can_write=not self.read_only)
         if kind == "gateway-api":
             from monotui.sources.router_gateway import GatewayRouter
 
-            return GatewayRouter(self.kube(), rollout)
+            return GatewayRouter(self.kube(), rollout, can_write=not self.read_only)
         if kind == "argo":
             raise ConfigError(f"rollout {rollout.name}: router kind 'argo' is not supported yet")
         if kind == "none":

@@ -209,7 +209,7 @@ def _controllers(
 
     cfg = _load(args)
     rollouts = [cfg.rollout(only)] if only else cfg.rollouts
-    factory = BackendFactory(cfg, context=args.context)
+    factory = BackendFactory(cfg, context=args.context, read_only=args.read_only)
     audit = AuditLog(cfg.audit.path or default_path())
     controllers = []
     for rollout in rollouts:
@@ -224,6 +224,7 @@ def _controllers(
                 read_only=args.read_only,
                 dry_run=args.dry_run,
                 context=backends.context,
+                kube_user=backends.kube_user,
                 policy_name=policy,
             )
         )

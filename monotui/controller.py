@@ -80,6 +80,7 @@ class Controller:
         dry_run: bool = False,
         context: str = "",
         policy_name: str | None = None,
+        kube_user: str = "",
     ) -> None:
         self.config = config
         self.router = router
@@ -91,6 +92,7 @@ class Controller:
         self.read_only = read_only
         self.dry_run = dry_run
         self.context = context
+        self.kube_user = kube_user
         self.policy_name = policy_name or config.policy
         self._state = _State(plan=plans.start(config.steps))
         self._state_lock = threading.RLock()
@@ -399,11 +401,16 @@ class Controller:
     def _audit(self, result: ActionResult) -> None:
         action = result.action
         with self._state_lock:
-            resource = self._state.route.resource if self._state.route else self.router.kind
+            resource = (
+                self._state.route.resource
+                if self._state.route
+                else getattr(self.router, "resource", self.router.kind)
+            )
         self.audit.record(
             rollout=self.name,
             namespace=self.config.namespace,
             context=self.context,
+            kube_user=self.kube_user,
             resource=f"flag {action.flag_key}" if action.flag_key else resource,
             action=action.kind.value,
             origin=action.origin,

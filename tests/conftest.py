@@ -1,3 +1,5 @@
 """Shared fixtures. Integration fixtures live in their own modules and are re-exported here."""
 
 from __future__ import annotations
+
+from tests.fakekube import fake_kube, fake_kubeconfig  # noqa: F401
