@@ -8,7 +8,7 @@ with the flag off the canary runs the baseline's code path and behaves like it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from monotui.model import JSONValue
 
@@ -137,3 +137,24 @@ def reviews_flags() -> tuple[FlagSpec, ...]:
             targeting='if country == "NL": helpful, else newest',
         ),
     )
+
+
+def flag_value(spec: FlagSpec) -> object:
+    """What the flag evaluates to: its default variant's value, None when DISABLED."""
+    if spec.state != "ENABLED":
+        return None
+    return dict(spec.variants).get(spec.default_variant)
+
+
+def is_boolean(spec: FlagSpec) -> bool:
+    """Whether every variant is a boolean (an on/off switch)."""
+    return {type(v) for _, v in spec.variants} == {bool}
+
+
+def toggled(spec: FlagSpec) -> FlagSpec:
+    """The flag after a toggle: an enabled on/off switch flips its default variant; any other
+    flag flips between ENABLED and DISABLED."""
+    if is_boolean(spec) and spec.state == "ENABLED":
+        other = next(name for name, _ in spec.variants if name != spec.default_variant)
+        return replace(spec, default_variant=other)
+    return replace(spec, state="DISABLED" if spec.state == "ENABLED" else "ENABLED")

@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 from monotui.errors import BackendUnavailableError, ConflictError, NotFoundError, SourceError
 from monotui.model import Flag, Sample, Weights
-from monotui.sim.scenarios import FlagSpec
-from monotui.sim.world import World, flag_value, is_boolean, toggled
+from monotui.sim.scenarios import FlagSpec, flag_value, is_boolean, toggled
+from monotui.sim.world import World
 from monotui.sources.base import FlagSet, RouteState, WriteResult
 
 TIMEOUT_MESSAGE = "prometheus query timed out after 5s"

@@ -14,12 +14,19 @@ import random
 import threading
 from array import array
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from monotui.errors import ConflictError, NotFoundError
 from monotui.model import Pair, Sample, Weights
 from monotui.sim import sampling
-from monotui.sim.scenarios import ISTIO_BUCKETS_MS, Behaviour, FlagSpec, Scenario
+from monotui.sim.scenarios import (
+    ISTIO_BUCKETS_MS,
+    Behaviour,
+    FlagSpec,
+    Scenario,
+    flag_value,
+    toggled,
+)
 
 EPOCH = 1767225600.0
 """2026-01-01T00:00:00Z: where the demo's clock starts, so runs are reproducible."""
@@ -318,24 +325,6 @@ class World:
         return any(
             f.kind == kind and f.rollout in (None, rollout) and t < f.until for f in self.faults
         )
-
-
-def flag_value(spec: FlagSpec) -> object:
-    """What the flag evaluates to: its default variant's value, None when DISABLED."""
-    if spec.state != "ENABLED":
-        return None
-    return dict(spec.variants).get(spec.default_variant)
-
-
-def is_boolean(spec: FlagSpec) -> bool:
-    return {type(v) for _, v in spec.variants} == {bool}
-
-
-def toggled(spec: FlagSpec) -> FlagSpec:
-    if is_boolean(spec) and spec.state == "ENABLED":
-        other = next(name for name, _ in spec.variants if name != spec.default_variant)
-        return replace(spec, default_variant=other)
-    return replace(spec, state="DISABLED" if spec.state == "ENABLED" else "ENABLED")
 
 
 def histogram_quantile(q: float, buckets: list[float], total: float) -> float | None:
