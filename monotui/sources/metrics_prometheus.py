@@ -13,7 +13,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -164,6 +164,7 @@ class PrometheusMetrics:
             metric: self._pool.submit(self._call, metric, request(query))
             for metric, query in self.queries.items()
         }
+        wait(futures.values())  # no query outlives its poll, even when an earlier one failed
         return {metric: future.result() for metric, future in futures.items()}
 
     # --- parsing --------------------------------------------------------------------------------
