@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from monotui.audit import AuditLog
-from monotui.config import RolloutConfig
+from monotui.config import RolloutConfig, duration_s
 from monotui.controller import Controller
 from monotui.errors import ConfigError
 from monotui.model import Snapshot, Weights
@@ -32,7 +32,9 @@ REAL_INTERVAL_S = 1.0
 """Real seconds between polls; the simulated interval is this times the speed."""
 HOLD_S = 100.0
 """Simulated seconds a step must hold a PASS verdict before the automation advances."""
-WINDOW = "1m"
+WINDOW = "10s"
+"""The metrics rate window: one poll interval at speed 1, so the judge's samples are independent
+and a 100 s hold gives it ten of them (a 1m window would give it fewer than two per step)."""
 ALLOWED_INCREASE = 1.25
 WARMUP_S = 600
 """Simulated traffic before the demo starts, so the charts open filled."""
@@ -189,7 +191,7 @@ def _controller(
     return Controller(
         config,
         router=SimRouter(world, config.name),
-        metrics=SimMetrics(world, config.name, window_s=60.0, step_s=interval_s),
+        metrics=SimMetrics(world, config.name, window_s=duration_s(WINDOW), step_s=interval_s),
         flags=SimFlags(world, config.name),
         audit=audit,
         clock=world.now,
