@@ -235,7 +235,8 @@ def _watch(args: argparse.Namespace) -> int:
     controllers = _controllers(args)
     from monotui.app import run_app
 
-    run_app(controllers, title="monotui")
+    interval_s = min(c.config.interval_s for c in controllers)
+    run_app(controllers, title="monotui", poll_interval_s=interval_s)
     return 0
 
 
