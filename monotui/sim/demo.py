@@ -33,7 +33,7 @@ REAL_INTERVAL_S = 1.0
 HOLD_S = 100.0
 """Simulated seconds a step must hold a PASS verdict before the automation advances."""
 WINDOW = "10s"
-"""The metrics rate window: one poll interval at speed 1, so the judge's samples are independent
+"""The metrics rate window: one poll interval at the default speed 10, so the judge's samples are independent
 and a 100 s hold gives it ten of them (a 1m window would give it fewer than two per step)."""
 ALLOWED_INCREASE = 1.25
 WARMUP_S = 600
