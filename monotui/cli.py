@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from monotui.errors import ConfigError, MonotuiError
+from monotui.sim.scenarios import SCENARIOS
 
 if TYPE_CHECKING:
     from monotui.config import Config
     from monotui.controller import Controller
-
-SCENARIOS = ("healthy", "bad-canary", "latency-regression", "flaky-metrics")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -52,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="the cockpit on an embedded simulated world (no cluster)")
     demo.add_argument(
         "--scenario",
-        choices=SCENARIOS,
+        choices=tuple(SCENARIOS),
         default="bad-canary",
         help="what the canary does (default: bad-canary)",
     )

@@ -188,7 +188,8 @@ class Controller:
         with self._state_lock:
             self._state.samples = (*self._state.samples, sample)[-MAX_SAMPLES:]
 
-    def _read_flags(self) -> None:
+    def _read_flags(self, *, ours: bool = False) -> None:
+        """Read the flags; a change we did not make (`ours` False) becomes an event."""
         if self.flags is None:
             return
         try:
@@ -200,7 +201,7 @@ class Controller:
         with self._state_lock:
             previous = self._state.flagset
             self._state.flagset = flagset
-        if previous is not None and previous.version != flagset.version:
+        if not ours and previous is not None and previous.version != flagset.version:
             changed = _changed_flags(previous.flags, flagset.flags)
             if changed:
                 self._event(f"flags changed: {changed}", EventLevel.INFO, "outside")
@@ -372,7 +373,7 @@ class Controller:
         try:
             patch = self.flags.toggle(key, expected, dry_run=self.dry_run)
         finally:
-            self._read_flags()
+            self._read_flags(ours=True)
         if self.dry_run:
             return ActionResult(
                 action, True, f"dry-run: flag {key} {change} would send {patch}", patch=patch

@@ -114,3 +114,17 @@ def test_metrics_timeouts_go_stale_then_error_and_never_count_as_healthy(tmp_pat
         assert snap.latest is not None and snap.latest.error_rate.canary is None
     assert states[0] == SourceState.STALE and states[-1] == SourceState.ERROR
     assert "timed out" in metrics.message
+
+
+def test_our_own_flag_toggle_is_not_reported_as_an_outside_change(tmp_path: Path) -> None:
+    demo, _ = _demo(tmp_path)
+    checkout = demo.controller("checkout")
+    result = checkout.apply(Action(ActionKind.TOGGLE_FLAG, "checkout", flag_key="new-checkout"))
+    assert result.ok, result.message
+    checkout.poll()
+    texts = [e.text for e in checkout.events()]
+    assert any(t.startswith("flag new-checkout: on -> off") for t in texts), texts
+    assert not any(t.startswith("flags changed") for t in texts), texts
+    demo.world.toggle_flag("checkout", "new-checkout")  # someone else turns it back on
+    checkout.poll()
+    assert any(t.startswith("flags changed") for t in (e.text for e in checkout.events()))
