@@ -23,7 +23,27 @@ import yaml
 from monotui.sources.flagd_doc import Change, apply
 
 # libyaml is ~10x faster than the pure-Python parser; both give character indexes in marks.
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BOOL = "tag:yaml.org,2002:bool"
+
+
+class _Loader(_Base):  # type: ignore[misc]
+    """PyYAML's safe loader with YAML 1.2 booleans, as flagd reads YAML (Go's yaml.v3).
+
+    PyYAML follows YAML 1.1, where a plain `on`/`off`/`yes`/`no` is a boolean: the common
+    `variants: {on: true, off: false}` with `defaultVariant: on` would read as True/False keys and a
+    boolean default, and a file flagd serves would show as broken. Only true/false are booleans here.
+    """
+
+    yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL]
+        for first, resolvers in _Base.yaml_implicit_resolvers.items()
+    }
+
+
+_Loader.add_implicit_resolver(
+    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = JSONDecoder()
 # The stdlib's string scanner (typeshed does not declare it): returns (string, end index).
