@@ -120,8 +120,10 @@ def parse_flag(
 
 
 def _fatal(problems: list[str]) -> bool:
-    # A fractional sum other than 100 is legal flagd (relative weights): toggling stays offered.
-    return any(not p.startswith("fractional weights sum to") for p in problems)
+    # A fractional sum other than 100 is legal flagd (relative weights), and an operator we do not
+    # know may be one flagd added after us: warn, but keep toggling offered.
+    warnings = ("fractional weights sum to", "unknown operator")
+    return any(not p.startswith(warnings) for p in problems)
 
 
 def toggle_change(

@@ -38,6 +38,21 @@ _INFIX = {
 }
 
 
+# JsonLogic's operations plus flagd's own (fractional, sem_ver, starts_with/ends_with, $ref, the
+# string casing and time-based rollout operations, the deprecated fractionalEvaluation).
+KNOWN_OPERATORS = frozenset(
+    {"==", "===", "!=", "!==", "<", ">", "<=", ">=", "!", "!!", "and", "or", "if", "?:"}
+    | {"var", "missing", "missing_some", "in", "cat", "substr", "+", "-", "*", "/", "%"}
+    | {"min", "max", "merge", "map", "filter", "reduce", "all", "none", "some", "log"}
+    | {"fractional", "fractionalEvaluation", "starts_with", "ends_with", "sem_ver", "$ref"}
+    | {"lower", "upper", "rollout"}
+)
+
+# Operations that always give true/false: a rule that is one of them selects the variant named
+# "true" or "false" (flagd's boolean shorthand), so the summary says so.
+_BOOLEAN = frozenset(_INFIX) - {"+", "-", "*", "/", "%"} | {"!", "!!", "sem_ver"}
+
+
 def summarize(targeting: Any, evaluators: Mapping[str, Any] | None = None) -> str:
     """One line that says what the rule does; "static" when there is none."""
     if targeting is None or targeting == {}:
@@ -99,6 +114,8 @@ class _Summary:
                 return self._fractional(args)
             if op == "$ref" and isinstance(args, str):
                 return self._ref(args, self.rule)
+            if op in _BOOLEAN:
+                return f"if {self.operand(node)} -> true else false"
         if node is None:
             return "default"
         return self.operand(node)
@@ -120,8 +137,18 @@ class _Summary:
 
     def _fractional(self, args: list[Any]) -> str:
         bucket, shares = fractional_shares(args)
-        split = " / ".join(f"{self.operand(v)} {_pct(s)}" for v, s in shares)
         by = f" by {bucket}" if bucket else ""
+        rest = args[1:] if args and not isinstance(args[0], list) else args
+        entries = [e for e in rest if isinstance(e, list)]
+        weights = [_entry_weight(e) for e in entries]
+        if any(isinstance(w, dict) for w in weights):
+            # A weight computed at evaluation (e.g. from $flagd.timestamp) has no fixed share.
+            split = " / ".join(
+                f"{self.operand(_entry_variant(e))} (weight {self.operand(w)})"
+                for e, w in zip(entries, weights, strict=True)
+            )
+            return f"fractional{by}: {split}"
+        split = " / ".join(f"{self.operand(v)} {_pct(s)}" for v, s in shares)
         return f"fractional{by}: {split}"
 
     def _ref(self, name: str, then: Any) -> str:
@@ -203,6 +230,8 @@ def _check(
         return
     if not isinstance(node, dict):
         return
+    if len(node) == 1 and next(iter(node)) not in KNOWN_OPERATORS:
+        found.append(f"unknown operator '{next(iter(node))}': flagd cannot evaluate this rule")
     for op, args in node.items():
         if op == "$ref":
             if not isinstance(args, str) or args not in evaluators:
@@ -228,6 +257,7 @@ def _fractional_problems(args: list[Any], variants: Mapping[str, Any]) -> list[s
     if not entries:
         return ["fractional has no variants to split between"]
     total = 0
+    computed = False
     for entry in entries:
         if not isinstance(entry, list) or not entry:
             found.append(f"fractional entry {entry!r} is not [variant, weight]")
@@ -236,14 +266,15 @@ def _fractional_problems(args: list[Any], variants: Mapping[str, Any]) -> list[s
         if isinstance(variant, str) and variants and variant not in variants:
             found.append(f"fractional names '{variant}', which is not a variant")
         if isinstance(weight, dict):
-            continue  # computed weight (a JsonLogic expression): checked by flagd at evaluation
+            computed = True  # a JsonLogic expression: its value is only known at evaluation
+            continue
         if isinstance(weight, bool) or not isinstance(weight, int | float):
             found.append(f"fractional weight {weight!r} of '{variant}' is not a number")
         elif weight < 0 or weight != int(weight):
             found.append(f"fractional weight {weight!r} of '{variant}' must be a whole number >= 0")
         else:
             total += int(weight)
-    if found:
+    if found or computed:
         return found
     if total == 0:
         return ["fractional weights sum to 0: flagd cannot split"]
