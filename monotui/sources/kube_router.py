@@ -11,6 +11,7 @@ controller re-reads and shows the route as it now is.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from monotui.sources.kube import JSON_PATCH, KubeConnection, is_uncertain, is_un
 from monotui.sources.kube_watch import ObjectWatch
 
 _SEEN = 8  # objects remembered by resourceVersion, so a write needs no extra GET
+_UNSEEN_S = 5.0  # how long a write of ours may take to come back through the watch
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,11 @@ class KubeRouter:
         self.api_version: str | None = None  # chosen on first contact: v1, else the fallback
         self._seen: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
+        # Held while a PATCH is in flight. The watch may deliver our own write before the PATCH
+        # answers, or an older version after it: neither is a change made elsewhere, and an
+        # older version must not overwrite the newer one the controller got from write().
+        self._write_lock = threading.Lock()
+        self._unseen: dict[str, float] = {}  # versions we wrote, not yet delivered by the watch
 
     # --- the Router protocol -------------------------------------------------------------------
 
@@ -105,40 +112,64 @@ class KubeRouter:
         text = jsonpatch.dumps(ops)
         if dry_run:
             return WriteResult(None, text)
-        try:
-            answer = self.kube.custom.patch_namespaced_custom_object(
-                self.group,
-                self._api_version(),
-                self.namespace,
-                self.plural,
-                self.name,
-                ops,
-                _content_type=JSON_PATCH,
-                _request_timeout=self.kube.timeout_s,
-            )
-        except Exception as exc:
-            raise self._write_failed(exc) from None
-        return WriteResult(self._state(answer), text)
+        version = self._api_version()
+        with self._write_lock:
+            try:
+                answer = self.kube.custom.patch_namespaced_custom_object(
+                    self.group,
+                    version,
+                    self.namespace,
+                    self.plural,
+                    self.name,
+                    ops,
+                    _content_type=JSON_PATCH,
+                    _request_timeout=self.kube.timeout_s,
+                )
+            except Exception as exc:
+                raise self._write_failed(exc) from None
+            state = self._state(answer)
+            self._unseen[state.version] = time.monotonic()
+        return WriteResult(state, text)
 
     def watch(self, on_change: Callable[[RouteState], None]) -> Callable[[], None] | None:
         """Follow the object; `on_change` gets every new version of the weights."""
         self._api_version()  # choose the version now, in the caller's thread, with its errors
 
         def changed(obj: dict[str, Any]) -> None:
+            if not self._news(_version(obj)):
+                return
             try:
                 state = self._state(obj)
             except MonotuiError:
                 return  # an unreadable object: the next poll shows the error
             on_change(state)
 
+        with self._lock:
+            newest = next(reversed(self._seen), None)  # list-then-watch: start after our read
         watcher = ObjectWatch(
             self.kube.custom.list_namespaced_custom_object,
             (self.group, self._api_version(), self.namespace, self.plural),
             self.name,
             changed,
+            resource_version=newest,
             thread_name=f"watch {self.resource}",
         )
         return watcher.start()
+
+    def _news(self, version: str) -> bool:
+        """Whether a version the watch delivers is news to the controller.
+
+        Watch events come in order: until the watch delivers a write of ours, what it delivers
+        is older than that write, which the controller already has from write().
+        """
+        with self._write_lock:
+            if self._unseen.pop(version, None) is not None:
+                return False  # our own write
+            now = time.monotonic()
+            for mine, at in list(self._unseen.items()):
+                if now - at > _UNSEEN_S:  # the watch skipped it (restarted past it): forget it
+                    del self._unseen[mine]
+            return not self._unseen
 
     # --- for subclasses ------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ class ObjectWatch:
 
     `list_fn` is e.g. `CustomObjectsApi.list_namespaced_custom_object`, called with `args` and the
     watch keyword arguments. `on_error(exc)` hears about failures (they are retried regardless).
+    `resource_version`: the version last read, so only later changes are delivered.
     """
 
     def __init__(
@@ -36,6 +37,7 @@ class ObjectWatch:
         on_object: Callable[[dict[str, Any]], None],
         *,
         on_error: Callable[[BaseException], None] | None = None,
+        resource_version: str | None = None,
         timeout_s: int = WATCH_TIMEOUT_S,
         thread_name: str = "kube-watch",
     ) -> None:
@@ -49,7 +51,7 @@ class ObjectWatch:
         self._lock = threading.Lock()
         self._current: Any = None  # the kubernetes Watch in flight
         self._thread = threading.Thread(target=self._run, name=thread_name, daemon=True)
-        self.resource_version: str | None = None
+        self.resource_version = resource_version  # None: start with the object as it is now
         self.established = threading.Event()  # set once the first watch request was answered
 
     def start(self) -> Callable[[], None]:
