@@ -14,6 +14,7 @@ from typing import Any
 
 from textual.app import App
 from textual.message import Message
+from textual.screen import ModalScreen
 from textual.worker import Worker, WorkerState
 
 from monotui.controller import Controller
@@ -109,7 +110,10 @@ class MonotuiApp(App[None]):
 
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
         self.snapshots[message.rollout] = message.snapshot
-        for screen in self.screen_stack:
+        # Only what is visible: the top screen, and the one under a modal. Hidden screens catch up
+        # from `snapshots` when they are shown again.
+        visible = self.screen_stack[-2:] if isinstance(self.screen, ModalScreen) else [self.screen]
+        for screen in visible:
             show = getattr(screen, "show", None)
             if show is not None:
                 show(message.snapshot)

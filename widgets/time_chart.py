@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.events import Resize
 from textual.reactive import var
-from textual.widgets import Static
+from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
 from monotui.model import Pair, Sample, Snapshot, VerdictResult
@@ -74,6 +74,24 @@ def segments(points: Sequence[Point]) -> list[tuple[list[float], list[float]]]:
     return out
 
 
+class ChartLegend(Widget):
+    """One line of text that repaints without a layout pass (Static.update would relayout)."""
+
+    DEFAULT_CSS = "ChartLegend { height: 1; width: 1fr; padding: 0 1; }"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.text = Text(end="")
+
+    def show(self, text: Text) -> None:
+        """Replace the line; only this widget repaints."""
+        self.text = text
+        self.refresh()
+
+    def render(self) -> Text:
+        return self.text
+
+
 class TimeChart(Vertical):
     """Baseline vs canary of one metric over time. Subclasses pick the metric and its scale."""
 
@@ -84,7 +102,6 @@ class TimeChart(Vertical):
         border: round $primary 50%;
         padding: 0;
     }
-    TimeChart > .chart--legend { height: 1; width: 1fr; padding: 0 1; }
     TimeChart > PlotextPlot { height: 1fr; min-height: 3; }
     """
 
@@ -102,7 +119,7 @@ class TimeChart(Vertical):
         self._legend_drawn: object = None
 
     def compose(self) -> ComposeResult:
-        yield Static(classes="chart--legend")
+        yield ChartLegend()
         yield PlotextPlot()
 
     def on_mount(self) -> None:
@@ -151,7 +168,7 @@ class TimeChart(Vertical):
         legend = self.legend(snapshot)
         if legend != self._legend_drawn:
             self._legend_drawn = legend
-            self.query_one(".chart--legend", Static).update(legend)
+            self.query_one(ChartLegend).show(legend)
         plot = self.query_one(PlotextPlot)
         width = max(plot.size.width - _Y_AXIS_COLUMNS, 1)
         if snapshot is None:
