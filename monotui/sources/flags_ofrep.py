@@ -28,6 +28,7 @@ from monotui.model import Flag
 from monotui.sources.base import FlagSet
 
 BULK_PATH = "/ofrep/v1/evaluate/flags"
+_BULK_EXTRAS = {"metadata", "eventStreams"}  # what a bulk answer may carry besides `flags`
 
 # What the targeting column says for each OpenFeature reason (the raw reason is kept in `reason`).
 _REASON_TEXT = {
@@ -107,6 +108,9 @@ def _parse(response: httpx.Response, url: str) -> FlagSet:
             f"OFREP at {url} answered 200 with something that is not JSON: {response.text[:120]!r}"
         ) from None
     items = body.get("flags") if isinstance(body, dict) else None
+    if isinstance(body, dict) and "flags" not in body and set(body) <= _BULK_EXTRAS:
+        # flagd (before v0.11) omits an empty list: `{}` is "no flags", not a wrong url.
+        items = []
     if not isinstance(items, list):
         raise SourceError(f"OFREP at {url} answered without a 'flags' list: check the url")
     flags = [_flag(item) for item in items if isinstance(item, dict) and "key" in item]
@@ -119,19 +123,27 @@ def _parse(response: httpx.Response, url: str) -> FlagSet:
 def _flag(item: dict[str, Any]) -> Flag:
     key = str(item["key"])
     code = item.get("errorCode")
+    details = str(item.get("errorDetails") or "")
+    # flagd reports a DISABLED flag as FLAG_DISABLED (older) or FLAG_NOT_FOUND "flag `k` is
+    # disabled" (newer): that is the flag's state, not a fault.
+    if code == "FLAG_DISABLED" or (code == "FLAG_NOT_FOUND" and details.endswith("is disabled")):
+        return Flag(key, "DISABLED", None, targeting="disabled", reason="DISABLED")
     if code:
-        details = item.get("errorDetails")
         error = f"{code}: {details}" if details else str(code)
         return Flag(key, "UNKNOWN", None, targeting="error", reason="ERROR", error=error)
     reason = item.get("reason")
     reason_text = str(reason) if reason is not None else None
     variant = item.get("variant")
+    targeting = _REASON_TEXT.get(reason_text or "", (reason_text or "evaluated").lower())
+    if "value" not in item:
+        # OFREP's code-default answer (flagd: defaultVariant null): the app uses its own default.
+        targeting += " (code default)"
     return Flag(
         key=key,
         state="DISABLED" if reason_text == "DISABLED" else "ENABLED",
         default_variant=str(variant) if variant is not None else None,
         value=item.get("value"),
-        targeting=_REASON_TEXT.get(reason_text or "", (reason_text or "evaluated").lower()),
+        targeting=targeting,
         toggle=None,
         reason=reason_text,
     )
@@ -156,7 +168,8 @@ def _http_error(response: httpx.Response, url: str) -> Exception:
             f"OFREP at {url} rejected the request (HTTP 400){said}: check flags.context"
         )
     if status == 429:
-        retry = response.headers.get("Retry-After")
+        # The OFREP spec names the header Retry-Later on the evaluation paths; HTTP says Retry-After.
+        retry = response.headers.get("Retry-After") or response.headers.get("Retry-Later")
         when = f", retry after {retry}" if retry else ""
         return BackendUnavailableError(f"OFREP at {url} is rate limiting us (HTTP 429{when}){said}")
     if status >= 500:
