@@ -88,6 +88,15 @@ class FeatureFlagFlags:
     def _flagset(self, obj: Any) -> FlagSet:
         spec = obj.get("spec") if isinstance(obj, dict) else None
         flag_spec = spec.get("flagSpec") if isinstance(spec, dict) else None
+        if not isinstance(flag_spec, dict) and isinstance(spec, dict) and "featureFlagSpec" in spec:
+            # v1alpha1..v1alpha3 FeatureFlagConfiguration (and docs that still show it) keep the
+            # flags in spec.featureFlagSpec, in v1alpha1 even as a JSON string.
+            api = obj.get("apiVersion") or "an older apiVersion"
+            raise SourceError(
+                f"{self.what} in namespace {self.namespace} has spec.featureFlagSpec, the shape of "
+                f"the old FeatureFlagConfiguration ({api}); monotui reads {GROUP}/{VERSION} "
+                "FeatureFlag with spec.flagSpec: move the flags there (same content)"
+            )
         if not isinstance(flag_spec, dict):
             raise SourceError(
                 f"{self.what} in namespace {self.namespace} has no spec.flagSpec: "
