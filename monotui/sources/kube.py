@@ -268,4 +268,6 @@ def _short(exc: BaseException) -> str:
     # urllib3 reprs carry object addresses ("<...HTTPConnection object at 0x7f..>: "): drop them.
     if ">: " in text:
         text = text.split(">: ", 1)[1]
+    if "Failed to establish a new connection: " in text:  # "[Errno 111] Connection refused"
+        text = text.split("Failed to establish a new connection: ", 1)[1]
     return text.splitlines()[0][:200] if text else type(exc).__name__
