@@ -63,7 +63,9 @@ class BackendFactory:
 
             return GatewayRouter(self.kube(), rollout, can_write=not self.read_only)
         if kind == "argo":
-            raise ConfigError(f"rollout {rollout.name}: router kind 'argo' is not supported yet")
+            from monotui.sources.router_argo import ArgoRouter
+
+            return ArgoRouter(self.kube(), rollout, can_write=not self.read_only)
         if kind == "none":
             from monotui.sources.router_static import StaticRouter
 

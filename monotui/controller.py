@@ -36,7 +36,15 @@ from monotui.model import (
     VerdictResult,
     Weights,
 )
-from monotui.sources.base import FlagSet, FlagSource, MetricsSource, Router, RouteState
+from monotui.sources.base import (
+    FlagSet,
+    FlagSource,
+    MetricsSource,
+    Router,
+    RouteState,
+    StepRouter,
+    StepStatus,
+)
 
 Clock = Callable[[], float]
 
@@ -152,7 +160,7 @@ class Controller:
         except MonotuiError as exc:
             self._source_failed("router", exc)
             return
-        self._source_ok("router")
+        self._source_ok("router", state.progress.message if state.progress else "")
         self._route_changed(state)
 
     def _route_changed(self, state: RouteState) -> None:
@@ -162,13 +170,23 @@ class Controller:
             s = self._state
             before = s.route.weights if s.route else None
             s.route = state
+            if state.progress is not None:  # a StepRouter owns the steps, phase and pause
+                s.plan = _owned_plan(state.progress, state.weights)
             if before == state.weights:
                 return
-            s.plan = plans.observe(s.plan, state.weights.canary)
+            if state.progress is None:
+                s.plan = plans.observe(s.plan, state.weights.canary)
             s.weight_changes = (*s.weight_changes, (now, state.weights))[-MAX_MARKS:]
             s.policy = policy.reached_step(s.policy, now)
             ours = state.version in s.our_versions
-        if before is not None and not ours:
+        if before is not None and not ours and state.progress is not None:
+            # Argo Rollouts moves the weights itself, step by step: expected, not a warning.
+            self._event(
+                f"{self.router.kind} moved the weights: {before} -> {state.weights}",
+                EventLevel.INFO,
+                "outside",
+            )
+        elif before is not None and not ours:
             self._event(
                 f"weights changed outside monotui: {before} -> {state.weights}",
                 EventLevel.WARN,
@@ -292,6 +310,8 @@ class Controller:
     def _apply(self, action: Action) -> ActionResult:
         if self.read_only:
             raise ReadOnlyError(f"read-only: {action.kind.value} refused, nothing was changed")
+        if isinstance(self.router, StepRouter) and action.kind != ActionKind.TOGGLE_FLAG:
+            return self._act(action, self.router)
         if action.kind in (ActionKind.PAUSE, ActionKind.RESUME):
             return self._set_paused(action)
         if action.kind == ActionKind.TOGGLE_FLAG:
@@ -338,6 +358,38 @@ class Controller:
             before,
             written.state.weights,
             written.patch,
+        )
+
+    def _act(self, action: Action, router: StepRouter) -> ActionResult:
+        """A router that owns its steps (Argo Rollouts) does the action with its own verbs."""
+        with self._route_lock:
+            with self._state_lock:
+                expected = self._state.route
+            if expected is None:
+                expected = router.read()
+                self._route_changed(expected)
+            if not router.can_write:
+                raise ReadOnlyError(f"the {router.kind} router cannot write")
+            written = router.act(action.kind, expected, dry_run=self.dry_run)
+        before = expected.weights
+        if not written.patch:  # nothing to do: the router says why
+            return ActionResult(action, True, written.note, before, before)
+        if written.state is None:
+            return ActionResult(
+                action,
+                True,
+                f"dry-run: {written.note} would send {written.patch}",
+                before,
+                None,
+                written.patch,
+            )
+        with self._state_lock:
+            s = self._state
+            s.our_versions = frozenset({*list(s.our_versions)[-8:], written.state.version})
+        self._route_changed(written.state)
+        by = f" ({action.reason})" if action.reason else ""
+        return ActionResult(
+            action, True, f"{written.note}{by}", before, written.state.weights, written.patch
         )
 
     def _set_paused(self, action: Action) -> ActionResult:
@@ -476,6 +528,11 @@ class Controller:
 
 
 _OK = SourceStatus("ok", SourceState.OK)
+
+
+def _owned_plan(progress: StepStatus, weights: Weights) -> Plan:
+    """The plan as a StepRouter reports it: its steps, phase and pause, at the weight read."""
+    return Plan(progress.steps, weights.canary, phase=progress.phase, paused=progress.paused)
 
 
 def _aged(

@@ -11,7 +11,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from monotui.model import Flag, Sample, Weights
+from monotui.model import ActionKind, Flag, Phase, Sample, Weights
+
+
+@dataclass(frozen=True, slots=True)
+class StepStatus:
+    """Where a router that owns its steps (Argo Rollouts) stands on them, as it says."""
+
+    steps: tuple[int, ...]  # canary percentages, strictly increasing, ending at 100
+    phase: Phase
+    paused: bool  # paused in the cluster (Argo: spec.paused), not only monotui's automation
+    message: str  # one line a human reads: the step and the owner's own status message
+    step_index: int | None = None  # the owner's step index (Argo: status.currentStepIndex)
+    step_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +33,7 @@ class RouteState:
     weights: Weights
     version: str  # resourceVersion (or the simulated router's generation)
     resource: str  # what a human calls it: "virtualservice bookinfo/reviews"
+    progress: StepStatus | None = None  # set by a StepRouter: its steps, phase and pause
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +42,7 @@ class WriteResult:
 
     state: RouteState | None
     patch: str
+    note: str = ""  # what a StepRouter did, in words ("skipped the pause at step 2/8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +85,23 @@ class Router(Protocol):
     def watch(self, on_change: Callable[[RouteState], None]) -> Callable[[], None] | None:
         """Call `on_change` when the route changes elsewhere; returns a stop function, or None when
         the router cannot watch (the controller then notices changes at the next poll)."""
+        ...
+
+
+@runtime_checkable
+class StepRouter(Router, Protocol):
+    """A router that owns its steps (Argo Rollouts): it takes verbs, not arbitrary weights.
+
+    The controller hands it advance/promote/rollback/pause/resume instead of target weights, and
+    builds the plan from `RouteState.progress`. Each act is compare-and-set like `write`.
+    """
+
+    def steps(self) -> tuple[int, ...]:
+        """The canary percentages of its steps as last read (no I/O), ending at 100."""
+        ...
+
+    def act(self, kind: ActionKind, expected: RouteState, *, dry_run: bool = False) -> WriteResult:
+        """Do `kind` only if the object still matches `expected`, else raise ConflictError."""
         ...
 
 
