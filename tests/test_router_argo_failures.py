@@ -1,0 +1,128 @@
+"""What a user sees when the API refuses, lacks the Rollout, or is gone; the CRD without a status
+subresource; and the watch that follows the Argo controller's changes."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from monotui.errors import BackendUnavailableError, NotFoundError, PermissionDeniedError
+from monotui.model import ActionKind, Weights
+from monotui.sources.base import RouteState
+from monotui.sources.kube import KubeConnection
+from monotui.sources.router_argo import ArgoRouter
+from tests.argo_helpers import ARGO, argo_rollout, comparable, kubectl, running, stored
+from tests.fakekube import FakeKube
+from tests.router_helpers import NS, kube, wait_for
+
+
+@pytest.fixture
+def conn(fake_kubeconfig: Path) -> Iterator[KubeConnection]:
+    connection = kube(fake_kubeconfig, timeout_s=0.5)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def router(fake_kube: FakeKube, conn: KubeConnection) -> ArgoRouter:
+    fake_kube.put_object(running())
+    return ArgoRouter(conn, argo_rollout())
+
+
+def test_403_on_the_status_subresource_names_it(fake_kube: FakeKube, router: ArgoRouter) -> None:
+    state = router.read()
+    fake_kube.deny("patch", "rollouts/status", NS)
+    with pytest.raises(PermissionDeniedError) as caught:
+        router.act(ActionKind.ROLLBACK, state)
+    text = str(caught.value)
+    assert "cannot patch rollout reviews/status in namespace bookinfo" in text
+    assert "needs 'patch' on rollouts/status (API group argoproj.io)" in text
+    assert caught.value.exit_code == 4
+    assert "abort" not in stored(fake_kube)["status"]
+
+
+def test_403_on_the_main_resource_for_pause(fake_kube: FakeKube, router: ArgoRouter) -> None:
+    state = router.read()
+    fake_kube.deny("patch", "rollouts", NS)
+    with pytest.raises(PermissionDeniedError, match="needs 'patch' on rollouts \\(API group"):
+        router.act(ActionKind.PAUSE, state)
+
+
+def test_403_on_get(fake_kube: FakeKube, router: ArgoRouter) -> None:
+    fake_kube.deny("get", "rollouts", NS)
+    with pytest.raises(PermissionDeniedError, match="cannot get rollout reviews in namespace"):
+        router.read()
+
+
+def test_a_missing_rollout_is_exit_2_and_names_it(
+    fake_kube: FakeKube, conn: KubeConnection
+) -> None:
+    with pytest.raises(NotFoundError) as caught:
+        ArgoRouter(conn, argo_rollout(name="ratings")).read()
+    assert "rollout ratings not found in namespace bookinfo" in str(caught.value)
+    assert caught.value.exit_code == 2
+
+
+def test_no_argo_crds_says_so(fake_kube: FakeKube, router: ArgoRouter) -> None:
+    fake_kube.unserve(ARGO)
+    with pytest.raises(
+        NotFoundError, match="serves no rollouts.argoproj.io/v1alpha1 API: are Argo"
+    ):
+        router.read()
+
+
+def test_unreachable_is_exit_5(fake_kube: FakeKube, router: ArgoRouter) -> None:
+    fake_kube.down()
+    with pytest.raises(BackendUnavailableError) as caught:
+        router.read()
+    assert caught.value.exit_code == 5 and "unreachable" in str(caught.value)
+
+
+def test_a_lost_answer_may_have_been_applied(fake_kube: FakeKube, router: ArgoRouter) -> None:
+    state = router.read()
+    fake_kube.fail_next(1, method="PATCH", drop=True)
+    with pytest.raises(BackendUnavailableError, match="MAY have been applied; it now reads"):
+        router.act(ActionKind.ROLLBACK, state)
+
+
+def test_without_a_status_subresource_status_goes_to_the_object(
+    fake_kube: FakeKube, conn: KubeConnection
+) -> None:
+    # Argo Rollouts < 0.10 had no status subresource: kubectl patches the object itself then.
+    fake_kube.unserve(ARGO)
+    fake_kube.serve(ARGO, ["v1alpha1"], {"rollouts": "Rollout"}, status_subresource=False)
+    fake_kube.put_object(running())
+    router = ArgoRouter(conn, argo_rollout())
+    before = stored(fake_kube)
+    router.act(ActionKind.ROLLBACK, router.read())
+    assert comparable(stored(fake_kube)) == kubectl(before, {"status": {"abort": True}})
+    methods = [(r.method, r.path.rsplit("/", 1)[-1]) for r in fake_kube.requests[-2:]]
+    assert methods == [("PATCH", "status"), ("PATCH", "reviews")]
+
+
+def test_watch_delivers_the_argo_controllers_steps_not_our_own(
+    fake_kube: FakeKube, router: ArgoRouter
+) -> None:
+    seen: list[RouteState] = []
+    lock = threading.Lock()
+
+    def on_change(state: RouteState) -> None:
+        with lock:
+            seen.append(state)
+
+    state = router.read()
+    stop = router.watch(on_change)
+    assert stop is not None
+    try:
+        written = router.act(ActionKind.ADVANCE, state)  # ours: not news
+        assert written.state is not None
+        fake_kube.put_object(running(currentStepIndex=4))  # the Argo controller: setWeight 60
+        wait_for(lambda: seen)
+        with lock:
+            assert [s.weights for s in seen] == [Weights(40, 60)]
+            assert seen[0].version == stored(fake_kube)["metadata"]["resourceVersion"]
+    finally:
+        stop()
