@@ -14,7 +14,15 @@ from monotui.model import ActionKind, Weights
 from monotui.sources.base import RouteState
 from monotui.sources.kube import KubeConnection
 from monotui.sources.router_argo import ArgoRouter
-from tests.argo_helpers import ARGO, argo_rollout, comparable, kubectl, running, stored
+from tests.argo_helpers import (
+    ARGO,
+    argo_rollout,
+    comparable,
+    kubectl,
+    rollout_obj,
+    running,
+    stored,
+)
 from tests.fakekube import FakeKube
 from tests.router_helpers import NS, kube, wait_for
 
@@ -49,6 +57,19 @@ def test_403_on_the_main_resource_for_pause(fake_kube: FakeKube, router: ArgoRou
     fake_kube.deny("patch", "rollouts", NS)
     with pytest.raises(PermissionDeniedError, match="needs 'patch' on rollouts \\(API group"):
         router.act(ActionKind.PAUSE, state)
+
+
+def test_half_applied_advance_says_so(fake_kube: FakeKube, conn: KubeConnection) -> None:
+    # Paused at a pause step: advance clears the pause (status), then unpauses (spec).
+    fake_kube.put_object(rollout_obj(paused=True))
+    router = ArgoRouter(conn, argo_rollout())
+    state = router.read()
+    fake_kube.deny("patch", "rollouts", NS)  # the status subresource is still allowed
+    with pytest.raises(PermissionDeniedError) as caught:
+        router.act(ActionKind.ADVANCE, state)
+    assert "the status patch was applied, but unpausing spec.paused was not" in str(caught.value)
+    after = stored(fake_kube)
+    assert "pauseConditions" not in after["status"] and after["spec"]["paused"] is True
 
 
 def test_403_on_get(fake_kube: FakeKube, router: ArgoRouter) -> None:

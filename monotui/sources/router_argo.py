@@ -117,9 +117,12 @@ class ArgoRouter:
                 except MonotuiError as exc:
                     if i == 0:
                         raise
-                    raise type(exc)(
-                        f"{self.resource}: the status change was applied (pause skipped) but the "
-                        f"spec change was not: {exc}"
+                    # Half applied: say so. Not a ConflictError, whose handler says "nothing
+                    # applied". The rollout stays paused (spec.paused), which is the safe side.
+                    cls = MonotuiError if isinstance(exc, ConflictError) else type(exc)
+                    raise cls(
+                        f"{self.resource}: the status patch was applied, but unpausing "
+                        f"spec.paused was not, so the rollout is still paused: {exc}"
                     ) from None
                 self._unseen[_version(answer)] = time.monotonic()
             state = self._state(answer)
