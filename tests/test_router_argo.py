@@ -317,6 +317,17 @@ def test_a_new_revision_meanwhile_is_a_conflict(fake_kube: FakeKube, conn: KubeC
     assert "abort" not in stored(fake_kube)["status"]
 
 
+def test_a_pause_landing_meanwhile_is_a_conflict(fake_kube: FakeKube, conn: KubeConnection) -> None:
+    # Just reached the pause step, its condition not yet written: advancing now would skip the
+    # pause AND the step after it once Argo adds the condition. It must not apply.
+    router = router_on(fake_kube, conn, rollout_obj(routing=False, status={"pauseConditions": []}))
+    state = router.read()
+    fake_kube.put_object(rollout_obj(routing=False))  # Argo adds CanaryPauseStep
+    with pytest.raises(ConflictError):
+        router.act(ActionKind.ADVANCE, state)
+    assert stored(fake_kube)["status"]["currentStepIndex"] == 1
+
+
 def test_status_churn_is_not_a_conflict(fake_kube: FakeKube, conn: KubeConnection) -> None:
     # The Argo controller rewrites replica counts and conditions all the time: pinning the
     # resourceVersion would make nearly every key press a conflict; the pinned fields did not move.

@@ -239,7 +239,10 @@ class RolloutView:
         elif n and self.index < n:
             if self._status("currentStepIndex") is not None:
                 status.append(jsonpatch.test("/status/currentStepIndex", self.index))
-            if "pauseConditions" in (self.status or {}):
+            if "pauseConditions" in (self.status or {}):  # empty: still pinned, a pause may land
+                status.append(
+                    jsonpatch.test("/status/pauseConditions", self._status("pauseConditions"))
+                )
                 status.append({"op": "remove", "path": "/status/pauseConditions"})
             status.append(self._set_status("currentStepIndex", self.index + 1))
             skipped = describe(self.steps[self.index])
