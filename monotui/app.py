@@ -1,5 +1,8 @@
 """The Textual app: a thin shell that polls the controllers in workers and hands snapshots to screens.
 
+The app may start before its controllers exist: given a `boot` callable, it shows its first frame
+(the fleet, "starting…") at once and builds the controllers in a thread worker after that frame, so
+slow imports and set-up (pydantic models, the simulated world, a cluster client) never delay it.
 One thread worker per rollout polls; only one poll is in flight per rollout and the next is
 scheduled after the last finished (so a slow source never piles up polls). Workers never touch
 widgets: they post messages. A key becomes an Action, applied in a thread worker; its result comes
@@ -8,16 +11,16 @@ back as a message, is notified, and triggers an immediate poll. No worker error 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.worker import Worker, WorkerState
 
-from monotui.controller import Controller
 from monotui.model import Action, ActionResult, EventLevel, Snapshot
 from monotui.screens.cockpit import CockpitScreen
 from monotui.screens.commands import APP_COMMANDS, RolloutCommands, bindings
@@ -26,6 +29,13 @@ from monotui.screens.help import HelpScreen
 from monotui.screens.steering import Steering
 from widgets import EventLog
 from widgets.text import clean
+
+if TYPE_CHECKING:
+    # Only for types: importing it pulls in pydantic's config models (~100 ms before the first frame).
+    from monotui.controller import Controller
+
+Boot = Callable[[], "tuple[Sequence[Controller], Any]"]
+"""Builds the controllers (and the demo world, or None) after the first frame; runs in a thread."""
 
 
 class SnapshotReady(Message):
@@ -45,6 +55,18 @@ class ActionApplied(Message):
         self.result = result
 
 
+class Booted(Message):
+    """`boot` returned: the controllers exist and each was polled once."""
+
+    def __init__(
+        self, controllers: Sequence[Controller], demo: Any, snapshots: Sequence[Snapshot]
+    ) -> None:
+        super().__init__()
+        self.controllers = controllers
+        self.demo = demo
+        self.snapshots = snapshots
+
+
 class MonotuiApp(App[None]):
     """The cockpit over a list of controllers (the demo's or the configured ones)."""
 
@@ -53,14 +75,20 @@ class MonotuiApp(App[None]):
 
     def __init__(
         self,
-        controllers: Sequence[Controller],
+        controllers: Sequence[Controller] = (),
         *,
         title: str = "monotui",
         poll_interval_s: float | None = 1.0,
         demo: Any = None,
+        boot: Boot | None = None,
     ) -> None:
         super().__init__()
         self.controllers = list(controllers)
+        self.boot = boot
+        self.booted = threading.Event()
+        """Set once the controllers exist (at once without `boot`), even if the app quit first."""
+        if boot is None:
+            self.booted.set()
         self.title = title
         self.poll_interval_s = poll_interval_s  # None: poll only at start and after actions (tests)
         self.demo = demo
@@ -72,17 +100,66 @@ class MonotuiApp(App[None]):
         self._in_flight: set[str] = set()
         self._again: set[str] = set()
 
+    @property
+    def starting(self) -> bool:
+        """True until `boot` has built the controllers: screens say "starting…", never zeros."""
+        return not self.booted.is_set()
+
     def on_mount(self) -> None:
+        if self.boot is not None:
+            # The fleet is the "starting…" screen; it becomes a cockpit if only one rollout comes.
+            self.push_screen(FleetScreen())
+            self.call_after_refresh(self._start_boot)
+            return
         for controller in self.controllers:
             self.snapshots[controller.name] = (
                 controller.snapshot()
             )  # no I/O: the first frame is fast
-        if len(self.controllers) > 1:
-            self.push_screen(FleetScreen())
-        elif self.controllers:
-            self.push_screen(CockpitScreen(self.controllers[0].name))
+        self._open_first_screen()
         for controller in self.controllers:
             self.poll(controller.name)
+
+    def _open_first_screen(self) -> None:
+        if len(self.controllers) > 1:
+            if not isinstance(self.screen, FleetScreen):
+                self.push_screen(FleetScreen())
+        elif self.controllers:
+            cockpit = CockpitScreen(self.controllers[0].name)
+            if isinstance(self.screen, FleetScreen):
+                self.switch_screen(cockpit)
+            else:
+                self.push_screen(cockpit)
+
+    # --- booting --------------------------------------------------------------------------------
+
+    def _start_boot(self) -> None:
+        # After the first frame was composed; the thread then takes the GIL only in slices.
+        self.run_worker(
+            self._boot_in_thread, name="start", group="boot", thread=True, exit_on_error=False
+        )
+
+    def _boot_in_thread(self) -> None:
+        assert self.boot is not None
+        try:
+            controllers, demo = self.boot()
+            self.controllers = list(controllers)  # run_app closes them even if we quit first
+        finally:
+            self.booted.set()
+        started = demo is not None and getattr(demo, "started", False)
+        snapshots = [c.snapshot() if started else c.start() for c in controllers]
+        self.post_message(Booted(controllers, demo, snapshots))
+
+    def on_booted(self, message: Booted) -> None:
+        self.demo = message.demo
+        self._started.update(c.name for c in message.controllers)
+        for snapshot in message.snapshots:
+            self.snapshots[snapshot.rollout] = snapshot
+        self._open_first_screen()
+        show = getattr(self.screen, "booted", None)
+        if show is not None:
+            show()
+        for snapshot in message.snapshots:
+            self._poll_done(snapshot.rollout)
 
     # --- polling --------------------------------------------------------------------------------
 
@@ -162,6 +239,10 @@ class MonotuiApp(App[None]):
             log.note(text, EventLevel.ERROR)
         if worker.group.startswith("poll:"):
             self._poll_done(worker.group.removeprefix("poll:"))
+        if worker.group == "boot":
+            show = getattr(self.screen, "boot_failed", None)
+            if show is not None:
+                show(text)
 
     # --- navigation -----------------------------------------------------------------------------
 
@@ -184,16 +265,25 @@ class MonotuiApp(App[None]):
 
 
 def run_app(
-    controllers: Sequence[Controller],
+    controllers: Sequence[Controller] = (),
     *,
     title: str = "monotui",
     poll_interval_s: float = 1.0,
     demo: Any = None,
+    boot: Boot | None = None,
 ) -> None:
-    """Run the cockpit until the user quits; closes the controllers (weights stay as they are)."""
-    app = MonotuiApp(controllers, title=title, poll_interval_s=poll_interval_s, demo=demo)
+    """Run the cockpit until the user quits; closes the controllers (weights stay as they are).
+
+    With `boot`, the controllers are built after the first frame (see the module's docstring).
+    """
+    app = MonotuiApp(
+        controllers, title=title, poll_interval_s=poll_interval_s, demo=demo, boot=boot
+    )
     try:
         app.run()
     finally:
-        for controller in controllers:
+        # A quit during the start: the boot thread still finishes (Textual's run joins its
+        # threads), and what it built is closed here like the rest.
+        app.booted.wait(timeout=30)
+        for controller in app.controllers:
             controller.close()

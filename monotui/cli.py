@@ -163,22 +163,35 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from monotui.sim.demo import build_demo, run_headless
+    if TYPE_CHECKING:
+        from monotui.sim.demo import Demo
 
-    demo = build_demo(
-        args.scenario,
-        seed=args.seed,
-        speed=args.speed,
-        policy=args.policy,
-        read_only=args.read_only,
-        dry_run=args.dry_run,
-        realtime=not args.headless,
-    )
+    def build() -> Demo:
+        from monotui.sim.demo import build_demo
+
+        return build_demo(
+            args.scenario,
+            seed=args.seed,
+            speed=args.speed,
+            policy=args.policy,
+            read_only=args.read_only,
+            dry_run=args.dry_run,
+            realtime=not args.headless,
+        )
+
     if args.headless:
-        return run_headless(demo, args.duration, sys.stdout)
+        from monotui.sim.demo import run_headless
+
+        return run_headless(build(), args.duration, sys.stdout)
     from monotui.app import run_app
 
-    run_app(demo.controllers, title=f"monotui demo: {args.scenario}", demo=demo)
+    def boot() -> tuple[list[Controller], object]:
+        # After the first frame, in a thread: the world and its pydantic configs take ~250 ms.
+        # argparse already checked scenario, speed and policy, so nothing here exits with 2.
+        demo = build()
+        return demo.controllers, demo
+
+    run_app(title=f"monotui demo: {args.scenario}", boot=boot)
     return 0
 
 

@@ -6,7 +6,15 @@ from monotui.screens.cockpit import CockpitScreen
 from monotui.screens.dialogs import ConfirmScreen, WeightInputScreen
 from monotui.screens.fleet import FleetScreen
 from monotui.screens.help import HelpScreen
-from tests.test_app_support import demo_app, flag_state, open_cockpit, screen_text, settle, weights
+from tests.test_app_support import (
+    demo_app,
+    flag_state,
+    open_cockpit,
+    screen_text,
+    settle,
+    wait_for_text,
+    weights,
+)
 
 SIZE = (120, 40)
 
@@ -159,12 +167,10 @@ async def test_palette_offers_actions_of_every_rollout_and_runs_them() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await open_cockpit(pilot)
         await pilot.press("colon")
-        await settle(pilot)
-        text = screen_text(app)
-        assert "checkout: advance" in text and "reviews: advance" in text
+        text = await wait_for_text(pilot, "checkout: advance")
+        assert "reviews: advance" in text
         await pilot.press(*"reviews roll")
-        await settle(pilot)
-        assert "reviews: roll back" in screen_text(app)
+        await wait_for_text(pilot, "reviews: roll back")
         await pilot.press("enter")
         await settle(pilot)
         assert weights(demo, "reviews").canary == 0
@@ -184,6 +190,5 @@ async def test_palette_puts_the_kill_switch_first_when_failing() -> None:
         assert app.snapshots["checkout"].verdict.result.value == "FAIL"
         assert "turning off new-checkout may stop the errors" in screen_text(app)
         await pilot.press("colon")
-        await settle(pilot)
-        first = screen_text(app).split("checkout:", 1)[1]
+        first = (await wait_for_text(pilot, "checkout:")).split("checkout:", 1)[1]
         assert first.lstrip().startswith("toggle flag new-checkout")

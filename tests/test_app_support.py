@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from typing import Any
 
+from textual.app import App
 from textual.pilot import Pilot
 from textual.worker import WorkerState
 
@@ -65,7 +67,7 @@ def flag_state(demo: Demo, key: str, rollout: str = "checkout") -> tuple[str, st
     return spec.state, spec.default_variant
 
 
-def screen_text(app: MonotuiApp) -> str:
+def screen_text(app: App[Any]) -> str:
     """What the terminal shows, as plain text lines (from the SVG screenshot)."""
     svg = app.export_screenshot()
     rows: dict[float, list[str]] = {}
@@ -73,3 +75,17 @@ def screen_text(app: MonotuiApp) -> str:
         rows.setdefault(float(y), []).append(body)
     lines = ("".join(parts) for _, parts in sorted(rows.items()))
     return "\n".join(html.unescape(line).replace("\xa0", " ") for line in lines)
+
+
+async def wait_for_text(pilot: Pilot[Any], text: str, timeout_s: float = 5.0) -> str:
+    """Poll the screen until `text` shows (the palette fills its list from an async worker that
+    may start after the key press was handled); returns the screen text, fails at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        await settle(pilot)
+        shown = screen_text(pilot.app)
+        if text in shown:
+            return shown
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{text!r} never showed; screen:\n{shown}")
+        await pilot.pause()

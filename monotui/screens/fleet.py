@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -30,14 +31,33 @@ class FleetScreen(Screen[None]):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
+        self.booted()
+        self.query_one(FleetTable).focus()
+
+    def booted(self) -> None:
+        """The rollouts are known (or still coming: then say so, and show no numbers)."""
         app = cast("MonotuiApp", self.app)
-        count = len(app.controllers)
-        read_only = any(c.read_only for c in app.controllers)
-        title = f"{app.title}: {count} rollouts · enter opens a cockpit"
-        self.query_one("#fleet-title", Static).update(("READ-ONLY  " if read_only else "") + title)
+        table = self.query_one(FleetTable)
+        if app.starting:
+            title = f"{app.title}: starting…"
+            table.border_subtitle = "starting: reading the rollouts…"
+        else:
+            count = len(app.controllers)
+            read_only = any(c.read_only for c in app.controllers)
+            title = ("READ-ONLY  " if read_only else "") + (
+                f"{app.title}: {count} rollouts · enter opens a cockpit"
+            )
+            table.border_subtitle = None
+        self.query_one("#fleet-title", Static).update(title)
         for snapshot in app.snapshots.values():
             self.show(snapshot)
-        self.query_one(FleetTable).focus()
+
+    def boot_failed(self, text: str) -> None:
+        """The rollouts could not be built: say why where the rows would be."""
+        app = cast("MonotuiApp", self.app)
+        self.query_one("#fleet-title", Static).update(f"{app.title}: could not start")
+        # The error is outside text: a Text so that no markup in it is interpreted.
+        self.query_one(FleetTable).border_subtitle = Text(text, style="bold red")
 
     def on_screen_resume(self) -> None:
         for snapshot in cast("MonotuiApp", self.app).snapshots.values():
