@@ -263,7 +263,11 @@ def _status(args: argparse.Namespace) -> int:
     else:
         for snap in snapshots:
             print(summary_line(snap))
-    return 0
+    # The snapshot is printed either way; a source in ERROR makes the exit code say so too.
+    failed = [src for snap in snapshots for src in snap.sources if src.state == "error"]
+    for src in failed:
+        print(f"monotui: {src.name}: {src.message}", file=sys.stderr)
+    return failed[0].exit_code or 1 if failed else 0
 
 
 def _one_action(command: str, args: argparse.Namespace) -> int:

@@ -14,19 +14,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from monotui import plan as plans
-from monotui import policy
+from monotui import policy, wording
+from monotui.actions import MAX_MARKS, ActionsMixin
 from monotui.audit import AuditLog
 from monotui.config import RolloutConfig, duration_s
-from monotui.errors import ConflictError, MonotuiError, ReadOnlyError, StaleDataError
+from monotui.errors import MonotuiError, StaleDataError
 from monotui.judge import Judge
 from monotui.model import (
     Action,
-    ActionKind,
-    ActionResult,
     Event,
     EventLevel,
     Flag,
-    Phase,
     Plan,
     Sample,
     Snapshot,
@@ -42,7 +40,6 @@ from monotui.sources.base import (
     MetricsSource,
     Router,
     RouteState,
-    StepRouter,
     StepStatus,
 )
 
@@ -50,7 +47,6 @@ Clock = Callable[[], float]
 
 MAX_SAMPLES = 1800
 MAX_EVENTS = 200
-MAX_MARKS = 100
 
 
 @dataclass
@@ -71,7 +67,7 @@ class _State:
     our_versions: frozenset[str] = frozenset()
 
 
-class Controller:
+class Controller(ActionsMixin):
     """Drives one rollout. Safe to call from several threads."""
 
     def __init__(
@@ -127,7 +123,7 @@ class Controller:
                 with self._state_lock:
                     self._state.samples = tuple(past)[-MAX_SAMPLES:]
         snapshot = self.poll()
-        if not self.read_only and self._stop_watch is None:
+        if self._stop_watch is None:  # a watch only reads: read-only sessions follow too
             try:
                 self._stop_watch = self.router.watch(self._route_changed)
             except MonotuiError as exc:
@@ -220,7 +216,7 @@ class Controller:
             previous = self._state.flagset
             self._state.flagset = flagset
         if not ours and previous is not None and previous.version != flagset.version:
-            changed = _changed_flags(previous.flags, flagset.flags)
+            changed = wording.changed_flags(previous.flags, flagset.flags)
             if changed:
                 self._event(f"flags changed: {changed}", EventLevel.INFO, "outside")
 
@@ -277,170 +273,9 @@ class Controller:
             if isinstance(exc, StaleDataError):  # it answered, with old data: STALE, its age
                 stale, age = True, exc.age_s
             state = SourceState.STALE if stale else SourceState.ERROR
-            self._state.sources[name] = SourceStatus(name, state, str(exc), age)
+            self._state.sources[name] = SourceStatus(name, state, str(exc), age, exc.exit_code)
         if previous is None or previous.state == SourceState.OK or previous.message != str(exc):
             self._event(f"{name}: {exc}", EventLevel.ERROR, "source")
-
-    # --- actions -------------------------------------------------------------------------------
-
-    def apply(self, action: Action) -> ActionResult:
-        """Apply one action compare-and-set, audit it, and say what happened."""
-        try:
-            result = self._apply(action)
-        except ConflictError as exc:
-            if action.kind == ActionKind.TOGGLE_FLAG:
-                # The flag source's message names the file/resource and the flag as it is now
-                # (_toggle_flag has already re-read the flags).
-                message = f"conflict: {exc}"
-            else:
-                current = self._reread()
-                message = (
-                    f"conflict: the route changed since it was read{_now_at(current)}; "
-                    "nothing applied"
-                )
-            result = ActionResult(action, False, message, exit_code=exc.exit_code)
-        except MonotuiError as exc:
-            result = ActionResult(action, False, str(exc), exit_code=exc.exit_code)
-        self._audit(result)
-        level = EventLevel.INFO if result.ok else EventLevel.ERROR
-        kind = "automation" if action.origin == "automation" else "action"
-        self._event(result.message, level, kind)
-        return result
-
-    def _apply(self, action: Action) -> ActionResult:
-        if self.read_only:
-            raise ReadOnlyError(f"read-only: {action.kind.value} refused, nothing was changed")
-        if isinstance(self.router, StepRouter) and action.kind != ActionKind.TOGGLE_FLAG:
-            return self._act(action, self.router)
-        if action.kind in (ActionKind.PAUSE, ActionKind.RESUME):
-            return self._set_paused(action)
-        if action.kind == ActionKind.TOGGLE_FLAG:
-            return self._toggle_flag(action)
-        with self._route_lock:
-            with self._state_lock:
-                expected = self._state.route
-                plan = self._state.plan
-            if expected is None:
-                expected = self.router.read()
-                plan = plans.observe(plan, expected.weights.canary)
-            target_plan = _transition(plan, action)
-            target = Weights.canary_at(target_plan.canary_pct)
-            before = expected.weights
-            if target == before and action.kind != ActionKind.ROLLBACK:
-                return ActionResult(
-                    action, True, f"{_verb(action)}: already at {target}", before, before
-                )
-            if not self.router.can_write:
-                raise ReadOnlyError(f"the {self.router.kind} router cannot write")
-            written = self.router.write(target, expected, dry_run=self.dry_run)
-        if written.state is None:
-            return ActionResult(
-                action,
-                True,
-                f"dry-run: {_verb(action)} {before} -> {target} would send {written.patch}",
-                before,
-                target,
-                written.patch,
-            )
-        now = self.clock()
-        with self._state_lock:
-            s = self._state
-            s.our_versions = frozenset({*list(s.our_versions)[-8:], written.state.version})
-            s.route = written.state
-            s.plan = replace(target_plan, canary_pct=written.state.weights.canary)
-            s.weight_changes = (*s.weight_changes, (now, written.state.weights))[-MAX_MARKS:]
-            s.policy = policy.reached_step(s.policy, now)
-        by = f" ({action.reason})" if action.reason else ""
-        return ActionResult(
-            action,
-            True,
-            f"{_verb(action)}: {before} -> {written.state.weights}{by}",
-            before,
-            written.state.weights,
-            written.patch,
-        )
-
-    def _act(self, action: Action, router: StepRouter) -> ActionResult:
-        """A router that owns its steps (Argo Rollouts) does the action with its own verbs."""
-        with self._route_lock:
-            with self._state_lock:
-                expected = self._state.route
-            if expected is None:
-                expected = router.read()
-                self._route_changed(expected)
-            if not router.can_write:
-                raise ReadOnlyError(f"the {router.kind} router cannot write")
-            written = router.act(action.kind, expected, dry_run=self.dry_run)
-        before = expected.weights
-        if not written.patch:  # nothing to do: the router says why
-            return ActionResult(action, True, written.note, before, before)
-        if written.state is None:
-            return ActionResult(
-                action,
-                True,
-                f"dry-run: {written.note} would send {written.patch}",
-                before,
-                None,
-                written.patch,
-            )
-        with self._state_lock:
-            s = self._state
-            s.our_versions = frozenset({*list(s.our_versions)[-8:], written.state.version})
-        self._route_changed(written.state)
-        by = f" ({action.reason})" if action.reason else ""
-        return ActionResult(
-            action, True, f"{written.note}{by}", before, written.state.weights, written.patch
-        )
-
-    def _set_paused(self, action: Action) -> ActionResult:
-        with self._state_lock:
-            s = self._state
-            was = s.plan.paused
-            s.plan = (
-                plans.pause(s.plan) if action.kind == ActionKind.PAUSE else plans.resume(s.plan)
-            )
-            weights = s.route.weights if s.route else None
-        word = "paused" if action.kind == ActionKind.PAUSE else "resumed"
-        if was == (action.kind == ActionKind.PAUSE):
-            return ActionResult(action, True, f"automation already {word}", weights, weights)
-        by = f" ({action.reason})" if action.reason else ""
-        return ActionResult(action, True, f"automation {word}{by}", weights, weights)
-
-    def _toggle_flag(self, action: Action) -> ActionResult:
-        key = action.flag_key or ""
-        if self.flags is None:
-            raise MonotuiError("this rollout has no flag source")
-        if not self.flags.can_write:
-            raise ReadOnlyError(
-                f"flags from {self.flags.kind} are read-only: cannot toggle '{key}'"
-            )
-        with self._state_lock:
-            expected = self._state.flagset
-        if expected is None:
-            expected = self.flags.read()
-        flag = next((f for f in expected.flags if f.key == key), None)
-        if flag is None:
-            raise MonotuiError(f"no flag '{key}' in {self.flags.kind}")
-        change = flag.toggle or "toggled"
-        try:
-            patch = self.flags.toggle(key, expected, dry_run=self.dry_run)
-        finally:
-            self._read_flags(ours=True)
-        if self.dry_run:
-            return ActionResult(
-                action, True, f"dry-run: flag {key} {change} would send {patch}", patch=patch
-            )
-        by = f" ({action.reason})" if action.reason else ""
-        return ActionResult(action, True, f"flag {key}: {change}{by}", patch=patch)
-
-    def _reread(self) -> RouteState | None:
-        try:
-            with self._route_lock:
-                state = self.router.read()
-        except MonotuiError:
-            return None
-        self._route_changed(state)
-        return state
 
     # --- output --------------------------------------------------------------------------------
 
@@ -450,31 +285,6 @@ class Controller:
             self._state.events = (*self._state.events, event)[-MAX_EVENTS:]
         for listener in list(self.listeners):
             listener()
-
-    def _audit(self, result: ActionResult) -> None:
-        action = result.action
-        with self._state_lock:
-            resource = (
-                self._state.route.resource
-                if self._state.route
-                else getattr(self.router, "resource", self.router.kind)
-            )
-        self.audit.record(
-            rollout=self.name,
-            namespace=self.config.namespace,
-            context=self.context,
-            kube_user=self.kube_user,
-            resource=f"flag {action.flag_key}" if action.flag_key else resource,
-            action=action.kind.value,
-            origin=action.origin,
-            reason=action.reason,
-            before=str(result.before) if result.before else None,
-            after=str(result.after) if result.after else None,
-            result="ok" if result.ok else "refused" if result.exit_code else "failed",
-            message=result.message,
-            dry_run=self.dry_run,
-            patch=result.patch,
-        )
 
     def events(self) -> tuple[Event, ...]:
         with self._state_lock:
@@ -520,7 +330,9 @@ class Controller:
                 weight_changes=s.weight_changes,
                 verdict_changes=s.verdict_changes,
                 kill_switches=tuple(self.config.flags.kill_switches),
-                next_action=_next_action(s.plan, s.verdict, self.policy_name, self.read_only),
+                next_action=wording.next_action(
+                    s.plan, s.verdict, self.policy_name, self.read_only
+                ),
                 newest_data_t=newest,
             )
             self._snapshot = snap
@@ -545,55 +357,3 @@ def _aged(
     if age > 2 * interval_s:
         return SourceStatus(status.name, SourceState.STALE, f"no answer for {age:.0f}s", age)
     return replace(status, age_s=age)
-
-
-def _transition(plan: Plan, action: Action) -> Plan:
-    try:
-        if action.kind == ActionKind.ADVANCE:
-            return plans.advance(plan)
-        if action.kind == ActionKind.ROLLBACK:
-            return plans.rollback(plan, failed=action.origin == "automation")
-        if action.kind == ActionKind.PROMOTE:
-            return plans.promote(plan)
-        if action.kind == ActionKind.SET_WEIGHT:
-            if action.weight_pct is None:
-                raise plans.PlanError("set-weight needs a percentage")
-            return plans.set_weight(plan, action.weight_pct)
-    except plans.PlanError as exc:
-        raise MonotuiError(str(exc)) from None
-    raise MonotuiError(f"{action.kind.value} does not move weights")
-
-
-def _verb(action: Action) -> str:
-    if action.kind == ActionKind.SET_WEIGHT:
-        return f"set weight {action.weight_pct} %"
-    return {"rollback": "rolled back", "promote": "promoted", "advance": "advanced"}.get(
-        action.kind.value, action.kind.value
-    )
-
-
-def _now_at(state: RouteState | None) -> str:
-    return f" (now {state.weights})" if state else ""
-
-
-def _changed_flags(before: tuple[Flag, ...], after: tuple[Flag, ...]) -> str:
-    old = {f.key: (f.state, f.default_variant) for f in before}
-    changes = []
-    for f in after:
-        if old.get(f.key) != (f.state, f.default_variant):
-            changes.append(f"{f.key} {f.state.lower()} {f.default_variant}")
-    return ", ".join(changes)
-
-
-def _next_action(plan: Plan, verdict: Verdict, policy_name: str, read_only: bool) -> str:
-    if read_only:
-        return "read-only: watching"
-    if plan.phase == Phase.PROMOTED:
-        return "promoted: nothing left to do"
-    if plan.phase in (Phase.ROLLED_BACK, Phase.FAILED):
-        return f"rolled back: a advances to {plan.next_step} %"
-    if verdict.result == VerdictResult.FAIL:
-        return "r rolls back now (verdict FAIL)"
-    auto = policy_name == "auto" and not plan.paused
-    prefix = "auto advances" if auto else "a advances"
-    return f"{prefix} to {plan.next_step} %"

@@ -142,6 +142,7 @@ class SourceStatus:
     state: SourceState
     message: str = ""
     age_s: float | None = None
+    exit_code: int = 0  # the CLI's exit code for this failure (errors.py), 0 when OK
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from monotui.model import Phase, Plan, Weights
+from monotui.model import Action, ActionKind, Phase, Plan, Weights
 
 
 class PlanError(ValueError):
@@ -87,6 +87,21 @@ def resume(plan: Plan) -> Plan:
     """Let automation run again."""
     phase = Phase.PROGRESSING if plan.phase == Phase.PAUSED else plan.phase
     return replace(plan, paused=False, phase=phase)
+
+
+def for_action(plan: Plan, action: Action) -> Plan:
+    """The plan an action that moves weights asks for (advance, rollback, promote, set weight)."""
+    if action.kind == ActionKind.ADVANCE:
+        return advance(plan)
+    if action.kind == ActionKind.ROLLBACK:
+        return rollback(plan, failed=action.origin == "automation")
+    if action.kind == ActionKind.PROMOTE:
+        return promote(plan)
+    if action.kind == ActionKind.SET_WEIGHT:
+        if action.weight_pct is None:
+            raise PlanError("set-weight needs a percentage")
+        return set_weight(plan, action.weight_pct)
+    raise PlanError(f"{action.kind.value} does not move weights")
 
 
 def _paused_phase(phase: Phase, paused: bool) -> Phase:

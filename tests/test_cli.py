@@ -103,3 +103,17 @@ def test_a_refused_write_is_audited_and_exits_4(tmp_path: Path) -> None:
     record = json.loads(line)
     assert record["action"] == "advance" and record["result"] == "refused"
     assert record["origin"] == "cli" and record["rollout"] == "reviews"
+
+
+def test_status_prints_the_snapshot_and_exits_5_when_a_backend_is_down(tmp_path: Path) -> None:
+    cfg = tmp_path / "monotui.toml"
+    text = UNMANAGED.format(audit=tmp_path / "audit.jsonl").replace(
+        '[rollouts.metrics]\nkind = "none"', '[rollouts.metrics]\nkind = "prometheus"'
+    )
+    cfg.write_text('[prometheus]\nurl = "http://127.0.0.1:9"\ntimeout_s = 1\n' + text)
+    out = run("status", "-c", str(cfg), "--json")
+    assert out.returncode == 5, out.stderr
+    (r,) = json.loads(out.stdout)["rollouts"]
+    assert r["sources"]["metrics"]["state"] == "error"
+    assert r["error_rate"] == {"baseline": None, "canary": None}  # never 0
+    assert "metrics:" in out.stderr and "Traceback" not in out.stderr
