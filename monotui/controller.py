@@ -22,9 +22,11 @@ from monotui.errors import MonotuiError, StaleDataError
 from monotui.judge import Judge
 from monotui.model import (
     Action,
+    ActionKind,
     Event,
     EventLevel,
     Flag,
+    Phase,
     Plan,
     Sample,
     Snapshot,
@@ -248,7 +250,7 @@ class Controller(ActionsMixin):
             return None
         with self._state_lock:
             s = self._state
-            return policy.decide(
+            decision = policy.decide(
                 s.policy,
                 s.verdict,
                 s.plan,
@@ -256,6 +258,16 @@ class Controller(ActionsMixin):
                 hold_s=self.config.hold_s,
                 cfg=self.config.judge,
             )
+            owner_busy = (
+                s.route is not None
+                and s.route.progress is not None
+                and s.route.progress.phase != Phase.PAUSED
+            )
+        if decision is not None and decision.kind == ActionKind.ADVANCE and owner_busy:
+            # Argo Rollouts is mid-step (a timed pause, an analysis): promoting now would skip
+            # its work. The judge gates only the pauses that wait for a human.
+            return None
+        return decision
 
     def _source_ok(self, name: str, message: str = "") -> None:
         with self._state_lock:
