@@ -10,30 +10,17 @@ controller re-reads and shows the route as it now is.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from monotui.config import RolloutConfig
-from monotui.errors import (
-    BackendUnavailableError,
-    ConflictError,
-    MonotuiError,
-    NotFoundError,
-    ReadOnlyError,
-    SourceError,
-)
+from monotui.errors import ReadOnlyError
 from monotui.model import Weights
 from monotui.sources import jsonpatch
 from monotui.sources.base import RouteState, WriteResult
-from monotui.sources.kube import JSON_PATCH, KubeConnection, is_uncertain, is_unserved, translate
-from monotui.sources.kube_watch import ObjectWatch
-
-_SEEN = 8  # objects remembered by resourceVersion, so a write needs no extra GET
-_UNSEEN_S = 5.0  # how long a write of ours may take to come back through the watch
+from monotui.sources.kube import KubeConnection
+from monotui.sources.kube_object import KubeObject, Recheck
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,99 +64,53 @@ class KubeRouter:
         self.name = rollout.router_name
         self.namespace = rollout.namespace
         self.can_write = can_write
-        self.what = f"{self.singular} {self.name}"
-        self.resource = f"{self.singular} {self.namespace}/{self.name}"
-        self.rbac = f"{self.plural}.{self.group}"
-        self.api_version: str | None = None  # chosen on first contact: v1, else the fallback
-        self._seen: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-        # Held while a PATCH is in flight. The watch may deliver our own write before the PATCH
-        # answers, or an older version after it: neither is a change made elsewhere, and an
-        # older version must not overwrite the newer one the controller got from write().
-        self._write_lock = threading.Lock()
-        self._unseen: dict[str, float] = {}  # versions we wrote, not yet delivered by the watch
+        tried = ", ".join(f"{self.group}/{v}" for v in self.versions)
+        product = "Istio" if self.group.endswith("istio.io") else "the Gateway API"
+        self.object = KubeObject(
+            kube,
+            group=self.group,
+            versions=self.versions,
+            plural=self.plural,
+            singular=self.singular,
+            name=self.name,
+            namespace=self.namespace,
+            unserved=f"the cluster serves no {self.plural} API (tried {tried}): is {product} "
+            "installed, and is --context the right cluster?",
+            recheck=Recheck(
+                lambda: str(self.read().weights), f"kubectl get {self.plural}", "the weights"
+            ),
+        )
+        self.what = self.object.what
+        self.resource = self.object.resource
+        self.rbac = self.object.rbac
+
+    @property
+    def api_version(self) -> str | None:
+        """The API version chosen on first contact (None before it)."""
+        return self.object.api_version
 
     # --- the Router protocol -------------------------------------------------------------------
 
     def read(self) -> RouteState:
         """The weights now, as percentages; version is the object's resourceVersion."""
-        return self._state(self._get())
+        return self._state(self.object.get())
 
     def write(self, target: Weights, expected: RouteState, *, dry_run: bool = False) -> WriteResult:
         """Send `target` as one JSON patch that fails if the route moved since `expected`."""
         if not self.can_write:
             raise ReadOnlyError(f"read-only: {self.resource} cannot be written, nothing was sent")
-        obj = self._seen_object(expected.version)
-        if obj is None:  # e.g. a state from another router instance: fetch it
-            obj = self._get()
-            if _version(obj) != expected.version:
-                raise ConflictError(
-                    f"{self.resource} changed since it was read (resourceVersion "
-                    f"{expected.version} -> {_version(obj)}); nothing was applied",
-                    current=self._state(obj),
-                )
+        obj = self.object.as_read(expected.version, self._state)
         ops = self._layout(obj).build_ops(target)
         text = jsonpatch.dumps(ops)
         if dry_run:
             return WriteResult(None, text)
-        version = self._api_version()
-        with self._write_lock:
-            try:
-                answer = self.kube.custom.patch_namespaced_custom_object(
-                    self.group,
-                    version,
-                    self.namespace,
-                    self.plural,
-                    self.name,
-                    ops,
-                    _content_type=JSON_PATCH,
-                    _request_timeout=self.kube.timeout_s,
-                )
-            except Exception as exc:
-                raise self._write_failed(exc) from None
-            state = self._state(answer)
-            self._unseen[state.version] = time.monotonic()
+        with self.object.writing():
+            state = self._state(self.object.patch(ops))
         return WriteResult(state, text)
 
     def watch(self, on_change: Callable[[RouteState], None]) -> Callable[[], None] | None:
         """Follow the object; `on_change` gets every new version of the weights."""
-        self._api_version()  # choose the version now, in the caller's thread, with its errors
-
-        def changed(obj: dict[str, Any]) -> None:
-            if not self._news(_version(obj)):
-                return
-            try:
-                state = self._state(obj)
-            except MonotuiError:
-                return  # an unreadable object: the next poll shows the error
-            on_change(state)
-
-        with self._lock:
-            newest = next(reversed(self._seen), None)  # list-then-watch: start after our read
-        watcher = ObjectWatch(
-            self.kube.custom.list_namespaced_custom_object,
-            (self.group, self._api_version(), self.namespace, self.plural),
-            self.name,
-            changed,
-            resource_version=newest,
-            thread_name=f"watch {self.resource}",
-        )
-        return watcher.start()
-
-    def _news(self, version: str) -> bool:
-        """Whether a version the watch delivers is news to the controller.
-
-        Watch events come in order: until the watch delivers a write of ours, what it delivers
-        is older than that write, which the controller already has from write().
-        """
-        with self._write_lock:
-            if self._unseen.pop(version, None) is not None:
-                return False  # our own write
-            now = time.monotonic()
-            for mine, at in list(self._unseen.items()):
-                if now - at > _UNSEEN_S:  # the watch skipped it (restarted past it): forget it
-                    del self._unseen[mine]
-            return not self._unseen
+        return self.object.watch(self._state, on_change)
 
     # --- for subclasses ------------------------------------------------------------------------
 
@@ -180,87 +121,6 @@ class KubeRouter:
 
     def _state(self, obj: dict[str, Any]) -> RouteState:
         layout = self._layout(obj)
-        version = _version(obj)
-        with self._lock:
-            self._seen[version] = obj
-            self._seen.move_to_end(version)
-            while len(self._seen) > _SEEN:
-                self._seen.popitem(last=False)
+        version = self.object.remember(obj)
         resource = f"{self.resource} ({layout.note})" if layout.note else self.resource
         return RouteState(layout.weights, version, resource)
-
-    def _seen_object(self, version: str) -> dict[str, Any] | None:
-        with self._lock:
-            return self._seen.get(version)
-
-    def _get(self) -> dict[str, Any]:
-        """GET the object; on first contact, try each API version until one is served."""
-        from kubernetes.client.exceptions import ApiException
-
-        versions = (self.api_version,) if self.api_version else self.versions
-        for version in versions:
-            try:
-                obj = self.kube.custom.get_namespaced_custom_object(
-                    self.group,
-                    version,
-                    self.namespace,
-                    self.plural,
-                    self.name,
-                    _request_timeout=self.kube.timeout_s,
-                )
-            except Exception as exc:
-                if self.api_version is None and is_unserved(exc):
-                    continue  # this cluster lacks that version: try the next one
-                if isinstance(exc, ApiException) and exc.status == 404:
-                    self.api_version = version  # served; only the object is missing
-                raise self._translate(exc, "get") from None
-            self.api_version = version
-            if not isinstance(obj, dict):
-                raise SourceError(
-                    f"{self.resource}: the API answered something that is not an object"
-                )
-            return obj
-        tried = ", ".join(f"{self.group}/{v}" for v in self.versions)
-        product = "Istio" if self.group.endswith("istio.io") else "the Gateway API"
-        raise NotFoundError(
-            f"the cluster serves no {self.plural} API (tried {tried}): is {product} installed, "
-            "and is --context the right cluster?"
-        )
-
-    def _api_version(self) -> str:
-        """The API version in use: the first of `versions` the cluster serves."""
-        if self.api_version is None:
-            self._get()
-        return self.api_version or self.versions[0]
-
-    def _translate(self, exc: BaseException, verb: str) -> MonotuiError:
-        return translate(
-            exc,
-            verb=verb,
-            what=self.what,
-            namespace=self.namespace,
-            resource=self.rbac,
-            server=self.kube.server,
-        )
-
-    def _write_failed(self, exc: BaseException) -> MonotuiError:
-        error = self._translate(exc, "patch")
-        if isinstance(error, ConflictError):
-            return ConflictError(
-                f"{self.resource} changed since it was read; nothing was applied", current=None
-            )
-        if isinstance(error, BackendUnavailableError) and is_uncertain(exc):
-            # The request left: the server may have applied it before the answer was lost.
-            try:
-                now = f"it now reads {self.read().weights}"
-            except MonotuiError:
-                now = f"re-reading failed too: check with 'kubectl get {self.plural}'"
-            return BackendUnavailableError(
-                f"the patch of {self.resource} got no answer, so it MAY have been applied; "
-                f"{now}. Look at the weights before acting again"
-            )
-        return error
-
-
-def _version(obj: dict[str, Any]) -> str:
-    return str((obj.get("metadata") or {}).get("resourceVersion", ""))
