@@ -11,29 +11,17 @@ status subresource (Argo Rollouts < 0.10) gets the status patch on the main reso
 from __future__ import annotations
 
 import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 from monotui.config import RolloutConfig
-from monotui.errors import (
-    BackendUnavailableError,
-    ConflictError,
-    MonotuiError,
-    NotFoundError,
-    ReadOnlyError,
-    SourceError,
-)
+from monotui.errors import ConflictError, MonotuiError, ReadOnlyError
 from monotui.model import ActionKind, Phase, Weights
 from monotui.sources import jsonpatch
 from monotui.sources.argo_rollout import Patch, RolloutView
 from monotui.sources.base import RouteState, WriteResult
-from monotui.sources.kube import JSON_PATCH, KubeConnection, is_uncertain, is_unserved, translate
-from monotui.sources.kube_watch import ObjectWatch
-
-_SEEN = 8  # objects remembered by resourceVersion, so an action needs no extra GET
-_UNSEEN_S = 5.0  # how long a write of ours may take to come back through the watch
+from monotui.sources.kube import KubeConnection
+from monotui.sources.kube_object import RBAC_GROUP_APART, KubeObject, Recheck
 
 
 class ArgoRouter:
@@ -52,22 +40,33 @@ class ArgoRouter:
         self.name = rollout.router_name
         self.namespace = rollout.namespace
         self.can_write = can_write
-        self.what = f"rollout {self.name}"
-        self.resource = f"rollout {self.namespace}/{self.name}"
-        self._seen: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.object = KubeObject(
+            kube,
+            group=self.group,
+            versions=(self.version,),
+            plural=self.plural,
+            singular="rollout",
+            name=self.name,
+            namespace=self.namespace,
+            unserved=f"the cluster serves no {self.plural}.{self.group}/{self.version} API: are "
+            "Argo Rollouts' CRDs installed, and is --context the right cluster?",
+            recheck=Recheck(
+                lambda: f"{self.read().weights}, {self.message()}",
+                "kubectl argo rollouts get rollout",
+                "the rollout",
+            ),
+            patch_rbac=RBAC_GROUP_APART,
+        )
+        self.what = self.object.what
+        self.resource = self.object.resource
         self._last: RolloutView | None = None
         self._lock = threading.Lock()
-        # Held while our PATCHes are in flight: the watch may deliver our own write, or an older
-        # version, around then; neither is news, and an older one must not replace what act()
-        # returned to the controller.
-        self._write_lock = threading.Lock()
-        self._unseen: dict[str, float] = {}  # versions we wrote, not yet delivered by the watch
 
     # --- reading -------------------------------------------------------------------------------
 
     def read(self) -> RouteState:
         """The weights, steps and phase now; version is the Rollout's resourceVersion."""
-        return self._state(self._get())
+        return self._state(self.object.get())
 
     def steps(self) -> tuple[int, ...]:
         """The setWeight percentages as last read, ending at 100 (empty before the first read)."""
@@ -94,15 +93,7 @@ class ArgoRouter:
         """Promote/abort/retry/pause/resume the Rollout as read in `expected`, compare-and-set."""
         if not self.can_write:
             raise ReadOnlyError(f"read-only: {self.resource} cannot be written, nothing was sent")
-        obj = self._seen_object(expected.version)
-        if obj is None:  # a state from another router instance: fetch it, it must not have moved
-            obj = self._get()
-            if _version(obj) != expected.version:
-                raise ConflictError(
-                    f"{self.resource} changed since it was read (resourceVersion "
-                    f"{expected.version} -> {_version(obj)}); nothing was applied",
-                    current=self._state(obj),
-                )
+        obj = self.object.as_read(expected.version, self._state)
         verb = RolloutView.parse(obj, self.resource).plan(kind)
         text = "\n".join(self._describe(p) for p in verb.patches)
         if not verb.patches:
@@ -110,10 +101,10 @@ class ArgoRouter:
         if dry_run:
             return WriteResult(None, text, verb.note)
         answer: dict[str, Any] = obj
-        with self._write_lock:
+        with self.object.writing():
             for i, patch in enumerate(verb.patches):
                 try:
-                    answer = self._send(patch)
+                    answer = self.object.patch(patch.ops, status=patch.status)
                 except MonotuiError as exc:
                     if i == 0:
                         raise
@@ -124,7 +115,6 @@ class ArgoRouter:
                         f"{self.resource}: the status patch was applied, but unpausing "
                         f"spec.paused was not, so the rollout is still paused: {exc}"
                     ) from None
-                self._unseen[_version(answer)] = time.monotonic()
             state = self._state(answer)
         return WriteResult(state, text, verb.note)
 
@@ -133,141 +123,19 @@ class ArgoRouter:
         where = f"{self.plural}/{self.name}{'/status' if patch.status else ''}"
         return f"{where} {jsonpatch.dumps(patch.ops)}"
 
-    def _send(self, patch: Patch) -> dict[str, Any]:
-        custom = self.kube.custom
-        args = (self.group, self.version, self.namespace, self.plural, self.name, patch.ops)
-        kwargs: dict[str, Any] = {
-            "_content_type": JSON_PATCH,
-            "_request_timeout": self.kube.timeout_s,
-        }
-        status = patch.status
-        try:
-            if status:
-                try:
-                    answer = custom.patch_namespaced_custom_object_status(*args, **kwargs)
-                except Exception as exc:
-                    if not is_unserved(exc):
-                        raise
-                    # No status subresource (Argo Rollouts < 0.10): status lives in the object.
-                    status = False
-                    answer = custom.patch_namespaced_custom_object(*args, **kwargs)
-            else:
-                answer = custom.patch_namespaced_custom_object(*args, **kwargs)
-        except Exception as exc:
-            raise self._write_failed(exc, status) from None
-        if not isinstance(answer, dict):
-            raise SourceError(f"{self.resource}: the API answered something that is not an object")
-        return answer
-
-    def _write_failed(self, exc: BaseException, status: bool) -> MonotuiError:
-        error = translate(
-            exc,
-            verb="patch",
-            what=f"{self.what}{'/status' if status else ''}",
-            namespace=self.namespace,
-            resource=f"{self.plural}{'/status' if status else ''} (API group {self.group})",
-            server=self.kube.server,
-        )
-        if isinstance(error, ConflictError):
-            return ConflictError(
-                f"{self.resource} changed since it was read; nothing was applied", current=None
-            )
-        if isinstance(error, BackendUnavailableError) and is_uncertain(exc):
-            # The request left: the server may have applied it before the answer was lost.
-            try:
-                now = f"it now reads {self.read().weights}, {self.message()}"
-            except MonotuiError:
-                now = "re-reading failed too: check with 'kubectl argo rollouts get rollout'"
-            return BackendUnavailableError(
-                f"the patch of {self.resource} got no answer, so it MAY have been applied; "
-                f"{now}. Look at the rollout before acting again"
-            )
-        return error
-
     # --- watching ------------------------------------------------------------------------------
 
     def watch(self, on_change: Callable[[RouteState], None]) -> Callable[[], None] | None:
         """Follow the Rollout; `on_change` gets every version the Argo controller (or anyone) makes."""
-
-        def changed(obj: dict[str, Any]) -> None:
-            if not self._news(_version(obj)):
-                return
-            try:
-                state = self._state(obj)
-            except MonotuiError:
-                return  # an unreadable object: the next poll shows the error
-            on_change(state)
-
-        with self._lock:
-            newest = next(reversed(self._seen), None)  # list-then-watch: start after our read
-        watcher = ObjectWatch(
-            self.kube.custom.list_namespaced_custom_object,
-            (self.group, self.version, self.namespace, self.plural),
-            self.name,
-            changed,
-            resource_version=newest,
-            thread_name=f"watch {self.resource}",
-        )
-        return watcher.start()
-
-    def _news(self, version: str) -> bool:
-        """Whether a watched version is news: not our own write, nor older than one of ours."""
-        with self._write_lock:
-            if self._unseen.pop(version, None) is not None:
-                return False
-            now = time.monotonic()
-            for mine, at in list(self._unseen.items()):
-                if now - at > _UNSEEN_S:  # the watch skipped it (restarted past it): forget it
-                    del self._unseen[mine]
-            return not self._unseen
+        return self.object.watch(self._state, on_change)
 
     # --- internals -----------------------------------------------------------------------------
 
     def _state(self, obj: dict[str, Any]) -> RouteState:
         view = RolloutView.parse(obj, self.resource)
         weights, _ = view.weights()
-        version = _version(obj)
         progress = view.progress()
         with self._lock:
             self._last = view
-            self._seen[version] = obj
-            self._seen.move_to_end(version)
-            while len(self._seen) > _SEEN:
-                self._seen.popitem(last=False)
+        version = self.object.remember(obj)
         return RouteState(weights, version, self.resource, progress)
-
-    def _seen_object(self, version: str) -> dict[str, Any] | None:
-        with self._lock:
-            return self._seen.get(version)
-
-    def _get(self) -> dict[str, Any]:
-        try:
-            obj = self.kube.custom.get_namespaced_custom_object(
-                self.group,
-                self.version,
-                self.namespace,
-                self.plural,
-                self.name,
-                _request_timeout=self.kube.timeout_s,
-            )
-        except Exception as exc:
-            if is_unserved(exc):
-                raise NotFoundError(
-                    f"the cluster serves no {self.plural}.{self.group}/{self.version} API: are "
-                    "Argo Rollouts' CRDs installed, and is --context the right cluster?"
-                ) from None
-            raise translate(
-                exc,
-                verb="get",
-                what=self.what,
-                namespace=self.namespace,
-                resource=f"{self.plural}.{self.group}",
-                server=self.kube.server,
-            ) from None
-        if not isinstance(obj, dict):
-            raise SourceError(f"{self.resource}: the API answered something that is not an object")
-        return obj
-
-
-def _version(obj: dict[str, Any]) -> str:
-    return str((obj.get("metadata") or {}).get("resourceVersion", ""))
