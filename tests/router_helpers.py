@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from monotui.config import KubernetesConfig, RolloutConfig, RouterConfig
 from monotui.sources.kube import KubeConnection, connect
@@ -18,6 +20,19 @@ NS = "bookinfo"
 
 def kube(kubeconfig: Path, timeout_s: float = 5.0) -> KubeConnection:
     return connect(KubernetesConfig(kubeconfig=kubeconfig), timeout_s=timeout_s)
+
+
+def conn_fixture(timeout_s: float = 5.0) -> Any:
+    """A `conn` fixture for a test module (`conn = conn_fixture()`): a connection to the fake API
+    server with this request timeout, closed after each test."""
+
+    @pytest.fixture
+    def conn(fake_kubeconfig: Path) -> Iterator[KubeConnection]:
+        connection = kube(fake_kubeconfig, timeout_s)
+        yield connection
+        connection.close()
+
+    return conn
 
 
 def rollout(kind: str = "istio", name: str = "reviews", **router: Any) -> RolloutConfig:

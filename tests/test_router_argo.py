@@ -4,8 +4,6 @@ reads from realistic Rollouts, and that its verbs leave the object as kubectl ar
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,14 +26,9 @@ from tests.argo_helpers import (
     traffic,
 )
 from tests.fakekube import FakeKube
-from tests.router_helpers import kube
+from tests.router_helpers import conn_fixture
 
-
-@pytest.fixture
-def conn(fake_kubeconfig: Path) -> Iterator[KubeConnection]:
-    connection = kube(fake_kubeconfig)
-    yield connection
-    connection.close()
+conn = conn_fixture()
 
 
 def router_on(fake: FakeKube, conn: KubeConnection, obj: dict[str, Any]) -> ArgoRouter:

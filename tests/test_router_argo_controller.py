@@ -7,11 +7,8 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from monotui.audit import AuditLog
 from monotui.controller import Controller
@@ -20,16 +17,12 @@ from monotui.sources.kube import KubeConnection
 from monotui.sources.router_argo import ArgoRouter
 from tests.argo_helpers import argo_rollout, comparable, kubectl, rollout_obj, running, stored
 from tests.fakekube import FakeKube
-from tests.router_helpers import kube
+from tests.router_helpers import conn_fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def conn(fake_kubeconfig: Path) -> Iterator[KubeConnection]:
-    connection = kube(fake_kubeconfig)
-    yield connection
-    connection.close()
+conn = conn_fixture()
 
 
 def controller(conn: KubeConnection, audit: AuditLog | None = None, **kw: Any) -> Controller:

@@ -4,8 +4,6 @@ subresource; and the watch that follows the Argo controller's changes."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -24,14 +22,9 @@ from tests.argo_helpers import (
     stored,
 )
 from tests.fakekube import FakeKube
-from tests.router_helpers import NS, kube, wait_for
+from tests.router_helpers import NS, conn_fixture, wait_for
 
-
-@pytest.fixture
-def conn(fake_kubeconfig: Path) -> Iterator[KubeConnection]:
-    connection = kube(fake_kubeconfig, timeout_s=0.5)
-    yield connection
-    connection.close()
+conn = conn_fixture(timeout_s=0.5)  # a dropped or slow answer fails in half a second
 
 
 @pytest.fixture

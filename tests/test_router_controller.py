@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +22,7 @@ from tests.router_helpers import (
     GATEWAY,
     ISTIO,
     NS,
+    conn_fixture,
     http_route,
     kube,
     rollout,
@@ -31,12 +30,7 @@ from tests.router_helpers import (
     wait_for,
 )
 
-
-@pytest.fixture
-def conn(fake_kubeconfig: Path) -> Iterator[KubeConnection]:
-    connection = kube(fake_kubeconfig)
-    yield connection
-    connection.close()
+conn = conn_fixture()
 
 
 def controller(conn: KubeConnection, audit: AuditLog | None = None, **kw: Any) -> Controller:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -15,14 +13,9 @@ from monotui.sources.base import RouteState
 from monotui.sources.kube import KubeConnection
 from monotui.sources.router_istio import IstioRouter
 from tests.fakekube import FakeKube
-from tests.router_helpers import ISTIO, NS, kube, rollout, virtual_service, wait_for
+from tests.router_helpers import ISTIO, NS, conn_fixture, rollout, virtual_service, wait_for
 
-
-@pytest.fixture
-def conn(fake_kubeconfig: Path) -> Iterator[KubeConnection]:
-    connection = kube(fake_kubeconfig, timeout_s=0.5)
-    yield connection
-    connection.close()
+conn = conn_fixture(timeout_s=0.5)  # a dropped or slow answer fails in half a second
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,14 +16,16 @@ from monotui.sources.kube import KubeConnection
 from monotui.sources.kube_router import percentages
 from monotui.sources.router_gateway import GatewayRouter
 from tests.fakekube import FakeKube
-from tests.router_helpers import GATEWAY, NS, http_route, kube, rollout, without_weights
+from tests.router_helpers import (
+    GATEWAY,
+    NS,
+    conn_fixture,
+    http_route,
+    rollout,
+    without_weights,
+)
 
-
-@pytest.fixture
-def conn(fake_kubeconfig: Path) -> Iterator[KubeConnection]:
-    connection = kube(fake_kubeconfig)
-    yield connection
-    connection.close()
+conn = conn_fixture()
 
 
 def gateway(**router: Any) -> Any:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,19 +24,14 @@ from tests.jsonpatch_impl import apply_json_patch
 from tests.router_helpers import (
     ISTIO,
     NS,
+    conn_fixture,
     dest,
-    kube,
     rollout,
     virtual_service,
     without_weights,
 )
 
-
-@pytest.fixture
-def conn(fake_kubeconfig: Path) -> Iterator[KubeConnection]:
-    connection = kube(fake_kubeconfig)
-    yield connection
-    connection.close()
+conn = conn_fixture()
 
 
 def stored(fake: FakeKube, name: str = "reviews") -> dict[str, Any]:
