@@ -10,12 +10,12 @@ controller re-reads and shows the route as it now is.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from monotui.config import RolloutConfig
-from monotui.errors import ReadOnlyError
+from monotui.errors import ReadOnlyError, SourceError
 from monotui.model import Weights
 from monotui.sources import jsonpatch
 from monotui.sources.base import RouteState, WriteResult
@@ -44,6 +44,35 @@ def percentages(raw: list[int]) -> list[int]:
     for i in order[: 100 - sum(floors)]:
         floors[i] += 1
     return floors
+
+
+ROLES = ("stable", "canary")
+
+
+def match_roles(
+    names: Iterable[str | None], stable: str, canary: str
+) -> tuple[dict[str, int], list[str]]:
+    """Which entry is the stable and which the canary, by name: ({role: index}, the other names).
+
+    A second entry with the stable's or the canary's name counts among the others.
+    """
+    found: dict[str, int] = {}
+    others = []
+    for j, name in enumerate(names):
+        role = "stable" if name == stable else "canary" if name == canary else None
+        if role is None or role in found:
+            others.append(str(name))
+            continue
+        found[role] = j
+    return found, others
+
+
+def whole_weight(entry: dict[str, Any], default: int, what: str) -> int:
+    """`entry["weight"]` (`default` if missing); SourceError naming `what` unless a whole number >= 0."""
+    weight = entry.get("weight", default)
+    if isinstance(weight, bool) or not isinstance(weight, int) or weight < 0:
+        raise SourceError(f"{what} {weight!r} is not a whole number >= 0")
+    return weight
 
 
 class KubeRouter:

@@ -13,9 +13,14 @@ from typing import Any
 from monotui.errors import ConfigError, MonotuiError, NotFoundError, SourceError
 from monotui.model import Weights
 from monotui.sources import jsonpatch
-from monotui.sources.kube_router import KubeRouter, Layout, percentages
-
-_ROLES = ("stable", "canary")
+from monotui.sources.kube_router import (
+    ROLES,
+    KubeRouter,
+    Layout,
+    match_roles,
+    percentages,
+    whole_weight,
+)
 
 
 class GatewayRouter(KubeRouter):
@@ -37,7 +42,8 @@ class GatewayRouter(KubeRouter):
         if not isinstance(refs, list) or not refs:
             raise SourceError(f"{self.resource}: rule {index} has no backendRefs")
         found = self._found(index, refs)
-        raw = [_raw_weight(refs[found[r]], self.resource) if r in found else 0 for r in _ROLES]
+        what = f"{self.resource}: backendRef weight"
+        raw = [whole_weight(refs[found[r]], 1, what) if r in found else 0 for r in ROLES]
         if sum(raw) <= 0:
             raise SourceError(
                 f"{self.resource}: every backendRef of rule {index} has weight 0, so the gateway "
@@ -50,7 +56,7 @@ class GatewayRouter(KubeRouter):
             base = ("spec", "rules", index, "backendRefs")
             # Pins the backendRef names, their order and count, and every weight as last read.
             ops = [jsonpatch.test(jsonpatch.pointer(*base), refs)]
-            for role in _ROLES:
+            for role in ROLES:
                 want = target.stable if role == "stable" else target.canary
                 if role not in found:
                     if want:
@@ -100,21 +106,8 @@ class GatewayRouter(KubeRouter):
         return names == sorted([self.cfg.stable, self.cfg.canary])
 
     def _found(self, index: int, refs: list[Any]) -> dict[str, int]:
-        found: dict[str, int] = {}
-        others = []
-        for j, ref in enumerate(refs):
-            name = ref.get("name") if isinstance(ref, dict) else None
-            role = (
-                "stable"
-                if name == self.cfg.stable
-                else "canary"
-                if name == self.cfg.canary
-                else None
-            )
-            if role is None or role in found:
-                others.append(str(name))
-                continue
-            found[role] = j
+        names = [ref.get("name") if isinstance(ref, dict) else None for ref in refs]
+        found, others = match_roles(names, self.cfg.stable, self.cfg.canary)
         if others:
             raise SourceError(
                 f"{self.resource}: rule {index} also routes to {', '.join(others)}; monotui steers "
@@ -127,10 +120,3 @@ class GatewayRouter(KubeRouter):
                 f"'{self.cfg.canary}': check [rollouts.router] stable/canary"
             )
         return found
-
-
-def _raw_weight(ref: dict[str, Any], resource: str) -> int:
-    weight = ref.get("weight", 1)
-    if isinstance(weight, bool) or not isinstance(weight, int) or weight < 0:
-        raise SourceError(f"{resource}: backendRef weight {weight!r} is not a whole number >= 0")
-    return weight

@@ -20,7 +20,14 @@ from monotui.errors import ConfigError, MonotuiError, NotFoundError, SourceError
 from monotui.model import Weights
 from monotui.sources import jsonpatch
 from monotui.sources.kube import KubeConnection
-from monotui.sources.kube_router import KubeRouter, Layout, percentages
+from monotui.sources.kube_router import (
+    ROLES,
+    KubeRouter,
+    Layout,
+    match_roles,
+    percentages,
+    whole_weight,
+)
 
 _Route = tuple[str, int, dict[str, Any]]  # (section, index, the route as read)
 
@@ -123,15 +130,7 @@ class IstioRouter(KubeRouter):
         label = _label(section, i, route)
         if not isinstance(entries, list) or not entries:
             raise SourceError(f"{self.resource}: {label} has no destinations")
-        found: dict[str, int] = {}
-        others = []
-        for j, entry in enumerate(entries):
-            dest = self._dest(entry)
-            role = "stable" if dest == self.stable else "canary" if dest == self.canary else None
-            if role is None or role in found:
-                others.append(str(dest))
-                continue
-            found[role] = j
+        found, others = match_roles(map(self._dest, entries), self.stable, self.canary)
         if others:
             raise SourceError(
                 f"{self.resource}: {label} also routes to {', '.join(others)} ({self.key}); "
@@ -151,7 +150,8 @@ class IstioRouter(KubeRouter):
         entries = route["route"]
         if len(entries) == 1:  # Istio: a lone destination takes all traffic whatever its weight
             return (Weights(100, 0) if "stable" in found else Weights(0, 100)), ""
-        raw = [_raw_weight(entries[found[r]], self.resource) if r in found else 0 for r in _ROLES]
+        what = f"{self.resource}: weight"
+        raw = [whole_weight(entries[found[r]], 0, what) if r in found else 0 for r in ROLES]
         if sum(raw) <= 0:
             raise SourceError(
                 f"{self.resource}: {_label(section, i, route)} has no positive weight; "
@@ -167,7 +167,7 @@ class IstioRouter(KubeRouter):
         found = self._entries(section, i, route)
         entries = route["route"]
         ops = []
-        for role in _ROLES:
+        for role in ROLES:
             want = target.stable if role == "stable" else target.canary
             if role not in found:
                 if want:
@@ -186,9 +186,6 @@ class IstioRouter(KubeRouter):
         return ops
 
 
-_ROLES = ("stable", "canary")
-
-
 def _routes(spec: dict[str, Any], section: str) -> list[dict[str, Any]]:
     routes = spec.get(section) or []
     return [r if isinstance(r, dict) else {} for r in routes] if isinstance(routes, list) else []
@@ -201,10 +198,3 @@ def _names(routes: list[dict[str, Any]]) -> str:
 def _label(section: str, i: int, route: dict[str, Any]) -> str:
     name = route.get("name")
     return f"{section} route '{name}'" if name else f"{section} route #{i}"
-
-
-def _raw_weight(entry: dict[str, Any], resource: str) -> int:
-    weight = entry.get("weight", 0)
-    if isinstance(weight, bool) or not isinstance(weight, int) or weight < 0:
-        raise SourceError(f"{resource}: weight {weight!r} is not a whole number >= 0")
-    return weight
