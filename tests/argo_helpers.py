@@ -9,7 +9,7 @@ from typing import Any
 from monotui.config import RolloutConfig, RouterConfig
 from tests.fakekube import FakeKube
 from tests.jsonpatch_impl import apply_merge_patch
-from tests.router_helpers import NS
+from tests.router_helpers import NS, no_metrics
 
 ARGO = "argoproj.io"
 STABLE_HASH = "5d8f9c6b7"
@@ -41,7 +41,7 @@ BASIC_STEPS: list[dict[str, Any]] = [
 
 def argo_rollout(name: str = "reviews") -> RolloutConfig:
     cfg = RolloutConfig(name="reviews", namespace=NS, router=RouterConfig(kind="argo", name=name))
-    return cfg.model_copy(update={"metrics": cfg.metrics.model_copy(update={"kind": "none"})})
+    return no_metrics(cfg)
 
 
 def rollout_obj(

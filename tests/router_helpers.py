@@ -41,6 +41,11 @@ def rollout(kind: str = "istio", name: str = "reviews", **router: Any) -> Rollou
     )  # type: ignore[arg-type]
 
 
+def no_metrics(cfg: RolloutConfig) -> RolloutConfig:
+    """The rollout without a metrics source: these tests steer the router, nothing is judged."""
+    return cfg.model_copy(update={"metrics": cfg.metrics.model_copy(update={"kind": "none"})})
+
+
 def dest(subset: str, weight: int | None = None, host: str = "reviews") -> dict[str, Any]:
     entry: dict[str, Any] = {
         "destination": {"host": host, "subset": subset, "port": {"number": 9080}}

@@ -14,7 +14,7 @@ from monotui.controller import Controller
 from monotui.model import Weights
 from monotui.sources.router_istio import IstioRouter
 from tests.fakekube import FakeKube
-from tests.router_helpers import ISTIO, NS, kube, rollout, virtual_service
+from tests.router_helpers import ISTIO, NS, kube, no_metrics, rollout, virtual_service
 from tests.test_app_support import screen_text, settle
 
 SIZE = (120, 40)
@@ -29,7 +29,7 @@ def canary(fake: FakeKube) -> int:
 def cockpit(fake: FakeKube, kubeconfig: Path, *, read_only: bool = False) -> MonotuiApp:
     conn = kube(kubeconfig)
     cfg = rollout()
-    cfg = cfg.model_copy(update={"metrics": cfg.metrics.model_copy(update={"kind": "none"})})
+    cfg = no_metrics(cfg)
     ctl = Controller(
         cfg,
         router=IstioRouter(conn, cfg, can_write=not read_only),

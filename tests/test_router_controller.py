@@ -25,6 +25,7 @@ from tests.router_helpers import (
     conn_fixture,
     http_route,
     kube,
+    no_metrics,
     rollout,
     virtual_service,
     wait_for,
@@ -35,7 +36,7 @@ conn = conn_fixture()
 
 def controller(conn: KubeConnection, audit: AuditLog | None = None, **kw: Any) -> Controller:
     cfg = rollout()
-    cfg = cfg.model_copy(update={"metrics": cfg.metrics.model_copy(update={"kind": "none"})})
+    cfg = no_metrics(cfg)
     return Controller(
         cfg,
         router=IstioRouter(conn, cfg),
@@ -137,7 +138,7 @@ def test_dry_run_shows_the_patch_and_sends_nothing(
 def test_the_controller_steers_an_httproute(fake_kube: FakeKube, conn: KubeConnection) -> None:
     fake_kube.put_object(http_route(99, 1))
     cfg = rollout("gateway-api", stable="reviews-v1", canary="reviews-v2")
-    cfg = cfg.model_copy(update={"metrics": cfg.metrics.model_copy(update={"kind": "none"})})
+    cfg = no_metrics(cfg)
     ctl = Controller(cfg, router=GatewayRouter(conn, cfg))
     ctl.poll()
     assert act(ctl, ActionKind.ADVANCE).message == "advanced: 99/1 -> 95/5"
