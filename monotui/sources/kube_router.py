@@ -1,5 +1,5 @@
-"""What the Istio and Gateway API routers share: one custom object read, patched compare-and-set,
-watched; API-version fallback; errors a user can act on.
+"""What the Istio and Gateway API routers share: weights in one custom object (a `KubeObject`:
+read, patched compare-and-set, watched), matched to stable/canary by name, shown as percentages.
 
 A subclass says where the weights are in its object (`_layout`). A write is ONE JSON patch built
 from the object exactly as the caller last saw it (`expected.version`): `test` ops pin every route
