@@ -32,7 +32,7 @@ test: $(BIN)/.installed-dev prometheus
 
 check: $(BIN)/.installed-dev
 	$(BIN)/ruff check monotui widgets tests bench
-	$(BIN)/ruff format --check monotui widgets tests bench || true
+	$(BIN)/ruff format --check monotui widgets tests bench
 	$(BIN)/mypy
 	$(PY) -m pytest -q tests/test_import_rules.py
 

@@ -108,7 +108,9 @@ class MetricsConfig(_Section):
     @classmethod
     def _label(cls, value: str) -> str:
         if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", value):
-            raise ValueError(f"'{value}' is not a Prometheus label name such as destination_version")
+            raise ValueError(
+                f"'{value}' is not a Prometheus label name such as destination_version"
+            )
         return value
 
     @field_validator("error_rate_query", "latency_query", "request_rate_query")

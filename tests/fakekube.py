@@ -66,7 +66,9 @@ ObjKey = tuple[str, str, str, str]  # (group, plural, namespace or "", name)
 
 REJECTED_PATCH = "the server rejected our request due to an error in our request"
 NOT_FOUND = "the server could not find the requested resource"
-_PATCH_TYPES = "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
+_PATCH_TYPES = (
+    "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
+)
 _REASONS = {
     400: ("BadRequest", "the server rejected our request for an unknown reason"),
     401: ("Unauthorized", "Unauthorized"),
@@ -77,12 +79,17 @@ _REASONS = {
     410: ("Expired", "the resource has expired"),
     415: ("UnsupportedMediaType", "the body of the request was in an unknown format"),
     422: ("Invalid", REJECTED_PATCH),
-    429: ("TooManyRequests",
-          "the server has received too many requests and has asked us to try again later"),
+    429: (
+        "TooManyRequests",
+        "the server has received too many requests and has asked us to try again later",
+    ),
     500: ("InternalError", "Internal error occurred: fake: injected failure"),
     503: ("ServiceUnavailable", "the server is currently unable to handle the request"),
-    504: ("Timeout", "the server was unable to return a response in the time allotted, "
-                     "but may still be processing the request"),
+    504: (
+        "Timeout",
+        "the server was unable to return a response in the time allotted, "
+        "but may still be processing the request",
+    ),
 }
 
 
@@ -97,35 +104,76 @@ class ApiSpec(NamedTuple):
 
 
 DEFAULT_APIS: tuple[ApiSpec, ...] = (
-    ApiSpec("", ["v1"], {"events": "Event", "configmaps": "ConfigMap", "services": "Service",
-                         "pods": "Pod", "secrets": "Secret"}, status_subresource=False),
+    ApiSpec(
+        "",
+        ["v1"],
+        {
+            "events": "Event",
+            "configmaps": "ConfigMap",
+            "services": "Service",
+            "pods": "Pod",
+            "secrets": "Secret",
+        },
+        status_subresource=False,
+    ),
     ApiSpec("", ["v1"], {"namespaces": "Namespace"}, namespaced=False, status_subresource=False),
     ApiSpec("events.k8s.io", ["v1"], {"events": "Event"}, status_subresource=False),
-    ApiSpec("networking.istio.io", ["v1", "v1beta1", "v1alpha3"],
-            {"virtualservices": "VirtualService", "destinationrules": "DestinationRule"}),
-    ApiSpec("gateway.networking.k8s.io", ["v1", "v1beta1"],
-            {"httproutes": "HTTPRoute", "gateways": "Gateway"}),
-    ApiSpec("argoproj.io", ["v1alpha1"], {"rollouts": "Rollout", "analysisruns": "AnalysisRun",
-                                          "analysistemplates": "AnalysisTemplate"}),
-    ApiSpec("core.openfeature.dev", ["v1beta1"],
-            {"featureflags": "FeatureFlag", "featureflagsources": "FeatureFlagSource"}),
+    ApiSpec(
+        "networking.istio.io",
+        ["v1", "v1beta1", "v1alpha3"],
+        {"virtualservices": "VirtualService", "destinationrules": "DestinationRule"},
+    ),
+    ApiSpec(
+        "gateway.networking.k8s.io",
+        ["v1", "v1beta1"],
+        {"httproutes": "HTTPRoute", "gateways": "Gateway"},
+    ),
+    ApiSpec(
+        "argoproj.io",
+        ["v1alpha1"],
+        {
+            "rollouts": "Rollout",
+            "analysisruns": "AnalysisRun",
+            "analysistemplates": "AnalysisTemplate",
+        },
+    ),
+    ApiSpec(
+        "core.openfeature.dev",
+        ["v1beta1"],
+        {"featureflags": "FeatureFlag", "featureflagsources": "FeatureFlagSource"},
+    ),
 )
 _KNOWN_KINDS = {plural: kind for spec in DEFAULT_APIS for plural, kind in spec.kinds.items()}
 
 
-def status_body(code: int, message: str | None = None, reason: str | None = None,
-                details: Mapping[str, Any] | None = None) -> JsonObj:
+def status_body(
+    code: int,
+    message: str | None = None,
+    reason: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> JsonObj:
     """A ``Status`` failure body as the apiserver writes it (empty detail fields omitted)."""
     default_reason, default_message = _REASONS.get(code, ("", f"fake: status {code}"))
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": default_message if message is None else message,
-            "reason": reason or default_reason,
-            "details": {k: v for k, v in (details or {}).items() if v}, "code": code}
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": default_message if message is None else message,
+        "reason": reason or default_reason,
+        "details": {k: v for k, v in (details or {}).items() if v},
+        "code": code,
+    }
 
 
 class ApiError(Exception):
-    def __init__(self, code: int, message: str | None = None, reason: str | None = None,
-                 details: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        code: int,
+        message: str | None = None,
+        reason: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.body = status_body(code, message, reason, details)
@@ -307,12 +355,21 @@ def _parse_selector(selector: str | None) -> list[_Requirement]:
     return reqs
 
 
-def _selects(reqs: list[_Requirement], obj: JsonObj,
-             lookup: Callable[[JsonObj, str], str | None]) -> bool:
+def _selects(
+    reqs: list[_Requirement], obj: JsonObj, lookup: Callable[[JsonObj, str], str | None]
+) -> bool:
     for key, op, values in reqs:
         value = lookup(obj, key)
-        if (op == "in" and value not in values or op == "notin" and value in values
-                or op == "exists" and value is None or op == "!exists" and value is not None):
+        if (
+            op == "in"
+            and value not in values
+            or op == "notin"
+            and value in values
+            or op == "exists"
+            and value is None
+            or op == "!exists"
+            and value is not None
+        ):
             return False
     return True
 
@@ -378,8 +435,13 @@ class FakeKube:
         self.default_watch_timeout_s = 30.0
         self.max_watch_s: float | None = None
         for spec in apis:
-            self.serve(spec.group, spec.versions, spec.kinds, namespaced=spec.namespaced,
-                       status_subresource=spec.status_subresource)
+            self.serve(
+                spec.group,
+                spec.versions,
+                spec.kinds,
+                namespaced=spec.namespaced,
+                status_subresource=spec.status_subresource,
+            )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -390,8 +452,12 @@ class FakeKube:
         self._closing.clear()
         self._server = _Server(self, self._port)
         self._port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
-                                        name=f"fakekube:{self._port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            args=(0.02,),
+            name=f"fakekube:{self._port}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -438,16 +504,25 @@ class FakeKube:
 
     # ------------------------------------------------------------------ configuration
 
-    def serve(self, group: str, versions: Sequence[str] | str,
-              plurals: Iterable[str] | Mapping[str, str] = (), *, namespaced: bool = True,
-              status_subresource: bool = True) -> None:
+    def serve(
+        self,
+        group: str,
+        versions: Sequence[str] | str,
+        plurals: Iterable[str] | Mapping[str, str] = (),
+        *,
+        namespaced: bool = True,
+        status_subresource: bool = True,
+    ) -> None:
         """Serve ``group`` at ``versions`` with these resources (plural, or plural -> Kind).
 
         Every resource of a group is served under every served version of the group, and an
         object is stored once and shown under each version (only ``apiVersion`` differs).
         """
-        kinds = plurals if isinstance(plurals, Mapping) else {
-            p: _KNOWN_KINDS.get(p, _singular(p).capitalize()) for p in plurals}
+        kinds = (
+            plurals
+            if isinstance(plurals, Mapping)
+            else {p: _KNOWN_KINDS.get(p, _singular(p).capitalize()) for p in plurals}
+        )
         with self._lock:
             served = self._versions.setdefault(group, [])
             for v in [versions] if isinstance(versions, str) else versions:
@@ -467,9 +542,15 @@ class FakeKube:
             if version is None or not versions:
                 self._versions.pop(group, None)
 
-    def deny(self, verb: str | None = None, plural: str | None = None,
-             namespace: str | None = None, *, group: str | None = None,
-             name: str | None = None) -> None:
+    def deny(
+        self,
+        verb: str | None = None,
+        plural: str | None = None,
+        namespace: str | None = None,
+        *,
+        group: str | None = None,
+        name: str | None = None,
+    ) -> None:
         """Answer 403 to matching requests (None matches anything).
 
         Verbs as in RBAC: get, list, watch, create, update, patch, delete, deletecollection.
@@ -482,16 +563,24 @@ class FakeKube:
         with self._lock:
             self._denies.clear()
 
-    def fail_next(self, n: int = 1, status: int = 500, *, method: str | None = None,
-                  message: str | None = None, retry_after: int | None = None,
-                  drop: bool = False) -> None:
+    def fail_next(
+        self,
+        n: int = 1,
+        status: int = 500,
+        *,
+        method: str | None = None,
+        message: str | None = None,
+        retry_after: int | None = None,
+        drop: bool = False,
+    ) -> None:
         """Fail the next ``n`` requests (only those with ``method``, if given).
 
         ``drop=True`` closes the connection without an answer instead of sending ``status``.
         """
         with self._lock:
-            self._faults.append(_Fault(n, status, method.upper() if method else None,
-                                       message, retry_after, drop))
+            self._faults.append(
+                _Fault(n, status, method.upper() if method else None, message, retry_after, drop)
+            )
 
     def compact(self) -> None:
         """Forget the watch history: watches from an older resourceVersion get 410 Expired."""
@@ -524,22 +613,27 @@ class FakeKube:
                 old = current["metadata"]
                 for k in ("uid", "creationTimestamp"):
                     meta.setdefault(k, old.get(k))
-                changed = _without(current, "metadata", "apiVersion", "kind", "status") != \
-                    _without(obj, "metadata", "apiVersion", "kind", "status")
+                changed = _without(current, "metadata", "apiVersion", "kind", "status") != _without(
+                    obj, "metadata", "apiVersion", "kind", "status"
+                )
                 meta.setdefault("generation", old.get("generation", 1) + int(changed))
             self._commit(key, obj, "ADDED" if current is None else "MODIFIED")
             return self._render(obj, version)
 
-    def get_object(self, group: str, version: str, plural: str, ns: str | None,
-                   name: str) -> JsonObj:
+    def get_object(
+        self, group: str, version: str, plural: str, ns: str | None, name: str
+    ) -> JsonObj:
         """A deep copy of the stored object as served at ``version``; KeyError if absent."""
         with self._lock:
             return self._render(self._objects[(group, plural, ns or "", name)], version)
 
     def list_objects(self, group: str, plural: str, ns: str | None = None) -> list[JsonObj]:
         with self._lock:
-            return [copy.deepcopy(o) for (g, p, n, _), o in sorted(self._objects.items())
-                    if g == group and p == plural and ns in (None, n)]
+            return [
+                copy.deepcopy(o)
+                for (g, p, n, _), o in sorted(self._objects.items())
+                if g == group and p == plural and ns in (None, n)
+            ]
 
     def delete_object(self, group: str, plural: str, ns: str | None, name: str) -> None:
         """Delete immediately (finalizers ignored); watches see DELETED. KeyError if absent."""
@@ -549,9 +643,16 @@ class FakeKube:
 
     # ------------------------------------------------------------------ kubeconfig
 
-    def write_kubeconfig(self, path: str | Path, context: str = "fake", user: str = "alice",
-                         namespace: str = "default", *, token: str | None = None,
-                         extra_contexts: Iterable[KubeContext] = ()) -> Path:
+    def write_kubeconfig(
+        self,
+        path: str | Path,
+        context: str = "fake",
+        user: str = "alice",
+        namespace: str = "default",
+        *,
+        token: str | None = None,
+        extra_contexts: Iterable[KubeContext] = (),
+    ) -> Path:
         """Write a kubeconfig for this fake (token auth; the token maps to ``user``)."""
         contexts = [KubeContext(context, user, namespace), *extra_contexts]
         users = {}
@@ -560,13 +661,20 @@ class FakeKube:
             users[ctx.user] = tok
             self.token_users.setdefault(tok, ctx.user)
         config = {
-            "apiVersion": "v1", "kind": "Config", "preferences": {},
-            "clusters": [{"name": c.name, "cluster": {"server": c.server or self.url}}
-                         for c in contexts],
+            "apiVersion": "v1",
+            "kind": "Config",
+            "preferences": {},
+            "clusters": [
+                {"name": c.name, "cluster": {"server": c.server or self.url}} for c in contexts
+            ],
             "users": [{"name": u, "user": {"token": t}} for u, t in users.items()],
-            "contexts": [{"name": c.name, "context": {"cluster": c.name, "user": c.user,
-                                                      "namespace": c.namespace}}
-                         for c in contexts],
+            "contexts": [
+                {
+                    "name": c.name,
+                    "context": {"cluster": c.name, "user": c.user, "namespace": c.namespace},
+                }
+                for c in contexts
+            ],
             "current-context": context,
         }
         path = Path(path)
@@ -575,8 +683,9 @@ class FakeKube:
 
     # ------------------------------------------------------------------ request handling
 
-    def _handle(self, method: str, target: str, content_type: str | None, raw: bytes,
-                token: str | None) -> _Response | _Watch | _Drop:
+    def _handle(
+        self, method: str, target: str, content_type: str | None, raw: bytes, token: str | None
+    ) -> _Response | _Watch | _Drop:
         url = urlsplit(target)
         query = dict(parse_qsl(url.query, keep_blank_values=True))
         body: Any = None
@@ -612,17 +721,28 @@ class FakeKube:
             traceback.print_exc()
             return _Response(500, status_body(500, f"fakekube bug: {traceback.format_exc()}"))
 
-    def _dispatch(self, method: str, path: str, query: dict[str, str], content_type: str | None,
-                  body: Any, token: str | None) -> _Response | _Watch:
+    def _dispatch(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        content_type: str | None,
+        body: Any,
+        token: str | None,
+    ) -> _Response | _Watch:
         parts = [p for p in path.split("/") if p]
         if method == "GET" and (discovery := self._discovery(parts)) is not None:
             return _Response(200, discovery)
         t = self._route(parts)
         watch = query.get("watch") in ("true", "1")
         verb = {
-            ("GET", True): "watch" if watch else "get", ("GET", False): "watch" if watch else "list",
-            ("POST", False): "create", ("PUT", True): "update", ("PATCH", True): "patch",
-            ("DELETE", True): "delete", ("DELETE", False): "deletecollection",
+            ("GET", True): "watch" if watch else "get",
+            ("GET", False): "watch" if watch else "list",
+            ("POST", False): "create",
+            ("PUT", True): "update",
+            ("PATCH", True): "patch",
+            ("DELETE", True): "delete",
+            ("DELETE", False): "deletecollection",
         }.get((method, t.name is not None))
         if verb is None:
             raise ApiError(405)
@@ -658,17 +778,28 @@ class FakeKube:
     def _discovery(self, parts: list[str]) -> JsonObj | None:
         with self._lock:
             if parts == ["version"]:
-                return {"major": "1", "minor": "33", "gitVersion": "v1.33.0-fakekube",
-                        "platform": "linux/amd64"}
+                return {
+                    "major": "1",
+                    "minor": "33",
+                    "gitVersion": "v1.33.0-fakekube",
+                    "platform": "linux/amd64",
+                }
             if parts == ["api"]:
-                return {"kind": "APIVersions", "versions": self._versions.get("", []),
-                        "serverAddressByClientCIDRs": [
-                            {"clientCIDR": "0.0.0.0/0", "serverAddress": f"127.0.0.1:{self.port}"}]}
+                return {
+                    "kind": "APIVersions",
+                    "versions": self._versions.get("", []),
+                    "serverAddressByClientCIDRs": [
+                        {"clientCIDR": "0.0.0.0/0", "serverAddress": f"127.0.0.1:{self.port}"}
+                    ],
+                }
             if parts == ["api", "v1"]:
                 return self._resource_list("", "v1")
             if parts == ["apis"]:
-                return {"kind": "APIGroupList", "apiVersion": "v1",
-                        "groups": [self._api_group(g) for g in sorted(self._versions) if g]}
+                return {
+                    "kind": "APIGroupList",
+                    "apiVersion": "v1",
+                    "groups": [self._api_group(g) for g in sorted(self._versions) if g],
+                }
             if len(parts) == 2 and parts[0] == "apis":
                 if parts[1] not in self._versions:
                     raise ApiError(404)
@@ -686,17 +817,40 @@ class FakeKube:
             raise ApiError(404)
         resources = []
         for res in self._resources.get(group, {}).values():
-            resources.append({
-                "name": res.plural, "singularName": _singular(res.plural),
-                "namespaced": res.namespaced, "kind": res.kind,
-                "verbs": ["delete", "deletecollection", "get", "list", "patch", "create",
-                          "update", "watch"]})
+            resources.append(
+                {
+                    "name": res.plural,
+                    "singularName": _singular(res.plural),
+                    "namespaced": res.namespaced,
+                    "kind": res.kind,
+                    "verbs": [
+                        "delete",
+                        "deletecollection",
+                        "get",
+                        "list",
+                        "patch",
+                        "create",
+                        "update",
+                        "watch",
+                    ],
+                }
+            )
             if res.status_subresource:
-                resources.append({"name": f"{res.plural}/status", "singularName": "",
-                                  "namespaced": res.namespaced, "kind": res.kind,
-                                  "verbs": ["get", "patch", "update"]})
-        return {"kind": "APIResourceList", "apiVersion": "v1",
-                "groupVersion": _gv(group, version), "resources": resources}
+                resources.append(
+                    {
+                        "name": f"{res.plural}/status",
+                        "singularName": "",
+                        "namespaced": res.namespaced,
+                        "kind": res.kind,
+                        "verbs": ["get", "patch", "update"],
+                    }
+                )
+        return {
+            "kind": "APIResourceList",
+            "apiVersion": "v1",
+            "groupVersion": _gv(group, version),
+            "resources": resources,
+        }
 
     def _route(self, parts: list[str]) -> _Target:
         if parts[:2] == ["api", "v1"]:
@@ -714,9 +868,16 @@ class FakeKube:
             res = self._resources.get(group, {}).get(rest[0])
             served = version in self._versions.get(group, [])
         name, sub = (rest[1:] + [None, None])[:2]
-        if (res is None or not served or (namespace is None) == res.namespaced and name
-                or namespace is not None and not res.namespaced
-                or sub is not None and (sub != "status" or not res.status_subresource)):
+        if (
+            res is None
+            or not served
+            or (namespace is None) == res.namespaced
+            and name
+            or namespace is not None
+            and not res.namespaced
+            or sub is not None
+            and (sub != "status" or not res.status_subresource)
+        ):
             raise ApiError(404)
         return _Target(res, version, namespace, name, sub)
 
@@ -724,16 +885,21 @@ class FakeKube:
         for res in self._resources.get(group, {}).values():
             if res.plural == plural or (plural is None and res.kind == kind):
                 return res
-        raise ValueError(f"fakekube: no served resource for group {group!r} kind {kind!r}; "
-                         "call fake.serve(group, versions, {plural: kind}) first")
+        raise ValueError(
+            f"fakekube: no served resource for group {group!r} kind {kind!r}; "
+            "call fake.serve(group, versions, {plural: kind}) first"
+        )
 
     def _forbidden(self, verb: str, resource: str, t: _Target, token: str | None) -> ApiError:
         user = self.token_users.get(token, self.default_user) if token else "system:anonymous"
         scope = f'in the namespace "{t.namespace}"' if t.namespace else "at the cluster scope"
         who = f'{t.resource.qualified} "{t.name}"' if t.name else t.resource.qualified
-        return ApiError(403, f'{who} is forbidden: User "{user}" cannot {verb} resource '
-                             f'"{resource}" in API group "{t.resource.group}" {scope}',
-                        details=t.resource.details(t.name))
+        return ApiError(
+            403,
+            f'{who} is forbidden: User "{user}" cannot {verb} resource '
+            f'"{resource}" in API group "{t.resource.group}" {scope}',
+            details=t.resource.details(t.name),
+        )
 
     # ------------------------------------------------------------------ verbs (under the lock)
 
@@ -743,8 +909,11 @@ class FakeKube:
     def _current(self, t: _Target) -> JsonObj:
         obj = self._objects.get(self._key(t))
         if obj is None:
-            raise ApiError(404, f'{t.resource.qualified} "{t.name}" not found',
-                           details=t.resource.details(t.name))
+            raise ApiError(
+                404,
+                f'{t.resource.qualified} "{t.name}" not found',
+                details=t.resource.details(t.name),
+            )
         return obj
 
     def _render(self, obj: JsonObj, version: str) -> JsonObj:
@@ -755,17 +924,31 @@ class FakeKube:
     def _matching(self, t: _Target, query: Mapping[str, str]) -> list[JsonObj]:
         selected = _object_filter(query)
         group, plural = t.resource.group, t.resource.plural
-        return [obj for (g, p, ns, name), obj in sorted(self._objects.items())
-                if g == group and p == plural and t.namespace in (None, ns)
-                and t.name in (None, name) and selected(obj)]
+        return [
+            obj
+            for (g, p, ns, name), obj in sorted(self._objects.items())
+            if g == group
+            and p == plural
+            and t.namespace in (None, ns)
+            and t.name in (None, name)
+            and selected(obj)
+        ]
 
     def _matching_targets(self, t: _Target, query: Mapping[str, str]) -> list[_Target]:
-        return [_Target(t.resource, t.version, o["metadata"].get("namespace"),
-                        o["metadata"]["name"], None) for o in self._matching(t, query)]
+        return [
+            _Target(
+                t.resource, t.version, o["metadata"].get("namespace"), o["metadata"]["name"], None
+            )
+            for o in self._matching(t, query)
+        ]
 
     def _list_body(self, t: _Target, items: list[JsonObj]) -> JsonObj:
-        return {"apiVersion": t.group_version, "kind": f"{t.resource.kind}List",
-                "metadata": {"continue": "", "resourceVersion": str(self._rv)}, "items": items}
+        return {
+            "apiVersion": t.group_version,
+            "kind": f"{t.resource.kind}List",
+            "metadata": {"continue": "", "resourceVersion": str(self._rv)},
+            "items": items,
+        }
 
     def _list(self, t: _Target, query: Mapping[str, str]) -> JsonObj:
         items = [self._render(o, t.version) for o in self._matching(t, query)]
@@ -791,43 +974,71 @@ class FakeKube:
         if "kind" not in obj or "apiVersion" not in obj:
             raise ApiError(400, f"Object 'Kind' is missing in '{json.dumps(obj)}'")
         if obj["apiVersion"] != t.group_version:
-            raise ApiError(400, f"the API version in the data ({obj['apiVersion']}) does not "
-                                f"match the expected API version ({t.group_version})")
+            raise ApiError(
+                400,
+                f"the API version in the data ({obj['apiVersion']}) does not "
+                f"match the expected API version ({t.group_version})",
+            )
         if obj["kind"] != t.resource.kind:
-            raise ApiError(400, f"the kind in the data ({obj['kind']}) does not match the "
-                                f"expected kind ({t.resource.kind})")
+            raise ApiError(
+                400,
+                f"the kind in the data ({obj['kind']}) does not match the "
+                f"expected kind ({t.resource.kind})",
+            )
         meta = _meta(obj)
         if t.namespace and meta.setdefault("namespace", t.namespace) != t.namespace:
-            raise ApiError(400, "the namespace of the provided object does not match the "
-                                "namespace sent on the request")
+            raise ApiError(
+                400,
+                "the namespace of the provided object does not match the "
+                "namespace sent on the request",
+            )
         if t.name is not None and meta.get("name") != t.name:
-            raise ApiError(400, f"the name of the object ({meta.get('name')}) does not match "
-                                f"the name on the URL ({t.name})")
+            raise ApiError(
+                400,
+                f"the name of the object ({meta.get('name')}) does not match "
+                f"the name on the URL ({t.name})",
+            )
         return obj
 
     def _invalid(self, t: _Target, name: str, field_path: str, message: str) -> ApiError:
         qualified = f"{t.resource.kind}.{t.resource.group}" if t.resource.group else t.resource.kind
-        return ApiError(422, f'{qualified} "{name}" is invalid: {field_path}: {message}',
-                        details={"name": name, "group": t.resource.group, "kind": t.resource.kind,
-                                 "causes": [{"reason": "FieldValueInvalid", "message": message,
-                                             "field": field_path}]})
+        return ApiError(
+            422,
+            f'{qualified} "{name}" is invalid: {field_path}: {message}',
+            details={
+                "name": name,
+                "group": t.resource.group,
+                "kind": t.resource.kind,
+                "causes": [
+                    {"reason": "FieldValueInvalid", "message": message, "field": field_path}
+                ],
+            },
+        )
 
     def _conflict(self, t: _Target, why: str) -> ApiError:
-        return ApiError(409, f'Operation cannot be fulfilled on {t.resource.qualified} '
-                             f'"{t.name}": {why}', details=t.resource.details(t.name))
+        return ApiError(
+            409,
+            f'Operation cannot be fulfilled on {t.resource.qualified} "{t.name}": {why}',
+            details=t.resource.details(t.name),
+        )
 
     def _create(self, t: _Target, body: Any, dry_run: bool) -> _Response:
         obj = self._check_body(t, body)
         meta = obj["metadata"]
         if not meta.get("name"):
             if not meta.get("generateName"):
-                raise self._invalid(t, "", "metadata.name",
-                                    "Required value: name or generateName is required")
+                raise self._invalid(
+                    t, "", "metadata.name", "Required value: name or generateName is required"
+                )
             meta["name"] = meta["generateName"] + secrets.token_hex(3)[:5]
         key = self._key(t, meta["name"])
         if key in self._objects:
-            raise ApiError(409, f'{t.resource.qualified} "{meta["name"]}" already exists',
-                           reason="AlreadyExists", details=t.resource.details(meta["name"]))
+            raise ApiError(
+                409,
+                f'{t.resource.qualified} "{meta["name"]}" already exists',
+                reason="AlreadyExists",
+                details=t.resource.details(meta["name"]),
+            )
         for k in ("resourceVersion", "deletionTimestamp", "uid"):
             meta.pop(k, None)
         meta.update(uid=str(uuid.uuid4()), creationTimestamp=_now(), generation=1)
@@ -837,17 +1048,23 @@ class FakeKube:
             self._commit(key, obj, "ADDED")
         return _Response(201, copy.deepcopy(obj))
 
-    def _update(self, t: _Target, new: JsonObj, dry_run: bool, *, patch: bool = False
-                ) -> _Response:
+    def _update(self, t: _Target, new: JsonObj, dry_run: bool, *, patch: bool = False) -> _Response:
         current = self._current(t)
         cur_meta, new_meta = current["metadata"], new["metadata"]
         rv = new_meta.get("resourceVersion")
         if not rv and not patch:
-            raise self._invalid(t, t.name or "", "metadata.resourceVersion",
-                                "Invalid value: 0x0: must be specified for an update")
+            raise self._invalid(
+                t,
+                t.name or "",
+                "metadata.resourceVersion",
+                "Invalid value: 0x0: must be specified for an update",
+            )
         if rv and rv != cur_meta["resourceVersion"]:
-            raise self._conflict(t, "the object has been modified; please apply your changes "
-                                    "to the latest version and try again")
+            raise self._conflict(
+                t,
+                "the object has been modified; please apply your changes "
+                "to the latest version and try again",
+            )
         if t.subresource == "status":
             obj = copy.deepcopy(current)
             obj.pop("status", None)
@@ -864,7 +1081,8 @@ class FakeKube:
                 if k in cur_meta:
                     obj["metadata"][k] = cur_meta[k]
             ignored = ("metadata", "apiVersion", "kind") + (
-                ("status",) if t.resource.status_subresource else ())
+                ("status",) if t.resource.status_subresource else ()
+            )
             if _without(obj, *ignored) != _without(current, *ignored):
                 obj["metadata"]["generation"] = cur_meta.get("generation", 1) + 1
         obj["apiVersion"] = t.group_version
@@ -876,19 +1094,23 @@ class FakeKube:
             self._commit(self._key(t), obj, "DELETED" if gone else "MODIFIED")
         return _Response(200, copy.deepcopy(obj))
 
-    def _patch(self, t: _Target, content_type: str | None, patch: Any, dry_run: bool
-               ) -> _Response:
+    def _patch(self, t: _Target, content_type: str | None, patch: Any, dry_run: bool) -> _Response:
         kind = (content_type or "").split(";")[0].strip().lower()
         if t.resource.group == "" and kind == "application/strategic-merge-patch+json":
             kind = "application/merge-patch+json"  # close enough for the core types used here
         if kind not in ("application/json-patch+json", "application/merge-patch+json"):
-            raise ApiError(415, f"the body of the request was in an unknown format - accepted "
-                                f"media types include: {_PATCH_TYPES}")
+            raise ApiError(
+                415,
+                f"the body of the request was in an unknown format - accepted "
+                f"media types include: {_PATCH_TYPES}",
+            )
         current = self._render(self._current(t), t.version)
         if kind == "application/merge-patch+json":
             if not isinstance(patch, dict):
-                raise ApiError(400, "json: cannot unmarshal array into Go value of type "
-                                    "map[string]interface {}")
+                raise ApiError(
+                    400,
+                    "json: cannot unmarshal array into Go value of type map[string]interface {}",
+                )
             patched = apply_merge_patch(current, patch)
         else:
             try:
@@ -908,9 +1130,12 @@ class FakeKube:
         pre = (options.get("preconditions") if isinstance(options, dict) else None) or {}
         for field_name, label in (("resourceVersion", "ResourceVersion"), ("uid", "UID")):
             if pre.get(field_name) and pre[field_name] != meta.get(field_name):
-                raise self._conflict(t, f"Precondition failed: {label} in precondition: "
-                                        f"{pre[field_name]}, {label} in object meta: "
-                                        f"{meta.get(field_name)}")
+                raise self._conflict(
+                    t,
+                    f"Precondition failed: {label} in precondition: "
+                    f"{pre[field_name]}, {label} in object meta: "
+                    f"{meta.get(field_name)}",
+                )
         if meta.get("finalizers"):
             obj = copy.deepcopy(current)
             if "deletionTimestamp" not in meta and not dry_run:
@@ -919,9 +1144,16 @@ class FakeKube:
             return _Response(202, self._render(obj, t.version))
         if not dry_run:
             self._commit(self._key(t), copy.deepcopy(current), "DELETED")
-        return _Response(200, {"kind": "Status", "apiVersion": "v1", "metadata": {},
-                               "status": "Success",
-                               "details": {**t.resource.details(t.name), "uid": meta.get("uid")}})
+        return _Response(
+            200,
+            {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Success",
+                "details": {**t.resource.details(t.name), "uid": meta.get("uid")},
+            },
+        )
 
     # ------------------------------------------------------------------ watch
 
@@ -943,8 +1175,14 @@ class FakeKube:
             initial, since = self._matching(t, query), self._rv
         return self._watch_lines(t, selected, initial, since, time.monotonic() + timeout)
 
-    def _watch_lines(self, t: _Target, selected: Callable[[JsonObj], bool],
-                     initial: list[JsonObj], since: int, deadline: float) -> Iterator[bytes]:
+    def _watch_lines(
+        self,
+        t: _Target,
+        selected: Callable[[JsonObj], bool],
+        initial: list[JsonObj],
+        since: int,
+        deadline: float,
+    ) -> Iterator[bytes]:
         def line(event_type: str, obj: JsonObj) -> bytes:
             return json.dumps({"type": event_type, "object": obj}).encode() + b"\n"
 
@@ -964,8 +1202,12 @@ class FakeKube:
             for ev in pending:
                 since = ev.rv
                 g, p, ns, name = ev.key
-                if (g, p) == (group, plural) and t.namespace in (None, ns) \
-                        and t.name in (None, name) and selected(ev.obj):
+                if (
+                    (g, p) == (group, plural)
+                    and t.namespace in (None, ns)
+                    and t.name in (None, name)
+                    and selected(ev.obj)
+                ):
                     yield line(ev.type, self._render(ev.obj, t.version))
             if time.monotonic() >= deadline:
                 return
@@ -1030,8 +1272,9 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self._read_body()
         auth = self.headers.get("Authorization") or ""
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else None
-        outcome = self.server.fake._handle(self.command, self.path,
-                                           self.headers.get("Content-Type"), raw, token)
+        outcome = self.server.fake._handle(
+            self.command, self.path, self.headers.get("Content-Type"), raw, token
+        )
         if isinstance(outcome, _Drop):
             self.close_connection = True
             with contextlib.suppress(OSError):

@@ -146,11 +146,15 @@ def _field(op: dict[str, Any], name: str) -> Any:
 def apply_json_patch(doc: Any, patch: Any) -> Any:
     """Apply an RFC 6902 patch to a deep copy of ``doc``; all or nothing."""
     if not isinstance(patch, list):
-        raise JsonPatchFormatError("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
+        raise JsonPatchFormatError(
+            "json: cannot unmarshal object into Go value of type jsonpatch.Patch"
+        )
     result = copy.deepcopy(doc)
     for op in patch:
         if not isinstance(op, dict):
-            raise JsonPatchFormatError("json: cannot unmarshal into Go value of type jsonpatch.Operation")
+            raise JsonPatchFormatError(
+                "json: cannot unmarshal into Go value of type jsonpatch.Operation"
+            )
         kind = op.get("op")
         path = _field(op, "path")
         if not isinstance(path, str):

@@ -39,10 +39,21 @@ def virtual_service(name: str = "reviews", canary: int = 10, **meta: Any) -> dic
         "apiVersion": f"{ISTIO}/v1",
         "kind": "VirtualService",
         "metadata": {"name": name, "namespace": NS, **meta},
-        "spec": {"hosts": ["reviews"], "http": [{"name": "primary", "route": [
-            {"destination": {"host": "reviews", "subset": "v1"}, "weight": 100 - canary},
-            {"destination": {"host": "reviews", "subset": "v2"}, "weight": canary},
-        ]}]},
+        "spec": {
+            "hosts": ["reviews"],
+            "http": [
+                {
+                    "name": "primary",
+                    "route": [
+                        {
+                            "destination": {"host": "reviews", "subset": "v1"},
+                            "weight": 100 - canary,
+                        },
+                        {"destination": {"host": "reviews", "subset": "v2"}, "weight": canary},
+                    ],
+                }
+            ],
+        },
     }
 
 
@@ -122,8 +133,9 @@ def test_direct_state_access(fake_kube: FakeKube) -> None:
     with pytest.raises(KeyError):
         fake_kube.get_object(ISTIO, "v1", "virtualservices", NS, "reviews")
     with pytest.raises(ValueError, match="serve"):
-        fake_kube.put_object({"apiVersion": "example.com/v1", "kind": "Thing",
-                              "metadata": {"name": "x"}})
+        fake_kube.put_object(
+            {"apiVersion": "example.com/v1", "kind": "Thing", "metadata": {"name": "x"}}
+        )
 
 
 def test_not_found(api: client.CustomObjectsApi) -> None:
@@ -131,13 +143,20 @@ def test_not_found(api: client.CustomObjectsApi) -> None:
         api.get_namespaced_custom_object(*VS, "nope")
     assert exc.value.status == 404
     assert status_of(exc.value) == {
-        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-        "message": 'virtualservices.networking.istio.io "nope" not found', "reason": "NotFound",
-        "details": {"name": "nope", "group": ISTIO, "kind": "virtualservices"}, "code": 404}
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": 'virtualservices.networking.istio.io "nope" not found',
+        "reason": "NotFound",
+        "details": {"name": "nope", "group": ISTIO, "kind": "virtualservices"},
+        "code": 404,
+    }
 
 
-def test_delete_and_finalizers(api: client.CustomObjectsApi, fake_kube: FakeKube,
-                               reviews: dict[str, Any]) -> None:
+def test_delete_and_finalizers(
+    api: client.CustomObjectsApi, fake_kube: FakeKube, reviews: dict[str, Any]
+) -> None:
     gone = api.delete_namespaced_custom_object(*VS, "reviews")
     assert gone["status"] == "Success" and gone["details"]["name"] == "reviews"
     with pytest.raises(client.ApiException) as exc:
@@ -149,7 +168,8 @@ def test_delete_and_finalizers(api: client.CustomObjectsApi, fake_kube: FakeKube
     deleted = api.delete_collection_namespaced_custom_object(*VS, label_selector="app=x")
     assert [i["metadata"]["name"] for i in deleted["items"]] == ["a"]
     assert [o["metadata"]["name"] for o in fake_kube.list_objects(ISTIO, "virtualservices")] == [
-        "b"]
+        "b"
+    ]
     fake_kube.delete_object(ISTIO, "virtualservices", NS, "b")
 
     fake_kube.put_object(virtual_service(finalizers=["example.com/keep"]))
@@ -163,8 +183,9 @@ def test_delete_and_finalizers(api: client.CustomObjectsApi, fake_kube: FakeKube
 # ---------------------------------------------------------------- patch and replace
 
 
-def test_json_patch_with_passing_test(api: client.CustomObjectsApi, fake_kube: FakeKube,
-                                      reviews: dict[str, Any]) -> None:
+def test_json_patch_with_passing_test(
+    api: client.CustomObjectsApi, fake_kube: FakeKube, reviews: dict[str, Any]
+) -> None:
     patch = [
         {"op": "test", "path": "/spec/http/0/route/1/weight", "value": 10},
         {"op": "replace", "path": "/spec/http/0/route/0/weight", "value": 75},
@@ -180,8 +201,9 @@ def test_json_patch_with_passing_test(api: client.CustomObjectsApi, fake_kube: F
     assert ("PATCH", path, JSON_PATCH, patch) in fake_kube.requests
 
 
-def test_json_patch_with_failing_test_is_422(api: client.CustomObjectsApi, fake_kube: FakeKube,
-                                             reviews: dict[str, Any]) -> None:
+def test_json_patch_with_failing_test_is_422(
+    api: client.CustomObjectsApi, fake_kube: FakeKube, reviews: dict[str, Any]
+) -> None:
     patch = [
         {"op": "test", "path": "/spec/http/0/route/1/weight", "value": 50},
         {"op": "replace", "path": "/spec/http/0/route/1/weight", "value": 60},
@@ -192,36 +214,49 @@ def test_json_patch_with_failing_test_is_422(api: client.CustomObjectsApi, fake_
     assert isinstance(exc.value, client.exceptions.UnprocessableEntityException)
     # what the real apiserver sends: nothing says which op failed
     assert status_of(exc.value) == {
-        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
         "message": "the server rejected our request due to an error in our request",
-        "reason": "Invalid", "details": {}, "code": 422}
-    assert fake_kube.patch_errors == ["testing value /spec/http/0/route/1/weight failed: test failed"]
+        "reason": "Invalid",
+        "details": {},
+        "code": 422,
+    }
+    assert fake_kube.patch_errors == [
+        "testing value /spec/http/0/route/1/weight failed: test failed"
+    ]
     assert fake_kube.get_object(ISTIO, "v1", "virtualservices", NS, "reviews") == reviews
 
 
-def test_merge_patch_and_strategic_merge_rejected(api: client.CustomObjectsApi,
-                                                  reviews: dict[str, Any]) -> None:
+def test_merge_patch_and_strategic_merge_rejected(
+    api: client.CustomObjectsApi, reviews: dict[str, Any]
+) -> None:
     patched = api.patch_namespaced_custom_object(  # merge patch is the client's default
-        *VS, "reviews", {"metadata": {"labels": {"canary": "yes"}}, "spec": {"hosts": None}})
+        *VS, "reviews", {"metadata": {"labels": {"canary": "yes"}}, "spec": {"hosts": None}}
+    )
     assert patched["metadata"]["labels"] == {"canary": "yes"}
     assert "hosts" not in patched["spec"]
     assert patched["metadata"]["generation"] == 2
 
     with pytest.raises(client.ApiException) as exc:
-        api.patch_namespaced_custom_object(*VS, "reviews", {"spec": {}},
-                                           _content_type="application/strategic-merge-patch+json")
+        api.patch_namespaced_custom_object(
+            *VS, "reviews", {"spec": {}}, _content_type="application/strategic-merge-patch+json"
+        )
     assert exc.value.status == 415
     assert status_of(exc.value)["reason"] == "UnsupportedMediaType"
 
 
-def test_noop_patch_keeps_resource_version(api: client.CustomObjectsApi,
-                                           reviews: dict[str, Any]) -> None:
+def test_noop_patch_keeps_resource_version(
+    api: client.CustomObjectsApi, reviews: dict[str, Any]
+) -> None:
     same = api.patch_namespaced_custom_object(*VS, "reviews", {"spec": {"hosts": ["reviews"]}})
     assert same["metadata"]["resourceVersion"] == reviews["metadata"]["resourceVersion"]
 
 
-def test_stale_resource_version_is_409(api: client.CustomObjectsApi,
-                                       reviews: dict[str, Any]) -> None:
+def test_stale_resource_version_is_409(
+    api: client.CustomObjectsApi, reviews: dict[str, Any]
+) -> None:
     fresh = api.get_namespaced_custom_object(*VS, "reviews")
     fresh["spec"]["http"][0]["route"][1]["weight"] = 20
     replaced = api.replace_namespaced_custom_object(*VS, "reviews", fresh)
@@ -234,10 +269,13 @@ def test_stale_resource_version_is_409(api: client.CustomObjectsApi,
     assert status["reason"] == "Conflict"
     assert status["message"] == (
         'Operation cannot be fulfilled on virtualservices.networking.istio.io "reviews": the '
-        "object has been modified; please apply your changes to the latest version and try again")
+        "object has been modified; please apply your changes to the latest version and try again"
+    )
 
-    stale_patch = {"metadata": {"resourceVersion": fresh["metadata"]["resourceVersion"]},
-                   "spec": {"hosts": ["x"]}}
+    stale_patch = {
+        "metadata": {"resourceVersion": fresh["metadata"]["resourceVersion"]},
+        "spec": {"hosts": ["x"]},
+    }
     with pytest.raises(client.ApiException) as exc:
         api.patch_namespaced_custom_object(*VS, "reviews", stale_patch)
     assert exc.value.status == 409
@@ -249,14 +287,21 @@ def test_stale_resource_version_is_409(api: client.CustomObjectsApi,
 
 
 def test_status_subresource(api: client.CustomObjectsApi, fake_kube: FakeKube) -> None:
-    fake_kube.put_object({"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
-                          "metadata": {"name": "reviews", "namespace": NS},
-                          "spec": {"paused": True}, "status": {"phase": "Paused"}})
+    fake_kube.put_object(
+        {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Rollout",
+            "metadata": {"name": "reviews", "namespace": NS},
+            "spec": {"paused": True},
+            "status": {"phase": "Paused"},
+        }
+    )
     ro = ("argoproj.io", "v1alpha1", NS, "rollouts", "reviews")
     main = api.patch_namespaced_custom_object(*ro, {"status": {"phase": "Healthy"}})
     assert main["status"] == {"phase": "Paused"}  # ignored on the main resource, as for real
-    status = api.patch_namespaced_custom_object_status(*ro, {"status": {"phase": "Healthy"},
-                                                             "spec": {"paused": False}})
+    status = api.patch_namespaced_custom_object_status(
+        *ro, {"status": {"phase": "Healthy"}, "spec": {"paused": False}}
+    )
     assert status["status"] == {"phase": "Healthy"} and status["spec"] == {"paused": True}
     assert status["metadata"]["generation"] == 1
 
@@ -264,8 +309,9 @@ def test_status_subresource(api: client.CustomObjectsApi, fake_kube: FakeKube) -
 # ---------------------------------------------------------------- errors and faults
 
 
-def test_forbidden_from_deny_list(api: client.CustomObjectsApi, fake_kube: FakeKube,
-                                  reviews: dict[str, Any]) -> None:
+def test_forbidden_from_deny_list(
+    api: client.CustomObjectsApi, fake_kube: FakeKube, reviews: dict[str, Any]
+) -> None:
     fake_kube.token_users["fake-token-alice"] = "system:serviceaccount:x:y"
     fake_kube.deny(verb="patch", plural="virtualservices", namespace=NS)
     api.get_namespaced_custom_object(*VS, "reviews")  # other verbs still allowed
@@ -275,15 +321,20 @@ def test_forbidden_from_deny_list(api: client.CustomObjectsApi, fake_kube: FakeK
     assert status_of(exc.value)["message"] == (
         'virtualservices.networking.istio.io "reviews" is forbidden: User '
         '"system:serviceaccount:x:y" cannot patch resource "virtualservices" in API group '
-        '"networking.istio.io" in the namespace "bookinfo"')
-    assert status_of(exc.value)["details"] == {"name": "reviews", "group": ISTIO,
-                                               "kind": "virtualservices"}
+        '"networking.istio.io" in the namespace "bookinfo"'
+    )
+    assert status_of(exc.value)["details"] == {
+        "name": "reviews",
+        "group": ISTIO,
+        "kind": "virtualservices",
+    }
     fake_kube.allow_all()
     api.patch_namespaced_custom_object(*VS, "reviews", {"spec": {}})
 
 
-def test_injected_failures(api: client.CustomObjectsApi, fake_kube: FakeKube,
-                           reviews: dict[str, Any]) -> None:
+def test_injected_failures(
+    api: client.CustomObjectsApi, fake_kube: FakeKube, reviews: dict[str, Any]
+) -> None:
     fake_kube.fail_next(1, status=500)
     with pytest.raises(client.ApiException) as exc:
         api.get_namespaced_custom_object(*VS, "reviews")
@@ -306,23 +357,30 @@ def test_injected_failures(api: client.CustomObjectsApi, fake_kube: FakeKube,
     assert [r.method for r in fake_kube.requests[n:]] == ["GET", "GET"]
 
 
-def test_latency_and_client_timeouts(api: client.CustomObjectsApi, fake_kube: FakeKube,
-                                     reviews: dict[str, Any]) -> None:
+def test_latency_and_client_timeouts(
+    api: client.CustomObjectsApi, fake_kube: FakeKube, reviews: dict[str, Any]
+) -> None:
     fake_kube.latency_s = 0.05
     n = len(fake_kube.requests)
     with pytest.raises(urllib3.exceptions.MaxRetryError):
         api.get_namespaced_custom_object(*VS, "reviews", _request_timeout=0.01)
     assert [r.method for r in fake_kube.requests[n:]] == ["GET"] * 4  # urllib3 retried 3 times
     with pytest.raises(urllib3.exceptions.ReadTimeoutError):  # a PATCH is not retried...
-        api.patch_namespaced_custom_object(*VS, "reviews", {"spec": {"hosts": ["late"]}},
-                                           _request_timeout=0.01)
+        api.patch_namespaced_custom_object(
+            *VS, "reviews", {"spec": {"hosts": ["late"]}}, _request_timeout=0.01
+        )
     # ...and the server got it all the same: a timed-out write may have been applied
-    wait_for(lambda: fake_kube.get_object(ISTIO, "v1", "virtualservices", NS, "reviews")
-             ["spec"]["hosts"] == ["late"])
+    wait_for(
+        lambda: (
+            fake_kube.get_object(ISTIO, "v1", "virtualservices", NS, "reviews")["spec"]["hosts"]
+            == ["late"]
+        )
+    )
 
 
-def test_down_and_up(api: client.CustomObjectsApi, fake_kube: FakeKube,
-                     reviews: dict[str, Any]) -> None:
+def test_down_and_up(
+    api: client.CustomObjectsApi, fake_kube: FakeKube, reviews: dict[str, Any]
+) -> None:
     port = fake_kube.port
     fake_kube.down()
     with pytest.raises(urllib3.exceptions.MaxRetryError):
@@ -332,8 +390,9 @@ def test_down_and_up(api: client.CustomObjectsApi, fake_kube: FakeKube,
     assert api.get_namespaced_custom_object(*VS, "reviews") == reviews
 
 
-def test_token(api: client.CustomObjectsApi, fake_kube: FakeKube, tmp_path: Path,
-               reviews: dict[str, Any]) -> None:
+def test_token(
+    api: client.CustomObjectsApi, fake_kube: FakeKube, tmp_path: Path, reviews: dict[str, Any]
+) -> None:
     api.get_namespaced_custom_object(*VS, "reviews")
     assert fake_kube.last_token == "fake-token-alice"
     assert fake_kube.requests[-1].token == "fake-token-alice"
@@ -348,23 +407,33 @@ def test_token(api: client.CustomObjectsApi, fake_kube: FakeKube, tmp_path: Path
 
 def test_kubeconfig_with_several_contexts(fake_kube: FakeKube, tmp_path: Path) -> None:
     path = fake_kube.write_kubeconfig(
-        tmp_path / "kc", context="prod", user="alice", namespace=NS,
-        extra_contexts=[KubeContext("staging", user="bob", namespace="staging")])
+        tmp_path / "kc",
+        context="prod",
+        user="alice",
+        namespace=NS,
+        extra_contexts=[KubeContext("staging", user="bob", namespace="staging")],
+    )
     contexts, current = config.list_kube_config_contexts(config_file=str(path))
     assert current["name"] == "prod" and current["context"]["namespace"] == NS
     assert {c["name"] for c in contexts} == {"prod", "staging"}
     with config.new_client_from_config(config_file=str(path), context="staging") as c:
-        client.CustomObjectsApi(c).list_namespaced_custom_object(ISTIO, "v1", "staging",
-                                                                 "virtualservices")
+        client.CustomObjectsApi(c).list_namespaced_custom_object(
+            ISTIO, "v1", "staging", "virtualservices"
+        )
     assert fake_kube.last_token == "fake-token-bob"
 
 
-def test_requests_are_recorded(api: client.CustomObjectsApi, fake_kube: FakeKube,
-                               reviews: dict[str, Any]) -> None:
+def test_requests_are_recorded(
+    api: client.CustomObjectsApi, fake_kube: FakeKube, reviews: dict[str, Any]
+) -> None:
     api.list_namespaced_custom_object(*VS, label_selector="app=x")
     method, path, content_type, body = fake_kube.requests[-1]
     assert (method, path, content_type, body) == (
-        "GET", f"/apis/{ISTIO}/v1/namespaces/{NS}/virtualservices", None, None)
+        "GET",
+        f"/apis/{ISTIO}/v1/namespaces/{NS}/virtualservices",
+        None,
+        None,
+    )
     assert fake_kube.requests[-1].query == {"labelSelector": "app=x"}
     assert not [r for r in fake_kube.requests if r.method == "PATCH"]
 
@@ -400,30 +469,36 @@ def test_discovery(api_client: client.ApiClient, fake_kube: FakeKube) -> None:
 
     fake_kube.serve("example.com", ["v1alpha1"], {"widgets": "Widget"})
     assert {r.kind for r in api.get_api_resources("example.com", "v1alpha1").resources} == {
-        "Widget"}
+        "Widget"
+    }
 
 
 # ---------------------------------------------------------------- watch
 
 
-def test_watch_sees_modified_after_patch(api: client.CustomObjectsApi,
-                                         reviews: dict[str, Any]) -> None:
+def test_watch_sees_modified_after_patch(
+    api: client.CustomObjectsApi, reviews: dict[str, Any]
+) -> None:
     rv = api.list_namespaced_custom_object(*VS)["metadata"]["resourceVersion"]
     events: queue.Queue[dict[str, Any]] = queue.Queue()
     w = watch.Watch()
 
     def consume() -> None:
-        for event in w.stream(api.list_namespaced_custom_object, *VS, resource_version=rv,
-                              timeout_seconds=5):
+        for event in w.stream(
+            api.list_namespaced_custom_object, *VS, resource_version=rv, timeout_seconds=5
+        ):
             events.put(event)
             if event["type"] == "MODIFIED":
                 w.stop()
 
     thread = threading.Thread(target=consume, daemon=True)
     thread.start()
-    api.patch_namespaced_custom_object(*VS, "reviews", [
-        {"op": "replace", "path": "/spec/http/0/route/1/weight", "value": 30}],
-        _content_type=JSON_PATCH)
+    api.patch_namespaced_custom_object(
+        *VS,
+        "reviews",
+        [{"op": "replace", "path": "/spec/http/0/route/1/weight", "value": 30}],
+        _content_type=JSON_PATCH,
+    )
     event = events.get(timeout=2)
     assert event["type"] == "MODIFIED"
     assert event["object"]["spec"]["http"][0]["route"][1]["weight"] == 30
@@ -432,17 +507,18 @@ def test_watch_sees_modified_after_patch(api: client.CustomObjectsApi,
     assert not thread.is_alive()
 
 
-def test_watch_history_initial_events_and_timeout(api: client.CustomObjectsApi,
-                                                  fake_kube: FakeKube,
-                                                  reviews: dict[str, Any]) -> None:
+def test_watch_history_initial_events_and_timeout(
+    api: client.CustomObjectsApi, fake_kube: FakeKube, reviews: dict[str, Any]
+) -> None:
     fake_kube.max_watch_s = 0.05  # streams end as if timeoutSeconds had passed
     rv = reviews["metadata"]["resourceVersion"]
     fake_kube.put_object(virtual_service("ratings"))
     fake_kube.delete_object(ISTIO, "virtualservices", NS, "reviews")
 
     def events(**kwargs: Any) -> list[tuple[str, str]]:
-        stream = watch.Watch().stream(api.list_namespaced_custom_object, *VS,
-                                      timeout_seconds=5, **kwargs)
+        stream = watch.Watch().stream(
+            api.list_namespaced_custom_object, *VS, timeout_seconds=5, **kwargs
+        )
         return [(e["type"], e["object"]["metadata"]["name"]) for e in stream]
 
     # from a resourceVersion: what happened after it
@@ -452,15 +528,18 @@ def test_watch_history_initial_events_and_timeout(api: client.CustomObjectsApi,
     assert events(label_selector="app=none") == []
 
 
-def test_watch_from_compacted_resource_version_is_410(api: client.CustomObjectsApi,
-                                                      fake_kube: FakeKube,
-                                                      reviews: dict[str, Any]) -> None:
+def test_watch_from_compacted_resource_version_is_410(
+    api: client.CustomObjectsApi, fake_kube: FakeKube, reviews: dict[str, Any]
+) -> None:
     old = reviews["metadata"]["resourceVersion"]
     fake_kube.put_object(virtual_service(canary=50))
     fake_kube.compact()
     with pytest.raises(client.ApiException) as exc:
-        list(watch.Watch().stream(api.list_namespaced_custom_object, *VS, resource_version=old,
-                                  timeout_seconds=5))
+        list(
+            watch.Watch().stream(
+                api.list_namespaced_custom_object, *VS, resource_version=old, timeout_seconds=5
+            )
+        )
     assert exc.value.status == 410
 
 
@@ -471,17 +550,22 @@ def test_core_events(api_client: client.ApiClient, fake_kube: FakeKube) -> None:
     core = client.CoreV1Api(api_client)
     event = client.CoreV1Event(
         metadata=client.V1ObjectMeta(generate_name="reviews."),
-        involved_object=client.V1ObjectReference(kind="VirtualService", name="reviews",
-                                                 namespace=NS),
-        reason="WeightChanged", message="canary 10% -> 25%", type="Normal")
+        involved_object=client.V1ObjectReference(
+            kind="VirtualService", name="reviews", namespace=NS
+        ),
+        reason="WeightChanged",
+        message="canary 10% -> 25%",
+        type="Normal",
+    )
     created = core.create_namespaced_event(NS, event)
     assert created.metadata.name.startswith("reviews.")
     assert created.reason == "WeightChanged"
     assert fake_kube.list_objects("", "events", NS)[0]["message"] == "canary 10% -> 25%"
 
 
-async def test_aio_client_get_and_patch(fake_kube: FakeKube, fake_kubeconfig: Path,
-                                        reviews: dict[str, Any]) -> None:
+async def test_aio_client_get_and_patch(
+    fake_kube: FakeKube, fake_kubeconfig: Path, reviews: dict[str, Any]
+) -> None:
     aio = pytest.importorskip("kubernetes.aio")
     api_client = await aio.config.new_client_from_config(config_file=str(fake_kubeconfig))
     try:
@@ -489,20 +573,29 @@ async def test_aio_client_get_and_patch(fake_kube: FakeKube, fake_kubeconfig: Pa
         got = await api.get_namespaced_custom_object(*VS, "reviews")
         assert got == reviews
         patched = await api.patch_namespaced_custom_object(
-            *VS, "reviews", [{"op": "test", "path": "/spec/http/0/route/1/weight", "value": 10},
-                             {"op": "replace", "path": "/spec/http/0/route/1/weight",
-                              "value": 20}], _content_type=JSON_PATCH)
+            *VS,
+            "reviews",
+            [
+                {"op": "test", "path": "/spec/http/0/route/1/weight", "value": 10},
+                {"op": "replace", "path": "/spec/http/0/route/1/weight", "value": 20},
+            ],
+            _content_type=JSON_PATCH,
+        )
         assert patched["spec"]["http"][0]["route"][1]["weight"] == 20
         with pytest.raises(aio.client.ApiException) as exc:
             await api.patch_namespaced_custom_object(
-                *VS, "reviews", [{"op": "test", "path": "/spec/http/0/route/1/weight",
-                                  "value": 10}], _content_type=JSON_PATCH)
+                *VS,
+                "reviews",
+                [{"op": "test", "path": "/spec/http/0/route/1/weight", "value": 10}],
+                _content_type=JSON_PATCH,
+            )
         assert exc.value.status == 422
 
         rv = got["metadata"]["resourceVersion"]  # watch from before the patch: it is replayed
         w = aio.watch.Watch()
-        async with w.stream(api.list_namespaced_custom_object, *VS, resource_version=rv,
-                            timeout_seconds=5) as stream:
+        async with w.stream(
+            api.list_namespaced_custom_object, *VS, resource_version=rv, timeout_seconds=5
+        ) as stream:
             async for event in stream:
                 assert event["type"] == "MODIFIED"
                 assert event["object"]["spec"]["http"][0]["route"][1]["weight"] == 20
@@ -516,24 +609,31 @@ async def test_aio_client_get_and_patch(fake_kube: FakeKube, fake_kubeconfig: Pa
 
 def test_json_patch_operations() -> None:
     doc = {"a": {"b": [1, 2]}, "c~d/e": 1}
-    assert apply_json_patch(doc, [
-        {"op": "add", "path": "/a/b/-", "value": 3},
-        {"op": "add", "path": "/a/b/0", "value": 0},
-        {"op": "remove", "path": "/c~0d~1e"},
-        {"op": "copy", "from": "/a/b", "path": "/copy"},
-        {"op": "move", "from": "/a", "path": "/moved"},
-        {"op": "replace", "path": "/moved/b/1", "value": 10},
-        {"op": "test", "path": "/copy", "value": [0, 1, 2, 3]},
-        {"op": "test", "path": "/missing", "value": None},
-    ]) == {"moved": {"b": [0, 10, 2, 3]}, "copy": [0, 1, 2, 3]}
+    assert apply_json_patch(
+        doc,
+        [
+            {"op": "add", "path": "/a/b/-", "value": 3},
+            {"op": "add", "path": "/a/b/0", "value": 0},
+            {"op": "remove", "path": "/c~0d~1e"},
+            {"op": "copy", "from": "/a/b", "path": "/copy"},
+            {"op": "move", "from": "/a", "path": "/moved"},
+            {"op": "replace", "path": "/moved/b/1", "value": 10},
+            {"op": "test", "path": "/copy", "value": [0, 1, 2, 3]},
+            {"op": "test", "path": "/missing", "value": None},
+        ],
+    ) == {"moved": {"b": [0, 10, 2, 3]}, "copy": [0, 1, 2, 3]}
     assert doc == {"a": {"b": [1, 2]}, "c~d/e": 1}  # input untouched
 
     with pytest.raises(JsonPatchTestFailed, match="testing value /a/b failed"):
         apply_json_patch(doc, [{"op": "test", "path": "/a/b", "value": [1, 2.5]}])
     with pytest.raises(JsonPatchTestFailed):
         apply_json_patch({"x": 1}, [{"op": "test", "path": "/x", "value": True}])
-    for bad in ([{"op": "remove", "path": "/nope"}], [{"op": "replace", "path": "/x/y", "value": 1}],
-                [{"op": "add", "path": "/a/b/5", "value": 1}], [{"op": "frob", "path": "/a"}]):
+    for bad in (
+        [{"op": "remove", "path": "/nope"}],
+        [{"op": "replace", "path": "/x/y", "value": 1}],
+        [{"op": "add", "path": "/a/b/5", "value": 1}],
+        [{"op": "frob", "path": "/a"}],
+    ):
         with pytest.raises(JsonPatchError):
             apply_json_patch(doc, bad)
 
@@ -550,9 +650,11 @@ def test_merge_patch_rfc7386_examples() -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=3),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner,
-                                                                 max_size=3),
-    max_leaves=8)
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
 
 
 @given(json_values, json_values)
