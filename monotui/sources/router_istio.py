@@ -13,6 +13,7 @@ description; a write puts back weights that sum to 100.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from monotui.config import RolloutConfig
@@ -87,8 +88,9 @@ class IstioRouter(KubeRouter):
             for i, route in enumerate(http):
                 if route.get("name") == str(wanted):
                     return ("http", i, route)
-            if isinstance(wanted, int) and 0 <= wanted < len(http):
-                return ("http", wanted, http[wanted])
+            index = wanted if isinstance(wanted, int) else int(wanted) if wanted.isdigit() else -1
+            if 0 <= index < len(http):  # route = 1 or route = "1": unnamed routes by index
+                return ("http", index, http[index])
             raise NotFoundError(
                 f"{where} has no http route named '{wanted}' (routes: {_names(http)}): "
                 "fix [rollouts.router] route"
@@ -108,9 +110,15 @@ class IstioRouter(KubeRouter):
         both = [(i, r) for i, r in enumerate(http) if self._twin(r)]
         if len(both) == 1:
             return ("http", both[0][0], both[0][1])
+        # Unnamed routes (bookinfo's, Flagger's) can only be named by index: show how.
+        hint = both or [(i, r) for i, r in enumerate(http) if not r.get("match")] or [(0, http[0])]
+        i, example = hint[-1]
+        named = example.get("name")
+        split = f"{len(both)} of them send" if both else "none of them sends"
         raise ConfigError(
-            f"{where} has {len(http)} http routes ({_names(http)}): set [rollouts.router] route "
-            "to the one to steer"
+            f"{where} has {len(http)} http routes ({_names(http)}) and {split} traffic to both "
+            f"{self.stable} and {self.canary}: set [rollouts.router] route to the one to steer, "
+            f"by name or index (e.g. route = {_toml(named) if named else i})"
         )
 
     def _dest(self, entry: Any) -> str | None:
@@ -193,6 +201,10 @@ def _routes(spec: dict[str, Any], section: str) -> list[dict[str, Any]]:
 
 def _names(routes: list[dict[str, Any]]) -> str:
     return ", ".join(str(r.get("name") or f"#{i} (unnamed)") for i, r in enumerate(routes))
+
+
+def _toml(name: Any) -> str:
+    return json.dumps(str(name))  # a JSON string is a valid TOML basic string
 
 
 def _label(section: str, i: int, route: dict[str, Any]) -> str:
