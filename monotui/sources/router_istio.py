@@ -127,6 +127,15 @@ class IstioRouter(KubeRouter):
         value = entry["destination"].get(self.key)
         return str(value) if value is not None else None
 
+    def _other(self, entry: Any) -> str:
+        """A destination that is neither stable nor canary, in words."""
+        value = self._dest(entry)
+        if value is not None:
+            return f"{value} ({self.key})"
+        dest = entry.get("destination") if isinstance(entry, dict) else None
+        host = dest.get("host") if isinstance(dest, dict) else None
+        return f"host {host} (no {self.key})" if host else "a destination without a host"
+
     def _twin(self, route: dict[str, Any]) -> bool:
         """Whether the route sends traffic to exactly the stable and the canary destination."""
         dests = [self._dest(e) for e in route.get("route") or []]
@@ -138,17 +147,24 @@ class IstioRouter(KubeRouter):
         label = _label(section, i, route)
         if not isinstance(entries, list) or not entries:
             raise SourceError(f"{self.resource}: {label} has no destinations")
-        found, others = match_roles(map(self._dest, entries), self.stable, self.canary)
-        if others:
-            raise SourceError(
-                f"{self.resource}: {label} also routes to {', '.join(others)} ({self.key}); "
-                f"monotui steers exactly two destinations, {self.stable} and {self.canary}: "
-                "check [rollouts.router] stable/canary/match_by"
+        found, _ = match_roles(map(self._dest, entries), self.stable, self.canary)
+        others = [self._other(e) for j, e in enumerate(entries) if j not in found.values()]
+        fix = "check [rollouts.router] stable/canary/match_by"
+        if self.key == "subset" and all(self._dest(e) is None for e in entries):
+            # Argo Rollouts' and Flagger's VirtualServices split by host: say how to read them.
+            fix = (
+                'these destinations have no subset: set [rollouts.router] match_by = "host" '
+                "and stable/canary to their hosts"
             )
         if not found:
             raise NotFoundError(
-                f"{self.resource}: {label} has no destination with {self.key} "
-                f"'{self.stable}' or '{self.canary}': check [rollouts.router] stable/canary/match_by"
+                f"{self.resource}: {label} has no destination with {self.key} '{self.stable}' "
+                f"or '{self.canary}' (it routes to {', '.join(others)}): {fix}"
+            )
+        if others:
+            raise SourceError(
+                f"{self.resource}: {label} also routes to {', '.join(others)}; monotui steers "
+                f"exactly two destinations, {self.stable} and {self.canary}: {fix}"
             )
         return found
 
