@@ -47,8 +47,8 @@ class IstioRouter(KubeRouter):
     ) -> None:
         super().__init__(kube, rollout, can_write=can_write)
         self.key = "host" if self.cfg.match_by == "host" else "subset"
-        self.stable = self.cfg.stable
-        self.canary = self.cfg.canary
+        self.stable = self._short(self.cfg.stable)
+        self.canary = self._short(self.cfg.canary)
 
     def _layout(self, obj: dict[str, Any]) -> Layout:
         spec = obj.get("spec")
@@ -125,7 +125,16 @@ class IstioRouter(KubeRouter):
         if not isinstance(entry, dict) or not isinstance(entry.get("destination"), dict):
             return None
         value = entry["destination"].get(self.key)
-        return str(value) if value is not None else None
+        return self._short(str(value)) if value is not None else None
+
+    def _short(self, value: str) -> str:
+        """A host in the VirtualService's namespace by its short name, as Istio resolves it:
+        'reviews' and 'reviews.bookinfo.svc.cluster.local' are the same service."""
+        if self.key == "host":
+            for suffix in (f".{self.namespace}.svc.cluster.local", f".{self.namespace}.svc"):
+                if value.endswith(suffix):
+                    return value[: -len(suffix)]
+        return value
 
     def _other(self, entry: Any) -> str:
         """A destination that is neither stable nor canary, in words."""
