@@ -154,6 +154,16 @@ class IstioRouter(KubeRouter):
         """{"stable": index, "canary": index} of the destinations present in the route."""
         entries = route.get("route")
         label = _label(section, i, route)
+        delegate = route.get("delegate")
+        if isinstance(delegate, dict) and delegate.get("name"):
+            # A root VirtualService at the edge hands the route to another one: steer that one.
+            ns = str(delegate.get("namespace") or self.namespace)
+            where = f" and [[rollouts]] namespace = {_toml(ns)}" if ns != self.namespace else ""
+            raise ConfigError(
+                f"{self.resource}: {label} delegates to VirtualService {ns}/{delegate['name']}, "
+                f"which holds the weights: set [rollouts.router] name = {_toml(delegate['name'])}"
+                f"{where}"
+            )
         if not isinstance(entries, list) or not entries:
             raise SourceError(f"{self.resource}: {label} has no destinations")
         found, _ = match_roles(map(self._dest, entries), self.stable, self.canary)
