@@ -2,8 +2,9 @@
 
 `spec.rules[i].backendRefs[*].weight` is proportional (default 1; 0 sends nothing): the rule's
 weights are shown as whole percentages summing to 100 (1/1 is 50/50, 3/1 is 75/25), and written as
-percentages summing to 100. The rule is `[rollouts.router] route` (its index), or the only rule, or
-the only rule whose backendRefs are exactly the stable and the canary backend (matched by name).
+percentages summing to 100. The rule is `[rollouts.router] route` (its index, or its name: Gateway
+API v1.2+ `rules[].name`), or the only rule, or the only rule whose backendRefs are exactly the
+stable and the canary backend (matched by name).
 """
 
 from __future__ import annotations
@@ -76,12 +77,21 @@ class GatewayRouter(KubeRouter):
     def _rule(self, rules: list[Any]) -> int:
         wanted = self.cfg.route
         if wanted is not None and str(wanted) != "":
+            for i, rule in enumerate(rules):  # rules[].name: Gateway API v1.2 and later
+                if isinstance(rule, dict) and rule.get("name") == str(wanted):
+                    return i
             try:
                 index = int(wanted)
             except ValueError:
+                if any(_name(rule) for rule in rules):
+                    raise NotFoundError(
+                        f"{self.resource} has no rule named '{wanted}' (rules: "
+                        f"{', '.join(_label(i, r) for i, r in enumerate(rules))}): "
+                        "fix [rollouts.router] route"
+                    ) from None
                 raise ConfigError(
                     f"rollout {self.rollout.name}: [rollouts.router] route must be a rule index "
-                    f"for gateway-api, got '{wanted}'"
+                    f"for gateway-api (the rules of {self.resource} have no names), got '{wanted}'"
                 ) from None
             if not 0 <= index < len(rules):
                 raise NotFoundError(
@@ -97,7 +107,7 @@ class GatewayRouter(KubeRouter):
         raise ConfigError(
             f"{self.resource} has {len(rules)} rules and {len(both)} of them route to both "
             f"'{self.cfg.stable}' and '{self.cfg.canary}': set [rollouts.router] route to the "
-            "rule index to steer"
+            "rule to steer, by index or name"
         )
 
     def _both(self, rule: Any) -> bool:
@@ -120,3 +130,14 @@ class GatewayRouter(KubeRouter):
                 f"'{self.cfg.canary}': check [rollouts.router] stable/canary"
             )
         return found
+
+
+def _name(rule: Any) -> str | None:
+    name = rule.get("name") if isinstance(rule, dict) else None
+    return str(name) if name else None
+
+
+def _label(i: int, rule: Any) -> str:
+    """A rule in words: its index, and its name when it has one ("0 (split)")."""
+    name = _name(rule)
+    return f"{i} ({name})" if name else str(i)
