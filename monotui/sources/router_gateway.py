@@ -9,6 +9,7 @@ stable and the canary backend (matched by name).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from monotui.errors import ConfigError, MonotuiError, NotFoundError, SourceError
@@ -104,10 +105,14 @@ class GatewayRouter(KubeRouter):
         both = [i for i, rule in enumerate(rules) if self._both(rule)]
         if len(both) == 1:
             return both[0]
+        which = f" (rules {', '.join(_label(i, rules[i]) for i in both)})" if both else ""
+        example = both[0] if both else 0
+        name = _name(rules[example])
         raise ConfigError(
             f"{self.resource} has {len(rules)} rules and {len(both)} of them route to both "
-            f"'{self.cfg.stable}' and '{self.cfg.canary}': set [rollouts.router] route to the "
-            "rule to steer, by index or name"
+            f"'{self.cfg.stable}' and '{self.cfg.canary}'{which}: set [rollouts.router] route "
+            "to the rule to steer, by index or name "
+            f"(e.g. route = {json.dumps(name) if name else example})"
         )
 
     def _both(self, rule: Any) -> bool:
