@@ -15,6 +15,7 @@ from typing import Any
 from monotui.errors import ConfigError, MonotuiError, NotFoundError, SourceError
 from monotui.model import Weights
 from monotui.sources import jsonpatch
+from monotui.sources.base import RouteState
 from monotui.sources.kube_router import (
     ROLES,
     KubeRouter,
@@ -33,6 +34,36 @@ class GatewayRouter(KubeRouter):
     versions = ("v1", "v1beta1")
     plural = "httproutes"
     singular = "httproute"
+
+    def read(self) -> RouteState:
+        """The weights now; a GRPCRoute of the configured name is named as such, not 'not found'."""
+        try:
+            return super().read()
+        except NotFoundError as exc:
+            if self.object.api_version is None or not self._is_grpc_route():
+                raise  # the API itself is missing, or there is really nothing of that name
+            raise NotFoundError(
+                f"{self.namespace}/{self.name} is a GRPCRoute, not an HTTPRoute: monotui steers "
+                "HTTPRoute weights only, GRPCRoutes are not supported; point [rollouts.router] "
+                f"name at an HTTPRoute ({exc})"
+            ) from None
+
+    def _is_grpc_route(self) -> bool:
+        """Whether a GRPCRoute of our name exists (only asked after the HTTPRoute was not found)."""
+        for version in ("v1", "v1alpha2"):
+            try:
+                self.kube.custom.get_namespaced_custom_object(
+                    self.group,
+                    version,
+                    self.namespace,
+                    "grpcroutes",
+                    self.name,
+                    _request_timeout=self.kube.timeout_s,
+                )
+            except Exception:  # unserved, missing, forbidden, unreachable: we cannot tell
+                continue
+            return True
+        return False
 
     def _layout(self, obj: dict[str, Any]) -> Layout:
         spec = obj.get("spec")
