@@ -3,6 +3,7 @@
 What the weights are, in the order Argo Rollouts' own controller decides them:
 1. fully promoted (`status.currentPodHash == status.stableRS`): the new revision takes everything,
    shown as canary 100 (phase Promoted);
+   no status at all (the controller has not reconciled the Rollout yet): 0, said in the message;
 2. with traffic routing, `status.canary.weights.canary.weight` (what was set on the mesh), scaled by
    `trafficRouting.maxTrafficWeight` (default 100);
 3. aborted (`status.abort`): 0; a full promotion requested (`status.promoteFull`): 100;
@@ -126,6 +127,10 @@ class RolloutView:
         """The weights and where they come from (see the module docstring for the order)."""
         if self.fully_promoted:
             return Weights.canary_at(100), "fully promoted"
+        if (
+            self.status is None
+        ):  # not reconciled yet: no canary has been started, whatever step 1 says
+            return Weights.canary_at(0), "no status yet"
         traffic = (self._status("canary") or {}).get("weights")
         if isinstance(traffic, dict) and isinstance(traffic.get("canary"), dict):
             return Weights.canary_at(self._pct(traffic["canary"].get("weight", 0))), "traffic"
@@ -171,6 +176,8 @@ class RolloutView:
             where = f"past the last of {n} steps"
         else:
             where = f"step {self.index + 1}/{n} ({describe(self.steps[self.index])})"
+        if self.status is None:
+            where = f"no status yet: is the Argo Rollouts controller running? ({where})"
         argo = " ".join(str(x) for x in (self._status("phase"), self._status("message")) if x)
         paused = "; spec.paused" if self.paused else ""
         return f"{where}{paused}; Argo: {argo}" if argo else f"{where}{paused}"
