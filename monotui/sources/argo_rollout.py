@@ -180,7 +180,20 @@ class RolloutView:
             where = f"no status yet: is the Argo Rollouts controller running? ({where})"
         argo = " ".join(str(x) for x in (self._status("phase"), self._status("message")) if x)
         paused = "; spec.paused" if self.paused else ""
-        return f"{where}{paused}; Argo: {argo}" if argo else f"{where}{paused}"
+        extra = self._additional()
+        return f"{where}{paused}{extra}; Argo: {argo}" if argo else f"{where}{paused}{extra}"
+
+    def _additional(self) -> str:
+        """The share an experiment step's services take (status.canary.weights.additional): it
+        comes out of the stable's share, which the two weights cannot show."""
+        weights = (self._status("canary") or {}).get("weights")
+        extra = weights.get("additional") if isinstance(weights, dict) else None
+        taken = [e for e in extra or [] if isinstance(e, dict) and _whole(e.get("weight"))]
+        total = sum(self._pct(e["weight"]) for e in taken)
+        if not total:
+            return ""
+        names = ", ".join(str(e.get("serviceName") or "?") for e in taken if e["weight"])
+        return f"; {total}% to experiment services ({names}), taken from stable"
 
     def progress(self) -> StepStatus:
         return StepStatus(
