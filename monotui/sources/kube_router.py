@@ -67,6 +67,17 @@ def match_roles(
     return found, others
 
 
+def targeted(matches: Any) -> bool:
+    """Whether a route's matches take only requests picked by header or query (testers, an A/B
+    test, Flagger's sticky cookie): such a route is not where the general traffic is split."""
+    keys = ("headers", "queryParams", "withoutHeaders")
+    return (
+        isinstance(matches, list)
+        and bool(matches)
+        and all(isinstance(m, dict) and any(m.get(k) for k in keys) for m in matches)
+    )
+
+
 def whole_weight(entry: dict[str, Any], default: int, what: str) -> int:
     """`entry["weight"]` (`default` if missing); SourceError naming `what` unless a whole number >= 0."""
     weight = entry.get("weight", default)

@@ -22,6 +22,7 @@ from monotui.sources.kube_router import (
     Layout,
     match_roles,
     percentages,
+    targeted,
     whole_weight,
 )
 
@@ -134,8 +135,18 @@ class GatewayRouter(KubeRouter):
         if len(rules) == 1:
             return 0
         both = [i for i, rule in enumerate(rules) if self._both(rule)]
+        general = [i for i in both if not targeted(rules[i].get("matches"))]
+        if len(general) == 1:  # the split; rules for testers (header matches) are left alone
+            return general[0]
         if len(both) == 1:
-            return both[0]
+            name = _name(rules[both[0]])
+            raise ConfigError(
+                f"{self.resource}: the only rule to both '{self.cfg.stable}' and "
+                f"'{self.cfg.canary}', rule {_label(both[0], rules[both[0]])}, takes only requests "
+                "matched by header or query (testers, an A/B test), not the general traffic: set "
+                f"[rollouts.router] route = {json.dumps(name) if name else both[0]} to steer it "
+                "anyway"
+            )
         which = f" (rules {', '.join(_label(i, rules[i]) for i in both)})" if both else ""
         example = both[0] if both else 0
         name = _name(rules[example])

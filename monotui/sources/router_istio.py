@@ -27,6 +27,7 @@ from monotui.sources.kube_router import (
     Layout,
     match_roles,
     percentages,
+    targeted,
     whole_weight,
 )
 
@@ -108,8 +109,17 @@ class IstioRouter(KubeRouter):
                 return l4[0]
             raise SourceError(f"{where} has no http route: add one, or name another resource")
         both = [(i, r) for i, r in enumerate(http) if self._twin(r)]
+        general = [(i, r) for i, r in both if not targeted(r.get("match"))]
+        if len(general) == 1:  # the split; routes for testers (header matches) are left alone
+            return ("http", general[0][0], general[0][1])
         if len(both) == 1:
-            return ("http", both[0][0], both[0][1])
+            i, route = both[0]
+            raise ConfigError(
+                f"{where}: the only http route to both {self.stable} and {self.canary}, "
+                f"{_label('http', i, route)}, takes only requests matched by header or query "
+                "(testers, an A/B test), not the general traffic: set [rollouts.router] route = "
+                f"{_toml(route['name']) if route.get('name') else i} to steer it anyway"
+            )
         # Unnamed routes (bookinfo's, Flagger's) can only be named by index: show how.
         hint = both or [(i, r) for i, r in enumerate(http) if not r.get("match")] or [(0, http[0])]
         i, example = hint[-1]
