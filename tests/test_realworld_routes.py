@@ -211,16 +211,14 @@ def test_hosts_match_in_short_or_fully_qualified_form(
 
 
 FLAGGER_STICKY = text("istio-flagger-sticky")
+PODINFO = {"match_by": "host", "stable": "podinfo-primary", "canary": "podinfo-canary"}
 
 
-def test_flagger_session_affinity_routes_are_ambiguous_until_one_is_chosen(
+def test_flagger_sticky_cookie_route_is_left_alone_and_its_split_found(
     fake_kube: FakeKube, conn: KubeConnection
 ) -> None:
-    load(fake_kube, FLAGGER_STICKY)
-    cfg = {"match_by": "host", "stable": "podinfo-primary", "canary": "podinfo-canary"}
-    with pytest.raises(ConfigError, match=r"\(sticky-route, #1 \(unnamed\)\) and 2 of them"):
-        istio(conn, "podinfo", **cfg).read()
-    router = istio(conn, "podinfo", route=1, **cfg)
+    load(fake_kube, FLAGGER_STICKY)  # both routes list both hosts; the first only for a cookie
+    router = istio(conn, "podinfo", **PODINFO)
     assert router.read().weights == Weights(70, 30)
     before = vs(fake_kube, "podinfo")
     steer(router, 40)
@@ -228,6 +226,18 @@ def test_flagger_session_affinity_routes_are_ambiguous_until_one_is_chosen(
     assert after["spec"]["http"][0] == before["spec"]["http"][0]
     assert weights(after["spec"]["http"][1]) == [60, 40]
     assert without_weights(after) == without_weights(before)
+
+
+def test_flagger_ab_testing_has_no_split_and_its_header_route_is_not_taken_for_one(
+    fake_kube: FakeKube, conn: KubeConnection
+) -> None:
+    doc = yaml.safe_load(FLAGGER_STICKY)  # A/B: testers (by header) 0/100, everyone else 100
+    doc["spec"]["http"][0]["match"] = [{"headers": {"x-canary": {"exact": "insider"}}}]
+    del doc["spec"]["http"][0]["name"], doc["spec"]["http"][1]["route"][1]
+    load(fake_kube, yaml.safe_dump(doc))
+    with pytest.raises(ConfigError, match=r"route #0, takes only requests matched by header"):
+        istio(conn, "podinfo", **PODINFO).read()
+    assert istio(conn, "podinfo", route=0, **PODINFO).read().weights == Weights(0, 100)
 
 
 GATEWAY_BOUND = text("istio-gateway-bound")
@@ -435,3 +445,19 @@ def test_status_json_end_to_end(
     assert status["name"] == "web" and status["namespace"] == "bookinfo"
     assert status["weights"] == {"stable": expected[0], "canary": expected[1]}
     assert status["sources"]["router"]["state"] == "ok"
+
+
+def test_a_header_matched_rule_to_both_backends_is_not_the_split(
+    fake_kube: FakeKube, conn: KubeConnection
+) -> None:
+    doc = yaml.safe_load(fill(GUIDE, version="v1"))
+    rules = doc["spec"]["rules"]
+    rules[1]["backendRefs"].insert(0, {"name": "reviews-v1", "port": 9080, "weight": 0})
+    load(fake_kube, yaml.safe_dump(doc))
+    assert gateway(conn).read().weights == Weights(90, 10)
+    del rules[0]
+    rules.append({"backendRefs": [{"name": "reviews-v1", "port": 9080}]})
+    load(fake_kube, yaml.safe_dump(doc))
+    with pytest.raises(ConfigError, match=r"rule 0, takes only requests matched by header"):
+        gateway(conn).read()
+    assert gateway(conn, route=0).read().weights == Weights(0, 100)
