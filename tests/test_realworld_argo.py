@@ -1,7 +1,8 @@
 """The Argo router on Rollouts shaped like the ones Argo Rollouts' examples ship and its controller
 writes (every traffic router it knows, analysis/setCanaryScale/experiment steps, the status block
 as the controller leaves it), in our own words and values, through the fake API server and the
-real kubernetes client; and `monotui status --json` on one, end to end."""
+real kubernetes client; and `monotui status --json` end to end on a real-shaped VirtualService,
+HTTPRoute and Rollout."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from string import Template
 from typing import Any
 
 import pytest
@@ -26,7 +28,8 @@ from tests.fakekube import FakeKube
 from tests.router_helpers import NS, conn_fixture, no_metrics, rollout
 
 conn = conn_fixture()
-CANARY = yaml.safe_load((Path(__file__).parent / "manifests" / "argo-canary.yaml").read_text())
+MANIFESTS = Path(__file__).parent / "manifests"
+CANARY = yaml.safe_load((MANIFESTS / "argo-canary.yaml").read_text())
 
 ROUTERS: dict[str, dict[str, Any]] = {
     "istio-virtualService": {
@@ -221,14 +224,41 @@ def test_blue_green_is_refused_with_what_to_use(fake_kube: FakeKube, conn: KubeC
         router(conn).read()
 
 
-def test_status_json_end_to_end(fake_kube: FakeKube, fake_kubeconfig: Path, tmp_path: Path) -> None:
-    fake_kube.put_object(rollout_doc())
+CLI_CONFIG = """
+[audit]
+path = "{audit}"
+
+[[rollouts]]
+name = "web"
+namespace = "bookinfo"
+[rollouts.router]
+{router}
+[rollouts.metrics]
+kind = "none"
+"""
+
+
+@pytest.mark.parametrize(
+    ("manifest", "router", "expected", "phase"),
+    [
+        ("istio-flagger-sticky", 'kind = "istio"\nname = "podinfo"\nmatch_by = "host"\n'
+         'stable = "podinfo-primary"\ncanary = "podinfo-canary"', (70, 30), "Progressing"),
+        ("gateway-guide", 'kind = "gateway-api"\nname = "reviews"\nstable = "reviews-v1"\n'
+         'canary = "reviews-v2"', (90, 10), "Progressing"),
+        ("argo-canary", 'kind = "argo"\nname = "checkout"', (95, 5), "Paused"),
+    ],
+)  # fmt: skip
+def test_status_json_end_to_end(
+    fake_kube: FakeKube, fake_kubeconfig: Path, tmp_path: Path, manifest: str, router: str,
+    expected: tuple[int, int], phase: str,
+) -> None:  # fmt: skip
+    """`monotui status --json` in a subprocess, KUBECONFIG at the fake API server."""
+    text = Template((MANIFESTS / f"{manifest}.yaml").read_text()).substitute(version="v1")
+    doc = yaml.safe_load(text)
+    doc["metadata"]["namespace"] = NS
+    fake_kube.put_object(doc)
     config = tmp_path / "monotui.toml"
-    config.write_text(
-        f'[audit]\npath = "{tmp_path / "audit.jsonl"}"\n\n[[rollouts]]\nname = "checkout"\n'
-        'namespace = "bookinfo"\n[rollouts.router]\nkind = "argo"\n[rollouts.metrics]\n'
-        'kind = "none"\n'
-    )
+    config.write_text(CLI_CONFIG.format(audit=tmp_path / "audit.jsonl", router=router))
     out = subprocess.run(
         [sys.executable, "-m", "monotui", "status", "--json", "-c", str(config)],
         capture_output=True,
@@ -239,7 +269,7 @@ def test_status_json_end_to_end(fake_kube: FakeKube, fake_kubeconfig: Path, tmp_
     )
     assert out.returncode == 0, out.stderr
     (status,) = json.loads(out.stdout)["rollouts"]
-    assert status["weights"] == {"stable": 95, "canary": 5}
-    assert status["phase"] == "Paused"
-    assert status["steps"] == [5, 25, 60, 100]
-    assert "CanaryPauseStep" in status["sources"]["router"]["message"]
+    assert status["name"] == "web" and status["namespace"] == "bookinfo"
+    assert status["weights"] == {"stable": expected[0], "canary": expected[1]}
+    assert status["phase"] == phase
+    assert status["sources"]["router"]["state"] == "ok"

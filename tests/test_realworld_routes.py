@@ -6,10 +6,6 @@ into the fake API server and read and written through the real kubernetes client
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -398,53 +394,6 @@ def test_a_grpc_route_is_refused_by_name(fake_kube: FakeKube, conn: KubeConnecti
         gateway(conn).read()
     assert "reviews is a GRPCRoute" in str(err.value)
     assert "HTTPRoute" in str(err.value)
-
-
-# --- monotui status --json, end to end ------------------------------------------------------------
-
-CLI_CONFIG = """
-[audit]
-path = "{audit}"
-
-[[rollouts]]
-name = "web"
-namespace = "bookinfo"
-[rollouts.router]
-{router}
-[rollouts.metrics]
-kind = "none"
-"""
-
-
-@pytest.mark.parametrize(
-    ("manifest", "router", "expected"),
-    [
-        (FLAGGER_STICKY, 'kind = "istio"\nname = "podinfo"\nroute = 1\nmatch_by = "host"\n'
-         'stable = "podinfo-primary"\ncanary = "podinfo-canary"', (70, 30)),
-        (fill(GUIDE, version="v1"), 'kind = "gateway-api"\nname = "reviews"\n'
-         'stable = "reviews-v1"\ncanary = "reviews-v2"', (90, 10)),
-    ],
-)  # fmt: skip
-def test_status_json_end_to_end(
-    fake_kube: FakeKube, fake_kubeconfig: Path, tmp_path: Path, manifest: str, router: str,
-    expected: tuple[int, int],
-) -> None:  # fmt: skip
-    load(fake_kube, manifest)
-    config = tmp_path / "monotui.toml"
-    config.write_text(CLI_CONFIG.format(audit=tmp_path / "audit.jsonl", router=router))
-    out = subprocess.run(
-        [sys.executable, "-m", "monotui", "status", "--json", "-c", str(config)],
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).resolve().parent.parent,
-        env={**os.environ, "KUBECONFIG": str(fake_kubeconfig)},
-        timeout=60,
-    )
-    assert out.returncode == 0, out.stderr
-    (status,) = json.loads(out.stdout)["rollouts"]
-    assert status["name"] == "web" and status["namespace"] == "bookinfo"
-    assert status["weights"] == {"stable": expected[0], "canary": expected[1]}
-    assert status["sources"]["router"]["state"] == "ok"
 
 
 def test_a_header_matched_rule_to_both_backends_is_not_the_split(
