@@ -10,8 +10,9 @@ them. The U test runs in numpy (the same formulas as scipy's asymptotic method, 
 `scipy.stats.mannwhitneyu` call) and falls back to scipy's exact method where scipy would use it.
 
 Speed (bench/judge_bench.py: 100 rollouts x 600 samples per side within 50 ms): the samples are read
-once into numpy columns (`_Columns`) that every metric shares, and only the newest stretch of the
-series that the judged windows can come from is read at all.
+once into numpy columns (`_read`) that every metric shares, only the newest stretch of the series
+that the judged windows can come from is read at all, and tests/test_judge_equivalence.py holds the
+per-sample judge this replaced, which must give the same verdicts.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ if TYPE_CHECKING:
     Floats = npt.NDArray[np.float64]
     Indices = npt.NDArray[np.intp]
 
-# Rows of _Columns.values: the metric values has-data looks at, baseline then canary.
-_ERROR, _LATENCY = 0, 2
+# The rows of the array _read makes of the samples, one column per sample. A metric names its
+# baseline row; its canary row is the next one. Rows 1-4 are the values has-data looks at.
+_T, _ERROR, _LATENCY, _RATE = 0, 1, 3, 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +45,7 @@ class _Metric:
 
     name: str
     words: str  # "canary 5xx" reads better than "canary error_rate"
-    row: int  # its baseline row in _Columns.values; the canary is the next row
+    row: int  # its baseline row in the _read array; the canary is the next row
     show: Callable[[float], str]
     critical: bool
     limit: float | None  # the absolute guard on the newest canary value
@@ -79,8 +81,8 @@ class Judge:
         if samples and not _has_data(samples[-1]):
             # A gap is one NO DATA poll; judging the older samples again would count them twice.
             return Verdict.no_data("the newest poll returned no metric values")
-        columns, picked = _independent_columns(samples, self.window_s, cfg.lookback)
-        recent = columns.take(picked)
+        _, columns, picked = _independent_columns(samples, self.window_s, cfg.lookback)
+        recent = columns.take(picked, axis=1)
         judged = tuple(self._judge_metric(m, recent) for m in self._metrics)
         requests = self._canary_requests(recent)
         if cfg.min_requests > 0 and (requests is None or requests < cfg.min_requests):
@@ -99,8 +101,8 @@ class Judge:
             return Verdict(VerdictResult.NODATA, None, why, quiet)
         return score(judged, cfg)
 
-    def _canary_requests(self, recent: _Recent) -> float | None:
-        rates = recent.canary_rate
+    def _canary_requests(self, recent: Floats) -> float | None:
+        rates = recent[_RATE]
         rates = rates[rates == rates]  # x == x is False only for NaN
         if not len(rates):
             return None
@@ -108,11 +110,11 @@ class Judge:
         total: float = sum(rates.tolist())
         return total * self.window_s
 
-    def _newest(self, metric: _Metric, recent: _Recent) -> float | None:
+    def _newest(self, metric: _Metric, recent: Floats) -> float | None:
         """The canary's value over its newest samples covering `min_requests` requests, weighted by
         requests: exact pooling for an error rate, a weighted mean for p99. One error in 19 requests
         is 5.3 %; pooled with its neighbours up to 100 requests it is the 1 % it really is."""
-        values, rates = recent.values[metric.row + 1], recent.canary_rate
+        values, rates = recent[metric.row + 1], recent[_RATE]
         total = weighted = 0.0
         for i in range(len(values) - 1, -1, -1):  # usually stops after a sample or two
             value: float = values.item(i)
@@ -128,10 +130,9 @@ class Judge:
                 break
         return weighted / total if total > 0 else None
 
-    def _judge_metric(self, metric: _Metric, recent: _Recent) -> MetricVerdict:
+    def _judge_metric(self, metric: _Metric, recent: Floats) -> MetricVerdict:
         cfg = self.config
-        base = _sorted_data(recent.values[metric.row])
-        can = _sorted_data(recent.values[metric.row + 1])
+        base, can = _sorted_data(recent[metric.row : metric.row + 2])
         b = _median_of_sorted(base)
         c = _median_of_sorted(can)
         effect = _effect(c, b) if c is not None and b is not None else None
@@ -185,70 +186,62 @@ def independent(samples: Sequence[Sample], window_s: float, count: int) -> list[
     windows, one unlucky minute looks like six agreeing samples and a healthy canary fails. Samples
     without any error-rate or latency value are skipped, so a gap costs one poll, not a window.
     """
-    columns, picked = _independent_columns(samples, window_s, count)
-    return [samples[columns.start + i] for i in picked.tolist()]
+    start, _, picked = _independent_columns(samples, window_s, count)
+    return [samples[start + i] for i in picked.tolist()]
 
 
-@dataclass(frozen=True, slots=True)
-class _Columns:
-    """Samples as numpy columns, oldest first; NaN is NO DATA, whether the sample said None or NaN."""
+def _read(samples: Sequence[Sample]) -> Floats:
+    """The samples as columns of one array, rows as _T.._RATE say; NaN is NO DATA, None or NaN.
 
-    start: int  # the series index of the first column
-    times: list[float]  # Sample.t as given: the spacing test does the same float arithmetic
-    values: Floats  # rows: error baseline, error canary, p99 baseline, p99 canary
-    canary_rate: Floats
+    Attribute reads in comprehensions are the cheapest way to get at the fields of 600 slotted
+    dataclasses, and dtype=float turns None into NaN, so one test (x == x) finds every gap.
+    """
+    import numpy as np
 
-    @classmethod
-    def read(cls, samples: Sequence[Sample], start: int) -> _Columns:
-        """One pass over samples[start:]; attribute reads in comprehensions are the cheap kind."""
-        import numpy as np
-
-        tail = samples[start:]
-        err = [s.error_rate for s in tail]
-        lat = [s.latency_p99_ms for s in tail]
-        rows = [[p.baseline for p in err], [p.canary for p in err]]
-        rows += [[p.baseline for p in lat], [p.canary for p in lat]]
-        rates = [s.request_rate.canary for s in tail]
-        # dtype=float turns None into NaN, so one test (x == x) finds every gap.
-        values = np.array(rows, dtype=float).reshape(4, len(tail))
-        return cls(start, [s.t for s in tail], values, np.array(rates, dtype=float))
-
-    def take(self, picked: Indices) -> _Recent:
-        """The picked columns only, in the order given."""
-        return _Recent(self.values.take(picked, axis=1), self.canary_rate.take(picked))
-
-
-@dataclass(frozen=True, slots=True)
-class _Recent:
-    """The judged samples as columns, oldest first, NaN for NO DATA; every metric reads them."""
-
-    values: Floats  # rows as in _Columns.values
-    canary_rate: Floats
+    rows = [
+        [s.t for s in samples],
+        [s.error_rate.baseline for s in samples],
+        [s.error_rate.canary for s in samples],
+        [s.latency_p99_ms.baseline for s in samples],
+        [s.latency_p99_ms.canary for s in samples],
+        [s.request_rate.canary for s in samples],
+    ]
+    return np.array(rows, dtype=float)
 
 
 def _independent_columns(
     samples: Sequence[Sample], window_s: float, count: int
-) -> tuple[_Columns, Indices]:
-    """The columns of the newest stretch of `samples` and the indices in them that `independent`
-    picks, oldest first.
+) -> tuple[int, Floats, Indices]:
+    """The newest stretch of `samples` read into columns, as (its start in `samples`, the columns,
+    the indices in them that `independent` picks, oldest first).
 
     The walk starts at the newest sample and only looks back, so a tail in which it picks `count`
-    samples yields the picks of the whole series: read a tail, and a four times longer one only
-    when the first falls short. With 5 s polls and a 60 s window, 10 picks read ~280 of the 1800
-    samples the controller keeps, not all of them.
+    samples yields the picks of the whole series: read a tail long enough for `count` windows at
+    the recent poll interval, and a four times longer one when gaps made it fall short. With 5 s
+    polls and a 60 s window, 10 picks read ~180 of the 1800 samples the controller keeps.
     """
     spacing = window_s * 0.99  # polls drift by milliseconds; a window apart is a window apart
-    size = 4 * max(count, 0) + 16
+    size = _tail_guess(samples, window_s, count)
     while True:
         start = max(0, len(samples) - size)
-        columns = _Columns.read(samples, start)
+        columns = _read(samples[start:])
         picked = _pick(columns, spacing, count)
         if len(picked) >= count or start == 0:
-            return columns, picked
+            return start, columns, picked
         size *= 4
 
 
-def _pick(columns: _Columns, spacing: float, count: int) -> Indices:
+def _tail_guess(samples: Sequence[Sample], window_s: float, count: int) -> int:
+    """How many of the newest samples likely hold `count` picks, with a quarter more for gaps. Only a
+    first guess: a short one costs a second read, never a different pick."""
+    k = min(len(samples), 17)
+    gap = (samples[-1].t - samples[-k].t) / (k - 1) if k > 1 else math.nan
+    polls = window_s / gap if gap > 0 else 1.0  # samples per window; NaN, inf and 0 gaps guess 1
+    guess = 1.25 * max(count, 0) * (polls + 1) + 16
+    return max(16, int(guess)) if guess < len(samples) else len(samples)
+
+
+def _pick(columns: Floats, spacing: float, count: int) -> Indices:
     """The columns the walk back from the newest sample picks, oldest first.
 
     Where the samples are a window apart and have data (polls as slow as the window, as in the
@@ -257,13 +250,13 @@ def _pick(columns: _Columns, spacing: float, count: int) -> Indices:
     """
     import numpy as np
 
-    values = columns.values
+    values = columns[_ERROR : _LATENCY + 2]
     has = (values == values).any(axis=0)  # any of the four metric values; x == x is False for NaN
     with_data = np.flatnonzero(has)
     if count <= 0 or not len(with_data):
         return np.empty(0, dtype=np.intp)
     newest = int(with_data[-1])  # the walk's first pick: nothing before it to keep apart from
-    t = np.asarray(columns.times, dtype=float)
+    t = columns[_T]
     # follows[i]: sample i is picked right after sample i + 1, given that i + 1 was picked; the
     # negated `<` treats a NaN time as the Python walk does (never too close).
     follows = has[:-1] & ~(t[1:] - t[:-1] < spacing)
@@ -272,7 +265,7 @@ def _pick(columns: _Columns, spacing: float, count: int) -> Indices:
     run = np.arange(first, newest + 1, dtype=np.intp)
     if len(run) >= count or first == 0:
         return run
-    more = _walk_back(columns.times, has.tolist(), spacing, count - len(run), first)
+    more = _walk_back(t.tolist(), has.tolist(), spacing, count - len(run), first)
     return np.concatenate((np.array(more[::-1], dtype=np.intp), run))
 
 
@@ -362,11 +355,11 @@ def mann_whitney(
     np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
     starts = np.flatnonzero(new)
     bounds = np.append(starts, len(both))  # a tie group spans ranks bounds[i]+1 .. bounds[i+1]
-    groups = np.cumsum(new, dtype=np.intp) - 1
     average_rank = (bounds[:-1] + bounds[1:] + 1) / 2.0
-    ranks = np.empty(len(both))
-    ranks[order] = average_rank[groups]
-    u1 = float(ranks[:n1].sum()) - n1 * (n1 + 1) / 2
+    # The canary's rank sum, group by group: its values in each tie group times the group's rank.
+    # Ranks are half-integers, so the sum is exact in any order: the U of a rank-per-value sum.
+    in_group = np.add.reduceat(order < n1, starts, dtype=np.intp)
+    u1 = float(average_rank @ in_group) - n1 * (n1 + 1) / 2
     u = max(u1, n1 * n2 - u1)
     ties = np.diff(bounds)
     if (n1 <= 8 or n2 <= 8) and not bool((ties > 1).any()):
@@ -408,11 +401,13 @@ def _metrics(cfg: JudgeConfig) -> tuple[_Metric, ...]:
     return (error, latency)
 
 
-def _sorted_data(values: Floats) -> Floats:
-    """The values that are data, sorted: NaN (None read as NaN) is NO DATA, never zero."""
+def _sorted_data(rows: Floats) -> list[Floats]:
+    """Each row's values that are data (NaN, None read as NaN, is NO DATA, never zero), sorted."""
     import numpy as np
 
-    return np.sort(values[values == values])  # x == x is False only for NaN
+    ordered = np.sort(rows, axis=1)  # NaN sorts last: the data is each row's prefix
+    counts = (ordered == ordered).sum(axis=1).tolist()  # x == x is False only for NaN
+    return [row[:n] for row, n in zip(ordered, counts, strict=True)]
 
 
 def _median_of_sorted(values: Floats) -> float | None:

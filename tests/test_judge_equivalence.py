@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -294,3 +294,20 @@ def test_a_long_walk_past_the_first_tail_picks_the_same_samples() -> None:
     assert [s.t for s in got] == [s.t for s in ref_independent(samples, 60.0, 600)]
     assert [s.t for s in got[-3:]] == [35_878.0, 35_938.0, 35_999.0]
     assert (len(got), got[0].t) == (600, 58.0)
+
+
+@pytest.mark.parametrize("window_s", [0.0, -60.0, math.inf, math.nan, 1e-9, 1e9])
+@pytest.mark.parametrize("times", ["nan", "inf", "equal", "backwards"])
+def test_odd_windows_and_times_pick_the_same_samples(window_s: float, times: str) -> None:
+    """Nonsense windows and clocks are not judged sensibly, but the same as before, and they end."""
+    clocks: dict[str, Callable[[int], float]] = {
+        "nan": lambda i: math.nan if i % 3 else float(i),
+        "inf": lambda i: math.inf if i == 20 else float(i),
+        "equal": lambda i: 5.0,
+        "backwards": lambda i: 100.0 - i,
+    }
+    t = clocks[times]
+    samples = [Sample(t(i), Pair(0.01, None if i % 4 else 0.02)) for i in range(40)]
+    for count in (0, 1, 5, 40):
+        got = independent(samples, window_s, count)
+        assert [id(s) for s in got] == [id(s) for s in ref_independent(samples, window_s, count)]
