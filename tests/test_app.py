@@ -167,9 +167,11 @@ async def test_palette_offers_actions_of_every_rollout_and_runs_them() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await open_cockpit(pilot)
         await pilot.press("colon")
-        text = await wait_for_text(pilot, "checkout: advance")
-        assert "reviews: advance" in text
-        await pilot.press(*"reviews roll")
+        await wait_for_text(pilot, "checkout: advance")
+        # The list is longer than the palette: narrow it to the other rollout.
+        await pilot.press(*"reviews")
+        await wait_for_text(pilot, "reviews: advance")
+        await pilot.press(*" roll")
         await wait_for_text(pilot, "reviews: roll back")
         await pilot.press("enter")
         await settle(pilot)

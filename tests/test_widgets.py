@@ -103,7 +103,7 @@ async def text_of(snap: Snapshot, size: tuple[int, int] = (120, 70)) -> str:
     app = Panels(snap)
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
-        return screen_text(app)  # type: ignore[arg-type]
+        return screen_text(app)
 
 
 async def test_markup_and_escape_sequences_in_data_are_shown_literally() -> None:
@@ -164,7 +164,7 @@ async def test_read_only_header_and_flags() -> None:
     assert "on -> off" not in text and "read-only" in text
 
 
-async def test_chart_replots_only_when_its_data_changes() -> None:
+async def test_chart_replots_only_when_a_column_fills() -> None:
     snap = snapshot()
     app = Panels(snap)
     async with app.run_test(size=(120, 70)) as pilot:
@@ -174,9 +174,18 @@ async def test_chart_replots_only_when_its_data_changes() -> None:
         app.show(snap)  # the same data again: nothing to do
         await pilot.pause()
         assert chart._drawn is drawn
-        app.show(snapshot(samples=(*snap.samples, Sample(T0 + 121, Pair(0.01, 0.09)))))
+        # A spike in the column still filling: the legend says it at once, the plot waits.
+        spike = (*snap.samples, Sample(T0 + 120.5, Pair(0.01, 0.09)))
+        app.show(snapshot(samples=spike, t=T0 + 121))
+        await pilot.pause()
+        assert "9.00 %" in screen_text(app)
+        assert chart._drawn is drawn
+        # The column is over: the plot shows the spike (the y axis grows to hold it).
+        app.show(snapshot(samples=spike, t=T0 + 122.5))
         await pilot.pause()
         assert chart._drawn is not drawn
+        before, after = (d[1] if d else None for d in (drawn, chart._drawn))
+        assert before is not None and after is not None and after.top > before.top
 
 
 def test_downsample_keeps_gaps_and_fits_the_width() -> None:

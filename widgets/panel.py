@@ -33,6 +33,8 @@ class SnapshotPanel(Widget):
         super().__init__(id=id, classes=classes)
         self._digest: object = object()
         self._lines = 0
+        self._text: Text | None = None  # drawn once per change, reused by render()
+        self._text_width = 0
 
     def on_mount(self) -> None:
         if self.TITLE:
@@ -43,7 +45,13 @@ class SnapshotPanel(Widget):
         if digest == self._digest:
             return
         self._digest = digest
-        lines = self.draw(snapshot, max(self.content_size.width, 20)).plain.count("\n")
+        width = self._width()
+        text = self.draw(snapshot, width)
+        if text == self._text and width == self._text_width:
+            return  # the inputs moved, the picture did not (a p-value past its third decimal)
+        self._text, self._text_width = text, width
+        lines = text.plain.count("\n")
+        # A layout pass only when the panel's height may change.
         self.refresh(layout=lines != self._lines)
         self._lines = lines
 
@@ -56,4 +64,10 @@ class SnapshotPanel(Widget):
         raise NotImplementedError
 
     def render(self) -> Text:
-        return self.draw(self.snapshot, max(self.content_size.width, 20))
+        width = self._width()
+        if self._text is None or width != self._text_width:
+            self._text, self._text_width = self.draw(self.snapshot, width), width
+        return self._text
+
+    def _width(self) -> int:
+        return max(self.content_size.width, 20)

@@ -1,12 +1,19 @@
 """The base of the two charts: a one-line legend with the source state, and a plotext plot.
 
-The plot is replotted only when what it would draw changed (the downsampled series, the marks, the
-threshold or the size), so a quiet screen costs almost nothing. Missing values are gaps, never zero.
+The plot is replotted only when what it would draw changed at its own resolution. Samples fall into
+columns of a round time span aligned to the clock (not to the newest sample), and only complete
+columns are drawn: a column's mean is final once its time is over, so the picture changes when a
+column fills (or the scale, the threshold or the marks change), not on every poll. The x axis ends
+at the end of the newest complete column, so the plot lags now by less than one column; the legend
+above it shows the newest values. Values are rounded to the plot's braille dots. Missing values are
+gaps, never zero.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -20,7 +27,7 @@ from monotui.model import Pair, Sample, Snapshot, VerdictResult
 from widgets.text import source_problem
 
 Point = tuple[float, float | None]
-"""(minutes relative to now, value or None for a gap)"""
+"""(minutes relative to the end of the newest complete column, value or None for a gap)"""
 
 BASELINE_COLOR = "blue+"
 CANARY_COLOR = "orange"
@@ -33,27 +40,106 @@ VERDICT_MARK_COLORS = {
     VerdictResult.NODATA: "gray",
 }
 _Y_AXIS_COLUMNS = 8  # what plotext's y tick labels take; the rest is data
+_X_AXIS_ROWS = 2  # the x axis line and its tick labels
+_SPANS_S = (1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 21600)
+"""Column spans in seconds: round values, so the columns (and the axis) rarely change scale."""
+_TOPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+"""Mantissas of the y axis top, for the same reason."""
+
+
+def column_span_s(span_s: float, columns: int) -> float:
+    """The smallest round column span that fits `span_s` seconds into `columns` columns."""
+    need = span_s / max(columns - 1, 1)  # -1: clock-aligned columns may straddle one more
+    for value in _SPANS_S:
+        if value >= need:
+            return float(value)
+    return float(math.ceil(need / 86400) * 86400)
+
+
+def nice_top(value: float) -> float:
+    """The smallest round number at or above `value` (the y axis top)."""
+    if value <= 0:
+        return 1.0
+    exponent = math.floor(math.log10(value))
+    for mantissa in _TOPS:
+        top = mantissa * 10.0**exponent
+        if top >= value * (1 - 1e-9):
+            return top
+    return 10.0 ** (exponent + 1)
+
+
+def ticks(low: float, high: float, most: int) -> list[float]:
+    """Round tick values from `low` to `high` (inclusive where they fall), at most `most` of them."""
+    width = high - low
+    if width <= 0:
+        return [low]
+    exponent = math.floor(math.log10(width / most))
+    for mantissa in (1.0, 2.0, 2.5, 5.0, 10.0, 20.0, 25.0, 50.0):
+        step = mantissa * 10.0**exponent
+        if width / step <= most:
+            break
+    first = math.ceil(low / step - 1e-9)
+    last = math.floor(high / step + 1e-9)
+    return [round(i * step, 10) for i in range(first, last + 1)]
+
+
+def tick_label(value: float) -> str:
+    """A tick without trailing zeros: 0, 2.5, 100."""
+    return f"{value:g}"
+
+
+def columns_of(
+    samples: Sequence[Sample], field: str, span_s: float, edge: float
+) -> tuple[list[Point], list[Point]]:
+    """Baseline and canary points, one per clock-aligned column of `span_s` seconds that holds
+    samples: the mean of its values, or None (a gap) when all of them are missing. x is in minutes
+    relative to `edge` (the end of the newest column). Columns without samples are skipped."""
+    sums: dict[int, list[float]] = {}
+    for sample in samples:
+        pair: Pair = getattr(sample, field)
+        column = math.floor(sample.t / span_s)
+        acc = sums.get(column)
+        if acc is None:
+            acc = sums[column] = [0.0, 0.0, 0.0, 0.0]
+        if pair.baseline is not None:
+            acc[0] += pair.baseline
+            acc[1] += 1
+        if pair.canary is not None:
+            acc[2] += pair.canary
+            acc[3] += 1
+    base: list[Point] = []
+    canary: list[Point] = []
+    for column in sorted(sums):
+        acc = sums[column]
+        x = ((column + 1) * span_s - edge) / 60.0
+        base.append((x, acc[0] / acc[1] if acc[1] else None))
+        canary.append((x, acc[2] / acc[3] if acc[3] else None))
+    return base, canary
 
 
 def downsample(
     samples: Sequence[Sample], pick: str, field: str, buckets: int, now: float
 ) -> list[Point]:
-    """Average `field.pick` of consecutive samples into at most `buckets` points.
+    """`field.pick` of `samples` in at most `buckets` clock-aligned columns, the complete ones
+    before `now` (x relative to the end of the newest of them).
 
-    A bucket whose samples are all missing stays missing (a gap), so NO DATA is never drawn as 0.
+    A column whose samples are all missing stays missing (a gap), so NO DATA is never drawn as 0.
     """
     if not samples or buckets <= 0:
         return []
-    size = -(-len(samples) // buckets)  # ceil
-    # Align the buckets to the newest sample so the right edge is always the latest value.
-    start = len(samples) % size
-    points: list[Point] = []
-    for lo in range(start - size if start else 0, len(samples), size):
-        chunk = samples[max(lo, 0) : lo + size]
-        values = [v for s in chunk if (v := getattr(getattr(s, field), pick)) is not None]
-        t = chunk[-1].t
-        points.append(((t - now) / 60.0, sum(values) / len(values) if values else None))
-    return points
+    span_s = column_span_s(now - samples[0].t, buckets)
+    edge = math.floor(now / span_s) * span_s
+    base, canary = columns_of(complete(samples, edge), field, span_s, edge)
+    return base if pick == "baseline" else canary
+
+
+def complete(samples: Sequence[Sample], edge: float) -> Sequence[Sample]:
+    """The samples before `edge` (the start of the column still filling); samples are in time
+    order, so this is a prefix."""
+    end = len(samples)
+    while end and samples[end - 1].t >= edge:
+        end -= 1
+    return samples[:end]
 
 
 def segments(points: Sequence[Point]) -> list[tuple[list[float], list[float]]]:
@@ -72,6 +158,24 @@ def segments(points: Sequence[Point]) -> list[tuple[list[float], list[float]]]:
     if xs:
         out.append((xs, ys))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """Everything a chart draws, already at the plot's resolution (comparable: equal = same picture)."""
+
+    left: float
+    """The x axis start in minutes (the end, 0, is the end of the newest column)."""
+    top: float
+    """The y axis top, in the chart's unit."""
+    base: tuple[Point, ...]
+    canary: tuple[Point, ...]
+    limit: float | None
+    """The failure threshold in the chart's unit, or None."""
+    marks: tuple[tuple[float, str], ...]
+    """Vertical marks: (x, colour) for weight and verdict changes."""
+    rows: int
+    """Rows of the plot area (the y resolution is four dots a row)."""
 
 
 class ChartLegend(Widget):
@@ -115,7 +219,7 @@ class TimeChart(Vertical):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self._drawn: object = None
+        self._drawn: tuple[object, Figure | None] | None = None
         self._legend_drawn: object = None
 
     def compose(self) -> ComposeResult:
@@ -170,55 +274,85 @@ class TimeChart(Vertical):
             self._legend_drawn = legend
             self.query_one(ChartLegend).show(legend)
         plot = self.query_one(PlotextPlot)
-        width = max(plot.size.width - _Y_AXIS_COLUMNS, 1)
-        if snapshot is None:
-            key: object = ("empty", plot.size)
-        else:
-            base = downsample(snapshot.samples, "baseline", self.FIELD, width, snapshot.t)
-            canary = downsample(snapshot.samples, "canary", self.FIELD, width, snapshot.t)
-            span = base[0][0] if base else 0.0
-            weights = tuple((t - snapshot.t) / 60.0 for t, _ in snapshot.weight_changes)
-            verdicts = tuple(((t - snapshot.t) / 60.0, r) for t, r in snapshot.verdict_changes)
-            key = (plot.size, base, canary, self.threshold(snapshot), weights, verdicts, span)
+        figure = self.figure(snapshot, plot.size.width, plot.size.height)
+        # What would be drawn, at the plot's resolution: equal means the same picture.
+        key = (plot.size, figure)
         if key == self._drawn:
             return
         self._drawn = key
         with self.app.batch_update():
             plt = plot.plt
             plt.clear_data()
-            if snapshot is not None:
-                self._plot(plt, snapshot, base, canary, span, weights, verdicts)
+            if figure is not None:
+                self._plot(plt, figure)
             plot.refresh()
 
-    def _plot(
-        self,
-        plt: object,
-        snapshot: Snapshot,
-        base: list[Point],
-        canary: list[Point],
-        span: float,
-        weights: tuple[float, ...],
-        verdicts: tuple[tuple[float, VerdictResult], ...],
-    ) -> None:
-        p = plt  # plotext's Plot is untyped
-        ys = [y for _, y in (*base, *canary) if y is not None]
+    def figure(self, snapshot: Snapshot | None, width: int, height: int) -> Figure | None:
+        """What the plot shows for `snapshot` on `width` x `height` cells, rounded to its dots."""
+        if snapshot is None or not snapshot.samples:
+            return None
+        columns = max(width - _Y_AXIS_COLUMNS, 1)
+        rows = max(height - _X_AXIS_ROWS, 1)
+        dots = rows * 4  # braille: four dots a row
+        samples = snapshot.samples
+        span_s = column_span_s(snapshot.t - samples[0].t, columns)
+        edge = math.floor(snapshot.t / span_s) * span_s  # the newest complete column ends here
+        base, canary = columns_of(complete(samples, edge), self.FIELD, span_s, edge)
+        if not base:
+            return None
         limit = self.threshold(snapshot)
-        top = max([*ys, limit or 0.0, 1e-9]) * self.SCALE * 1.15
-        left = min(span, -1.0 / 60)
-        p.xlim(left, 0)  # type: ignore[attr-defined]
-        p.ylim(0, top)  # type: ignore[attr-defined]
-        for x in weights:
-            if x >= left:
-                p.vline(x, WEIGHT_MARK_COLOR)  # type: ignore[attr-defined]
-        for x, result in verdicts:
-            if x >= left:
-                p.vline(x, VERDICT_MARK_COLORS[result])  # type: ignore[attr-defined]
-        if limit is not None:
-            p.hline(limit * self.SCALE, THRESHOLD_COLOR)  # type: ignore[attr-defined]
-        for points, color in ((base, BASELINE_COLOR), (canary, CANARY_COLOR)):
-            for xs, seg in segments(points):
-                scaled = [y * self.SCALE for y in seg]
+        ys = [y for _, y in (*base, *canary) if y is not None]
+        top = nice_top(max([*ys, limit or 0.0, 1e-9]) * self.SCALE * 1.15)
+        step = top / dots
+
+        def rounded(points: list[Point]) -> tuple[Point, ...]:
+            return tuple(
+                (x, None if y is None else round(y * self.SCALE / step) * step) for x, y in points
+            )
+
+        left = min(base[0][0] - span_s / 60.0, -1.0 / 60)
+
+        def at(t: float) -> float:
+            # A change in the column still filling shows at once, at the right edge.
+            return min((t - edge) / 60.0, 0.0)
+
+        marks = tuple(
+            (at(t), WEIGHT_MARK_COLOR) for t, _ in snapshot.weight_changes if at(t) >= left
+        ) + tuple(
+            (at(t), VERDICT_MARK_COLORS[result])
+            for t, result in snapshot.verdict_changes
+            if at(t) >= left
+        )
+        return Figure(
+            left=left,
+            top=top,
+            base=rounded(base),
+            canary=rounded(canary),
+            limit=None if limit is None else limit * self.SCALE,
+            marks=marks,
+            rows=rows,
+        )
+
+    def _plot(self, plt: object, figure: Figure) -> None:
+        p = plt  # plotext's Plot is untyped
+        p.xlim(figure.left, 0)  # type: ignore[attr-defined]
+        p.ylim(0, figure.top)  # type: ignore[attr-defined]
+        # Round ticks (plotext's own split the range in equal parts: -11.5, -8.6, 1.7, 3.3).
+        xs = ticks(figure.left, 0.0, 5)
+        ys = ticks(0.0, figure.top, 5)
+        if figure.limit is not None:
+            # The axis names the limit; a round tick in the limit's row would hide it.
+            row = figure.top / figure.rows
+            ys = sorted([y for y in ys if abs(y - figure.limit) >= row] + [figure.limit])
+        p.xticks(xs, [tick_label(x) for x in xs])  # type: ignore[attr-defined]
+        p.yticks(ys, [tick_label(y) for y in ys])  # type: ignore[attr-defined]
+        for x, color in figure.marks:
+            p.vline(x, color)  # type: ignore[attr-defined]
+        if figure.limit is not None:
+            p.hline(figure.limit, THRESHOLD_COLOR)  # type: ignore[attr-defined]
+        for points, color in ((figure.base, BASELINE_COLOR), (figure.canary, CANARY_COLOR)):
+            for xs, ys in segments(points):
                 if len(xs) == 1:
-                    p.scatter(xs, scaled, color=color, marker="braille")  # type: ignore[attr-defined]
+                    p.scatter(xs, ys, color=color, marker="braille")  # type: ignore[attr-defined]
                 else:
-                    p.plot(xs, scaled, color=color, marker="braille")  # type: ignore[attr-defined]
+                    p.plot(xs, ys, color=color, marker="braille")  # type: ignore[attr-defined]
