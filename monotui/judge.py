@@ -9,10 +9,9 @@ numpy and scipy are imported inside the functions that use them: the first frame
 them. The U test runs in numpy (the same formulas as scipy's asymptotic method, ~20x cheaper than a
 `scipy.stats.mannwhitneyu` call) and falls back to scipy's exact method where scipy would use it.
 
-Speed (bench/judge_bench.py: 100 rollouts x 600 samples per side within 50 ms): the samples are read
-once into numpy columns (`_read`) that every metric shares, only the newest stretch of the series
-that the judged windows can come from is read at all, and tests/test_judge_equivalence.py holds the
-per-sample judge this replaced, which must give the same verdicts.
+Speed (bench/judge_bench.py: 100 rollouts x 600 samples per side within 50 ms): judge_samples reads
+the samples once into numpy columns that every metric shares, and tests/test_judge_equivalence.py
+holds the per-sample judge this replaced, which must give the same verdicts.
 """
 
 from __future__ import annotations
@@ -23,7 +22,10 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from monotui.config import JudgeConfig
+from monotui.judge_samples import ERROR, LATENCY, RATE, has_data, independent, independent_columns
 from monotui.model import MetricLabel, MetricVerdict, Sample, Verdict, VerdictResult
+
+__all__ = ["Judge", "MannWhitney", "independent", "mann_whitney", "score"]
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -32,11 +34,6 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     Floats = npt.NDArray[np.float64]
-    Indices = npt.NDArray[np.intp]
-
-# The rows of the array _read makes of the samples, one column per sample. A metric names its
-# baseline row; its canary row is the next one. Rows 1-4 are the values has-data looks at.
-_T, _ERROR, _LATENCY, _RATE = 0, 1, 3, 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +42,7 @@ class _Metric:
 
     name: str
     words: str  # "canary 5xx" reads better than "canary error_rate"
-    row: int  # its baseline row in the _read array; the canary is the next row
+    row: int  # its baseline row in judge_samples' columns; the canary is the next row
     show: Callable[[float], str]
     critical: bool
     limit: float | None  # the absolute guard on the newest canary value
@@ -78,10 +75,10 @@ class Judge:
     def judge(self, samples: Sequence[Sample]) -> Verdict:
         """The verdict on the newest samples; never raises on gaps, ties or constant series."""
         cfg = self.config
-        if samples and not _has_data(samples[-1]):
+        if samples and not has_data(samples[-1]):
             # A gap is one NO DATA poll; judging the older samples again would count them twice.
             return Verdict.no_data("the newest poll returned no metric values")
-        _, columns, picked = _independent_columns(samples, self.window_s, cfg.lookback)
+        _, columns, picked = independent_columns(samples, self.window_s, cfg.lookback)
         recent = columns.take(picked, axis=1)
         judged = tuple(self._judge_metric(m, recent) for m in self._metrics)
         requests = self._canary_requests(recent)
@@ -102,7 +99,7 @@ class Judge:
         return score(judged, cfg)
 
     def _canary_requests(self, recent: Floats) -> float | None:
-        rates = recent[_RATE]
+        rates = recent[RATE]
         rates = rates[rates == rates]  # x == x is False only for NaN
         if not len(rates):
             return None
@@ -114,7 +111,7 @@ class Judge:
         """The canary's value over its newest samples covering `min_requests` requests, weighted by
         requests: exact pooling for an error rate, a weighted mean for p99. One error in 19 requests
         is 5.3 %; pooled with its neighbours up to 100 requests it is the 1 % it really is."""
-        values, rates = recent[metric.row + 1], recent[_RATE]
+        values, rates = recent[metric.row + 1], recent[RATE]
         total = weighted = 0.0
         for i in range(len(values) - 1, -1, -1):  # usually stops after a sample or two
             value: float = values.item(i)
@@ -176,124 +173,6 @@ class Judge:
             f"{_p(test.p_value)}, {_times(effect)}{gate}: {label.value}"
         )
         return replace(numbers, label=label, p_value=test.p_value, sentence=sentence)
-
-
-def independent(samples: Sequence[Sample], window_s: float, count: int) -> list[Sample]:
-    """The newest `count` samples with data whose rate windows do not overlap, oldest first.
-
-    A sample is a rate over the last `window_s` seconds; polled every 5 s with a 1 m window, six
-    neighbours share most of their requests. The U test assumes independent values: fed overlapping
-    windows, one unlucky minute looks like six agreeing samples and a healthy canary fails. Samples
-    without any error-rate or latency value are skipped, so a gap costs one poll, not a window.
-    """
-    start, _, picked = _independent_columns(samples, window_s, count)
-    return [samples[start + i] for i in picked.tolist()]
-
-
-def _read(samples: Sequence[Sample]) -> Floats:
-    """The samples as columns of one array, rows as _T.._RATE say; NaN is NO DATA, None or NaN.
-
-    Attribute reads in comprehensions are the cheapest way to get at the fields of 600 slotted
-    dataclasses, and dtype=float turns None into NaN, so one test (x == x) finds every gap.
-    """
-    import numpy as np
-
-    rows = [
-        [s.t for s in samples],
-        [s.error_rate.baseline for s in samples],
-        [s.error_rate.canary for s in samples],
-        [s.latency_p99_ms.baseline for s in samples],
-        [s.latency_p99_ms.canary for s in samples],
-        [s.request_rate.canary for s in samples],
-    ]
-    return np.array(rows, dtype=float)
-
-
-def _independent_columns(
-    samples: Sequence[Sample], window_s: float, count: int
-) -> tuple[int, Floats, Indices]:
-    """The newest stretch of `samples` read into columns, as (its start in `samples`, the columns,
-    the indices in them that `independent` picks, oldest first).
-
-    The walk starts at the newest sample and only looks back, so a tail in which it picks `count`
-    samples yields the picks of the whole series: read a tail long enough for `count` windows at
-    the recent poll interval, and a four times longer one when gaps made it fall short. With 5 s
-    polls and a 60 s window, 10 picks read ~180 of the 1800 samples the controller keeps.
-    """
-    spacing = window_s * 0.99  # polls drift by milliseconds; a window apart is a window apart
-    size = _tail_guess(samples, window_s, count)
-    while True:
-        start = max(0, len(samples) - size)
-        columns = _read(samples[start:])
-        picked = _pick(columns, spacing, count)
-        if len(picked) >= count or start == 0:
-            return start, columns, picked
-        size *= 4
-
-
-def _tail_guess(samples: Sequence[Sample], window_s: float, count: int) -> int:
-    """How many of the newest samples likely hold `count` picks, with a quarter more for gaps. Only a
-    first guess: a short one costs a second read, never a different pick."""
-    k = min(len(samples), 17)
-    gap = (samples[-1].t - samples[-k].t) / (k - 1) if k > 1 else math.nan
-    polls = window_s / gap if gap > 0 else 1.0  # samples per window; NaN, inf and 0 gaps guess 1
-    guess = 1.25 * max(count, 0) * (polls + 1) + 16
-    return max(16, int(guess)) if guess < len(samples) else len(samples)
-
-
-def _pick(columns: Floats, spacing: float, count: int) -> Indices:
-    """The columns the walk back from the newest sample picks, oldest first.
-
-    Where the samples are a window apart and have data (polls as slow as the window, as in the
-    bench), the walk picks them one after the other: numpy finds where that run from the newest
-    sample ends, and the exact walk, a Python loop, goes on from there if more are needed.
-    """
-    import numpy as np
-
-    values = columns[_ERROR : _LATENCY + 2]
-    has = (values == values).any(axis=0)  # any of the four metric values; x == x is False for NaN
-    with_data = np.flatnonzero(has)
-    if count <= 0 or not len(with_data):
-        return np.empty(0, dtype=np.intp)
-    newest = int(with_data[-1])  # the walk's first pick: nothing before it to keep apart from
-    t = columns[_T]
-    # follows[i]: sample i is picked right after sample i + 1, given that i + 1 was picked; the
-    # negated `<` treats a NaN time as the Python walk does (never too close).
-    follows = has[:-1] & ~(t[1:] - t[:-1] < spacing)
-    breaks = np.flatnonzero(~follows[:newest])
-    first = max(int(breaks[-1]) + 1 if len(breaks) else 0, newest + 1 - count)
-    run = np.arange(first, newest + 1, dtype=np.intp)
-    if len(run) >= count or first == 0:
-        return run
-    more = _walk_back(t.tolist(), has.tolist(), spacing, count - len(run), first)
-    return np.concatenate((np.array(more[::-1], dtype=np.intp), run))
-
-
-def _walk_back(
-    times: list[float], has: list[bool], spacing: float, count: int, end: int
-) -> list[int]:
-    """Newest first, up to `count` samples before index `end` (a pick) that have data, each at least
-    `spacing` older than the previous pick."""
-    picked: list[int] = []
-    last = times[end]
-    for i in range(end - 1, -1, -1):
-        t = times[i]
-        if last - t < spacing:
-            continue  # cheap test first: with 5 s polls most samples end here
-        if has[i]:
-            picked.append(i)
-            if len(picked) >= count:
-                break
-            last = t
-    return picked
-
-
-def _has_data(sample: Sample) -> bool:
-    err, lat = sample.error_rate, sample.latency_p99_ms
-    for v in (err.baseline, err.canary, lat.baseline, lat.canary):
-        if v is not None and v == v:  # v == v is False only for NaN
-            return True
-    return False
 
 
 def score(metrics: Sequence[MetricVerdict], cfg: JudgeConfig) -> Verdict:
@@ -381,7 +260,7 @@ def _metrics(cfg: JudgeConfig) -> tuple[_Metric, ...]:
     error = _Metric(
         "error_rate",
         "canary 5xx",
-        _ERROR,
+        ERROR,
         _percent,
         cfg.error_rate_critical,
         cfg.max_error_rate,
@@ -392,7 +271,7 @@ def _metrics(cfg: JudgeConfig) -> tuple[_Metric, ...]:
     latency = _Metric(
         "latency_p99_ms",
         "canary p99",
-        _LATENCY,
+        LATENCY,
         _ms,
         cfg.latency_critical,
         cfg.max_latency_ms,

@@ -296,7 +296,7 @@ def test_a_long_walk_past_the_first_tail_picks_the_same_samples() -> None:
     assert (len(got), got[0].t) == (600, 58.0)
 
 
-@pytest.mark.parametrize("window_s", [0.0, -60.0, math.inf, math.nan, 1e-9, 1e9])
+@pytest.mark.parametrize("window_s", [0.0, -60.0, math.inf, -math.inf, math.nan, 1e-9, 1e9])
 @pytest.mark.parametrize("times", ["nan", "inf", "equal", "backwards"])
 def test_odd_windows_and_times_pick_the_same_samples(window_s: float, times: str) -> None:
     """Nonsense windows and clocks are not judged sensibly, but the same as before, and they end."""
