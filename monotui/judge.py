@@ -236,7 +236,7 @@ def mann_whitney(
     bounds = np.append(starts, len(both))  # a tie group spans ranks bounds[i]+1 .. bounds[i+1]
     average_rank = (bounds[:-1] + bounds[1:] + 1) / 2.0
     # The canary's rank sum, group by group: its values in each tie group times the group's rank.
-    # Ranks are half-integers, so the sum is exact in any order: the U of a rank-per-value sum.
+    # Ranks are half-integers, so this sum is exact and equals summing a rank per canary value.
     in_group = np.add.reduceat(order < n1, starts, dtype=np.intp)
     u1 = float(average_rank @ in_group) - n1 * (n1 + 1) / 2
     u = max(u1, n1 * n2 - u1)
