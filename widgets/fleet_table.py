@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable
 
@@ -51,6 +54,10 @@ class FleetTable(DataTable[Text]):
     DEFAULT_CSS = """
     FleetTable { height: 1fr; border: round $primary 50%; }
     """
+    # DataTable's own enter binding is hidden and would hide the screen's from the footer too.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "open", tooltip="open the rollout's cockpit", id="open"),
+    ]
 
     class RolloutChosen(Message):
         """The user picked a rollout to open in the cockpit."""

@@ -9,8 +9,9 @@ from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from monotui.model import ActionKind, Snapshot
+from monotui.model import Snapshot
 from monotui.screens.commands import COCKPIT_COMMANDS, WRITING, applies, bindings
+from monotui.screens.steering import SteeringKeys
 from widgets import (
     ErrorRateChart,
     EventLog,
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from monotui.app import MonotuiApp
 
 
-class CockpitScreen(Screen[None]):
+class CockpitScreen(SteeringKeys, Screen[None]):
     """One rollout. Wide terminals get charts side by side over a row of panels; narrow ones stack
     the panels so the chart, weights, plan and verdict fit in 80x24 and the rest scrolls."""
 
@@ -112,35 +113,17 @@ class CockpitScreen(Screen[None]):
             self._bindings_key = key
             self.refresh_bindings()
 
+    def target_rollout(self) -> str:
+        """The keys steer this cockpit's rollout."""
+        return self.rollout
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Writing keys vanish in read-only mode and are dimmed when they do not apply."""
         if action == "back":
             return self.has_fleet
-        if action not in WRITING:
-            return True
-        snapshot = self.latest
-        if snapshot is not None and snapshot.read_only:
-            return False
-        return True if applies(action, snapshot) else None
+        return self.check_writing(action)
 
-    # --- the keys, in DESIGN.md's order ---------------------------------------------------------
-
-    def action_advance(self) -> None:
-        self.monotui.steering.now(self.rollout, ActionKind.ADVANCE)
-
-    def action_pause(self) -> None:
-        snapshot = self.latest
-        paused = snapshot is not None and snapshot.plan.paused
-        self.monotui.steering.now(self.rollout, ActionKind.RESUME if paused else ActionKind.PAUSE)
-
-    def action_rollback(self) -> None:
-        self.monotui.steering.now(self.rollout, ActionKind.ROLLBACK)
-
-    def action_promote(self) -> None:
-        self.monotui.steering.promote(self.rollout)
-
-    def action_set_weight(self) -> None:
-        self.monotui.steering.set_weight(self.rollout)
+    # --- the keys that are the cockpit's own (a, p, r, P, w come from SteeringKeys) -------------
 
     def action_flags(self) -> None:
         table = self.query_one(FlagsTable)

@@ -1,4 +1,5 @@
-"""The fleet: every rollout in one table; enter opens its cockpit."""
+"""The fleet: every rollout in one table; enter opens its cockpit, and the cockpit's writing keys
+(a, p, r, P, w) act on the highlighted row, k9s style, with the same confirmations."""
 
 from __future__ import annotations
 
@@ -8,22 +9,35 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import DataTable, Footer, Static
 
 from monotui.model import Snapshot
+from monotui.screens.commands import COCKPIT_COMMANDS, WRITING, applies, bindings
+from monotui.screens.steering import SteeringKeys
 from widgets import FleetTable
 
 if TYPE_CHECKING:
     from monotui.app import MonotuiApp
 
 
-class FleetScreen(Screen[None]):
+FLEET_COMMANDS = tuple(c for c in COCKPIT_COMMANDS if c.writes)
+"""The cockpit's writing commands; on the fleet they act on the highlighted rollout."""
+
+
+class FleetScreen(SteeringKeys, Screen[None]):
     """Shown first when two or more rollouts are configured."""
 
-    BINDINGS = [Binding("enter", "open", "open cockpit", id="open", tooltip="open the rollout")]
+    BINDINGS = [
+        Binding("enter", "open", "open cockpit", id="open", tooltip="open the rollout"),
+        *bindings(FLEET_COMMANDS),
+    ]
     DEFAULT_CSS = """
     FleetScreen > #fleet-title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
     """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._keys: object = None
 
     def compose(self) -> ComposeResult:
         yield Static("fleet", id="fleet-title", markup=False)
@@ -64,15 +78,44 @@ class FleetScreen(Screen[None]):
             self.show(snapshot)
 
     def show(self, snapshot: Snapshot) -> None:
-        """Update the rollout's row."""
-        self.query_one(FleetTable).show(snapshot)
+        """Update the rollout's row (and the footer, if the highlighted rollout's keys changed)."""
+        table = self.query_one(FleetTable)
+        table.show(snapshot)
+        self._refresh_keys()
+
+    def target_rollout(self) -> str | None:
+        """The highlighted row's rollout."""
+        table = self.query_one(FleetTable)
+        if table.row_count == 0:
+            return None
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return None if row_key.value is None else str(row_key.value)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Writing keys vanish in read-only mode and are dimmed when they do not apply to the
+        highlighted rollout."""
+        if action == "open":
+            return self.target_rollout() is not None
+        return self.check_writing(action)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._refresh_keys()
+
+    def _refresh_keys(self) -> None:
+        snapshot = self.target_snapshot()
+        key = (
+            self.target_rollout(),
+            snapshot is not None and snapshot.read_only,
+            *(applies(c, snapshot) for c in sorted(WRITING)),
+        )
+        if key != self._keys:
+            self._keys = key
+            self.refresh_bindings()
 
     def action_open(self) -> None:
-        table = self.query_one(FleetTable)
-        if table.row_count:
-            row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-            if row_key.value is not None:
-                cast("MonotuiApp", self.app).open_cockpit(str(row_key.value))
+        rollout = self.target_rollout()
+        if rollout is not None:
+            cast("MonotuiApp", self.app).open_cockpit(rollout)
 
     def on_fleet_table_rollout_chosen(self, message: FleetTable.RolloutChosen) -> None:
         cast("MonotuiApp", self.app).open_cockpit(message.rollout)
