@@ -230,7 +230,7 @@ class Controller(ActionsMixin):
                 self.metrics is None or s.sources.get("metrics", _OK).state == SourceState.OK
             )
             verdict = (
-                self.judge.judge(s.samples)
+                self.judge.judge(s.samples, since=s.policy.step_since + self.judge.window_s)
                 if metrics_ok
                 else Verdict.no_data(
                     f"metrics {s.sources['metrics'].state.value}: {s.sources['metrics'].message}"

@@ -72,14 +72,24 @@ class Judge:
         self.window_s = window_s
         self._metrics = _metrics(config)
 
-    def judge(self, samples: Sequence[Sample]) -> Verdict:
-        """The verdict on the newest samples; never raises on gaps, ties or constant series."""
+    def judge(self, samples: Sequence[Sample], *, since: float | None = None) -> Verdict:
+        """The verdict on the newest samples; never raises on gaps, ties or constant series.
+
+        `since`: when the current weight was reached (plus one window). Samples from an earlier
+        step measured another traffic split; once enough samples of this step exist for the test
+        to be able to fail (`conclusive_n`), only they are judged, so a canary that got worse with
+        more traffic is not hidden behind its quieter past.
+        """
         cfg = self.config
         if samples and not has_data(samples[-1]):
             # A gap is one NO DATA poll; judging the older samples again would count them twice.
             return Verdict.no_data("the newest poll returned no metric values")
         _, columns, picked = independent_columns(samples, self.window_s, cfg.lookback)
         recent = columns.take(picked, axis=1)
+        if since is not None:
+            this_step = recent[:, recent[0] >= since]
+            if this_step.shape[1] >= max(cfg.min_samples, conclusive_n(cfg.confidence)):
+                recent = this_step
         judged = tuple(self._judge_metric(m, recent) for m in self._metrics)
         requests = self._canary_requests(recent)
         if cfg.min_requests > 0 and (requests is None or requests < cfg.min_requests):
@@ -208,6 +218,15 @@ def score(metrics: Sequence[MetricVerdict], cfg: JudgeConfig) -> Verdict:
     order = {MetricLabel.HIGH: 0, MetricLabel.LOW: 1, MetricLabel.PASS: 2}
     worst = min(with_data, key=lambda m: order.get(m.label, 3))
     return Verdict(result, value, f"score {value:.0f}: {worst.sentence}", metrics)
+
+
+def conclusive_n(confidence: float) -> int:
+    """The fewest samples per side with which the two-sided U test can reach `confidence`: with n
+    each, the smallest p it can give is 2 / C(2n, n) (0.1 at 3, 0.029 at 4, 0.008 at 5)."""
+    n = 1
+    while 2 / math.comb(2 * n, n) >= 1 - confidence:
+        n += 1
+    return n
 
 
 def mann_whitney(

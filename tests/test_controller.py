@@ -128,3 +128,21 @@ def test_our_own_flag_toggle_is_not_reported_as_an_outside_change(tmp_path: Path
     demo.world.toggle_flag("checkout", "new-checkout")  # someone else turns it back on
     checkout.poll()
     assert any(t.startswith("flags changed") for t in (e.text for e in checkout.events()))
+
+
+def test_a_canary_worse_at_more_traffic_is_not_hidden_behind_its_quieter_past(
+    tmp_path: Path,
+) -> None:
+    # bad-canary, jumped by hand from 1 % to 25 %: the samples of the 1 % step (no canary errors)
+    # must not outvote the new step's, or the verdict flaps FAIL/PASS while the canary burns.
+    audit = AuditLog(None)
+    demo = build_demo("bad-canary", seed=7, realtime=False, audit=audit)
+    demo.start()
+    checkout = demo.controller("checkout")
+    for pct in (5, 10, 25):
+        checkout.apply(Action(ActionKind.SET_WEIGHT, "checkout", weight_pct=pct))
+    verdicts = [next(s for s in demo.tick() if s.rollout == "checkout").verdict for _ in range(20)]
+    first_fail = next(i for i, v in enumerate(verdicts) if v.result == VerdictResult.FAIL)
+    assert all(v.result == VerdictResult.FAIL for v in verdicts[first_fail:]), [
+        v.reason for v in verdicts[first_fail:] if v.result != VerdictResult.FAIL
+    ]

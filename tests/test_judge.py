@@ -292,3 +292,16 @@ def test_error_guard_pools_requests_so_one_error_is_not_a_rollback() -> None:
     assert Judge(JudgeConfig(latency=False, min_requests=0)).judge(samples).result == (
         VerdictResult.FAIL
     )
+
+
+def test_conclusive_n_is_where_the_exact_test_can_first_fail() -> None:
+    from scipy.stats import mannwhitneyu
+
+    from monotui.judge import conclusive_n
+
+    for confidence in (0.9, 0.95, 0.98, 0.99):
+        n = conclusive_n(confidence)
+        low, high = list(range(n)), list(range(n, 2 * n))  # fully separated: the smallest p
+        assert mannwhitneyu(high, low, method="exact").pvalue < 1 - confidence
+        low, high = list(range(n - 1)), list(range(n - 1, 2 * n - 2))
+        assert mannwhitneyu(high, low, method="exact").pvalue >= 1 - confidence
