@@ -39,6 +39,8 @@ VERDICT_MARK_COLORS = {
     VerdictResult.PASS: "green",
     VerdictResult.NODATA: "gray",
 }
+CANARY_NO_COLOR = "•"
+"""The canary's mark when NO_COLOR turns both lines the same grey."""
 _Y_AXIS_COLUMNS = 8  # what plotext's y tick labels take; the rest is data
 _X_AXIS_ROWS = 2  # the x axis line and its tick labels
 _SPANS_S = (1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 21600)
@@ -245,13 +247,17 @@ class TimeChart(Vertical):
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         latest = snapshot.latest if snapshot else None
         pair: Pair = getattr(latest, self.FIELD) if latest else Pair()
-        text.append("━ base ", style="bold blue")
+        # Without colour (NO_COLOR) the lines differ by their marks, and the legend shows them.
+        base_sign, canary_sign, limit_sign = (
+            ("⣀", CANARY_NO_COLOR, "─") if self._no_color else "━━━"
+        )
+        text.append(f"{base_sign} base ", style="bold blue")
         text.append(self.format(pair.baseline))
-        text.append(" ━ canary ", style="bold dark_orange")
+        text.append(f" {canary_sign} canary ", style="bold dark_orange")
         text.append(self.format(pair.canary))
         limit = self.threshold(snapshot) if snapshot else None
         if limit is not None:
-            text.append(" ━ limit ", style="bold red")
+            text.append(f" {limit_sign} limit ", style="bold red")
             text.append(self.format(limit))
         problem = source_problem(snapshot, "metrics")
         if problem is not None:
@@ -350,9 +356,17 @@ class TimeChart(Vertical):
             p.vline(x, color)  # type: ignore[attr-defined]
         if figure.limit is not None:
             p.hline(figure.limit, THRESHOLD_COLOR)  # type: ignore[attr-defined]
-        for points, color in ((figure.base, BASELINE_COLOR), (figure.canary, CANARY_COLOR)):
+        canary_marker = CANARY_NO_COLOR if self._no_color else "braille"
+        for points, color, marker in (
+            (figure.base, BASELINE_COLOR, "braille"),
+            (figure.canary, CANARY_COLOR, canary_marker),
+        ):
             for xs, ys in segments(points):
                 if len(xs) == 1:
-                    p.scatter(xs, ys, color=color, marker="braille")  # type: ignore[attr-defined]
+                    p.scatter(xs, ys, color=color, marker=marker)  # type: ignore[attr-defined]
                 else:
-                    p.plot(xs, ys, color=color, marker="braille")  # type: ignore[attr-defined]
+                    p.plot(xs, ys, color=color, marker=marker)  # type: ignore[attr-defined]
+
+    @property
+    def _no_color(self) -> bool:
+        return bool(self.is_attached and self.app.no_color)
