@@ -1,6 +1,6 @@
 """From an action to the write being visible on the API server, against kubectl and raw HTTP.
 
-One fake Kubernetes API server (tests/fakekube.py) on 127.0.0.1 holds a VirtualService; every
+One fake Kubernetes API server (tests/fakekube/) on 127.0.0.1 holds a VirtualService; every
 variant sends the same compare-and-set JSON patch (test ops + replace) to it, in the same run:
   in-app     `Controller.apply(set-weight)` on the sync kubernetes client, called from a worker
              thread as a key press is (`asyncio.to_thread`), until the write is on the server;

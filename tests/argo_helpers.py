@@ -8,7 +8,7 @@ from typing import Any
 
 from monotui.config import RolloutConfig, RouterConfig
 from tests.fakekube import FakeKube
-from tests.jsonpatch_impl import apply_merge_patch
+from tests.fakekube.jsonpatch import apply_merge_patch
 from tests.router_helpers import NS, no_metrics
 
 ARGO = "argoproj.io"

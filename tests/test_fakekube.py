@@ -18,7 +18,7 @@ from kubernetes import client, config, watch
 
 from tests import fakekube
 from tests.fakekube import FakeKube, KubeContext
-from tests.jsonpatch_impl import (
+from tests.fakekube.jsonpatch import (
     JsonPatchError,
     JsonPatchTestFailed,
     apply_json_patch,

@@ -20,7 +20,7 @@ from monotui.sources.base import Router
 from monotui.sources.kube import KubeConnection
 from monotui.sources.router_istio import IstioRouter
 from tests.fakekube import FakeKube
-from tests.jsonpatch_impl import apply_json_patch
+from tests.fakekube.jsonpatch import apply_json_patch
 from tests.router_helpers import (
     ISTIO,
     NS,
