@@ -16,7 +16,7 @@ from monotui import plan as plans
 from monotui import policy, wording
 from monotui.audit import AuditLog
 from monotui.config import RolloutConfig
-from monotui.errors import ConflictError, MonotuiError, ReadOnlyError
+from monotui.errors import ConfigError, ConflictError, MonotuiError, NotFoundError, ReadOnlyError
 from monotui.model import Action, ActionKind, ActionResult, EventLevel, Weights
 from monotui.sources.base import FlagSource, Router, RouteState, StepRouter
 
@@ -179,7 +179,9 @@ class ActionsMixin:
     def _toggle_flag(self, action: Action) -> ActionResult:
         key = action.flag_key or ""
         if self.flags is None:
-            raise MonotuiError("this rollout has no flag source")
+            raise ConfigError(
+                f"rollout {self.name} has no flag source: set [rollouts.flags] kind and where"
+            )
         if not self.flags.can_write:
             raise ReadOnlyError(
                 f"flags from {self.flags.kind} are read-only: cannot toggle '{key}'"
@@ -190,7 +192,8 @@ class ActionsMixin:
             expected = self.flags.read()
         flag = next((f for f in expected.flags if f.key == key), None)
         if flag is None:
-            raise MonotuiError(f"no flag '{key}' in {self.flags.kind}")
+            known = ", ".join(f.key for f in expected.flags) or "none"
+            raise NotFoundError(f"no flag '{key}' in {self.flags.kind} (known: {known})")
         change = flag.toggle or "toggled"
         try:
             patch = self.flags.toggle(key, expected, dry_run=self.dry_run)
