@@ -125,7 +125,26 @@ async def render(name: str) -> str:
             await pilot.pause()
             await settle(app)
         await pilot.pause()
-        return app.export_screenshot(title=f"monotui: {name}")
+        return portable(app.export_screenshot(title=f"monotui: {name}"))
+
+
+LETTER_SPACING_PX = 0.16
+"""Rich lays cells out 12.2 px apart (0.61 em at 20 px); DejaVu Sans Mono, what librsvg falls back
+to without Fira Code, advances 12.04 px."""
+
+
+def portable(svg: str) -> str:
+    """The SVG as librsvg (rsvg-convert, many viewers) draws it like a browser does.
+
+    librsvg ignores `textLength`, so a long run of box-drawing characters ends about a cell early (the
+    limit line looked shorter than the chart), and it drops leading spaces without
+    `xml:space="preserve"` ("checkout  shop@sim" read "checkoutshop@sim"). Browsers honour
+    `textLength`, so the letter spacing added here changes nothing for them.
+    """
+    svg = svg.replace("<svg ", '<svg xml:space="preserve" ', 1)
+    style = f"<style>\n    text {{ letter-spacing: {LETTER_SPACING_PX}px; }}\n    </style>\n"
+    head, sep, rest = svg.partition("<style>")
+    return head + style + sep + rest if sep else svg
 
 
 def main(argv: list[str] | None = None) -> int:

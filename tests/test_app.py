@@ -167,7 +167,9 @@ async def test_palette_offers_actions_of_every_rollout_and_runs_them() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await open_cockpit(pilot)
         await pilot.press("colon")
-        await wait_for_text(pilot, "checkout: advance")
+        shown = await wait_for_text(pilot, "checkout: advance")
+        # The rollouts' actions come first, before Textual's own commands (keys, theme...).
+        assert shown.split("Search for commands…", 1)[1].lstrip().startswith("checkout:")
         # The list is longer than the palette: narrow it to the other rollout.
         await pilot.press(*"reviews")
         await wait_for_text(pilot, "reviews: advance")

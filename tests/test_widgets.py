@@ -159,9 +159,30 @@ async def test_failing_verdict_names_the_kill_switch() -> None:
 
 
 async def test_read_only_header_and_flags() -> None:
+    writable = await text_of(snapshot())
+    row = next(line for line in writable.splitlines() if "new-checkout" in line)
+    assert "on = true" in row and "off" in row.split("on = true", 1)[1]  # enter goes to off
     text = await text_of(snapshot(read_only=True, dry_run=True))
     assert "READ-ONLY" in text and "DRY-RUN" in text
-    assert "on -> off" not in text and "read-only" in text
+    row = next(line for line in text.splitlines() if "new-checkout" in line)
+    assert "read-only" in row and "off" not in row.split("on = true", 1)[1]
+
+
+async def test_flags_fit_their_share_of_a_120_column_screen() -> None:
+    long_rule = "fractional: on 10 % / off 90 % if email ends with @example.com"
+    flags = (
+        Flag("new-checkout", "ENABLED", "on", True, toggle="on -> off"),
+        Flag("checkout-banner", "ENABLED", "green", "green", toggle="enabled -> disabled"),
+        Flag("legacy-payments", "DISABLED", "off", None, targeting=long_rule, toggle="enable"),
+    )
+    app = Panels(snapshot(flags=flags))
+    async with app.run_test(size=(72, 70)) as pilot:  # the cockpit gives flags 3/5 of 120
+        await pilot.pause()
+        table = app.query_one(FlagsTable)
+        assert table.virtual_size.width <= table.scrollable_content_region.width
+        text = screen_text(app)
+        assert "disabled" in text and "enable" in text and "fractional: on" in text
+        assert "@example.com" not in text  # cut with an ellipsis, not by the border
 
 
 async def test_chart_replots_only_when_a_column_fills() -> None:
@@ -195,3 +216,30 @@ def test_downsample_keeps_gaps_and_fits_the_width() -> None:
     assert any(y is None for _, y in points)
     assert points[-1][1] == pytest.approx(0.02)
     assert len(segments(points)) == 2
+
+
+async def test_long_events_wrap_inside_the_panel() -> None:
+    long = "verdict FAIL: canary 5xx 6.8 % now, above the 5.0 % limit (baseline 0.5 %): the-end"
+    app = Panels(snapshot(events=(Event(T0, "checkout", long, EventLevel.ERROR),)))
+    words = long.split()
+    async with app.run_test(size=(60, 70)) as pilot:
+        await pilot.pause()
+        # Wrapped at the panel's width: RichLog's default wraps at 78 and the border cut the rest.
+        shown = screen_text(app).replace("│", " ").split()
+        assert all(word in shown for word in words)
+        await pilot.resize_terminal(45, 70)
+        await pilot.pause()
+        shown = screen_text(app).replace("│", " ").split()
+        assert all(word in shown for word in words)  # wrapped again when the panel narrowed
+
+
+async def test_a_longer_reason_grows_the_verdict_panel() -> None:
+    short = snapshot()
+    app = Panels(short)
+    async with app.run_test(size=(60, 70)) as pilot:
+        await pilot.pause()
+        reason = "canary 5xx 6.7 % now, above the 5.0 % limit (baseline 0.4 %): HIGH (critical)"
+        verdict = Verdict(VerdictResult.FAIL, 0.0, reason, short.verdict.metrics)
+        app.show(snapshot(verdict=verdict))  # as many newlines, one more wrapped line
+        await pilot.pause()
+        assert "HIGH (critical)" in screen_text(app)

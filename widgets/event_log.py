@@ -3,9 +3,11 @@ always scrolled into view."""
 
 from __future__ import annotations
 
+from collections import deque
 from datetime import UTC, datetime
 
 from rich.text import Text
+from textual.events import Resize
 from textual.reactive import var
 from textual.widgets import RichLog
 
@@ -44,10 +46,19 @@ class EventLog(RichLog):
     """The rollout whose events to show; set by the screen on every poll."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        # min_width=0: RichLog's default (78) wraps lines wider than the panel, which then cuts them.
         super().__init__(
-            id=id, classes=classes, max_lines=MAX_LINES, wrap=True, markup=False, auto_scroll=True
+            id=id,
+            classes=classes,
+            max_lines=MAX_LINES,
+            min_width=0,
+            wrap=True,
+            markup=False,
+            auto_scroll=True,
         )
         self._last: Event | None = None
+        self._texts: deque[Text] = deque(maxlen=MAX_LINES)
+        self._wrapped_at = 0
 
     def on_mount(self) -> None:
         self.border_title = "events"
@@ -60,14 +71,27 @@ class EventLog(RichLog):
         if self._last is not None:
             start = _after(events, self._last)
         for event in events[start:]:
-            self.write(event_line(event))
+            self._add(event_line(event))
         if events:
             self._last = events[-1]
 
     def note(self, text: str, level: EventLevel = EventLevel.INFO, t: float | None = None) -> None:
         """A line from the app itself (a worker error), shown like an event."""
         stamp = datetime.now(tz=UTC).timestamp() if t is None else t
-        self.write(event_line(Event(stamp, "", text, level, "app")))
+        self._add(event_line(Event(stamp, "", text, level, "app")))
+
+    def _add(self, text: Text) -> None:
+        self._texts.append(text)
+        self.write(text)
+
+    def on_resize(self, event: Resize) -> None:
+        # RichLog wraps a line once, when written: wrap them all again at the new width.
+        width = self.scrollable_content_region.width
+        if width and self._wrapped_at and width != self._wrapped_at:
+            self.clear()
+            for text in self._texts:
+                self.write(text)
+        self._wrapped_at = width or self._wrapped_at
 
 
 def _after(events: tuple[Event, ...], last: Event) -> int:

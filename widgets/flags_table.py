@@ -6,6 +6,7 @@ Kill switches are marked; when the verdict is FAIL the subtitle says which one t
 from __future__ import annotations
 
 from rich.text import Text
+from textual.events import Resize
 from textual.message import Message
 from textual.reactive import var
 from textual.widgets import DataTable
@@ -13,7 +14,12 @@ from textual.widgets import DataTable
 from monotui.model import Flag, Snapshot, VerdictResult
 from widgets.text import clean, literal, source_problem
 
-COLUMNS = ("flag", "state", "default", "value", "enter toggles", "targeting")
+COLUMNS = ("flag", "state", "variant", "enter →", "targeting")
+"""Narrow enough for half of a 120-column terminal: the default variant and its value share a
+column, and `enter →` names only where a toggle goes (the state column says where it is now)."""
+MAX_CELL = 28
+"""Longer variants end in …; the targeting gets what is left of the width. So the table never needs
+a horizontal scrollbar."""
 
 
 def flag_row(flag: Flag, *, kill_switch: bool, read_only: bool) -> tuple[Text, ...]:
@@ -28,15 +34,36 @@ def flag_row(flag: Flag, *, kill_switch: bool, read_only: bool) -> tuple[Text, .
         state = literal(flag.state, "green")
     else:
         state = literal(flag.state, "dim")
-    default = literal("—" if flag.default_variant is None else flag.default_variant)
-    value = literal("—" if flag.value is None else _json(flag.value))
     if read_only:
         enter = literal("read-only", "dim")
     elif flag.toggle is None:
-        enter = literal("cannot toggle", "dim")
+        enter = literal("cannot", "dim")
     else:
-        enter = literal(flag.toggle)
-    return (key, state, default, value, enter, literal(flag.targeting, "dim"))
+        enter = literal(toggle_target(flag.toggle))
+    # The targeting is cut to the room left when the table is filled (FlagsTable._room_for_last).
+    return (key, state, _short(variant(flag)), enter, literal(flag.targeting, "dim"))
+
+
+def variant(flag: Flag) -> str:
+    """The default variant and what it serves: `on = true`, or `green` when they are the same."""
+    value = None if flag.value is None else _json(flag.value)
+    if flag.default_variant is None:
+        return "—" if value is None else value
+    if value is None or value == flag.default_variant:
+        return flag.default_variant
+    return f"{flag.default_variant} = {value}"
+
+
+def toggle_target(toggle: str) -> str:
+    """Where a toggle goes: `on -> off` is `off`; a text without an arrow stays whole."""
+    _, arrow, after = toggle.rpartition(" -> ")
+    return after if arrow else toggle
+
+
+def _short(value: object, style: str = "") -> Text:
+    text = literal(value, style)
+    text.truncate(MAX_CELL, overflow="ellipsis")
+    return text
 
 
 def _json(value: object) -> str:
@@ -103,11 +130,17 @@ class FlagsTable(DataTable[Text]):
         self.clear()
         kill = set(snapshot.kill_switches) if snapshot else set()
         flags = snapshot.flags if snapshot else ()
-        for flag in flags:
-            row = flag_row(
+        rows = [
+            flag_row(
                 flag, kill_switch=flag.key in kill, read_only=bool(snapshot and snapshot.read_only)
             )
-            self.add_row(*row, key=flag.key)
+            for flag in flags
+        ]
+        room = self._room_for_last(rows)
+        for flag, row in zip(flags, rows, strict=True):
+            last = row[-1].copy()
+            last.truncate(room, overflow="ellipsis")
+            self.add_row(*row[:-1], last, key=flag.key)
         if selected is not None and selected in {f.key for f in flags}:
             self.move_cursor(row=self.get_row_index(selected), animate=False)
         title = Text("flags", end="")
@@ -120,6 +153,21 @@ class FlagsTable(DataTable[Text]):
             )
         self.border_title = title
         self.border_subtitle = self._hint(snapshot, flags, kill) if failing else None
+
+    def _room_for_last(self, rows: list[tuple[Text, ...]]) -> int:
+        """The width left for the last column (targeting), so no horizontal scrollbar is needed."""
+        padding = 2 * self.cell_padding
+        used = sum(
+            max([len(name), *(row[i].cell_len for row in rows)]) + padding
+            for i, name in enumerate(COLUMNS[:-1])
+        )
+        width = self.scrollable_content_region.width or self.size.width
+        # -1: DataTable's virtual width is one cell wider than its columns.
+        return max(len(COLUMNS[-1]), width - used - padding - 1)
+
+    def on_resize(self, event: Resize) -> None:
+        self._digest = object()  # refill: the targeting column's room changed
+        self.watch_snapshot(self.snapshot)
 
     @staticmethod
     def _hint(snapshot: Snapshot | None, flags: tuple[Flag, ...], kill: set[str]) -> Text | None:

@@ -50,8 +50,9 @@ class SnapshotPanel(Widget):
         if text == self._text and width == self._text_width:
             return  # the inputs moved, the picture did not (a p-value past its third decimal)
         self._text, self._text_width = text, width
-        lines = text.plain.count("\n")
-        # A layout pass only when the panel's height may change.
+        # A layout pass only when the panel's height changes: count the lines as wrapped at this
+        # width (a longer reason can take one more line without one more newline).
+        lines = len(text.wrap(self.app.console, width)) if self.is_attached else 0
         self.refresh(layout=lines != self._lines)
         self._lines = lines
 

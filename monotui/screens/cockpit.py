@@ -43,8 +43,8 @@ class CockpitScreen(SteeringKeys, Screen[None]):
         height: auto; grid-size: 3; grid-rows: auto; grid-columns: 2fr 2fr 3fr;
     }
     CockpitScreen #lower { height: 12; }
-    CockpitScreen #lower FlagsTable { width: 1fr; height: 100%; max-height: 100%; }
-    CockpitScreen #lower EventLog { width: 1fr; height: 100%; }
+    CockpitScreen #lower FlagsTable { width: 3fr; height: 100%; max-height: 100%; }
+    CockpitScreen #lower EventLog { width: 2fr; height: 100%; }
     /* Narrow: the chart, weights, plan and verdict fill the first screen; flags and events
        follow below (f scrolls to the flags). Top borders only, to give the charts the rows. */
     CockpitScreen.-narrow #top { height: 100%; min-height: 20; }
@@ -56,8 +56,8 @@ class CockpitScreen(SteeringKeys, Screen[None]):
     }
     CockpitScreen.-narrow FlagsTable:focus { border: none; border-top: round $accent; }
     CockpitScreen.-narrow #lower { height: auto; layout: vertical; }
-    CockpitScreen.-narrow #lower FlagsTable { height: auto; max-height: 10; }
-    CockpitScreen.-narrow #lower EventLog { height: 10; }
+    CockpitScreen.-narrow #lower FlagsTable { width: 100%; height: auto; max-height: 10; }
+    CockpitScreen.-narrow #lower EventLog { width: 100%; height: 10; }
     """
 
     def __init__(self, rollout: str, *, has_fleet: bool = False) -> None:

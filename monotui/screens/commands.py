@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.command import Hit, Hits, Provider
 
 from monotui.model import ActionKind, Phase, Snapshot, VerdictResult
 from widgets.text import clean
@@ -152,8 +152,12 @@ class RolloutCommands(Provider):
     """The palette's view of the catalogue: every action, every rollout."""
 
     async def discover(self) -> Hits:
-        for entry in palette_entries(self._monotui):
-            yield DiscoveryHit(_display(entry.text), entry.run, text=entry.text, help=entry.help)
+        # Scored Hits, not DiscoveryHits (all score 0): the palette sorts by score, so the
+        # rollouts' actions come before Textual's own commands (theme, screenshot...), in order.
+        entries = list(palette_entries(self._monotui))
+        for i, entry in enumerate(entries):
+            score = 1.0 - i / (len(entries) + 1)
+            yield Hit(score, _display(entry.text), entry.run, text=entry.text, help=entry.help)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)

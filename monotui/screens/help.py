@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,9 +17,12 @@ PANELS = (
     ("header", "rollout, namespace@context, phase, backend, policy, READ-ONLY/DRY-RUN, data age"),
     (
         "error rate",
-        "baseline (blue) vs canary (orange) in %, the red limit line; grey marks: weight changes, coloured marks: verdict changes",
+        "baseline (blue) vs canary (orange) in %, x in minutes; the red line is the failure limit; "
+        "grey marks: weight changes, coloured marks: verdict changes. A column is drawn once its "
+        "time span is over; the legend above shows the newest values. Without colour (NO_COLOR) "
+        "the canary is drawn in •",
     ),
-    ("p99 latency", "baseline vs canary p99 in ms"),
+    ("p99 latency", "baseline vs canary p99 in ms, drawn the same way"),
     ("weights", "configured: what the router says; observed: the split of request rates"),
     ("plan", "the steps with the current one highlighted, the hold timer, what happens next"),
     (
@@ -26,7 +31,8 @@ PANELS = (
     ),
     (
         "flags",
-        "key, state, default variant, value, targeting, what enter does; ! marks a kill switch",
+        "key (! marks a kill switch), state, variant (the default variant = its value), "
+        "enter → (what a toggle sets), targeting",
     ),
     ("events", "actions (who did them), automation, verdict changes, source errors; newest last"),
     (
@@ -36,22 +42,42 @@ PANELS = (
 )
 
 
-def help_text() -> Text:
-    """The keys and panels as one Text."""
-    text = Text(end="")
-    text.append("Keys\n", style="bold underline")
+FLEET_NOTE = (
+    "On the fleet, a p r P w act on the highlighted rollout, with the same questions; enter opens "
+    "its cockpit."
+)
+SMALL_NOTE = (
+    "Below 120 columns the panels stack: the charts, weights, plan and verdict fill the first "
+    "screen, the flags and events follow below. f jumps to the flags, tab then moves to the "
+    "events; the mouse wheel or page down scrolls."
+)
+
+
+def help_text() -> Group:
+    """The keys and panels; tables, so wrapped lines keep their column at any width."""
+    keys = Table.grid(padding=(0, 2))
+    keys.add_column(style="bold", no_wrap=True)
+    keys.add_column(no_wrap=True)
+    keys.add_column(style="dim")
     for command in (*COCKPIT_COMMANDS, *APP_COMMANDS):
-        key = command.key_display or command.key
-        text.append(f"  {key:<8}", style="bold")
-        text.append(f"{command.label:<14}", style="")
-        text.append(f"{command.help}\n", style="dim")
-    text.append("  ctrl+p  commands      the same palette\n", style="")
-    text.append("\nPanels\n", style="bold underline")
+        keys.add_row(command.key_display or command.key, command.label, command.help)
+    keys.add_row("ctrl+p", "commands", "the same palette")
+    panels = Table.grid(padding=(0, 2))
+    panels.add_column(style="bold", no_wrap=True)
+    panels.add_column()
     for name, meaning in PANELS:
-        text.append(f"  {name:<12}", style="bold")
-        text.append(f"{meaning}\n")
-    text.append("\nIn read-only mode the keys that write are hidden and refused.", style="italic")
-    return text
+        panels.add_row(name, meaning)
+    return Group(
+        Text("Keys", style="bold underline"),
+        keys,
+        Text(FLEET_NOTE),
+        Text(""),
+        Text("Panels", style="bold underline"),
+        panels,
+        Text(""),
+        Text(SMALL_NOTE),
+        Text("In read-only mode the keys that write are hidden and refused.", style="italic"),
+    )
 
 
 class HelpScreen(ModalScreen[None]):
