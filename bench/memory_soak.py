@@ -15,7 +15,7 @@ def main(speed: float = 120.0) -> dict[str, float]:
     """Runs the cockpit at `speed` until an hour of simulated time passed; prints RSS at start and end."""
     session = start(demo_argv("--speed", f"{speed:g}", "--policy", "auto"))
     try:
-        session.wait_for(b"rollouts")
+        session.wait_for(b"% canary")  # the rows: the world is built
         os.write(session.master, b"\r")
         session.wait_for(b"error rate")
         start_mb = session.rss_mb()
