@@ -18,7 +18,7 @@ from monotui.audit import AuditLog
 from monotui.config import RolloutConfig
 from monotui.errors import ConfigError, ConflictError, MonotuiError, NotFoundError, ReadOnlyError
 from monotui.model import Action, ActionKind, ActionResult, EventLevel, Weights
-from monotui.sources.base import FlagSource, Router, RouteState, StepRouter
+from monotui.sources.base import FlagSource, PauseStore, Router, RouteState, StepRouter
 
 if TYPE_CHECKING:
     from monotui.controller import _State
@@ -118,6 +118,10 @@ class ActionsMixin:
             s.our_versions = frozenset({*list(s.our_versions)[-8:], written.state.version})
             s.route = written.state
             s.plan = replace(target_plan, canary_pct=written.state.weights.canary)
+            if written.state.pause is not None and written.state.pause.paused != s.plan.paused:
+                # A stored pause outlives a rollback or promote: only a resume lifts it.
+                stored = written.state.pause.paused
+                s.plan = plans.pause(s.plan) if stored else plans.resume(s.plan)
             s.weight_changes = (*s.weight_changes, (now, written.state.weights))[-MAX_MARKS:]
             s.policy = policy.reached_step(s.policy, now)
         by = wording.because(action)
@@ -163,6 +167,75 @@ class ActionsMixin:
         )
 
     def _set_paused(self, action: Action) -> ActionResult:
+        """Pause/resume the automation: stored with the route when the router can (every monotui
+        then sees it), else in this process's memory (the TUI) or refused (a one-shot command)."""
+        with self._state_lock:
+            route = self._state.route
+        if route is None:
+            with self._route_lock:
+                route = self.router.read()
+            self._route_changed(route)
+        if route.pause is None or not isinstance(self.router, PauseStore):
+            if action.origin == "cli":
+                raise ConfigError(
+                    f"the {self.router.kind} router cannot store a pause, so a one-shot "
+                    f"{action.kind.value} would last only as long as this command: pause in the "
+                    "cockpit (p) instead"
+                )
+            return self._pause_in_memory(action)
+        if not self.router.can_write:
+            raise ReadOnlyError(f"the {self.router.kind} router cannot write")
+        pause = action.kind == ActionKind.PAUSE
+        word = "paused" if pause else "resumed"
+        weights = route.weights
+        for attempt in (1, 2):
+            stored = route.pause
+            if stored is not None and stored.paused == pause:
+                by = f" by {stored.by}" if pause and stored.by else ""
+                return ActionResult(
+                    action, True, f"automation already {word}{by}", weights, weights
+                )
+            try:
+                with self._route_lock:
+                    written = self.router.set_pause(
+                        pause, self._paused_by(action), route, dry_run=self.dry_run
+                    )
+            except ConflictError:
+                # Someone changed the stored pause since it was read: look again, once.
+                if attempt == 2:
+                    raise
+                with self._route_lock:
+                    route = self.router.read()
+                self._route_changed(route)
+                continue
+            break
+        if written.state is None:
+            return ActionResult(
+                action,
+                True,
+                f"dry-run: automation {word} would send {written.patch}",
+                weights,
+                weights,
+                written.patch,
+            )
+        with self._state_lock:
+            s = self._state
+            s.our_versions = frozenset({*list(s.our_versions)[-8:], written.state.version})
+            s.route = written.state
+            s.plan = plans.pause(s.plan) if pause else plans.resume(s.plan)
+        where = f"stored on {written.state.resource}, every monotui sees it"
+        by = wording.because(action)
+        return ActionResult(
+            action, True, f"automation {word}{by}; {where}", weights, weights, written.patch
+        )
+
+    def _paused_by(self, action: Action) -> str:
+        """Who paused and why, stored with the pause for every other instance to show."""
+        who = self.kube_user or self.audit.user
+        why = action.reason or {"key": "p in the cockpit"}.get(action.origin, action.origin)
+        return f"{who}: {why}"
+
+    def _pause_in_memory(self, action: Action) -> ActionResult:
         with self._state_lock:
             s = self._state
             was = s.plan.paused

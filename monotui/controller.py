@@ -43,6 +43,7 @@ from monotui.sources.base import (
     Router,
     RouteState,
     StepStatus,
+    StoredPause,
 )
 
 Clock = Callable[[], float]
@@ -167,16 +168,22 @@ class Controller(ActionsMixin):
         with self._state_lock:
             s = self._state
             before = s.route.weights if s.route else None
+            was = s.route.pause if s.route else None
             s.route = state
             if state.progress is not None:  # a StepRouter owns the steps, phase and pause
                 s.plan = _owned_plan(state.progress, state.weights)
-            if before == state.weights:
-                return
-            if state.progress is None:
-                s.plan = plans.observe(s.plan, state.weights.canary)
-            s.weight_changes = (*s.weight_changes, (now, state.weights))[-MAX_MARKS:]
-            s.policy = policy.reached_step(s.policy, now)
+            news = self._follow_pause(was, state)
+            moved = before != state.weights
+            if moved:
+                if state.progress is None:
+                    s.plan = plans.observe(s.plan, state.weights.canary)
+                s.weight_changes = (*s.weight_changes, (now, state.weights))[-MAX_MARKS:]
+                s.policy = policy.reached_step(s.policy, now)
             ours = state.version in s.our_versions
+        if news:
+            self._event(news, EventLevel.WARN, "outside")
+        if not moved:
+            return
         if before is not None and not ours and state.progress is not None:
             # Argo Rollouts moves the weights itself, step by step: expected, not a warning.
             self._event(
@@ -190,6 +197,21 @@ class Controller(ActionsMixin):
                 EventLevel.WARN,
                 "outside",
             )
+
+    def _follow_pause(self, was: StoredPause | None, state: RouteState) -> str:
+        """The plan's pause follows the pause stored with the route (when the router stores one);
+        returns the event to tell when it changed elsewhere, else "". Holds the state lock."""
+        s = self._state
+        stored = state.pause
+        if stored is None or state.progress is not None:
+            return ""  # in memory only (kind none), or owned by the StepRouter (Argo spec.paused)
+        if s.plan.paused != stored.paused:
+            s.plan = plans.pause(s.plan) if stored.paused else plans.resume(s.plan)
+        if (was.paused if was else False) == stored.paused:
+            return ""  # unchanged, or our own write (the action stored it before this read)
+        if stored.paused:
+            return f"automation paused elsewhere: {stored.by or 'nobody said why'}"
+        return "automation resumed elsewhere"
 
     def _read_metrics(self) -> None:
         if self.metrics is None:

@@ -85,7 +85,7 @@ def test_every_verb_moves_the_weights(world: dict[str, Any]) -> None:
     steps = [
         (["advance", "--rollout", "reviews"], 25, "reviews: advanced: 90/10 -> 75/25"),
         (["pause", "--rollout", "reviews"], 25, "reviews: automation paused"),
-        (["resume", "--rollout", "reviews"], 25, "reviews: automation already resumed"),
+        (["resume", "--rollout", "reviews"], 25, "reviews: automation resumed"),  # it lasted
         (["set-weight", "--rollout", "reviews", "33"], 33, "set weight 33 %: 75/25 -> 67/33"),
         (["promote", "--rollout", "reviews", "--yes"], 100, "promoted: 67/33 -> 0/100"),
         (["rollback", "--rollout", "reviews"], 0, "rolled back: 0/100 -> 100/0"),

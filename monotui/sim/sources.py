@@ -12,7 +12,7 @@ from monotui.errors import BackendUnavailableError, ConflictError, NotFoundError
 from monotui.model import Flag, Sample, Weights
 from monotui.sim.scenarios import FlagSpec, flag_value, is_boolean, toggled
 from monotui.sim.world import World
-from monotui.sources.base import FlagSet, RouteState, WriteResult
+from monotui.sources.base import FlagSet, RouteState, StoredPause, WriteResult
 
 TIMEOUT_MESSAGE = "prometheus query timed out after 5s"
 
@@ -32,7 +32,27 @@ class SimRouter:
     def read(self) -> RouteState:
         self.world.now()
         weights, version = self.world.route(self.rollout)
-        return RouteState(weights, str(version), self.resource)
+        return self._state(weights, version)
+
+    def _state(self, weights: Weights, version: int) -> RouteState:
+        by = self.world.pause(self.rollout)
+        pause = StoredPause(by is not None, by or "")
+        return RouteState(weights, str(version), self.resource, pause=pause)
+
+    def set_pause(
+        self, paused: bool, by: str, expected: RouteState, *, dry_run: bool = False
+    ) -> WriteResult:
+        """Store the automation pause with the route, compare-and-set on the pause as read (the
+        weights may have moved meanwhile); the patch is the annotation patch Istio would get."""
+        was = expected.pause
+        before = (was.by if was.by else "") if was is not None and was.paused else None
+        patch = _pause_patch(before, by if paused else None)
+        if dry_run:
+            return WriteResult(None, patch)
+        self.world.now()
+        self.world.set_pause(self.rollout, by if paused else None, before)
+        weights, version = self.world.route(self.rollout)
+        return WriteResult(self._state(weights, version), patch)
 
     def write(self, target: Weights, expected: RouteState, *, dry_run: bool = False) -> WriteResult:
         """Write `target` if the route is still at `expected.version`, else raise ConflictError."""
@@ -52,7 +72,7 @@ class SimRouter:
         self.world.now()
         version = self.world.write_weights(self.rollout, target, expected_version)
         weights, version = self.world.route(self.rollout)
-        return WriteResult(RouteState(weights, str(version), self.resource), patch)
+        return WriteResult(self._state(weights, version), patch)
 
     def watch(self, on_change: Callable[[RouteState], None]) -> Callable[[], None] | None:
         return None  # the controller notices outside writes at its next poll
@@ -67,6 +87,24 @@ def _route_patch(expected: RouteState, target: Weights) -> str:
         {"op": "replace", "path": "/spec/http/0/route/0/weight", "value": target.stable},
         {"op": "replace", "path": "/spec/http/0/route/1/weight", "value": target.canary},
     ]
+    return json.dumps(ops)
+
+
+def _pause_patch(before: str | None, after: str | None) -> str:
+    """The annotation patch an Istio VirtualService would get for this pause or resume."""
+    paused = "/metadata/annotations/monotui.dev~1automation-paused"
+    by = "/metadata/annotations/monotui.dev~1paused-by"
+    ops: list[dict[str, str]] = []
+    if before is not None:
+        ops += [{"op": "test", "path": paused, "value": "true"}]
+        ops += [{"op": "test", "path": by, "value": before}] if before else []
+    if after is None:
+        ops += [{"op": "remove", "path": paused}] + (
+            [{"op": "remove", "path": by}] if before else []
+        )
+    else:
+        ops += [{"op": "replace" if before is not None else "add", "path": paused, "value": "true"}]
+        ops += [{"op": "replace" if before else "add", "path": by, "value": after}]
     return json.dumps(ops)
 
 

@@ -86,6 +86,7 @@ class _Rollout:
     ring_s: int
     route_version: int = 1
     flags_version: int = 1
+    paused_by: str | None = None  # the automation pause stored with the route; None: not paused
     counters: dict[str, array] = field(default_factory=dict)  # type: ignore[type-arg]
     ring: list[tuple[int, array, array] | None] = field(default_factory=list)  # type: ignore[type-arg]
 
@@ -271,6 +272,24 @@ class World:
             ro.weights = Weights(target.stable, target.canary)
             ro.route_version += 1
             return ro.route_version
+
+    def pause(self, rollout: str) -> str | None:
+        """The automation pause stored with the route: who and why, or None when not paused."""
+        with self._lock:
+            return self._get(rollout).paused_by
+
+    def set_pause(self, rollout: str, by: str | None, expected: str | None) -> None:
+        """Store the automation pause (`by`, None to resume) if it is still `expected`, else raise
+        ConflictError. Like an annotation, it leaves the weights and their version alone."""
+        with self._lock:
+            ro = self._get(rollout)
+            if ro.paused_by != expected:
+                raise ConflictError(
+                    f"the automation pause of {ro.info.namespace}/{ro.info.name} changed since "
+                    "it was read: re-read and retry",
+                    current=ro.weights,
+                )
+            ro.paused_by = by
 
     def set_weights(self, rollout: str, weights: Weights) -> None:
         """Someone else writes the route (kubectl edit): the weights and version change."""

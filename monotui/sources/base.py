@@ -27,6 +27,18 @@ class StepStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredPause:
+    """The automation pause as the routed resource stores it, shared by every monotui instance.
+
+    Istio/Gateway API: the `monotui.dev/automation-paused` annotation (and `monotui.dev/paused-by`,
+    outside text: who paused and why); Argo Rollouts: spec.paused; the simulated world: its route.
+    """
+
+    paused: bool
+    by: str = ""  # "alice: <reason>" as stored, shown literally; "" when nobody said
+
+
+@dataclass(frozen=True, slots=True)
 class RouteState:
     """The weights as read, with what a compare-and-set write must find unchanged."""
 
@@ -34,6 +46,7 @@ class RouteState:
     version: str  # resourceVersion (or the simulated router's generation)
     resource: str  # what a human calls it: "virtualservice bookinfo/reviews"
     progress: StepStatus | None = None  # set by a StepRouter: its steps, phase and pause
+    pause: StoredPause | None = None  # None: this router cannot store the automation pause
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +98,19 @@ class Router(Protocol):
     def watch(self, on_change: Callable[[RouteState], None]) -> Callable[[], None] | None:
         """Call `on_change` when the route changes elsewhere; returns a stop function, or None when
         the router cannot watch (the controller then notices changes at the next poll)."""
+        ...
+
+
+@runtime_checkable
+class PauseStore(Protocol):
+    """A router that stores the automation pause with the route (`RouteState.pause` not None), so
+    a pause made by one monotui (a key, the CLI, its automation) stops every other one."""
+
+    def set_pause(
+        self, paused: bool, by: str, expected: RouteState, *, dry_run: bool = False
+    ) -> WriteResult:
+        """Store `paused` (with `by`: who and why) if the stored pause is still as in `expected`,
+        else raise ConflictError; the weights and the rest of the object do not matter."""
         ...
 
 

@@ -6,6 +6,10 @@ from the object exactly as the caller last saw it (`expected.version`): `test` o
 list it touches (destinations, their order and count, and the weights), then the weights are
 replaced. If anyone changed those since, the API server answers 422 and nothing is applied; the
 controller re-reads and shows the route as it now is.
+
+The automation pause is stored on the same object as annotations (`PAUSED_KEY` "true" while
+paused, `BY_KEY` who and why; both removed on resume), written as ONE JSON patch pinned by `test`
+ops on the annotations' values as read, so moving the weights never makes a pause fail.
 """
 
 from __future__ import annotations
@@ -15,12 +19,63 @@ from dataclasses import dataclass
 from typing import Any
 
 from monotui.config import RolloutConfig
-from monotui.errors import ReadOnlyError, SourceError
+from monotui.errors import ConflictError, ReadOnlyError, SourceError
 from monotui.model import Weights
 from monotui.sources import jsonpatch
-from monotui.sources.base import RouteState, WriteResult
+from monotui.sources.base import RouteState, StoredPause, WriteResult
 from monotui.sources.kube import KubeConnection
 from monotui.sources.kube_object import KubeObject, Recheck
+
+PAUSED_KEY = "monotui.dev/automation-paused"
+BY_KEY = "monotui.dev/paused-by"
+_BY_MAX = 240  # who and why, cut: an annotation is a label, not a log
+
+
+def stored_pause(obj: dict[str, Any]) -> StoredPause:
+    """The pause the object's annotations store. Absent, "" or "false" is not paused; any other
+    value is (a human's `kubectl annotate ...=yes` means pause: the safe reading)."""
+    meta = obj.get("metadata")
+    notes = meta.get("annotations") if isinstance(meta, dict) else None
+    notes = notes if isinstance(notes, dict) else {}
+    value = notes.get(PAUSED_KEY)
+    paused = value is not None and str(value).strip().lower() not in ("", "false")
+    by = notes.get(BY_KEY)
+    return StoredPause(paused, str(by) if paused and by is not None else "")
+
+
+def pause_ops(obj: dict[str, Any], paused: bool, by: str) -> list[jsonpatch.Op]:
+    """The JSON patch that stores `paused` (and `by`) in `obj`'s annotations, compare-and-set on
+    their values as read in `obj`; [] when there is nothing to change."""
+    meta = obj.get("metadata")
+    notes = meta.get("annotations") if isinstance(meta, dict) else None
+    by = by[:_BY_MAX]
+    if not isinstance(notes, dict):
+        if not paused:
+            return []
+        # No annotations at all: JSON patch cannot test an absence, so the resourceVersion pins
+        # it (the caller re-reads and retries once when that moved).
+        version = str(meta.get("resourceVersion", "")) if isinstance(meta, dict) else ""
+        value = {PAUSED_KEY: "true", **({BY_KEY: by} if by else {})}
+        return [
+            jsonpatch.test("/metadata/resourceVersion", version),
+            {"op": "add", "path": "/metadata/annotations", "value": value},
+        ]
+    ops: list[jsonpatch.Op] = []
+    wants = ((PAUSED_KEY, "true" if paused else None), (BY_KEY, by if paused and by else None))
+    for key, want in wants:
+        path = jsonpatch.pointer("metadata", "annotations", key)  # "/" in the key is "~1"
+        have = notes.get(key)
+        if have == want:
+            continue
+        if have is None:  # `add` of a missing member; a concurrent add of the same pause wins
+            ops.append({"op": "add", "path": path, "value": want})
+            continue
+        ops.append(jsonpatch.test(path, have))
+        if want is None:
+            ops.append({"op": "remove", "path": path})
+        else:
+            ops.append({"op": "replace", "path": path, "value": want})
+    return ops
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +203,25 @@ class KubeRouter:
             state = self._state(self.object.patch(ops))
         return WriteResult(state, text)
 
+    def set_pause(
+        self, paused: bool, by: str, expected: RouteState, *, dry_run: bool = False
+    ) -> WriteResult:
+        """Store the automation pause in the annotations: one JSON patch that tests only the
+        annotations as last read (never the weights); ConflictError (422) if they moved."""
+        if not self.can_write:
+            raise ReadOnlyError(f"read-only: {self.resource} cannot be written, nothing was sent")
+        try:
+            obj = self.object.as_read(expected.version, self._state)
+        except ConflictError:  # not remembered and moved since: only the annotations matter
+            obj = self.object.get()
+        ops = pause_ops(obj, paused, by if paused else "")
+        text = jsonpatch.dumps(ops) if ops else ""
+        if dry_run or not ops:
+            return WriteResult(None if dry_run else self._state(obj), text)
+        with self.object.writing():
+            state = self._state(self.object.patch(ops))
+        return WriteResult(state, text)
+
     def watch(self, on_change: Callable[[RouteState], None]) -> Callable[[], None] | None:
         """Follow the object; `on_change` gets every new version of the weights."""
         return self.object.watch(self._state, on_change)
@@ -163,4 +237,4 @@ class KubeRouter:
         layout = self._layout(obj)
         version = self.object.remember(obj)
         resource = f"{self.resource} ({layout.note})" if layout.note else self.resource
-        return RouteState(layout.weights, version, resource)
+        return RouteState(layout.weights, version, resource, pause=stored_pause(obj))

@@ -19,7 +19,7 @@ from monotui.errors import ConflictError, MonotuiError, ReadOnlyError
 from monotui.model import ActionKind, Phase, Weights
 from monotui.sources import jsonpatch
 from monotui.sources.argo_rollout import Patch, RolloutView
-from monotui.sources.base import RouteState, WriteResult
+from monotui.sources.base import RouteState, StoredPause, WriteResult
 from monotui.sources.kube import KubeConnection
 from monotui.sources.kube_object import RBAC_GROUP_APART, KubeObject, Recheck
 
@@ -138,4 +138,7 @@ class ArgoRouter:
         with self._lock:
             self._last = view
         version = self.object.remember(obj)
-        return RouteState(weights, version, self.resource, progress)
+        # spec.paused is already shared by every instance; it is changed by the pause/resume verbs
+        # (`act`), and the controller follows it through `progress`, as before.
+        pause = StoredPause(progress.paused) if progress is not None else None
+        return RouteState(weights, version, self.resource, progress, pause)
