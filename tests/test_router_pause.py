@@ -42,7 +42,7 @@ def vs(fake: FakeKube) -> dict[str, Any]:
     return obj
 
 
-def annotations(obj: dict[str, Any]) -> dict[str, str]:
+def notes_of(obj: dict[str, Any]) -> dict[str, str]:
     notes: dict[str, str] = obj["metadata"].get("annotations") or {}
     return notes
 
@@ -80,7 +80,7 @@ def test_cli_pause_sets_the_annotation_and_changes_nothing_else(world: dict[str,
     assert out.returncode == 0, out.stderr
     assert "automation paused" in out.stdout and "virtualservice bookinfo/reviews" in out.stdout
     after = vs(fake)
-    notes = annotations(after)
+    notes = notes_of(after)
     assert notes[PAUSED_KEY] == "true"
     assert notes[BY_KEY] == "alice: monotui pause (CLI)"
     (patch,) = patches(fake)  # one JSON patch, pinned on nothing but what it adds
@@ -95,7 +95,7 @@ def test_cli_pause_sets_the_annotation_and_changes_nothing_else(world: dict[str,
     out = monotui(world, "resume", "--rollout", "reviews")
     assert out.returncode == 0, out.stderr
     assert "automation resumed" in out.stdout
-    assert annotations(vs(fake)) == before["metadata"]["annotations"]
+    assert notes_of(vs(fake)) == before["metadata"]["annotations"]
     records = [json.loads(x) for x in (world["tmp"] / "audit.jsonl").read_text().splitlines()]
     assert [(r["action"], r["result"]) for r in records] == [("pause", "ok"), ("resume", "ok")]
     assert PAUSED_KEY.replace("/", "~1") in records[0]["patch"]
@@ -159,7 +159,7 @@ def test_weights_moved_by_someone_else_never_fail_a_pause(
     fake_kube.put_object(virtual_service(40))  # kubectl edit: new weights, new resourceVersion
     result = ctl.apply(Action(ActionKind.PAUSE, "reviews", origin="key", reason="bad graphs"))
     assert result.ok, result.message
-    assert annotations(vs(fake_kube))[BY_KEY] == "alice: bad graphs"
+    assert notes_of(vs(fake_kube))[BY_KEY] == "alice: bad graphs"
     assert canary(fake_kube) == 40
     assert ctl.snapshot().plan.paused
 
@@ -177,7 +177,7 @@ def test_a_route_without_annotations_gets_them_even_if_someone_adds_one_first(
     result = ctl.apply(Action(ActionKind.PAUSE, "reviews", origin="key"))
     assert result.ok, result.message
     obj = fake_kube.get_object(GATEWAY, "v1", "httproutes", NS, "reviews")
-    assert annotations(obj) == {
+    assert notes_of(obj) == {
         "owner": "ops",
         PAUSED_KEY: "true",
         BY_KEY: "alice: p in the cockpit",
@@ -185,7 +185,7 @@ def test_a_route_without_annotations_gets_them_even_if_someone_adds_one_first(
     result = ctl.apply(Action(ActionKind.RESUME, "reviews", origin="key"))
     assert result.ok, result.message
     obj = fake_kube.get_object(GATEWAY, "v1", "httproutes", NS, "reviews")
-    assert annotations(obj) == {"owner": "ops"}
+    assert notes_of(obj) == {"owner": "ops"}
 
 
 def test_read_only_refuses_and_dry_run_prints_the_patch(world: dict[str, Any]) -> None:
@@ -201,7 +201,7 @@ def test_read_only_refuses_and_dry_run_prints_the_patch(world: dict[str, Any]) -
         "path": "/metadata/annotations/monotui.dev~1automation-paused",
         "value": "true",
     }
-    assert PAUSED_KEY not in annotations(vs(fake))
+    assert PAUSED_KEY not in notes_of(vs(fake))
     assert patches(fake) == []
 
 
