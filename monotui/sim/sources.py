@@ -45,7 +45,7 @@ class SimRouter:
         """Store the automation pause with the route, compare-and-set on the pause as read (the
         weights may have moved meanwhile); the patch is the annotation patch Istio would get."""
         was = expected.pause
-        before = (was.by if was.by else "") if was is not None and was.paused else None
+        before = was.by if was is not None and was.paused else None
         patch = _pause_patch(before, by if paused else None)
         if dry_run:
             return WriteResult(None, patch)
