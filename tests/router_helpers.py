@@ -155,3 +155,28 @@ def wait_for(predicate: Callable[[], Any], timeout_s: float = 3.0) -> Any:
             return value
         assert time.monotonic() < deadline, "condition not reached before the deadline"
         time.sleep(0.01)  # polling, not waiting for something
+
+
+def judged_healthy(cfg: RolloutConfig, router: Any, **kw: Any) -> tuple[Any, Any]:
+    """A controller on policy auto with no hold whose metrics come from a simulated healthy canary
+    at 50 %: the judge says PASS, so the automation would advance at every poll.
+    Returns (controller, world); advance the world between polls."""
+    from monotui.controller import Controller
+    from monotui.model import Weights
+    from monotui.sim.scenarios import HEALTHY
+    from monotui.sim.sources import SimMetrics
+    from monotui.sim.world import World
+
+    world = World(3)
+    world.add_rollout(cfg.name, cfg.namespace, HEALTHY, weights=Weights(50, 50))
+    world.advance(600)
+    auto = cfg.model_copy(update={"policy": "auto", "hold_s": 0.0, "interval_s": 10.0})
+    ctl = Controller(
+        auto,
+        router=router(auto),
+        metrics=SimMetrics(world, cfg.name, window_s=10.0, step_s=10.0),
+        clock=world.now,
+        **kw,
+    )
+    ctl.judge.window_s = 10.0
+    return ctl, world

@@ -17,7 +17,7 @@ from monotui.sources.kube import KubeConnection
 from monotui.sources.router_argo import ArgoRouter
 from tests.argo_helpers import argo_rollout, comparable, kubectl, rollout_obj, running, stored
 from tests.fakekube import FakeKube
-from tests.router_helpers import conn_fixture
+from tests.router_helpers import conn_fixture, judged_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -185,34 +185,11 @@ def test_cli_refusals_exit_codes(
     assert "Traceback" not in out.stderr and "abort" not in stored(fake_kube)["status"]
 
 
-NS_OF_TESTS = "bookinfo"
-
-
-def _judged_by_a_healthy_world(conn: KubeConnection) -> tuple[Controller, Any]:
-    """policy auto, no hold, metrics from a simulated healthy canary at 50 %: the judge says PASS."""
-    from monotui.sim.scenarios import HEALTHY
-    from monotui.sim.sources import SimMetrics
-    from monotui.sim.world import World
-
-    world = World(3)
-    world.add_rollout("reviews", NS_OF_TESTS, HEALTHY, weights=Weights(50, 50))
-    world.advance(600)
-    cfg = argo_rollout().model_copy(update={"policy": "auto", "hold_s": 0.0, "interval_s": 10.0})
-    ctl = Controller(
-        cfg,
-        router=ArgoRouter(conn, cfg),
-        metrics=SimMetrics(world, "reviews", window_s=10.0, step_s=10.0),
-        clock=world.now,
-    )
-    ctl.judge.window_s = 10.0
-    return ctl, world
-
-
 def test_automation_never_promotes_a_rollout_that_argo_is_still_stepping(
     fake_kube: FakeKube, conn: KubeConnection
 ) -> None:
     fake_kube.put_object(running())  # Progressing: Argo is mid-step, nothing waits for a human
-    ctl, world = _judged_by_a_healthy_world(conn)
+    ctl, world = judged_healthy(argo_rollout(), lambda cfg: ArgoRouter(conn, cfg))
     for _ in range(12):
         world.advance(10)
         snap = ctl.poll()

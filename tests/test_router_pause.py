@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from monotui.controller import Controller
-from monotui.model import Action, ActionKind, Weights
+from monotui.model import Action, ActionKind
 from monotui.sim.demo import build_demo
-from monotui.sim.scenarios import HEALTHY
 from monotui.sim.sources import SimMetrics, SimRouter
 from monotui.sim.world import World
 from monotui.sources.kube import KubeConnection
@@ -26,6 +25,7 @@ from tests.router_helpers import (
     NS,
     conn_fixture,
     http_route,
+    judged_healthy,
     no_metrics,
     rollout,
     virtual_service,
@@ -53,19 +53,7 @@ def patches(fake: FakeKube) -> list[Any]:
 
 def auto_controller(conn: KubeConnection) -> tuple[Controller, World]:
     """policy auto, no hold, metrics of a healthy simulated canary: it advances at every poll."""
-    sim = World(3)
-    sim.add_rollout("reviews", NS, HEALTHY, weights=Weights(50, 50))
-    sim.advance(600)
-    cfg = rollout().model_copy(update={"policy": "auto", "hold_s": 0.0, "interval_s": 10.0})
-    ctl = Controller(
-        cfg,
-        router=IstioRouter(conn, cfg),
-        metrics=SimMetrics(sim, "reviews", window_s=10.0, step_s=10.0),
-        clock=sim.now,
-        kube_user=conn.user,
-    )
-    ctl.judge.window_s = 10.0
-    return ctl, sim
+    return judged_healthy(rollout(), lambda cfg: IstioRouter(conn, cfg), kube_user=conn.user)
 
 
 def canary(fake: FakeKube) -> int:
