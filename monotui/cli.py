@@ -45,7 +45,14 @@ def _common(p: argparse.ArgumentParser, *, rollout: bool = False, required: bool
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="monotui", description="A terminal cockpit for canary rollouts.")
+    parser = _Parser(
+        prog="monotui",
+        description="A terminal cockpit for canary rollouts. Without a command: watch.",
+        epilog="Config: -c FILE, else ./monotui.toml, else $XDG_CONFIG_HOME/monotui/config.toml. "
+        "Exit codes: 0 done, 2 usage or config error, 3 conflict, 4 permission denied, "
+        "5 backend unreachable, 1 anything else. Try it without a cluster: monotui demo",
+    )
+    parser.add_argument("--version", action=_Version, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="the cockpit on an embedded simulated world (no cluster)")
@@ -113,6 +120,23 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate the file, reach every backend, report")
     _common(check)
     return parser
+
+
+class _Version(argparse.Action):
+    """--version, looked up only when asked (package metadata costs ~40 ms: not on every start)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help=str(kwargs.get("help", "")))
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("monotui")
+        except PackageNotFoundError:
+            found = "unknown"
+        print(f"monotui {found}")
+        parser.exit(0)
 
 
 def _positive(text: str) -> float:

@@ -117,3 +117,10 @@ def test_status_prints_the_snapshot_and_exits_5_when_a_backend_is_down(tmp_path:
     assert r["sources"]["metrics"]["state"] == "error"
     assert r["error_rate"] == {"baseline": None, "canary": None}  # never 0
     assert "metrics:" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_version_and_top_level_help() -> None:
+    out = run("--version")
+    assert out.returncode == 0 and out.stdout.startswith("monotui ")
+    out = run("--help")
+    assert out.returncode == 0 and "Exit codes" in out.stdout and "monotui demo" in out.stdout
