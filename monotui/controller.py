@@ -260,7 +260,7 @@ class Controller(ActionsMixin):
             )
             previous = s.verdict
             s.verdict = verdict
-            s.policy = policy.observe(s.policy, verdict, now)
+            s.policy = policy.observe(s.policy, verdict, now, fresh_after_s=self.judge.window_s)
             if previous.result != verdict.result:
                 s.verdict_changes = (*s.verdict_changes, (now, verdict.result))[-MAX_MARKS:]
         if previous.result != verdict.result:

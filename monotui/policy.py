@@ -10,6 +10,11 @@ Counting rules, and why:
   (verdicts with data) reset it.
 - The pauses fire once per run (the first MARGINAL, the `nodata_limit`-th NODATA): when a human
   resumes during the same run, that is their decision, and the automation does not pause again.
+- A FAIL counts again only once a fresh metrics window has passed since the last one counted
+  (`fresh_after_s`, the rate window): polled every 5 s with a 1m window, two FAILs 5 s apart judge
+  the same minute of traffic, and `failure_limit = 2` would mean "failing for 5 s" instead of two
+  windows of evidence (Flagger's interval x threshold). In between, a FAIL neither extends nor breaks
+  the run.
 - After a rollback the plan is terminal (Failed), so the rollback is written once.
 """
 
@@ -30,6 +35,7 @@ class PolicyState:
     consecutive_marginal: int = 0
     pass_since: float | None = None  # when the verdict last became PASS
     step_since: float = 0.0  # when the current weight was reached
+    fail_counted_at: float | None = None  # when a FAIL last counted toward the run
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,15 +51,20 @@ def reached_step(state: PolicyState, now: float) -> PolicyState:
     return replace(state, step_since=now, pass_since=None)
 
 
-def observe(state: PolicyState, verdict: Verdict, now: float) -> PolicyState:
+def observe(
+    state: PolicyState, verdict: Verdict, now: float, *, fresh_after_s: float = 0.0
+) -> PolicyState:
     """Count the verdict (see the module docstring for what resets what)."""
     result = verdict.result
+    counted_at = state.fail_counted_at
     if result == VerdictResult.FAIL:
-        fails = state.consecutive_fail + 1
+        fresh = counted_at is None or now - counted_at >= fresh_after_s * 0.99  # poll jitter
+        fails = state.consecutive_fail + 1 if fresh else state.consecutive_fail
+        counted_at = now if fresh else counted_at
     elif result == VerdictResult.NODATA:
         fails = state.consecutive_fail
     else:
-        fails = 0
+        fails, counted_at = 0, None
     return PolicyState(
         consecutive_fail=fails,
         consecutive_nodata=state.consecutive_nodata + 1 if result == VerdictResult.NODATA else 0,
@@ -64,6 +75,7 @@ def observe(state: PolicyState, verdict: Verdict, now: float) -> PolicyState:
         if result == VerdictResult.PASS
         else None,
         step_since=state.step_since,
+        fail_counted_at=counted_at,
     )
 
 

@@ -26,13 +26,16 @@ PLAN = Plan(steps=(1, 5, 10, 25, 50, 100), canary_pct=5)
 V = {r: Verdict(r, 100.0 if r == VerdictResult.PASS else 0.0, r.value) for r in VerdictResult}
 
 
-def run(results: list[VerdictResult], *, plan: Plan = PLAN) -> list[policy.Decision | None]:
-    """Feed verdicts one poll apart (10 s), return each poll's decision."""
+def run(
+    results: list[VerdictResult], *, plan: Plan = PLAN, poll_s: float = 10.0, window_s: float = 10.0
+) -> list[policy.Decision | None]:
+    """Feed verdicts one poll apart, return each poll's decision."""
     state = policy.PolicyState()
     decisions = []
     for i, result in enumerate(results):
-        state = policy.observe(state, V[result], 10.0 * i)
-        decisions.append(policy.decide(state, V[result], plan, 10.0 * i, hold_s=1000, cfg=CFG))
+        now = poll_s * i
+        state = policy.observe(state, V[result], now, fresh_after_s=window_s)
+        decisions.append(policy.decide(state, V[result], plan, now, hold_s=1000, cfg=CFG))
     return decisions
 
 
@@ -46,6 +49,14 @@ def kinds(decisions: list[policy.Decision | None]) -> list[str | None]:
 def test_fail_then_pass_resets_the_failure_count() -> None:
     assert kinds(run([F, P, F, P, F])) == [None] * 5
     assert kinds(run([F, F]))[-1] == "rollback"
+
+
+def test_fails_on_the_same_window_of_traffic_count_once() -> None:
+    # Polled every 5 s with a 1m window: FAILs 5 s apart judge the same minute, so the rollback
+    # waits for a second window of evidence (like Flagger's interval x threshold).
+    decisions = run([F] * 13, poll_s=5.0, window_s=60.0)
+    assert kinds(decisions) == [None] * 12 + ["rollback"]
+    assert kinds(run([F, F, P, F], poll_s=5.0, window_s=60.0)) == [None] * 4
 
 
 def test_a_gap_between_fails_neither_resets_nor_counts() -> None:
