@@ -10,11 +10,14 @@ import getpass
 import json
 import os
 import threading
+from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from monotui.errors import ConfigError
+
+MEMORY_RECORDS = 1000
 
 
 def default_path() -> Path:
@@ -37,7 +40,8 @@ class AuditLog:
         self.path = path
         self.user = user or local_user()
         self._lock = threading.Lock()
-        self.records: list[dict[str, Any]] = []
+        # The newest records, for the demo (no file) and tests; the file holds them all.
+        self.records: deque[dict[str, Any]] = deque(maxlen=MEMORY_RECORDS)
         if path is not None:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)

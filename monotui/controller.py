@@ -105,7 +105,6 @@ class Controller(ActionsMixin):
         self._state_lock = threading.RLock()
         self._route_lock = threading.Lock()
         self._poll_lock = threading.Lock()
-        self._snapshot: Snapshot | None = None
         self._stop_watch: Callable[[], None] | None = None
         self.listeners: list[Callable[[], None]] = []
 
@@ -369,7 +368,6 @@ class Controller(ActionsMixin):
                 ),
                 newest_data_t=newest,
             )
-            self._snapshot = snap
         return snap
 
 

@@ -6,12 +6,12 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from monotui.model import Event, Pair, Sample, Snapshot
+from monotui.model import Pair, Snapshot
 
 
 def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
     """The `status --json` shape of DESIGN.md: error rates as fractions, weights in percent."""
-    latest = _latest_with_data(snap.samples)
+    latest = snap.latest  # a failed poll is a gap: reported as NO DATA, not as older data
     split = snap.observed_split
     return {
         "name": snap.rollout,
@@ -73,11 +73,6 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
     }
 
 
-def _latest_with_data(samples: tuple[Sample, ...]) -> Sample | None:
-    """The newest sample; a gap (failed poll) is reported as such, not replaced by older data."""
-    return samples[-1] if samples else None
-
-
 def _pair(pair: Pair) -> dict[str, float | None]:
     return {"baseline": _num(pair.baseline), "canary": _num(pair.canary)}
 
@@ -105,10 +100,6 @@ def summary_line(snap: Snapshot) -> str:
         f"errors={_pct(rates.baseline)}/{_pct(rates.canary)} verdict={snap.verdict.result.value}"
         f" ({snap.verdict.reason}){tail}"
     )
-
-
-def event_line(event: Event) -> str:
-    return f"{iso(event.t)} {event.rollout} {event.text}"
 
 
 def _pct(value: float | None) -> str:

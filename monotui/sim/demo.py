@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from pydantic import ValidationError
@@ -24,6 +23,7 @@ from monotui.model import Snapshot, Weights
 from monotui.sim.scenarios import HEALTHY, SCENARIOS, checkout_flags, reviews_flags
 from monotui.sim.sources import SimFlags, SimMetrics, SimRouter
 from monotui.sim.world import EPOCH, FAULTS, World
+from monotui.status import iso
 
 __all__ = ["FAULTS", "SCENARIOS", "Demo", "build_demo", "run_headless"]
 
@@ -200,11 +200,6 @@ def _controller(
         context="sim",
         policy_name=config.policy,
     )
-
-
-def iso(t: float) -> str:
-    """Simulated time as ISO 8601 UTC to the second."""
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def run_headless(demo: Demo, duration_s: float, out: TextIO) -> int:
