@@ -112,17 +112,7 @@ def build_demo(
     if not speed > 0:
         raise ConfigError(f"--speed must be a positive number, got {speed}")
     world = World(seed, start=EPOCH - WARMUP_S)
-    world.add_rollout(
-        "checkout",
-        "shop",
-        SCENARIOS[scenario],
-        weights=Weights.canary_at(STEPS[0]),
-        flags=checkout_flags(),
-    )
-    reviews = replace(HEALTHY, rps=120.0, kill_switch="reviews-stars")
-    world.add_rollout(
-        "reviews", "bookinfo", reviews, weights=Weights.canary_at(10), flags=reviews_flags()
-    )
+    add_demo_rollouts(world, scenario)
     world.advance_to(EPOCH)
     if realtime:
         world.follow = _follower(speed)
@@ -130,22 +120,37 @@ def build_demo(
     controllers = [
         _controller(
             world,
-            _config("checkout", "shop", policy, interval_s, ["new-checkout"]),
+            _config(info.name, info.namespace, policy, interval_s, kill_switches(world, info.name)),
             interval_s,
             audit=audit,
             read_only=read_only,
             dry_run=dry_run,
-        ),
-        _controller(
-            world,
-            _config("reviews", "bookinfo", policy, interval_s, ["reviews-stars"]),
-            interval_s,
-            audit=audit,
-            read_only=read_only,
-            dry_run=dry_run,
-        ),
+        )
+        for info in world.rollouts
     ]
     return Demo(world, controllers, scenario, seed, speed, policy, realtime, interval_s)
+
+
+def add_demo_rollouts(world: World, scenario: str, *, checkout_pct: int = STEPS[0]) -> None:
+    """The demo's two rollouts (the demo and `make lab` share them): checkout follows `scenario`
+    with kill switch new-checkout; reviews is always healthy, kill switch reviews-stars."""
+    world.add_rollout(
+        "checkout",
+        "shop",
+        SCENARIOS[scenario],
+        weights=Weights.canary_at(checkout_pct),
+        flags=checkout_flags(),
+    )
+    reviews = replace(HEALTHY, rps=120.0, kill_switch="reviews-stars")
+    world.add_rollout(
+        "reviews", "bookinfo", reviews, weights=Weights.canary_at(10), flags=reviews_flags()
+    )
+
+
+def kill_switches(world: World, rollout: str) -> list[str]:
+    """The flag that switches a rollout's new code path off, as the world's scenario says."""
+    switch = world.scenario(rollout).kill_switch
+    return [switch] if switch else []
 
 
 def _follower(speed: float) -> Callable[[], float]:
