@@ -43,7 +43,7 @@ bench: $(BIN)/.installed-dev prometheus
 	$(PY) -m bench $(ARGS)
 
 lab: $(BIN)/.installed-dev prometheus
-	$(PY) -m monotui.lab $(ARGS)
+	$(PY) -m tests.lab $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -11,13 +11,14 @@ import time
 from collections.abc import Callable
 
 from monotui.audit import AuditLog
-from monotui.config import JudgeConfig, RolloutConfig
-from monotui.controller import Controller
+from monotui.config import JudgeConfig
 from monotui.judge import Judge
 from monotui.model import Pair, Sample
+from monotui.rollout import assemble
 from monotui.sim.scenarios import HEALTHY, Behaviour, checkout_flags
 from monotui.sim.sources import SimFlags, SimMetrics, SimRouter
 from monotui.sim.world import BASELINE, CANARY, EPOCH, World
+from tests.configs import rollout_config
 
 GOAL_MS = 50.0
 """100 rollouts judged within 50 ms per poll."""
@@ -88,7 +89,7 @@ def _detection(canary_error_p: float, seed: int, cfg: JudgeConfig, weight: int) 
     )
     world.toggle_flag("checkout", "new-checkout")  # off: the canary runs the baseline's code
     world.advance_to(EPOCH)
-    config = RolloutConfig.model_validate(
+    config = rollout_config(
         {
             "name": "checkout",
             "namespace": "shop",
@@ -101,7 +102,7 @@ def _detection(canary_error_p: float, seed: int, cfg: JudgeConfig, weight: int) 
             "judge": cfg.model_dump(),
         }
     )
-    controller = Controller(
+    controller = assemble(
         config,
         router=SimRouter(world, "checkout"),
         metrics=SimMetrics(world, "checkout", window_s=10.0, step_s=interval_s),
@@ -113,14 +114,14 @@ def _detection(canary_error_p: float, seed: int, cfg: JudgeConfig, weight: int) 
     controller.start()
     for _ in range(20):  # settle on PASS
         world.advance(interval_s)
-        controller.poll()
+        controller.cycle()
     world.toggle_flag("checkout", "new-checkout")  # on: the error probability jumps now
     assert world.error_probability("checkout", CANARY) > world.error_probability(
         "checkout", BASELINE
     )
     for polls in range(1, 200):
         world.advance(interval_s)
-        controller.poll()
+        controller.cycle()
         if controller.snapshot().weights == Weights.canary_at(0):
             return polls
     return None

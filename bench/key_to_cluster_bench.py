@@ -2,7 +2,7 @@
 
 One fake Kubernetes API server (tests/fakekube/) on 127.0.0.1 holds a VirtualService; every
 variant sends the same compare-and-set JSON patch (test ops + replace) to it, in the same run:
-  in-app     `Controller.apply(set-weight)` on the sync kubernetes client, called from a worker
+  in-app     `Rollout.apply(set-weight)` on the sync kubernetes client, called from a worker
              thread as a key press is (`asyncio.to_thread`), until the write is on the server;
   direct     the same, called directly (what the CLI does);
   aio        `kubernetes.aio` patch_namespaced_custom_object awaited on the event loop;
@@ -32,8 +32,8 @@ import httpx
 
 from monotui.audit import AuditLog
 from monotui.config import KubernetesConfig, MetricsConfig, RolloutConfig, RouterConfig
-from monotui.controller import Controller
 from monotui.model import Action, ActionKind, Weights
+from monotui.rollout import assemble
 from monotui.sources.kube import JSON_PATCH, connect
 from monotui.sources.router_istio import IstioRouter
 from tests.fakekube import FakeKube
@@ -84,8 +84,8 @@ class Bench:
             metrics=MetricsConfig(kind="none"),
         )
         self.router = IstioRouter(self.kube, self.rollout)
-        self.controller = Controller(self.rollout, router=self.router, audit=AuditLog(None))
-        self.controller.poll()
+        self.controller = assemble(self.rollout, router=self.router, audit=AuditLog(None))
+        self.controller.cycle()
         self.pct = 10
 
     def canary(self) -> int:

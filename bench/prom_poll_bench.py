@@ -23,9 +23,10 @@ from typing import Any
 
 import httpx
 
-from monotui.config import PrometheusConfig, parse
-from monotui.lab import LocalPrometheus, free_port
+from monotui.config import PrometheusConfig
 from monotui.sources.metrics_prometheus import PrometheusMetrics
+from tests.configs import parse
+from tests.lab.__main__ import LocalPrometheus, free_port
 
 SERVICES = 20
 VERSIONS = ("v1", "v2", "v3", "v4", "v5", "v6")  # v1 baseline, v2 canary, the rest noise

@@ -37,7 +37,7 @@ def _ticks(demo: Demo, n: int) -> None:
 
 
 def _apply(demo: Demo, kind: ActionKind, weight: int | None = None) -> None:
-    result = demo.controller("checkout").apply(
+    result = demo.rollout("checkout").apply(
         Action(kind, "checkout", origin="key", weight_pct=weight)
     )
     if not result.ok:
@@ -97,7 +97,7 @@ def build(name: str) -> MonotuiApp:
     demo.start()
     state.prepare(demo)
     app = MonotuiApp(
-        demo.controllers, title=f"monotui demo: {state.scenario}", poll_interval_s=None, demo=demo
+        demo.rollouts, title=f"monotui demo: {state.scenario}", poll=False, started=True
     )
     app.animation_level = "none"
     return app

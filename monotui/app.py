@@ -1,20 +1,21 @@
-"""The Textual app: a thin shell that polls the controllers in workers and hands snapshots to screens.
+"""The Textual app: a thin shell over the rollouts, the poll scheduler and the screens.
 
-The app may start before its controllers exist: given a `boot` callable, it shows its first frame
-(the fleet, "starting…") at once and builds the controllers in a thread worker after that frame, so
+The app may start before its rollouts exist: given a `boot` callable, it shows its first frame
+(the fleet, "starting…") at once and builds the rollouts in a thread worker after that frame, so
 slow imports and set-up (pydantic models, the simulated world, a cluster client) never delay it.
-One thread worker per rollout polls; only one poll is in flight per rollout and the next is
-scheduled after the last finished (so a slow source never piles up polls). Workers never touch
-widgets: they post messages. A key becomes an Action, applied in a thread worker; its result comes
-back as a message, is notified, and triggers an immediate poll. No worker error can end the app.
+The scheduler (monotui.scheduler) cycles each rollout at its own interval in its own threads and
+hands every snapshot back as a `SnapshotReady` message; screens are handed snapshots through
+`RolloutScreen.show` only. A key becomes an Action, applied in a thread worker; its result is
+notified and the screen is updated from what the actuator now knows (no re-poll of the sources).
+No worker error can end the app.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.message import Message
@@ -22,113 +23,103 @@ from textual.screen import ModalScreen
 from textual.worker import Worker, WorkerState
 
 from monotui.model import Action, ActionResult, EventLevel, Snapshot
+from monotui.rollout import Rollout
+from monotui.scheduler import DEFAULT_CONCURRENCY, PollScheduler
+from monotui.screens.base import CockpitWanted, RolloutScreen
 from monotui.screens.cockpit import CockpitScreen
-from monotui.screens.commands import APP_COMMANDS, RolloutCommands, bindings
+from monotui.screens.commands import APP_COMMANDS, bindings
 from monotui.screens.fleet import FleetScreen
 from monotui.screens.help import HelpScreen
+from monotui.screens.palette import RolloutCommands
 from monotui.screens.steering import Steering
+from monotui.screens.store import SnapshotStore
 from widgets import EventLog
 from widgets.text import clean
 
-if TYPE_CHECKING:
-    # Only for types: importing it pulls in pydantic's config models (~100 ms before the first frame).
-    from monotui.controller import Controller
 
-Boot = Callable[[], "tuple[Sequence[Controller], Any]"]
-"""Builds the controllers (and the demo world, or None) after the first frame; runs in a thread."""
+@dataclass
+class Fleet:
+    """The rollouts a session steers, and how to release what was built for them."""
+
+    rollouts: list[Rollout]
+    started: bool = False
+    """The rollouts were started already (the demo fills its world before the app)."""
+    close: Callable[[], None] = field(default=lambda: None)
+    """Releases what the rollouts share (the Kubernetes connection); called after they close."""
+
+
+Boot = Callable[[], Fleet]
+"""Builds the rollouts after the first frame; runs in a thread."""
 
 
 class SnapshotReady(Message):
-    """A poll of `rollout` finished."""
+    """A cycle of `snapshot.rollout` finished (or its state changed after an action)."""
 
-    def __init__(self, rollout: str, snapshot: Snapshot) -> None:
+    def __init__(self, snapshot: Snapshot) -> None:
         super().__init__()
-        self.rollout = rollout
         self.snapshot = snapshot
 
 
 class ActionApplied(Message):
-    """The controller applied (or refused) an action."""
+    """The actuator applied (or refused) an action."""
 
-    def __init__(self, result: ActionResult) -> None:
+    def __init__(self, result: ActionResult, snapshot: Snapshot) -> None:
         super().__init__()
         self.result = result
+        self.snapshot = snapshot
 
 
 class Booted(Message):
-    """`boot` returned: the controllers exist and each was polled once."""
+    """`boot` returned: the rollouts exist."""
 
-    def __init__(
-        self, controllers: Sequence[Controller], demo: Any, snapshots: Sequence[Snapshot]
-    ) -> None:
+    def __init__(self, fleet: Fleet) -> None:
         super().__init__()
-        self.controllers = controllers
-        self.demo = demo
-        self.snapshots = snapshots
+        self.fleet = fleet
 
 
 class MonotuiApp(App[None]):
-    """The cockpit over a list of controllers (the demo's or the configured ones)."""
+    """The cockpit over a fleet of rollouts (the demo's or the configured ones)."""
 
     COMMANDS = App.COMMANDS | {RolloutCommands}
     BINDINGS = bindings(APP_COMMANDS)
 
     def __init__(
         self,
-        controllers: Sequence[Controller] = (),
+        rollouts: Sequence[Rollout] = (),
         *,
         title: str = "monotui",
-        poll_interval_s: float | None = 1.0,
-        demo: Any = None,
+        poll: bool = True,
+        started: bool = False,
         boot: Boot | None = None,
+        concurrency: int | None = None,
     ) -> None:
+        """`poll` False: each rollout is cycled once at start and never again (tests)."""
         super().__init__()
-        self.controllers = list(controllers)
+        self.fleet = Fleet(list(rollouts), started=started)
         self.boot = boot
         self.booted = threading.Event()
-        """Set once the controllers exist (at once without `boot`), even if the app quit first."""
+        """Set once the rollouts exist (at once without `boot`), even if the app quit first."""
         if boot is None:
             self.booted.set()
         self.title = title
-        self.poll_interval_s = poll_interval_s  # None: poll only at start and after actions (tests)
-        self.demo = demo
-        self.snapshots: dict[str, Snapshot] = {}
-        self.steering = Steering(self)
-        self._started: set[str] = set(
-            c.name for c in self.controllers if demo is not None and getattr(demo, "started", False)
-        )
-        self._in_flight: set[str] = set()
-        self._again: set[str] = set()
+        self.poll = poll
+        self.concurrency = concurrency
+        self.store = SnapshotStore()
+        self.store.starting = boot is not None
+        self.steering = Steering(self, self.store, self.apply)
+        self.scheduler: PollScheduler | None = None
 
     @property
-    def starting(self) -> bool:
-        """True until `boot` has built the controllers: screens say "starting…", never zeros."""
-        return not self.booted.is_set()
+    def rollouts(self) -> list[Rollout]:
+        return self.fleet.rollouts
 
     def on_mount(self) -> None:
         if self.boot is not None:
             # The fleet is the "starting…" screen; it becomes a cockpit if only one rollout comes.
-            self.push_screen(FleetScreen())
+            self.push_screen(FleetScreen(self.store, self.steering, title=str(self.title)))
             self.call_after_refresh(self._start_boot)
             return
-        for controller in self.controllers:
-            self.snapshots[controller.name] = (
-                controller.snapshot()
-            )  # no I/O: the first frame is fast
-        self._open_first_screen()
-        for controller in self.controllers:
-            self.poll(controller.name)
-
-    def _open_first_screen(self) -> None:
-        if len(self.controllers) > 1:
-            if not isinstance(self.screen, FleetScreen):
-                self.push_screen(FleetScreen())
-        elif self.controllers:
-            cockpit = CockpitScreen(self.controllers[0].name)
-            if isinstance(self.screen, FleetScreen):
-                self.switch_screen(cockpit)
-            else:
-                self.push_screen(cockpit)
+        self._begin()
 
     # --- booting --------------------------------------------------------------------------------
 
@@ -141,78 +132,93 @@ class MonotuiApp(App[None]):
     def _boot_in_thread(self) -> None:
         assert self.boot is not None
         try:
-            controllers, demo = self.boot()
-            self.controllers = list(controllers)  # run_app closes them even if we quit first
+            fleet = self.boot()
+            self.fleet = fleet  # run_app closes it even if we quit first
         finally:
             self.booted.set()
-        started = demo is not None and getattr(demo, "started", False)
-        snapshots = [c.snapshot() if started else c.start() for c in controllers]
-        self.post_message(Booted(controllers, demo, snapshots))
+        self.post_message(Booted(fleet))
 
     def on_booted(self, message: Booted) -> None:
-        self.demo = message.demo
-        self._started.update(c.name for c in message.controllers)
-        for snapshot in message.snapshots:
-            self.snapshots[snapshot.rollout] = snapshot
+        self.fleet = message.fleet
+        self._begin()
+
+    def _begin(self) -> None:
+        """The rollouts exist: show them, and start cycling them."""
+        self.store.names = tuple(r.name for r in self.rollouts)
+        self.store.starting = False
+        for rollout in self.rollouts:
+            self.store.put(rollout.snapshot())  # no I/O: the first frame is fast
+        starting = self.screen if isinstance(self.screen, FleetScreen) else None
         self._open_first_screen()
-        show = getattr(self.screen, "booted", None)
-        if show is not None:
-            show()
-        for snapshot in message.snapshots:
-            self._poll_done(snapshot.rollout)
+        if starting is not None and self.screen is starting:
+            starting.booted()  # the "starting…" fleet stays: it shows the rollouts now
+        if self.poll:
+            self.scheduler = PollScheduler(
+                self.rollouts,
+                deliver=self._delivered,
+                failed=self._cycle_failed,
+                started=self.fleet.started,
+                concurrency=self.concurrency or DEFAULT_CONCURRENCY,
+            )
+            self.scheduler.start()
+        elif not self.fleet.started:
+            for rollout in self.rollouts:
+                self.run_worker(
+                    partial(self._start_once, rollout),
+                    name=f"start {rollout.name}",
+                    group=f"start:{rollout.name}",
+                    thread=True,
+                    exit_on_error=False,
+                )
 
-    # --- polling --------------------------------------------------------------------------------
+    def _start_once(self, rollout: Rollout) -> None:
+        self.post_message(SnapshotReady(rollout.start()))
 
-    def poll(self, rollout: str) -> None:
-        """Start a poll of `rollout` unless one is in flight (then poll again right after it)."""
-        if rollout in self._in_flight:
-            self._again.add(rollout)
-            return
-        self._in_flight.add(rollout)
-        self.run_worker(
-            partial(self._poll_in_thread, rollout),
-            name=f"poll {rollout}",
-            group=f"poll:{rollout}",
-            thread=True,
-            exclusive=True,
-            exit_on_error=False,
-        )
+    def _open_first_screen(self) -> None:
+        if len(self.rollouts) > 1:
+            if not isinstance(self.screen, FleetScreen):
+                self.push_screen(FleetScreen(self.store, self.steering, title=str(self.title)))
+        elif self.rollouts:
+            cockpit = CockpitScreen(self.rollouts[0].name, self.store, self.steering)
+            if isinstance(self.screen, FleetScreen):
+                self.switch_screen(cockpit)
+            else:
+                self.push_screen(cockpit)
 
-    def _poll_in_thread(self, rollout: str) -> None:
-        controller = self._controller(rollout)
-        first = rollout not in self._started
-        self._started.add(rollout)
-        snapshot = controller.start() if first else controller.poll()
-        self.post_message(SnapshotReady(rollout, snapshot))
+    def _delivered(self, rollout: str, snapshot: Snapshot) -> None:
+        self.post_message(SnapshotReady(snapshot))  # from a scheduler thread: a message only
+
+    def _cycle_failed(self, rollout: str, exc: BaseException) -> None:
+        self.call_from_thread(self._note_error, f"poll {rollout} failed: {clean(exc)}")
+
+    # --- snapshots and actions ------------------------------------------------------------------
 
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
-        self.snapshots[message.rollout] = message.snapshot
+        self._show(message.snapshot)
+
+    def _show(self, snapshot: Snapshot) -> None:
+        self.store.put(snapshot)
         # Only what is visible: the top screen, and the one under a modal. Hidden screens catch up
-        # from `snapshots` when they are shown again.
+        # from the store when they are shown again.
         visible = self.screen_stack[-2:] if isinstance(self.screen, ModalScreen) else [self.screen]
         for screen in visible:
-            show = getattr(screen, "show", None)
-            if show is not None:
-                show(message.snapshot)
-        self._poll_done(message.rollout)
+            if isinstance(screen, RolloutScreen):
+                screen.show(snapshot)
 
-    def _poll_done(self, rollout: str) -> None:
-        self._in_flight.discard(rollout)
-        if rollout in self._again:
-            self._again.discard(rollout)
-            self.poll(rollout)
-        elif self.poll_interval_s is not None:
-            self.set_timer(
-                self.poll_interval_s, partial(self.poll, rollout), name=f"next poll {rollout}"
-            )
-
-    # --- actions --------------------------------------------------------------------------------
+    def show_latest(self, rollout: str) -> None:
+        """Show what `rollout` knows now (no I/O): after the demo's world was moved by hand."""
+        self._show(self._rollout(rollout).snapshot())
 
     def apply(self, action: Action) -> None:
         """Apply `action` in a thread worker; the result arrives as ActionApplied."""
-        controller = self._controller(action.rollout)
+        rollout = self._rollout(action.rollout)
+
+        def run() -> None:
+            result = rollout.apply(action)
+            self.post_message(ActionApplied(result, rollout.snapshot()))
+
         self.run_worker(
-            partial(lambda: self.post_message(ActionApplied(controller.apply(action)))),
+            run,
             name=f"apply {action.kind.value} {action.rollout}",
             group=f"apply:{action.rollout}",
             thread=True,
@@ -226,7 +232,7 @@ class MonotuiApp(App[None]):
             severity="information" if result.ok else "error",
             markup=False,
         )
-        self.poll(result.action.rollout)
+        self._show(message.snapshot)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place worker errors surface: an event line and a notification, never a crash."""
@@ -234,25 +240,28 @@ class MonotuiApp(App[None]):
             return
         worker = event.worker
         text = f"{worker.name} failed: {clean(worker.error)}"
+        self._note_error(text)
+        if worker.group == "boot" and isinstance(self.screen, FleetScreen):
+            self.screen.boot_failed(text)
+
+    def _note_error(self, text: str) -> None:
         self.notify(text, severity="error", markup=False)
         for log in self.query(EventLog):
             log.note(text, EventLevel.ERROR)
-        if worker.group.startswith("poll:"):
-            self._poll_done(worker.group.removeprefix("poll:"))
-        if worker.group == "boot":
-            show = getattr(self.screen, "boot_failed", None)
-            if show is not None:
-                show(text)
 
     # --- navigation -----------------------------------------------------------------------------
 
-    def open_cockpit(self, rollout: str) -> None:
-        """Show the cockpit of `rollout` (over the fleet when there is one)."""
-        if isinstance(self.screen, CockpitScreen) and self.screen.rollout == rollout:
+    def on_cockpit_wanted(self, message: CockpitWanted) -> None:
+        """Show the cockpit of a rollout (over the fleet when there is one)."""
+        top = self.screen
+        if isinstance(top, CockpitScreen) and top.rollout == message.rollout:
             return
         while isinstance(self.screen, CockpitScreen) and len(self.screen_stack) > 2:
             self.pop_screen()
-        self.push_screen(CockpitScreen(rollout, has_fleet=len(self.controllers) > 1))
+        has_fleet = len(self.rollouts) > 1
+        self.push_screen(
+            CockpitScreen(message.rollout, self.store, self.steering, has_fleet=has_fleet)
+        )
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
@@ -260,30 +269,39 @@ class MonotuiApp(App[None]):
     def action_palette(self) -> None:
         self.action_command_palette()
 
-    def _controller(self, rollout: str) -> Controller:
-        return next(c for c in self.controllers if c.name == rollout)
+    def _rollout(self, name: str) -> Rollout:
+        return next(r for r in self.rollouts if r.name == name)
+
+    def shutdown(self) -> None:
+        """Stop cycling; then close every rollout and what they share (weights stay as they
+        are). Safe to call twice."""
+        if self.scheduler is not None:
+            self.scheduler.stop()
+            self.scheduler = None
+        for rollout in self.rollouts:
+            rollout.close()
+        self.fleet.close()
+        self.fleet = Fleet([], started=True)
 
 
 def run_app(
-    controllers: Sequence[Controller] = (),
+    rollouts: Sequence[Rollout] = (),
     *,
     title: str = "monotui",
-    poll_interval_s: float = 1.0,
-    demo: Any = None,
     boot: Boot | None = None,
+    close: Callable[[], None] | None = None,
 ) -> None:
-    """Run the cockpit until the user quits; closes the controllers (weights stay as they are).
+    """Run the cockpit until the user quits; then close the rollouts (weights stay as they are).
 
-    With `boot`, the controllers are built after the first frame (see the module's docstring).
+    With `boot`, the rollouts are built after the first frame (see the module's docstring).
     """
-    app = MonotuiApp(
-        controllers, title=title, poll_interval_s=poll_interval_s, demo=demo, boot=boot
-    )
+    app = MonotuiApp(rollouts, title=title, boot=boot)
+    if close is not None:
+        app.fleet.close = close
     try:
         app.run()
     finally:
         # A quit during the start: the boot thread still finishes (Textual's run joins its
         # threads), and what it built is closed here like the rest.
         app.booted.wait(timeout=30)
-        for controller in app.controllers:
-            controller.close()
+        app.shutdown()

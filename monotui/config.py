@@ -12,14 +12,27 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
 from monotui.errors import ConfigError
+from monotui.kinds import (
+    FAMILIES,
+    Family,
+    FlagsSettings,
+    KindSettings,
+    MetricsSettings,
+    Registry,
+    RouterSettings,
+)
+from monotui.kinds import Section as _Section
 from monotui.plan import PlanError, validate_steps
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class PrometheusConfig(_Section):
@@ -51,111 +64,6 @@ class AuditConfig(_Section):
 
     path: Path | None = None
     """Default: $XDG_STATE_HOME/monotui/audit.jsonl (~/.local/state/monotui/audit.jsonl)."""
-
-
-class RouterConfig(_Section):
-    """Where the weights live."""
-
-    kind: Literal["istio", "gateway-api", "argo", "sim", "none"] = "istio"
-    """istio (VirtualService), gateway-api (HTTPRoute), argo (Rollout), sim (demo), none."""
-    name: str = ""
-    """The VirtualService, HTTPRoute or Rollout; default: the rollout's name."""
-    route: str | int | None = None
-    """istio: the http route's name; gateway-api: the rule index. Optional when there is one."""
-    stable: str = "v1"
-    """istio: the stable subset (or host); gateway-api: the stable backendRef name."""
-    canary: str = "v2"
-    """istio: the canary subset (or host); gateway-api: the canary backendRef name."""
-    match_by: Literal["subset", "host"] = "subset"
-    """istio: whether `stable`/`canary` name destination subsets or destination hosts."""
-
-
-class MetricsConfig(_Section):
-    """Which series tell baseline from canary; defaults are Istio's standard metrics."""
-
-    kind: Literal["prometheus", "sim", "none"] = "prometheus"
-    """prometheus, sim (demo) or none."""
-    service: str = ""
-    """destination_service_name; default: the rollout's name."""
-    version_label: str = "destination_version"
-    """The label that tells baseline from canary."""
-    baseline: str = "v1"
-    """The version label's value for the baseline."""
-    canary: str = "v2"
-    """The version label's value for the canary."""
-    window: str = "1m"
-    """The range of rate() and histogram_quantile(), a Prometheus duration."""
-    selector: str = ""
-    """Extra label matchers for this rollout's traffic, e.g. 'reporter="destination"'."""
-    error_rate_query: str | None = None
-    """Override of the error-rate template, a fraction 0..1 per version. Placeholders such as
-    $filter, $version_label, $window: see the README's Prometheus section."""
-    latency_query: str | None = None
-    """Override of the p99 latency template, in milliseconds."""
-    request_rate_query: str | None = None
-    """Override of the request-rate template (the observed split)."""
-    history_s: float = Field(1800.0, gt=0)
-    """How far back the charts start, filled by one range query at start."""
-
-    @field_validator("window")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        if not re.fullmatch(r"(\d+(ms|s|m|h|d|w|y))+", value):
-            raise ValueError(f"'{value}' is not a Prometheus duration such as 30s, 1m or 5m")
-        return value
-
-    @field_validator("version_label")
-    @classmethod
-    def _label(cls, value: str) -> str:
-        if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", value):
-            raise ValueError(
-                f"'{value}' is not a Prometheus label name such as destination_version"
-            )
-        return value
-
-    @field_validator("error_rate_query", "latency_query", "request_rate_query")
-    @classmethod
-    def _template(cls, value: str | None) -> str | None:
-        # An override that cannot tell the versions apart or select this rollout is a config error
-        # now, not a silent NO DATA later. Imported here: promql is pure and light.
-        from monotui.sources.promql import TemplateError, validate_template
-
-        if value is None:
-            return None
-        try:
-            return validate_template(value)
-        except TemplateError as exc:
-            raise ValueError(str(exc)) from None
-
-
-class FlagsConfig(_Section):
-    """Where the feature flags come from."""
-
-    kind: Literal["flagd-file", "featureflag", "ofrep", "sim", "none"] = "none"
-    """flagd-file, featureflag (OpenFeature operator resource), ofrep (read-only), sim, none."""
-    path: Path | None = None
-    """flagd-file: the flag definition file (JSON or YAML)."""
-    name: str | None = None
-    """featureflag: the FeatureFlag resource's name (in the rollout's namespace)."""
-    url: str | None = None
-    """ofrep: the OFREP service's base URL (without /ofrep/v1)."""
-    context: dict[str, Any] = Field(default_factory=dict)
-    """ofrep: the evaluation context sent with the bulk evaluation (e.g. {targetingKey = "ops"})."""
-    headers: dict[str, str] = Field(default_factory=dict)
-    """ofrep: extra HTTP headers, e.g. {Authorization = "Bearer ..."} or {X-API-Key = "..."}."""
-    timeout_s: float = Field(5.0, gt=0)
-    """ofrep: timeout of one bulk evaluation, in seconds."""
-    kill_switches: list[str] = Field(default_factory=list)
-    """Flags that stop the canary's new code path when turned off."""
-
-    @model_validator(mode="after")
-    def _needs(self) -> FlagsConfig:
-        needed = {"flagd-file": "path", "featureflag": "name", "ofrep": "url"}.get(self.kind)
-        if needed and getattr(self, needed) in (None, ""):
-            raise ValueError(f"flags kind '{self.kind}' needs '{needed}'")
-        if self.kind == "ofrep" and not str(self.url).startswith(("http://", "https://")):
-            raise ValueError(f"flags url '{self.url}' must start with http:// or https://")
-        return self
 
 
 class JudgeConfig(_Section):
@@ -228,7 +136,11 @@ class JudgeConfig(_Section):
 
 
 class RolloutConfig(_Section):
-    """One rollout: its plan, and where its weights, metrics and flags live."""
+    """One rollout: its plan, and where its weights, metrics and flags live.
+
+    `router`, `metrics` and `flags` are validated by the model their `kind` registered
+    (`monotui.kinds`): the registry comes in the validation context (`parse(..., kinds=...)`).
+    """
 
     name: str = Field(min_length=1)
     """The rollout's name (also the default router name and metrics service)."""
@@ -242,10 +154,32 @@ class RolloutConfig(_Section):
     """manual: only keys move traffic; auto: the judge's verdicts advance, pause and roll back."""
     interval_s: float = Field(5.0, gt=0)
     """Seconds between polls of this rollout's sources."""
-    router: RouterConfig = Field(default_factory=RouterConfig)
-    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
-    flags: FlagsConfig = Field(default_factory=FlagsConfig)
+    router: RouterSettings
+    """Where the weights live; default kind istio."""
+    metrics: MetricsSettings
+    """Where the metrics come from; default kind prometheus."""
+    flags: FlagsSettings
+    """Where the feature flags come from; default kind none."""
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tables(cls, data: Any) -> Any:
+        # A left-out table is the default kind's (kinds.DEFAULT_KINDS), validated like any other.
+        if isinstance(data, dict):
+            data = {**{family: {} for family in FAMILIES}, **data}
+        return data
+
+    @field_validator("router", "metrics", "flags", mode="wrap")
+    @classmethod
+    def _kind(
+        cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> KindSettings:
+        kinds = (info.context or {}).get("kinds")
+        if not isinstance(kinds, Registry):
+            raise ValueError("no source kinds registered (parse the config with kinds=...)")
+        family: Family = info.field_name  # type: ignore[assignment]
+        return kinds.validate(family, value, info.context)
 
     @field_validator("steps")
     @classmethod
@@ -258,10 +192,6 @@ class RolloutConfig(_Section):
     @property
     def router_name(self) -> str:
         return self.router.name or self.name
-
-    @property
-    def service(self) -> str:
-        return self.metrics.service or self.name
 
 
 class Config(_Section):
@@ -305,8 +235,11 @@ def default_path() -> Path:
     return xdg / "monotui" / "config.toml"
 
 
-def load(path: Path | str | None = None, env: dict[str, str] | None = None) -> Config:
-    """Read, merge the environment into, and validate a config file. Raises ConfigError."""
+def load(
+    path: Path | str | None = None, env: dict[str, str] | None = None, *, kinds: Registry
+) -> Config:
+    """Read, merge the environment into, and validate a config file against the source kinds
+    `kinds` knows. Raises ConfigError."""
     file = Path(path) if path else default_path()
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
@@ -318,13 +251,14 @@ def load(path: Path | str | None = None, env: dict[str, str] | None = None) -> C
         raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from None
-    return parse(_apply_env(data, os.environ if env is None else env), source=str(file))
+    merged = _apply_env(data, os.environ if env is None else env)
+    return parse(merged, source=str(file), kinds=kinds)
 
 
-def parse(data: dict[str, Any], source: str = "<config>") -> Config:
+def parse(data: dict[str, Any], source: str = "<config>", *, kinds: Registry) -> Config:
     """Validate decoded TOML. Raises ConfigError naming the key path and what is expected."""
     try:
-        return Config.model_validate(data)
+        return Config.model_validate(data, context={"kinds": kinds})
     except ValidationError as exc:
         raise ConfigError(f"{source}: {_describe(exc, data)}") from None
 

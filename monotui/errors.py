@@ -26,10 +26,6 @@ class ConflictError(MonotuiError):
 
     exit_code = 3
 
-    def __init__(self, message: str, current: object | None = None) -> None:
-        super().__init__(message)
-        self.current = current
-
 
 class PermissionDeniedError(MonotuiError):
     """RBAC (or the file system) refused the operation."""

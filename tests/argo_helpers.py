@@ -6,10 +6,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from monotui.config import RolloutConfig, RouterConfig
+from monotui.config import RolloutConfig
+from tests.configs import rollout_config
 from tests.fakekube import FakeKube
 from tests.fakekube.jsonpatch import apply_merge_patch
-from tests.router_helpers import NS, no_metrics
+from tests.router_helpers import NS
 
 ARGO = "argoproj.io"
 STABLE_HASH = "5d8f9c6b7"
@@ -40,8 +41,14 @@ BASIC_STEPS: list[dict[str, Any]] = [
 
 
 def argo_rollout(name: str = "reviews") -> RolloutConfig:
-    cfg = RolloutConfig(name="reviews", namespace=NS, router=RouterConfig(kind="argo", name=name))
-    return no_metrics(cfg)
+    return rollout_config(
+        {
+            "name": "reviews",
+            "namespace": NS,
+            "router": {"kind": "argo", "name": name},
+            "metrics": {"kind": "none"},
+        }
+    )
 
 
 def rollout_obj(

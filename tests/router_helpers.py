@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
-from monotui.config import KubernetesConfig, RolloutConfig, RouterConfig
+from monotui.config import KubernetesConfig, RolloutConfig
+from monotui.registry import NoMetricsSettings
 from monotui.sources.kube import KubeConnection, connect
+from tests.configs import rollout_config
 
 ISTIO = "networking.istio.io"
 GATEWAY = "gateway.networking.k8s.io"
@@ -36,14 +38,14 @@ def conn_fixture(timeout_s: float = 5.0) -> Any:
 
 
 def rollout(kind: str = "istio", name: str = "reviews", **router: Any) -> RolloutConfig:
-    return RolloutConfig(
-        name="reviews", namespace=NS, router=RouterConfig(kind=kind, name=name, **router)
-    )  # type: ignore[arg-type]
+    return rollout_config(
+        {"name": "reviews", "namespace": NS, "router": {"kind": kind, "name": name, **router}}
+    )
 
 
 def no_metrics(cfg: RolloutConfig) -> RolloutConfig:
     """The rollout without a metrics source: these tests steer the router, nothing is judged."""
-    return cfg.model_copy(update={"metrics": cfg.metrics.model_copy(update={"kind": "none"})})
+    return cfg.model_copy(update={"metrics": NoMetricsSettings()})
 
 
 def dest(subset: str, weight: int | None = None, host: str = "reviews") -> dict[str, Any]:
@@ -161,8 +163,8 @@ def judged_healthy(cfg: RolloutConfig, router: Any, **kw: Any) -> tuple[Any, Any
     """A controller on policy auto with no hold whose metrics come from a simulated healthy canary
     at 50 %: the judge says PASS, so the automation would advance at every poll.
     Returns (controller, world); advance the world between polls."""
-    from monotui.controller import Controller
     from monotui.model import Weights
+    from monotui.rollout import assemble
     from monotui.sim.scenarios import HEALTHY
     from monotui.sim.sources import SimMetrics
     from monotui.sim.world import World
@@ -170,13 +172,15 @@ def judged_healthy(cfg: RolloutConfig, router: Any, **kw: Any) -> tuple[Any, Any
     world = World(3)
     world.add_rollout(cfg.name, cfg.namespace, HEALTHY, weights=Weights(50, 50))
     world.advance(600)
-    auto = cfg.model_copy(update={"policy": "auto", "hold_s": 0.0, "interval_s": 10.0})
-    ctl = Controller(
+    window = cfg.metrics.model_copy(update={"window": "10s"})  # one window per 10 s poll
+    auto = cfg.model_copy(
+        update={"policy": "auto", "hold_s": 0.0, "interval_s": 10.0, "metrics": window}
+    )
+    ctl = assemble(
         auto,
         router=router(auto),
         metrics=SimMetrics(world, cfg.name, window_s=10.0, step_s=10.0),
         clock=world.now,
         **kw,
     )
-    ctl.judge.window_s = 10.0
     return ctl, world

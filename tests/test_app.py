@@ -41,7 +41,7 @@ async def test_advance_moves_one_step_and_logs_it() -> None:
         await pilot.press("a")
         await settle(pilot)
         assert weights(demo).canary == 5
-        assert any("advanced" in e.text for e in app.snapshots["checkout"].events)
+        assert any("advanced" in e.text for e in app.store.get("checkout").events)
         assert "advanced" in screen_text(app)
         assert weights(demo, "reviews").canary == 10  # the other rollout is untouched
 
@@ -57,7 +57,7 @@ async def test_rollback_is_immediate_and_reaches_zero() -> None:
         await settle(pilot)
         assert not isinstance(app.screen, ConfirmScreen)  # never asks
         assert weights(demo).canary == 0
-        assert app.snapshots["checkout"].phase.value == "RolledBack"
+        assert app.store.get("checkout").phase.value == "RolledBack"
 
 
 async def test_pause_toggles_automation() -> None:
@@ -66,11 +66,11 @@ async def test_pause_toggles_automation() -> None:
         await open_cockpit(pilot)
         await pilot.press("p")
         await settle(pilot)
-        assert app.snapshots["checkout"].plan.paused
+        assert app.store.get("checkout").plan.paused
         assert "Paused" in screen_text(app)
         await pilot.press("p")
         await settle(pilot)
-        assert not app.snapshots["checkout"].plan.paused
+        assert not app.store.get("checkout").plan.paused
         assert weights(demo).canary == 1  # pausing never moves traffic
 
 
@@ -89,7 +89,7 @@ async def test_promote_asks_and_cancel_changes_nothing() -> None:
         await pilot.press("y")
         await settle(pilot)
         assert weights(demo).canary == 100
-        assert app.snapshots["checkout"].phase.value == "Promoted"
+        assert app.store.get("checkout").phase.value == "Promoted"
 
 
 async def test_set_weight_validates_and_applies() -> None:
@@ -128,7 +128,7 @@ async def test_flag_toggle_needs_confirmation() -> None:
         await pilot.press("y")
         await settle(pilot)
         assert flag_state(demo, "new-checkout") != before
-        assert any("new-checkout" in e.text for e in app.snapshots["checkout"].events)
+        assert any("new-checkout" in e.text for e in app.store.get("checkout").events)
 
 
 async def test_read_only_no_key_changes_anything() -> None:
@@ -142,7 +142,7 @@ async def test_read_only_no_key_changes_anything() -> None:
             await settle(pilot)
         assert weights(demo).canary == 1
         assert flag_state(demo, "new-checkout") == flags
-        assert not app.snapshots["checkout"].plan.paused
+        assert not app.store.get("checkout").plan.paused
         footer = screen_text(app).splitlines()[-1]
         assert "help" in footer
         assert "advance" not in footer and "promote" not in footer
@@ -189,9 +189,9 @@ async def test_palette_puts_the_kill_switch_first_when_failing() -> None:
         await settle(pilot)
         for _ in range(8):
             demo.tick()
-        app.poll("checkout")
+        app.show_latest("checkout")
         await settle(pilot)
-        assert app.snapshots["checkout"].verdict.result.value == "FAIL"
+        assert app.store.get("checkout").verdict.result.value == "FAIL"
         assert "turning off new-checkout may stop the errors" in screen_text(app)
         await pilot.press("colon")
         first = (await wait_for_text(pilot, "checkout:")).split("checkout:", 1)[1]

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from typing import Any
 
-from monotui.app import MonotuiApp
-from monotui.controller import Controller
+from monotui.app import Fleet, MonotuiApp
 from monotui.screens.cockpit import CockpitScreen
 from monotui.screens.fleet import FleetScreen
 from monotui.sim.demo import build_demo
@@ -16,21 +14,26 @@ from tests.test_app_support import screen_text, settle
 SIZE = (120, 40)
 
 
-def gated_boot(gate: threading.Event, only: str | None = None) -> Any:
-    """A boot that builds the demo only once `gate` is set, like a slow start."""
+def gated_boot(
+    gate: threading.Event, only: str | None = None, built: list[Any] | None = None
+) -> Any:
+    """A boot that builds the demo only once `gate` is set, like a slow start; the demo goes
+    into `built`."""
 
-    def boot() -> tuple[Sequence[Controller], Any]:
+    def boot() -> Fleet:
         gate.wait(timeout=10)
         demo = build_demo("bad-canary", seed=7, realtime=False)
-        controllers = [c for c in demo.controllers if only is None or c.name == only]
-        return controllers, demo
+        if built is not None:
+            built.append(demo)
+        return Fleet([r for r in demo.rollouts if only is None or r.name == only])
 
     return boot
 
 
 async def test_first_frame_says_starting_then_shows_the_rollouts() -> None:
     gate = threading.Event()
-    app = MonotuiApp(title="demo", poll_interval_s=None, boot=gated_boot(gate))
+    built: list[Any] = []
+    app = MonotuiApp(title="demo", poll=False, boot=gated_boot(gate, built=built))
     app.animation_level = "none"
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -44,13 +47,13 @@ async def test_first_frame_says_starting_then_shows_the_rollouts() -> None:
         text = screen_text(app)
         assert "starting" not in text
         assert "checkout" in text and "reviews" in text and "1 % canary" in text
-        assert app.demo is not None and app.demo.world.route("checkout")[0].canary == 1
+        assert built and built[0].world.route("checkout")[0].canary == 1
 
 
 async def test_one_rollout_opens_its_cockpit_after_the_start() -> None:
     gate = threading.Event()
     gate.set()
-    app = MonotuiApp(title="demo", poll_interval_s=None, boot=gated_boot(gate, "checkout"))
+    app = MonotuiApp(title="demo", poll=False, boot=gated_boot(gate, "checkout"))
     app.animation_level = "none"
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -60,10 +63,10 @@ async def test_one_rollout_opens_its_cockpit_after_the_start() -> None:
 
 
 async def test_a_failed_start_says_why_and_the_app_stays_up() -> None:
-    def boot() -> tuple[Sequence[Controller], Any]:
+    def boot() -> Fleet:
         raise RuntimeError("no world [bold]today[/bold]")
 
-    app = MonotuiApp(title="demo", poll_interval_s=None, boot=boot)
+    app = MonotuiApp(title="demo", poll=False, boot=boot)
     app.animation_level = "none"
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

@@ -49,12 +49,12 @@ async def test_pause_toggles_the_highlighted_rollout() -> None:
         await highlight(pilot, 1)
         await pilot.press("p")
         await settle(pilot)
-        assert app.snapshots["reviews"].plan.paused
-        assert not app.snapshots["checkout"].plan.paused
+        assert app.store.get("reviews").plan.paused
+        assert not app.store.get("checkout").plan.paused
         assert "Paused" in screen_text(app)
         await pilot.press("p")
         await settle(pilot)
-        assert not app.snapshots["reviews"].plan.paused
+        assert not app.store.get("reviews").plan.paused
 
 
 async def test_promote_asks_first_and_cancel_changes_nothing() -> None:
@@ -103,7 +103,7 @@ async def test_read_only_fleet_hides_the_keys_and_changes_nothing() -> None:
             await pilot.press(key)
             await settle(pilot)
         assert weights(demo, "reviews").canary == 10 and weights(demo).canary == 1
-        assert not app.snapshots["reviews"].plan.paused
+        assert not app.store.get("reviews").plan.paused
 
 
 async def test_footer_follows_the_highlighted_rollout() -> None:

@@ -20,14 +20,14 @@ async def test_quit_keeps_the_weights_and_stops_every_worker() -> None:
         await pilot.press("a")
         await settle(pilot)
         assert weights(demo).canary == 5
-        events = len(demo.controller("checkout").events())
+        events = len(demo.rollout("checkout").events())
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 0 and not app.is_running
     assert all(w.state not in (WorkerState.PENDING, WorkerState.RUNNING) for w in app.workers)
     # The world after the app: still at 5 %, nothing was written or logged on the way out.
     assert weights(demo).canary == 5 and weights(demo, "reviews").canary == 10
-    assert len(demo.controller("checkout").events()) == events
+    assert len(demo.rollout("checkout").events()) == events
 
 
 def _exit_code(keys: bytes, wait_for: bytes, timeout_s: float = 20.0) -> int:

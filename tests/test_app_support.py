@@ -25,7 +25,7 @@ def demo_app(
     demo.start()
     for _ in range(ticks):
         demo.tick()
-    app = MonotuiApp(demo.controllers, title=f"demo {scenario}", poll_interval_s=None, demo=demo)
+    app = MonotuiApp(demo.rollouts, title=f"demo {scenario}", poll=False, started=True)
     app.animation_level = "none"
     return demo, app
 

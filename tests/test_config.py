@@ -8,6 +8,8 @@ import pytest
 
 from monotui import config
 from monotui.errors import ConfigError
+from monotui.sources.metrics_prometheus import PrometheusMetricsSettings
+from tests.configs import load
 
 GOOD = """
 [prometheus]
@@ -44,16 +46,17 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 
 def test_documented_keys_load(tmp_path: Path) -> None:
-    cfg = config.load(_write(tmp_path, GOOD), env={})
+    cfg = load(_write(tmp_path, GOOD), env={})
     (r,) = cfg.rollouts
     assert r.steps == (1, 5, 10, 25, 50, 100)  # 100 appended
-    assert r.router_name == "reviews" and r.service == "reviews"
+    assert r.router_name == "reviews"
+    assert isinstance(r.metrics, PrometheusMetricsSettings) and r.metrics.service == ""
     assert cfg.prometheus.timeout_s == 2
     assert config.duration_s(r.metrics.window) == 120
 
 
 def test_environment_overrides_the_file(tmp_path: Path) -> None:
-    cfg = config.load(_write(tmp_path, GOOD), env={"MONOTUI_PROMETHEUS__URL": "http://other:9090"})
+    cfg = load(_write(tmp_path, GOOD), env={"MONOTUI_PROMETHEUS__URL": "http://other:9090"})
     assert cfg.prometheus.url == "http://other:9090"
 
 
@@ -67,7 +70,7 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
 def test_errors_name_file_and_key(tmp_path: Path, snippet: str, expected: str) -> None:
     text = GOOD.replace('kind = "istio"', snippet)
     with pytest.raises(ConfigError) as err:
-        config.load(_write(tmp_path, text), env={})
+        load(_write(tmp_path, text), env={})
     assert str(tmp_path / "monotui.toml") in str(err.value)
     assert expected in str(err.value)
     assert err.value.exit_code == 2
@@ -76,13 +79,13 @@ def test_errors_name_file_and_key(tmp_path: Path, snippet: str, expected: str) -
 def test_bad_steps_and_window_are_explained(tmp_path: Path) -> None:
     text = GOOD.replace("[1, 5, 10, 25, 50]", "[5, 1]").replace('"2m"', '"two minutes"')
     with pytest.raises(ConfigError) as err:
-        config.load(_write(tmp_path, text), env={})
+        load(_write(tmp_path, text), env={})
     assert "strictly increasing" in str(err.value)
     assert "not a Prometheus duration" in str(err.value)
 
 
 def test_missing_file_and_bad_toml(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such file"):
-        config.load(tmp_path / "nope.toml", env={})
+        load(tmp_path / "nope.toml", env={})
     with pytest.raises(ConfigError, match="not valid TOML"):
-        config.load(_write(tmp_path, "[prometheus\n"), env={})
+        load(_write(tmp_path, "[prometheus\n"), env={})

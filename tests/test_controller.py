@@ -24,7 +24,7 @@ def _audit_lines(path: Path) -> list[dict[str, object]]:
 
 def test_advance_writes_the_next_step_and_audits_it(tmp_path: Path) -> None:
     demo, _ = _demo(tmp_path)
-    checkout = demo.controller("checkout")
+    checkout = demo.rollout("checkout")
     result = checkout.apply(Action(ActionKind.ADVANCE, "checkout", reason="a key"))
     assert result.ok, result.message
     assert demo.world.route("checkout")[0] == Weights(95, 5)
@@ -38,7 +38,7 @@ def test_advance_writes_the_next_step_and_audits_it(tmp_path: Path) -> None:
 
 def test_rollback_reaches_zero_and_promote_reaches_hundred(tmp_path: Path) -> None:
     demo, _ = _demo(tmp_path)
-    checkout = demo.controller("checkout")
+    checkout = demo.rollout("checkout")
     checkout.apply(Action(ActionKind.SET_WEIGHT, "checkout", weight_pct=37))
     assert demo.world.route("checkout")[0] == Weights(63, 37)
     checkout.apply(Action(ActionKind.ROLLBACK, "checkout"))
@@ -51,8 +51,8 @@ def test_rollback_reaches_zero_and_promote_reaches_hundred(tmp_path: Path) -> No
 
 def test_a_foreign_write_between_read_and_write_is_never_overwritten(tmp_path: Path) -> None:
     demo, audit = _demo(tmp_path)
-    checkout = demo.controller("checkout")
-    checkout.poll()  # we have read 99/1
+    checkout = demo.rollout("checkout")
+    checkout.cycle()  # we have read 99/1
     demo.world.set_weights("checkout", Weights(80, 20))  # someone else, right now
     result = checkout.apply(Action(ActionKind.ADVANCE, "checkout"))
     assert not result.ok and result.exit_code == 3
@@ -64,9 +64,9 @@ def test_a_foreign_write_between_read_and_write_is_never_overwritten(tmp_path: P
 
 def test_outside_change_is_an_event(tmp_path: Path) -> None:
     demo, _ = _demo(tmp_path)
-    checkout = demo.controller("checkout")
+    checkout = demo.rollout("checkout")
     demo.world.set_weights("checkout", Weights(90, 10))
-    checkout.poll()
+    checkout.cycle()
     assert any(
         e.text == "weights changed outside monotui: 99/1 -> 90/10" for e in checkout.events()
     )
@@ -74,7 +74,7 @@ def test_outside_change_is_an_event(tmp_path: Path) -> None:
 
 def test_read_only_refuses_every_action_and_changes_nothing(tmp_path: Path) -> None:
     demo, audit = _demo(tmp_path, read_only=True)
-    checkout = demo.controller("checkout")
+    checkout = demo.rollout("checkout")
     flags_before = checkout.snapshot().flags
     for action in (
         Action(ActionKind.ADVANCE, "checkout"),
@@ -86,13 +86,13 @@ def test_read_only_refuses_every_action_and_changes_nothing(tmp_path: Path) -> N
         result = checkout.apply(action)
         assert not result.ok and "read-only" in result.message
     assert demo.world.route("checkout")[0] == Weights(99, 1)
-    assert checkout.poll().flags == flags_before
+    assert checkout.cycle().flags == flags_before
     assert [r["result"] for r in audit.records] == ["refused"] * 5
 
 
 def test_dry_run_shows_the_patch_and_sends_nothing(tmp_path: Path) -> None:
     demo, _ = _demo(tmp_path, dry_run=True)
-    checkout = demo.controller("checkout")
+    checkout = demo.rollout("checkout")
     result = checkout.apply(Action(ActionKind.ADVANCE, "checkout"))
     assert result.ok and result.patch is not None
     assert json.loads(result.patch)[-1]["value"] == 5  # the canary weight it would write
@@ -118,15 +118,15 @@ def test_metrics_timeouts_go_stale_then_error_and_never_count_as_healthy(tmp_pat
 
 def test_our_own_flag_toggle_is_not_reported_as_an_outside_change(tmp_path: Path) -> None:
     demo, _ = _demo(tmp_path)
-    checkout = demo.controller("checkout")
+    checkout = demo.rollout("checkout")
     result = checkout.apply(Action(ActionKind.TOGGLE_FLAG, "checkout", flag_key="new-checkout"))
     assert result.ok, result.message
-    checkout.poll()
+    checkout.cycle()
     texts = [e.text for e in checkout.events()]
     assert any(t.startswith("flag new-checkout: on -> off") for t in texts), texts
     assert not any(t.startswith("flags changed") for t in texts), texts
     demo.world.toggle_flag("checkout", "new-checkout")  # someone else turns it back on
-    checkout.poll()
+    checkout.cycle()
     assert any(t.startswith("flags changed") for t in (e.text for e in checkout.events()))
 
 
@@ -138,7 +138,7 @@ def test_a_canary_worse_at_more_traffic_is_not_hidden_behind_its_quieter_past(
     audit = AuditLog(None)
     demo = build_demo("bad-canary", seed=7, realtime=False, audit=audit)
     demo.start()
-    checkout = demo.controller("checkout")
+    checkout = demo.rollout("checkout")
     for pct in (5, 10, 25):
         checkout.apply(Action(ActionKind.SET_WEIGHT, "checkout", weight_pct=pct))
     verdicts = [next(s for s in demo.tick() if s.rollout == "checkout").verdict for _ in range(20)]

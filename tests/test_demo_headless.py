@@ -67,15 +67,15 @@ def test_flaky_metrics_never_crash_and_show_up_as_source_errors() -> None:
         metrics = snap.source("metrics")
         assert metrics is not None
         states.add(metrics.state.value)
-    samples = demo.controller("checkout").snapshot().samples
+    samples = demo.rollout("checkout").snapshot().samples
     assert any(s.error_rate.canary is None for s in samples)  # gaps stay gaps
     assert {"ok", "stale"} <= states or {"ok", "error"} <= states
-    assert any("timed out" in e.text for e in demo.controller("checkout").events())
+    assert any("timed out" in e.text for e in demo.rollout("checkout").events())
 
 
 def test_flag_off_fixes_a_failing_canary_through_the_controller() -> None:
     demo = build_demo("bad-canary", speed=10, realtime=False)
-    checkout = demo.controller("checkout")
+    checkout = demo.rollout("checkout")
     demo.start()
     checkout.apply(Action(ActionKind.SET_WEIGHT, "checkout", weight_pct=25))
     for _ in range(12):
@@ -110,7 +110,7 @@ def test_the_demo_has_two_rollouts_starting_mid_plan() -> None:
 def test_demo_read_only_writes_nothing() -> None:
     demo = build_demo("bad-canary", read_only=True, policy="auto", realtime=False)
     demo.start()
-    result = demo.controller("checkout").apply(Action(ActionKind.PROMOTE, "checkout"))
+    result = demo.rollout("checkout").apply(Action(ActionKind.PROMOTE, "checkout"))
     assert not result.ok and "read-only" in result.message
     for _ in range(60):
         demo.tick()
@@ -141,7 +141,7 @@ def test_the_documented_command_prints_a_rollback() -> None:
 
 def test_injected_faults_reach_the_controller_and_then_pass() -> None:
     demo = build_demo("healthy", realtime=False)
-    checkout = demo.controller("checkout")
+    checkout = demo.rollout("checkout")
     demo.start()
     assert "metrics-timeout on checkout" in demo.inject("metrics-timeout", 30, "checkout")
     snap = demo.tick()[0]

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 import yaml
 
-from monotui.config import RolloutConfig
 from monotui.errors import ConflictError, MonotuiError, NotFoundError, SourceError
 from monotui.model import Flag
 from monotui.sources.base import FlagSource
 from monotui.sources.flags_flagd import FlagdFileFlags
+from tests.configs import rollout_config
 
 EXAMPLE: dict[str, Any] = {
     "$schema": "https://flagd.dev/schema/v0/flags.json",
@@ -80,9 +80,7 @@ EXAMPLE: dict[str, Any] = {
 
 
 def source(path: Path) -> FlagdFileFlags:
-    rollout = RolloutConfig.model_validate(
-        {"name": "shop", "flags": {"kind": "flagd-file", "path": str(path)}}
-    )
+    rollout = rollout_config({"name": "shop", "flags": {"kind": "flagd-file", "path": str(path)}})
     return FlagdFileFlags(rollout)
 
 
@@ -305,8 +303,7 @@ def test_a_concurrent_edit_is_refused_and_nothing_is_lost(tmp_path: Path) -> Non
         src.toggle("new-checkout", seen)
     assert path.read_bytes() == their_bytes
     assert "'new-checkout' is now enabled, default off" in str(info.value)
-    current = info.value.current
-    assert current is not None and by_key(current.flags)["fibAlgo"].value == "memo"  # type: ignore[attr-defined]
+    assert by_key(src.read().flags)["fibAlgo"].value == "memo"  # their edit, kept
 
 
 def test_a_crash_before_the_rename_leaves_the_old_file_intact(
@@ -412,12 +409,12 @@ def test_the_flagd_list_form_reads_and_toggles(tmp_path: Path) -> None:
 
 def test_the_controller_toggles_audits_and_reports_a_conflict(tmp_path: Path) -> None:
     from monotui.audit import AuditLog
-    from monotui.controller import Controller
     from monotui.model import Action, ActionKind
+    from monotui.rollout import assemble
     from monotui.sources.router_static import StaticRouter
 
     path = write_json(tmp_path, EXAMPLE)
-    rollout = RolloutConfig.model_validate(
+    rollout = rollout_config(
         {
             "name": "shop",
             "metrics": {"kind": "none"},
@@ -425,7 +422,7 @@ def test_the_controller_toggles_audits_and_reports_a_conflict(tmp_path: Path) ->
         }
     )
     audit = tmp_path / "audit.jsonl"
-    ctl = Controller(
+    ctl = assemble(
         rollout, router=StaticRouter(), flags=source(path), audit=AuditLog(audit, user="op")
     )
     ctl.start(history=False)

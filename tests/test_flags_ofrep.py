@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from monotui.config import RolloutConfig
 from monotui.errors import (
     BackendUnavailableError,
     NotFoundError,
@@ -21,6 +20,7 @@ from monotui.errors import (
 )
 from monotui.sources.base import FlagSource
 from monotui.sources.flags_ofrep import OfrepFlags
+from tests.configs import rollout_config
 
 FLAGS: dict[str, Any] = {
     "flags": [
@@ -90,9 +90,7 @@ def ofrep() -> Iterator[Ofrep]:
 
 
 def source(url: str, **flags: Any) -> OfrepFlags:
-    rollout = RolloutConfig.model_validate(
-        {"name": "shop", "flags": {"kind": "ofrep", "url": url, **flags}}
-    )
+    rollout = rollout_config({"name": "shop", "flags": {"kind": "ofrep", "url": url, **flags}})
     return OfrepFlags(rollout)
 
 

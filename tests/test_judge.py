@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from scipy.stats import mannwhitneyu
 
-from monotui.config import JudgeConfig, parse
+from monotui.config import JudgeConfig
 from monotui.errors import ConfigError
 from monotui.judge import Judge, independent, mann_whitney, score
 from monotui.model import MetricLabel, MetricVerdict, Pair, Sample, VerdictResult
+from tests.configs import parse
 
 NAN = math.nan
 

@@ -100,7 +100,7 @@ def audit_lines(tmp_path: Path, action: str) -> list[dict[str, object]]:
 
 def until_done(d: Demo, polls: int) -> list[tuple[int, VerdictResult]]:
     """Tick until checkout is promoted or failed; the canary weight and verdict after each poll."""
-    checkout = d.controller("checkout")
+    checkout = d.rollout("checkout")
     seen = []
     for _ in range(polls):
         d.tick()
@@ -116,7 +116,7 @@ def until_done(d: Demo, polls: int) -> list[tuple[int, VerdictResult]]:
 def test_healthy_auto_promotes_to_100(tmp_path: Path, seed: int) -> None:
     d = demo("healthy", tmp_path, seed=seed)
     seen = until_done(d, 200)
-    snap = d.controller("checkout").snapshot()
+    snap = d.rollout("checkout").snapshot()
     assert snap.phase == Phase.PROMOTED
     assert snap.weights is not None and snap.weights.canary == 100
     assert [w for w, _ in seen if w not in STEPS] == []  # only the plan's steps, in order
@@ -130,7 +130,7 @@ def test_bad_canary_auto_rolls_back_by_the_step_after_errors_show(
     tmp_path: Path, seed: int
 ) -> None:
     d = demo("bad-canary", tmp_path, seed=seed)
-    checkout = d.controller("checkout")
+    checkout = d.rollout("checkout")
     visible_at: int | None = None  # the first step where the canary errs at least twice as often
     most = 0
     for _ in range(200):
@@ -181,7 +181,7 @@ def test_flaky_metrics_never_advances_on_nodata(tmp_path: Path) -> None:
 
 def test_p_stops_automation_at_once(tmp_path: Path) -> None:
     d = demo("healthy", tmp_path)
-    checkout = d.controller("checkout")
+    checkout = d.rollout("checkout")
     for _ in range(5):
         d.tick()
     result = checkout.apply(Action(ActionKind.PAUSE, "checkout"))
@@ -200,6 +200,6 @@ def test_manual_never_moves_by_itself(tmp_path: Path, scenario: str) -> None:
     d = demo(scenario, tmp_path, policy_name="manual")
     for _ in range(60):
         d.tick()
-    snap = d.controller("checkout").snapshot()
+    snap = d.rollout("checkout").snapshot()
     assert snap.weights is not None and snap.weights.canary == STEPS[0]
     assert audit_lines(tmp_path, "advance") == audit_lines(tmp_path, "rollback") == []

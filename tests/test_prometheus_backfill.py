@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from monotui.config import Config, PrometheusConfig, RolloutConfig, parse
-from monotui.controller import Controller
+from monotui.config import Config, PrometheusConfig, RolloutConfig
 from monotui.errors import SourceError
 from monotui.model import SourceState
+from monotui.rollout import Rollout, assemble
 from monotui.sources.metrics_prometheus import PrometheusMetrics
 from monotui.sources.router_static import StaticRouter
+from tests.configs import parse
 from tests.prometheus_server import PrometheusServer, prometheus  # noqa: F401
 
 STEP_S = 5
@@ -102,14 +103,14 @@ def _rollout(**metrics: object) -> RolloutConfig:
     return config.rollouts[0]
 
 
-def _controller(url: str, at: float, **metrics: object) -> Controller:
+def _controller(url: str, at: float, **metrics: object) -> Rollout:
     rollout = _rollout(**metrics)
     source = PrometheusMetrics(PrometheusConfig(url=url), rollout, clock=lambda: at)
-    return Controller(rollout, router=StaticRouter(), metrics=source, clock=lambda: at)
+    return assemble(rollout, router=StaticRouter(), metrics=source, clock=lambda: at)
 
 
 def test_reports_backfilled_error_rates_latency_and_split(backfilled: PrometheusServer) -> None:
-    snap = _controller(backfilled.url, T0 + 200).poll()
+    snap = _controller(backfilled.url, T0 + 200).cycle()
 
     status = snap.source("metrics")
     assert status is not None and status.state == SourceState.OK, status
@@ -128,7 +129,7 @@ def test_reports_backfilled_error_rates_latency_and_split(backfilled: Prometheus
 
 
 def test_numbers_follow_the_canary_getting_worse(backfilled: PrometheusServer) -> None:
-    later = _controller(backfilled.url, T0 + PHASE_S + 120).poll().latest
+    later = _controller(backfilled.url, T0 + PHASE_S + 120).cycle().latest
     assert later is not None
     assert later.error_rate.canary == pytest.approx(0.30, abs=1e-3)
     assert later.error_rate.baseline == pytest.approx(0.01, abs=1e-3)
@@ -156,7 +157,7 @@ def test_history_fills_the_chart_from_one_range_query_per_metric(
 
 def test_no_traffic_is_no_data_not_zero(backfilled: PrometheusServer) -> None:
     # An hour after the history ends: the series are gone, so every value is unknown.
-    snap = _controller(backfilled.url, T0 + SPAN_S + 3600).poll()
+    snap = _controller(backfilled.url, T0 + SPAN_S + 3600).cycle()
     latest = snap.latest
     assert latest is not None
     assert latest.error_rate.baseline is None and latest.error_rate.canary is None
@@ -180,7 +181,7 @@ def test_a_version_with_no_errors_reads_zero_and_nan_reads_no_data(
             "histogram_quantile(0.99, sum by (le, $version_label) (rate("
             'istio_request_duration_milliseconds_bucket{$filter,le="10"}[$window])))'
         ),
-    ).poll()
+    ).cycle()
     latest = snap.latest
     assert latest is not None
     assert latest.error_rate.baseline == 0.0 and latest.error_rate.canary == 0.0
@@ -191,7 +192,7 @@ def test_status_json_reports_the_backfilled_numbers(
     backfilled: PrometheusServer, tmp_path: Path
 ) -> None:
     status = pytest.importorskip("monotui.status")
-    snap = _controller(backfilled.url, T0 + 200).poll()
+    snap = _controller(backfilled.url, T0 + 200).cycle()
     document = json.loads(json.dumps(status.snapshot_to_dict(snap)))
     assert document["error_rate"]["canary"] == pytest.approx(0.10, abs=1e-3)
     assert document["latency_p99_ms"]["baseline"] == pytest.approx(175.0, abs=1e-3)
@@ -203,7 +204,7 @@ def test_bad_promql_override_shows_the_servers_error(backfilled: PrometheusServe
         backfilled.url,
         T0 + 200,
         latency_query="histogram_quantile(0.99, sum by ($version_label) (rate(x{$filter}[$window]))",
-    ).poll()
+    ).cycle()
     status = snap.source("metrics")
     assert status is not None and status.state == SourceState.ERROR
     assert "Prometheus rejected the latency query: bad_data" in status.message

@@ -14,12 +14,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from monotui.config import PrometheusConfig, RolloutConfig, parse
-from monotui.controller import Controller
+from monotui.config import PrometheusConfig, RolloutConfig
 from monotui.errors import BackendUnavailableError, SourceError
 from monotui.model import Snapshot, SourceState, SourceStatus
+from monotui.rollout import assemble
 from monotui.sources.metrics_prometheus import PrometheusMetrics
 from monotui.sources.router_static import StaticRouter
+from tests.configs import parse
 from tests.prometheus_server import PrometheusServer, free_port, prometheus  # noqa: F401
 from tests.test_prometheus_backfill import T0, history_openmetrics
 
@@ -95,7 +96,7 @@ class Clock:
 def _poll(url: str, timeout_s: float = 2.0) -> tuple[Snapshot, SourceStatus]:
     rollout = _rollout()
     source = PrometheusMetrics(PrometheusConfig(url=url, timeout_s=timeout_s), rollout)
-    snap = Controller(rollout, router=StaticRouter(), metrics=source).poll()
+    snap = assemble(rollout, router=StaticRouter(), metrics=source).cycle()
     status = snap.source("metrics")
     assert status is not None
     return snap, status
@@ -193,7 +194,7 @@ def test_an_old_answer_is_stale_with_its_age(fake: FakePrometheus) -> None:
     fake.reply = reply
     rollout = _rollout()
     source = PrometheusMetrics(PrometheusConfig(url=fake.url), rollout, clock=lambda: now)
-    snap = Controller(rollout, router=StaticRouter(), metrics=source, clock=lambda: now).poll()
+    snap = assemble(rollout, router=StaticRouter(), metrics=source, clock=lambda: now).cycle()
     status = snap.source("metrics")
     assert status is not None and status.state == SourceState.STALE
     assert status.age_s == pytest.approx(90.0)
@@ -211,14 +212,14 @@ def test_killed_prometheus_is_stale_then_error_then_recovers(
     clock = Clock(at)
     source = PrometheusMetrics(PrometheusConfig(url=prometheus.url, timeout_s=2), rollout)
     source.clock = lambda: at  # the data's time stays fixed; the controller's clock moves
-    controller = Controller(rollout, router=StaticRouter(), metrics=source, clock=clock)
+    controller = assemble(rollout, router=StaticRouter(), metrics=source, clock=clock)
 
-    first = controller.poll().source("metrics")
+    first = controller.cycle().source("metrics")
     assert first is not None and first.state == SourceState.OK
 
     prometheus.kill()
     clock.now += rollout.interval_s
-    stale = controller.poll()
+    stale = controller.cycle()
     status = stale.source("metrics")
     assert status is not None and status.state == SourceState.STALE
     assert status.age_s == pytest.approx(rollout.interval_s)
@@ -226,13 +227,13 @@ def test_killed_prometheus_is_stale_then_error_then_recovers(
     _assert_gap(stale)
 
     clock.now += 2 * rollout.interval_s
-    error = controller.poll().source("metrics")
+    error = controller.cycle().source("metrics")
     assert error is not None and error.state == SourceState.ERROR
     assert error.age_s == pytest.approx(3 * rollout.interval_s)
 
     prometheus.start()
     clock.now += rollout.interval_s
-    back = controller.poll()
+    back = controller.cycle()
     recovered = back.source("metrics")
     assert recovered is not None and recovered.state == SourceState.OK
     assert back.latest is not None

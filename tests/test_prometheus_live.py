@@ -8,14 +8,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from monotui.config import PrometheusConfig, RolloutConfig, parse
-from monotui.controller import Controller
+from monotui.config import PrometheusConfig, RolloutConfig
 from monotui.model import Sample, SourceState, Weights
-from monotui.sim.exporter import SimExporter
+from monotui.rollout import assemble
 from monotui.sim.scenarios import BAD_CANARY, checkout_flags
 from monotui.sim.world import World
 from monotui.sources.metrics_prometheus import PrometheusMetrics
 from monotui.sources.router_static import StaticRouter
+from tests.configs import parse
+from tests.lab.exporter import SimExporter
 from tests.prometheus_server import PrometheusServer, prometheus, wait_until  # noqa: F401
 
 
@@ -54,7 +55,7 @@ def test_numbers_follow_the_canary_error_probability(
     prometheus.write_config([exporter.target], "1s")
     prometheus.start()
     rollout = _rollout()
-    controller = Controller(
+    controller = assemble(
         rollout,
         router=StaticRouter(),
         metrics=PrometheusMetrics(PrometheusConfig(url=prometheus.url), rollout),
@@ -62,7 +63,7 @@ def test_numbers_follow_the_canary_error_probability(
     seen: list[Sample] = []
 
     def canary_error(check: str) -> bool:
-        snap = controller.poll()
+        snap = controller.cycle()
         status = snap.source("metrics")
         assert status is not None and status.state != SourceState.ERROR, status
         latest = snap.latest

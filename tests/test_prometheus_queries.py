@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from monotui.config import PrometheusConfig, parse
+from monotui.config import PrometheusConfig
 from monotui.errors import ConfigError
 from monotui.sources.metrics_prometheus import PrometheusMetrics
+from tests.configs import parse
 
 
 def _metrics(**metrics: object) -> dict[str, object]:

@@ -15,17 +15,15 @@ from typing import Any
 import pytest
 import yaml
 
-from monotui.config import RolloutConfig
 from monotui.errors import SourceError
 from monotui.model import Flag
 from monotui.sources.flagd_edit import load
 from monotui.sources.flags_flagd import FlagdFileFlags
+from tests.configs import rollout_config
 
 
 def source(path: Path) -> FlagdFileFlags:
-    rollout = RolloutConfig.model_validate(
-        {"name": "shop", "flags": {"kind": "flagd-file", "path": str(path)}}
-    )
+    rollout = rollout_config({"name": "shop", "flags": {"kind": "flagd-file", "path": str(path)}})
     return FlagdFileFlags(rollout)
 
 

@@ -19,12 +19,13 @@ from typing import Any
 
 import pytest
 
-from monotui.config import KubernetesConfig, RolloutConfig
+from monotui.config import KubernetesConfig
 from monotui.errors import BackendUnavailableError, SourceError
 from monotui.sources.flags_featureflag import GROUP, PLURAL, VERSION, FeatureFlagFlags
 from monotui.sources.flags_ofrep import OfrepFlags
 from monotui.sources.kube import connect
 from tests import fakekube
+from tests.configs import rollout_config
 from tests.fakekube import FakeKube
 
 fake_kube = fakekube.fake_kube
@@ -70,7 +71,7 @@ def server() -> Iterator[Answer]:
 
 
 def ofrep(url: str) -> OfrepFlags:
-    rollout = RolloutConfig.model_validate(
+    rollout = rollout_config(
         {"name": "shop", "flags": {"kind": "ofrep", "url": url, "context": {"targetingKey": "u1"}}}
     )
     return OfrepFlags(rollout)
@@ -165,7 +166,7 @@ def resource(spec: dict[str, Any], api: str = f"{GROUP}/{VERSION}") -> dict[str,
 @pytest.fixture
 def kube_source(fake_kubeconfig: Path) -> Iterator[FeatureFlagFlags]:
     kube = connect(KubernetesConfig(kubeconfig=fake_kubeconfig))
-    rollout = RolloutConfig.model_validate(
+    rollout = rollout_config(
         {"name": "shop", "namespace": NS, "flags": {"kind": "featureflag", "name": "shop-flags"}}
     )
     yield FeatureFlagFlags(kube, rollout)

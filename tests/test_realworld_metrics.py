@@ -19,12 +19,13 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from monotui.config import PrometheusConfig, RolloutConfig, parse
-from monotui.controller import Controller
+from monotui.config import PrometheusConfig, RolloutConfig
 from monotui.errors import BackendUnavailableError, SourceError
 from monotui.model import SourceState
+from monotui.rollout import assemble
 from monotui.sources.metrics_prometheus import PrometheusMetrics
 from monotui.sources.router_static import StaticRouter
+from tests.configs import parse
 from tests.prometheus_server import PrometheusServer, prometheus  # noqa: F401
 from tests.test_prometheus_faults import FakePrometheus, _send
 
@@ -123,7 +124,7 @@ def istio(prometheus: PrometheusServer) -> PrometheusServer:  # noqa: F811
 def test_istio_series_give_the_destination_side_numbers(istio: PrometheusServer) -> None:
     at = T0 + 200
     source = PrometheusMetrics(PrometheusConfig(url=istio.url), rollout(), clock=lambda: at)
-    snap = Controller(rollout(), router=StaticRouter(), metrics=source, clock=lambda: at).poll()
+    snap = assemble(rollout(), router=StaticRouter(), metrics=source, clock=lambda: at).cycle()
     status = snap.source("metrics")
     assert status is not None and status.state == SourceState.OK, status
     s = snap.latest
@@ -225,7 +226,7 @@ def test_an_old_evaluation_from_a_lagging_store_is_stale(fake: FakePrometheus) -
                          for m in ("error_rate", "latency", "request_rate")})  # fmt: skip
     rollout_cfg = rollout()
     source = PrometheusMetrics(PrometheusConfig(url=fake.url), rollout_cfg)
-    snap = Controller(rollout_cfg, router=StaticRouter(), metrics=source).poll()
+    snap = assemble(rollout_cfg, router=StaticRouter(), metrics=source).cycle()
     status = snap.source("metrics")
     assert status is not None and status.state == SourceState.STALE
     assert "s old" in status.message

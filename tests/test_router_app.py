@@ -10,8 +10,8 @@ from textual.pilot import Pilot
 
 from monotui.app import MonotuiApp
 from monotui.audit import AuditLog
-from monotui.controller import Controller
 from monotui.model import Weights
+from monotui.rollout import assemble
 from monotui.sources.router_istio import IstioRouter
 from tests.fakekube import FakeKube
 from tests.router_helpers import ISTIO, NS, kube, no_metrics, rollout, virtual_service
@@ -31,7 +31,7 @@ def cockpit(fake: FakeKube, kubeconfig: Path, *, read_only: bool = False) -> Mon
     conn = kube(kubeconfig)
     cfg = rollout()
     cfg = no_metrics(cfg)
-    ctl = Controller(
+    ctl = assemble(
         cfg,
         router=IstioRouter(conn, cfg, can_write=not read_only),
         audit=AuditLog(None),
@@ -39,7 +39,7 @@ def cockpit(fake: FakeKube, kubeconfig: Path, *, read_only: bool = False) -> Mon
         kube_user=conn.user,
         read_only=read_only,
     )
-    app = MonotuiApp([ctl], title="monotui", poll_interval_s=None)
+    app = MonotuiApp([ctl], title="monotui", poll=False)
     app.animation_level = "none"
     return app
 
@@ -59,7 +59,7 @@ async def test_the_keys_move_the_virtual_service(
     app = cockpit(fake_kube, fake_kubeconfig)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.snapshots["reviews"].weights == Weights(90, 10)
+        assert app.store.get("reviews").weights == Weights(90, 10)
         await pilot.press("a")
         await settle(pilot)
         assert canary(fake_kube) == 25
@@ -73,8 +73,8 @@ async def test_the_keys_move_the_virtual_service(
         await pilot.press("r")
         await settle(pilot)
         assert canary(fake_kube) == 0
-        assert app.snapshots["reviews"].weights == Weights(100, 0)
-    app.controllers[0].close()
+        assert app.store.get("reviews").weights == Weights(100, 0)
+    app.rollouts[0].close()
 
 
 async def test_a_change_made_elsewhere_shows_up_and_is_not_overwritten(
@@ -82,7 +82,7 @@ async def test_a_change_made_elsewhere_shows_up_and_is_not_overwritten(
 ) -> None:
     fake_kube.put_object(virtual_service(10))
     app = cockpit(fake_kube, fake_kubeconfig)
-    ctl = app.controllers[0]
+    ctl = app.rollouts[0]
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         fake_kube.put_object(virtual_service(30))  # someone runs kubectl
@@ -110,4 +110,4 @@ async def test_read_only_keys_send_nothing(fake_kube: FakeKube, fake_kubeconfig:
         assert canary(fake_kube) == 10
         assert not [r for r in fake_kube.requests if r.method == "PATCH"]
         assert "READ-ONLY" in screen_text(app)
-    app.controllers[0].close()
+    app.rollouts[0].close()

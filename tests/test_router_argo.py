@@ -10,7 +10,7 @@ import pytest
 
 from monotui.errors import ConfigError, ConflictError, MonotuiError, ReadOnlyError, SourceError
 from monotui.model import ActionKind, Phase, Weights
-from monotui.sources.base import Router, StepRouter
+from monotui.sources.base import Router, StepRouter, StepStatus
 from monotui.sources.kube import KubeConnection
 from monotui.sources.router_argo import ArgoRouter
 from tests.argo_helpers import (
@@ -29,6 +29,13 @@ from tests.fakekube import FakeKube
 from tests.router_helpers import conn_fixture
 
 conn = conn_fixture()
+
+
+def _progress(router: ArgoRouter) -> StepStatus:
+    """The steps and phase the router reported on its last read (read again here)."""
+    progress = router.read().progress
+    assert progress is not None
+    return progress
 
 
 def router_on(fake: FakeKube, conn: KubeConnection, obj: dict[str, Any]) -> ArgoRouter:
@@ -56,8 +63,8 @@ def test_reads_the_mesh_weights_steps_and_pause(fake_kube: FakeKube, conn: KubeC
     assert state.weights == Weights(90, 10)
     assert state.version == stored(fake_kube)["metadata"]["resourceVersion"]
     assert state.resource == "rollout bookinfo/reviews"
-    assert router.steps() == (10, 20, 50, 100)
-    assert router.phase() == Phase.PAUSED
+    assert _progress(router).steps == (10, 20, 50, 100)
+    assert _progress(router).phase == Phase.PAUSED
     assert state.progress is not None and state.progress.steps == (10, 20, 50, 100)
     assert state.progress.step_index == 1 and state.progress.step_count == 8
     assert router.message() == "step 2/8 (pause until promoted); Argo: Paused CanaryPauseStep"
@@ -68,7 +75,7 @@ def test_traffic_weights_win_over_the_step(fake_kube: FakeKube, conn: KubeConnec
     obj = rollout_obj(index=2, status={"phase": "Progressing", "pauseConditions": None})
     router = router_on(fake_kube, conn, obj)
     assert router.read().weights == Weights(90, 10)
-    assert router.phase() == Phase.PROGRESSING
+    assert _progress(router).phase == Phase.PROGRESSING
 
 
 def test_max_traffic_weight_scales_weights_and_steps(
@@ -81,7 +88,7 @@ def test_max_traffic_weight_scales_weights_and_steps(
             step["setWeight"] *= 10
     router = router_on(fake_kube, conn, obj)
     assert router.read().weights == Weights(75, 25)
-    assert router.steps() == (10, 20, 50, 100)
+    assert _progress(router).steps == (10, 20, 50, 100)
 
 
 @pytest.mark.parametrize(
@@ -99,7 +106,7 @@ def test_without_traffic_routing_the_weight_is_the_current_set_weight(
 ) -> None:
     router = router_on(fake_kube, conn, running(currentStepIndex=index))
     assert router.read().weights == Weights.canary_at(canary)
-    assert router.steps() == (20, 40, 60, 80, 100)
+    assert _progress(router).steps == (20, 40, 60, 80, 100)
     assert router.message().startswith(where)
 
 
@@ -116,7 +123,7 @@ def test_aborted_is_rolled_back_with_argos_reason(
 ) -> None:
     router = router_on(fake_kube, conn, aborted())
     assert router.read().weights == Weights(100, 0)
-    assert router.phase() == Phase.ROLLED_BACK
+    assert _progress(router).phase == Phase.ROLLED_BACK
     assert 'Metric "success-rate" assessed Failed' in router.message()
     # Without traffic routing an abort is 0 whatever the step's setWeight says.
     router = router_on(fake_kube, conn, running(abort=True, currentStepIndex=4))
@@ -126,7 +133,7 @@ def test_aborted_is_rolled_back_with_argos_reason(
 def test_fully_promoted_is_canary_100(fake_kube: FakeKube, conn: KubeConnection) -> None:
     router = router_on(fake_kube, conn, promoted())
     assert router.read().weights == Weights(0, 100)
-    assert router.phase() == Phase.PROMOTED
+    assert _progress(router).phase == Phase.PROMOTED
     assert router.message() == "fully promoted; Argo: Healthy"
 
 
@@ -134,7 +141,7 @@ def test_degraded_without_abort_is_failed(fake_kube: FakeKube, conn: KubeConnect
     obj = running(phase="Degraded", message="ProgressDeadlineExceeded: timed out progressing")
     router = router_on(fake_kube, conn, obj)
     router.read()
-    assert router.phase() == Phase.FAILED
+    assert _progress(router).phase == Phase.FAILED
 
 
 def test_blue_green_is_refused_with_the_reason(fake_kube: FakeKube, conn: KubeConnection) -> None:

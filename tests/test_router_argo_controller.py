@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from monotui.audit import AuditLog
-from monotui.controller import Controller
 from monotui.model import Action, ActionKind, EventLevel, Phase, Weights
+from monotui.rollout import Rollout, assemble
 from monotui.sources.kube import KubeConnection
 from monotui.sources.router_argo import ArgoRouter
 from tests.argo_helpers import argo_rollout, comparable, kubectl, rollout_obj, running, stored
@@ -25,20 +25,20 @@ ROOT = Path(__file__).resolve().parent.parent
 conn = conn_fixture()
 
 
-def controller(conn: KubeConnection, audit: AuditLog | None = None, **kw: Any) -> Controller:
+def controller(conn: KubeConnection, audit: AuditLog | None = None, **kw: Any) -> Rollout:
     cfg = argo_rollout()
-    return Controller(
+    return assemble(
         cfg, router=ArgoRouter(conn, cfg), audit=audit or AuditLog(None), context=conn.context, **kw
     )
 
 
-def act(ctl: Controller, kind: ActionKind, pct: int | None = None) -> Any:
+def act(ctl: Rollout, kind: ActionKind, pct: int | None = None) -> Any:
     return ctl.apply(Action(kind, "reviews", origin="key", weight_pct=pct))
 
 
 def test_the_plan_is_the_rollouts_steps(fake_kube: FakeKube, conn: KubeConnection) -> None:
     fake_kube.put_object(rollout_obj())
-    snap = controller(conn).poll()
+    snap = controller(conn).cycle()
     assert snap.plan.steps == (10, 20, 50, 100)
     assert snap.plan.canary_pct == 10 and snap.plan.phase == Phase.PAUSED
     assert snap.backend == "argo" and snap.weights == Weights(90, 10)
@@ -53,7 +53,7 @@ def test_advance_promotes_and_is_audited(
     fake_kube.put_object(rollout_obj())
     before = stored(fake_kube)
     ctl = controller(conn, AuditLog(tmp_path / "audit.jsonl"))
-    ctl.poll()
+    ctl.cycle()
     result = act(ctl, ActionKind.ADVANCE)
     assert result.ok, result.message
     assert result.message == "promoted: the pause (CanaryPauseStep) at step 2/8 is over"
@@ -67,7 +67,7 @@ def test_advance_promotes_and_is_audited(
 def test_pause_pauses_the_rollout_in_the_cluster(fake_kube: FakeKube, conn: KubeConnection) -> None:
     fake_kube.put_object(running())
     ctl = controller(conn)
-    ctl.poll()
+    ctl.cycle()
     result = act(ctl, ActionKind.PAUSE)
     assert "paused the rollout in the cluster (spec.paused)" in result.message
     assert stored(fake_kube)["spec"]["paused"] is True
@@ -91,7 +91,7 @@ def test_rollback_aborts_and_a_conflict_writes_nothing(
 ) -> None:
     fake_kube.put_object(running())
     ctl = controller(conn)
-    ctl.poll()
+    ctl.cycle()
     fake_kube.put_object(running(currentPodHash="7f00ba11", currentStepIndex=0))  # a new revision
     result = act(ctl, ActionKind.ROLLBACK)
     assert not result.ok and result.exit_code == 3 and "conflict" in result.message
@@ -106,9 +106,9 @@ def test_argo_moving_the_weights_is_news_not_a_warning(
 ) -> None:
     fake_kube.put_object(running())
     ctl = controller(conn)
-    ctl.poll()
+    ctl.cycle()
     fake_kube.put_object(running(currentStepIndex=4))
-    snap = ctl.poll()
+    snap = ctl.cycle()
     assert snap.weights == Weights(40, 60)
     (event,) = [e for e in snap.events if e.kind == "outside"]
     assert event.text == "argo moved the weights: 60/40 -> 40/60"
@@ -192,13 +192,13 @@ def test_automation_never_promotes_a_rollout_that_argo_is_still_stepping(
     ctl, world = judged_healthy(argo_rollout(), lambda cfg: ArgoRouter(conn, cfg))
     for _ in range(12):
         world.advance(10)
-        snap = ctl.poll()
+        snap = ctl.cycle()
     assert snap.verdict.result.value == "PASS", snap.verdict.reason
     assert [r for r in fake_kube.requests if r[0] == "PATCH"] == []
 
     fake_kube.put_object(rollout_obj())  # now paused at a `pause: {}` step: the judge may promote
     world.advance(10)
-    ctl.poll()
+    ctl.cycle()
     patches = [r for r in fake_kube.requests if r[0] == "PATCH"]
     assert patches, "a PASS at a pause step should promote under policy auto"
     assert "pauseConditions" in str(patches[0][3])

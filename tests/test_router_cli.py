@@ -28,8 +28,7 @@ steps = [1, 5, 10, 25, 50, 100]
 [rollouts.router]
 kind = "{kind}"
 name = "{name}"
-stable = "{stable}"
-canary = "{canary}"
+{names}
 [rollouts.metrics]
 kind = "none"
 """
@@ -45,7 +44,8 @@ def config(world: dict[str, Any], kind: str = "istio", name: str = "reviews", **
     path: Path = world["tmp"] / f"monotui-{kind}-{name}.toml"
     stable, canary = ("reviews-v1", "reviews-v2") if kind == "gateway-api" else ("v1", "v2")
     audit = world["tmp"] / "audit.jsonl"
-    text = CONFIG.format(audit=audit, kind=kind, name=name, stable=stable, canary=canary, **kw)
+    names = f'stable = "{stable}"\ncanary = "{canary}"' if kind in ("istio", "gateway-api") else ""
+    text = CONFIG.format(audit=audit, kind=kind, name=name, names=names, **kw)
     path.write_text(text)
     return path
 

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monotui.audit import AuditLog
-from monotui.controller import Controller
 from monotui.model import Action, ActionKind, Weights
+from monotui.rollout import Rollout, assemble
 from monotui.sources.kube import KubeConnection
 from monotui.sources.router_gateway import GatewayRouter
 from monotui.sources.router_istio import IstioRouter
@@ -34,10 +34,10 @@ from tests.router_helpers import (
 conn = conn_fixture()
 
 
-def controller(conn: KubeConnection, audit: AuditLog | None = None, **kw: Any) -> Controller:
+def controller(conn: KubeConnection, audit: AuditLog | None = None, **kw: Any) -> Rollout:
     cfg = rollout()
     cfg = no_metrics(cfg)
-    return Controller(
+    return assemble(
         cfg,
         router=IstioRouter(conn, cfg),
         audit=audit or AuditLog(None),
@@ -55,7 +55,7 @@ def canary_of(fake: FakeKube) -> int:
     return weight
 
 
-def act(ctl: Controller, kind: ActionKind, pct: int | None = None) -> Any:
+def act(ctl: Rollout, kind: ActionKind, pct: int | None = None) -> Any:
     return ctl.apply(Action(kind, "reviews", origin="key", weight_pct=pct))
 
 
@@ -65,7 +65,7 @@ def test_advance_moves_the_weights_and_audits_who(
     fake_kube.put_object(virtual_service(10))
     audit = AuditLog(tmp_path / "audit.jsonl", user="oncall")
     ctl = controller(conn, audit)
-    ctl.poll()
+    ctl.cycle()
     result = act(ctl, ActionKind.ADVANCE)
     assert result.ok and result.message == "advanced: 90/10 -> 75/25"
     assert canary_of(fake_kube) == 25
@@ -83,7 +83,7 @@ def test_a_conflict_shows_the_new_weights_and_applies_nothing(
 ) -> None:
     fake_kube.put_object(virtual_service(10))
     ctl = controller(conn)
-    ctl.poll()
+    ctl.cycle()
     fake_kube.put_object(virtual_service(40))  # another writer, between our read and our write
     result = act(ctl, ActionKind.ADVANCE)
     assert not result.ok and result.exit_code == 3
@@ -98,7 +98,7 @@ def test_a_conflict_shows_the_new_weights_and_applies_nothing(
 def test_a_rollback_is_compare_and_set_too(fake_kube: FakeKube, conn: KubeConnection) -> None:
     fake_kube.put_object(virtual_service(25))
     ctl = controller(conn)
-    ctl.poll()
+    ctl.cycle()
     fake_kube.put_object(virtual_service(30))
     assert act(ctl, ActionKind.ROLLBACK).exit_code == 3
     assert canary_of(fake_kube) == 30
@@ -139,8 +139,8 @@ def test_the_controller_steers_an_httproute(fake_kube: FakeKube, conn: KubeConne
     fake_kube.put_object(http_route(99, 1))
     cfg = rollout("gateway-api", stable="reviews-v1", canary="reviews-v2")
     cfg = no_metrics(cfg)
-    ctl = Controller(cfg, router=GatewayRouter(conn, cfg))
-    ctl.poll()
+    ctl = assemble(cfg, router=GatewayRouter(conn, cfg))
+    ctl.cycle()
     assert act(ctl, ActionKind.ADVANCE).message == "advanced: 99/1 -> 95/5"
     refs = fake_kube.get_object(GATEWAY, "v1", "httproutes", NS, "reviews")["spec"]["rules"][0]
     assert [r["weight"] for r in refs["backendRefs"]] == [95, 5]
@@ -168,7 +168,7 @@ def test_no_sequence_of_actions_and_foreign_writes_loses_a_write(
         fake.put_object(virtual_service(10))
         conn = kube(fake.write_kubeconfig(Path(tmp) / "kubeconfig"))
         ctl = controller(conn)
-        ctl.poll()
+        ctl.cycle()
         known = 10  # the canary weight the controller last saw
         for verb, arg in steps:
             if verb == "foreign":
@@ -177,7 +177,7 @@ def test_no_sequence_of_actions_and_foreign_writes_loses_a_write(
                 continue
             stored = canary_of(fake)
             if verb == "poll":
-                ctl.poll()
+                ctl.cycle()
                 known = stored
                 continue
             kind = ActionKind(verb)

@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from monotui.controller import Controller
 from monotui.model import Action, ActionKind
+from monotui.rollout import Rollout, assemble
 from monotui.sim.demo import build_demo
 from monotui.sim.sources import SimMetrics, SimRouter
 from monotui.sim.world import World
@@ -51,7 +51,7 @@ def patches(fake: FakeKube) -> list[Any]:
     return [r.body for r in fake.requests if r.method == "PATCH"]
 
 
-def auto_controller(conn: KubeConnection) -> tuple[Controller, World]:
+def auto_controller(conn: KubeConnection) -> tuple[Rollout, World]:
     """policy auto, no hold, metrics of a healthy simulated canary: it advances at every poll."""
     return judged_healthy(rollout(), lambda cfg: IstioRouter(conn, cfg), kube_user=conn.user)
 
@@ -94,27 +94,27 @@ def test_a_pause_from_the_cli_stops_another_cockpits_automation(
 ) -> None:
     fake: FakeKube = world["fake"]
     ctl, sim = auto_controller(conn)
-    ctl.poll()
+    ctl.cycle()
     assert monotui(world, "pause", "--rollout", "reviews").returncode == 0
     sim.advance(10)
-    snap = ctl.poll()  # one poll is enough to see it
+    snap = ctl.cycle()  # one poll is enough to see it
     assert snap.plan.paused
     texts = [e.text for e in snap.events]
     assert "automation paused elsewhere: alice: monotui pause (CLI)" in texts
     for _ in range(8):  # PASS verdicts that would advance at every poll
         sim.advance(10)
-        snap = ctl.poll()
+        snap = ctl.cycle()
     assert snap.verdict.result.value == "PASS", snap.verdict.reason
     assert canary(fake) == 10
 
     assert monotui(world, "resume", "--rollout", "reviews").returncode == 0
     sim.advance(10)
-    snap = ctl.poll()
+    snap = ctl.cycle()
     assert not snap.plan.paused
     assert "automation resumed elsewhere" in [e.text for e in snap.events]
     for _ in range(3):
         sim.advance(10)
-        ctl.poll()
+        ctl.cycle()
     assert canary(fake) > 10  # and the automation advances again
 
 
@@ -123,11 +123,11 @@ def test_the_watch_tells_a_cockpit_at_once(fake_kube: FakeKube, conn: KubeConnec
 
     fake_kube.put_object(virtual_service(10))
     cfg = no_metrics(rollout())
-    mine = Controller(cfg, router=IstioRouter(conn, cfg), kube_user="alice")
-    other = Controller(cfg, router=IstioRouter(conn, cfg), kube_user="bob")
+    mine = assemble(cfg, router=IstioRouter(conn, cfg), kube_user="alice")
+    other = assemble(cfg, router=IstioRouter(conn, cfg), kube_user="bob")
     mine.start(history=False)
     try:
-        other.poll()
+        other.cycle()
         result = other.apply(Action(ActionKind.PAUSE, "reviews", origin="key"))
         assert result.ok, result.message
         wait_for(lambda: mine.snapshot().plan.paused)
@@ -142,8 +142,8 @@ def test_weights_moved_by_someone_else_never_fail_a_pause(
 ) -> None:
     fake_kube.put_object(virtual_service(10))
     cfg = no_metrics(rollout())
-    ctl = Controller(cfg, router=IstioRouter(conn, cfg), kube_user="alice")
-    ctl.poll()  # reads 90/10
+    ctl = assemble(cfg, router=IstioRouter(conn, cfg), kube_user="alice")
+    ctl.cycle()  # reads 90/10
     fake_kube.put_object(virtual_service(40))  # kubectl edit: new weights, new resourceVersion
     result = ctl.apply(Action(ActionKind.PAUSE, "reviews", origin="key", reason="bad graphs"))
     assert result.ok, result.message
@@ -157,8 +157,8 @@ def test_a_route_without_annotations_gets_them_even_if_someone_adds_one_first(
 ) -> None:
     fake_kube.put_object(http_route(90, 10))  # no metadata.annotations at all
     cfg = no_metrics(rollout("gateway-api", stable="reviews-v1", canary="reviews-v2"))
-    ctl = Controller(cfg, router=GatewayRouter(conn, cfg), kube_user="alice")
-    ctl.poll()
+    ctl = assemble(cfg, router=GatewayRouter(conn, cfg), kube_user="alice")
+    ctl.cycle()
     added = http_route(90, 10)
     added["metadata"]["annotations"] = {"owner": "ops"}
     fake_kube.put_object(added)  # between our read and our pause
@@ -195,7 +195,9 @@ def test_read_only_refuses_and_dry_run_prints_the_patch(world: dict[str, Any]) -
 
 def test_a_router_that_cannot_store_a_pause_refuses_the_cli(world: dict[str, Any]) -> None:
     path: Path = config(world)
-    path.write_text(path.read_text().replace('kind = "istio"', 'kind = "none"'))
+    text = path.read_text().replace('kind = "istio"', 'kind = "none"')
+    text = text.replace('stable = "v1"\n', "").replace('canary = "v2"\n', "")
+    path.write_text(text)
     for verb in ("pause", "resume"):
         out = monotui(world, verb, "--rollout", "reviews", cfg=path)
         assert out.returncode == 2
@@ -205,24 +207,24 @@ def test_a_router_that_cannot_store_a_pause_refuses_the_cli(world: dict[str, Any
 def test_demo_p_in_one_cockpit_stops_another_on_the_same_world() -> None:
     demo = build_demo("healthy", policy="auto", realtime=False)
     demo.start()
-    first = demo.controller("checkout")
-    second = Controller(
+    first = demo.rollout("checkout")
+    second = assemble(
         first.config,
         router=SimRouter(demo.world, "checkout"),
         metrics=SimMetrics(demo.world, "checkout"),
         clock=demo.world.now,
         policy_name="auto",
     )
-    second.poll()
+    second.cycle()
     result = first.apply(Action(ActionKind.PAUSE, "checkout", origin="key"))
     assert result.ok and "stored on sim route shop/checkout" in result.message
-    snap = second.poll()
+    snap = second.cycle()
     assert snap.plan.paused
     assert any(e.text.startswith("automation paused elsewhere: ") for e in snap.events)
     weights = snap.weights
     for _ in range(30):
         demo.tick()
-        snap = second.poll()
+        snap = second.cycle()
     assert snap.weights == weights and first.snapshot().weights == weights
 
     result = second.apply(Action(ActionKind.RESUME, "checkout", origin="key"))

@@ -40,8 +40,11 @@ def test_router_write_is_compare_and_set(world: World) -> None:
     with pytest.raises(ConflictError, match="changed since it was read"):
         router.write(Weights(0, 100), seen)  # stale: someone (we) wrote since
     assert router.read().weights == Weights(95, 5)
+    # The patch IstioRouter sends for the VirtualService the route stands for: a test that pins
+    # both destinations with the weights as read, then the new weights.
     ops = json.loads(written.patch)
-    assert {"op": "test", "path": "/spec/http/0/route/1/weight", "value": 1} in ops
+    pinned = next(op for op in ops if op["path"] == "/spec/http/0/route")
+    assert pinned["op"] == "test" and [d["weight"] for d in pinned["value"]] == [99, 1]
     assert {"op": "replace", "path": "/spec/http/0/route/1/weight", "value": 5} in ops
 
 

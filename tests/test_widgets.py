@@ -32,7 +32,7 @@ from widgets import (
     VerdictPanel,
     WeightsPanel,
 )
-from widgets.time_chart import downsample, segments
+from widgets.time_chart import column_span_s, columns_of, complete, segments
 
 T0 = 1_700_000_000.0
 OK = (
@@ -209,9 +209,12 @@ async def test_chart_replots_only_when_a_column_fills() -> None:
         assert before is not None and after is not None and after.top > before.top
 
 
-def test_downsample_keeps_gaps_and_fits_the_width() -> None:
+def test_columns_keep_gaps_and_fit_the_width() -> None:
     samples = [Sample(T0 + i, Pair(0.01, None if 900 <= i < 1000 else 0.02)) for i in range(1800)]
-    points = downsample(samples, "canary", "error_rate", 100, T0 + 1800)
+    now = T0 + 1800
+    span_s = column_span_s(now - samples[0].t, 100)
+    edge = (now // span_s) * span_s
+    _, points = columns_of(complete(samples, edge), "error_rate", span_s, edge)
     assert len(points) <= 100
     assert any(y is None for _, y in points)
     assert points[-1][1] == pytest.approx(0.02)

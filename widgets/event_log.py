@@ -78,7 +78,7 @@ class EventLog(RichLog):
     def note(self, text: str, level: EventLevel = EventLevel.INFO, t: float | None = None) -> None:
         """A line from the app itself (a worker error), shown like an event."""
         stamp = datetime.now(tz=UTC).timestamp() if t is None else t
-        self._add(event_line(Event(stamp, "", text, level, "app")))
+        self._add(event_line(Event(stamp, "", text, level)))
 
     def _add(self, text: Text) -> None:
         self._texts.append(text)

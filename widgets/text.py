@@ -29,11 +29,6 @@ def pct(value: float | None, digits: int = 2) -> str:
     return "NO DATA" if value is None else f"{100 * value:.{digits}f} %"
 
 
-def ms(value: float | None) -> str:
-    """Milliseconds, or NO DATA."""
-    return "NO DATA" if value is None else f"{value:.0f} ms"
-
-
 def age(seconds: float | None) -> str:
     """A short age: 5s, 3m, 2h."""
     if seconds is None:

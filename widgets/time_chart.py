@@ -119,22 +119,6 @@ def columns_of(
     return base, canary
 
 
-def downsample(
-    samples: Sequence[Sample], pick: str, field: str, buckets: int, now: float
-) -> list[Point]:
-    """`field.pick` of `samples` in at most `buckets` clock-aligned columns, the complete ones
-    before `now` (x relative to the end of the newest of them).
-
-    A column whose samples are all missing stays missing (a gap), so NO DATA is never drawn as 0.
-    """
-    if not samples or buckets <= 0:
-        return []
-    span_s = column_span_s(now - samples[0].t, buckets)
-    edge = math.floor(now / span_s) * span_s
-    base, canary = columns_of(complete(samples, edge), field, span_s, edge)
-    return base if pick == "baseline" else canary
-
-
 def complete(samples: Sequence[Sample], edge: float) -> Sequence[Sample]:
     """The samples before `edge` (the start of the column still filling); samples are in time
     order, so this is a prefix."""

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
-
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer
 
 from monotui.model import Snapshot
+from monotui.screens.base import RolloutScreen
 from monotui.screens.commands import COCKPIT_COMMANDS, WRITING, applies, bindings
-from monotui.screens.steering import SteeringKeys
+from monotui.screens.steering import Steering
+from monotui.screens.store import SnapshotStore
 from widgets import (
     ErrorRateChart,
     EventLog,
@@ -22,12 +21,11 @@ from widgets import (
     VerdictPanel,
     WeightsPanel,
 )
+from widgets.panel import SnapshotPanel
+from widgets.time_chart import TimeChart
 
-if TYPE_CHECKING:
-    from monotui.app import MonotuiApp
 
-
-class CockpitScreen(SteeringKeys, Screen[None]):
+class CockpitScreen(RolloutScreen):
     """One rollout. Wide terminals get charts side by side over a row of panels; narrow ones stack
     the panels so the chart, weights, plan and verdict fit in 80x24 and the rest scrolls."""
 
@@ -60,21 +58,23 @@ class CockpitScreen(SteeringKeys, Screen[None]):
     CockpitScreen.-narrow #lower EventLog { width: 100%; height: 10; }
     """
 
-    def __init__(self, rollout: str, *, has_fleet: bool = False) -> None:
-        super().__init__(name=f"cockpit:{rollout}")
+    def __init__(
+        self,
+        rollout: str,
+        store: SnapshotStore,
+        steering: Steering,
+        *,
+        has_fleet: bool = False,
+    ) -> None:
+        super().__init__(store, steering, name=f"cockpit:{rollout}")
         self.rollout = rollout
         self.has_fleet = has_fleet
         self._bindings_key: object = None
 
     @property
-    def monotui(self) -> MonotuiApp:
-        """The app, typed."""
-        return cast("MonotuiApp", self.app)
-
-    @property
     def latest(self) -> Snapshot | None:
         """The newest snapshot of this rollout."""
-        return self.monotui.snapshots.get(self.rollout)
+        return self.store.get(self.rollout)
 
     def compose(self) -> ComposeResult:
         yield RolloutHeader()
@@ -97,17 +97,17 @@ class CockpitScreen(SteeringKeys, Screen[None]):
         if self.latest is not None:
             self.show(self.latest)
 
-    def on_screen_resume(self) -> None:
-        # Hidden screens get no snapshots; catch up with the newest when shown again.
-        if self.latest is not None:
-            self.show(self.latest)
-
     def show(self, snapshot: Snapshot) -> None:
         """Hand every panel the new snapshot; each redraws only what changed."""
         if snapshot.rollout != self.rollout:
             return
-        for widget in self.query("RolloutHeader, TimeChart, SnapshotPanel, FlagsTable, EventLog"):
-            widget.snapshot = snapshot  # type: ignore[attr-defined]
+        self.query_one(RolloutHeader).snapshot = snapshot
+        for chart in self.query(TimeChart):
+            chart.snapshot = snapshot
+        for panel in self.query(SnapshotPanel):
+            panel.snapshot = snapshot
+        self.query_one(FlagsTable).snapshot = snapshot
+        self.query_one(EventLog).snapshot = snapshot
         key = (snapshot.read_only, *(applies(c, snapshot) for c in sorted(WRITING)))
         if key != self._bindings_key:
             self._bindings_key = key
@@ -123,7 +123,7 @@ class CockpitScreen(SteeringKeys, Screen[None]):
             return self.has_fleet
         return self.check_writing(action)
 
-    # --- the keys that are the cockpit's own (a, p, r, P, w come from SteeringKeys) -------------
+    # --- the keys that are the cockpit's own (a, p, r, P, w come from RolloutScreen) ------------
 
     def action_flags(self) -> None:
         table = self.query_one(FlagsTable)
@@ -139,4 +139,4 @@ class CockpitScreen(SteeringKeys, Screen[None]):
         if snapshot is not None and snapshot.read_only:
             self.notify("read-only: flags cannot be toggled", severity="warning", markup=False)
             return
-        self.monotui.steering.toggle_flag(self.rollout, message.flag_key)
+        self.steering.toggle_flag(self.rollout, message.flag_key)

@@ -3,28 +3,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from monotui.model import Snapshot
+from monotui.screens.base import RolloutScreen
 from monotui.screens.commands import COCKPIT_COMMANDS, WRITING, applies, bindings
-from monotui.screens.steering import SteeringKeys
+from monotui.screens.steering import Steering
+from monotui.screens.store import SnapshotStore
 from widgets import FleetTable
-
-if TYPE_CHECKING:
-    from monotui.app import MonotuiApp
-
 
 FLEET_COMMANDS = tuple(c for c in COCKPIT_COMMANDS if c.writes)
 """The cockpit's writing commands; on the fleet they act on the highlighted rollout."""
 
 
-class FleetScreen(SteeringKeys, Screen[None]):
+class FleetScreen(RolloutScreen):
     """Shown first when two or more rollouts are configured."""
 
     BINDINGS = [
@@ -35,8 +30,9 @@ class FleetScreen(SteeringKeys, Screen[None]):
     FleetScreen > #fleet-title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
     """
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, store: SnapshotStore, steering: Steering, *, title: str = "monotui") -> None:
+        super().__init__(store, steering)
+        self.title_text = title
         self._keys: object = None
 
     def compose(self) -> ComposeResult:
@@ -50,32 +46,25 @@ class FleetScreen(SteeringKeys, Screen[None]):
 
     def booted(self) -> None:
         """The rollouts are known (or still coming: then say so, and show no numbers)."""
-        app = cast("MonotuiApp", self.app)
+        store = self.store
         table = self.query_one(FleetTable)
-        if app.starting:
-            title = f"{app.title}: starting…"
+        if store.starting:
+            title = f"{self.title_text}: starting…"
             table.border_subtitle = "starting: reading the rollouts…"
         else:
-            count = len(app.controllers)
-            read_only = any(c.read_only for c in app.controllers)
-            title = ("READ-ONLY  " if read_only else "") + (
-                f"{app.title}: {count} rollouts · enter opens a cockpit"
+            title = ("READ-ONLY  " if store.read_only else "") + (
+                f"{self.title_text}: {len(store)} rollouts · enter opens a cockpit"
             )
             table.border_subtitle = None
         self.query_one("#fleet-title", Static).update(title)
-        for snapshot in app.snapshots.values():
+        for snapshot in store:
             self.show(snapshot)
 
     def boot_failed(self, text: str) -> None:
         """The rollouts could not be built: say why where the rows would be."""
-        app = cast("MonotuiApp", self.app)
-        self.query_one("#fleet-title", Static).update(f"{app.title}: could not start")
+        self.query_one("#fleet-title", Static).update(f"{self.title_text}: could not start")
         # The error is outside text: a Text so that no markup in it is interpreted.
         self.query_one(FleetTable).border_subtitle = Text(text, style="bold red")
-
-    def on_screen_resume(self) -> None:
-        for snapshot in cast("MonotuiApp", self.app).snapshots.values():
-            self.show(snapshot)
 
     def show(self, snapshot: Snapshot) -> None:
         """Update the rollout's row (and the footer, if the highlighted rollout's keys changed)."""
@@ -115,7 +104,7 @@ class FleetScreen(SteeringKeys, Screen[None]):
     def action_open(self) -> None:
         rollout = self.target_rollout()
         if rollout is not None:
-            cast("MonotuiApp", self.app).open_cockpit(rollout)
+            self.open_cockpit(rollout)
 
     def on_fleet_table_rollout_chosen(self, message: FleetTable.RolloutChosen) -> None:
-        cast("MonotuiApp", self.app).open_cockpit(message.rollout)
+        self.open_cockpit(message.rollout)

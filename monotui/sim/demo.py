@@ -1,4 +1,4 @@
-"""`monotui demo`: the simulated world with two rollouts and their controllers, and a headless runner.
+"""`monotui demo`: the simulated world with two rollouts, and a headless runner.
 
 Two rollouts: "checkout" in namespace "shop" follows the chosen scenario (kill switch
 `new-checkout`), "reviews" in "bookinfo" is always healthy, so the fleet view has two rows.
@@ -13,15 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
 
-from pydantic import ValidationError
-
+from monotui import config
 from monotui.audit import AuditLog
-from monotui.config import RolloutConfig, duration_s
-from monotui.controller import Controller
 from monotui.errors import ConfigError
-from monotui.model import Snapshot, Weights
+from monotui.events import EventBus
+from monotui.model import Event, Snapshot, Weights
+from monotui.registry import BuildContext
+from monotui.rollout import Rollout, build_rollouts
+from monotui.sim.kinds import registry_for
 from monotui.sim.scenarios import HEALTHY, SCENARIOS, checkout_flags, reviews_flags
-from monotui.sim.sources import SimFlags, SimMetrics, SimRouter
 from monotui.sim.world import EPOCH, FAULTS, World
 from monotui.status import iso
 
@@ -42,10 +42,11 @@ WARMUP_S = 600
 
 @dataclass
 class Demo:
-    """The demo world and its controllers. `tick()` moves a non-real-time demo one poll ahead."""
+    """The demo world and its rollouts. `tick()` moves a non-real-time demo one poll ahead."""
 
     world: World
-    controllers: list[Controller]
+    rollouts: list[Rollout]
+    bus: EventBus
     scenario: str
     seed: int
     speed: float
@@ -56,32 +57,27 @@ class Demo:
     started: bool = field(default=False)
 
     def now(self) -> float:
-        """The simulated time (the controllers' clock)."""
+        """The simulated time (the rollouts' clock)."""
         return self.world.now()
 
-    @property
-    def description(self) -> str:
-        """One line about the scenario, for a title or the help screen."""
-        return SCENARIOS[self.scenario].description
-
-    def controller(self, name: str) -> Controller:
-        for c in self.controllers:
-            if c.name == name:
-                return c
+    def rollout(self, name: str) -> Rollout:
+        for r in self.rollouts:
+            if r.name == name:
+                return r
         raise ConfigError(f"no demo rollout named '{name}'")
 
     def start(self) -> list[Snapshot]:
-        """Fill every controller's history and poll it once."""
+        """Fill every rollout's history and cycle it once."""
         self.started = True
-        return [c.start() for c in self.controllers]
+        return [r.start() for r in self.rollouts]
 
     def tick(self) -> list[Snapshot]:
-        """Advance one poll interval (only when not real-time), then poll every controller."""
+        """Advance one poll interval (only when not real-time), then cycle every rollout."""
         if not self.started:
             self.start()
         if not self.realtime:
             self.world.advance(self.interval_s)
-        return [c.poll() for c in self.controllers]
+        return [r.cycle() for r in self.rollouts]
 
     def inject(self, kind: str, duration_s: float | None = None, rollout: str | None = None) -> str:
         """Inject one of FAULTS for `duration_s` simulated seconds (default: six polls) on one
@@ -91,8 +87,8 @@ class Demo:
         return f"fault {fault.kind} on {fault.rollout or 'every rollout'} for {span:.0f}s"
 
     def close(self) -> None:
-        for c in self.controllers:
-            c.close()
+        for r in self.rollouts:
+            r.close()
 
 
 def build_demo(
@@ -105,8 +101,10 @@ def build_demo(
     dry_run: bool = False,
     realtime: bool = True,
     audit: AuditLog | None = None,
+    bus: EventBus | None = None,
 ) -> Demo:
-    """The demo world with its two rollouts. Raises ConfigError on an unknown scenario or policy."""
+    """The demo world with its two rollouts, built from a configuration of sim kinds by the same
+    function as every configuration. Raises ConfigError on an unknown scenario or speed."""
     if scenario not in SCENARIOS:
         raise ConfigError(f"unknown scenario '{scenario}' (known: {', '.join(SCENARIOS)})")
     if not speed > 0:
@@ -117,18 +115,26 @@ def build_demo(
     if realtime:
         world.follow = _follower(speed)
     interval_s = speed * REAL_INTERVAL_S
-    controllers = [
-        _controller(
-            world,
-            _config(info.name, info.namespace, policy, interval_s, kill_switches(world, info.name)),
-            interval_s,
-            audit=audit,
-            read_only=read_only,
-            dry_run=dry_run,
-        )
-        for info in world.rollouts
-    ]
-    return Demo(world, controllers, scenario, seed, speed, policy, realtime, interval_s)
+    kinds = registry_for(world)
+    data = {
+        "rollouts": [
+            _rollout(info.name, info.namespace, policy, interval_s, kill_switches(world, info.name))
+            for info in world.rollouts
+        ]
+    }
+    cfg = config.parse(data, source="demo", kinds=kinds)
+    bus = bus or EventBus()
+    rollouts = build_rollouts(
+        cfg,
+        kinds,
+        BuildContext(cfg, context="sim", read_only=read_only),
+        audit=audit or AuditLog(None),
+        bus=bus,
+        clock=world.now,
+        dry_run=dry_run,
+        policy=policy,
+    )
+    return Demo(world, rollouts, bus, scenario, seed, speed, policy, realtime, interval_s)
 
 
 def add_demo_rollouts(world: World, scenario: str, *, checkout_pct: int = STEPS[0]) -> None:
@@ -158,10 +164,10 @@ def _follower(speed: float) -> Callable[[], float]:
     return lambda: EPOCH + (time.monotonic() - origin) * speed
 
 
-def _config(
+def _rollout(
     name: str, namespace: str, policy: str, interval_s: float, kill_switches: list[str]
-) -> RolloutConfig:
-    data: dict[str, Any] = {
+) -> dict[str, Any]:
+    return {
         "name": name,
         "namespace": namespace,
         "steps": STEPS,
@@ -169,82 +175,48 @@ def _config(
         "policy": policy,
         "interval_s": interval_s,
         "router": {"kind": "sim", "name": name},
-        "metrics": {"kind": "sim", "service": name, "window": WINDOW, "history_s": WARMUP_S},
+        "metrics": {"kind": "sim", "window": WINDOW, "history_s": WARMUP_S},
         "flags": {"kind": "sim", "kill_switches": kill_switches},
         # A canary p99 from a few requests a second is noisy: tolerate +25 % before calling it HIGH,
         # as a real configuration would, so a healthy canary is not rolled back on noise.
         "judge": {"allowed_increase": ALLOWED_INCREASE},
     }
-    try:
-        return RolloutConfig.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(f"demo: {problems}") from None
-
-
-def _controller(
-    world: World,
-    config: RolloutConfig,
-    interval_s: float,
-    *,
-    audit: AuditLog | None,
-    read_only: bool,
-    dry_run: bool,
-) -> Controller:
-    return Controller(
-        config,
-        router=SimRouter(world, config.name),
-        metrics=SimMetrics(world, config.name, window_s=duration_s(WINDOW), step_s=interval_s),
-        flags=SimFlags(world, config.name),
-        audit=audit,
-        clock=world.now,
-        read_only=read_only,
-        dry_run=dry_run,
-        context="sim",
-        policy_name=config.policy,
-    )
 
 
 def run_headless(demo: Demo, duration_s: float, out: TextIO) -> int:
     """Run the demo without a UI and without waiting: `duration_s` real seconds at the demo's speed,
-    computed as fast as possible. Prints one line per event as it happens, then one final line per
-    rollout. Returns the exit code (0)."""
+    computed as fast as possible. Prints one line per event as it happens (a subscriber of the
+    event stream), then one final line per rollout. Returns the exit code (0)."""
     demo.world.follow = None  # simulated time only moves with the ticks below
     demo.realtime = False
+    by_name = {r.name: r for r in demo.rollouts}
 
-    def printer(controller: Controller) -> Callable[[], None]:
-        printed: list[object] = [None]
+    def printed(event: Event) -> None:
+        rollout = by_name.get(event.rollout)
+        if rollout is not None:
+            _line(out, event.t, rollout, event.text)
 
-        def on_event() -> None:
-            events = controller.events()
-            if not events or events[-1] is printed[0]:
-                return
-            printed[0] = events[-1]
-            _line(out, events[-1].t, controller, events[-1].text)
-
-        return on_event
-
-    for controller in demo.controllers:
-        controller.listeners.append(printer(controller))
-    if not demo.started:
-        demo.start()
-    for _ in range(max(0, round(duration_s / REAL_INTERVAL_S))):
-        demo.tick()
-    for controller in demo.controllers:
-        snap = controller.snapshot()
-        _line(out, snap.t, controller, f"finished: phase {snap.phase.value}")
+    unsubscribe = demo.bus.subscribe(printed)
+    try:
+        if not demo.started:
+            demo.start()
+        for _ in range(max(0, round(duration_s / REAL_INTERVAL_S))):
+            demo.tick()
+    finally:
+        unsubscribe()
+    for rollout in demo.rollouts:
+        snap = rollout.snapshot()
+        _line(out, snap.t, rollout, f"finished: phase {snap.phase.value}")
     out.flush()
     return 0
 
 
-def _line(out: TextIO, t: float, controller: Controller, text: str) -> None:
-    snap = controller.snapshot()
+def _line(out: TextIO, t: float, rollout: Rollout, text: str) -> None:
+    snap = rollout.snapshot()
     weights = str(snap.weights) if snap.weights is not None else "-"
     # Event text is outside text (flag keys, error messages): printed exactly as it is.
     print(
-        f"{iso(t)} {controller.name} {text} weights={weights} verdict={snap.verdict.result.value}",
+        f"{iso(t)} {rollout.name} {text} weights={weights} verdict={snap.verdict.result.value}",
         file=out,
         flush=True,
     )

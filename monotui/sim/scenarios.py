@@ -7,7 +7,6 @@ with the flag off the canary runs the baseline's code path and behaves like it.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 
 from monotui.model import JSONValue
@@ -53,10 +52,6 @@ class Behaviour:
     def error_probability(self, traffic_pct: float) -> float:
         """The error probability at `traffic_pct` percent of the route's traffic."""
         return min(1.0, max(0.0, self.error_p + self.error_per_pct * traffic_pct))
-
-    @property
-    def p99_ms(self) -> float:
-        return self.latency_median_ms * math.exp(2.3263 * self.latency_sigma)
 
 
 @dataclass(frozen=True, slots=True)

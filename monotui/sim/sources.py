@@ -7,18 +7,30 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable
+from typing import Any
 
-from monotui.errors import BackendUnavailableError, ConflictError, NotFoundError, SourceError
+from monotui.errors import (
+    BackendUnavailableError,
+    ConflictError,
+    MonotuiError,
+    NotFoundError,
+    SourceError,
+)
 from monotui.model import Flag, Sample, Weights
 from monotui.sim.scenarios import FlagSpec, flag_value, is_boolean, toggled
-from monotui.sim.world import World
+from monotui.sim.world import BASELINE, CANARY, World
+from monotui.sources import jsonpatch
 from monotui.sources.base import FlagSet, RouteState, StoredPause, WriteResult
+from monotui.sources.kube_router import BY_KEY, PAUSED_KEY, pause_ops
+from monotui.sources.router_istio import IstioSettings, VirtualServiceRoute
 
 TIMEOUT_MESSAGE = "prometheus query timed out after 5s"
 
 
 class SimRouter:
-    """The simulated route: compare-and-set on a version that changes on every write."""
+    """The simulated route, seen as the VirtualService it stands for: reads and compare-and-set
+    writes on a version that changes on every write, with the patches IstioRouter would send for
+    that VirtualService (production code: a dry-run shows exactly what a real write sends)."""
 
     kind = "sim"
     can_write = True
@@ -27,12 +39,55 @@ class SimRouter:
         self.world = world
         self.rollout = rollout
         info = next(r for r in world.rollouts if r.name == rollout)
+        self.info = info
         self.resource = f"sim route {info.namespace}/{info.name}"
+        settings = IstioSettings(kind="istio", name=info.name, stable=BASELINE, canary=CANARY)
+        self.route = VirtualServiceRoute(settings, info.namespace, self.resource)
+
+    def close(self) -> None:
+        """Nothing to release."""
 
     def read(self) -> RouteState:
         self.world.now()
         weights, version = self.world.route(self.rollout)
         return self._state(weights, version)
+
+    def virtual_service(self, state: RouteState) -> dict[str, Any]:
+        """The VirtualService this route stands for, as it was when `state` was read."""
+        pause = state.pause
+        metadata: dict[str, Any] = {
+            "name": self.info.name,
+            "namespace": self.info.namespace,
+            "resourceVersion": state.version,
+        }
+        if pause is not None and pause.paused:
+            metadata["annotations"] = {
+                PAUSED_KEY: "true",
+                **({BY_KEY: pause.by} if pause.by else {}),
+            }
+        host = self.info.service
+        return {
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "VirtualService",
+            "metadata": metadata,
+            "spec": {
+                "hosts": [host],
+                "http": [
+                    {
+                        "route": [
+                            {
+                                "destination": {"host": host, "subset": BASELINE},
+                                "weight": state.weights.stable,
+                            },
+                            {
+                                "destination": {"host": host, "subset": CANARY},
+                                "weight": state.weights.canary,
+                            },
+                        ]
+                    }
+                ],
+            },
+        }
 
     def _state(self, weights: Weights, version: int) -> RouteState:
         by = self.world.pause(self.rollout)
@@ -43,10 +98,11 @@ class SimRouter:
         self, paused: bool, by: str, expected: RouteState, *, dry_run: bool = False
     ) -> WriteResult:
         """Store the automation pause with the route, compare-and-set on the pause as read (the
-        weights may have moved meanwhile); the patch is the annotation patch Istio would get."""
+        weights may have moved meanwhile)."""
         was = expected.pause
         before = was.by if was is not None and was.paused else None
-        patch = _pause_patch(before, by if paused else None)
+        ops = pause_ops(self.virtual_service(expected), paused, by if paused else "")
+        patch = jsonpatch.dumps(ops) if ops else ""
         if dry_run:
             return WriteResult(None, patch)
         self.world.now()
@@ -60,7 +116,8 @@ class SimRouter:
             target = Weights(int(target.stable), int(target.canary))
         except (TypeError, ValueError) as exc:
             raise SourceError(f"{self.resource}: refusing invalid weights: {exc}") from None
-        patch = _route_patch(expected, target)
+        ops = self.route.layout(self.virtual_service(expected)).build_ops(target)
+        patch = jsonpatch.dumps(ops)
         if dry_run:
             return WriteResult(None, patch)
         try:
@@ -70,42 +127,16 @@ class SimRouter:
                 f"{self.resource}: version '{expected.version}' is not this route's: re-read it"
             ) from None
         self.world.now()
-        version = self.world.write_weights(self.rollout, target, expected_version)
+        self.world.write_weights(self.rollout, target, expected_version)
         weights, version = self.world.route(self.rollout)
         return WriteResult(self._state(weights, version), patch)
 
-    def watch(self, on_change: Callable[[RouteState], None]) -> Callable[[], None] | None:
-        return None  # the controller notices outside writes at its next poll
-
-
-def _route_patch(expected: RouteState, target: Weights) -> str:
-    """The JSON patch an Istio VirtualService write would send: tests on what we saw, then replace."""
-    ops = [
-        {"op": "test", "path": "/metadata/resourceVersion", "value": expected.version},
-        {"op": "test", "path": "/spec/http/0/route/0/weight", "value": expected.weights.stable},
-        {"op": "test", "path": "/spec/http/0/route/1/weight", "value": expected.weights.canary},
-        {"op": "replace", "path": "/spec/http/0/route/0/weight", "value": target.stable},
-        {"op": "replace", "path": "/spec/http/0/route/1/weight", "value": target.canary},
-    ]
-    return json.dumps(ops)
-
-
-def _pause_patch(before: str | None, after: str | None) -> str:
-    """The annotation patch an Istio VirtualService would get for this pause or resume."""
-    paused = "/metadata/annotations/monotui.dev~1automation-paused"
-    by = "/metadata/annotations/monotui.dev~1paused-by"
-    ops: list[dict[str, str]] = []
-    if before is not None:
-        ops += [{"op": "test", "path": paused, "value": "true"}]
-        ops += [{"op": "test", "path": by, "value": before}] if before else []
-    if after is None:
-        ops += [{"op": "remove", "path": paused}] + (
-            [{"op": "remove", "path": by}] if before else []
-        )
-    else:
-        ops += [{"op": "replace" if before is not None else "add", "path": paused, "value": "true"}]
-        ops += [{"op": "replace" if before else "add", "path": by, "value": after}]
-    return json.dumps(ops)
+    def watch(
+        self,
+        on_change: Callable[[RouteState], None],
+        on_error: Callable[[MonotuiError], None] | None = None,
+    ) -> Callable[[], None] | None:
+        return None  # the observer notices outside writes at its next poll
 
 
 class SimMetrics:
@@ -113,6 +144,9 @@ class SimMetrics:
     request rate per version, over a rate() window. The scenario may make polls gap or time out."""
 
     name = "sim"
+
+    def close(self) -> None:
+        """Nothing to release."""
 
     def __init__(
         self, world: World, rollout: str, *, window_s: float = 60.0, step_s: float = 1.0
@@ -168,6 +202,9 @@ class SimFlags:
 
     kind = "sim"
     can_write = True
+
+    def close(self) -> None:
+        """Nothing to release."""
 
     def __init__(self, world: World, rollout: str) -> None:
         self.world = world

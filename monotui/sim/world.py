@@ -266,8 +266,7 @@ class World:
             if ro.route_version != expected_version:
                 raise ConflictError(
                     f"route {ro.info.namespace}/{ro.info.name} changed since it was read "
-                    f"(version {expected_version}, now {ro.route_version}): re-read and retry",
-                    current=ro.weights,
+                    f"(version {expected_version}, now {ro.route_version}): re-read and retry"
                 )
             ro.weights = Weights(target.stable, target.canary)
             ro.route_version += 1
@@ -286,8 +285,7 @@ class World:
             if ro.paused_by != expected:
                 raise ConflictError(
                     f"the automation pause of {ro.info.namespace}/{ro.info.name} changed since "
-                    "it was read: re-read and retry",
-                    current=ro.weights,
+                    "it was read: re-read and retry"
                 )
             ro.paused_by = by
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from monotui.errors import MonotuiError
 from monotui.model import ActionKind, Flag, Phase, Sample, Weights
 
 
@@ -81,6 +82,10 @@ class MetricsSource(Protocol):
         """Up to `points` samples over the last `span_s` seconds, oldest first (may be empty)."""
         ...
 
+    def close(self) -> None:
+        """Release what the source holds (connections, threads); called once, at the end."""
+        ...
+
 
 @runtime_checkable
 class Router(Protocol):
@@ -95,9 +100,18 @@ class Router(Protocol):
         """Write `target` only if the route still matches `expected`, else raise ConflictError."""
         ...
 
-    def watch(self, on_change: Callable[[RouteState], None]) -> Callable[[], None] | None:
-        """Call `on_change` when the route changes elsewhere; returns a stop function, or None when
-        the router cannot watch (the controller then notices changes at the next poll)."""
+    def watch(
+        self,
+        on_change: Callable[[RouteState], None],
+        on_error: Callable[[MonotuiError], None] | None = None,
+    ) -> Callable[[], None] | None:
+        """Call `on_change` when the route changes elsewhere and `on_error` when following it
+        fails (it is retried); returns a stop function, or None when the router cannot watch
+        (the observer then notices changes at the next poll)."""
+        ...
+
+    def close(self) -> None:
+        """Release what the source holds (connections, threads); called once, at the end."""
         ...
 
 
@@ -122,10 +136,6 @@ class StepRouter(Router, Protocol):
     builds the plan from `RouteState.progress`. Each act is compare-and-set like `write`.
     """
 
-    def steps(self) -> tuple[int, ...]:
-        """The canary percentages of its steps as last read (no I/O), ending at 100."""
-        ...
-
     def act(self, kind: ActionKind, expected: RouteState, *, dry_run: bool = False) -> WriteResult:
         """Do `kind` only if the object still matches `expected`, else raise ConflictError."""
         ...
@@ -142,4 +152,8 @@ class FlagSource(Protocol):
 
     def toggle(self, key: str, expected: FlagSet, *, dry_run: bool = False) -> str:
         """Toggle flag `key` if the source still matches `expected`; returns the patch/diff text."""
+        ...
+
+    def close(self) -> None:
+        """Release what the source holds (connections, threads); called once, at the end."""
         ...

@@ -9,10 +9,13 @@ is applied. Changes to other flags in the same resource do not block the toggle.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field
 
 from monotui.config import RolloutConfig
-from monotui.errors import ConfigError, ConflictError, MonotuiError, NotFoundError, SourceError
+from monotui.errors import ConflictError, MonotuiError, NotFoundError, SourceError
+from monotui.kinds import FlagsSettings
 from monotui.model import Flag
 from monotui.sources import flagd_doc
 from monotui.sources.base import FlagSet
@@ -23,17 +26,27 @@ VERSION = "v1beta1"
 PLURAL = "featureflags"
 
 
+class FeatureFlagSettings(FlagsSettings):
+    """`[rollouts.flags] kind = "featureflag"`: an OpenFeature operator FeatureFlag resource."""
+
+    kind: Literal["featureflag"] = "featureflag"
+    name: str = Field(min_length=1)
+    """The FeatureFlag resource's name (in the rollout's namespace)."""
+
+
 class FeatureFlagFlags:
     """One FeatureFlag resource in the rollout's namespace, read and toggled through the API."""
 
     kind = "featureflag"
     can_write = True
 
+    def close(self) -> None:
+        """Nothing of its own to release (the connection is shared)."""
+
     def __init__(self, kube: KubeConnection, rollout: RolloutConfig) -> None:
-        if not rollout.flags.name:
-            raise ConfigError(f"rollout {rollout.name}: flags kind 'featureflag' needs 'name'")
+        settings = FeatureFlagSettings.of(rollout.flags, f"rollout {rollout.name} flags")
         self.kube = kube
-        self.name = rollout.flags.name
+        self.name = settings.name
         self.namespace = rollout.namespace
         self.what = f"featureflag {self.name}"
 
@@ -79,8 +92,7 @@ class FeatureFlagFlags:
             raise ConflictError(
                 f"{self.what} changed since it was read (flag '{key}' is no longer "
                 f"{flag.state.lower()}, default {flag.default_variant}); nothing was applied: "
-                "look at the flags again and toggle again if still wanted",
-                current=self._current_or_none(),
+                "look at the flags again and toggle again if still wanted"
             ) from exc
         self._flagset(obj)  # the answer must still be a readable flag set
         return text
@@ -110,12 +122,6 @@ class FeatureFlagFlags:
             ) from None
         version = str(obj.get("metadata", {}).get("resourceVersion", ""))
         return FlagSet(parsed.flags, version, parsed.errors)
-
-    def _current_or_none(self) -> FlagSet | None:
-        try:
-            return self.read()
-        except MonotuiError:
-            return None
 
     def _call(self, verb: str, method: Any, *args: Any, **kwargs: Any) -> Any:
         try:

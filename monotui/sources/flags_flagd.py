@@ -16,6 +16,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import yaml
 
@@ -27,6 +28,7 @@ from monotui.errors import (
     PermissionDeniedError,
     SourceError,
 )
+from monotui.kinds import FlagsSettings
 from monotui.sources import flagd_doc, flagd_edit
 from monotui.sources.base import FlagSet
 
@@ -41,16 +43,26 @@ class _Read:
     flagset: FlagSet
 
 
+class FlagdFileSettings(FlagsSettings):
+    """`[rollouts.flags] kind = "flagd-file"`: a flagd flag-definition file."""
+
+    kind: Literal["flagd-file"] = "flagd-file"
+    path: Path
+    """The flag definition file (JSON or YAML)."""
+
+
 class FlagdFileFlags:
     """A flagd flag-definition file; `read` is cheap when the file did not change (one stat)."""
 
     kind = "flagd-file"
     can_write = True
 
+    def close(self) -> None:
+        """Nothing to release: the file is opened per read."""
+
     def __init__(self, rollout: RolloutConfig) -> None:
-        if rollout.flags.path is None:
-            raise SourceError(f"rollout {rollout.name}: flags kind 'flagd-file' needs 'path'")
-        self.path = Path(rollout.flags.path)
+        settings = FlagdFileSettings.of(rollout.flags, f"rollout {rollout.name} flags")
+        self.path = Path(settings.path)
         self._lock = threading.Lock()
         self._last: _Read | None = None
 
@@ -66,8 +78,7 @@ class FlagdFileFlags:
             if current.flagset.version != expected.version:
                 raise ConflictError(
                     f"{self.path} changed since it was read{_now(current, key)}; nothing was "
-                    "written: look at the flags again and toggle again if still wanted",
-                    current=current.flagset,
+                    "written: look at the flags again and toggle again if still wanted"
                 )
             change = current.parsed.changes.get(key)
             if change is None:
@@ -125,8 +136,7 @@ class FlagdFileFlags:
             if hashlib.sha256(now).hexdigest() != current.flagset.version:
                 raise ConflictError(
                     f"{self.path} changed while the toggle was written; nothing was written: "
-                    "look at the flags again and toggle again if still wanted",
-                    current=_current_or_none(now, self.path),
+                    "look at the flags again and toggle again if still wanted"
                 )
             os.replace(tmp, target)
         except BaseException as exc:
@@ -156,13 +166,6 @@ def _decode(data: bytes, stamp: tuple[int, int, int, int], path: Path) -> _Read:
     except ValueError as exc:
         raise SourceError(f"flags file {path} is not a flagd definition: {exc}") from None
     return _Read(stamp, data, text, fmt, parsed, FlagSet(parsed.flags, version, parsed.errors))
-
-
-def _current_or_none(data: bytes, path: Path) -> FlagSet | None:
-    try:
-        return _decode(data, (0, 0, 0, 0), path).flagset
-    except SourceError:
-        return None
 
 
 def _format(path: Path, text: str) -> str:

@@ -11,19 +11,20 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from typing import Any
+from typing import Any, Literal
 
 import httpx
+from pydantic import Field, field_validator
 
 from monotui.config import RolloutConfig
 from monotui.errors import (
     BackendUnavailableError,
-    ConfigError,
     NotFoundError,
     PermissionDeniedError,
     ReadOnlyError,
     SourceError,
 )
+from monotui.kinds import FlagsSettings
 from monotui.model import Flag
 from monotui.sources.base import FlagSet
 
@@ -42,6 +43,27 @@ _REASON_TEXT = {
 }
 
 
+class OfrepSettings(FlagsSettings):
+    """`[rollouts.flags] kind = "ofrep"`: any OFREP service, read-only."""
+
+    kind: Literal["ofrep"] = "ofrep"
+    url: str
+    """The OFREP service's base URL (without /ofrep/v1)."""
+    context: dict[str, Any] = Field(default_factory=dict)
+    """The evaluation context sent with the bulk evaluation (e.g. {targetingKey = "ops"})."""
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Extra HTTP headers, e.g. {Authorization = "Bearer ..."} or {X-API-Key = "..."}."""
+    timeout_s: float = Field(5.0, gt=0)
+    """Timeout of one bulk evaluation, in seconds."""
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"flags url '{value}' must start with http:// or https://")
+        return value
+
+
 class OfrepFlags:
     """Bulk evaluation of every flag for one evaluation context; toggling is not offered."""
 
@@ -49,9 +71,7 @@ class OfrepFlags:
     can_write = False
 
     def __init__(self, rollout: RolloutConfig) -> None:
-        cfg = rollout.flags
-        if not cfg.url:
-            raise ConfigError(f"rollout {rollout.name}: flags kind 'ofrep' needs 'url'")
+        cfg = OfrepSettings.of(rollout.flags, f"rollout {rollout.name} flags")
         self.url = cfg.url.rstrip("/") + BULK_PATH
         self.context = dict(cfg.context)
         self.timeout_s = cfg.timeout_s

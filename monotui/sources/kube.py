@@ -45,12 +45,6 @@ class KubeConnection:
     timeout_s: float = REQUEST_TIMEOUT_S
     server: str = ""
 
-    def core(self) -> Any:
-        """A CoreV1Api on the same connection (for Events)."""
-        from kubernetes import client
-
-        return client.CoreV1Api(self.api_client)
-
     def close(self) -> None:
         """Release the connection pool."""
         self.api_client.close()

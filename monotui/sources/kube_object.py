@@ -142,11 +142,11 @@ class KubeObject:
                 self._seen.popitem(last=False)
         return version
 
-    def as_read(self, version: str, current: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
+    def as_read(self, version: str) -> dict[str, Any]:
         """The object as it was read at `version`; ConflictError if it has moved since.
 
         A version not remembered (e.g. read by another instance) is fetched, and must still be the
-        object's version; `current(obj)` is what the ConflictError carries as the state now.
+        object's version.
         """
         with self._lock:
             obj = self._seen.get(version)
@@ -155,8 +155,7 @@ class KubeObject:
             if version_of(obj) != version:
                 raise ConflictError(
                     f"{self.resource} changed since it was read (resourceVersion "
-                    f"{version} -> {version_of(obj)}); nothing was applied",
-                    current=current(obj),
+                    f"{version} -> {version_of(obj)}); nothing was applied"
                 )
         return obj
 
@@ -215,9 +214,7 @@ class KubeObject:
             rbac=self._patch_rbac.format(resource=f"{self.plural}{sub}", group=self.group),
         )
         if isinstance(error, ConflictError):
-            return ConflictError(
-                f"{self.resource} changed since it was read; nothing was applied", current=None
-            )
+            return ConflictError(f"{self.resource} changed since it was read; nothing was applied")
         if isinstance(error, BackendUnavailableError) and is_uncertain(exc):
             # The request left: the server may have applied it before the answer was lost.
             try:
@@ -233,9 +230,13 @@ class KubeObject:
     # --- watching ------------------------------------------------------------------------------
 
     def watch(
-        self, parse: Callable[[dict[str, Any]], T], on_change: Callable[[T], None]
+        self,
+        parse: Callable[[dict[str, Any]], T],
+        on_change: Callable[[T], None],
+        on_error: Callable[[MonotuiError], None] | None = None,
     ) -> Callable[[], None]:
-        """Follow the object; `on_change(parse(obj))` for every version that is not our own write.
+        """Follow the object; `on_change(parse(obj))` for every version that is not our own write,
+        `on_error(typed error)` each time the watch fails (it is retried with backoff).
 
         Starts after the newest version remembered (list-then-watch). An object `parse` refuses
         is skipped: the next poll shows its error. Returns the stop function.
@@ -251,6 +252,10 @@ class KubeObject:
                 return
             on_change(state)
 
+        def failed(exc: BaseException) -> None:
+            if on_error is not None:
+                on_error(self._translate(exc, "watch"))
+
         with self._lock:
             newest = next(reversed(self._seen), None)
         watcher = ObjectWatch(
@@ -258,6 +263,7 @@ class KubeObject:
             (self.group, version, self.namespace, self.plural),
             self.name,
             changed,
+            on_error=failed,
             resource_version=newest,
             thread_name=f"watch {self.resource}",
         )

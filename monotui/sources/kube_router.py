@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from monotui.config import RolloutConfig
-from monotui.errors import ConflictError, ReadOnlyError, SourceError
+from monotui.errors import ConflictError, MonotuiError, ReadOnlyError, SourceError
+from monotui.kinds import RouterSettings
 from monotui.model import Weights
 from monotui.sources import jsonpatch
 from monotui.sources.base import RouteState, StoredPause, WriteResult
@@ -141,21 +142,37 @@ def whole_weight(entry: dict[str, Any], default: int, what: str) -> int:
     return weight
 
 
+class TwoWaySettings(RouterSettings):
+    """A route that splits traffic between two named destinations (Istio, Gateway API)."""
+
+    route: str | int | None = None
+    """istio: the http route's name (or index); gateway-api: the rule index (or name). Optional
+    when there is one."""
+    stable: str = "v1"
+    """istio: the stable subset (or host); gateway-api: the stable backendRef name."""
+    canary: str = "v2"
+    """istio: the canary subset (or host); gateway-api: the canary backendRef name."""
+
+
 class KubeRouter:
     """A Router over one namespaced custom object. Subclasses set the class attributes below."""
 
+    settings: type[TwoWaySettings] = TwoWaySettings
     kind = ""
     group = ""
     versions: tuple[str, ...] = ()
     plural = ""
     singular = ""
 
+    def close(self) -> None:
+        """Nothing of its own to release (the connection is shared)."""
+
     def __init__(
         self, kube: KubeConnection, rollout: RolloutConfig, *, can_write: bool = True
     ) -> None:
         self.kube = kube
         self.rollout = rollout
-        self.cfg = rollout.router
+        self.cfg = self.settings.of(rollout.router, f"rollout {rollout.name} router")
         self.name = rollout.router_name
         self.namespace = rollout.namespace
         self.can_write = can_write
@@ -194,7 +211,7 @@ class KubeRouter:
         """Send `target` as one JSON patch that fails if the route moved since `expected`."""
         if not self.can_write:
             raise ReadOnlyError(f"read-only: {self.resource} cannot be written, nothing was sent")
-        obj = self.object.as_read(expected.version, self._state)
+        obj = self.object.as_read(expected.version)
         ops = self._layout(obj).build_ops(target)
         text = jsonpatch.dumps(ops)
         if dry_run:
@@ -211,7 +228,7 @@ class KubeRouter:
         if not self.can_write:
             raise ReadOnlyError(f"read-only: {self.resource} cannot be written, nothing was sent")
         try:
-            obj = self.object.as_read(expected.version, self._state)
+            obj = self.object.as_read(expected.version)
         except ConflictError:  # not remembered and moved since: only the annotations matter
             obj = self.object.get()
         ops = pause_ops(obj, paused, by if paused else "")
@@ -222,9 +239,13 @@ class KubeRouter:
             state = self._state(self.object.patch(ops))
         return WriteResult(state, text)
 
-    def watch(self, on_change: Callable[[RouteState], None]) -> Callable[[], None] | None:
+    def watch(
+        self,
+        on_change: Callable[[RouteState], None],
+        on_error: Callable[[MonotuiError], None] | None = None,
+    ) -> Callable[[], None] | None:
         """Follow the object; `on_change` gets every new version of the weights."""
-        return self.object.watch(self._state, on_change)
+        return self.object.watch(self._state, on_change, on_error)
 
     # --- for subclasses ------------------------------------------------------------------------
 

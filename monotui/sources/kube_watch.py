@@ -52,7 +52,6 @@ class ObjectWatch:
         self._current: Any = None  # the kubernetes Watch in flight
         self._thread = threading.Thread(target=self._run, name=thread_name, daemon=True)
         self.resource_version = resource_version  # None: start with the object as it is now
-        self.established = threading.Event()  # set once the first watch request was answered
 
     def start(self) -> Callable[[], None]:
         """Start following; returns the stop function."""
@@ -74,10 +73,6 @@ class ObjectWatch:
             self._thread.join(step)
             deadline += step
 
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
     def _run(self) -> None:
         from kubernetes import watch
         from kubernetes.client.exceptions import ApiException
@@ -97,12 +92,10 @@ class ObjectWatch:
                 kwargs["resource_version"] = self.resource_version
             try:
                 for event in w.stream(self._list_fn, *self._args, **kwargs):
-                    self.established.set()
                     if self._stopped.is_set():
                         break
                     self._event(event)
                     delay = BACKOFF_START_S
-                self.established.set()
             except ApiException as exc:
                 if exc.status == 410:  # our resourceVersion was compacted away: start afresh
                     self.resource_version = None

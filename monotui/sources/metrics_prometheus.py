@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import field_validator
 
 from monotui.config import PrometheusConfig, RolloutConfig
 from monotui.errors import (
@@ -26,8 +29,15 @@ from monotui.errors import (
     SourceError,
     StaleDataError,
 )
+from monotui.kinds import MetricsSettings
 from monotui.model import Pair, Sample
-from monotui.sources.promql import DEFAULT_TEMPLATES, METRICS, QueryContext
+from monotui.sources.promql import (
+    DEFAULT_TEMPLATES,
+    METRICS,
+    QueryContext,
+    TemplateError,
+    validate_template,
+)
 
 if TYPE_CHECKING:
     import requests
@@ -36,6 +46,51 @@ Clock = Callable[[], float]
 MAX_MESSAGE = 300  # server text shown in a panel: enough to act on, never a page of HTML
 
 _TITLES = {"error_rate": "error-rate", "latency": "latency", "request_rate": "request-rate"}
+
+
+class PrometheusMetricsSettings(MetricsSettings):
+    """`[rollouts.metrics] kind = "prometheus"`: which series tell baseline from canary; the
+    defaults are Istio's standard metrics."""
+
+    kind: Literal["prometheus"] = "prometheus"
+    service: str = ""
+    """destination_service_name; default: the rollout's name."""
+    version_label: str = "destination_version"
+    """The label that tells baseline from canary."""
+    baseline: str = "v1"
+    """The version label's value for the baseline."""
+    canary: str = "v2"
+    """The version label's value for the canary."""
+    selector: str = ""
+    """Extra label matchers for this rollout's traffic, e.g. 'reporter="destination"'."""
+    error_rate_query: str | None = None
+    """Override of the error-rate template, a fraction 0..1 per version. Placeholders such as
+    $filter, $version_label, $window: see the README's Prometheus section."""
+    latency_query: str | None = None
+    """Override of the p99 latency template, in milliseconds."""
+    request_rate_query: str | None = None
+    """Override of the request-rate template (the observed split)."""
+
+    @field_validator("version_label")
+    @classmethod
+    def _label(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", value):
+            raise ValueError(
+                f"'{value}' is not a Prometheus label name such as destination_version"
+            )
+        return value
+
+    @field_validator("error_rate_query", "latency_query", "request_rate_query")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        # An override that cannot tell the versions apart or select this rollout is a config error
+        # now, not a silent NO DATA later.
+        if value is None:
+            return None
+        try:
+            return validate_template(value)
+        except TemplateError as exc:
+            raise ValueError(str(exc)) from None
 
 
 class PrometheusMetrics:
@@ -53,10 +108,10 @@ class PrometheusMetrics:
         self.prom = prom
         self.rollout = rollout
         self.clock = clock
-        m = rollout.metrics
+        m = PrometheusMetricsSettings.of(rollout.metrics, f"rollout {rollout.name} metrics")
         self.context = QueryContext(
             namespace=rollout.namespace,
-            service=rollout.service,
+            service=m.service or rollout.name,
             version_label=m.version_label,
             baseline=m.baseline,
             canary=m.canary,

@@ -12,16 +12,23 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from monotui.config import RolloutConfig
 from monotui.errors import ConflictError, MonotuiError, ReadOnlyError
-from monotui.model import ActionKind, Phase, Weights
+from monotui.kinds import RouterSettings
+from monotui.model import ActionKind, Weights
 from monotui.sources import jsonpatch
 from monotui.sources.argo_rollout import Patch, RolloutView
 from monotui.sources.base import RouteState, StoredPause, WriteResult
 from monotui.sources.kube import KubeConnection
 from monotui.sources.kube_object import RBAC_GROUP_APART, KubeObject, Recheck
+
+
+class ArgoSettings(RouterSettings):
+    """`[rollouts.router] kind = "argo"`: an Argo Rollouts canary Rollout (`name`)."""
+
+    kind: Literal["argo"] = "argo"
 
 
 class ArgoRouter:
@@ -31,6 +38,9 @@ class ArgoRouter:
     group = "argoproj.io"
     version = "v1alpha1"
     plural = "rollouts"
+
+    def close(self) -> None:
+        """Nothing of its own to release (the connection is shared)."""
 
     def __init__(
         self, kube: KubeConnection, rollout: RolloutConfig, *, can_write: bool = True
@@ -68,16 +78,6 @@ class ArgoRouter:
         """The weights, steps and phase now; version is the Rollout's resourceVersion."""
         return self._state(self.object.get())
 
-    def steps(self) -> tuple[int, ...]:
-        """The setWeight percentages as last read, ending at 100 (empty before the first read)."""
-        with self._lock:
-            return self._last.plan_steps() if self._last else ()
-
-    def phase(self) -> Phase | None:
-        """The phase as last read (None before the first read)."""
-        with self._lock:
-            return self._last.phase() if self._last else None
-
     def message(self) -> str:
         """The current step and Argo's own phase and message, as last read."""
         with self._lock:
@@ -93,7 +93,7 @@ class ArgoRouter:
         """Promote/abort/retry/pause/resume the Rollout as read in `expected`, compare-and-set."""
         if not self.can_write:
             raise ReadOnlyError(f"read-only: {self.resource} cannot be written, nothing was sent")
-        obj = self.object.as_read(expected.version, self._state)
+        obj = self.object.as_read(expected.version)
         verb = RolloutView.parse(obj, self.resource).plan(kind)
         text = "\n".join(self._describe(p) for p in verb.patches)
         if not verb.patches:
@@ -125,9 +125,13 @@ class ArgoRouter:
 
     # --- watching ------------------------------------------------------------------------------
 
-    def watch(self, on_change: Callable[[RouteState], None]) -> Callable[[], None] | None:
+    def watch(
+        self,
+        on_change: Callable[[RouteState], None],
+        on_error: Callable[[MonotuiError], None] | None = None,
+    ) -> Callable[[], None] | None:
         """Follow the Rollout; `on_change` gets every version the Argo controller (or anyone) makes."""
-        return self.object.watch(self._state, on_change)
+        return self.object.watch(self._state, on_change, on_error)
 
     # --- internals -----------------------------------------------------------------------------
 

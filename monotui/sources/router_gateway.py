@@ -10,7 +10,7 @@ stable and the canary backend (matched by name).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from monotui.errors import ConfigError, MonotuiError, NotFoundError, SourceError
 from monotui.model import Weights
@@ -20,6 +20,7 @@ from monotui.sources.kube_router import (
     ROLES,
     KubeRouter,
     Layout,
+    TwoWaySettings,
     match_roles,
     percentages,
     targeted,
@@ -27,9 +28,16 @@ from monotui.sources.kube_router import (
 )
 
 
+class GatewaySettings(TwoWaySettings):
+    """`[rollouts.router] kind = "gateway-api"`: an HTTPRoute."""
+
+    kind: Literal["gateway-api"] = "gateway-api"
+
+
 class GatewayRouter(KubeRouter):
     """The weights of one HTTPRoute rule's two backendRefs."""
 
+    settings = GatewaySettings
     kind = "gateway-api"
     group = "gateway.networking.k8s.io"
     versions = ("v1", "v1beta1")

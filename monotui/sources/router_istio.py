@@ -14,7 +14,7 @@ description; a write puts back weights that sum to 100.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from monotui.config import RolloutConfig
 from monotui.errors import ConfigError, MonotuiError, NotFoundError, SourceError
@@ -25,6 +25,7 @@ from monotui.sources.kube_router import (
     ROLES,
     KubeRouter,
     Layout,
+    TwoWaySettings,
     match_roles,
     percentages,
     targeted,
@@ -34,9 +35,19 @@ from monotui.sources.kube_router import (
 _Route = tuple[str, int, dict[str, Any]]  # (section, index, the route as read)
 
 
+class IstioSettings(TwoWaySettings):
+    """`[rollouts.router] kind = "istio"`: a VirtualService."""
+
+    kind: Literal["istio"] = "istio"
+    match_by: Literal["subset", "host"] = "subset"
+    """Whether `stable`/`canary` name destination subsets or destination hosts."""
+
+
 class IstioRouter(KubeRouter):
     """The weights of one VirtualService's http route (and its tls/tcp twins)."""
 
+    settings = IstioSettings
+    cfg: IstioSettings
     kind = "istio"
     group = "networking.istio.io"
     versions = ("v1", "v1beta1")
@@ -47,11 +58,26 @@ class IstioRouter(KubeRouter):
         self, kube: KubeConnection, rollout: RolloutConfig, *, can_write: bool = True
     ) -> None:
         super().__init__(kube, rollout, can_write=can_write)
-        self.key = "host" if self.cfg.match_by == "host" else "subset"
-        self.stable = self._short(self.cfg.stable)
-        self.canary = self._short(self.cfg.canary)
+        self.route = VirtualServiceRoute(self.cfg, self.namespace, self.resource)
 
     def _layout(self, obj: dict[str, Any]) -> Layout:
+        return self.route.layout(obj)
+
+
+class VirtualServiceRoute:
+    """Where one rollout's weights are in a VirtualService, and the patch ops that move them.
+    Pure: no I/O, so the demo's simulated route sends exactly the patch IstioRouter would."""
+
+    def __init__(self, cfg: IstioSettings, namespace: str, resource: str) -> None:
+        self.cfg = cfg
+        self.namespace = namespace
+        self.resource = resource
+        self.key = "host" if cfg.match_by == "host" else "subset"
+        self.stable = self._short(cfg.stable)
+        self.canary = self._short(cfg.canary)
+
+    def layout(self, obj: dict[str, Any]) -> Layout:
+        """The weights as read in `obj` and how to write others."""
         spec = obj.get("spec")
         if not isinstance(spec, dict):
             raise SourceError(f"{self.resource} has no spec: is it a VirtualService?")

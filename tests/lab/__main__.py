@@ -6,7 +6,7 @@ that Prometheus with a generated monotui.toml. The cockpit steers the simulated 
 flags in-process, so a key press changes the traffic that Prometheus then observes: the observed
 split follows the configured weights a few scrapes later. Quitting (q, or Ctrl-C) stops all three.
 
-    python -m monotui.lab [--scenario bad-canary] [--canary 25] [--no-watch]
+    python -m tests.lab [--scenario bad-canary] [--canary 25] [--no-watch]
 """
 
 from __future__ import annotations
@@ -143,28 +143,15 @@ def _watch(world: World, config_path: Path, root: Path) -> None:
     from monotui import config
     from monotui.app import run_app
     from monotui.audit import AuditLog
-    from monotui.controller import Controller
-    from monotui.sim.sources import SimFlags, SimRouter
-    from monotui.sources.metrics_prometheus import PrometheusMetrics
+    from monotui.registry import BuildContext
+    from monotui.rollout import build_rollouts
+    from monotui.sim.kinds import registry_for
 
-    cfg = config.load(config_path)
-    audit = AuditLog(root / "audit.jsonl")
-    controllers = [
-        Controller(
-            rollout,
-            router=SimRouter(world, rollout.name),
-            metrics=PrometheusMetrics(cfg.prometheus, rollout),
-            flags=SimFlags(world, rollout.name),
-            audit=audit,
-            context="lab",
-        )
-        for rollout in cfg.rollouts
-    ]
-    run_app(
-        controllers,
-        title="monotui lab: simulated world, real Prometheus",
-        poll_interval_s=min(r.interval_s for r in cfg.rollouts),
-    )
+    kinds = registry_for(world)
+    cfg = config.load(config_path, kinds=kinds)
+    ctx = BuildContext(cfg)
+    rollouts = build_rollouts(cfg, kinds, ctx, audit=AuditLog(root / "audit.jsonl"))
+    run_app(rollouts, title="monotui lab: simulated world, real Prometheus", close=ctx.close)
 
 
 def _exit_on(signum: int, frame: object) -> None:
@@ -172,7 +159,7 @@ def _exit_on(signum: int, frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="monotui.lab", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="tests.lab", description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", choices=tuple(SCENARIOS), default="bad-canary")
     parser.add_argument("--canary", type=int, default=25, help="checkout's canary %% (default 25)")
     parser.add_argument("--seed", type=int, default=7)
@@ -184,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not 0 <= args.canary <= 100:
         parser.error("--canary must be within 0..100")
 
-    from monotui.sim.exporter import SimExporter
+    from tests.lab.exporter import SimExporter
 
     signal.signal(signal.SIGTERM, _exit_on)
     signal.signal(signal.SIGHUP, _exit_on)

@@ -1,0 +1,125 @@
+"""What the commands share: the common options, loading the configuration, and a session (the
+rollouts of the configuration, built by their kinds, with the audit log and the event bus)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from monotui.errors import ConfigError
+
+if TYPE_CHECKING:
+    from monotui.config import Config
+    from monotui.events import EventBus
+    from monotui.registry import BuildContext
+    from monotui.rollout import Rollout
+
+COMMON = ("config", "context", "namespace", "read_only", "dry_run")
+
+
+def add_common(p: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """-c, --context, --namespace, --read-only, --dry-run. On a subcommand they default to
+    SUPPRESS, so `monotui -c FILE watch` and `monotui watch -c FILE` mean the same."""
+    value: Any = None if top else argparse.SUPPRESS
+    flag: Any = False if top else argparse.SUPPRESS
+    p.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=value,
+        help="monotui.toml (default: ./monotui.toml, then $XDG_CONFIG_HOME/monotui/config.toml)",
+    )
+    p.add_argument("--context", default=value, help="kubeconfig context (default: the current one)")
+    p.add_argument("--namespace", default=value, help="override the namespace of the rollout(s)")
+    p.add_argument(
+        "--read-only", action="store_true", default=flag, help="make every write impossible"
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", default=flag, help="print the patch, send nothing"
+    )
+
+
+def add_rollout(p: argparse.ArgumentParser, *, required: bool = False) -> None:
+    p.add_argument("--rollout", required=required, help="the rollout's name")
+
+
+def with_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    """The common options present on `args` whichever parser set them."""
+    for name in COMMON:
+        if not hasattr(args, name):
+            setattr(args, name, False if name in ("read_only", "dry_run") else None)
+    return args
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    """The configuration file, validated against the production kinds, with --namespace applied."""
+    from monotui import config
+    from monotui.registry import PRODUCTION
+
+    cfg = config.load(args.config, kinds=PRODUCTION)
+    if args.namespace:
+        cfg = cfg.model_copy(
+            update={
+                "rollouts": [
+                    r.model_copy(update={"namespace": args.namespace}) for r in cfg.rollouts
+                ]
+            }
+        )
+    if not cfg.rollouts:
+        raise ConfigError(f"{args.config or config.default_path()}: no [[rollouts]] configured")
+    return cfg
+
+
+@dataclass
+class Session:
+    """The rollouts one command works on, and what they share."""
+
+    config: Config
+    rollouts: list[Rollout]
+    context: BuildContext
+    bus: EventBus
+
+    def close(self) -> None:
+        for rollout in self.rollouts:
+            rollout.close()
+        self.context.close()
+
+
+def session(
+    args: argparse.Namespace,
+    *,
+    only: str | None = None,
+    policy: str | None = None,
+    clock: Callable[[], float] | None = None,
+) -> Session:
+    """Build the configured rollouts (or `only` that one) with their sources."""
+    import time
+
+    from monotui.audit import AuditLog, default_path
+    from monotui.events import EventBus
+    from monotui.registry import PRODUCTION, BuildContext
+    from monotui.rollout import build_rollouts
+
+    cfg = load_config(args)
+    ctx = BuildContext(cfg, context=args.context, read_only=args.read_only)
+    bus = EventBus()
+    audit = AuditLog(cfg.audit.path or default_path())
+    try:
+        rollouts = build_rollouts(
+            cfg,
+            PRODUCTION,
+            ctx,
+            audit=audit,
+            bus=bus,
+            clock=clock or time.time,
+            dry_run=args.dry_run,
+            policy=policy,
+            only=only,
+        )
+    except BaseException:
+        ctx.close()
+        raise
+    return Session(cfg, rollouts, ctx, bus)

@@ -1,0 +1,61 @@
+"""Frozen data shared by the core and the widgets: no behaviour beyond validation and derivation.
+
+Times are POSIX seconds (float) from the rollout's clock, which is the simulated clock in the demo.
+Error rates are fractions 0..1, weights and splits are percentages, latencies milliseconds.
+"""
+
+from monotui.model.events import (
+    ActionEvent,
+    AutomationPaused,
+    Event,
+    EventLevel,
+    OutsideChange,
+    SourceFailed,
+    SourceRecovered,
+    VerdictChanged,
+)
+from monotui.model.rollout import (
+    Action,
+    ActionKind,
+    ActionResult,
+    Flag,
+    JSONValue,
+    Phase,
+    Plan,
+    SourceState,
+    SourceStatus,
+    Weights,
+)
+from monotui.model.samples import Pair, Sample, Series, Split
+from monotui.model.snapshot import Snapshot
+from monotui.model.verdict import MetricLabel, MetricVerdict, Verdict, VerdictResult
+
+__all__ = [
+    "Action",
+    "ActionEvent",
+    "ActionKind",
+    "ActionResult",
+    "AutomationPaused",
+    "Event",
+    "EventLevel",
+    "Flag",
+    "JSONValue",
+    "MetricLabel",
+    "MetricVerdict",
+    "OutsideChange",
+    "Pair",
+    "Phase",
+    "Plan",
+    "Sample",
+    "Series",
+    "Snapshot",
+    "SourceFailed",
+    "SourceRecovered",
+    "SourceState",
+    "SourceStatus",
+    "Split",
+    "VerdictChanged",
+    "Verdict",
+    "VerdictResult",
+    "Weights",
+]

@@ -1,0 +1,103 @@
+"""The automation of one rollout: the policy's decision on each new verdict, applied through the
+actuator. It counts every verdict (the hold timer shows under manual too) and acts only where it is
+enabled (policy auto, not read-only).
+
+It never advances on a source that is not OK: the router, the metrics and the flags must all have
+answered with fresh data (NO DATA, STALE or ERROR never counts as healthy).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+
+from monotui import policy
+from monotui.config import RolloutConfig
+from monotui.model import Action, ActionKind, ActionResult, Phase, Snapshot, SourceState
+from monotui.rollout.actuator import Actuator
+
+GATING_SOURCES = ("router", "metrics", "flags")
+"""The sources whose health gates an advance (the route's watch is not one: reads still work)."""
+
+
+class Automation:
+    """Turns verdicts into actions for one rollout. Thread-safe."""
+
+    def __init__(
+        self,
+        config: RolloutConfig,
+        *,
+        actuator: Actuator,
+        clock: Callable[[], float],
+        enabled: bool,
+        window_s: float,
+    ) -> None:
+        self.config = config
+        self.actuator = actuator
+        self.clock = clock
+        self.enabled = enabled
+        self.window_s = window_s
+        self._lock = threading.Lock()
+        self._policy = policy.PolicyState()
+        self._judged: object = None  # the verdict last counted (each is counted once)
+
+    def step(self, snapshot: Snapshot) -> ActionResult | None:
+        """Count the snapshot's verdict, and apply the policy's decision if there is one."""
+        decision = self._decide(snapshot)
+        if decision is None:
+            return None
+        action = Action(
+            decision.kind, self.config.name, origin="automation", reason=decision.reason
+        )
+        return self.actuator.apply(action)
+
+    def hold_elapsed_s(self, now: float) -> float:
+        """How long the verdict has been PASS at this step."""
+        with self._lock:
+            return policy.hold_elapsed(self._policy, now)
+
+    def annotate(self, snapshot: Snapshot) -> Snapshot:
+        """The snapshot with the automation's own numbers (the hold timer)."""
+        return replace(snapshot, hold_elapsed_s=self.hold_elapsed_s(snapshot.t))
+
+    def _decide(self, snapshot: Snapshot) -> policy.Decision | None:
+        now = self.clock()
+        with self._lock:
+            state = self._policy
+            known = self.actuator.state.known()
+            step_since = known.step_since
+            if step_since != state.step_since:
+                state = policy.reached_step(state, step_since)
+            if snapshot.verdict is not self._judged:
+                self._judged = snapshot.verdict
+                state = policy.observe(state, snapshot.verdict, now, fresh_after_s=self.window_s)
+            self._policy = state
+            if not self.enabled:
+                return None
+            decision = policy.decide(
+                state,
+                snapshot.verdict,
+                snapshot.plan,
+                now,
+                hold_s=self.config.hold_s,
+                cfg=self.config.judge,
+            )
+        if decision is None or decision.kind != ActionKind.ADVANCE:
+            return decision
+        route = self.actuator.state.route
+        owner_busy = (
+            route is not None
+            and route.progress is not None
+            and route.progress.phase != Phase.PAUSED
+        )
+        if owner_busy or not _healthy(snapshot):
+            # Argo Rollouts mid-step (a timed pause, an analysis), or a source that is not
+            # fresh: advancing now would skip the owner's work or act on old data.
+            return None
+        return decision
+
+
+def _healthy(snapshot: Snapshot) -> bool:
+    states = {s.name: s.state for s in snapshot.sources}
+    return all(states.get(name, SourceState.OK) == SourceState.OK for name in GATING_SOURCES)

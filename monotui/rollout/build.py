@@ -1,0 +1,139 @@
+"""Building rollouts: the one function that turns a configuration into rollouts (used by the CLI,
+the lab and the demo), and `assemble`, which puts one rollout's parts together from its sources."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from monotui.audit import AuditLog
+from monotui.config import Config, RolloutConfig, duration_s
+from monotui.events import EventBus
+from monotui.judge import Judge
+from monotui.kinds import Registry
+from monotui.registry import BuildContext
+from monotui.rollout.actuator import Actuator
+from monotui.rollout.automation import Automation
+from monotui.rollout.health import SourceHealth
+from monotui.rollout.observer import Display, FlagReader, Observer, RouteReader, judge_for
+from monotui.rollout.rollout import Rollout
+from monotui.rollout.state import RolloutState
+from monotui.rollout.told import Told
+from monotui.sources.base import FlagSource, MetricsSource, Router
+
+
+def build_rollouts(
+    config: Config,
+    kinds: Registry,
+    ctx: BuildContext,
+    *,
+    audit: AuditLog,
+    bus: EventBus | None = None,
+    clock: Callable[[], float] = time.time,
+    dry_run: bool = False,
+    policy: str | None = None,
+    only: str | None = None,
+) -> list[Rollout]:
+    """Every configured rollout (or `only` that one), its sources built by their kinds.
+
+    `policy` overrides each rollout's own (`monotui status` observes only: "manual").
+    """
+    chosen = [config.rollout(only)] if only else config.rollouts
+    bus = bus or EventBus()
+    built = []
+    for rollout in chosen:
+        router = kinds.get("router", rollout.router.kind).build(rollout.router, rollout, ctx)
+        metrics = kinds.get("metrics", rollout.metrics.kind).build(rollout.metrics, rollout, ctx)
+        flags = kinds.get("flags", rollout.flags.kind).build(rollout.flags, rollout, ctx)
+        built.append(
+            assemble(
+                rollout,
+                router=_router(router, rollout),
+                metrics=_metrics(metrics, rollout),
+                flags=_flags(flags, rollout),
+                audit=audit,
+                bus=bus,
+                clock=clock,
+                read_only=ctx.read_only,
+                dry_run=dry_run,
+                context=ctx.kube_context or ctx.context or "",
+                kube_user=ctx.kube_user,
+                policy_name=policy,
+            )
+        )
+    return built
+
+
+def assemble(
+    config: RolloutConfig,
+    *,
+    router: Router,
+    metrics: MetricsSource | None = None,
+    flags: FlagSource | None = None,
+    audit: AuditLog | None = None,
+    bus: EventBus | None = None,
+    clock: Callable[[], float] = time.time,
+    judge: Judge | None = None,
+    read_only: bool = False,
+    dry_run: bool = False,
+    context: str = "",
+    policy_name: str | None = None,
+    kube_user: str = "",
+) -> Rollout:
+    """One rollout from its sources: observer, actuator and automation sharing what they know."""
+    policy = policy_name or config.policy
+    state = RolloutState(config.steps)
+    told = Told(config.name, clock, bus)
+    health = SourceHealth(config.interval_s, clock, told)
+    observer = Observer(
+        config,
+        state=state,
+        router=RouteReader(router),
+        metrics=metrics,
+        flags=FlagReader(flags) if flags is not None else None,
+        judge=judge or judge_for(config),
+        clock=clock,
+        told=told,
+        health=health,
+        display=Display(context=context, policy=policy, read_only=read_only, dry_run=dry_run),
+    )
+    actuator = Actuator(
+        config,
+        state=state,
+        router=router,
+        flags=flags,
+        audit=audit or AuditLog(None),
+        clock=clock,
+        told=told,
+        route_seen=observer.route_seen,
+        read_only=read_only,
+        dry_run=dry_run,
+        context=context,
+        kube_user=kube_user,
+    )
+    automation = Automation(
+        config,
+        actuator=actuator,
+        clock=clock,
+        enabled=policy == "auto" and not read_only,
+        window_s=duration_s(config.metrics.window),
+    )
+    return Rollout(observer, actuator, automation)
+
+
+def _router(source: object, rollout: RolloutConfig) -> Router:
+    if not isinstance(source, Router):
+        raise TypeError(f"rollout {rollout.name}: router kind built {type(source).__name__}")
+    return source
+
+
+def _metrics(source: object, rollout: RolloutConfig) -> MetricsSource | None:
+    if source is not None and not isinstance(source, MetricsSource):
+        raise TypeError(f"rollout {rollout.name}: metrics kind built {type(source).__name__}")
+    return source
+
+
+def _flags(source: object, rollout: RolloutConfig) -> FlagSource | None:
+    if source is not None and not isinstance(source, FlagSource):
+        raise TypeError(f"rollout {rollout.name}: flags kind built {type(source).__name__}")
+    return source

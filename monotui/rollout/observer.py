@@ -1,0 +1,281 @@
+"""The observer of one rollout: reads its sources, ages their health, notices changes made
+elsewhere, judges, and produces the immutable Snapshot. It has no way to write: it holds only the
+reading half of the router and of the flag source (`RouteReader`, `FlagReader`).
+
+`monotui status` runs an observer alone; the cockpit and the autopilot run it beside an actuator.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from monotui import wording
+from monotui.config import RolloutConfig, duration_s
+from monotui.errors import MonotuiError
+from monotui.judge import Judge
+from monotui.model import (
+    Event,
+    EventLevel,
+    Flag,
+    OutsideChange,
+    Sample,
+    Snapshot,
+    SourceState,
+    Verdict,
+    VerdictChanged,
+    VerdictResult,
+)
+from monotui.rollout.health import SourceHealth
+from monotui.rollout.state import RolloutState, RouteNews
+from monotui.rollout.told import Told
+from monotui.sources.base import FlagSet, FlagSource, MetricsSource, Router, RouteState
+
+MAX_SAMPLES = 1800
+MAX_MARKS = 100
+HISTORY_POINTS = 300
+
+
+class RouteReader:
+    """The reading half of a router: its kind, `read` and `watch`, nothing that writes."""
+
+    def __init__(self, router: Router) -> None:
+        self._router = router
+        self.kind = router.kind
+
+    def read(self) -> RouteState:
+        return self._router.read()
+
+    def watch(
+        self,
+        on_change: Callable[[RouteState], None],
+        on_error: Callable[[MonotuiError], None] | None = None,
+    ) -> Callable[[], None] | None:
+        return self._router.watch(on_change, on_error)
+
+
+class FlagReader:
+    """The reading half of a flag source."""
+
+    def __init__(self, flags: FlagSource) -> None:
+        self._flags = flags
+        self.kind = flags.kind
+
+    def read(self) -> FlagSet:
+        return self._flags.read()
+
+
+@dataclass(frozen=True, slots=True)
+class Display:
+    """What the snapshot says about the session (header badges, the plan's hint)."""
+
+    context: str = ""
+    policy: str = "manual"
+    read_only: bool = False
+    dry_run: bool = False
+
+
+class Observer:
+    """Reads one rollout into Snapshots. Thread-safe; one observation runs at a time."""
+
+    def __init__(
+        self,
+        config: RolloutConfig,
+        *,
+        state: RolloutState,
+        router: RouteReader,
+        metrics: MetricsSource | None,
+        flags: FlagReader | None,
+        judge: Judge,
+        clock: Callable[[], float],
+        told: Told,
+        health: SourceHealth,
+        display: Display,
+    ) -> None:
+        self.config = config
+        self.state = state
+        self.router = router
+        self.metrics = metrics
+        self.flags = flags
+        self.judge = judge
+        self.clock = clock
+        self.told = told
+        self.health = health
+        self.display = display
+        self._lock = threading.RLock()
+        self._observing = threading.Lock()
+        self._samples: tuple[Sample, ...] = ()
+        self._verdict = Verdict.no_data("no samples yet")
+        self._verdict_changes: tuple[tuple[float, VerdictResult], ...] = ()
+        self._stop_watch: Callable[[], None] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def start(self, *, history: bool = True) -> Snapshot:
+        """Fill the charts from the metrics history, read everything once, follow the route."""
+        if history and self.metrics is not None:
+            try:
+                past = self.metrics.history(self.config.metrics.history_s, HISTORY_POINTS)
+            except MonotuiError as exc:
+                self.told.tell(Event, f"metrics history unavailable: {exc}", EventLevel.WARN)
+            else:
+                with self._lock:
+                    self._samples = tuple(past)[-MAX_SAMPLES:]
+        snapshot = self.observe()
+        if self._stop_watch is None:
+            try:
+                self._stop_watch = self.router.watch(self._watched, self.watch_failed)
+            except MonotuiError as exc:
+                self.watch_failed(exc)
+        return snapshot
+
+    def observe(self) -> Snapshot:
+        """Read every source and judge; returns the new snapshot."""
+        with self._observing:
+            self._read_route()
+            self._read_metrics()
+            self._read_flags()
+            self._judge()
+        return self.snapshot()
+
+    def route_seen(self, state: RouteState) -> None:
+        """A read, the watch or an action's re-read saw the route: record it, tell what changed."""
+        self.tell_route_news(self.state.saw_route(state, self.clock()))
+
+    def tell_route_news(self, news: RouteNews) -> None:
+        for text, level, what in news.lines(self.router.kind):
+            self.told.tell(OutsideChange, text, level, what=what)
+
+    def watch_failed(self, exc: MonotuiError) -> None:
+        """Following the route failed (it is retried): a source problem, shown as "watch"."""
+        self.health.failed("watch", exc)
+
+    def _watched(self, state: RouteState) -> None:
+        self.health.ok("watch")
+        self.route_seen(state)
+
+    def _read_route(self) -> None:
+        try:
+            with self.state.router_lock:
+                state = self.router.read()
+        except MonotuiError as exc:
+            self.health.failed("router", exc)
+            return
+        self.health.ok("router", state.progress.message if state.progress else "")
+        self.route_seen(state)
+
+    def _read_metrics(self) -> None:
+        if self.metrics is None:
+            return
+        try:
+            sample = self.metrics.fetch()
+        except MonotuiError as exc:
+            self.health.failed("metrics", exc)
+            sample = Sample(t=self.clock())  # a gap in the charts, never a zero
+        else:
+            self.health.ok("metrics")
+        with self._lock:
+            self._samples = (*self._samples, sample)[-MAX_SAMPLES:]
+
+    def _read_flags(self) -> None:
+        if self.flags is None:
+            return
+        try:
+            flagset = self.flags.read()
+        except MonotuiError as exc:
+            self.health.failed("flags", exc)
+            return
+        self.health.ok("flags", "; ".join(flagset.errors))
+        previous = self.state.saw_flags(flagset)
+        if previous is not None and previous.version != flagset.version:
+            changed = wording.changed_flags(previous.flags, flagset.flags)
+            if changed:
+                self.told.tell(OutsideChange, f"flags changed: {changed}", what="flags")
+
+    def _judge(self) -> None:
+        now = self.clock()
+        metrics = self.health.get("metrics")
+        with self._lock:
+            if self.metrics is not None and (metrics is None or metrics.state != SourceState.OK):
+                why = f"{metrics.state.value}: {metrics.message}" if metrics else "no answer yet"
+                verdict = Verdict.no_data(f"metrics {why}")
+            else:
+                since = self.state.known().step_since + self.judge.window_s
+                verdict = self.judge.judge(self._samples, since=since)
+            previous, self._verdict = self._verdict, verdict
+            if previous.result != verdict.result:
+                marks = (*self._verdict_changes, (now, verdict.result))
+                self._verdict_changes = marks[-MAX_MARKS:]
+        if previous.result != verdict.result:
+            level = EventLevel.ERROR if verdict.result == VerdictResult.FAIL else EventLevel.INFO
+            self.told.tell(
+                VerdictChanged,
+                f"verdict {verdict.result.value}: {verdict.reason}",
+                level,
+                before=previous.result,
+                verdict=verdict,
+            )
+
+    # --- output --------------------------------------------------------------------------------
+
+    @property
+    def verdict(self) -> Verdict:
+        with self._lock:
+            return self._verdict
+
+    def snapshot(self) -> Snapshot:
+        """An immutable picture of the rollout now (no I/O)."""
+        now = self.clock()
+        known = self.state.known()
+        with self._lock:
+            samples, verdict, marks = self._samples, self._verdict, self._verdict_changes
+        flags: tuple[Flag, ...] = known.flagset.flags if known.flagset else ()
+        newest = next(
+            (
+                x.t
+                for x in reversed(samples)
+                if x.error_rate.canary is not None or x.error_rate.baseline is not None
+            ),
+            None,
+        )
+        d = self.display
+        return Snapshot(
+            rollout=self.name,
+            namespace=self.config.namespace,
+            context=d.context,
+            backend=self.router.kind,
+            t=now,
+            plan=known.plan,
+            weights=known.route.weights if known.route else None,
+            samples=samples,
+            verdict=verdict,
+            flags=flags,
+            events=self.told.recent(),
+            sources=self.health.all(),
+            policy=d.policy,
+            read_only=d.read_only,
+            dry_run=d.dry_run,
+            hold_s=self.config.hold_s,
+            error_threshold=self.config.judge.max_error_rate,
+            weight_changes=known.weight_changes,
+            verdict_changes=marks,
+            kill_switches=tuple(self.config.flags.kill_switches),
+            next_action=wording.next_action(known.plan, verdict, d.policy, d.read_only),
+            newest_data_t=newest,
+        )
+
+    def close(self) -> None:
+        """Stop following the route and release the sources' connections."""
+        if self._stop_watch is not None:
+            self._stop_watch()
+            self._stop_watch = None
+
+
+def judge_for(config: RolloutConfig) -> Judge:
+    """The judge of one rollout, with its metrics window."""
+    return Judge(config.judge, window_s=duration_s(config.metrics.window))

@@ -1,0 +1,130 @@
+"""The poll scheduler: runs each rollout's cycle at its own `interval_s`, in worker threads.
+
+- One cycle in flight per rollout; the next is due one interval after the previous one was due
+  (a fixed cadence), or at once when a cycle ran over.
+- At most `concurrency` cycles run at once, whatever the number of rollouts (threads and
+  connections do not grow with the fleet).
+- A cycle still running when its next one is due does not hold anyone up: the rollout's snapshot
+  (no I/O) is delivered instead, so its sources age to STALE on screen while the others go on.
+- Every snapshot goes to `deliver(rollout, snapshot)` from a worker thread: the UI posts a
+  message, the autopilot logs. A cycle that raises goes to `failed(rollout, error)`.
+
+No Textual here: the app, the autopilot and the benchmarks share it.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from monotui.model import Snapshot
+from monotui.rollout import Rollout
+
+log = logging.getLogger(__name__)
+
+Deliver = Callable[[str, Snapshot], None]
+Failed = Callable[[str, BaseException], None]
+
+DEFAULT_CONCURRENCY = 8
+
+
+class PollScheduler:
+    """Cycles a fixed set of rollouts until stopped."""
+
+    def __init__(
+        self,
+        rollouts: Sequence[Rollout],
+        *,
+        deliver: Deliver,
+        failed: Failed | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        clock: Callable[[], float] = time.monotonic,
+        started: bool = False,
+    ) -> None:
+        """`started`: the rollouts were already started (their first cycle is a plain one)."""
+        self._rollouts = {r.name: r for r in rollouts}
+        self._deliver = deliver
+        self._failed = failed or (lambda name, exc: log.error("poll of %s failed: %s", name, exc))
+        self._clock = clock
+        self._pool = ThreadPoolExecutor(
+            max(1, min(concurrency, len(self._rollouts) or 1)), thread_name_prefix="poll"
+        )
+        self._wake = threading.Condition()
+        self._due: list[tuple[float, str]] = []
+        self._in_flight: set[str] = set()
+        self._started: set[str] = set(self._rollouts) if started else set()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="poll-scheduler", daemon=True)
+
+    def start(self) -> None:
+        """Start cycling every rollout now."""
+        now = self._clock()
+        with self._wake:
+            for name in self._rollouts:
+                heapq.heappush(self._due, (now, name))
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop scheduling; cycles in flight finish (each source has its own deadline)."""
+        with self._wake:
+            self._stopped = True
+            self._wake.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    @property
+    def in_flight(self) -> frozenset[str]:
+        with self._wake:
+            return frozenset(self._in_flight)
+
+    def _run(self) -> None:
+        with self._wake:
+            while not self._stopped:
+                if not self._due:
+                    self._wake.wait()
+                    continue
+                due, name = self._due[0]
+                wait = due - self._clock()
+                if wait > 0:
+                    self._wake.wait(wait)
+                    continue
+                heapq.heappop(self._due)
+                rollout = self._rollouts[name]
+                nxt = max(due + rollout.config.interval_s, self._clock())
+                heapq.heappush(self._due, (nxt, name))
+                if name in self._in_flight:
+                    # Not through the pool: its workers may all be stuck on slow sources.
+                    self._wake.release()
+                    try:
+                        self._late(rollout)
+                    finally:
+                        self._wake.acquire()
+                    continue
+                self._in_flight.add(name)
+                self._pool.submit(self._cycle, rollout)
+
+    def _cycle(self, rollout: Rollout) -> None:
+        name = rollout.name
+        try:
+            first = name not in self._started
+            self._started.add(name)
+            snapshot = rollout.start() if first else rollout.cycle()
+        except Exception as exc:  # a bug in one rollout must not stop the others
+            self._failed(name, exc)
+        else:
+            self._deliver(name, snapshot)
+        finally:
+            with self._wake:
+                self._in_flight.discard(name)
+
+    def _late(self, rollout: Rollout) -> None:
+        """The rollout's cycle is still running: show its ageing snapshot meanwhile."""
+        try:
+            self._deliver(rollout.name, rollout.snapshot())
+        except Exception as exc:
+            self._failed(rollout.name, exc)
