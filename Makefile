@@ -7,14 +7,18 @@ ARGS ?=
 
 .PHONY: demo test check screenshots bench lab prometheus clean
 
+# A first run says what it does: pip's own progress, not -q silence.
 $(BIN)/.installed: pyproject.toml
+	@echo "monotui: installing into $(VENV) (a first run downloads the stack: usually 30-90 s)"
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e .
+	$(PY) -m pip install --progress-bar on --upgrade pip
+	$(PY) -m pip install --progress-bar on -e .
+	@echo "monotui: installed"
 	touch $@
 
 $(BIN)/.installed-dev: $(BIN)/.installed
-	$(PY) -m pip install -q -e '.[dev]'
+	@echo "monotui: installing the test and development tools"
+	$(PY) -m pip install --progress-bar on -e '.[dev]'
 	touch $@
 
 demo: $(BIN)/.installed

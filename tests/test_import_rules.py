@@ -183,3 +183,32 @@ def test_no_import_circle_between_project_modules() -> None:
 def test_the_cycle_finder_finds_a_circle() -> None:
     # The test above must be able to fail.
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+IMPORT_NAMES = {"pyyaml": "yaml", "prometheus-api-client": "prometheus_api_client"}
+"""Distribution name -> import name, where they differ."""
+
+
+def _declared() -> set[str]:
+    import re
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    names = set()
+    for requirement in project["dependencies"]:
+        dist = re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].strip().lower()
+        names.add(IMPORT_NAMES.get(dist, dist.replace("-", "_")))
+    return names
+
+
+def test_every_third_party_import_of_the_package_is_a_declared_dependency() -> None:
+    declared = _declared()
+    missing = sorted(
+        f"{name}: {imported}"
+        for name, path in MODULES.items()
+        for imported in _imports(name, path)
+        if (top := imported.split(".")[0]) not in declared
+        and top not in sys.stdlib_module_names
+        and top not in (*PACKAGES, "__future__")
+    )
+    assert missing == [], f"imported but not in [project] dependencies: {missing}"
