@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from monotui.errors import ConfigError, MonotuiError
+from monotui.serve import cli as serve_cli
 from monotui.sim.scenarios import SCENARIOS
 
 if TYPE_CHECKING:
@@ -119,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check-config", help="validate the file, reach every backend, report")
     _common(check)
+    serve_cli.add_parser(sub)
     return parser
 
 
@@ -179,6 +181,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _watch(args)
     if command == "status":
         return _status(args)
+    if command == "serve-demo":
+        return serve_cli.run(args)
     if command == "check-config":
         from monotui.check import check_config
 
