@@ -24,7 +24,7 @@ CORE = [
 
 def _core_modules() -> list[str]:
     names = list(CORE)
-    for folder in ("sources", "sim"):
+    for folder in ("sources", "sim", "serve"):
         for path in sorted((ROOT / "monotui" / folder).glob("*.py")):
             if path.stem != "__init__":
                 names.append(f"monotui.{folder}.{path.stem}")
@@ -48,7 +48,8 @@ def test_core_never_imports_textual() -> None:
 def test_cli_imports_no_heavy_client_before_use() -> None:
     code = (
         "import sys, monotui.cli\n"
-        "print(','.join(m for m in ('kubernetes', 'prometheus_api_client', 'scipy') if m in sys.modules))\n"
+        "heavy = ('kubernetes', 'prometheus_api_client', 'scipy', 'asyncssh')\n"
+        "print(','.join(m for m in heavy if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr

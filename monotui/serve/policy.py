@@ -68,6 +68,8 @@ class DemoHost:
     limits: Limits = field(init=False)
     sessions: Caps = field(init=False)
     connections: Caps = field(init=False)
+    refusing: int = 0
+    """Connections over the connection caps, waiting to be told so."""
     live: set[DemoSession] = field(default_factory=set)
     all_gone: asyncio.Event = field(default_factory=asyncio.Event)
     """Set whenever the last live session has finished."""

@@ -26,6 +26,8 @@ from monotui.serve.session import INPUT_BACKLOG_MAX, PtyChild
 TIME_LIMIT_STATUS = 124
 """Exit status of a session the host ended at its time limit (as timeout(1) does)."""
 LOGIN_TIMEOUT_S = 30
+REFUSING_MAX = 32
+"""Connections over the cap that are told so after the key exchange; past this, closed at once."""
 KEEPALIVE_S = 30
 """A vanished client (no FIN) is noticed after ~3 keepalives and its child ended."""
 TERMINAL_RESET = (
@@ -44,17 +46,25 @@ class DemoConnection(asyncssh.SSHServer):
         self.client = "?"
         self.client_host = "?"
         self.username = ""
+        self._conn: asyncssh.SSHServerConnection | None = None
         self._counted = False
+        self._refusing = False
         self._lifetime: asyncio.TimerHandle | None = None
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self._conn = conn
         peer = conn.get_extra_info("peername")
         self.client = client_address(peer)
         self.client_host = str(peer[0]) if isinstance(peer, tuple) else "?"
-        if self.host.connections.take(self.client_host) is not None:
-            conn.disconnect(asyncssh.DISC_TOO_MANY_CONNECTIONS, "too many connections")
+        if self.host.connections.take(self.client_host) is None:
+            self._counted = True
+        elif self.host.refusing < REFUSING_MAX:
+            # Told why once the keys are exchanged: before that the client reads no message.
+            self._refusing = True
+            self.host.refusing += 1
+        else:
+            conn.abort()
             return
-        self._counted = True
         # A connection lives a little longer than its sessions may, however it is used.
         self._lifetime = asyncio.get_running_loop().call_later(
             self.host.settings.session_s + 60, conn.close
@@ -66,9 +76,18 @@ class DemoConnection(asyncssh.SSHServer):
         if self._counted:
             self.host.connections.give_back(self.client_host)
             self._counted = False
+        if self._refusing:
+            self.host.refusing -= 1
+            self._refusing = False
 
     def begin_auth(self, username: str) -> bool:
         self.username = username
+        if self._refusing and self._conn is not None:
+            self._conn.disconnect(
+                asyncssh.DISC_TOO_MANY_CONNECTIONS,
+                "too many connections are logging in; try again in a minute",
+            )
+            return True
         return False  # the demo is for anyone: no key, no password
 
     def session_requested(self) -> DemoSession:
