@@ -17,13 +17,21 @@ import sys
 import termios
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SSH = shutil.which("ssh") or "ssh"
 SFTP = shutil.which("sftp") or "sftp"
 LISTENING = re.compile(r"listening on \S+:(\d+)")
+COCKPIT = rb"checkout"
+"""A row of the demo's fleet screen: the world was built, polled and drawn."""
+HELP = rb"Panels"
+"""A heading of the help screen."""
+SECRET = "hunter2-not-for-visitors"
+"""In the server's environment; never in a session's."""
 
 
 class DemoHostProcess:
@@ -240,3 +248,56 @@ class SshTerminal:
 def loopback_client(number: int) -> str:
     """A distinct client address on loopback (127.0.0.N), for per-client caps."""
     return f"127.0.0.{number}"
+
+
+# Fixtures shared by the test_serve_ssh* modules (each imports them: one server per module).
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("visitor")
+
+
+@pytest.fixture(scope="module")
+def key(home: Path) -> Path:
+    return client_key(home)
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoHostProcess]:
+    folder = tmp_path_factory.mktemp("host")
+    (folder / "tmp").mkdir()
+    env = {
+        **os.environ,
+        "MONOTUI_TEST_SECRET": SECRET,
+        "SSH_AUTH_SOCK": "/nonexistent",
+        "TMPDIR": str(folder / "tmp"),
+    }
+    server = DemoHostProcess(
+        folder / "host_key", "--max-sessions", "6", "--max-per-client", "6", env=env
+    )
+    server.tmp = folder / "tmp"
+    yield server
+    assert server.stop() == 0
+    server.wait_for_line(r"serve-demo: stopped")
+
+
+def open_cockpit(
+    host: DemoHostProcess,
+    key: Path,
+    home: Path,
+    *args: str,
+    user: str | None = None,
+    size: tuple[int, int] = (100, 30),
+    env: dict[str, str] | None = None,
+) -> SshTerminal:
+    term = SshTerminal(
+        ssh_argv(host.port, key, "-tt", *args, user=user), env or client_env(home), size
+    )
+    term.expect(COCKPIT)
+    return term
+
+
+def child_of(host: DemoHostProcess, before: list[int]) -> int:
+    (pid,) = sorted(set(host.children()) - set(before))
+    return pid

@@ -41,10 +41,12 @@ class Caps:
 
     @property
     def in_use(self) -> int:
+        """Slots taken, all clients together."""
         return sum(self._by_client.values())
 
     def take(self, client: str) -> str | None:
-        """Take a slot for `client`; None when taken, else which cap is full."""
+        """Take a slot for `client` and return None, or return which cap is full: "total" or
+        "per-client" (and take nothing)."""
         if self.in_use >= self.total:
             return "total"
         if self._by_client[client] >= self.per_client:
@@ -53,6 +55,7 @@ class Caps:
         return None
 
     def give_back(self, client: str) -> None:
+        """Give back a slot `take` gave `client`."""
         self._by_client[client] -= 1
         if self._by_client[client] <= 0:
             del self._by_client[client]
@@ -78,8 +81,10 @@ class DemoHost:
         s = self.settings
         self.limits = limits_for(s.session_s, s.max_sessions)
         self.sessions = Caps(s.max_sessions, s.max_per_client)
-        # Connections still logging in cost little but are capped too, so a flood cannot pile up.
+        # Connections are capped too (logged in or not, with room for each visitor's sessions
+        # and a few logging in), so a flood of connections that never log in cannot pile up.
         self.connections = Caps(2 * s.max_sessions + 8, 2 * s.max_per_client + 4)
 
     def log(self, line: str) -> None:
+        """One line on the server's output, at once (it is often a pipe to a log collector)."""
         print(line, file=self.out, flush=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import functools
 import os
 import signal
@@ -22,6 +21,8 @@ from monotui.serve.sandbox import Limits, enter_sandbox
 MAX_COLUMNS, MAX_ROWS = 500, 250
 """A client may claim any window size; rendering costs grow with it, so it is clamped."""
 READ_CHUNK = 65536
+DRAIN_AFTER_EXIT_S = 2.0
+"""How long the last output of an exited child is read for at most."""
 INPUT_BACKLOG_MAX = 65536
 """Keystrokes the child has not read yet; past this the caller should stop reading the client."""
 
@@ -148,11 +149,8 @@ class PtyChild:
             chunk = os.read(self._master, READ_CHUNK)
         except BlockingIOError:
             return
-        except OSError as exc:
-            # EIO: every process holding the pty's other end is gone.
-            if exc.errno != errno.EIO:
-                raise
-            chunk = b""
+        except OSError:
+            chunk = b""  # EIO: every process holding the pty's other end is gone
         if chunk:
             self._on_output(chunk)
             return
@@ -185,7 +183,15 @@ class PtyChild:
         if self._kill_timer is not None:
             self._kill_timer.cancel()
         self.resume_output()  # read what the child wrote last, whatever the ssh side said
+        # Something outside the group may still hold the pty open; the session ends regardless.
+        self._loop.call_later(DRAIN_AFTER_EXIT_S, self._stop_draining)
         self._maybe_done()
+
+    def _stop_draining(self) -> None:
+        if not self._drained:
+            self.pause_output()
+            self._drained = True
+            self._maybe_done()
 
     def _maybe_done(self) -> None:
         if self._status is None or not self._drained or self._reported:
