@@ -12,6 +12,7 @@ No worker error can end the app.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -299,7 +300,8 @@ def run_app(
     if close is not None:
         app.fleet.close = close
     try:
-        app.run()
+        # Over ssh the demo host turns mouse tracking off: plain selection works, no mouse traffic.
+        app.run(mouse=os.environ.get("MONOTUI_MOUSE", "on").lower() not in ("off", "0", "no"))
     finally:
         # A quit during the start: the boot thread still finishes (Textual's run joins its
         # threads), and what it built is closed here like the rest.

@@ -1,0 +1,348 @@
+"""The ssh demo host: asyncssh wiring and its policy.
+
+Every session channel gets its own `monotui demo` child on its own pty (session.py), so visitors
+never share a world. What the host allows is the demo and nothing else: no shell, no other
+command, no SFTP or other subsystem, no port, agent or X11 forwarding. Authentication accepts
+anyone; caps on sessions (in total and per client address), on their length and on each child's
+resources keep one visitor from taking the machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import tempfile
+from datetime import UTC, datetime
+
+import asyncssh
+
+from monotui.serve.choices import Choice, RefusedChoice, choose, usage
+from monotui.serve.logline import SessionRecord, client_address
+from monotui.serve.policy import DemoHost
+from monotui.serve.sandbox import child_env
+from monotui.serve.session import INPUT_BACKLOG_MAX, PtyChild
+
+TIME_LIMIT_STATUS = 124
+"""Exit status of a session the host ended at its time limit (as timeout(1) does)."""
+LOGIN_TIMEOUT_S = 30
+REFUSING_MAX = 32
+"""Connections over the cap that are told so after the key exchange; past this, closed at once."""
+KEEPALIVE_S = 30
+"""A vanished client (no FIN) is noticed after ~3 keepalives and its child ended."""
+TERMINAL_RESET = (
+    b"\x18"  # cancels an escape sequence the killed child may have left half-written
+    b"\x1b[0m\x1b[?25h\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1004l\x1b[?2004l"
+    b"\x1b[<u\x1b[?1049l"
+)
+"""What the demo turned on (mouse, focus, paste, kitty keys, alternate screen) turned off again."""
+
+
+class DemoConnection(asyncssh.SSHServer):
+    """One visitor's connection: anyone may log in, and may open demo sessions only."""
+
+    def __init__(self, host: DemoHost) -> None:
+        self.host = host
+        self.client = "?"
+        self.client_host = "?"
+        self.username = ""
+        self._conn: asyncssh.SSHServerConnection | None = None
+        self._counted = False
+        self._refusing = False
+        self._lifetime: asyncio.TimerHandle | None = None
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self._conn = conn
+        peer = conn.get_extra_info("peername")
+        self.client = client_address(peer)
+        self.client_host = str(peer[0]) if isinstance(peer, tuple) else "?"
+        if self.host.connections.take(self.client_host) is None:
+            self._counted = True
+        elif self.host.refusing < REFUSING_MAX:
+            # Told why once the keys are exchanged: before that the client reads no message.
+            self._refusing = True
+            self.host.refusing += 1
+        else:
+            conn.abort()
+            return
+        # A connection lives a little longer than its sessions may, however it is used.
+        self._lifetime = asyncio.get_running_loop().call_later(
+            self.host.settings.session_s + 60, conn.close
+        )
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._lifetime is not None:
+            self._lifetime.cancel()
+        if self._counted:
+            self.host.connections.give_back(self.client_host)
+            self._counted = False
+        if self._refusing:
+            self.host.refusing -= 1
+            self._refusing = False
+
+    def begin_auth(self, username: str) -> bool:
+        self.username = username
+        if self._refusing and self._conn is not None:
+            self._conn.disconnect(
+                asyncssh.DISC_TOO_MANY_CONNECTIONS,
+                "too many connections are logging in; try again in a minute",
+            )
+            return True
+        return False  # the demo is for anyone: no key, no password
+
+    def session_requested(self) -> DemoSession:
+        return DemoSession(self)
+
+    # Port forwarding (-L, -R): refused, as asyncssh's defaults do; said here so it stays so.
+    def connection_requested(
+        self, dest_host: str, dest_port: int, orig_host: str, orig_port: int
+    ) -> bool:
+        return False
+
+    def server_requested(self, listen_host: str, listen_port: int) -> bool:
+        return False
+
+
+class DemoSession(asyncssh.SSHServerSession[bytes]):
+    """One session channel: a pty request, then a shell or a demo command, then the demo."""
+
+    def __init__(self, connection: DemoConnection) -> None:
+        self.connection = connection
+        self.host = connection.host
+        self.record = SessionRecord(
+            started=datetime.now(UTC), client=connection.client, username=connection.username
+        )
+        self._chan: asyncssh.SSHServerChannel[bytes] | None = None
+        self._size: tuple[int, int] | None = None
+        self._choice: Choice | None = None
+        self._refusal: RefusedChoice | None = None
+        self._child: PtyChild | None = None
+        self._home: str | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._holds_slot = False
+        self._finished = False
+        self._reading_paused = False
+
+    # --- the client's requests ---------------------------------------------------------------
+
+    def connection_made(self, chan: asyncssh.SSHServerChannel[bytes]) -> None:
+        self._chan = chan
+        self.host.live.add(self)
+        self.host.all_gone.clear()
+        # From the channel's opening: a session that never asks for anything ends on time too.
+        self._timer = asyncio.get_running_loop().call_later(
+            self.host.settings.session_s, self.stop, "time-limit"
+        )
+
+    def pty_requested(
+        self, term_type: str, term_size: tuple[int, int, int, int], term_modes: object
+    ) -> bool:
+        self.record.term = term_type
+        self._size = (term_size[0] or 80, term_size[1] or 24)
+        return True
+
+    def shell_requested(self) -> bool:
+        return self._requested(None)
+
+    def exec_requested(self, command: str) -> bool:
+        self.record.command = command
+        return self._requested(command)
+
+    def subsystem_requested(self, subsystem: str) -> bool:
+        self.record.ended = "refused:subsystem"
+        self.record.command = f"subsystem {subsystem}"
+        return False  # SFTP and every other subsystem
+
+    def _requested(self, command: str | None) -> bool:
+        # Accepted either way: a refusal is a message and an exit status, not a bare failure.
+        try:
+            self._choice = choose(self.connection.username, command, self.host.port)
+            self.record.scenario = self._choice.scenario
+        except RefusedChoice as refusal:
+            self._refusal = refusal
+        return True
+
+    def session_started(self) -> None:
+        if self._refusal is not None:
+            tag = "help" if self._refusal.exit_status == 0 else "refused:command"
+            self._refuse(tag, str(self._refusal), self._refusal.exit_status)
+            return
+        if self._size is None or self._choice is None:
+            self._refuse(
+                "refused:no-pty",
+                f"the cockpit needs a terminal (add -t); {usage(self.host.port)}",
+                2,
+            )
+            return
+        full = self.host.sessions.take(self.connection.client_host)
+        if full == "total":
+            self._refuse(
+                "refused:session-cap",
+                f"all {self.host.settings.max_sessions} demo sessions are taken; "
+                "try again in a few minutes",
+                1,
+            )
+            return
+        if full == "per-client":
+            self._refuse(
+                "refused:per-client-cap",
+                f"{self.host.settings.max_per_client} demo sessions from your address are "
+                "already running; close one first",
+                1,
+            )
+            return
+        self._holds_slot = True
+        self._start_child(self._choice, self._size)
+
+    def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
+        if self._child is None or self._chan is None:
+            return
+        self._child.write(data)
+        if self._child.input_backlog > INPUT_BACKLOG_MAX and not self._reading_paused:
+            self._chan.pause_reading()
+            self._reading_paused = True
+
+    def eof_received(self) -> bool:
+        return True  # the cockpit runs on until it quits, the client leaves or time is up
+
+    def terminal_size_changed(self, width: int, height: int, pixwidth: int, pixheight: int) -> None:
+        self._size = (width or 80, height or 24)
+        if self._child is not None:
+            self._child.resize(*self._size)
+
+    def pause_writing(self) -> None:
+        if self._child is not None:
+            self._child.pause_output()
+
+    def resume_writing(self) -> None:
+        if self._child is not None:
+            self._child.resume_output()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._chan = None
+        if self._child is not None and self.record.status is None:
+            if self.record.ended == "running":
+                self.record.ended = "disconnected"
+            self._child.terminate()  # _child_exited finishes the session
+        else:
+            self._finish()
+
+    # --- the host's side ---------------------------------------------------------------------
+
+    def stop(self, reason: str = "server-stopped") -> None:
+        """End this session: its child first, then the channel with a message."""
+        if self._child is not None and self.record.status is None:
+            if self.record.ended == "running":
+                self.record.ended = reason
+            self._child.terminate()
+        elif self._chan is not None:
+            self.record.ended = reason
+            self._chan.close()
+
+    def _start_child(self, choice: Choice, size: tuple[int, int]) -> None:
+        self._home = tempfile.mkdtemp(prefix="monotui-ssh-")
+        child = PtyChild(
+            self.host.settings.child_argv(choice),
+            env=child_env(self.record.term, self._home),
+            cwd=self._home,
+            size=size,
+            limits=self.host.limits,
+            on_output=self._child_output,
+            on_exit=self._child_exited,
+            on_input_drained=self._input_drained,
+        )
+        try:
+            child.start()
+        except OSError:
+            self._refuse("error:spawn", "the demo could not start; try again later", 1)
+            return
+        self._child = child
+        self.record.child_pid = child.pid
+        self.record.ended = "running"
+
+    def _child_output(self, data: bytes) -> None:
+        if self._chan is not None:
+            self._chan.write(data)
+
+    def _input_drained(self) -> None:
+        if self._reading_paused and self._chan is not None:
+            self._chan.resume_reading()
+            self._reading_paused = False
+
+    def _child_exited(self, status: int) -> None:
+        self.record.status = status
+        if self.record.ended == "running":
+            self.record.ended = "quit"
+        if self._chan is not None:
+            if self.record.ended == "time-limit":
+                minutes = self.host.settings.session_s / 60
+                self._say(
+                    f"this session reached its {minutes:g}-minute limit; "
+                    "ssh in again for a fresh demo",
+                    reset=True,
+                )
+                status = TIME_LIMIT_STATUS
+            elif self.record.ended == "server-stopped":
+                self._say("the demo host is shutting down; thank you for visiting", reset=True)
+            self._chan.exit(status)
+        self._finish()
+
+    def _refuse(self, tag: str, message: str, status: int) -> None:
+        self.record.ended = tag
+        if self._chan is not None:
+            self._say(message)
+            self._chan.exit(status)
+
+    def _say(self, message: str, *, reset: bool = False) -> None:
+        assert self._chan is not None
+        text = f"monotui demo host: {message}\r\n".encode()
+        self._chan.write_stderr((TERMINAL_RESET + b"\r\n" if reset else b"") + text)
+
+    def _finish(self) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._holds_slot:
+            self.host.sessions.give_back(self.connection.client_host)
+            self._holds_slot = False
+        if self._home is not None:
+            shutil.rmtree(self._home, ignore_errors=True)
+        self.host.live.discard(self)
+        if not self.host.live:
+            self.host.all_gone.set()
+        self.host.log(self.record.line(datetime.now(UTC)))
+
+
+async def listen(
+    host_name: str, port: int, host_key: asyncssh.SSHKey, host: DemoHost
+) -> asyncssh.SSHAcceptor:
+    """Start accepting visitors; `host.port` is set to the port really bound (for port 0)."""
+    acceptor = await asyncssh.listen(
+        host_name,
+        port,
+        server_factory=lambda: DemoConnection(host),
+        server_host_keys=[host_key],
+        server_version="monotui_demo",
+        encoding=None,  # raw bytes both ways: the pty speaks bytes
+        line_editor=False,
+        allow_pty=True,
+        agent_forwarding=False,
+        x11_forwarding=False,
+        login_timeout=LOGIN_TIMEOUT_S,
+        keepalive_interval=KEEPALIVE_S,
+    )
+    host.port = acceptor.get_port()
+    return acceptor
+
+
+async def stop_all(host: DemoHost, deadline_s: float = 5.0) -> None:
+    """End every live session (children SIGTERM, then SIGKILL) and wait until they have gone."""
+    if not host.live:
+        return
+    for session in list(host.live):
+        session.stop()
+    # Past the deadline the process exits anyway; the children were sent SIGKILL by then.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(host.all_gone.wait(), deadline_s)
