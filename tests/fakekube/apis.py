@@ -4,7 +4,8 @@ Every resource of a group is served under every served version of the group; ver
 in Kubernetes priority order so the first one is the group's preferred version. A resource knows
 what a client can tell apart on the wire: its subresources (``status``, ``proxy``), its verbs,
 whether it is built in (typed: TypeMeta may be omitted from bodies and is absent from list
-items, PUT needs no resourceVersion, no generation except on Deployments) or a custom resource.
+items, PUT needs no resourceVersion except on Leases, no generation except on Deployments) or
+a custom resource.
 ``events.k8s.io`` Events are stored as core Events, as in the real server.
 """
 
@@ -170,6 +171,12 @@ class Resource:
     def storage_group(self) -> str:
         """The group its objects are stored under (events.k8s.io Events are core Events)."""
         return "" if (self.group, self.plural) == ("events.k8s.io", "events") else self.group
+
+    @property
+    def unconditional_update(self) -> bool:
+        """Whether a PUT may omit resourceVersion (built-in kinds but Leases, as their
+        registry strategies say; never custom resources)."""
+        return self.builtin and self.plural != "leases"
 
     @property
     def tracks_generation(self) -> bool:

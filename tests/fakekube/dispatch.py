@@ -26,7 +26,6 @@ from tests.fakekube.handler import (
     Outcome,
     Paced,
     RawResponse,
-    Request,
     Response,
     WatchStream,
     header,
@@ -35,6 +34,7 @@ from tests.fakekube.listing import list_response
 from tests.fakekube.protobuf import PROTOBUF, decode
 from tests.fakekube.proxy import ProxyBackends, forward, resolve
 from tests.fakekube.rbac import AccessRules, Attributes, forbidden
+from tests.fakekube.requestlog import Request
 from tests.fakekube.status import ApiError, status_body
 from tests.fakekube.store import ObjectStore, render
 from tests.fakekube.watch import WatchControl, open_watch
@@ -120,6 +120,7 @@ class Dispatcher:
             except ValueError:
                 body = inc.body.decode("utf-8", "replace")
         record.body = body
+        self._classify(record, inc)
         s = self.settings
         with self.store.lock:
             s.requests.append(record)
@@ -160,6 +161,23 @@ class Dispatcher:
                 return
             self.watches.closing.wait(min(0.05, left))
 
+    def _classify(self, record: Request, inc: Incoming) -> None:
+        """Record the RBAC verb, resource and namespace as the request arrives (before any
+        fault), so a request that never gets an answer is counted too."""
+        parts = [p for p in unquote(record.path).split("/") if p]
+        is_discovery = parts in (["version"], ["api"], ["apis"], ["api", "v1"]) or (
+            parts[:1] == ["apis"] and len(parts) in (2, 3)
+        )
+        if is_discovery and inc.method in ("GET", "HEAD"):
+            record.verb = "get"
+            return
+        try:
+            t = self.apis.route(record.path)
+            record.verb = self._verb(t, inc.method, dict(record.query))
+        except ApiError:
+            return
+        record.resource, record.namespace = t.rbac_resource, t.namespace
+
     def _user(self, token: str | None) -> str:
         s = self.settings
         return s.token_users.get(token, s.default_user) if token else "system:anonymous"
@@ -179,11 +197,9 @@ class Dispatcher:
             accept = header(inc.headers, "Accept") or ""
             found = discovery_document(self.apis, parts, accept, self.settings.port)
             if found is not None:
-                record.verb = "get"
                 return Response(200, found[0], content_type=found[1])
         t = self.apis.route(path)
         verb = self._verb(t, method, query)
-        record.verb, record.resource, record.namespace = verb, t.rbac_resource, t.namespace
         user = self._user(inc.token)
         attrs = Attributes(user, verb, t.resource.group, t.rbac_resource, t.namespace, t.name)
         if not self.rules.allowed(attrs):
@@ -250,9 +266,9 @@ def _failure(fault: Fault) -> Outcome:
     if fault.status == 429 and fault.message is None:  # priority and fairness: plain text
         plain = [
             ("Content-Type", "text/plain; charset=utf-8"),
-            ("Retry-After", str(fault.retry_after or 1)),
+            ("Retry-After", "1" if fault.retry_after is None else str(fault.retry_after)),
             ("X-Content-Type-Options", "nosniff"),
         ]
         return RawResponse(429, plain, [_TOO_MANY], len(_TOO_MANY))
-    headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+    headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
     return Response(fault.status, status_body(fault.status, fault.message), headers)

@@ -13,7 +13,17 @@ import re
 
 from tests.fakekube.status import FieldError, JsonObj
 
-__all__ = ["event_errors", "from_core", "qualified_name_errors", "to_core"]
+__all__ = ["WIRE_DEFAULTS", "event_errors", "from_core", "qualified_name_errors", "to_core"]
+
+# What a core Event shows for fields left empty: a zero time is ``null``, not absent.
+WIRE_DEFAULTS: JsonObj = {
+    "eventTime": None,
+    "firstTimestamp": None,
+    "lastTimestamp": None,
+    "reportingComponent": "",
+    "reportingInstance": "",
+    "source": {},
+}
 
 # events.k8s.io/v1 field -> core v1 field
 _RENAMED = {
@@ -58,6 +68,10 @@ def from_core(obj: JsonObj, version: str) -> JsonObj:
 
 def qualified_name_errors(value: str, field: str) -> list[FieldError]:
     """``ValidateQualifiedName``: ``[prefix/]name`` with a DNS prefix and a 63-character name."""
+    if value.count("/") > 1:
+        example = "(e.g. 'example.com/MyName')"
+        detail = f"a qualified {_NAME_PART_MSG[5:]} with an optional DNS subdomain prefix and '/' "
+        return [FieldError("Invalid", field, value, detail + example)]
     prefix, _, name = value.rpartition("/")
     errors = []
     if not name:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["FAULT_KINDS", "Fault", "Faults"]
 
@@ -37,6 +38,14 @@ class Fault:
     retry_after: int | None = None
     delay_s: float | None = 0.0
     chunk_bytes: int = 1
+
+    @classmethod
+    def of(
+        cls, kind: str, n: int | None, method: str | None, path: str | None, **fields: Any
+    ) -> Fault:
+        """A fault of ``kind`` for ``method`` (any case) and ``path`` (a regular expression)."""
+        pattern = re.compile(path) if path else None
+        return cls(kind, n, method.upper() if method else None, pattern, **fields)
 
     def matches(self, method: str, path: str) -> bool:
         return self.method in (None, method) and (self.path is None or bool(self.path.search(path)))

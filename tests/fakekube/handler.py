@@ -30,47 +30,10 @@ __all__ = [
     "Outcome",
     "Paced",
     "RawResponse",
-    "Request",
     "Response",
     "WatchStream",
+    "header",
 ]
-
-
-@dataclass(eq=False)
-class Request:
-    """One request as received: unpacks as, and equals, ``(method, path, content_type, body)``.
-
-    ``verb`` is what RBAC calls it (get, list, watch, create, update, patch, delete,
-    deletecollection; ``get`` for discovery and other non-resource paths), ``resource`` the
-    ``plural[/subresource]`` it named (None for non-resource paths), ``at_s`` when it arrived
-    (``time.monotonic()``). They are not part of equality.
-    """
-
-    method: str
-    path: str  # without the query string
-    content_type: str | None
-    body: Any  # parsed JSON, the raw text if it is not JSON, or None
-    query: Mapping[str, str] = field(default_factory=dict)
-    token: str | None = None
-    verb: str | None = None
-    resource: str | None = None
-    namespace: str | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-    at_s: float = 0.0
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter((self.method, self.path, self.content_type, self.body))
-
-    def __getitem__(self, index: int) -> Any:
-        return tuple(self)[index]
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Request):
-            other = (*other, other.query, other.token)
-            return (*self, self.query, self.token) == other
-        return isinstance(other, tuple) and tuple(self) == other
-
-    __hash__ = None  # type: ignore[assignment]  # bodies are dicts
 
 
 @dataclass

@@ -111,7 +111,15 @@ def _name_errors(name: str, *, label: bool) -> list[FieldError]:
 
 def _event_rules(t: Target, obj: JsonObj, old: JsonObj | None) -> list[FieldError]:
     core = to_storage(t.resource, dict(obj))
-    return events.event_errors(core, strict=t.resource.group == "events.k8s.io")
+    errors = events.event_errors(core, strict=t.resource.group == "events.k8s.io")
+    # Fields Go writes even when empty (no omitempty, or a zero time that marshals as null).
+    shown = (
+        events.from_core(events.WIRE_DEFAULTS, "v1") if t.resource.group else events.WIRE_DEFAULTS
+    )
+    for key, value in shown.items():
+        if key != "apiVersion":
+            obj.setdefault(key, value)
+    return errors
 
 
 def _lease_rules(t: Target, obj: JsonObj, old: JsonObj | None) -> list[FieldError]:

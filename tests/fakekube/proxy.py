@@ -18,14 +18,14 @@ from __future__ import annotations
 import http.client
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from tests.fakekube.apis import Target
 from tests.fakekube.handler import Incoming, RawResponse
 from tests.fakekube.status import ApiError, JsonObj
 
-__all__ = ["ProxyBackends", "forward", "resolve"]
+__all__ = ["ProxyBackends", "forward", "resolve", "service_manifest"]
 
 _HOP_BY_HOP = {
     "connection",
@@ -68,6 +68,24 @@ class ProxyBackends:
     def of(self, namespace: str, service: str) -> dict[PortKey, str]:
         with self._lock:
             return dict(self._backends.get((namespace, service), {}))
+
+
+def service_manifest(
+    namespace: str,
+    name: str,
+    ports: Sequence[int | JsonObj],
+    labels: Mapping[str, str] | None,
+) -> JsonObj:
+    """A ClusterIP Service selecting ``app: name`` with these ports (numbers or ServicePorts)."""
+    specs = [
+        dict(p) if isinstance(p, Mapping) else {"port": p, "targetPort": p, "protocol": "TCP"}
+        for p in ports
+    ]
+    meta: JsonObj = {"name": name, "namespace": namespace}
+    if labels:
+        meta["labels"] = dict(labels)
+    spec = {"type": "ClusterIP", "ports": specs, "selector": {"app": name}}
+    return {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": spec}
 
 
 def _unavailable(message: str) -> ApiError:

@@ -10,7 +10,6 @@ dispatch (:mod:`.dispatch`), kubeconfig files (:mod:`.kubeconfig`) and HTTP (:mo
 from __future__ import annotations
 
 import copy
-import re
 import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,11 +18,12 @@ from pathlib import Path
 from tests.fakekube.apis import DEFAULT_APIS, ApiSpec, Resource, ServedApis, Target
 from tests.fakekube.dispatch import Dispatcher
 from tests.fakekube.faults import Fault, Faults
-from tests.fakekube.handler import HttpServer, Request
+from tests.fakekube.handler import HttpServer
 from tests.fakekube.kinds import to_storage
 from tests.fakekube.kubeconfig import KubeContext, write_kubeconfig
-from tests.fakekube.proxy import ProxyBackends
+from tests.fakekube.proxy import ProxyBackends, service_manifest
 from tests.fakekube.rbac import AccessRules
+from tests.fakekube.requestlog import Request, count_requests, request_counts
 from tests.fakekube.status import JsonObj
 from tests.fakekube.store import ObjectStore, render
 from tests.fakekube.watch import WatchControl
@@ -219,10 +219,8 @@ class FakeKube:
         without an answer instead. A 429 without ``message`` is the real server's plain-text
         "Too many requests, please try again later." with ``Retry-After``.
         """
-        kind = "drop" if drop else "fail"
-        fault = self._fault(kind, n, method, path)
-        fault.status, fault.message, fault.retry_after = status, message, retry_after
-        self._faults.add(fault)
+        fields = {"status": status, "message": message, "retry_after": retry_after}
+        self._faults.add(Fault.of("drop" if drop else "fail", n, method, path, **fields))
 
     def slow_next(
         self,
@@ -233,9 +231,7 @@ class FakeKube:
         path: str | None = None,
     ) -> None:
         """Wait ``delay_s`` before handling the next ``n`` matching requests."""
-        fault = self._fault("slow", n, method, path)
-        fault.delay_s = delay_s
-        self._faults.add(fault)
+        self._faults.add(Fault.of("slow", n, method, path, delay_s=delay_s))
 
     def answer_late(
         self,
@@ -248,9 +244,7 @@ class FakeKube:
         """Apply the next ``n`` matching requests at once but answer only after ``delay_s``
         (None: never, until :meth:`release_held` or :meth:`stop`): the write a client gave up
         on that happened all the same."""
-        fault = self._fault("late", n, method, path)
-        fault.delay_s = delay_s
-        self._faults.add(fault)
+        self._faults.add(Fault.of("late", n, method, path, delay_s=delay_s))
 
     def trickle_next(
         self,
@@ -263,9 +257,8 @@ class FakeKube:
     ) -> None:
         """Send the answers of the next ``n`` matching requests ``chunk_bytes`` at a time, one
         chunk every ``interval_s`` (watch streams and proxied answers included)."""
-        fault = self._fault("trickle", n, method, path)
-        fault.delay_s, fault.chunk_bytes = interval_s, chunk_bytes
-        self._faults.add(fault)
+        fields = {"delay_s": interval_s, "chunk_bytes": chunk_bytes}
+        self._faults.add(Fault.of("trickle", n, method, path, **fields))
 
     def clear_faults(self) -> None:
         """Forget every pending fault (answers already held stay held: see release_held)."""
@@ -274,11 +267,6 @@ class FakeKube:
     def release_held(self) -> None:
         """Send every answer an :meth:`answer_late` fault holds, and later ones at once."""
         self._dispatcher.held.set()
-
-    @staticmethod
-    def _fault(kind: str, n: int | None, method: str | None, path: str | None) -> Fault:
-        pattern = re.compile(path) if path else None
-        return Fault(kind, n, method.upper() if method else None, pattern)
 
     # ------------------------------------------------------------------ history and watches
 
@@ -341,17 +329,7 @@ class FakeKube:
     ) -> JsonObj:
         """Store a ClusterIP Service with these ports (a number, or a ServicePort object) and,
         with ``backend``, register it for every port. Returns the stored Service."""
-        specs = [
-            dict(p) if isinstance(p, Mapping) else {"port": p, "targetPort": p, "protocol": "TCP"}
-            for p in ports
-        ]
-        meta: JsonObj = {"name": name, "namespace": namespace}
-        if labels:
-            meta["labels"] = dict(labels)
-        spec = {"type": "ClusterIP", "ports": specs, "selector": {"app": name}}
-        stored = self.put_object(
-            {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": spec}
-        )
+        stored = self.put_object(service_manifest(namespace, name, ports, labels))
         if backend is not None:
             self.proxy_backend(namespace, name, backend)
         return stored
@@ -409,10 +387,10 @@ class FakeKube:
     # ------------------------------------------------------------------ request log
 
     def request_counts(self, since: int = 0) -> Counter[tuple[str, str]]:
-        """How many requests of each (verb, path) arrived, from ``requests[since]`` on
-        (``since = len(fake.requests)`` taken before a poll counts that poll)."""
+        """How many requests of each (verb, path) arrived from ``requests[since]`` on (take
+        ``since = len(fake.requests)`` before a poll to count that poll)."""
         with self._lock:
-            return Counter((r.verb or r.method.lower(), r.path) for r in self.requests[since:])
+            return request_counts(self.requests, since)
 
     def count_requests(
         self,
@@ -423,13 +401,6 @@ class FakeKube:
         since: int = 0,
     ) -> int:
         """How many requests from ``requests[since]`` on match the RBAC ``verb`` (list, watch,
-        get ...), the HTTP ``method`` and ``path`` (a regular expression searched in the path)."""
-        pattern = re.compile(path) if path else None
+        get ...), the HTTP ``method`` and ``path`` (a regular expression searched in it)."""
         with self._lock:
-            return sum(
-                1
-                for r in self.requests[since:]
-                if verb in (None, r.verb)
-                and method in (None, r.method)
-                and (pattern is None or pattern.search(r.path))
-            )
+            return count_requests(self.requests, verb, method=method, path=path, since=since)

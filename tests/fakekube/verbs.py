@@ -2,11 +2,11 @@
 
 Called with the store's lock held, in the request's shape (converted to and from the stored
 shape by :mod:`.kinds`). Checks the body against the URL, resourceVersion (409 when stale;
-required on PUT for custom resources, optional for built-in kinds), generation (custom resources
-and Deployments; bumped only when something outside metadata/status changes), the status
-subresource (the main resource ignores ``.status``; ``/status`` changes only it), finalizers
-(delete only marks the object), a write that changes nothing (no new RV), and the per-kind
-defaults and validation of :func:`.kinds.admit`.
+required on PUT for custom resources and Leases, optional for other built-in kinds),
+generation (custom resources and Deployments; bumped only when something outside
+metadata/status changes), the status subresource (the main resource ignores ``.status``;
+``/status`` changes only it), finalizers (delete only marks the object), a write that changes
+nothing (no new RV), and the per-kind defaults and validation of :func:`.kinds.admit`.
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def update(
     current = render(store.current(t), t)
     cur_meta, new_meta = current["metadata"], new["metadata"]
     rv = new_meta.get("resourceVersion")
-    if not rv and not from_patch and not t.resource.builtin:
+    if not rv and not from_patch and not t.resource.unconditional_update:
         detail = "must be specified for an update"
         error = FieldError("Invalid", "metadata.resourceVersion", Verbatim("0x0"), detail)
         raise _invalid(t, t.name or "", error)
