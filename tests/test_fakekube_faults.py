@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import urllib3
-from kubernetes import client
+from kubernetes import client, watch
 
 from tests.fakekube import FakeKube
 
@@ -30,13 +30,6 @@ def weight(fake: FakeKube, name: str = "reviews") -> int:
     obj = fake.get_object(ISTIO, "v1", "virtualservices", NS, name)
     value: int = obj["spec"]["http"][0]["route"][1]["weight"]
     return value
-
-
-def wait_for(predicate: Any, timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached before the deadline"
-        time.sleep(0.005)  # polling, not waiting for something
 
 
 @pytest.fixture
@@ -111,6 +104,12 @@ def test_a_write_applied_but_answered_too_late(
         )
     assert weight(fake_kube) == 30  # the client gave up, yet the route has moved
     fake_kube.release_held()
+    fake_kube.answer_late(1, None, method="PATCH")  # a release frees what was held, not later
+    with pytest.raises(urllib3.exceptions.ReadTimeoutError):
+        api.patch_namespaced_custom_object(
+            *VS, "ratings", {"spec": {"hosts": ["a"]}}, _request_timeout=0.2
+        )
+    fake_kube.release_held()
 
     fake_kube.answer_late(1, 0.1, method="PATCH")  # late, but a patient client gets it
     patched = api.patch_namespaced_custom_object(
@@ -184,3 +183,25 @@ def test_faults_do_not_leak_into_other_threads_requests_beyond_their_count(
     for thread in threads:
         thread.join(timeout=10)
     assert sorted(outcomes) == [200, 200, 200, 500, 500, 500]
+
+
+def test_a_trickled_watch_stream_still_parses_event_by_event(
+    api: client.CustomObjectsApi, fake_kube: FakeKube
+) -> None:
+    fake_kube.trickle_next(1, 0.001, path="/virtualservices$", chunk_bytes=7)
+    rv = fake_kube.get_object(ISTIO, "v1", "virtualservices", NS, "reviews")["metadata"][
+        "resourceVersion"
+    ]
+    fake_kube.max_watch_s = 0.3
+    fake_kube.put_object(vs("reviews", weight=60))
+    fake_kube.delete_object(ISTIO, "virtualservices", NS, "ratings")
+    stream = watch.Watch().stream(
+        api.list_namespaced_custom_object, *VS, resource_version=str(int(rv) - 1), timeout_seconds=5
+    )
+    events = [(e["type"], e["object"]["metadata"]["name"]) for e in stream]
+    assert events == [
+        ("ADDED", "reviews"),
+        ("ADDED", "ratings"),
+        ("MODIFIED", "reviews"),
+        ("DELETED", "ratings"),
+    ]

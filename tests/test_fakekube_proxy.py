@@ -275,3 +275,18 @@ def test_a_real_prometheus_behind_the_proxy(
     bad = kubectl(fake_kubeconfig, "get", "--raw", f"{PROXY}/api/v1/query?query=sum(")
     # Prometheus' 400 is no Status: kubectl says only what the code means, as on a real cluster
     assert bad.returncode == 1 and bad.stderr.startswith("Error from server (BadRequest)")
+
+
+def test_the_typed_proxy_call_of_the_client_escapes_and_still_arrives(
+    fake_api_client: client.ApiClient, fake_kube: FakeKube, backend: Backend
+) -> None:
+    fake_kube.put_service(NS, "prometheus", [9090], backend=backend.url)
+    core = client.CoreV1Api(fake_api_client)
+    answer = core.connect_get_namespaced_service_proxy_with_path(
+        "prometheus:9090", NS, "api/v1/status/buildinfo"
+    )
+    assert "buildinfo" in answer
+    assert fake_kube.requests[-1].path.endswith(
+        "prometheus%3A9090/proxy/api%2Fv1%2Fstatus%2Fbuildinfo"
+    )
+    assert backend.seen[-1].path == "/api/v1/status/buildinfo"  # unescaped, as Go's URL.Path

@@ -88,7 +88,8 @@ class Dispatcher:
     ) -> None:
         self.settings, self.store, self.apis, self.rules = settings, store, apis, rules
         self.faults, self.backends, self.watches = faults, backends, watches
-        self.held = threading.Event()  # set: answers held by a "late" fault go out now
+        self._releases = 0  # bumped by release_held(): answers held before it go out
+        self._releases_lock = threading.Lock()
 
     # ------------------------------------------------------------------ one request
 
@@ -152,10 +153,21 @@ class Dispatcher:
             return Paced(outcome, fault.delay_s or 0.0, fault.chunk_bytes, self.watches.closing)
         return outcome
 
+    def release_held(self) -> None:
+        """Let every answer held now by a ``late`` fault go out (later ones are held again)."""
+        with self._releases_lock:
+            self._releases += 1
+
+    def _released_since(self, mark: int) -> bool:
+        with self._releases_lock:
+            return self._releases != mark
+
     def _hold(self, delay_s: float | None) -> None:
         """Hold an answer ``delay_s`` (None: until released or the fake stops)."""
         deadline = None if delay_s is None else time.monotonic() + delay_s
-        while not self.held.is_set() and not self.watches.closing.is_set():
+        with self._releases_lock:
+            mark = self._releases
+        while not self._released_since(mark) and not self.watches.closing.is_set():
             left = 0.05 if deadline is None else deadline - time.monotonic()
             if left <= 0:
                 return

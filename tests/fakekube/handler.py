@@ -202,6 +202,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(answer.length))
         self.end_headers()
         if self.command == "HEAD":
+            close = getattr(answer.chunks, "close", None)
+            if close is not None:  # a proxied body nobody will read: let its connection go
+                close()
             return
         for data in answer.chunks:
             if data:

@@ -91,7 +91,6 @@ class FakeKube:
         if self._server is not None:
             return self
         self._watches.closing.clear()
-        self._dispatcher.held.clear()
         self._server = HttpServer(self._dispatcher.handle, self._port)
         self._port = self._server.server_address[1]
         self._thread = threading.Thread(
@@ -265,8 +264,8 @@ class FakeKube:
         self._faults.clear()
 
     def release_held(self) -> None:
-        """Send every answer an :meth:`answer_late` fault holds, and later ones at once."""
-        self._dispatcher.held.set()
+        """Send the answers :meth:`answer_late` faults hold now (later ones are held again)."""
+        self._dispatcher.release_held()
 
     # ------------------------------------------------------------------ history and watches
 
