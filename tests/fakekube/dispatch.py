@@ -108,18 +108,7 @@ class Dispatcher:
             headers=inc.headers,
             at_s=time.monotonic(),
         )
-        body: Any = None
-        decode_error: ApiError | None = None
-        if inc.body:
-            try:
-                if (content_type or "").startswith(PROTOBUF):
-                    body = decode(inc.body)
-                else:
-                    body = json.loads(inc.body)
-            except ApiError as e:
-                decode_error = e
-            except ValueError:
-                body = inc.body.decode("utf-8", "replace")
+        body, decode_error = _parse_body(inc.body, content_type)
         record.body = body
         self._classify(record, inc)
         s = self.settings
@@ -269,6 +258,20 @@ class Dispatcher:
             service = render(stored, service_target) if stored is not None else None
         url = resolve(service, self.backends.of(t.namespace or "", svc_name), t)
         return forward(url, t, inc, f"127.0.0.1:{self.settings.port}")
+
+
+def _parse_body(raw: bytes, content_type: str | None) -> tuple[Any, ApiError | None]:
+    """(JSON, or the text when it is not JSON, or None; the error a protobuf body earns)."""
+    if not raw:
+        return None, None
+    try:
+        if (content_type or "").startswith(PROTOBUF):
+            return decode(raw), None
+        return json.loads(raw), None
+    except ApiError as e:
+        return None, e
+    except ValueError:
+        return raw.decode("utf-8", "replace"), None
 
 
 def _failure(fault: Fault) -> Outcome:
