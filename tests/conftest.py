@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from tests.fakekube import fake_kube, fake_kubeconfig  # noqa: F401
+from tests.fakekube import fake_api_client, fake_kube, fake_kubeconfig  # noqa: F401

@@ -1,7 +1,12 @@
-"""Which API groups, versions and resources the fake serves: discovery documents and URL routing.
+"""Which API groups, versions and resources the fake serves, and which one a URL names.
 
 Every resource of a group is served under every served version of the group; versions are kept
-in Kubernetes priority order so the first one is the group's preferred version.
+in Kubernetes priority order so the first one is the group's preferred version. A resource knows
+what a client can tell apart on the wire: its subresources (``status``, ``proxy``), its verbs,
+whether it is built in (typed: TypeMeta may be omitted from bodies and is absent from list
+items, PUT needs no resourceVersion except on Leases, no generation except on Deployments) or
+a custom resource.
+``events.k8s.io`` Events are stored as core Events, as in the real server.
 """
 
 from __future__ import annotations
@@ -10,38 +15,63 @@ import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import NamedTuple
+from urllib.parse import quote, unquote
 
 from tests.fakekube.status import ApiError, JsonObj
 
-__all__ = ["DEFAULT_APIS", "ApiSpec", "Resource", "ServedApis", "Target", "group_version"]
+__all__ = [
+    "BUILTIN_GROUPS",
+    "DEFAULT_APIS",
+    "ApiSpec",
+    "Resource",
+    "ServedApis",
+    "Target",
+    "group_version",
+    "version_key",
+]
+
+_NONE: Mapping[str, Sequence[str]] = MappingProxyType({})
 
 
 class ApiSpec(NamedTuple):
-    """One served API group: its versions and its resources (plural -> Kind)."""
+    """One served API group: its versions and its resources (plural -> Kind).
+
+    ``subresources`` adds subresources beyond ``status`` per plural (``{"services": ["proxy"]}``);
+    ``verbs`` restricts what the resources answer (``["create"]`` for access reviews).
+    """
 
     group: str
     versions: Sequence[str]
     kinds: Mapping[str, str]
     namespaced: bool = True
     status_subresource: bool = True
+    subresources: Mapping[str, Sequence[str]] = _NONE
+    verbs: Sequence[str] | None = None
 
 
 DEFAULT_APIS: tuple[ApiSpec, ...] = (
     ApiSpec(
         "",
         ["v1"],
-        {
-            "events": "Event",
-            "configmaps": "ConfigMap",
-            "services": "Service",
-            "pods": "Pod",
-            "secrets": "Secret",
-        },
+        {"events": "Event", "configmaps": "ConfigMap", "secrets": "Secret"},
         status_subresource=False,
     ),
-    ApiSpec("", ["v1"], {"namespaces": "Namespace"}, namespaced=False, status_subresource=False),
+    ApiSpec("", ["v1"], {"services": "Service"}, subresources={"services": ["proxy"]}),
+    ApiSpec("", ["v1"], {"pods": "Pod"}),
+    ApiSpec("", ["v1"], {"namespaces": "Namespace"}, namespaced=False),
+    ApiSpec("apps", ["v1"], {"deployments": "Deployment"}),
+    ApiSpec("coordination.k8s.io", ["v1"], {"leases": "Lease"}, status_subresource=False),
     ApiSpec("events.k8s.io", ["v1"], {"events": "Event"}, status_subresource=False),
+    ApiSpec(
+        "authorization.k8s.io",
+        ["v1"],
+        {"selfsubjectaccessreviews": "SelfSubjectAccessReview"},
+        namespaced=False,
+        status_subresource=False,
+        verbs=["create"],
+    ),
     ApiSpec(
         "networking.istio.io",
         ["v1", "v1beta1", "v1alpha3"],
@@ -61,15 +91,34 @@ DEFAULT_APIS: tuple[ApiSpec, ...] = (
             "analysistemplates": "AnalysisTemplate",
         },
     ),
+    ApiSpec("flagger.app", ["v1beta1"], {"canaries": "Canary"}),
     ApiSpec(
         "core.openfeature.dev",
         ["v1beta1"],
         {"featureflags": "FeatureFlag", "featureflagsources": "FeatureFlagSource"},
     ),
 )
+BUILTIN_GROUPS = frozenset(
+    {"", "apps", "coordination.k8s.io", "events.k8s.io", "authorization.k8s.io"}
+)
 # Lets ``serve(group, versions, ["rollouts"])`` name the Kind right without a mapping.
 _KNOWN_KINDS = {plural: kind for spec in DEFAULT_APIS for plural, kind in spec.kinds.items()}
-_VERBS = ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"]
+_SHORT_NAMES = {
+    "configmaps": ["cm"],
+    "deployments": ["deploy"],
+    "destinationrules": ["dr"],
+    "events": ["ev"],
+    "namespaces": ["ns"],
+    "pods": ["po"],
+    "rollouts": ["ro"],
+    "services": ["svc"],
+    "virtualservices": ["vs"],
+}
+_ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+_SUBRESOURCE_VERBS = {
+    "status": ["get", "patch", "update"],
+    "proxy": ["create", "delete", "get", "patch", "update"],
+}
 
 
 def group_version(group: str, version: str) -> str:
@@ -85,7 +134,7 @@ def _singular(plural: str) -> str:
     return plural.removesuffix("s")
 
 
-def _version_key(version: str) -> tuple[int, int, int, str]:
+def version_key(version: str) -> tuple[int, int, int, str]:
     """Kubernetes version priority: GA > beta > alpha, higher numbers first, others last."""
     m = re.fullmatch(r"v(\d+)(?:(alpha|beta)(\d+))?", version)
     if not m:
@@ -102,11 +151,48 @@ class Resource:
     plural: str
     kind: str
     namespaced: bool
-    status_subresource: bool
+    subresources: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = _ALL_VERBS
 
     @property
     def qualified(self) -> str:
         return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    @property
+    def status_subresource(self) -> bool:
+        return "status" in self.subresources
+
+    @property
+    def builtin(self) -> bool:
+        """A built-in (typed) resource rather than a custom resource."""
+        return self.group in BUILTIN_GROUPS
+
+    @property
+    def storage_group(self) -> str:
+        """The group its objects are stored under (events.k8s.io Events are core Events)."""
+        return "" if (self.group, self.plural) == ("events.k8s.io", "events") else self.group
+
+    @property
+    def unconditional_update(self) -> bool:
+        """Whether a PUT may omit resourceVersion (built-in kinds but Leases, as their
+        registry strategies say; never custom resources)."""
+        return self.builtin and self.plural != "leases"
+
+    @property
+    def tracks_generation(self) -> bool:
+        """Whether metadata.generation is kept (custom resources and Deployments)."""
+        return not self.builtin or self.plural == "deployments"
+
+    @property
+    def singular(self) -> str:
+        return self.kind.lower()
+
+    @property
+    def short_names(self) -> list[str]:
+        return list(_SHORT_NAMES.get(self.plural, []))
+
+    def subresource_verbs(self, sub: str) -> list[str]:
+        return list(_SUBRESOURCE_VERBS.get(sub, ["get"]))
 
     def details(self, name: str | None) -> JsonObj:
         return {"name": name, "group": self.group, "kind": self.plural}
@@ -114,17 +200,32 @@ class Resource:
 
 @dataclass
 class Target:
-    """What a request URL names: a resource at a version, maybe a namespace, name, subresource."""
+    """What a request URL names: a resource at a version, maybe a namespace, name, subresource.
+
+    ``proxy_path`` is what follows ``.../NAME/proxy`` (escaped again, trailing slash kept).
+    """
 
     resource: Resource
     version: str
     namespace: str | None
     name: str | None
     subresource: str | None
+    proxy_path: str = ""
 
     @property
     def group_version(self) -> str:
         return group_version(self.resource.group, self.version)
+
+    @property
+    def rbac_resource(self) -> str:
+        """``plural`` or ``plural/subresource``, as RBAC rules name it."""
+        sub = f"/{self.subresource}" if self.subresource else ""
+        return self.resource.plural + sub
+
+    @property
+    def across_namespaces(self) -> bool:
+        """A namespaced resource asked for in all namespaces at once (``GET /apis/G/V/PLURAL``)."""
+        return self.namespace is None and self.resource.namespaced
 
 
 class ServedApis:
@@ -142,6 +243,8 @@ class ServedApis:
         plurals: Iterable[str] | Mapping[str, str],
         namespaced: bool,
         status_subresource: bool,
+        subresources: Mapping[str, Sequence[str]] = _NONE,
+        verbs: Sequence[str] | None = None,
     ) -> None:
         """Add versions and resources to ``group`` (see :meth:`FakeKube.serve`)."""
         kinds = (
@@ -154,10 +257,15 @@ class ServedApis:
             for v in [versions] if isinstance(versions, str) else versions:
                 if v not in served:
                     served.append(v)
-            served.sort(key=_version_key)
+            served.sort(key=version_key)
             resources = self._resources.setdefault(group, {})
             for plural, kind in kinds.items():
-                resources[plural] = Resource(group, plural, kind, namespaced, status_subresource)
+                subs = (("status",) if status_subresource else ()) + tuple(
+                    subresources.get(plural, ())
+                )
+                resources[plural] = Resource(
+                    group, plural, kind, namespaced, subs, tuple(verbs or _ALL_VERBS)
+                )
 
     def unserve(self, group: str, version: str | None = None) -> None:
         """Stop serving one version of ``group`` (or the whole group)."""
@@ -167,6 +275,23 @@ class ServedApis:
                 versions.remove(version)
             if version is None or not versions:
                 self._versions.pop(group, None)
+
+    def groups(self) -> list[tuple[str, list[str], list[Resource]]]:
+        """(group, versions in priority order, resources) for every served group, sorted."""
+        with self._lock:
+            return [
+                (g, list(vs), list(self._resources.get(g, {}).values()))
+                for g, vs in sorted(self._versions.items())
+                if vs
+            ]
+
+    def served(self, group: str) -> tuple[list[str], list[Resource]] | None:
+        """The served versions and resources of ``group``, or None when it is not served."""
+        with self._lock:
+            versions = self._versions.get(group)
+            if not versions:
+                return None
+            return list(versions), list(self._resources.get(group, {}).values())
 
     def find_resource(self, group: str, kind: str, plural: str | None) -> Resource:
         """The resource of ``group`` named ``plural``, or else the one of ``kind``."""
@@ -178,83 +303,15 @@ class ServedApis:
             "call fake.serve(group, versions, {plural: kind}) first"
         )
 
-    # ------------------------------------------------------------------ discovery
-
-    def discovery(self, parts: list[str], port: int) -> JsonObj | None:
-        """The discovery document at these path parts, or None if the path is not discovery."""
-        with self._lock:
-            if parts == ["version"]:
-                return {
-                    "major": "1",
-                    "minor": "33",
-                    "gitVersion": "v1.33.0-fakekube",
-                    "platform": "linux/amd64",
-                }
-            if parts == ["api"]:
-                return {
-                    "kind": "APIVersions",
-                    "versions": self._versions.get("", []),
-                    "serverAddressByClientCIDRs": [
-                        {"clientCIDR": "0.0.0.0/0", "serverAddress": f"127.0.0.1:{port}"}
-                    ],
-                }
-            if parts == ["api", "v1"]:
-                return self._resource_list("", "v1")
-            if parts == ["apis"]:
-                return {
-                    "kind": "APIGroupList",
-                    "apiVersion": "v1",
-                    "groups": [self._api_group(g) for g in sorted(self._versions) if g],
-                }
-            if len(parts) == 2 and parts[0] == "apis":
-                if parts[1] not in self._versions:
-                    raise ApiError(404)
-                return {"kind": "APIGroup", "apiVersion": "v1", **self._api_group(parts[1])}
-            if len(parts) == 3 and parts[0] == "apis":
-                return self._resource_list(parts[1], parts[2])
-            return None
-
-    def _api_group(self, group: str) -> JsonObj:
-        versions = [
-            {"groupVersion": group_version(group, v), "version": v} for v in self._versions[group]
-        ]
-        return {"name": group, "versions": versions, "preferredVersion": versions[0]}
-
-    def _resource_list(self, group: str, version: str) -> JsonObj:
-        if version not in self._versions.get(group, []):
-            raise ApiError(404)
-        resources = []
-        for res in self._resources.get(group, {}).values():
-            resources.append(
-                {
-                    "name": res.plural,
-                    "singularName": _singular(res.plural),
-                    "namespaced": res.namespaced,
-                    "kind": res.kind,
-                    "verbs": list(_VERBS),
-                }
-            )
-            if res.status_subresource:
-                resources.append(
-                    {
-                        "name": f"{res.plural}/status",
-                        "singularName": "",
-                        "namespaced": res.namespaced,
-                        "kind": res.kind,
-                        "verbs": ["get", "patch", "update"],
-                    }
-                )
-        return {
-            "kind": "APIResourceList",
-            "apiVersion": "v1",
-            "groupVersion": group_version(group, version),
-            "resources": resources,
-        }
-
     # ------------------------------------------------------------------ routing
 
-    def route(self, parts: list[str]) -> Target:
-        """The served resource a resource URL names; 404 as the apiserver answers otherwise."""
+    def route(self, raw_path: str) -> Target:
+        """The served resource a resource URL names; 404 as the apiserver answers otherwise.
+
+        The path is unescaped before it is split, as Go's ``URL.Path`` is (``%2F`` is a ``/``).
+        """
+        path = unquote(raw_path)
+        parts = [p for p in path.split("/") if p]
         if parts[:2] == ["api", "v1"]:
             group, version, rest = "", "v1", parts[2:]
         elif len(parts) > 3 and parts[0] == "apis":
@@ -264,21 +321,39 @@ class ServedApis:
         namespace = None
         if len(rest) >= 3 and rest[0] == "namespaces":
             namespace, rest = rest[1], rest[2:]
+        with self._lock:
+            res = self._resources.get(group, {}).get(rest[0]) if rest else None
+            served = version in self._versions.get(group, [])
+        if res is None or not served:
+            raise ApiError(404)
+        if len(rest) >= 3 and rest[2] == "proxy" and "proxy" in res.subresources:
+            return Target(res, version, namespace, rest[1], "proxy", _proxy_path(path, rest))
         if not 1 <= len(rest) <= 3:
             raise ApiError(404)
-        with self._lock:
-            res = self._resources.get(group, {}).get(rest[0])
-            served = version in self._versions.get(group, [])
         name, sub = (rest[1:] + [None, None])[:2]
         if (
-            res is None
-            or not served
-            or (namespace is None) == res.namespaced
-            and name
-            or namespace is not None
-            and not res.namespaced
-            or sub is not None
-            and (sub != "status" or not res.status_subresource)
+            (namespace is None and res.namespaced and name)
+            or (namespace is not None and not res.namespaced)
+            or (sub is not None and sub not in res.subresources)
         ):
             raise ApiError(404)
         return Target(res, version, namespace, name, sub)
+
+
+def _proxy_path(path: str, rest: list[str]) -> str:
+    """What follows ``NAME/proxy`` in the unescaped path, cleaned as Go's path.Join does."""
+    marker = f"/{rest[1]}/proxy"
+    tail = path[path.index(marker) + len(marker) :]
+    if not tail:
+        return ""
+    cleaned: list[str] = []
+    for seg in tail.split("/"):
+        if seg == "..":
+            if cleaned:
+                cleaned.pop()
+        elif seg not in ("", "."):
+            cleaned.append(seg)
+    joined = "/" + "/".join(cleaned)
+    if tail.endswith("/") and joined != "/":
+        joined += "/"
+    return quote(joined, safe="/:@!$&'()*+,;=-._~")

@@ -1,92 +1,79 @@
-"""What a test makes go wrong: RBAC-style deny rules (403) and injected failures or drops."""
+"""Failures a test injects into the next matching requests (by method and path pattern).
+
+Kinds of fault:
+  ``fail``     answer ``status`` instead of handling the request (a Status body; a 429 without
+               a message is the plain-text answer of the real server's priority-and-fairness
+               filter, "Too many requests, please try again later.", with ``Retry-After``)
+  ``drop``     close the connection without answering (the request is not handled)
+  ``slow``     wait ``delay_s`` before handling the request
+  ``late``     handle the request (a PATCH or PUT *is applied*), then hold the answer
+               ``delay_s`` (None: until :meth:`FakeKube.release_held` or the fake stops)
+  ``trickle``  handle the request, then send the answer ``chunk_bytes`` at a time, one chunk
+               every ``delay_s``
+Deny rules (403) are in :mod:`.rbac`.
+"""
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
+from typing import Any
 
-from tests.fakekube.apis import Target
-from tests.fakekube.status import ApiError
+__all__ = ["FAULT_KINDS", "Fault", "Faults"]
 
-__all__ = ["Fault", "Faults", "forbidden"]
-
-
-@dataclass
-class _DenyRule:
-    verb: str | None
-    plural: str | None
-    namespace: str | None
-    group: str | None
-    name: str | None
-
-    def matches(self, verb: str, resource: str, t: Target) -> bool:
-        wanted = (self.verb, self.plural, self.namespace, self.group, self.name)
-        actual = (verb, resource, t.namespace, t.resource.group, t.name)
-        return all(w is None or w == a for w, a in zip(wanted, actual, strict=True))
+FAULT_KINDS = ("fail", "drop", "slow", "late", "trickle")
 
 
 @dataclass
 class Fault:
-    """Fail the next ``remaining`` requests (of ``method``, if set) with ``status``, or drop them."""
+    """One injected fault for the next ``remaining`` matching requests (None: every one)."""
 
-    remaining: int
-    status: int
-    method: str | None
-    message: str | None
-    retry_after: int | None
-    drop: bool
+    kind: str
+    remaining: int | None
+    method: str | None = None
+    path: re.Pattern[str] | None = None
+    status: int = 500
+    message: str | None = None
+    retry_after: int | None = None
+    delay_s: float | None = 0.0
+    chunk_bytes: int = 1
+
+    @classmethod
+    def of(
+        cls, kind: str, n: int | None, method: str | None, path: str | None, **fields: Any
+    ) -> Fault:
+        """A fault of ``kind`` for ``method`` (any case) and ``path`` (a regular expression)."""
+        pattern = re.compile(path) if path else None
+        return cls(kind, n, method.upper() if method else None, pattern, **fields)
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.method in (None, method) and (self.path is None or bool(self.path.search(path)))
 
 
 class Faults:
-    """The deny rules and pending faults, guarded by the fake's one lock."""
+    """The pending faults, guarded by the fake's one lock."""
 
     def __init__(self, lock: threading.RLock) -> None:
         self._lock = lock
-        self._denies: list[_DenyRule] = []
         self._faults: list[Fault] = []
 
-    def deny(
-        self,
-        verb: str | None,
-        plural: str | None,
-        namespace: str | None,
-        group: str | None,
-        name: str | None,
-    ) -> None:
-        with self._lock:
-            self._denies.append(_DenyRule(verb, plural, namespace, group, name))
-
-    def allow_all(self) -> None:
-        with self._lock:
-            self._denies.clear()
-
-    def denied(self, verb: str, resource: str, t: Target) -> bool:
-        """Whether a deny rule matches this verb on this resource (``plural[/subresource]``)."""
-        with self._lock:
-            return any(rule.matches(verb, resource, t) for rule in self._denies)
-
     def add(self, fault: Fault) -> None:
+        if fault.kind not in FAULT_KINDS:
+            raise ValueError(f"fakekube: unknown fault kind {fault.kind!r}")
         with self._lock:
             self._faults.append(fault)
 
-    def take(self, method: str) -> Fault | None:
-        """The first pending fault for ``method``, counted as used (dropped when used up)."""
+    def clear(self) -> None:
         with self._lock:
-            fault = next((f for f in self._faults if f.method in (None, method)), None)
-            if fault is not None:
+            self._faults.clear()
+
+    def take(self, method: str, path: str) -> Fault | None:
+        """The first pending fault for this request, counted as used (dropped when used up)."""
+        with self._lock:
+            fault = next((f for f in self._faults if f.matches(method, path)), None)
+            if fault is not None and fault.remaining is not None:
                 fault.remaining -= 1
                 if fault.remaining <= 0:
                     self._faults.remove(fault)
             return fault
-
-
-def forbidden(verb: str, resource: str, t: Target, user: str) -> ApiError:
-    """The 403 the apiserver's RBAC authorizer answers, naming the user, verb and scope."""
-    scope = f'in the namespace "{t.namespace}"' if t.namespace else "at the cluster scope"
-    who = f'{t.resource.qualified} "{t.name}"' if t.name else t.resource.qualified
-    return ApiError(
-        403,
-        f'{who} is forbidden: User "{user}" cannot {verb} resource '
-        f'"{resource}" in API group "{t.resource.group}" {scope}',
-        details=t.resource.details(t.name),
-    )

@@ -1,7 +1,10 @@
 """The HTTP side: the threading server, the request handler, and what a request becomes.
 
-HTTP/1.1 with keep-alive and Nagle off, as the real client's urllib3 pool expects; watches are
-chunked streams that end when the watch ends, the client goes away, or the server stops.
+HTTP/1.1 with keep-alive and Nagle off, as the real client's urllib3 pool expects. An answer is
+a JSON :class:`Response`, a :class:`RawResponse` streamed as it is produced (the service proxy,
+plain-text errors), a :class:`WatchStream` (chunked, ends when the watch ends, the client goes
+away or the server stops; a :class:`Cut` in it drops the connection), or :class:`Drop`.
+:class:`Paced` sends any of them a few bytes at a time (the ``trickle`` fault).
 """
 
 from __future__ import annotations
@@ -12,40 +15,36 @@ import select
 import socket
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from tests.fakekube.status import JsonObj
 
-__all__ = ["Drop", "HttpServer", "Outcome", "Request", "Response", "WatchStream"]
+__all__ = [
+    "Cut",
+    "Drop",
+    "HttpServer",
+    "Incoming",
+    "Outcome",
+    "Paced",
+    "RawResponse",
+    "Response",
+    "WatchStream",
+    "header",
+]
 
 
-@dataclass(eq=False)
-class Request:
-    """One request as received: unpacks as, and equals, ``(method, path, content_type, body)``."""
+@dataclass
+class Incoming:
+    """A request as the handler read it."""
 
     method: str
-    path: str  # without the query string
-    content_type: str | None
-    body: Any  # parsed JSON, the raw text if it is not JSON, or None
-    query: Mapping[str, str] = field(default_factory=dict)
-    token: str | None = None
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter((self.method, self.path, self.content_type, self.body))
-
-    def __getitem__(self, index: int) -> Any:
-        return tuple(self)[index]
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Request):
-            other = (*other, other.query, other.token)
-            return (*self, self.query, self.token) == other
-        return isinstance(other, tuple) and tuple(self) == other
-
-    __hash__ = None  # type: ignore[assignment]  # bodies are dicts
+    target: str  # path and query, as sent
+    headers: Mapping[str, str]
+    body: bytes
+    token: str | None
 
 
 @dataclass
@@ -55,22 +54,46 @@ class Response:
     code: int
     body: JsonObj
     headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+
+@dataclass
+class RawResponse:
+    """Bytes streamed as they come: chunked unless ``length`` is known."""
+
+    code: int
+    headers: list[tuple[str, str]]
+    chunks: Iterable[bytes]
+    length: int | None = None
+
+
+class Cut:
+    """In a watch stream: drop the connection now, without the terminating chunk."""
 
 
 @dataclass
 class WatchStream:
     """A 200 whose body is these lines, chunked; an empty line asks "is the client still there?"."""
 
-    lines: Iterator[bytes]
+    lines: Iterator[bytes | Cut]
 
 
 class Drop:
     """Close the connection without answering."""
 
 
-Outcome = Response | WatchStream | Drop
-# (method, target with query, content type, raw body, bearer token) -> what to send back
-HandleFn = Callable[[str, str, str | None, bytes, str | None], Outcome]
+@dataclass
+class Paced:
+    """Send ``outcome`` ``chunk_bytes`` at a time, one chunk every ``interval_s``."""
+
+    outcome: Response | RawResponse | WatchStream
+    interval_s: float
+    chunk_bytes: int
+    stop: threading.Event  # set when the server stops: give up
+
+
+Outcome = Response | RawResponse | WatchStream | Drop | Paced
+HandleFn = Callable[[Incoming], Outcome]
 
 
 class HttpServer(ThreadingHTTPServer):
@@ -105,6 +128,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     server: HttpServer
+    _pace: Paced | None = None
 
     def setup(self) -> None:
         super().setup()
@@ -133,40 +157,81 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self._read_body()
         auth = self.headers.get("Authorization") or ""
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else None
+        headers = {k: v for k, v in self.headers.items()}
         outcome = self.server.handle_request_fn(
-            self.command, self.path, self.headers.get("Content-Type"), raw, token
+            Incoming(self.command, self.path, headers, raw, token)
         )
-        if isinstance(outcome, Drop):
+        self._pace = None
+        if isinstance(outcome, Paced):
+            self._pace, outcome = outcome, outcome.outcome
+        try:
+            if isinstance(outcome, Drop):
+                self._cut()
+            elif isinstance(outcome, WatchStream):
+                self._stream(outcome.lines)
+            elif isinstance(outcome, RawResponse):
+                self._send_raw(outcome)
+            else:
+                data = json.dumps(outcome.body, separators=(",", ":")).encode() + b"\n"
+                headers_out = [("Content-Type", outcome.content_type), *outcome.headers.items()]
+                self._send_raw(RawResponse(outcome.code, headers_out, [data], len(data)))
+        except OSError:
             self.close_connection = True
-            with contextlib.suppress(OSError):
-                self.connection.shutdown(socket.SHUT_RDWR)
-        elif isinstance(outcome, WatchStream):
-            self._stream(outcome.lines)
-        else:
-            data = json.dumps(outcome.body, separators=(",", ":")).encode() + b"\n"
-            self.send_response(outcome.code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for k, v in outcome.headers.items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(data)
 
-    def _stream(self, lines: Iterator[bytes]) -> None:
+    def _cut(self) -> None:
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _write(self, data: bytes, *, chunked: bool) -> None:
+        pace = self._pace
+        pieces = [data] if pace is None else _split(data, pace.chunk_bytes)
+        for piece in pieces:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+            if pace is not None and pace.stop.wait(pace.interval_s):
+                raise OSError("fakekube stopping")
+
+    def _send_raw(self, answer: RawResponse) -> None:
+        self.send_response(answer.code)
+        for k, v in answer.headers:
+            self.send_header(k, v)
+        chunked = answer.length is None and self.command != "HEAD"
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        elif answer.length is not None:
+            self.send_header("Content-Length", str(answer.length))
+        self.end_headers()
+        if self.command == "HEAD":
+            close = getattr(answer.chunks, "close", None)
+            if close is not None:  # a proxied body nobody will read: let its connection go
+                close()
+            return
+        for data in answer.chunks:
+            if data:
+                self._write(data, chunked=chunked)
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
+
+    def _stream(self, lines: Iterator[bytes | Cut]) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         try:
             for data in lines:
+                if isinstance(data, Cut):
+                    self._cut()
+                    return
                 if data:
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                    self._write(data, chunked=True)
                 elif self._peer_closed():
                     self.close_connection = True
                     return
             self.wfile.write(b"0\r\n\r\n")
-        except OSError:
-            self.close_connection = True
+        finally:
+            close = getattr(lines, "close", None)
+            if close is not None:
+                close()
 
     def _peer_closed(self) -> bool:
         try:
@@ -175,4 +240,15 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             return True
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+
+
+def _split(data: bytes, size: int) -> list[bytes]:
+    size = max(1, size)
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A request header by case-insensitive name."""
+    wanted = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == wanted), None)

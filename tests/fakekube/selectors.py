@@ -1,4 +1,9 @@
-"""Label and field selectors (``labelSelector``/``fieldSelector`` query parameters) on objects."""
+"""Label and field selectors (``labelSelector``/``fieldSelector`` query parameters) on objects.
+
+Field selectors accept only the field labels the real server supports for the resource
+(``metadata.name`` and ``metadata.namespace`` everywhere, more for Events, Pods, ...), with its
+400 for any other.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,38 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from tests.fakekube.apis import Resource
 from tests.fakekube.status import ApiError, JsonObj
 
 __all__ = ["object_filter"]
+
+_INVOLVED = ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")
+# (group, plural) -> field labels beyond metadata.name and metadata.namespace
+_FIELD_LABELS: dict[tuple[str, str], frozenset[str]] = {
+    ("", "events"): frozenset(
+        [f"involvedObject.{f}" for f in _INVOLVED]
+        + ["reason", "reportingComponent", "source", "type"]
+    ),
+    ("events.k8s.io", "events"): frozenset(
+        [f"regarding.{f}" for f in _INVOLVED] + ["reason", "reportingController", "type"]
+    ),
+    ("", "pods"): frozenset(
+        [
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "spec.hostNetwork",
+            "status.phase",
+            "status.podIP",
+            "status.nominatedNodeName",
+        ]
+    ),
+    ("", "namespaces"): frozenset(["status.phase"]),
+    ("", "secrets"): frozenset(["type"]),
+    ("", "services"): frozenset(["spec.clusterIP", "spec.type"]),
+}
+_FIELD_ALIASES = {"source": "source.component"}
 
 _Requirement = tuple[str, str, frozenset[str]]  # key, "in" | "notin" | "exists" | "!exists"
 
@@ -76,8 +110,29 @@ def _field_path(obj: JsonObj, path: str) -> str | None:
     return None if node is None else str(node)
 
 
-def object_filter(query: Mapping[str, str]) -> Callable[[JsonObj], bool]:
-    """A predicate for the objects the query's selectors select; 400 for a bad selector."""
+def _check_field_labels(reqs: list[_Requirement], res: Resource) -> list[_Requirement]:
+    extra = _FIELD_LABELS.get((res.group, res.plural), frozenset())
+    for key, _, _ in reqs:
+        if key in ("metadata.name", "metadata.namespace") or key in extra:
+            continue
+        if res.group == "":
+            raise ApiError(400, f"field label not supported: {key}")
+        raise ApiError(
+            400,
+            f'"{key}" is not a known field selector: only "metadata.name", "metadata.namespace"',
+        )
+    return [(_FIELD_ALIASES.get(k, k), op, v) for k, op, v in reqs]
+
+
+def object_filter(
+    query: Mapping[str, str], res: Resource | None = None
+) -> Callable[[JsonObj], bool]:
+    """A predicate for the objects (as served) the query's selectors select; 400 if bad.
+
+    With ``res``, field labels the real server does not support for it are refused.
+    """
     labels = _parse_selector(query.get("labelSelector"))
     fields = _parse_selector(query.get("fieldSelector"))
+    if res is not None:
+        fields = _check_field_labels(fields, res)
     return lambda obj: _selects(labels, obj, _label) and _selects(fields, obj, _field_path)

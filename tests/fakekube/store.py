@@ -1,7 +1,10 @@
-"""The object store: objects by key, the global resourceVersion, and the event history watches read.
+"""The object store: objects by key, the global resourceVersion, and the history behind it.
 
-One global counter as in etcd: every committed write bumps it and is recorded as a watch event.
-An object is stored once and rendered under whichever served version a request names.
+One global counter as in etcd: every committed write bumps it and is recorded as an event.
+The history since the last compaction lets watches replay and lists be served at an exact past
+resourceVersion (paginated lists are consistent, as etcd's are); what is older is compacted
+away and answers 410. An object is stored once and rendered under whichever served version (and,
+for Events, whichever API) a request names.
 """
 
 from __future__ import annotations
@@ -9,17 +12,16 @@ from __future__ import annotations
 import copy
 import threading
 import uuid
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from tests.fakekube.apis import Resource, Target, group_version
-from tests.fakekube.selectors import object_filter
+from tests.fakekube.apis import Resource, Target
+from tests.fakekube.kinds import from_storage
 from tests.fakekube.status import ApiError, JsonObj
 
 __all__ = ["Event", "ObjKey", "ObjectStore", "now", "object_meta", "render", "without"]
 
-ObjKey = tuple[str, str, str, str]  # (group, plural, namespace or "", name)
+ObjKey = tuple[str, str, str, str]  # (storage group, plural, namespace or "", name)
 
 
 class Event(NamedTuple):
@@ -49,21 +51,30 @@ def object_meta(obj: JsonObj) -> JsonObj:
     return meta
 
 
-def render(obj: JsonObj, version: str) -> JsonObj:
-    """A deep copy of ``obj`` as served at ``version`` (only ``apiVersion`` differs)."""
-    out = copy.deepcopy(obj)
-    out["apiVersion"] = group_version(obj["apiVersion"].rpartition("/")[0], version)
-    return out
+def render(obj: JsonObj, t: Target) -> JsonObj:
+    """A deep copy of the stored ``obj`` as the target's resource serves it at its version."""
+    return from_storage(t.resource, copy.deepcopy(obj), t.version)
+
+
+def in_scope(t: Target, key: ObjKey) -> bool:
+    """Whether a stored key is under what the target names (resource, namespace, name)."""
+    group, plural, ns, name = key
+    return (
+        (group, plural) == (t.resource.storage_group, t.resource.plural)
+        and t.namespace in (None, ns)
+        and t.name in (None, name)
+    )
 
 
 class ObjectStore:
-    """Objects, resourceVersion and watch history. Callers hold :attr:`lock` across a request."""
+    """Objects, resourceVersion and history. Callers hold :attr:`lock` across a request."""
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)  # notified on every commit
         self._objects: dict[ObjKey, JsonObj] = {}
         self._events: list[Event] = []
+        self._base: dict[ObjKey, JsonObj] = {}  # the objects as of the compacted RV
         self._rv = 1000
         self._compacted_rv = 0
 
@@ -72,13 +83,19 @@ class ObjectStore:
         """The resourceVersion of the newest write."""
         return self._rv
 
+    @property
+    def compacted_rv(self) -> int:
+        """History before this resourceVersion is gone (410 for watches and exact lists)."""
+        return self._compacted_rv
+
     # ------------------------------------------------------------------ reads
 
     def __contains__(self, key: object) -> bool:
         return key in self._objects
 
     def key(self, t: Target, name: str | None = None) -> ObjKey:
-        return (t.resource.group, t.resource.plural, t.namespace or "", name or t.name or "")
+        res = t.resource
+        return (res.storage_group, res.plural, t.namespace or "", name or t.name or "")
 
     def current(self, t: Target) -> JsonObj:
         """The stored object the target names (not a copy); 404 if absent."""
@@ -91,41 +108,28 @@ class ObjectStore:
             )
         return obj
 
-    def matching(self, t: Target, query: Mapping[str, str]) -> list[JsonObj]:
-        """Stored objects under the target that the query's selectors select, in key order."""
-        selected = object_filter(query)
-        group, plural = t.resource.group, t.resource.plural
-        return [
-            obj
-            for (g, p, ns, name), obj in sorted(self._objects.items())
-            if g == group
-            and p == plural
-            and t.namespace in (None, ns)
-            and t.name in (None, name)
-            and selected(obj)
-        ]
+    def objects_at(self, rv: int | None) -> dict[ObjKey, JsonObj]:
+        """The stored objects now (``rv`` None) or as they were at ``rv`` (not copies).
 
-    def matching_targets(self, t: Target, query: Mapping[str, str]) -> list[Target]:
-        """One named target per matching object (for deletecollection)."""
-        return [
-            Target(
-                t.resource, t.version, o["metadata"].get("namespace"), o["metadata"]["name"], None
-            )
-            for o in self.matching(t, query)
-        ]
+        Raises LookupError when ``rv`` is older than the compacted history.
+        """
+        if rv is None or rv >= self._rv:
+            return self._objects
+        if rv < self._compacted_rv:
+            raise LookupError(rv)
+        state = dict(self._base)
+        for ev in self._events:
+            if ev.rv > rv:
+                break
+            if ev.type == "DELETED":
+                state.pop(ev.key, None)
+            else:
+                state[ev.key] = ev.obj
+        return state
 
-    def list_body(self, t: Target, items: list[JsonObj]) -> JsonObj:
-        return {
-            "apiVersion": t.group_version,
-            "kind": f"{t.resource.kind}List",
-            "metadata": {"continue": "", "resourceVersion": str(self._rv)},
-            "items": items,
-        }
-
-    def listing(self, t: Target, query: Mapping[str, str]) -> JsonObj:
-        """The ``<Kind>List`` a list request for the target answers."""
-        items = [render(o, t.version) for o in self.matching(t, query)]
-        return self.list_body(t, items)
+    def scoped(self, t: Target, rv: int | None = None) -> list[tuple[ObjKey, JsonObj]]:
+        """(key, stored object) under the target at ``rv`` (or now), in key order."""
+        return sorted((k, o) for k, o in self.objects_at(rv).items() if in_scope(t, k))
 
     # ------------------------------------------------------------------ writes and history
 
@@ -140,54 +144,59 @@ class ObjectStore:
         self._events.append(Event(self._rv, event_type, key, copy.deepcopy(obj)))
         self.changed.notify_all()
 
-    def compact(self) -> None:
-        """Forget the history: watches from an older resourceVersion get 410 Expired."""
+    def compact(self, rv: int | None = None) -> None:
+        """Forget the history up to ``rv`` (default: all of it), as etcd compaction does."""
         with self.lock:
-            self._events.clear()
-            self._compacted_rv = self._rv
+            rv = self._rv if rv is None else min(max(rv, self._compacted_rv), self._rv)
+            self._base = copy.deepcopy(self.objects_at(rv))
+            self._events = [e for e in self._events if e.rv > rv]
+            self._compacted_rv = rv
+            self.changed.notify_all()
 
-    def events_after(self, since: int, wait_s: float) -> tuple[int | None, list[Event]]:
-        """(the compacted RV if ``since`` is too old, else None; the events after ``since``).
+    def events_after(self, since: int, wait_s: float) -> tuple[int | None, list[Event], int]:
+        """(the compacted RV if ``since`` is too old, else None; the events after ``since``;
+        the resourceVersion they bring a reader up to).
 
         Waits up to ``wait_s`` for a commit when there is nothing to report yet.
         """
         with self.lock:
             expired = self._compacted_rv if since < self._compacted_rv else None
             pending = [e for e in self._events if e.rv > since]
-            if not pending and expired is None:
+            read_rv = self._rv
+            if not pending and expired is None and wait_s > 0:
                 self.changed.wait(wait_s)
-        return expired, pending
+        return expired, pending, read_rv
 
     # ------------------------------------------------------------------ direct access for tests
 
     def put(self, obj: JsonObj, res: Resource) -> JsonObj:
-        """Store ``obj`` (a copy the caller owns) as is; see :meth:`FakeKube.put_object`."""
-        group, _, version = obj["apiVersion"].rpartition("/")
+        """Store ``obj`` (a copy the caller owns, stored shape) as is; see FakeKube.put_object."""
         with self.lock:
             meta = object_meta(obj)
             if res.namespaced:
                 meta.setdefault("namespace", "default")
-            key = (group, res.plural, meta.get("namespace", ""), meta["name"])
+            key = (res.storage_group, res.plural, meta.get("namespace", ""), meta["name"])
             current = self._objects.get(key)
             if current is None:
                 meta.setdefault("uid", str(uuid.uuid4()))
                 meta.setdefault("creationTimestamp", now())
-                meta.setdefault("generation", 1)
+                if res.tracks_generation:
+                    meta.setdefault("generation", 1)
             else:
                 old = current["metadata"]
                 for k in ("uid", "creationTimestamp"):
                     meta.setdefault(k, old.get(k))
-                changed = without(current, "metadata", "apiVersion", "kind", "status") != without(
-                    obj, "metadata", "apiVersion", "kind", "status"
-                )
-                meta.setdefault("generation", old.get("generation", 1) + int(changed))
+                ignored = ("metadata", "apiVersion", "kind", "status")
+                changed = without(current, *ignored) != without(obj, *ignored)
+                if res.tracks_generation:
+                    meta.setdefault("generation", old.get("generation", 1) + int(changed))
             self.commit(key, obj, "ADDED" if current is None else "MODIFIED")
-            return render(obj, version)
+            return copy.deepcopy(obj)
 
-    def get(self, key: ObjKey, version: str) -> JsonObj:
-        """A copy of the object at ``key`` as served at ``version``; KeyError if absent."""
+    def get(self, key: ObjKey) -> JsonObj:
+        """A copy of the stored object at ``key``; KeyError if absent."""
         with self.lock:
-            return render(self._objects[key], version)
+            return copy.deepcopy(self._objects[key])
 
     def list_copies(self, group: str, plural: str, ns: str | None) -> list[JsonObj]:
         """Copies of the stored objects of one resource (in one namespace, or all)."""

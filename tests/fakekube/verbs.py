@@ -1,9 +1,12 @@
-"""What create, update, patch and delete do to stored objects, as the apiserver does it for CRDs.
+"""What create, update, patch and delete do to stored objects, as the apiserver does it.
 
-Called with the store's lock held. Checks the body against the URL, resourceVersion (409 when
-stale, required on PUT), generation (bumped only when something outside metadata/status changes),
-the status subresource (the main resource ignores ``.status``; ``/status`` changes only it),
-finalizers (delete only marks the object), and a write that changes nothing (no new RV).
+Called with the store's lock held, in the request's shape (converted to and from the stored
+shape by :mod:`.kinds`). Checks the body against the URL, resourceVersion (409 when stale;
+required on PUT for custom resources and Leases, optional for other built-in kinds),
+generation (custom resources and Deployments; bumped only when something outside
+metadata/status changes), the status subresource (the main resource ignores ``.status``;
+``/status`` changes only it), finalizers (delete only marks the object), a write that changes
+nothing (no new RV), and the per-kind defaults and validation of :func:`.kinds.admit`.
 """
 
 from __future__ import annotations
@@ -23,7 +26,17 @@ from tests.fakekube.jsonpatch import (
     apply_json_patch,
     apply_merge_patch,
 )
-from tests.fakekube.status import PATCH_TYPES, ApiError, JsonObj
+from tests.fakekube.kinds import admit, to_storage
+from tests.fakekube.listing import list_body
+from tests.fakekube.selectors import object_filter
+from tests.fakekube.status import (
+    PATCH_TYPES,
+    ApiError,
+    FieldError,
+    JsonObj,
+    Verbatim,
+    invalid,
+)
 from tests.fakekube.store import ObjectStore, now, object_meta, render, without
 
 __all__ = ["check_body", "create", "delete", "delete_collection", "patch", "update"]
@@ -34,7 +47,7 @@ def check_body(t: Target, body: Any) -> JsonObj:
     if not isinstance(body, dict):
         raise ApiError(400, "the body of the request was not a JSON object")
     obj: JsonObj = copy.deepcopy(body)
-    if t.resource.group == "":  # built-in types may omit their TypeMeta
+    if t.resource.builtin:  # built-in types may omit their TypeMeta
         obj.setdefault("apiVersion", t.group_version)
         obj.setdefault("kind", t.resource.kind)
     if "kind" not in obj or "apiVersion" not in obj:
@@ -66,18 +79,8 @@ def check_body(t: Target, body: Any) -> JsonObj:
     return obj
 
 
-def _invalid(t: Target, name: str, field_path: str, message: str) -> ApiError:
-    qualified = f"{t.resource.kind}.{t.resource.group}" if t.resource.group else t.resource.kind
-    return ApiError(
-        422,
-        f'{qualified} "{name}" is invalid: {field_path}: {message}',
-        details={
-            "name": name,
-            "group": t.resource.group,
-            "kind": t.resource.kind,
-            "causes": [{"reason": "FieldValueInvalid", "message": message, "field": field_path}],
-        },
-    )
+def _invalid(t: Target, name: str, error: FieldError) -> ApiError:
+    return invalid(t.resource.group, t.resource.kind, name, [error])
 
 
 def _conflict(t: Target, why: str) -> ApiError:
@@ -94,9 +97,8 @@ def create(store: ObjectStore, t: Target, body: Any, dry_run: bool) -> Response:
     meta = obj["metadata"]
     if not meta.get("name"):
         if not meta.get("generateName"):
-            raise _invalid(
-                t, "", "metadata.name", "Required value: name or generateName is required"
-            )
+            detail = "name or generateName is required"
+            raise _invalid(t, "", FieldError("Required", "metadata.name", detail=detail))
         meta["name"] = meta["generateName"] + secrets.token_hex(3)[:5]
     key = store.key(t, meta["name"])
     if key in store:
@@ -106,30 +108,31 @@ def create(store: ObjectStore, t: Target, body: Any, dry_run: bool) -> Response:
             reason="AlreadyExists",
             details=t.resource.details(meta["name"]),
         )
-    for k in ("resourceVersion", "deletionTimestamp", "uid"):
+    for k in ("resourceVersion", "deletionTimestamp", "uid", "generation"):
         meta.pop(k, None)
-    meta.update(uid=str(uuid.uuid4()), creationTimestamp=now(), generation=1)
+    meta.update(uid=str(uuid.uuid4()), creationTimestamp=now())
+    if t.resource.tracks_generation:
+        meta["generation"] = 1
     if t.resource.status_subresource:
         obj.pop("status", None)
+    admit(t, obj, None)
+    stored = to_storage(t.resource, obj)
     if not dry_run:
-        store.commit(key, obj, "ADDED")
-    return Response(201, copy.deepcopy(obj))
+        store.commit(key, stored, "ADDED")
+    return Response(201, render(stored, t))
 
 
 def update(
     store: ObjectStore, t: Target, new: JsonObj, dry_run: bool, *, from_patch: bool = False
 ) -> Response:
     """PUT (or the write after a patch): ``new`` replaces the object, within the rules above."""
-    current = store.current(t)
+    current = render(store.current(t), t)
     cur_meta, new_meta = current["metadata"], new["metadata"]
     rv = new_meta.get("resourceVersion")
-    if not rv and not from_patch:
-        raise _invalid(
-            t,
-            t.name or "",
-            "metadata.resourceVersion",
-            "Invalid value: 0x0: must be specified for an update",
-        )
+    if not rv and not from_patch and not t.resource.unconditional_update:
+        detail = "must be specified for an update"
+        error = FieldError("Invalid", "metadata.resourceVersion", Verbatim("0x0"), detail)
+        raise _invalid(t, t.name or "", error)
     if rv and rv != cur_meta["resourceVersion"]:
         raise _conflict(
             t,
@@ -154,16 +157,19 @@ def update(
         ignored = ("metadata", "apiVersion", "kind") + (
             ("status",) if t.resource.status_subresource else ()
         )
-        if without(obj, *ignored) != without(current, *ignored):
+        changed = without(obj, *ignored) != without(current, *ignored)
+        if t.resource.tracks_generation and changed:
             obj["metadata"]["generation"] = cur_meta.get("generation", 1) + 1
     obj["apiVersion"] = t.group_version
     obj["metadata"]["resourceVersion"] = cur_meta["resourceVersion"]
+    admit(t, obj, current)
     if without(obj, "apiVersion") == without(current, "apiVersion"):
-        return Response(200, render(current, t.version))  # no-op: no new RV
+        return Response(200, current)  # no-op: no new RV
+    stored = to_storage(t.resource, obj)
     if not dry_run:
         gone = "deletionTimestamp" in cur_meta and not obj["metadata"].get("finalizers")
-        store.commit(store.key(t), obj, "DELETED" if gone else "MODIFIED")
-    return Response(200, copy.deepcopy(obj))
+        store.commit(store.key(t), stored, "DELETED" if gone else "MODIFIED")
+    return Response(200, render(stored, t))
 
 
 def patch(
@@ -176,15 +182,15 @@ def patch(
 ) -> Response:
     """PATCH: JSON patch or merge patch; a failed JSON patch op is a bare 422, why in ``errors``."""
     kind = (content_type or "").split(";")[0].strip().lower()
-    if t.resource.group == "" and kind == "application/strategic-merge-patch+json":
-        kind = "application/merge-patch+json"  # close enough for the core types used here
+    if t.resource.builtin and kind == "application/strategic-merge-patch+json":
+        kind = "application/merge-patch+json"  # close enough for the built-in types used here
     if kind not in ("application/json-patch+json", "application/merge-patch+json"):
         raise ApiError(
             415,
             f"the body of the request was in an unknown format - accepted "
             f"media types include: {PATCH_TYPES}",
         )
-    current = render(store.current(t), t.version)
+    current = render(store.current(t), t)
     if kind == "application/merge-patch+json":
         if not isinstance(body, dict):
             raise ApiError(
@@ -223,7 +229,7 @@ def delete(store: ObjectStore, t: Target, options: Any, dry_run: bool) -> Respon
         if "deletionTimestamp" not in meta and not dry_run:
             obj["metadata"]["deletionTimestamp"] = now()
             store.commit(store.key(t), obj, "MODIFIED")
-        return Response(202, render(obj, t.version))
+        return Response(202, render(obj, t))
     if not dry_run:
         store.commit(store.key(t), copy.deepcopy(current), "DELETED")
     return Response(
@@ -242,8 +248,11 @@ def delete_collection(
     store: ObjectStore, t: Target, query: Mapping[str, str], options: Any, dry_run: bool
 ) -> Response:
     """DELETE on a collection: each selected object as :func:`delete`; the list as it was."""
+    selected = object_filter(query, t.resource)
     items = []
-    for one in store.matching_targets(t, query):
-        items.append(render(store.current(one), t.version))
-        delete(store, one, options, dry_run)
-    return Response(200, store.list_body(t, items))
+    for (_, _, ns, name), obj in store.scoped(t):
+        shown = render(obj, t)
+        if selected(shown):
+            items.append(shown)
+            delete(store, Target(t.resource, t.version, ns or None, name, None), options, dry_run)
+    return Response(200, list_body(t, items, store.resource_version))
