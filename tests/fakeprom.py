@@ -58,7 +58,7 @@ class Fault(enum.Enum):
     SLOW = "slow"  # the right answer after `slow_s`
     DROP = "drop"  # the request is read, then the connection closed without an answer
     SILENT = "silent"  # the connection is accepted and nothing is ever said
-    UNAUTHORIZED = "unauthorized"  # 401 whose body echoes the Authorization header, as some do
+    UNAUTHORIZED = "unauthorized"  # 401 echoing Authorization and X-Api-Key, as some servers do
     RAW = "raw"  # `raw_status`, `raw_headers` and `raw_body`, exactly
 
 
@@ -268,7 +268,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault is Fault.HTML:
             self._send(502, "text/html", prom.html_page.encode())
         elif fault is Fault.UNAUTHORIZED:
-            said = f"bad credentials: {self.headers.get('Authorization')}\n"
+            echoed = [self.headers[k] for k in ("Authorization", "X-Api-Key") if k in self.headers]
+            said = f"bad credentials: {' '.join(echoed)}\n"
             self._send(401, "text/plain", said.encode())
         elif fault is Fault.RAW:
             self._head(

@@ -296,6 +296,8 @@ def test_credentials_never_appear_in_a_message(prom: FakePrometheus) -> None:
         "(HTTP 401): bad credentials: ***: check the token and headers"
     )
     assert denied.value.exit_code == 4
+    fresh = bearer.get("/api/v1/query", headers={"X-Api-Key": "key-fedcba9876543210"})
+    assert fresh.summary() == "bad credentials: *** ***"  # a per-request credential too
     basic_url = prom.url.replace("http://", "http://admin:hunter2@")
     basic = BoundedClient(basic_url, timeout_s=TIMEOUT_S, max_bytes=MB, name="Prometheus")
     with pytest.raises(PermissionDeniedError) as denied:

@@ -119,6 +119,8 @@ class BoundedClient:
         if "://" in path or path.startswith("//"):
             raise ValueError("path must be relative to the base URL")  # never another host
         extra = _checked_headers(headers or {}, self.name)
+        # A per-request credential (a token read fresh for each poll) is as secret as a fixed one.
+        secrets = self._secrets + tuple(_header_secrets(extra))
         content, content_type = _body(json, data)
         if content_type:
             extra.setdefault("Content-Type", content_type)
@@ -139,11 +141,11 @@ class BoundedClient:
             raise
         except (httpcore.TimeoutException, httpx.TimeoutException) as exc:
             late = http_errors.timeout(self.source, self.timeout_s, progress, exc)
-            raise self._tidy(late) from None
+            raise _tidy(late, secrets) from None
         except (httpcore.NetworkError, httpx.TransportError, httpcore.ProtocolError) as exc:
             scheme = httpx.URL(self.base_url).scheme
             error = http_errors.classify(exc, self.source, scheme, progress)
-            raise self._tidy(error) from None
+            raise _tidy(error, secrets) from None
         except (httpx.InvalidURL, UnicodeEncodeError) as exc:
             raise ConfigError(f"{self.source}: cannot build the request ({literal(exc)})") from None
         answer = BoundedResponse(
@@ -151,10 +153,10 @@ class BoundedClient:
             headers=response.headers,
             body=body,
             source=self.source,
-            secrets=self._secrets,
+            secrets=secrets,
         )
         if time.monotonic() > deadline:  # the final check: every byte by the deadline
-            raise self._tidy(http_errors.timeout(self.source, self.timeout_s, progress))
+            raise _tidy(http_errors.timeout(self.source, self.timeout_s, progress), secrets)
         http_errors.refuse_tls_mismatch(answer, httpx.URL(self.base_url).scheme)
         return answer
 
@@ -200,10 +202,11 @@ class BoundedClient:
             "nothing of it was used: check the url, or narrow what is asked"
         )
 
-    def _tidy(self, error: MonotuiError) -> MonotuiError:
-        # One line, and no secret even if the server echoed one into an error text.
-        error.args = (literal(redact(str(error), self._secrets), max_len=600),)
-        return error
+
+def _tidy(error: MonotuiError, secrets: tuple[str, ...]) -> MonotuiError:
+    # One line, and no secret even if the server echoed one into an error text.
+    error.args = (literal(redact(str(error), secrets), max_len=600),)
+    return error
 
 
 def _checked_url(url: object, name: str) -> str:
@@ -272,13 +275,19 @@ def _secrets_of(url: str, headers: Mapping[str, str], extra: Iterable[str]) -> t
         # httpx sends URL credentials as Basic auth: their base64 is as secret as they are.
         pair = f"{parsed.username}:{parsed.password}".encode()
         found.append(base64.b64encode(pair).decode())
+    found += _header_secrets(headers)
+    return tuple(dict.fromkeys(found))
+
+
+def _header_secrets(headers: Mapping[str, str]) -> list[str]:
+    found: list[str] = []
     for key, value in headers.items():
         if any(word in key.lower() for word in _SECRET_HEADER_WORDS):
             found.append(value)
             scheme, _, credential = value.partition(" ")
             if credential and scheme.isalpha():
                 found.append(credential)  # "Bearer xyz": xyz alone is the secret too
-    return tuple(dict.fromkeys(found))
+    return found
 
 
 def _query(params: Params | None) -> tuple[tuple[str, str], ...] | None:
