@@ -124,9 +124,7 @@ def _inspect(target: Path, expected: bytes | None, shown: str) -> _Original | No
                 "names with the old content: nothing was written"
             )
         if st.st_size != len(expected) or _read_all(fd, len(expected) + 1) != expected:
-            raise ConflictError(
-                f"{shown} changed since it was read; nothing was written", current=None
-            )
+            raise ConflictError(f"{shown} changed since it was read; nothing was written")
         return _Original(
             st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode), (st.st_dev, st.st_ino), _xattrs(fd)
         )
