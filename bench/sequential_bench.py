@@ -14,8 +14,8 @@ from collections.abc import Callable
 import numpy as np
 
 from bench.traffic import INTERVAL_S, Traffic, TrafficModel
-from monotui.sequential import SequentialTest
-from monotui.sequential_evidence import CountEvidence
+from monotui.judge.evidence import CountEvidence
+from monotui.judge.sequential import SequentialTest
 
 ROLLOUTS = 300
 METRICS = 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TextIO
 
 from monotui.config import Config
@@ -36,8 +37,9 @@ def check_config(config: Config, *, context: str | None, out: TextIO) -> int:
             if isinstance(router, Router):
                 checks.append((f"router {rollout.router.kind}", router.read))
             if isinstance(metrics, MetricsSource):
-                check = getattr(metrics, "check", metrics.fetch)
-                checks.append((f"metrics {rollout.metrics.kind}", check))
+                check = getattr(metrics, "check", None)
+                call = check if callable(check) else partial(metrics.fetch, None)
+                checks.append((f"metrics {rollout.metrics.kind}", call))
             if isinstance(flags, FlagSource):
                 checks.append((f"flags {rollout.flags.kind}", flags.read))
             for name, call in checks:

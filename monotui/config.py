@@ -69,59 +69,65 @@ class AuditConfig(_Section):
 class JudgeConfig(_Section):
     """The canary judge and the automation's limits (`[rollouts.judge]`).
 
-    Each metric (the error rate, and the p99 latency when `latency` is on) compares the last
-    `lookback` samples of canary and baseline with a two-sided Mann-Whitney U test. A metric is HIGH
-    when the difference is significant at `confidence`, the canary is the higher one and its median
-    exceeds `allowed_increase` times the baseline's; LOW for a significant decrease; else PASS.
+    The default judge (`method = "sequential"`) reads, each poll, the increase of each version's
+    requests and bad requests (5xx; requests slower than `slow_ms`) and keeps anytime-valid
+    evidence that the canary's bad rate is more than `allowed_increase` times the baseline's,
+    conditioned on each poll's observed split; it rolls back when the evidence reaches 1/alpha,
+    which a healthy canary does with probability at most alpha however long it is watched (see
+    the README's judge section for the formulas and the papers).
 
-    Samples are rates over the metrics window; only samples a window apart are compared (polled every
-    5 s with a 1m window, six neighbours share most of their requests, and the U test needs
-    independent values). `lookback` counts those independent windows.
-
-    Absolute guards need no statistics: the canary error rate over its newest samples (pooled until
-    they cover `min_requests` requests) above `max_error_rate`, or its p99 above `max_latency_ms`, is
-    HIGH at once. `min_requests` counts the canary requests behind the judged samples: the sum of the
-    canary request rate x the metrics window over them. Fewer than that, or an unknown canary
-    request rate, is NO DATA: error rates computed from a handful of requests are noise.
+    `method = "mann-whitney"` is the Kayenta-style judge for metrics that are not counts: the last
+    `lookback` independent samples compared with a Mann-Whitney U test at `confidence`; the keys
+    marked "mann-whitney" below apply to it only.
     """
 
-    confidence: float = Field(0.98, gt=0.5, lt=1)
-    """Confidence of the Mann-Whitney U test: 0.98 means p < 0.02 counts as a difference."""
-    allowed_increase: float = Field(1.0, ge=1.0)
-    """Effect-size gate: a significant increase is HIGH only when canary/baseline (medians) exceeds
-    this; 1.0 counts any significant increase, 1.2 tolerates +20 %."""
-    latency_allowed_increase: float = Field(1.5, ge=1.0)
-    """The same gate for p99 latency. Looser by default: a p99 interpolated from histogram buckets
-    over the canary's few requests reads high (1.2x on identical versions is common at 1 %)."""
-    direction: Literal["increase", "either"] = "increase"
-    """increase: a significantly lower canary (LOW) scores as a pass, fewer errors are no failure;
-    either: LOW counts against the score like HIGH (Kayenta's default)."""
+    method: Literal["sequential", "mann-whitney"] = "sequential"
+    """sequential: evidence on counts (the default); mann-whitney: a U test on sampled values."""
+    alpha: float = Field(0.01, gt=0, lt=0.5)
+    """The chance of ever rolling back a healthy canary: the evidence that rolls back is 1/alpha."""
+    allowed_increase: float = Field(1.0, ge=1.0, le=100.0)
+    """A canary 5xx rate up to this times the baseline's is healthy: 1.0 counts any increase,
+    1.2 tolerates +20 %."""
+    latency_allowed_increase: float = Field(1.5, ge=1.0, le=100.0)
+    """The same for the share of slow requests (above slow_ms)."""
+    slow_ms: float | None = Field(None, gt=0, lt=1e9)
+    """Where a slow request starts, in ms; default: the histogram bucket at or above the
+    baseline's p99 over the history (about 1 % of its requests are slower)."""
+    min_canary_requests: float = Field(0.0, ge=0, lt=1e15)
+    """Requests the canary must have served at a step before the automation advances (at least
+    one, always); a step waits out its hold and then this exposure, it never pauses for it."""
     max_error_rate: float = Field(0.05, ge=0, le=1)
-    """Absolute guard: the newest canary error rate (pooled over `min_requests` requests) above this
-    is HIGH, whatever the baseline does."""
-    max_latency_ms: float | None = Field(None, gt=0)
-    """Absolute guard for the newest canary p99 latency, in ms; none by default."""
-    min_requests: float = Field(100.0, ge=0)
-    """Fewer canary requests than this behind the judged samples (the sum of canary req/s x the
-    metrics window over them) is NO DATA; 0 turns the check off."""
-    lookback: int = Field(10, ge=1)
-    """How many recent independent samples (a metrics window apart) per side the judge compares."""
-    min_samples: int = Field(3, ge=1)
-    """A metric with fewer samples than this on either side is NO DATA."""
+    """Absolute guard: a canary 5xx rate above this in the current step rolls back when the
+    canary is also worse than the baseline; when both versions are above it, the automation holds
+    ("both versions failing: not the canary")."""
+    max_latency_ms: float | None = Field(None, gt=0, lt=1e9)
+    """The same guard for the canary's p99 latency, in ms; none by default."""
+    nodata_limit: int = Field(6, ge=1, le=10_000)
+    """Consecutive polls without fresh canary data (while the route sends it traffic) before the
+    automation pauses and says why."""
     latency: bool = True
-    """Judge the p99 latency as a second metric (turn off when the metrics have no latency)."""
+    """Judge the latency (slow requests) as a second metric (off when there is no histogram)."""
+    # --- mann-whitney only ---
+    confidence: float = Field(0.98, gt=0.5, lt=1)
+    """mann-whitney: p < 1 - confidence counts as a difference."""
+    direction: Literal["increase", "either"] = "increase"
+    """mann-whitney: whether a significantly lower canary (LOW) also counts against the score."""
+    min_requests: float = Field(100.0, ge=0, lt=1e15)
+    """mann-whitney: fewer canary requests than this behind the judged samples is NO DATA."""
+    lookback: int = Field(10, ge=1, le=10_000)
+    """mann-whitney: recent independent samples (a metrics window apart) per side compared."""
+    min_samples: int = Field(3, ge=1, le=10_000)
+    """mann-whitney: fewer samples than this on either side is NO DATA."""
     pass_score: float = Field(90.0, ge=0, le=100)
-    """A score at or above this is PASS."""
+    """mann-whitney: a score at or above this is PASS."""
     marginal_score: float = Field(75.0, ge=0, le=100)
-    """A score at or above this (and below pass_score) is MARGINAL; below it FAIL."""
-    failure_limit: int = Field(2, ge=1)
-    """Consecutive FAIL verdicts before the automation rolls back (NO DATA does not break a run)."""
-    nodata_limit: int = Field(5, ge=1)
-    """Consecutive NO DATA verdicts before the automation pauses."""
+    """mann-whitney: a score at or above this (and below pass_score) is MARGINAL; below, FAIL."""
+    failure_limit: int = Field(2, ge=1, le=10_000)
+    """mann-whitney: consecutive FAILs, each on a fresh metrics window, before rolling back."""
     latency_critical: bool = False
-    """Whether a HIGH p99 latency fails the whole verdict (score 0)."""
+    """mann-whitney: whether a HIGH p99 latency fails the whole verdict (score 0)."""
     error_rate_critical: bool = True
-    """Whether a HIGH error rate fails the whole verdict (score 0)."""
+    """mann-whitney: whether a HIGH error rate fails the whole verdict (score 0)."""
 
     @model_validator(mode="after")
     def _scores(self) -> JudgeConfig:

@@ -1,26 +1,24 @@
 """What the automation does with a verdict: pure, so it can be tested without a world.
 
-manual: nothing moves by itself. auto: advance after a PASS verdict held for `hold_s` at the current
-step; pause on MARGINAL (a human decides); roll back after `failure_limit` consecutive FAILs; pause
-after `nodata_limit` consecutive NODATA verdicts. NO DATA never advances.
-
-Counting rules, and why:
-- A NO DATA verdict neither extends nor breaks a run of FAILs: a Prometheus gap between two FAILs is
-  no evidence the canary got better, so FAIL, NODATA, FAIL still counts as two. PASS and MARGINAL
-  (verdicts with data) reset it.
-- The pauses fire once per run (the first MARGINAL, the `nodata_limit`-th NODATA): when a human
-  resumes during the same run, that is their decision, and the automation does not pause again.
-- A FAIL counts again only once a fresh metrics window has passed since the last one counted
-  (`fresh_after_s`, the rate window): polled every 5 s with a 1m window, two FAILs 5 s apart judge
-  the same minute of traffic, and `failure_limit = 2` would mean "failing for 5 s" instead of two
-  windows of evidence (Flagger's interval x threshold). In between, a FAIL neither extends nor breaks
-  the run.
+manual: nothing moves by itself. auto:
+- FAIL rolls back at once under the sequential judge (its evidence already accumulates over every
+  poll since the canary started taking traffic); under `method = "mann-whitney"` after
+  `failure_limit` FAILs, each on a fresh metrics window.
+- A step advances once its hold (`hold_s`, counted from when the weight was reached) is over, the
+  verdict is PASS, every source is fresh, and the canary has served at least
+  max(1, `min_canary_requests`) requests at this step. A metrics gap costs nothing: it neither
+  restarts nor extends the hold (the next poll's increase covers it); too little traffic is not a
+  reason to pause, only to wait.
+- Both versions failing (an incident, not the canary) holds the automation while it lasts; it goes
+  on by itself when it is over.
+- MARGINAL (the Mann-Whitney judge's) pauses once: a human decides.
+- `nodata_limit` consecutive polls without fresh canary data (NO DATA) pause, once.
 - After a rollback the plan is terminal (Failed), so the rollback is written once.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from monotui.config import JudgeConfig
 from monotui.model import ActionKind, Phase, Plan, Verdict, VerdictResult
@@ -33,9 +31,8 @@ class PolicyState:
     consecutive_fail: int = 0
     consecutive_nodata: int = 0
     consecutive_marginal: int = 0
-    pass_since: float | None = None  # when the verdict last became PASS
-    step_since: float = 0.0  # when the current weight was reached
-    fail_counted_at: float | None = None  # when a FAIL last counted toward the run
+    fail_counted_at: float | None = None  # mann-whitney: when a FAIL last counted
+    incident: bool = False  # both versions failing: holding
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,15 +43,23 @@ class Decision:
     reason: str
 
 
-def reached_step(state: PolicyState, now: float) -> PolicyState:
-    """The weight changed: the hold timer starts again."""
-    return replace(state, step_since=now, pass_since=None)
+@dataclass(frozen=True, slots=True)
+class Situation:
+    """What the decision looks at besides the verdict: the step and the sources."""
+
+    now: float
+    step_since: float
+    hold_s: float
+    canary_requests: float
+    """Canary requests served at this step."""
+    healthy: bool
+    """Every source answered with fresh data."""
 
 
 def observe(
     state: PolicyState, verdict: Verdict, now: float, *, fresh_after_s: float = 0.0
 ) -> PolicyState:
-    """Count the verdict (see the module docstring for what resets what)."""
+    """Count the verdict (a FAIL counts again only on a fresh metrics window: mann-whitney)."""
     result = verdict.result
     counted_at = state.fail_counted_at
     if result == VerdictResult.FAIL:
@@ -65,35 +70,31 @@ def observe(
         fails = state.consecutive_fail
     else:
         fails, counted_at = 0, None
+    marginal = result == VerdictResult.MARGINAL and not verdict.incident
     return PolicyState(
         consecutive_fail=fails,
         consecutive_nodata=state.consecutive_nodata + 1 if result == VerdictResult.NODATA else 0,
-        consecutive_marginal=(
-            state.consecutive_marginal + 1 if result == VerdictResult.MARGINAL else 0
-        ),
-        pass_since=(state.pass_since if state.pass_since is not None else now)
-        if result == VerdictResult.PASS
-        else None,
-        step_since=state.step_since,
+        consecutive_marginal=state.consecutive_marginal + 1 if marginal else 0,
         fail_counted_at=counted_at,
+        incident=verdict.incident,
     )
 
 
-def hold_elapsed(state: PolicyState, now: float) -> float:
-    """How long the verdict has been PASS at this step."""
-    if state.pass_since is None:
-        return 0.0
-    return max(0.0, now - max(state.pass_since, state.step_since))
+def hold_elapsed(step_since: float, now: float) -> float:
+    """How long the current step has lasted."""
+    return max(0.0, now - step_since)
 
 
 def decide(
-    state: PolicyState, verdict: Verdict, plan: Plan, now: float, *, hold_s: float, cfg: JudgeConfig
+    state: PolicyState, verdict: Verdict, plan: Plan, at: Situation, cfg: JudgeConfig
 ) -> Decision | None:
     """The automatic action for this verdict under policy auto, or None."""
     if plan.paused or plan.phase in (Phase.PROMOTED, Phase.ROLLED_BACK, Phase.FAILED):
         return None
     result = verdict.result
     if result == VerdictResult.FAIL and plan.canary_pct > 0:
+        if cfg.method == "sequential":
+            return Decision(ActionKind.ROLLBACK, f"verdict FAIL: {verdict.reason}")
         if state.consecutive_fail >= cfg.failure_limit:
             return Decision(
                 ActionKind.ROLLBACK,
@@ -101,6 +102,8 @@ def decide(
                 f"(limit {cfg.failure_limit}): {verdict.reason}",
             )
         return None
+    if verdict.incident:
+        return None  # holding while both versions fail; the events say so
     if result == VerdictResult.MARGINAL:
         if state.consecutive_marginal == 1:
             return Decision(
@@ -111,14 +114,44 @@ def decide(
         if state.consecutive_nodata == cfg.nodata_limit:
             return Decision(
                 ActionKind.PAUSE,
-                f"{state.consecutive_nodata} polls without data (limit {cfg.nodata_limit}): "
-                f"{verdict.reason}",
+                f"{state.consecutive_nodata} polls without fresh canary data "
+                f"(limit {cfg.nodata_limit}): {verdict.reason}",
             )
         return None
-    ready = hold_elapsed(state, now) >= hold_s
-    if result == VerdictResult.PASS and plan.next_step is not None and ready:
+    ready = hold_elapsed(at.step_since, at.now) >= at.hold_s
+    exposed = at.canary_requests >= max(1.0, cfg.min_canary_requests)
+    if result == VerdictResult.PASS and plan.next_step is not None and ready and exposed:
+        if not at.healthy:
+            return None
         return Decision(
             ActionKind.ADVANCE,
-            f"verdict PASS held for {hold_s:.0f}s at {plan.canary_pct} %: {verdict.reason}",
+            f"step held {at.hold_s:.0f}s at {plan.canary_pct} %: {verdict.reason}",
         )
     return None
+
+
+def waiting_for(verdict: Verdict, plan: Plan, at: Situation, cfg: JudgeConfig) -> str:
+    """Why the automation is not advancing yet, in words ("" when nothing holds it)."""
+    if verdict.incident:
+        return "both versions failing: not the canary; holding"
+    if verdict.result != VerdictResult.PASS or plan.next_step is None:
+        return ""
+    if hold_elapsed(at.step_since, at.now) < at.hold_s:
+        return ""
+    needed = max(1.0, cfg.min_canary_requests)
+    if at.canary_requests < needed:
+        return f"waiting for canary traffic: {at.canary_requests:,.0f} of {needed:,.0f} requests"
+    if not at.healthy:
+        return "waiting for every source to answer fresh"
+    return ""
+
+
+__all__ = [
+    "Decision",
+    "PolicyState",
+    "Situation",
+    "decide",
+    "hold_elapsed",
+    "observe",
+    "waiting_for",
+]

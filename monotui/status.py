@@ -6,12 +6,13 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from monotui.model import Pair, Snapshot
+from monotui.model import Evidence, MetricVerdict, Pair, Snapshot
 
 
 def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
-    """The `status --json` shape of DESIGN.md: error rates as fractions, weights in percent."""
-    latest = snap.latest  # a failed poll is a gap: reported as NO DATA, not as older data
+    """The `status --json` shape of DESIGN.md: error rates as fractions, weights in percent; the
+    current values are pooled over the metrics window, NO DATA (null) after a failed poll."""
+    latest = snap.latest
     split = snap.observed_split
     return {
         "name": snap.rollout,
@@ -28,30 +29,20 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
         "observed_split": (
             {"stable": round(split.stable, 3), "canary": round(split.canary, 3)} if split else None
         ),
-        "error_rate": _pair(latest.error_rate if latest else Pair()),
-        "latency_p99_ms": _pair(latest.latency_p99_ms if latest else Pair()),
-        "request_rate": _pair(latest.request_rate if latest else Pair()),
+        "error_rate": _pair(snap.current("error_rate")),
+        "latency_p99_ms": _pair(snap.current("latency_p99_ms")),
+        "request_rate": _pair(snap.request_rate),
         "verdict": {
             "result": snap.verdict.result.value,
-            "score": snap.verdict.score,
+            "score": _num(snap.verdict.score),
             "reason": snap.verdict.reason,
-            "metrics": [
-                {
-                    "name": m.name,
-                    "label": m.label.value,
-                    "baseline": _num(m.baseline),
-                    "canary": _num(m.canary),
-                    "p_value": _num(m.p_value),
-                    "effect": _num(m.effect),
-                    "n_baseline": m.n_baseline,
-                    "n_canary": m.n_canary,
-                    "critical": m.critical,
-                }
-                for m in snap.verdict.metrics
-            ],
+            "incident": snap.verdict.incident,
+            "canary_requests": _num(snap.verdict.canary_requests),
+            "metrics": [_metric(m) for m in snap.verdict.metrics],
         },
         "step": {"index": snap.plan.index, "of": len(snap.plan.steps)},
         "steps": list(snap.plan.steps),
+        "hold": {"elapsed_s": _num(snap.hold_elapsed_s), "of_s": _num(snap.hold_s)},
         "next_action": snap.next_action,
         "flags": [
             {
@@ -73,6 +64,46 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
     }
 
 
+def _metric(m: MetricVerdict) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": m.name,
+        "label": m.label.value,
+        "baseline": _num(m.baseline),
+        "canary": _num(m.canary),
+        "p_value": _num(m.p_value),
+        "effect": _num(m.effect),
+        "n_baseline": m.n_baseline,
+        "n_canary": m.n_canary,
+        "critical": m.critical,
+        "both_failing": m.both_failing,
+        "sentence": m.sentence,
+    }
+    if m.evidence is not None:
+        out["evidence"] = _evidence(m.evidence)
+    return out
+
+
+def _evidence(e: Evidence) -> dict[str, Any]:
+    return {
+        "e_value": _num(e.e_value),
+        "rolls_back_at": _num(e.limit),
+        "ratio": _num(e.ratio),
+        "ci": {"low": _num(e.ci_low), "high": _num(e.ci_high)},
+        "step": {
+            "canary_requests": _num(e.canary_requests),
+            "canary_bad": _num(e.canary_bad),
+            "baseline_requests": _num(e.baseline_requests),
+            "baseline_bad": _num(e.baseline_bad),
+        },
+        "since_canary_started": {
+            "canary_requests": _num(e.run_canary_requests),
+            "canary_bad": _num(e.run_canary_bad),
+            "excess_bad": _num(e.excess_bad),
+        },
+        "dispersion": _num(e.dispersion),
+    }
+
+
 def _pair(pair: Pair) -> dict[str, float | None]:
     return {"baseline": _num(pair.baseline), "canary": _num(pair.canary)}
 
@@ -91,8 +122,7 @@ def iso(t: float) -> str:
 def summary_line(snap: Snapshot) -> str:
     """One human line per rollout for `monotui status`."""
     weights = str(snap.weights) if snap.weights else "?"
-    latest = snap.latest
-    rates = latest.error_rate if latest else Pair()
+    rates = snap.current("error_rate")
     problems = [f"{s.name} {s.state.value}: {s.message}" for s in snap.sources if s.state != "ok"]
     tail = f"  [{'; '.join(problems)}]" if problems else ""
     return (

@@ -179,7 +179,7 @@ def judged_healthy(cfg: RolloutConfig, router: Any, **kw: Any) -> tuple[Any, Any
     ctl = assemble(
         auto,
         router=router(auto),
-        metrics=SimMetrics(world, cfg.name, window_s=10.0, step_s=10.0),
+        metrics=SimMetrics(world, cfg.name, step_s=10.0),
         clock=world.now,
         **kw,
     )

@@ -111,7 +111,7 @@ def test_metrics_timeouts_go_stale_then_error_and_never_count_as_healthy(tmp_pat
         assert metrics is not None
         states.append(metrics.state)
         assert snap.verdict.result == VerdictResult.NODATA
-        assert snap.latest is not None and snap.latest.error_rate.canary is None
+        assert snap.latest is not None and snap.latest.canary.value(0) is None
     assert states[0] == SourceState.STALE and states[-1] == SourceState.ERROR
     assert "timed out" in metrics.message
 

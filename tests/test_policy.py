@@ -21,21 +21,33 @@ from monotui.model import (
 from monotui.sim.demo import STEPS, Demo, build_demo
 from monotui.sim.world import BASELINE, CANARY
 
-CFG = JudgeConfig(failure_limit=2, nodata_limit=3)
+CFG = JudgeConfig(nodata_limit=3)
+MW = JudgeConfig(method="mann-whitney", failure_limit=2, nodata_limit=3)
 PLAN = Plan(steps=(1, 5, 10, 25, 50, 100), canary_pct=5)
 V = {r: Verdict(r, 100.0 if r == VerdictResult.PASS else 0.0, r.value) for r in VerdictResult}
+INCIDENT = Verdict(VerdictResult.MARGINAL, None, "both versions failing", incident=True)
 
 
 def run(
-    results: list[VerdictResult], *, plan: Plan = PLAN, poll_s: float = 10.0, window_s: float = 10.0
+    results: list[VerdictResult | Verdict],
+    *,
+    plan: Plan = PLAN,
+    poll_s: float = 10.0,
+    window_s: float = 10.0,
+    cfg: JudgeConfig = CFG,
+    hold_s: float = 1000.0,
+    canary_requests: float = 100.0,
+    healthy: bool = True,
 ) -> list[policy.Decision | None]:
-    """Feed verdicts one poll apart, return each poll's decision."""
+    """Feed verdicts one poll apart (the step started at 0), return each poll's decision."""
     state = policy.PolicyState()
     decisions = []
     for i, result in enumerate(results):
+        verdict = result if isinstance(result, Verdict) else V[result]
         now = poll_s * i
-        state = policy.observe(state, V[result], now, fresh_after_s=window_s)
-        decisions.append(policy.decide(state, V[result], plan, now, hold_s=1000, cfg=CFG))
+        state = policy.observe(state, verdict, now, fresh_after_s=window_s)
+        at = policy.Situation(now, 0.0, hold_s, canary_requests, healthy)
+        decisions.append(policy.decide(state, verdict, plan, at, cfg))
     return decisions
 
 
@@ -46,33 +58,55 @@ def kinds(decisions: list[policy.Decision | None]) -> list[str | None]:
     return [d.kind.value if d else None for d in decisions]
 
 
-def test_fail_then_pass_resets_the_failure_count() -> None:
-    assert kinds(run([F, P, F, P, F])) == [None] * 5
-    assert kinds(run([F, F]))[-1] == "rollback"
-
-
-def test_fails_on_the_same_window_of_traffic_count_once() -> None:
-    # Polled every 5 s with a 1m window: FAILs 5 s apart judge the same minute, so the rollback
-    # waits for a second window of evidence (like Flagger's interval x threshold).
-    decisions = run([F] * 13, poll_s=5.0, window_s=60.0)
-    assert kinds(decisions) == [None] * 12 + ["rollback"]
-    assert kinds(run([F, F, P, F], poll_s=5.0, window_s=60.0)) == [None] * 4
-
-
-def test_a_gap_between_fails_neither_resets_nor_counts() -> None:
-    decisions = run([F, N, F])
+def test_the_sequential_judges_fail_rolls_back_at_once() -> None:
+    # Its evidence already accumulated over every poll: no second look is needed.
+    decisions = run([P, P, F])
     assert kinds(decisions) == [None, None, "rollback"]
-    assert "2 consecutive FAIL verdicts (limit 2)" in decisions[-1].reason  # type: ignore[union-attr]
+    assert "verdict FAIL" in decisions[-1].reason  # type: ignore[union-attr]
+
+
+def test_mann_whitney_fails_count_on_fresh_windows_and_pass_resets_them() -> None:
+    assert kinds(run([F, P, F, P, F], cfg=MW)) == [None] * 5
+    assert kinds(run([F, F], cfg=MW))[-1] == "rollback"
+    # Polled every 5 s with a 1m window: FAILs 5 s apart judge the same minute.
+    decisions = run([F] * 13, poll_s=5.0, window_s=60.0, cfg=MW)
+    assert kinds(decisions) == [None] * 12 + ["rollback"]
+    gap = run([F, N, F], cfg=MW)
+    assert kinds(gap) == [None, None, "rollback"]
+    assert "2 consecutive FAIL verdicts (limit 2)" in gap[-1].reason  # type: ignore[union-attr]
 
 
 def test_marginal_pauses_once_so_a_resume_sticks() -> None:
     assert kinds(run([P, M, M, M])) == [None, "pause", None, None]
 
 
+def test_both_versions_failing_holds_without_pausing_or_advancing() -> None:
+    # Past the hold, with traffic: PASS advances, an incident holds, and it never pauses.
+    decisions = run([INCIDENT, INCIDENT, P], hold_s=0.0)
+    assert kinds(decisions) == [None, None, "advance"]
+
+
 def test_nodata_pauses_at_the_limit_once_and_says_why() -> None:
     decisions = run([N, N, N, N, N])
     assert kinds(decisions) == [None, None, "pause", None, None]
-    assert "3 polls without data (limit 3)" in decisions[2].reason  # type: ignore[union-attr]
+    assert "3 polls without fresh canary data (limit 3)" in decisions[2].reason  # type: ignore[union-attr]
+
+
+def test_a_step_advances_when_its_hold_is_over_counted_from_the_step_start() -> None:
+    # Polls 10 s apart, hold 30 s: the hold is over at the fourth poll, a gap in between costs
+    # nothing (it neither restarts nor extends the hold).
+    assert kinds(run([P, P, P, P], hold_s=30.0)) == [None, None, None, "advance"]
+    assert kinds(run([P, N, P, P], hold_s=30.0)) == [None, None, None, "advance"]
+
+
+def test_no_advance_without_canary_traffic_or_with_a_stale_source() -> None:
+    assert kinds(run([P, P], hold_s=0.0, canary_requests=0.0)) == [None, None]
+    wanting = JudgeConfig(min_canary_requests=500)
+    assert kinds(run([P], hold_s=0.0, canary_requests=499.0, cfg=wanting)) == [None]
+    assert kinds(run([P], hold_s=0.0, canary_requests=500.0, cfg=wanting)) == ["advance"]
+    assert kinds(run([P, P], hold_s=0.0, healthy=False)) == [None, None]
+    at = policy.Situation(100.0, 0.0, 10.0, 0.0, True)
+    assert "waiting for canary traffic: 0 of 1 requests" in policy.waiting_for(V[P], PLAN, at, CFG)
 
 
 def test_nothing_moves_when_paused_or_finished() -> None:
@@ -122,7 +156,7 @@ def test_healthy_auto_promotes_to_100(tmp_path: Path, seed: int) -> None:
     assert [w for w, _ in seen if w not in STEPS] == []  # only the plan's steps, in order
     advances = audit_lines(tmp_path, "advance")
     assert len(advances) == len(STEPS) - 1
-    assert all(a["origin"] == "automation" and "verdict PASS" in str(a["reason"]) for a in advances)
+    assert all(a["origin"] == "automation" and "step held" in str(a["reason"]) for a in advances)
 
 
 @pytest.mark.parametrize("seed", [7, 11, 12])
@@ -151,8 +185,8 @@ def test_bad_canary_auto_rolls_back_by_the_step_after_errors_show(
     assert most <= STEPS[STEPS.index(visible_at) + 1]
     (rollback,) = audit_lines(tmp_path, "rollback")
     assert rollback["origin"] == "automation"
-    assert "consecutive FAIL verdicts" in str(rollback["reason"])
-    assert "canary 5xx" in str(rollback["reason"])  # the numbers that caused it
+    assert "verdict FAIL" in str(rollback["reason"])
+    assert "5xx: evidence" in str(rollback["reason"])  # the numbers that caused it
 
 
 def test_rollback_is_written_once(tmp_path: Path) -> None:

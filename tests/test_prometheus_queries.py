@@ -15,24 +15,31 @@ def _metrics(**metrics: object) -> dict[str, object]:
     return {"rollouts": [rollout]}
 
 
-def test_one_query_per_metric_selects_both_versions_of_this_service() -> None:
+def test_one_count_query_each_selects_both_versions_of_this_service_over_the_poll() -> None:
     rollout = parse(_metrics(selector='source_workload="productpage"')).rollouts[0]
     source = PrometheusMetrics(PrometheusConfig(), rollout)
-    assert source.queries_per_poll == 3
-    request_rate = source.queries["request_rate"]
-    assert request_rate == (
-        "sum by (destination_version) (rate(istio_requests_total{"
+    assert source.queries_per_poll == 3  # requests, 5xx, the duration buckets
+    queries = source.queries(12.5)
+    assert queries["requests"] == (
+        "sum by (destination_version) (increase(istio_requests_total{"
         'reporter="destination",destination_service_name="reviews",'
         'destination_service_namespace="bookinfo",destination_version=~"v1|v2",'
-        'source_workload="productpage"}[1m]))'
+        'source_workload="productpage"}[12500ms]))'
     )
-    assert 'response_code=~"5.."' in source.queries["error_rate"]
-    assert source.queries["latency"].startswith("histogram_quantile(0.99, sum by (le, destination")
+    assert 'response_code=~"5.."' in queries["errors"] and "[12500ms]" in queries["errors"]
+    buckets = queries["latency_buckets"]
+    assert buckets.startswith("sum by (le, destination_version) (increase(istio_request_duration")
+    no_latency = (
+        parse(_metrics() | {})
+        .rollouts[0]
+        .model_copy(update={"judge": rollout.judge.model_copy(update={"latency": False})})
+    )
+    assert PrometheusMetrics(PrometheusConfig(), no_latency).queries_per_poll == 2
 
 
 def test_label_values_are_escaped_inside_promql_strings() -> None:
     rollout = parse(_metrics(service='we"ird', baseline="1.0", canary="1.1")).rollouts[0]
-    query = PrometheusMetrics(PrometheusConfig(), rollout).queries["request_rate"]
+    query = PrometheusMetrics(PrometheusConfig(), rollout).queries(10)["requests"]
     assert 'destination_service_name="we\\"ird"' in query
     assert 'destination_version=~"1\\\\.0|1\\\\.1"' in query  # a dot matches only a dot
 
@@ -45,7 +52,7 @@ def test_an_override_is_filled_in() -> None:
             request_rate_query="sum by ($version_label) (rate(http_total{$filter}[$window]))",
         )
     ).rollouts[0]
-    query = PrometheusMetrics(PrometheusConfig(), rollout).queries["request_rate"]
+    query = PrometheusMetrics(PrometheusConfig(), rollout).queries(10)["requests"]
     assert query.startswith("sum by (version) (rate(http_total{destination_service_name=")
     assert 'version=~"v1|v2"}[30s]))' in query
 
@@ -72,7 +79,7 @@ def test_explicit_versions_instead_of_filter_are_enough() -> None:
         'sum by ($version_label) (rate(x{app="$service",$version_label=~"$baseline|$canary"}[5m]))'
     )
     rollout = parse(_metrics(latency_query=override)).rollouts[0]
-    query = PrometheusMetrics(PrometheusConfig(), rollout).queries["latency"]
+    query = PrometheusMetrics(PrometheusConfig(), rollout).queries(10)["latency_buckets:value"]
     assert 'x{app="reviews",destination_version=~"v1|v2"}[5m]' in query
 
 

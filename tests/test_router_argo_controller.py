@@ -197,8 +197,9 @@ def test_automation_never_promotes_a_rollout_that_argo_is_still_stepping(
     assert [r for r in fake_kube.requests if r[0] == "PATCH"] == []
 
     fake_kube.put_object(rollout_obj())  # now paused at a `pause: {}` step: the judge may promote
-    world.advance(10)
-    ctl.cycle()
+    for _ in range(2):  # once the canary has served at this step
+        world.advance(10)
+        ctl.cycle()
     patches = [r for r in fake_kube.requests if r[0] == "PATCH"]
     assert patches, "a PASS at a pause step should promote under policy auto"
     assert "pauseConditions" in str(patches[0][3])

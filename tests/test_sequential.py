@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 
 from bench.traffic import INTERVAL_S, STEPS, Traffic, TrafficModel
-from monotui.sequential import SequentialTest
-from monotui.sequential_evidence import CountEvidence
-from monotui.sequential_words import evidence_sentence
+from monotui.judge.evidence import CountEvidence
+from monotui.judge.sequential import SequentialTest
+from monotui.judge.words import evidence_sentence
 
 ROLLOUTS = 400
 POLLS = 50  # 5 steps x 10 polls, the last judged step being 50 %
@@ -275,7 +275,7 @@ def test_evidence_belongs_to_its_test() -> None:
 def test_the_judge_loads_numpy_only_when_it_first_judges() -> None:
     code = (
         "import sys\n"
-        "import monotui.sequential, monotui.sequential_words\n"
+        "import monotui.judge.sequential, monotui.judge.words\n"
         "print('numpy' in sys.modules, any(m.split('.')[0] == 'textual' for m in sys.modules))\n"
     )
     root = Path(__file__).resolve().parent.parent

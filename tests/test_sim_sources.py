@@ -72,32 +72,36 @@ def test_outside_write_and_router_conflict_fault(world: World) -> None:
 
 def test_metrics_fetch_and_history_fill_the_charts(world: World) -> None:
     metrics = SimMetrics(world, "checkout", step_s=10)
-    sample = metrics.fetch()
-    assert sample.t == world.t
+    sample = metrics.fetch(world.t - 60)
+    assert sample.t == world.t and sample.span_s == 60  # the increase since the last count
     assert sample.request_rate.baseline is not None and 150 < sample.request_rate.baseline < 250
-    assert sample.error_rate.canary is not None
-    assert sample.latency_p99_ms.baseline is not None and 50 < sample.latency_p99_ms.baseline < 250
+    assert sample.canary.value(0) is not None and sample.canary.bad_of(0) is not None
+    p99 = sample.value(1).baseline
+    assert p99 is not None and 50 < p99 < 250
     past = metrics.history(200, 300)
     assert len(past) == 20  # never finer than the step
-    assert [s.t for s in past] == sorted(s.t for s in past) and past[-1].t < world.t
-    assert all(s.error_rate.baseline is not None for s in past)
+    assert [s.t for s in past] == sorted(s.t for s in past) and past[-1].t == world.t
+    assert all(s.span_s == 10 and s.baseline.requests for s in past)  # they tile the span
+    # Counts over consecutive spans add up to the count over the whole.
+    whole = metrics.fetch(world.t - 200)
+    assert whole.baseline.requests == sum(s.baseline.requests or 0 for s in past)
 
 
 def test_canary_at_zero_has_no_error_rate_but_a_zero_request_rate(world: World) -> None:
     world.set_weights("checkout", Weights(100, 0))
     world.advance(120)
-    sample = SimMetrics(world, "checkout").fetch()
-    assert sample.error_rate.canary is None  # no traffic is NO DATA, not 0 % errors
-    assert sample.request_rate.canary == 0.0
+    sample = SimMetrics(world, "checkout").fetch(world.t - 60)
+    assert sample.canary.value(0) is None  # no traffic is NO DATA, not 0 % errors
+    assert sample.canary.requests == 0.0 and sample.request_rate.canary == 0.0
 
 
 def test_metrics_timeout_fault_raises_then_recovers(world: World) -> None:
     metrics = SimMetrics(world, "checkout")
     world.inject("metrics-timeout", 20, rollout="checkout")
     with pytest.raises(BackendUnavailableError, match="timed out after 5s"):
-        metrics.fetch()
+        metrics.fetch(None)
     world.advance(21)
-    assert metrics.fetch().error_rate.baseline is not None
+    assert metrics.fetch(None).baseline.value(0) is not None
 
 
 def test_flaky_metrics_give_gaps_and_timeouts_only() -> None:
@@ -109,13 +113,13 @@ def test_flaky_metrics_give_gaps_and_timeouts_only() -> None:
     for _ in range(200):
         world.advance(5)
         try:
-            sample = metrics.fetch()
+            sample = metrics.fetch(None)
         except BackendUnavailableError as exc:
             assert str(exc) == TIMEOUT_MESSAGE
             timeouts += 1
             continue
-        if sample.error_rate.baseline is None:
-            assert sample.request_rate.canary is None and sample.latency_p99_ms.canary is None
+        if not sample.has_data:
+            assert sample.canary.requests is None and sample.value(1).canary is None
             gaps += 1
         else:
             good += 1

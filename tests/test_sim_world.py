@@ -7,9 +7,10 @@ import math
 import pytest
 
 from monotui.errors import NotFoundError
+from monotui.metrics import quantile
 from monotui.model import Weights
 from monotui.sim.scenarios import ISTIO_BUCKETS_MS, SCENARIOS, checkout_flags
-from monotui.sim.world import BASELINE, CANARY, EPOCH, World, histogram_quantile
+from monotui.sim.world import BASELINE, CANARY, EPOCH, World
 
 
 def world_with(scenario: str, canary_pct: int, *, seed: int = 7, ring_s: int = 1920) -> World:
@@ -27,10 +28,10 @@ def world_with(scenario: str, canary_pct: int, *, seed: int = 7, ring_s: int = 1
 def error_rates(world: World, seconds: int = 600) -> tuple[float, float]:
     """Baseline and canary error rate over the last `seconds`, after simulating them."""
     world.advance(seconds + 1)
-    sample = world.sample("checkout", world.t, seconds)
-    base, can = sample.error_rate.baseline, sample.error_rate.canary
-    assert base is not None and can is not None
-    return base, can
+    counts = world.counts("checkout", world.t - seconds, world.t)
+    assert counts is not None
+    base, can = counts[BASELINE], counts[CANARY]
+    return base.errors / base.requests, can.errors / can.requests
 
 
 def test_same_seed_same_counters_other_seed_other_counters() -> None:
@@ -72,8 +73,10 @@ def test_healthy_canary_matches_baseline() -> None:
 def test_latency_regression_multiplies_the_canary_p99() -> None:
     world = world_with("latency-regression", 25)
     world.advance(301)
-    sample = world.sample("checkout", world.t, 300)
-    base, can = sample.latency_p99_ms.baseline, sample.latency_p99_ms.canary
+    counts = world.counts("checkout", world.t - 300, world.t)
+    assert counts is not None
+    base = quantile(0.99, ISTIO_BUCKETS_MS, counts[BASELINE].buckets)
+    can = quantile(0.99, ISTIO_BUCKETS_MS, counts[CANARY].buckets)
     assert base is not None and can is not None
     assert can > 3.5 * base
 
@@ -123,8 +126,7 @@ def test_ring_stays_bounded_over_hours_of_simulated_time() -> None:
     assert world.ring_points() == 600
     assert world.counters("checkout")[BASELINE].count > 3 * 3600 * 150  # every second simulated
     # Older than the ring: no data, never zeros.
-    old = world.sample("checkout", world.t - 900, 60)
-    assert old.error_rate.baseline is None and old.request_rate.canary is None
+    assert world.counts("checkout", world.t - 960, world.t - 900) is None
 
 
 def test_real_time_mode_follows_the_clock_but_skips_a_long_suspension() -> None:
@@ -134,16 +136,16 @@ def test_real_time_mode_follows_the_clock_but_skips_a_long_suspension() -> None:
     assert world.now() == EPOCH + 5.5
     fake[0] = EPOCH + 10 * 3600  # the laptop slept for ten hours
     assert world.now() == EPOCH + 10 * 3600
-    recent = world.sample("checkout", world.now(), 60)
-    assert recent.request_rate.baseline is not None and recent.request_rate.baseline > 100
+    recent = world.counts("checkout", world.now() - 60, world.now())
+    assert recent is not None and recent[BASELINE].requests / 60 > 100
     assert world.counters("checkout")[BASELINE].count < 400 * 300  # ten hours were not simulated
 
 
 def test_histogram_quantile_interpolates_like_prometheus() -> None:
     # 100 requests all in (50, 100]: the 99th lies 99 % of the way through that bucket.
-    buckets = [0.0] * 5 + [0.0] + [100.0] * 13
-    assert histogram_quantile(0.99, buckets, 100) == pytest.approx(99.5)
+    buckets = [0.0] * 5 + [0.0] + [100.0] * 13 + [100.0]
+    assert quantile(0.99, ISTIO_BUCKETS_MS, buckets) == pytest.approx(99.5)
     # Everything beyond the last finite bound: Prometheus answers that bound.
-    assert histogram_quantile(0.99, [0.0] * 19, 10) == ISTIO_BUCKETS_MS[-1]
-    assert histogram_quantile(0.99, [0.0] * 19, 0) is None
-    assert not math.isnan(histogram_quantile(0.5, [1.0] * 19, 1) or 0.0)
+    assert quantile(0.99, ISTIO_BUCKETS_MS, [0.0] * 19 + [10.0]) == ISTIO_BUCKETS_MS[-1]
+    assert quantile(0.99, ISTIO_BUCKETS_MS, [0.0] * 20) is None
+    assert not math.isnan(quantile(0.5, ISTIO_BUCKETS_MS, [1.0] * 20) or 0.0)

@@ -11,7 +11,6 @@ from monotui.model import (
     Flag,
     MetricLabel,
     MetricVerdict,
-    Pair,
     Phase,
     Plan,
     Sample,
@@ -22,6 +21,7 @@ from monotui.model import (
     VerdictResult,
     Weights,
 )
+from tests.samples import SPECS, sample
 from tests.test_app_support import screen_text
 from widgets import (
     ErrorRateChart,
@@ -44,9 +44,7 @@ OK = (
 
 def snapshot(**changes: object) -> Snapshot:
     """A mid-rollout snapshot; `changes` replace fields."""
-    samples = tuple(
-        Sample(T0 + i, Pair(0.01, 0.02), Pair(100.0, 120.0), Pair(90.0, 10.0)) for i in range(120)
-    )
+    samples = tuple(sample(T0 + i, (0.01, 0.02), (100.0, 120.0), (90.0, 10.0)) for i in range(120))
     base: dict[str, object] = dict(
         rollout="checkout",
         namespace="shop",
@@ -67,7 +65,7 @@ def snapshot(**changes: object) -> Snapshot:
         sources=OK,
         hold_s=300.0,
         hold_elapsed_s=130.0,
-        error_threshold=0.05,
+        metrics=SPECS,
         kill_switches=("new-checkout",),
         next_action="a advances to 25 %",
         newest_data_t=T0 + 119,
@@ -195,11 +193,13 @@ async def test_chart_replots_only_when_a_column_fills() -> None:
         app.show(snap)  # the same data again: nothing to do
         await pilot.pause()
         assert chart._drawn is drawn
-        # A spike in the column still filling: the legend says it at once, the plot waits.
-        spike = (*snap.samples, Sample(T0 + 120.5, Pair(0.01, 0.09)))
+        # A spike in the column still filling: the legend's current value (pooled over the
+        # metrics window, as the verdict sees it) moves at once, the plot waits.
+        assert "canary 2.00 %" in screen_text(app)
+        spike = (*snap.samples, sample(T0 + 120.5, (0.01, 0.09), (100.0, 120.0), (90.0, 10.0)))
         app.show(snapshot(samples=spike, t=T0 + 121))
         await pilot.pause()
-        assert "9.00 %" in screen_text(app)
+        assert "canary 2.12 %" in screen_text(app)
         assert chart._drawn is drawn
         # The column is over: the plot shows the spike (the y axis grows to hold it).
         app.show(snapshot(samples=spike, t=T0 + 122.5))
@@ -210,11 +210,14 @@ async def test_chart_replots_only_when_a_column_fills() -> None:
 
 
 def test_columns_keep_gaps_and_fit_the_width() -> None:
-    samples = [Sample(T0 + i, Pair(0.01, None if 900 <= i < 1000 else 0.02)) for i in range(1800)]
+    samples = [
+        sample(T0 + i, (0.01, None if 900 <= i < 1000 else 0.02), rps=(90.0, 10.0))
+        for i in range(1800)
+    ]
     now = T0 + 1800
     span_s = column_span_s(now - samples[0].t, 100)
     edge = (now // span_s) * span_s
-    _, points = columns_of(complete(samples, edge), "error_rate", span_s, edge)
+    _, points = columns_of(complete(samples, edge), 0, SPECS[0], span_s, edge)
     assert len(points) <= 100
     assert any(y is None for _, y in points)
     assert points[-1][1] == pytest.approx(0.02)

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from monotui.model import Snapshot
 from widgets.time_chart import TimeChart
 
 
 class ErrorRateChart(TimeChart):
-    """Error rate in percent. Grey vertical marks: weight changes; coloured marks: verdict changes."""
+    """The error rate in percent. Grey vertical marks: weight changes; coloured: verdict changes."""
 
-    TITLE = "error rate"
-    FIELD = "error_rate"
-    SCALE = 100.0
-    UNIT = " %"
-
-    def threshold(self, snapshot: Snapshot) -> float | None:
-        return snapshot.error_threshold
+    METRIC = "error_rate"

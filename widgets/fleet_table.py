@@ -24,8 +24,7 @@ VERDICT_STYLES = {
 
 def fleet_row(snapshot: Snapshot) -> tuple[Text, ...]:
     """The cells of one rollout."""
-    latest = snapshot.latest
-    err = latest.error_rate if latest else None
+    err = snapshot.current("error_rate")
     weight = (
         literal("NO DATA", "bold yellow")
         if snapshot.weights is None
@@ -42,8 +41,8 @@ def fleet_row(snapshot: Snapshot) -> tuple[Text, ...]:
             style=VERDICT_STYLES[verdict],
             end="",
         ),
-        literal(pct(err.baseline if err else None)),
-        literal(pct(err.canary if err else None)),
+        literal(pct(err.baseline)),
+        literal(pct(err.canary)),
         problem if problem is not None else Text("ok", style="green", end=""),
     )
 

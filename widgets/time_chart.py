@@ -23,7 +23,7 @@ from textual.reactive import var
 from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
-from monotui.model import Pair, Sample, Snapshot, VerdictResult
+from monotui.model import MetricSpec, Sample, Snapshot, VerdictResult, pooled
 from widgets.text import source_problem
 
 Point = tuple[float, float | None]
@@ -91,31 +91,23 @@ def tick_label(value: float) -> str:
 
 
 def columns_of(
-    samples: Sequence[Sample], field: str, span_s: float, edge: float
+    samples: Sequence[Sample], metric: int, spec: MetricSpec, span_s: float, edge: float
 ) -> tuple[list[Point], list[Point]]:
-    """Baseline and canary points, one per clock-aligned column of `span_s` seconds that holds
-    samples: the mean of its values, or None (a gap) when all of them are missing. x is in minutes
-    relative to `edge` (the end of the newest column). Columns without samples are skipped."""
-    sums: dict[int, list[float]] = {}
+    """Baseline and canary points of metric `metric`, one per clock-aligned column of `span_s`
+    seconds that holds samples: the metric pooled over the column (bad / requests summed for a
+    ratio, a request-weighted mean for a quantile), or None (a gap) when no sample in it has a
+    value. x is in minutes relative to `edge` (the end of the newest column). Columns without
+    samples are skipped."""
+    groups: dict[int, list[Sample]] = {}
     for sample in samples:
-        pair: Pair = getattr(sample, field)
-        column = math.floor(sample.t / span_s)
-        acc = sums.get(column)
-        if acc is None:
-            acc = sums[column] = [0.0, 0.0, 0.0, 0.0]
-        if pair.baseline is not None:
-            acc[0] += pair.baseline
-            acc[1] += 1
-        if pair.canary is not None:
-            acc[2] += pair.canary
-            acc[3] += 1
+        groups.setdefault(math.floor(sample.t / span_s), []).append(sample)
     base: list[Point] = []
     canary: list[Point] = []
-    for column in sorted(sums):
-        acc = sums[column]
+    for column in sorted(groups):
+        group = groups[column]
         x = ((column + 1) * span_s - edge) / 60.0
-        base.append((x, acc[0] / acc[1] if acc[1] else None))
-        canary.append((x, acc[2] / acc[3] if acc[3] else None))
+        base.append((x, pooled(group, metric, ratio=spec.ratio, canary=False)))
+        canary.append((x, pooled(group, metric, ratio=spec.ratio, canary=True)))
     return base, canary
 
 
@@ -195,10 +187,8 @@ class TimeChart(Vertical):
     TimeChart > PlotextPlot { height: 1fr; min-height: 3; }
     """
 
-    TITLE = "chart"
-    FIELD = "error_rate"
-    SCALE = 1.0
-    UNIT = ""
+    METRIC = "error_rate"
+    """The name of the metric drawn (a MetricSpec in the snapshot's `metrics`)."""
 
     snapshot: var[Snapshot | None] = var(None, always_update=True, init=False)
     """The rollout to draw; set by the screen on every poll."""
@@ -213,8 +203,15 @@ class TimeChart(Vertical):
         yield PlotextPlot()
 
     def on_mount(self) -> None:
-        self.border_title = f"{self.TITLE} (x: minutes)"
+        self.border_title = f"{self.METRIC.replace('_', ' ')} (x: minutes)"
         self._redraw()
+
+    def _title(self, snapshot: Snapshot | None) -> None:
+        found = self.spec(snapshot)
+        if found is not None:
+            title = f"{found[1].title} (x: minutes)"
+            if self.border_title != title:
+                self.border_title = title
 
     def watch_snapshot(self) -> None:
         self._redraw()
@@ -222,43 +219,43 @@ class TimeChart(Vertical):
     def on_resize(self, event: Resize) -> None:
         self._redraw()
 
-    def threshold(self, snapshot: Snapshot) -> float | None:
-        """A horizontal line (in the metric's unit before scaling), or None."""
-        return None
+    def spec(self, snapshot: Snapshot | None) -> tuple[int, MetricSpec] | None:
+        """The metric's index and spec in `snapshot` (None: the rollout does not measure it)."""
+        return snapshot.metric(self.METRIC) if snapshot is not None else None
 
     def legend(self, snapshot: Snapshot | None) -> Text:
-        """The line above the plot: what each colour is, the latest values, the source state."""
+        """The line above the plot: what each colour is, the current values (pooled over the
+        metrics window: what the verdict looks at, not the newest, noisiest poll), the limit, the
+        source state."""
         text = Text(no_wrap=True, overflow="ellipsis", end="")
-        latest = snapshot.latest if snapshot else None
-        pair: Pair = getattr(latest, self.FIELD) if latest else Pair()
+        found = self.spec(snapshot)
+        if snapshot is None or found is None:
+            text.append("not measured", style="dim")
+            return text
+        _, spec = found
+        pair = snapshot.current(self.METRIC)
         # Without colour (NO_COLOR) the lines differ by their marks, and the legend shows them.
         base_sign, canary_sign, limit_sign = (
             ("⣀", CANARY_NO_COLOR, "─") if self._no_color else "━━━"
         )
         text.append(f"{base_sign} base ", style="bold blue")
-        text.append(self.format(pair.baseline))
+        text.append(spec.format(pair.baseline))
         text.append(f" {canary_sign} canary ", style="bold dark_orange")
-        text.append(self.format(pair.canary))
-        limit = self.threshold(snapshot) if snapshot else None
-        if limit is not None:
+        text.append(spec.format(pair.canary))
+        if spec.limit is not None:
             text.append(f" {limit_sign} limit ", style="bold red")
-            text.append(self.format(limit))
+            text.append(spec.format(spec.limit))
         problem = source_problem(snapshot, "metrics")
         if problem is not None:
             text.append("  ")
             text.append_text(problem)
         return text
 
-    def format(self, value: float | None) -> str:
-        """One value in the chart's unit."""
-        if value is None:
-            return "NO DATA"
-        return f"{value * self.SCALE:.2f}{self.UNIT}"
-
     def _redraw(self) -> None:
         if not self.is_mounted:
             return
         snapshot = self.snapshot
+        self._title(snapshot)
         legend = self.legend(snapshot)
         if legend != self._legend_drawn:
             self._legend_drawn = legend
@@ -278,26 +275,33 @@ class TimeChart(Vertical):
             plot.refresh()
 
     def figure(self, snapshot: Snapshot | None, width: int, height: int) -> Figure | None:
-        """What the plot shows for `snapshot` on `width` x `height` cells, rounded to its dots."""
-        if snapshot is None or not snapshot.samples:
+        """What the plot shows for `snapshot` on `width` x `height` cells, rounded to its dots.
+
+        The y axis fits the data, not the limit: a limit far above the lines (5 % over a 0.5 %
+        error rate) would flatten a 3x regression to the floor, so it is drawn only when it is
+        within twice the highest value, and always named in the legend."""
+        found = self.spec(snapshot)
+        if snapshot is None or not snapshot.samples or found is None:
             return None
+        index, spec = found
         columns = max(width - _Y_AXIS_COLUMNS, 1)
         rows = max(height - _X_AXIS_ROWS, 1)
         dots = rows * 4  # braille: four dots a row
         samples = snapshot.samples
         span_s = column_span_s(snapshot.t - samples[0].t, columns)
         edge = math.floor(snapshot.t / span_s) * span_s  # the newest complete column ends here
-        base, canary = columns_of(complete(samples, edge), self.FIELD, span_s, edge)
+        base, canary = columns_of(complete(samples, edge), index, spec, span_s, edge)
         if not base:
             return None
-        limit = self.threshold(snapshot)
         ys = [y for _, y in (*base, *canary) if y is not None]
-        top = nice_top(max([*ys, limit or 0.0, 1e-9]) * self.SCALE * 1.15)
+        highest = max([*ys, 1e-9])
+        limit = spec.limit if spec.limit is not None and spec.limit <= 2 * highest else None
+        top = nice_top(max(highest, limit or 0.0) * spec.scale * 1.15)
         step = top / dots
 
         def rounded(points: list[Point]) -> tuple[Point, ...]:
             return tuple(
-                (x, None if y is None else round(y * self.SCALE / step) * step) for x, y in points
+                (x, None if y is None else round(y * spec.scale / step) * step) for x, y in points
             )
 
         left = min(base[0][0] - span_s / 60.0, -1.0 / 60)
@@ -318,7 +322,7 @@ class TimeChart(Vertical):
             top=top,
             base=rounded(base),
             canary=rounded(canary),
-            limit=None if limit is None else limit * self.SCALE,
+            limit=None if limit is None else limit * spec.scale,
             marks=marks,
             rows=rows,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from monotui.model import MetricLabel, MetricVerdict, Snapshot, VerdictResult
+from monotui.model import MetricLabel, MetricSpec, MetricVerdict, Snapshot, VerdictResult
 from widgets.panel import SnapshotPanel
 from widgets.text import clean, source_problem
 
@@ -22,27 +22,39 @@ LABEL_STYLES = {
 }
 
 
-def metric_value(name: str, value: float | None) -> str:
-    """A median in the metric's unit; None is NO DATA."""
-    if value is None:
-        return "NO DATA"
-    if "error" in name:
-        return f"{100 * value:.2f} %"
-    if "latency" in name or name.endswith("_ms"):
-        return f"{value:.0f} ms"
-    return f"{value:.3g}"
+def metric_value(spec: MetricSpec | None, value: float | None) -> str:
+    """A value in the metric's unit; None is NO DATA."""
+    if spec is None:
+        return "NO DATA" if value is None else f"{value:.3g}"
+    return spec.format(value)
 
 
-def metric_line(metric: MetricVerdict) -> Text:
-    """One metric: label, baseline → canary medians, p-value, effect, sample counts."""
+def _ratio(value: float) -> str:
+    return f"{value:.2g}x" if value < 10 else f"{value:,.0f}x"
+
+
+def metric_line(metric: MetricVerdict, spec: MetricSpec | None) -> Text:
+    """One metric: label, baseline → canary in this step, then the evidence against the canary
+    as a plain ratio of the one that rolls back, canary/baseline with its interval, and how many
+    canary requests it rests on (the sequential judge); or p-value, effect and samples (the
+    Mann-Whitney judge)."""
     text = Text(end="")
-    # A critical metric's name is bold: its FAIL alone fails the verdict.
-    text.append(f"{clean(metric.name)[:14]:<14} ", style="bold" if metric.critical else "")
+    title = spec.title if spec is not None else metric.name
+    # A critical metric's name is bold: its FAIL alone fails the verdict (Mann-Whitney).
+    text.append(f"{clean(title)[:12]:<12} ", style="bold" if metric.critical else "")
     text.append(f"{metric.label.value:<6}", style=LABEL_STYLES.get(metric.label, ""))
-    text.append(
-        f" {metric_value(metric.name, metric.baseline)} → "
-        f"{metric_value(metric.name, metric.canary)}"
-    )
+    text.append(f" {metric_value(spec, metric.baseline)} → {metric_value(spec, metric.canary)}")
+    ev = metric.evidence
+    if ev is not None:
+        style = "bold red" if ev.e_value >= ev.limit else "yellow" if ev.e_value >= 10 else ""
+        text.append(f"  evidence {_ratio(ev.e_value)} of {_ratio(ev.limit)}", style=style)
+        if ev.ratio is not None:
+            low = _ratio(ev.ci_low) if ev.ci_low is not None else "0"
+            high = _ratio(ev.ci_high) if ev.ci_high is not None else "∞"
+            text.append(f"  ×{ev.ratio:.2g} [{low}–{high}]")
+        bad = spec.bad if spec is not None else "bad"
+        text.append(f"  {ev.canary_bad:,.0f} {bad} / {ev.canary_requests:,.0f} req", style="dim")
+        return text
     if metric.p_value is not None:
         text.append(f"  p={metric.p_value:.3f}")
     if metric.effect is not None:
@@ -52,7 +64,8 @@ def metric_line(metric: MetricVerdict) -> Text:
 
 
 class VerdictPanel(SnapshotPanel):
-    """PASS / MARGINAL / FAIL / NO DATA with its score, numbers and reason in words."""
+    """PASS / MARGINAL / FAIL / NO DATA with its score, numbers and reason in words. PASS means "no
+    evidence of harm", and the reason says how much canary traffic it rests on."""
 
     TITLE = "verdict"
 
@@ -75,9 +88,12 @@ class VerdictPanel(SnapshotPanel):
         if problem is not None:
             text.append("  ")
             text.append_text(problem)
+        if verdict.incident:
+            text.append("  both versions failing: not the canary", style="bold yellow")
         for metric in verdict.metrics:
+            found = snapshot.metric(metric.name)
             text.append("\n")
-            text.append_text(metric_line(metric))
+            text.append_text(metric_line(metric, found[1] if found else None))
         text.append("\n")
         text.append(clean(verdict.reason), style="italic")
         return text

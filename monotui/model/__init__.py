@@ -26,9 +26,19 @@ from monotui.model.rollout import (
     SourceStatus,
     Weights,
 )
-from monotui.model.samples import Pair, Sample, Series, Split
+from monotui.model.samples import (
+    MetricSpec,
+    Pair,
+    Sample,
+    Series,
+    Side,
+    Split,
+    pooled,
+    since,
+    total_requests,
+)
 from monotui.model.snapshot import Snapshot
-from monotui.model.verdict import MetricLabel, MetricVerdict, Verdict, VerdictResult
+from monotui.model.verdict import Evidence, MetricLabel, MetricVerdict, Verdict, VerdictResult
 
 __all__ = [
     "Action",
@@ -37,10 +47,12 @@ __all__ = [
     "ActionResult",
     "AutomationPaused",
     "Event",
+    "Evidence",
     "EventLevel",
     "Flag",
     "JSONValue",
     "MetricLabel",
+    "MetricSpec",
     "MetricVerdict",
     "OutsideChange",
     "Pair",
@@ -48,6 +60,7 @@ __all__ = [
     "Plan",
     "Sample",
     "Series",
+    "Side",
     "Snapshot",
     "SourceFailed",
     "SourceRecovered",
@@ -58,4 +71,7 @@ __all__ = [
     "Verdict",
     "VerdictResult",
     "Weights",
+    "pooled",
+    "since",
+    "total_requests",
 ]

@@ -257,7 +257,7 @@ class Actuator:
         if self.flags is None:
             return
         with contextlib.suppress(MonotuiError):  # the next observation reports the problem
-            self.state.saw_flags(self.flags.read())
+            self.state.saw_flags(self.flags.read(), self.clock())
 
     def _reread(self) -> RouteState | None:
         try:

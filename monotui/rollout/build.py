@@ -82,7 +82,7 @@ def assemble(
 ) -> Rollout:
     """One rollout from its sources: observer, actuator and automation sharing what they know."""
     policy = policy_name or config.policy
-    state = RolloutState(config.steps)
+    state = RolloutState(config.steps, tuple(config.flags.kill_switches))
     told = Told(config.name, clock, bus)
     health = SourceHealth(config.interval_s, clock, told)
     observer = Observer(

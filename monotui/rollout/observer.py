@@ -15,6 +15,7 @@ from monotui import wording
 from monotui.config import RolloutConfig, duration_s
 from monotui.errors import MonotuiError
 from monotui.judge import Judge
+from monotui.metrics import metrics_for, specs
 from monotui.model import (
     Event,
     EventLevel,
@@ -106,6 +107,7 @@ class Observer:
         self._lock = threading.RLock()
         self._observing = threading.Lock()
         self._samples: tuple[Sample, ...] = ()
+        self._counted_until: float | None = None  # the end of the newest counted span
         self._verdict = Verdict.no_data("no samples yet")
         self._verdict_changes: tuple[tuple[float, VerdictResult], ...] = ()
         self._stop_watch: Callable[[], None] | None = None
@@ -126,6 +128,8 @@ class Observer:
             else:
                 with self._lock:
                     self._samples = tuple(past)[-MAX_SAMPLES:]
+                    counted = [s.t for s in self._samples if s.baseline.requests is not None]
+                    self._counted_until = counted[-1] if counted else None
         snapshot = self.observe()
         if self._stop_watch is None:
             try:
@@ -172,8 +176,10 @@ class Observer:
     def _read_metrics(self) -> None:
         if self.metrics is None:
             return
+        with self._lock:
+            since = self._counted_until
         try:
-            sample = self.metrics.fetch()
+            sample = self.metrics.fetch(since)
         except MonotuiError as exc:
             self.health.failed("metrics", exc)
             sample = Sample(t=self.clock())  # a gap in the charts, never a zero
@@ -181,6 +187,9 @@ class Observer:
             self.health.ok("metrics")
         with self._lock:
             self._samples = (*self._samples, sample)[-MAX_SAMPLES:]
+            if sample.baseline.requests is not None:
+                # Counted up to here; a gap keeps the start, so the next increase covers it.
+                self._counted_until = sample.t
 
     def _read_flags(self) -> None:
         if self.flags is None:
@@ -191,7 +200,7 @@ class Observer:
             self.health.failed("flags", exc)
             return
         self.health.ok("flags", "; ".join(flagset.errors))
-        previous = self.state.saw_flags(flagset)
+        previous = self.state.saw_flags(flagset, self.clock())
         if previous is not None and previous.version != flagset.version:
             changed = wording.changed_flags(previous.flags, flagset.flags)
             if changed:
@@ -205,8 +214,13 @@ class Observer:
                 why = f"{metrics.state.value}: {metrics.message}" if metrics else "no answer yet"
                 verdict = Verdict.no_data(f"metrics {why}")
             else:
-                since = self.state.known().step_since + self.judge.window_s
-                verdict = self.judge.judge(self._samples, since=since)
+                known = self.state.known()
+                verdict = self.judge.judge(
+                    self._samples,
+                    run_since=known.run_since,
+                    step_since=known.step_since,
+                    canary_expected=known.route is not None and known.route.weights.canary > 0,
+                )
             previous, self._verdict = self._verdict, verdict
             if previous.result != verdict.result:
                 marks = (*self._verdict_changes, (now, verdict.result))
@@ -235,14 +249,7 @@ class Observer:
         with self._lock:
             samples, verdict, marks = self._samples, self._verdict, self._verdict_changes
         flags: tuple[Flag, ...] = known.flagset.flags if known.flagset else ()
-        newest = next(
-            (
-                x.t
-                for x in reversed(samples)
-                if x.error_rate.canary is not None or x.error_rate.baseline is not None
-            ),
-            None,
-        )
+        newest = next((x.t for x in reversed(samples) if x.has_data), None)
         d = self.display
         return Snapshot(
             rollout=self.name,
@@ -257,11 +264,14 @@ class Observer:
             flags=flags,
             events=self.told.recent(),
             sources=self.health.all(),
+            metrics=specs(self.judge.metrics),
+            window_s=duration_s(self.config.metrics.window),
             policy=d.policy,
             read_only=d.read_only,
             dry_run=d.dry_run,
             hold_s=self.config.hold_s,
-            error_threshold=self.config.judge.max_error_rate,
+            step_since=known.step_since,
+            run_since=known.run_since,
             weight_changes=known.weight_changes,
             verdict_changes=marks,
             kill_switches=tuple(self.config.flags.kill_switches),
@@ -277,5 +287,6 @@ class Observer:
 
 
 def judge_for(config: RolloutConfig) -> Judge:
-    """The judge of one rollout, with its metrics window."""
-    return Judge(config.judge, window_s=duration_s(config.metrics.window))
+    """The judge of one rollout: its metrics, its settings, its metrics window."""
+    metrics = metrics_for(config.judge)
+    return Judge(metrics, config.judge, window_s=duration_s(config.metrics.window))

@@ -59,28 +59,39 @@ class Known:
     plan: Plan
     route: RouteState | None
     flagset: FlagSet | None
-    step_since: float
+    step_since: float | None
+    """When the current weight was reached (or first seen); None before the first route read."""
+    run_since: float | None
+    """When the canary last started taking traffic (a 0 -> >0 move monotui saw); None when it
+    already had traffic when monotui first looked (the judge reads the start from the samples)."""
     weight_changes: tuple[tuple[float, Weights], ...]
 
 
 class RolloutState:
     """Thread-safe shared knowledge of one rollout."""
 
-    def __init__(self, steps: tuple[int, ...]) -> None:
+    def __init__(self, steps: tuple[int, ...], kill_switches: tuple[str, ...] = ()) -> None:
+        self.kill_switches = frozenset(kill_switches)
         self._lock = threading.RLock()
         self.router_lock = threading.Lock()
         """Held around every router call, so a key press never races a read."""
         self._plan = plans.start(steps)
         self._route: RouteState | None = None
         self._flagset: FlagSet | None = None
-        self._step_since = 0.0
+        self._step_since: float | None = None
+        self._run_since: float | None = None
         self._weight_changes: tuple[tuple[float, Weights], ...] = ()
         self._ours: OrderedDict[str, None] = OrderedDict()
 
     def known(self) -> Known:
         with self._lock:
             return Known(
-                self._plan, self._route, self._flagset, self._step_since, self._weight_changes
+                self._plan,
+                self._route,
+                self._flagset,
+                self._step_since,
+                self._run_since,
+                self._weight_changes,
             )
 
     @property
@@ -113,16 +124,26 @@ class RolloutState:
             if moved:
                 if state.progress is None:
                     self._plan = plans.observe(self._plan, state.weights.canary)
-                self._weight_moved(now, state.weights)
+                self._weight_moved(now, before, state.weights)
             ours = state.version in self._ours
         return RouteNews(
             before, state.weights, moved, ours, state.progress is not None, pause, paused, by
         )
 
-    def saw_flags(self, flagset: FlagSet) -> FlagSet | None:
-        """The flags as read; returns the previous read (None the first time)."""
+    def saw_flags(self, flagset: FlagSet, now: float) -> FlagSet | None:
+        """The flags as read; returns the previous read (None the first time). A kill switch
+        whose value changed turned the canary's new code path on or off: it is another canary
+        now, so its evidence starts again (the run restarts)."""
         with self._lock:
             previous, self._flagset = self._flagset, flagset
+            if previous is not None and self.kill_switches:
+                before = {f.key: (f.state, f.value) for f in previous.flags}
+                for flag in flagset.flags:
+                    if flag.key in self.kill_switches and before.get(flag.key) not in (
+                        None,
+                        (flag.state, flag.value),
+                    ):
+                        self._run_since = now
             return previous
 
     # --- what we wrote -------------------------------------------------------------------------
@@ -132,7 +153,8 @@ class RolloutState:
         asked for, kept at the weight the router now reports."""
         with self._lock:
             self._remember(state.version)
-            moved = self._route is None or self._route.weights != state.weights
+            before = self._route.weights if self._route else None
+            moved = before != state.weights
             self._route = state
             if plan is not None:
                 self._plan = Plan(
@@ -147,7 +169,7 @@ class RolloutState:
             elif state.progress is not None:
                 self._plan = _owned_plan(state.progress, state.weights)
             if moved:
-                self._weight_moved(now, state.weights)
+                self._weight_moved(now, before, state.weights)
 
     def wrote_pause(self, state: RouteState, paused: bool) -> None:
         """Our own pause or resume stored with the route came back as `state`."""
@@ -178,9 +200,11 @@ class RolloutState:
         while len(self._ours) > OWN_VERSIONS:
             self._ours.popitem(last=False)
 
-    def _weight_moved(self, now: float, weights: Weights) -> None:
+    def _weight_moved(self, now: float, before: Weights | None, weights: Weights) -> None:
         self._weight_changes = (*self._weight_changes, (now, weights))[-MAX_MARKS:]
         self._step_since = now
+        if before is not None and before.canary == 0 and weights.canary > 0:
+            self._run_since = now  # a new run of canary traffic: its evidence starts here
 
     def _follow_pause(self, was: object, state: RouteState) -> tuple[str, bool, str]:
         """The plan's pause follows the pause stored with the route (when the router stores

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from monotui.config import RolloutConfig, duration_s
+from monotui.config import RolloutConfig
 from monotui.kinds import FlagsSettings, MetricsSettings, Registry, RouterSettings, SourceKind
+from monotui.metrics import metrics_for
 from monotui.registry import PRODUCTION
 from monotui.sim.sources import SimFlags, SimMetrics, SimRouter
 from monotui.sim.world import World
@@ -39,7 +40,11 @@ def sim_kinds(world: World) -> tuple[SourceKind, ...]:
 
     def metrics(settings: SimMetricsSettings, rollout: RolloutConfig, ctx: object) -> SimMetrics:
         return SimMetrics(
-            world, rollout.name, window_s=duration_s(settings.window), step_s=rollout.interval_s
+            world,
+            rollout.name,
+            metrics=metrics_for(rollout.judge),
+            slow_ms=rollout.judge.slow_ms,
+            step_s=rollout.interval_s,
         )
 
     def flags(settings: SimFlagsSettings, rollout: RolloutConfig, ctx: object) -> SimFlags:

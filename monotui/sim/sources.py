@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from monotui.errors import (
@@ -16,8 +16,9 @@ from monotui.errors import (
     NotFoundError,
     SourceError,
 )
+from monotui.metrics import ERROR_RATE, LATENCY, Histogram, Metric, side_of, slow_threshold
 from monotui.model import Flag, Sample, Weights
-from monotui.sim.scenarios import FlagSpec, flag_value, is_boolean, toggled
+from monotui.sim.scenarios import ISTIO_BUCKETS_MS, FlagSpec, flag_value, is_boolean, toggled
 from monotui.sim.world import BASELINE, CANARY, World
 from monotui.sources import jsonpatch
 from monotui.sources.base import FlagSet, RouteState, StoredPause, WriteResult
@@ -140,32 +141,43 @@ class SimRouter:
 
 
 class SimMetrics:
-    """Istio-style metrics of the simulated traffic: 5xx ratio, p99 from the latency histogram and
-    request rate per version, over a rate() window. The scenario may make polls gap or time out."""
+    """Istio-style metrics of the simulated traffic, as the Prometheus source reads them: the
+    increase of each version's requests, 5xx and duration buckets over a poll (exactly, from the
+    world's counters), giving the bad requests and values of each of the rollout's metrics. The
+    scenario may make polls gap (no values: the next poll's increase covers the gap) or time out."""
 
     name = "sim"
+
+    def __init__(
+        self,
+        world: World,
+        rollout: str,
+        *,
+        metrics: Sequence[Metric] = (ERROR_RATE, LATENCY),
+        slow_ms: float | None = None,
+        step_s: float = 1.0,
+    ) -> None:
+        self.world = world
+        self.rollout = rollout
+        self.metrics = tuple(metrics)
+        self.step_s = step_s  # the poll interval: one poll's span when nothing was counted yet
+        self.slow_ms = slow_ms
+        self.queries_per_poll = 1 + len(self.metrics)
 
     def close(self) -> None:
         """Nothing to release."""
 
-    def __init__(
-        self, world: World, rollout: str, *, window_s: float = 60.0, step_s: float = 1.0
-    ) -> None:
-        self.world = world
-        self.rollout = rollout
-        self.window_s = window_s
-        self.step_s = step_s  # the finest history spacing worth returning (the poll interval)
-
-    def fetch(self) -> Sample:
+    def fetch(self, since: float | None) -> Sample:
         t = self.world.now()
         if self._fails("timeout", t):
             raise BackendUnavailableError(TIMEOUT_MESSAGE)
         if self._draw("gap", t) < self.world.scenario(self.rollout).metrics_gap_p:
             return Sample(t=t)
-        return self.world.sample(self.rollout, t, self.window_s)
+        start = since if since is not None and since < t else t - self.step_s
+        return self._sample(start, t)
 
     def history(self, span_s: float, points: int) -> tuple[Sample, ...]:
-        """Past samples from the world's ring, oldest first, ending one step before now."""
+        """Past samples tiling the last `span_s` seconds, oldest first, one step each."""
         t = self.world.now()
         if self._fails("history-timeout", t):
             raise BackendUnavailableError(TIMEOUT_MESSAGE)
@@ -175,13 +187,29 @@ class SimMetrics:
         n = int(span_s / step)
         gap_p = self.world.scenario(self.rollout).metrics_gap_p
         out = []
-        for k in range(n, 0, -1):
+        for k in range(n - 1, -1, -1):
             at = t - k * step
             if self._draw("gap", at) < gap_p or self._draw("timeout", at) < self._timeout_p():
                 out.append(Sample(t=at))
             else:
-                out.append(self.world.sample(self.rollout, at, self.window_s))
+                out.append(self._sample(at - step, at))
         return tuple(s for s in out if s.t >= 0)
+
+    def _sample(self, start: float, end: float) -> Sample:
+        counted = self.world.counts(self.rollout, start, end)
+        if counted is None:
+            return Sample(t=end)
+        bounds = ISTIO_BUCKETS_MS
+        if self.slow_ms is None:  # the baseline's p99 bucket, as the Prometheus source derives it
+            self.slow_ms = slow_threshold(bounds, counted[BASELINE].buckets)
+        sides = []
+        for version in (BASELINE, CANARY):
+            c = counted[version]
+            readings: list[float | Histogram | None] = [
+                c.errors if m.reading == "count" else (bounds, c.buckets) for m in self.metrics
+            ]
+            sides.append(side_of(self.metrics, c.requests, readings, self.slow_ms))
+        return Sample(t=end, span_s=end - start, baseline=sides[0], canary=sides[1])
 
     def _timeout_p(self) -> float:
         return self.world.scenario(self.rollout).metrics_timeout_p

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from monotui.errors import ConflictError, NotFoundError
-from monotui.model import Pair, Sample, Weights
+from monotui.model import Weights
 from monotui.sim import sampling
 from monotui.sim.scenarios import (
     ISTIO_BUCKETS_MS,
@@ -55,6 +55,16 @@ class VersionCounters:
     """istio_request_duration_milliseconds_bucket: (le, cumulative count), +Inf is `count`."""
     sum_ms: float
     count: int
+
+
+@dataclass(frozen=True, slots=True)
+class SpanCounts:
+    """What one version served over a span: requests, 5xx, and the duration histogram's
+    cumulative bucket counts (one per ISTIO_BUCKETS_MS bound, then +Inf)."""
+
+    requests: float
+    errors: float
+    buckets: tuple[float, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,32 +232,26 @@ class World:
         with self._lock:
             return sum(1 for ro in self._rollouts.values() for e in ro.ring if e is not None)
 
-    def sample(self, rollout: str, t: float, window_s: float) -> Sample:
-        """Rates over (t - window_s, t] from the ring, like Prometheus' rate() and
-        histogram_quantile(0.99, ...). Values are None when the ring does not cover the window."""
+    def counts(self, rollout: str, start: float, end: float) -> dict[str, SpanCounts] | None:
+        """What each version ("v1", "v2") served over (start, end], from the per-second ring, as
+        Prometheus' increase() would read the counters; None when the ring does not cover it."""
         with self._lock:
             ro = self._get(rollout)
-            end_s = math.floor(t)
-            start_s = end_s - max(1, round(window_s))
-            end, start = _entry(ro, end_s), _entry(ro, start_s)
-        if end is None or start is None:
-            return Sample(t=t)
-        span = end_s - start_s
-        rates, errors, p99 = [], [], []
-        for i in (1, 2):
-            now_vec, then_vec = end[i], start[i]
+            end_s, start_s = math.floor(end), math.floor(start)
+            if end_s <= start_s:
+                start_s = end_s - 1
+            last, first = _entry(ro, end_s), _entry(ro, start_s)
+        if last is None or first is None:
+            return None
+        out = {}
+        for version, i in ((BASELINE, 1), (CANARY, 2)):
+            now_vec, then_vec = last[i], first[i]
             assert isinstance(now_vec, array) and isinstance(then_vec, array)
             d = [a - b for a, b in zip(now_vec, then_vec, strict=True)]
-            total = sum(d[:_SUM])
-            rates.append(total / span)
-            errors.append((d[1] + d[2]) / total if total > 0 else None)
-            p99.append(histogram_quantile(0.99, d[_B0:], total) if total > 0 else None)
-        return Sample(
-            t=t,
-            error_rate=Pair(errors[0], errors[1]),
-            latency_p99_ms=Pair(p99[0], p99[1]),
-            request_rate=Pair(rates[0], rates[1]),
-        )
+            requests = sum(d[:_SUM])
+            buckets = tuple(d[_B0:]) + (requests,)
+            out[version] = SpanCounts(requests, d[1] + d[2], buckets)
+        return out
 
     # --- the router ----------------------------------------------------------------------------
 
@@ -342,21 +346,6 @@ class World:
         return any(
             f.kind == kind and f.rollout in (None, rollout) and t < f.until for f in self.faults
         )
-
-
-def histogram_quantile(q: float, buckets: list[float], total: float) -> float | None:
-    """Prometheus' histogram_quantile over non-cumulative-in-time, cumulative-in-le bucket deltas:
-    linear interpolation inside the bucket; the +Inf bucket answers the highest finite bound."""
-    if total <= 0:
-        return None
-    rank = q * total
-    lower, below = 0.0, 0.0
-    for le, cumulative in zip(ISTIO_BUCKETS_MS, buckets, strict=True):
-        if cumulative >= rank:
-            inside = cumulative - below
-            return lower + (le - lower) * ((rank - below) / inside if inside > 0 else 1.0)
-        lower, below = le, cumulative
-    return ISTIO_BUCKETS_MS[-1]
 
 
 def _entry(ro: _Rollout, second: int) -> tuple[int, array, array] | None:  # type: ignore[type-arg]

@@ -74,12 +74,15 @@ class MetricsSource(Protocol):
 
     name: str
 
-    def fetch(self) -> Sample:
-        """The current values; missing values are None (NO DATA), never 0."""
+    def fetch(self, since: float | None) -> Sample:
+        """The counts of both versions over (since, now] (since None: over one poll interval)
+        and the metrics' values over it; a version without series is None (NO DATA), never 0.
+        The sample's `t` is now and its `span_s` what it covers."""
         ...
 
     def history(self, span_s: float, points: int) -> tuple[Sample, ...]:
-        """Up to `points` samples over the last `span_s` seconds, oldest first (may be empty)."""
+        """Up to `points` samples tiling the last `span_s` seconds, oldest first (may be empty),
+        each counting its own step."""
         ...
 
     def close(self) -> None:

@@ -1,51 +1,43 @@
-"""Error rate, p99 latency and request rate per version from Prometheus, via prometheus-api-client.
+"""A rollout's counts and metric values per version, from Prometheus.
 
-Blocking: the controller calls `fetch()` and `history()` from a worker thread. One query per metric
-answers for both versions, so a poll costs three queries whatever the number of versions.
-Every failure becomes a typed error whose message carries the server's own words; an empty answer
-or NaN is None (NO DATA), never zero. prometheus-api-client (and requests) is imported on first use.
+Each poll reads the increase over its span (since the last counted poll: a failed poll costs
+nothing, the next one covers it) of each version's requests and, per metric, of what the metric
+counts (5xx; the duration histogram's buckets, giving the slow requests and the p99), one query
+each whatever the number of versions: two or three queries a poll. A metric whose query is a
+rate override (`error_rate_query`, `latency_query`) is read as a value over `window`, not as a
+count (its judge is the Mann-Whitney test). Every failure is a typed error with the server's own
+words; a version without series, NaN or +Inf is None (NO DATA), never zero; a negative count is
+a broken query, not data.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
-from datetime import UTC, datetime
-from functools import partial
-from typing import TYPE_CHECKING, Any, Literal
+from concurrent.futures import ThreadPoolExecutor
+from typing import Literal
 
 from pydantic import field_validator
 
 from monotui.config import PrometheusConfig, RolloutConfig
-from monotui.errors import (
-    BackendUnavailableError,
-    ConfigError,
-    MonotuiError,
-    SourceError,
-    StaleDataError,
-)
+from monotui.errors import SourceError, StaleDataError
 from monotui.kinds import MetricsSettings
-from monotui.model import Pair, Sample
+from monotui.metrics import Histogram, Metric, metrics_for, side_of, slow_threshold
+from monotui.model import Sample
+from monotui.outside_text import literal
+from monotui.sources.prometheus_api import PrometheusApi, Series
 from monotui.sources.promql import (
-    DEFAULT_TEMPLATES,
-    METRICS,
+    COUNT_TEMPLATES,
     QueryContext,
     TemplateError,
+    interval_text,
     validate_template,
 )
 
-if TYPE_CHECKING:
-    import requests
-
 Clock = Callable[[], float]
-MAX_MESSAGE = 300  # server text shown in a panel: enough to act on, never a page of HTML
-
-_TITLES = {"error_rate": "error-rate", "latency": "latency", "request_rate": "request-rate"}
 
 
 class PrometheusMetricsSettings(MetricsSettings):
@@ -63,13 +55,19 @@ class PrometheusMetricsSettings(MetricsSettings):
     """The version label's value for the canary."""
     selector: str = ""
     """Extra label matchers for this rollout's traffic, e.g. 'reporter="destination"'."""
+    requests_query: str | None = None
+    """Override of the requests count: the increase over $interval per version."""
+    errors_query: str | None = None
+    """Override of the 5xx count: the increase over $interval per version."""
+    latency_buckets_query: str | None = None
+    """Override of the duration histogram: bucket increases over $interval, by le and version."""
     error_rate_query: str | None = None
-    """Override of the error-rate template, a fraction 0..1 per version. Placeholders such as
-    $filter, $version_label, $window: see the README's Prometheus section."""
+    """Override giving the error rate as a value (a fraction over $window, not a count): the
+    error rate is then judged by its Mann-Whitney test."""
     latency_query: str | None = None
-    """Override of the p99 latency template, in milliseconds."""
+    """Override giving the p99 latency as a value in ms (judged by its Mann-Whitney test)."""
     request_rate_query: str | None = None
-    """Override of the request-rate template (the observed split)."""
+    """Override giving requests per second (the request counts become rate x span)."""
 
     @field_validator("version_label")
     @classmethod
@@ -80,7 +78,14 @@ class PrometheusMetricsSettings(MetricsSettings):
             )
         return value
 
-    @field_validator("error_rate_query", "latency_query", "request_rate_query")
+    @field_validator(
+        "requests_query",
+        "errors_query",
+        "latency_buckets_query",
+        "error_rate_query",
+        "latency_query",
+        "request_rate_query",
+    )
     @classmethod
     def _template(cls, value: str | None) -> str | None:
         # An override that cannot tell the versions apart or select this rollout is a config error
@@ -94,10 +99,10 @@ class PrometheusMetricsSettings(MetricsSettings):
 
 
 class PrometheusMetrics:
-    """The metrics of one rollout, read from a Prometheus HTTP API.
+    """The counts and values of one rollout, read from a Prometheus HTTP API.
 
-    `clock`, when given, fixes the evaluation time of instant queries (and the end of history):
-    tests use it on backfilled data. Without it Prometheus evaluates at its own "now".
+    `clock` gives the evaluation time of every query (tests fix it on backfilled history); by
+    default the wall clock, sent explicitly, so consecutive polls tile time exactly.
     """
 
     name = "prometheus"
@@ -107,8 +112,9 @@ class PrometheusMetrics:
     ) -> None:
         self.prom = prom
         self.rollout = rollout
-        self.clock = clock
+        self.clock = clock or time.time
         m = PrometheusMetricsSettings.of(rollout.metrics, f"rollout {rollout.name} metrics")
+        self.settings = m
         self.context = QueryContext(
             namespace=rollout.namespace,
             service=m.service or rollout.name,
@@ -118,313 +124,227 @@ class PrometheusMetrics:
             window=m.window,
             selector=m.selector,
         )
-        overrides = {
-            "error_rate": m.error_rate_query,
-            "latency": m.latency_query,
-            "request_rate": m.request_rate_query,
+        self.metrics: tuple[Metric, ...] = metrics_for(rollout.judge)
+        self.slow_ms: float | None = rollout.judge.slow_ms
+        values = {"errors": m.error_rate_query, "latency_buckets": m.latency_query}
+        self._value_queries = {q: t for q, t in values.items() if t}  # read as values, not counts
+        counts = {
+            "requests": m.requests_query,
+            "errors": m.errors_query,
+            "latency_buckets": m.latency_buckets_query,
         }
-        self.queries: dict[str, str] = {
-            metric: self.context.render(overrides[metric] or DEFAULT_TEMPLATES[metric])
-            for metric in METRICS
+        self._templates = {
+            name: counts[name] or COUNT_TEMPLATES[name]
+            for name in ("requests", *(x.query for x in self.metrics))
+            if name not in self._value_queries
         }
-        self.queries_per_poll = len(self.queries)
-        self._client: Any = None
+        self._rate_template = m.request_rate_query
+        self.api = PrometheusApi(prom)
         self._pool: ThreadPoolExecutor | None = None
-        self._last = threading.local()  # the last HTTP response of this thread, for error text
+        self._lock = threading.Lock()
+
+    @property
+    def queries_per_poll(self) -> int:
+        return len(self._templates) + len(self._value_queries)
+
+    def queries(self, span_s: float) -> dict[str, str]:
+        """The PromQL a poll covering `span_s` seconds sends, by what it reads."""
+        interval = interval_text(span_s)
+        out = {
+            name: self.context.render(template, interval=interval)
+            for name, template in self._templates.items()
+        }
+        if self._rate_template:
+            out["requests"] = self.context.render(self._rate_template)
+        for name, template in self._value_queries.items():
+            out[f"{name}:value"] = self.context.render(template)
+        return out
 
     # --- the MetricsSource protocol -------------------------------------------------------------
 
-    def fetch(self) -> Sample:
-        """The current values of both versions; None where Prometheus has no (finite) value."""
-        at = self.clock() if self.clock is not None else None
-        asked = at if at is not None else time.time()
-        params = {"time": f"{at:.3f}"} if at is not None else None
-        results = self._all(lambda query: partial(self._instant_query, query, params))
-        values: dict[str, Pair] = {}
-        oldest: float | None = None
-        for metric, result in results.items():
-            pair, stamp = self._instant(metric, result)
-            values[metric] = pair
-            if stamp is not None:
-                oldest = stamp if oldest is None else min(oldest, stamp)
+    def fetch(self, since: float | None) -> Sample:
+        """Both versions' counts over (since, now], one query per count, sent at once."""
+        now = self.clock()
+        span = now - since if since is not None and since < now else self.rollout.interval_s
+        answers = self._all(lambda q, what: self.api.instant(q, now, what), self.queries(span))
+        oldest = min(
+            (p[0] for series in answers.values() for s in series for p in s.points), default=now
+        )
         # A proxy or a lagging remote store can answer with an old evaluation: older than two
         # intervals is STALE, with its age, not healthy.
-        if oldest is not None and asked - oldest > 2 * self.rollout.interval_s:
-            age = asked - oldest
+        if now - oldest > 2 * self.rollout.interval_s:
+            age = now - oldest
             raise StaleDataError(
-                f"Prometheus at {self.prom.url} answered with data {age:.0f}s old "
+                f"{self.api.source} answered with data {age:.0f}s old "
                 f"(more than two {self.rollout.interval_s:g}s intervals)",
                 age,
             )
-        return Sample(
-            t=asked,
-            error_rate=values["error_rate"],
-            latency_p99_ms=values["latency"],
-            request_rate=values["request_rate"],
-        )
+        return self._sample(now, span, {k: _last_points(v) for k, v in answers.items()})
 
     def history(self, span_s: float, points: int) -> tuple[Sample, ...]:
-        """One range query per metric over the last `span_s` s, step span/points; gaps are None."""
+        """Samples tiling the last `span_s` seconds, `points` of them, each counting its step;
+        one range query per count."""
         points = max(points, 2)
-        end = round(self.clock() if self.clock is not None else time.time())
-        step = max(span_s / points, 0.001)
+        step = max(span_s / points, 1.0)
+        end = round(self.clock())
         start = end - step * (points - 1)
-        begin = datetime.fromtimestamp(start, UTC)
-        finish = datetime.fromtimestamp(end, UTC)
-        results = self._all(
-            lambda query: partial(self._range_query, query, begin, finish, f"{step:.3f}")
-        )
-        by_metric = {metric: self._matrix(metric, result) for metric, result in results.items()}
-        # The client rounds start/end to whole seconds: rebuild the grid Prometheus evaluated.
-        first = round(start)
-        grid = [first + k * step for k in range(points) if first + k * step <= end + 1e-6]
-        samples = []
-        for t in grid:
-            key = round(t * 1000)
-            pairs = {metric: Pair(*by_metric[metric].get(key, (None, None))) for metric in METRICS}
-            samples.append(
-                Sample(
-                    t=t,
-                    error_rate=pairs["error_rate"],
-                    latency_p99_ms=pairs["latency"],
-                    request_rate=pairs["request_rate"],
-                )
-            )
+        queries = self.queries(step)
+        answers = self._all(lambda q, what: self.api.range(q, start, end, step, what), queries)
+        by_time: dict[int, dict[str, list[tuple[dict[str, str], float | None]]]] = {}
+        for name, series in answers.items():
+            for s in series:
+                for t, value in s.points:
+                    by_time.setdefault(round(t * 1000), {}).setdefault(name, []).append(
+                        (dict(s.labels), value)
+                    )
+        grid = [start + k * step for k in range(points)]
+        samples = [self._sample(t, step, by_time.get(round(t * 1000), {})) for t in grid]
+        if self.slow_ms is None:
+            self._derive_slow(samples, answers)
+            samples = [self._sample(t, step, by_time.get(round(t * 1000), {})) for t in grid]
         return tuple(samples)
 
     def check(self) -> str:
-        """One cheap query to prove Prometheus answers (for `monotui check-config`)."""
-        info = self._call("build-info", self._build_info)
-        version = info.get("version") if isinstance(info, dict) else None
-        found = f"Prometheus {version}" if isinstance(version, str) else "Prometheus"
-        return f"{found} answers at {self.prom.url}"
+        """One cheap request to prove Prometheus answers (for `monotui check-config`)."""
+        return f"Prometheus {self.api.build_version()} answers at {self.api.source.split(' at ', 1)[-1]}"
 
     def close(self) -> None:
         """Release the HTTP connection pool and the query threads."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+        self.api.close()
 
-    def _all(self, request: Callable[[str], Callable[[], Any]]) -> dict[str, Any]:
-        """Every metric's query at once: a poll costs one round trip, not three, on a far server.
+    # --- reading the answers -------------------------------------------------------------------
 
-        Errors surface in metric order, so the same fault always reads the same way.
-        """
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(len(METRICS), thread_name_prefix="prometheus")
+    def _all(
+        self, ask: Callable[[str, str], list[Series]], queries: dict[str, str]
+    ) -> dict[str, list[Series]]:
+        """Every query at once: a poll costs one round trip, not three, on a far server. Errors
+        surface in query order, so the same fault always reads the same way."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(4, thread_name_prefix="prometheus")
+            pool = self._pool
         futures = {
-            metric: self._pool.submit(self._call, metric, request(query))
-            for metric, query in self.queries.items()
+            name: pool.submit(ask, query, f"the {name.split(':')[0]} query")
+            for name, query in queries.items()
         }
-        wait(futures.values())  # no query outlives its poll, even when an earlier one failed
-        return {metric: future.result() for metric, future in futures.items()}
+        return {name: future.result() for name, future in futures.items()}
 
-    # --- parsing --------------------------------------------------------------------------------
+    def _sample(
+        self, t: float, span: float, answers: dict[str, list[tuple[dict[str, str], float | None]]]
+    ) -> Sample:
+        label, ctx = self.context.version_label, self.context
+        sides = []
+        for version in (ctx.baseline, ctx.canary):
+            requests = self._requests(answers.get("requests", []), version, span)
+            readings: list[float | Histogram | None] = []
+            for metric in self.metrics:
+                if metric.query in self._value_queries:
+                    readings.append(None)
+                elif metric.reading == "count":
+                    readings.append(_count(answers.get(metric.query, []), label, version, metric))
+                else:
+                    readings.append(_histogram(answers.get(metric.query, []), label, version))
+            side = side_of(self.metrics, requests, readings, self.slow_ms or math.inf)
+            values = list(side.values)
+            for i, metric in enumerate(self.metrics):
+                if metric.query in self._value_queries:
+                    values[i] = _count(
+                        answers.get(f"{metric.query}:value", []), label, version, metric
+                    )
+            sides.append(type(side)(side.requests, side.bad, tuple(values)))
+        return Sample(t=t, span_s=span, baseline=sides[0], canary=sides[1])
 
-    def _instant(self, metric: str, result: Any) -> tuple[Pair, float | None]:
-        """A vector result -> (baseline, canary) and the oldest sample timestamp."""
-        found: dict[str, float | None] = {}
-        oldest: float | None = None
-        for series in self._series(metric, result):
-            value = series.get("value")
-            if not (isinstance(value, list) and len(value) == 2):
-                raise self._garbage(metric, "a vector sample without [time, value]")
-            stamp, number = _number(metric, value)
-            version = series["metric"].get(self.context.version_label)
-            if version in (self.context.baseline, self.context.canary):
-                found[version] = number
-                oldest = stamp if oldest is None else min(oldest, stamp)
-        return Pair(found.get(self.context.baseline), found.get(self.context.canary)), oldest
+    def _requests(
+        self, rows: list[tuple[dict[str, str], float | None]], version: str, span: float
+    ) -> float | None:
+        value = _count(rows, self.context.version_label, version, None)
+        if value is not None and self._rate_template:
+            return value * span  # a requests-per-second override: its count over the span
+        return value
 
-    def _matrix(self, metric: str, result: Any) -> dict[int, tuple[float | None, float | None]]:
-        """A matrix result -> {time in ms: (baseline, canary)}."""
-        base: dict[int, float | None] = {}
-        can: dict[int, float | None] = {}
-        for series in self._series(metric, result):
-            values = series.get("values")
-            if not isinstance(values, list):
-                raise self._garbage(metric, "a range series without values")
-            version = series["metric"].get(self.context.version_label)
-            target = (
-                base
-                if version == self.context.baseline
-                else can
-                if version == self.context.canary
-                else None
-            )
-            if target is None:
+    def _derive_slow(self, samples: list[Sample], answers: dict[str, list[Series]]) -> None:
+        """Where slow starts when not configured: the baseline's p99 bucket over the history."""
+        buckets = answers.get("latency_buckets")
+        if not buckets:
+            return
+        totals: dict[float, float] = {}
+        for s in buckets:
+            if s.labels.get(self.context.version_label) != self.context.baseline:
                 continue
-            for point in values:
-                if not (isinstance(point, list) and len(point) == 2):
-                    raise self._garbage(metric, "a range point without [time, value]")
-                stamp, number = _number(metric, point)
-                target[round(stamp * 1000)] = number
-        return {k: (base.get(k), can.get(k)) for k in base.keys() | can.keys()}
+            le = _le(s.labels.get("le"))
+            if le is not None:
+                totals[le] = totals.get(le, 0.0) + sum(v for _, v in s.points if v is not None)
+        hist = _ordered(totals)
+        if hist is not None:
+            self.slow_ms = slow_threshold(*hist)
 
-    def _series(self, metric: str, result: Any) -> list[dict[str, Any]]:
-        if not isinstance(result, list):
-            raise self._garbage(metric, "a result that is not a list")
-        for series in result:
-            if not (isinstance(series, dict) and isinstance(series.get("metric"), dict)):
-                raise self._garbage(metric, "a series without labels")
-        return result
 
-    def _garbage(self, metric: str, what: str) -> SourceError:
-        return SourceError(
-            f"Prometheus at {self.prom.url} answered the {_TITLES.get(metric, metric)} query "
-            f"with {what}; is [prometheus] url a Prometheus API?"
-        )
+def _last_points(series: list[Series]) -> list[tuple[dict[str, str], float | None]]:
+    return [(dict(s.labels), s.points[-1][1] if s.points else None) for s in series]
 
-    # --- HTTP -----------------------------------------------------------------------------------
 
-    def _instant_query(self, query: str, params: dict[str, str] | None = None) -> Any:
-        return self._conn().custom_query(query, params)
-
-    def _range_query(self, query: str, start: datetime, end: datetime, step: str) -> Any:
-        return self._conn().custom_query_range(query, start, end, step)
-
-    def _build_info(self) -> Any:
-        from prometheus_api_client.exceptions import PrometheusApiClientException
-
-        client = self._conn()
-        response = client._session.get(
-            f"{client.url}/api/v1/status/buildinfo",
-            headers=client.headers,
-            timeout=self.prom.timeout_s,
-            verify=client._session.verify,
-        )
-        if response.status_code != 200:
-            raise PrometheusApiClientException(f"HTTP {response.status_code}")
-        return response.json()["data"]
-
-    def _conn(self) -> Any:
-        """The client, made on first use; headers are rebuilt per call (the token may rotate)."""
-        if self._client is None:
-            from prometheus_api_client import PrometheusConnect
-            from urllib3.util.retry import Retry
-
-            # No retries: the poll itself is the retry, and a retried 500 with backoff would hold a
-            # poll for seconds past the timeout the user configured. total=0 turns a refused
-            # connection into requests' ConnectionError; read=False a slow answer into ReadTimeout.
-            self._client = PrometheusConnect(
-                url=self.prom.url.rstrip("/"),
-                disable_ssl=not self.prom.verify_tls,
-                retry=Retry(total=0, read=False, redirect=0),
-                timeout=self.prom.timeout_s,
-            )
-            self._client._session.hooks["response"].append(self._remember)
-        self._client.headers = self._headers()
-        return self._client
-
-    def _remember(self, response: requests.Response, *args: object, **kwargs: object) -> None:
-        self._last.response = response
-
-    def _headers(self) -> dict[str, str]:
-        headers = dict(self.prom.headers)
-        path = self.prom.bearer_token_file
-        if path is not None:
-            try:
-                token = path.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(
-                    f"[prometheus] bearer_token_file {path}: cannot read it ({exc.strerror})"
-                ) from None
-            headers["Authorization"] = f"Bearer {token}"
-        return headers
-
-    def _call(self, metric: str, request: Callable[[], Any]) -> Any:
-        """Run one client call; every failure becomes a typed error with the server's words."""
-        import requests
-        import urllib3
-        from prometheus_api_client.exceptions import PrometheusApiClientException
-
-        url, what = self.prom.url, f"the {_TITLES.get(metric, metric)} query"
-        self._last.response = None
-        try:
-            return request()
-        except requests.Timeout:
-            raise BackendUnavailableError(
-                f"Prometheus at {url} did not answer {what} within {self.prom.timeout_s:g}s "
-                "(raise [prometheus] timeout_s or check the server's load)"
-            ) from None
-        except requests.exceptions.ChunkedEncodingError as exc:
+def _count(
+    rows: list[tuple[dict[str, str], float | None]],
+    label: str,
+    version: str,
+    metric: Metric | None,
+) -> float | None:
+    """The (summed) value of `version`'s series; None without one (or NaN/Inf); a negative count
+    is refused: increase() never goes below 0, so the query is broken."""
+    found: float | None = None
+    seen = False
+    for labels, value in rows:
+        if labels.get(label) != version:
+            continue
+        seen = True
+        if value is None:
+            return None
+        if value < 0:
+            what = metric.name if metric else "requests"
             raise SourceError(
-                f"Prometheus at {url} cut {what}'s answer short ({_clean(str(exc))})"
-            ) from None
-        except requests.ConnectionError as exc:
-            raise BackendUnavailableError(
-                f"cannot reach Prometheus at {url} ({_reason(exc)}); check [prometheus] url "
-                "and that the server is up"
-            ) from None
-        except (PrometheusApiClientException, ValueError, KeyError, TypeError):
-            # Non-200, or a 200 whose body is not the API's JSON (requests' JSONDecodeError is a
-            # ValueError too): explain from the response itself.
-            raise self._explain(what, getattr(self._last, "response", None)) from None
-        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
-            raise BackendUnavailableError(
-                f"Prometheus at {url} failed {what}: {_clean(str(exc))}"
-            ) from None
-
-    def _explain(self, what: str, response: requests.Response | None) -> MonotuiError:
-        url = self.prom.url
-        if response is None:
-            return SourceError(f"Prometheus at {url} gave an unusable answer to {what}")
-        body = _decode(response)
-        if isinstance(body, dict) and body.get("status") == "error":
-            kind = body.get("errorType", "error")
-            return SourceError(
-                f"Prometheus rejected {what}: {_clean(str(kind))}: {_clean(str(body.get('error')))}"
+                f"Prometheus answered a negative {what} ({value:g}) for version "
+                f"{literal(version, max_len=60)}: a count cannot be negative; check the query"
             )
-        code = response.status_code
-        if code != 200:
-            text = _clean(response.text) or response.reason or ""
-            cls = BackendUnavailableError if code >= 500 else SourceError
-            hint = " (check the token and headers)" if code in (401, 403) else ""
-            return cls(f"Prometheus at {url} answered {what} with HTTP {code}: {text}{hint}")
-        if body is None:
-            return SourceError(
-                f"Prometheus at {url} answered {what} with a body that is not JSON "
-                f"({_clean(response.text[:80])!r}...); is [prometheus] url a Prometheus API?"
+        found = (found or 0.0) + value
+    return found if seen else None
+
+
+def _histogram(
+    rows: list[tuple[dict[str, str], float | None]], label: str, version: str
+) -> Histogram | None:
+    totals: dict[float, float] = {}
+    for labels, value in rows:
+        if labels.get(label) != version:
+            continue
+        le = _le(labels.get("le"))
+        if le is None or value is None:
+            continue
+        if value < 0:
+            raise SourceError(
+                f"Prometheus answered a negative bucket count ({value:g}) for version "
+                f"{literal(version, max_len=60)}: check the latency query"
             )
-        return SourceError(
-            f"Prometheus at {url} answered {what} with JSON that is not a query result; "
-            "is [prometheus] url a Prometheus API?"
-        )
+        totals[le] = totals.get(le, 0.0) + value
+    return _ordered(totals)
 
 
-def _number(metric: str, point: list[Any]) -> tuple[float, float | None]:
-    """[time, "value"] -> (time, value or None for NaN/Inf: no data is not a number to draw)."""
+def _le(text: str | None) -> float | None:
+    if text is None:
+        return None
     try:
-        stamp, number = float(point[0]), float(point[1])
-    except (TypeError, ValueError):
-        raise SourceError(
-            f"Prometheus answered the {_TITLES.get(metric, metric)} query with a sample that is "
-            f"not a number: {_clean(str(point))}"
-        ) from None
-    return stamp, number if math.isfinite(number) else None
-
-
-def _decode(response: requests.Response) -> Any:
-    try:
-        return json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
+        return float(text)  # "+Inf" parses to inf
+    except ValueError:
         return None
 
 
-def _reason(exc: Exception) -> str:
-    """The innermost reason of a connection error ("Connection refused"), not urllib3's essay."""
-    text = str(exc)
-    for marker in ("Connection refused", "Name or service not known", "No route to host"):
-        if marker in text:
-            return marker.lower()
-    return _clean(text.rsplit(":", 1)[-1].strip(" )'\"")) or "connection failed"
-
-
-def _clean(text: str) -> str:
-    """Outside text, one line, printable, bounded: it is data, never a terminal instruction."""
-    flat = "".join(ch if ch.isprintable() else " " for ch in text.replace("\n", " "))
-    flat = " ".join(flat.split())
-    return flat if len(flat) <= MAX_MESSAGE else flat[: MAX_MESSAGE - 1] + "…"
+def _ordered(totals: dict[float, float]) -> Histogram | None:
+    """(finite bounds, cumulative counts at each then at +Inf); None without a +Inf bucket."""
+    if math.inf not in totals:
+        return None
+    bounds = tuple(sorted(le for le in totals if math.isfinite(le)))
+    cumulative = tuple(totals[le] for le in bounds) + (totals[math.inf],)
+    return bounds, cumulative

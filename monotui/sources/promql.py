@@ -1,4 +1,9 @@
-"""PromQL templates for the three metrics, their placeholders, and how a rollout fills them in.
+"""PromQL templates, their placeholders, and how a rollout fills them in.
+
+The judge reads counts: each poll, the increase over the poll's span (`$interval`) of each
+version's requests, 5xx and duration-histogram buckets (COUNT_TEMPLATES). The older rate
+templates (DEFAULT_TEMPLATES, over `$window`) remain for overrides that give a value, not a count:
+a metric read that way is judged by its Mann-Whitney test.
 
 Templates use `$name` placeholders (Python's `string.Template`): PromQL itself uses `{}` for label
 matchers, so `{name}` would be ambiguous; `$` never appears in PromQL. `$$` is a literal dollar.
@@ -21,6 +26,7 @@ PLACEHOLDERS: dict[str, str] = {
     "canary": "the version label's value for the canary",
     "version_label": "the label that tells baseline from canary",
     "window": "the range of rate(), e.g. 1m",
+    "interval": "the span of increase(): the time since the last counted poll, e.g. 10000ms",
     "versions": "a regex matching both versions, escaped for a PromQL string: v1|v2",
     "filter": "all of this rollout's label matchers joined by commas (service, namespace, "
     "both versions, selector), to put inside {...}",
@@ -28,7 +34,24 @@ PLACEHOLDERS: dict[str, str] = {
 """Every placeholder a template may use, with what it becomes."""
 
 METRICS = ("error_rate", "latency", "request_rate")
-"""The metrics, in the order a poll queries them."""
+"""The value (rate) templates, for overrides."""
+
+COUNT_TEMPLATES: dict[str, str] = {
+    "requests": (
+        "sum by ($version_label) (increase(istio_requests_total"
+        '{reporter="destination",$filter}[$interval]))'
+    ),
+    "errors": (
+        "sum by ($version_label) (increase(istio_requests_total"
+        '{reporter="destination",$filter,response_code=~"5.."}[$interval]))'
+    ),
+    "latency_buckets": (
+        "sum by (le, $version_label) (increase("
+        'istio_request_duration_milliseconds_bucket{reporter="destination",$filter}[$interval]))'
+    ),
+}
+"""The Istio defaults of the counts a poll reads: requests, 5xx (absent for a version that had
+none: that is 0 when it had requests) and the duration buckets per version, over `$interval`."""
 
 # Errors that never appear for a version are absent series, not zero: `or ... * 0` turns "no 5xx
 # series" into 0 where the version has traffic, so a healthy canary reads 0 %, not NO DATA.
@@ -118,6 +141,7 @@ class QueryContext:
     canary: str
     window: str
     selector: str = ""
+    interval: str = "1m"
 
     @property
     def versions(self) -> str:
@@ -146,10 +170,19 @@ class QueryContext:
             "canary": promql_string(self.canary),
             "version_label": self.version_label,
             "window": self.window,
+            "interval": self.interval,
             "versions": self.versions,
             "filter": self.filter,
         }
 
-    def render(self, template: str) -> str:
-        """The template with every placeholder filled in."""
-        return string.Template(template).substitute(self.values())
+    def render(self, template: str, *, interval: str | None = None) -> str:
+        """The template with every placeholder filled in (`interval` for this poll's span)."""
+        values = self.values()
+        if interval is not None:
+            values["interval"] = interval
+        return string.Template(template).substitute(values)
+
+
+def interval_text(span_s: float) -> str:
+    """A span as a PromQL duration to the millisecond (at least 1 ms): 10000ms."""
+    return f"{max(1, round(span_s * 1000))}ms"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from monotui.sequential import SequentialTest
-from monotui.sequential_evidence import CountEvidence
+from monotui.judge.evidence import CountEvidence
+from monotui.judge.sequential import SequentialTest
 
 __all__ = ["evidence_sentence", "ratio_words"]
 

@@ -25,7 +25,7 @@ had before the shift. A burst that trips the test only shortens the window; it n
 
 The shift's other half is `shared_excess`: a poll whose bad total is far above what the normal
 rate and a bad canary could explain carries errors shared by both versions; tempering by that
-excess keeps them from drowning the evidence of the normal polls (monotui.sequential).
+excess keeps them from drowning the evidence of the normal polls (monotui.judge.sequential).
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ class DispersionEstimator:
         `worst` times that (the upper end of rho's confidence interval so far), plus a 2-sigma
         Poisson allowance. A poll above it carries a shared excess (an incident) that says nothing
         about the release and would otherwise pull rho toward 1. It reads the poll's total, never
-        its split, so it may temper the very poll it describes (see monotui.sequential).
+        its split, so it may temper the very poll it describes (see monotui.judge.sequential).
         """
         import numpy as np
 

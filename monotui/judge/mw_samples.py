@@ -21,12 +21,24 @@ if TYPE_CHECKING:
     Floats = npt.NDArray[np.float64]
     Indices = npt.NDArray[np.intp]
 
-T, ERROR, LATENCY, RATE = 0, 1, 3, 5
-"""Rows: the time, a metric's baseline row (its canary row is the next one), the canary request
-rate. Rows ERROR..LATENCY + 1 are the four values has-data looks at."""
+T = 0
+"""Row of the time. Metric i's baseline values are row `row_of(i)`, its canary's the next one;
+the canary request rate is the last row (`rate_row(n)`)."""
 
 
-def independent(samples: Sequence[Sample], window_s: float, count: int) -> list[Sample]:
+def row_of(metric: int) -> int:
+    """The baseline row of metric `metric` (its canary row is the next)."""
+    return 1 + 2 * metric
+
+
+def rate_row(n_metrics: int) -> int:
+    """The row of the canary's request rate, after the metrics' rows."""
+    return 1 + 2 * n_metrics
+
+
+def independent(
+    samples: Sequence[Sample], window_s: float, count: int, n_metrics: int = 2
+) -> list[Sample]:
     """The newest `count` samples with data whose rate windows do not overlap, oldest first.
 
     A sample is a rate over the last `window_s` seconds; polled every 5 s with a 1 m window, six
@@ -34,31 +46,29 @@ def independent(samples: Sequence[Sample], window_s: float, count: int) -> list[
     windows, one unlucky minute looks like six agreeing samples and a healthy canary fails. Samples
     without any error-rate or latency value are skipped, so a gap costs one poll, not a window.
     """
-    start, _, picked = independent_columns(samples, window_s, count)
+    start, _, picked = independent_columns(samples, window_s, count, n_metrics)
     return [samples[start + i] for i in picked.tolist()]
 
 
-def _read(samples: Sequence[Sample]) -> Floats:
-    """The samples as columns of one array, rows T..RATE; NaN is NO DATA, None or NaN alike.
+def _read(samples: Sequence[Sample], n_metrics: int) -> Floats:
+    """The samples as columns of one array (rows: T, each metric's baseline and canary values,
+    the canary request rate); NaN is NO DATA, None or NaN alike.
 
     Attribute reads in comprehensions are the cheapest way to get at the fields of 600 slotted
     dataclasses, and dtype=float turns None into NaN, so one test (x == x) finds every gap.
     """
     import numpy as np
 
-    rows = [
-        [s.t for s in samples],
-        [s.error_rate.baseline for s in samples],
-        [s.error_rate.canary for s in samples],
-        [s.latency_p99_ms.baseline for s in samples],
-        [s.latency_p99_ms.canary for s in samples],
-        [s.request_rate.canary for s in samples],
-    ]
+    rows: list[list[float | None]] = [[s.t for s in samples]]
+    for i in range(n_metrics):
+        rows.append([s.baseline.value(i) for s in samples])
+        rows.append([s.canary.value(i) for s in samples])
+    rows.append([s.request_rate.canary for s in samples])
     return np.array(rows, dtype=float)
 
 
 def independent_columns(
-    samples: Sequence[Sample], window_s: float, count: int
+    samples: Sequence[Sample], window_s: float, count: int, n_metrics: int = 2
 ) -> tuple[int, Floats, Indices]:
     """The newest stretch of `samples` read into columns (rows T..RATE), as (its start in
     `samples`, the columns, the indices in them that `independent` picks, oldest first).
@@ -72,8 +82,8 @@ def independent_columns(
     size = _tail_guess(samples, window_s, count)
     while True:
         start = max(0, len(samples) - size)
-        columns = _read(samples[start:])
-        picked = _pick(columns, spacing, count)
+        columns = _read(samples[start:], n_metrics)
+        picked = _pick(columns, spacing, count, n_metrics)
         if len(picked) >= count or start == 0:
             return start, columns, picked
         size *= 4
@@ -89,7 +99,7 @@ def _tail_guess(samples: Sequence[Sample], window_s: float, count: int) -> int:
     return int(max(16.0, guess)) if guess < len(samples) else len(samples)
 
 
-def _pick(columns: Floats, spacing: float, count: int) -> Indices:
+def _pick(columns: Floats, spacing: float, count: int, n_metrics: int) -> Indices:
     """The columns the walk back from the newest sample picks, oldest first.
 
     Where the samples are a window apart and have data (polls as slow as the window, as in the
@@ -98,8 +108,8 @@ def _pick(columns: Floats, spacing: float, count: int) -> Indices:
     """
     import numpy as np
 
-    values = columns[ERROR : LATENCY + 2]
-    has = (values == values).any(axis=0)  # any of the four metric values; x == x is False for NaN
+    values = columns[row_of(0) : rate_row(n_metrics)]
+    has = (values == values).any(axis=0)  # any metric value; x == x is False for NaN
     with_data = np.flatnonzero(has)
     if count <= 0 or not len(with_data):
         return np.empty(0, dtype=np.intp)
@@ -137,9 +147,9 @@ def _walk_back(
 
 
 def has_data(sample: Sample) -> bool:
-    """Whether the sample has any error-rate or latency value (None and NaN are NO DATA)."""
-    err, lat = sample.error_rate, sample.latency_p99_ms
-    for v in (err.baseline, err.canary, lat.baseline, lat.canary):
-        if v is not None and v == v:  # v == v is False only for NaN
-            return True
+    """Whether the sample has any metric value (None and NaN are NO DATA)."""
+    for side in (sample.baseline, sample.canary):
+        for v in side.values:
+            if v is not None and v == v:  # v == v is False only for NaN
+                return True
     return False

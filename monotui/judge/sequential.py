@@ -64,8 +64,8 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from monotui.sequential_dispersion import DispersionEstimator
-from monotui.sequential_evidence import CountEvidence, frozen_rows
+from monotui.judge.dispersion import DispersionEstimator
+from monotui.judge.evidence import CountEvidence, frozen_rows
 
 if TYPE_CHECKING:
     import numpy as np

@@ -22,10 +22,11 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from monotui.config import JudgeConfig
-from monotui.judge_samples import ERROR, LATENCY, RATE, has_data, independent, independent_columns
+from monotui.judge.mw_samples import has_data, independent, independent_columns, rate_row, row_of
+from monotui.metrics import Metric
 from monotui.model import MetricLabel, MetricVerdict, Sample, Verdict, VerdictResult
 
-__all__ = ["Judge", "MannWhitney", "independent", "mann_whitney", "score"]
+__all__ = ["MannWhitney", "MannWhitneyJudge", "independent", "mann_whitney", "score"]
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -64,13 +65,28 @@ class MannWhitney:
         return self.u_canary > self.n_canary * self.n_baseline / 2
 
 
-class Judge:
-    """Judges the latest `lookback` samples of one rollout. `window_s` is the metrics rate window."""
+class MannWhitneyJudge:
+    """Judges the latest `lookback` samples of one rollout's metric values (`method =
+    "mann-whitney"`, or a metric that is not counted). `window_s`: the samples' rate window."""
 
-    def __init__(self, config: JudgeConfig, window_s: float = 60.0) -> None:
+    def __init__(
+        self, metrics: Sequence[Metric], config: JudgeConfig, window_s: float = 60.0
+    ) -> None:
         self.config = config
         self.window_s = window_s
-        self._metrics = _metrics(config)
+        self.n_metrics = len(metrics)
+        self._metrics = tuple(
+            _Metric(
+                m.name,
+                m.words,
+                row_of(i),
+                m.spec.format,
+                m.critical(config),
+                m.limit(config),
+                m.allowed(config),
+            )
+            for i, m in enumerate(metrics)
+        )
 
     def judge(self, samples: Sequence[Sample], *, since: float | None = None) -> Verdict:
         """The verdict on the newest samples; never raises on gaps, ties or constant series.
@@ -84,7 +100,9 @@ class Judge:
         if samples and not has_data(samples[-1]):
             # A gap is one NO DATA poll; judging the older samples again would count them twice.
             return Verdict.no_data("the newest poll returned no metric values")
-        _, columns, picked = independent_columns(samples, self.window_s, cfg.lookback)
+        _, columns, picked = independent_columns(
+            samples, self.window_s, cfg.lookback, self.n_metrics
+        )
         recent = columns.take(picked, axis=1)
         if since is not None:
             this_step = recent[:, recent[0] >= since]
@@ -109,7 +127,7 @@ class Judge:
         return score(judged, cfg)
 
     def _canary_requests(self, recent: Floats) -> float | None:
-        rates = recent[RATE]
+        rates = recent[rate_row(self.n_metrics)]
         rates = rates[rates == rates]  # x == x is False only for NaN
         if not len(rates):
             return None
@@ -121,7 +139,7 @@ class Judge:
         """The canary's value over its newest samples covering `min_requests` requests, weighted by
         requests: exact pooling for an error rate, a weighted mean for p99. One error in 19 requests
         is 5.3 %; pooled with its neighbours up to 100 requests it is the 1 % it really is."""
-        values, rates = recent[metric.row + 1], recent[RATE]
+        values, rates = recent[metric.row + 1], recent[rate_row(self.n_metrics)]
         total = weighted = 0.0
         for i in range(len(values) - 1, -1, -1):  # usually stops after a sample or two
             value: float = values.item(i)
@@ -275,30 +293,6 @@ def mann_whitney(
     return MannWhitney(u1, p, n1, n2)
 
 
-def _metrics(cfg: JudgeConfig) -> tuple[_Metric, ...]:
-    error = _Metric(
-        "error_rate",
-        "canary 5xx",
-        ERROR,
-        _percent,
-        cfg.error_rate_critical,
-        cfg.max_error_rate,
-        cfg.allowed_increase,
-    )
-    if not cfg.latency:
-        return (error,)
-    latency = _Metric(
-        "latency_p99_ms",
-        "canary p99",
-        LATENCY,
-        _ms,
-        cfg.latency_critical,
-        cfg.max_latency_ms,
-        cfg.latency_allowed_increase,
-    )
-    return (error, latency)
-
-
 def _sorted_data(rows: Floats) -> list[Floats]:
     """Each row's values that are data (NaN, None read as NaN, is NO DATA, never zero), sorted."""
     import numpy as np
@@ -328,15 +322,6 @@ def _effect(canary: float, baseline: float) -> float:
     if baseline > 0:
         return canary / baseline
     return math.inf if canary > 0 else 1.0
-
-
-def _percent(value: float) -> str:
-    pct = 100 * value
-    return f"{pct:.2f} %" if 0 < pct < 0.1 else f"{pct:.1f} %"
-
-
-def _ms(value: float) -> str:
-    return f"{value:.0f} ms"
 
 
 def _p(p_value: float) -> str:

@@ -1,0 +1,290 @@
+"""The sequential judge of one rollout: anytime-valid evidence per count metric, accumulated over
+the polls since the canary started taking traffic, the absolute guards relative to the baseline,
+and the verdict in words. Pure apart from its incremental cache (same inputs, same verdict).
+
+- FAIL: the evidence that the canary's bad rate exceeds `allowed_increase` x the baseline's
+  reached 1/alpha (monotui.judge.sequential), or the canary is above an absolute limit in this
+  step while the baseline is not and the canary is significantly worse than the baseline.
+- MARGINAL, `incident`: both versions are above a limit: an incident, not the canary.
+- NO DATA: the route sends the canary traffic but the newest poll has no canary data (no series,
+  NaN, +Inf), or nothing has been read yet. Too little traffic is not NO DATA: it is PASS with
+  little evidence, and the verdict says how much canary traffic it rests on.
+- PASS: no evidence of harm.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from monotui.config import JudgeConfig
+from monotui.judge.evidence import CountEvidence
+from monotui.judge.sequential import SequentialTest
+from monotui.judge.words import evidence_sentence, ratio_words
+from monotui.metrics import Metric
+from monotui.model import (
+    Evidence,
+    MetricLabel,
+    MetricVerdict,
+    Sample,
+    Verdict,
+    VerdictResult,
+    pooled,
+)
+
+SEED_POLLS = 60
+"""Baseline polls before the run that seed the over-dispersion estimate."""
+RUN_BREAK_POLLS = 10
+"""Consecutive polls in which the canary served nothing end a run (when its start is unknown)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """The evidence of one metric over the run so far."""
+
+    start: float
+    last_t: float
+    evidence: CountEvidence
+
+
+class CountJudge:
+    """Judges one rollout's metrics on counts. Keeps the evidence between calls (incremental)."""
+
+    def __init__(self, metrics: Sequence[Metric], cfg: JudgeConfig) -> None:
+        self.metrics = tuple(metrics)
+        self.config = cfg
+        self.tests = tuple(
+            SequentialTest(allowed_increase=m.allowed(cfg), alpha=cfg.alpha) for m in self.metrics
+        )
+        self._runs: list[_Run | None] = [None] * len(self.metrics)
+
+    def judge(
+        self,
+        samples: Sequence[Sample],
+        *,
+        run_since: float | None,
+        step_since: float | None,
+        canary_expected: bool,
+    ) -> Verdict:
+        """The verdict on `samples` (oldest first). `run_since`: when the canary started taking
+        traffic (None: find it in the samples); `step_since`: when the current weight was reached;
+        `canary_expected`: the route sends the canary traffic, so missing canary data is NO DATA."""
+        if not samples or not any(s.has_data for s in samples):
+            return Verdict.no_data("no metrics read yet")
+        start = run_since if run_since is not None else self._inferred_start(samples)
+        judged = tuple(
+            self._metric(i, samples, start, step_since) for i in range(len(self.metrics))
+        )
+        newest = samples[-1]
+        step_canary = _step_requests(samples, start, step_since)
+        if not canary_expected and step_canary <= 0:
+            why = "the canary takes no traffic (weight 0)"
+            return Verdict(VerdictResult.NODATA, None, why, judged)
+        if canary_expected and newest.canary.requests is None:
+            why = (
+                "no canary data in the newest poll (no series, NaN or +Inf) while the route "
+                "sends it traffic"
+                if newest.has_data
+                else "the newest poll returned no metric values"
+            )
+            quiet = tuple(
+                MetricVerdict(
+                    m.name,
+                    MetricLabel.NODATA,
+                    m.baseline,
+                    m.canary,
+                    critical=m.critical,
+                    sentence=f"{metric.words}: {why}: NO DATA",
+                    evidence=m.evidence,
+                )
+                for m, metric in zip(judged, self.metrics, strict=True)
+            )
+            return Verdict(VerdictResult.NODATA, None, why, quiet, canary_requests=step_canary)
+        return combine(judged, step_canary)
+
+    def _inferred_start(self, samples: Sequence[Sample]) -> float:
+        """The run's start read from the samples; once found it is kept while the run goes on
+        (the oldest samples are dropped as new ones come: that must not restart the evidence)."""
+        found = run_start(samples)
+        cached = next((r.start for r in self._runs if r is not None), None)
+        if cached is not None and found <= samples[0].t and cached <= samples[0].t:
+            return cached  # no break in the samples held: still the run that started earlier
+        return found
+
+    # --- one metric ----------------------------------------------------------------------------
+
+    def _metric(
+        self, i: int, samples: Sequence[Sample], start: float, step_since: float | None
+    ) -> MetricVerdict:
+        metric, test = self.metrics[i], self.tests[i]
+        ev = self._evidence(i, samples, start)
+        step = [s for s in samples if s.t > max(start, step_since or start)]
+        spec = metric.spec
+        base = pooled(step, i, ratio=spec.ratio, canary=False)
+        can = pooled(step, i, ratio=spec.ratio, canary=True)
+        counts = _step_counts(step, i)
+        low, high = test.interval(ev)
+        ratio = test.estimate(ev)
+        run_rate = ev.baseline_bad / ev.baseline_total if ev.baseline_total > 0 else 0.0
+        evidence = Evidence(
+            e_value=test.e_value(ev),
+            limit=test.threshold,
+            ci_low=low,
+            ci_high=high,
+            ratio=ratio,
+            canary_requests=counts[2],
+            canary_bad=counts[3],
+            baseline_requests=counts[0],
+            baseline_bad=counts[1],
+            run_canary_requests=ev.canary_total,
+            run_canary_bad=ev.canary_bad,
+            excess_bad=max(0.0, ev.canary_bad - ev.canary_total * run_rate),
+            dispersion=ev.dispersion,
+        )
+        verdict = MetricVerdict(
+            spec.name,
+            MetricLabel.PASS,
+            base,
+            can,
+            effect=ratio,
+            n_baseline=int(ev.polls),
+            n_canary=int(ev.polls),
+            critical=metric.critical(self.config),
+            evidence=evidence,
+        )
+        words = evidence_sentence(test, ev, what=spec.bad)
+        limit = metric.limit(self.config)
+        if test.rolls_back(ev):
+            return replace(verdict, label=MetricLabel.HIGH, sentence=f"{words}: HIGH")
+        if limit is not None and can is not None and can > limit:
+            shown = (
+                f"{metric.words} {spec.format(can)} in this step, "
+                f"above the {spec.format(limit)} limit"
+            )
+            if base is None and counts[0] <= 0:
+                # No baseline traffic to compare with (promoted, or a canary-only route): the
+                # limit alone decides.
+                sentence = f"{shown}, and no baseline traffic to compare with: HIGH"
+                return replace(verdict, label=MetricLabel.HIGH, sentence=sentence)
+            if base is not None and base > limit:
+                sentence = (
+                    f"both versions failing: not the canary ({shown}, baseline "
+                    f"{spec.format(base)} too)"
+                )
+                return replace(verdict, sentence=sentence, both_failing=True)
+            if low is not None and low > 1.0:
+                sentence = (
+                    f"{shown} and worse than the baseline ({spec.format(base)}; canary/baseline "
+                    f"at least {ratio_words(low)}): HIGH"
+                )
+                return replace(verdict, label=MetricLabel.HIGH, sentence=sentence)
+        return replace(verdict, sentence=f"{words}: PASS")
+
+    def _evidence(self, i: int, samples: Sequence[Sample], start: float) -> CountEvidence:
+        """The metric's evidence over the run's samples, extended from the last call's."""
+        test, run = self.tests[i], self._runs[i]
+        if run is None or run.start != start or not _continues(samples, run.last_t):
+            seed = [
+                (s.baseline.requests or 0.0, s.baseline.bad_of(i) or 0.0)
+                for s in samples
+                if s.t <= start and _counted(s, i, canary=False)
+            ][-SEED_POLLS:]
+            if not seed:  # nothing before the run: its own baseline is the best estimate there is
+                seed = [
+                    (s.baseline.requests or 0.0, s.baseline.bad_of(i) or 0.0)
+                    for s in samples
+                    if s.t > start and _counted(s, i, canary=False)
+                ][:SEED_POLLS]
+            run = _Run(start, start, test.start(seed))
+        ev, last = run.evidence, run.last_t
+        for sample in samples:
+            if sample.t <= last:
+                continue
+            last = sample.t
+            if not (_counted(sample, i, canary=False) and _counted(sample, i, canary=True)):
+                continue  # a gap: the next poll's increase covers it
+            ev = test.update(
+                ev,
+                baseline_total=sample.baseline.requests or 0.0,
+                baseline_bad=sample.baseline.bad_of(i) or 0.0,
+                canary_total=sample.canary.requests or 0.0,
+                canary_bad=sample.canary.bad_of(i) or 0.0,
+            )
+        self._runs[i] = _Run(start, last, ev)
+        return ev
+
+
+def combine(judged: Sequence[MetricVerdict], canary_requests: float) -> Verdict:
+    """The overall call: a HIGH fails, both versions failing is an incident, else PASS; the
+    score is how far the strongest evidence still is from rolling back (100: none, 0: FAIL)."""
+    metrics = tuple(judged)
+    high = next((m for m in metrics if m.label == MetricLabel.HIGH), None)
+    rests = f"rests on {canary_requests:,.0f} canary requests in this step"
+    if high is not None:
+        return Verdict(VerdictResult.FAIL, 0.0, high.sentence, metrics, False, canary_requests)
+    incident = next((m for m in metrics if m.both_failing), None)
+    if incident is not None:
+        return Verdict(
+            VerdictResult.MARGINAL, None, incident.sentence, metrics, True, canary_requests
+        )
+    strongest = max(
+        (m for m in metrics if m.evidence is not None),
+        key=lambda m: m.evidence.e_value if m.evidence else 0.0,
+        default=None,
+    )
+    score = 100.0
+    if strongest is not None and strongest.evidence is not None:
+        e, limit = strongest.evidence.e_value, strongest.evidence.limit
+        if e > 1:
+            score = max(0.0, 100.0 * (1.0 - math.log(e) / math.log(limit)))
+    reason = f"no evidence of harm; {rests}"
+    if strongest is not None:
+        reason = f"{reason}; {strongest.sentence.removesuffix(': PASS')}"
+    return Verdict(VerdictResult.PASS, score, reason, metrics, False, canary_requests)
+
+
+def run_start(samples: Sequence[Sample]) -> float:
+    """When the canary's current run of traffic started, read from the samples: just before the
+    newest stretch in which it served nothing for RUN_BREAK_POLLS polls while the baseline did
+    (or the first sample)."""
+    quiet = 0
+    for k in range(len(samples) - 1, -1, -1):
+        s = samples[k]
+        served = s.canary.requests is not None and s.canary.requests > 0
+        baseline = s.baseline.requests is not None and s.baseline.requests > 0
+        if served:
+            quiet = 0
+        elif baseline:
+            quiet += 1
+            if quiet >= RUN_BREAK_POLLS:
+                return samples[k + quiet - 1].t
+    return samples[0].t - 1e-9
+
+
+def _counted(sample: Sample, i: int, *, canary: bool) -> bool:
+    side = sample.canary if canary else sample.baseline
+    n, e = side.requests, side.bad_of(i)
+    return n is not None and e is not None and math.isfinite(n) and math.isfinite(e)
+
+
+def _continues(samples: Sequence[Sample], last_t: float) -> bool:
+    """Whether the samples still hold the one the cached evidence ended at (or start after it)."""
+    return not samples or samples[0].t <= last_t <= samples[-1].t or samples[0].t > last_t
+
+
+def _step_counts(step: Sequence[Sample], i: int) -> tuple[float, float, float, float]:
+    """(baseline requests, baseline bad, canary requests, canary bad) counted in this step."""
+    b_n = b_e = c_n = c_e = 0.0
+    for s in step:
+        if _counted(s, i, canary=False) and _counted(s, i, canary=True):
+            b_n += s.baseline.requests or 0.0
+            b_e += s.baseline.bad_of(i) or 0.0
+            c_n += s.canary.requests or 0.0
+            c_e += s.canary.bad_of(i) or 0.0
+    return b_n, b_e, c_n, c_e
+
+
+def _step_requests(samples: Sequence[Sample], start: float, step_since: float | None) -> float:
+    since = max(start, step_since or start)
+    return sum(s.canary.requests or 0.0 for s in samples if s.t > since)

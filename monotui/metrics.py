@@ -1,0 +1,181 @@
+"""The judged metrics, declared once: what each is called and shown as (MetricSpec, in the model),
+which query reads it (a template name in monotui.sources.promql, and how its answer is read), and
+how it is judged (its allowed increase, its absolute limit, whether it is critical).
+
+Every other part follows this list: the sources fill a sample's `bad` and `values` in its order,
+the judge judges each, the charts, the verdict panel and `status --json` show each. Adding a
+metric is one `Metric` here and its query template.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from monotui.config import JudgeConfig
+from monotui.model import MetricSpec, Side
+
+Reading = Literal["count", "histogram"]
+"""How a metric's query answer is read: `count`, the bad requests per version (a ratio metric:
+its value is bad / requests); `histogram`, bucket counts per version, giving the slow requests
+(above `slow_ms`) and the quantile shown."""
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """One judged metric."""
+
+    spec: MetricSpec
+    query: str
+    """The name of its count template in monotui.sources.promql.COUNT_TEMPLATES."""
+    reading: Reading
+    words: str
+    """How a sentence names the canary's bad requests: "canary 5xx"."""
+    allowed: Callable[[JudgeConfig], float]
+    """The canary/baseline ratio of bad rates still called healthy."""
+    limit: Callable[[JudgeConfig], float | None]
+    """The absolute limit on the value (a fraction, ms), or None."""
+    critical: Callable[[JudgeConfig], bool]
+    quantile: float = 0.99
+    """`histogram`: the quantile shown."""
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+ERROR_RATE = Metric(
+    spec=MetricSpec("error_rate", "error rate", "5xx", " %", scale=100.0, digits=2),
+    query="errors",
+    reading="count",
+    words="canary 5xx",
+    allowed=lambda cfg: cfg.allowed_increase,
+    limit=lambda cfg: cfg.max_error_rate,
+    critical=lambda cfg: cfg.error_rate_critical,
+)
+LATENCY = Metric(
+    spec=MetricSpec(
+        "latency_p99_ms", "p99 latency", "slow", " ms", scale=1.0, digits=0, ratio=False
+    ),
+    query="latency_buckets",
+    reading="histogram",
+    words="canary slow requests",
+    allowed=lambda cfg: cfg.latency_allowed_increase,
+    limit=lambda cfg: cfg.max_latency_ms,
+    critical=lambda cfg: cfg.latency_critical,
+)
+
+CATALOGUE: tuple[Metric, ...] = (ERROR_RATE, LATENCY)
+"""Every metric monotui knows, in the order a rollout lists them."""
+
+
+def metrics_for(cfg: JudgeConfig) -> tuple[Metric, ...]:
+    """The metrics one rollout judges, in sample order: the error rate, and the p99 latency when
+    `[rollouts.judge] latency` is on. Each spec carries its limit, for the charts."""
+    chosen = [m for m in CATALOGUE if m is not LATENCY or cfg.latency]
+    return tuple(_with_limit(m, m.limit(cfg)) for m in chosen)
+
+
+def specs(metrics: Sequence[Metric]) -> tuple[MetricSpec, ...]:
+    return tuple(m.spec for m in metrics)
+
+
+def _with_limit(metric: Metric, limit: float | None) -> Metric:
+    spec = metric.spec
+    shown = MetricSpec(
+        spec.name, spec.title, spec.bad, spec.unit, spec.scale, spec.digits, spec.ratio, limit
+    )
+    return Metric(
+        shown,
+        metric.query,
+        metric.reading,
+        metric.words,
+        metric.allowed,
+        metric.limit,
+        metric.critical,
+        metric.quantile,
+    )
+
+
+# --- histograms ---------------------------------------------------------------------------------
+
+
+def quantile(q: float, bounds: Sequence[float], cumulative: Sequence[float]) -> float | None:
+    """Prometheus' histogram_quantile over one histogram: `bounds` the finite `le` values in
+    order, `cumulative` the counts at each and then at +Inf. Linear inside the bucket; beyond the
+    last finite bound, that bound. None without observations."""
+    if not cumulative:
+        return None
+    total = cumulative[-1]
+    if not total > 0 or not math.isfinite(total):
+        return None
+    rank = q * total
+    lower, below = 0.0, 0.0
+    for le, count in zip(bounds, cumulative, strict=False):
+        if count >= rank:
+            inside = count - below
+            return lower + (le - lower) * ((rank - below) / inside if inside > 0 else 1.0)
+        lower, below = le, count
+    return bounds[-1] if bounds else None
+
+
+def slow_count(bounds: Sequence[float], cumulative: Sequence[float], slow_ms: float) -> float:
+    """Requests slower than `slow_ms`: all of them minus those in the bucket at or below it.
+    `slow_ms` is taken at the largest bound not above it (a bucket boundary is what Prometheus
+    knows)."""
+    if not cumulative:
+        return 0.0
+    total = cumulative[-1]
+    fast = 0.0
+    for le, count in zip(bounds, cumulative, strict=False):
+        if le <= slow_ms + 1e-9:
+            fast = count
+    return max(0.0, total - fast)
+
+
+def slow_threshold(bounds: Sequence[float], cumulative: Sequence[float], q: float = 0.99) -> float:
+    """Where "slow" starts when `slow_ms` is not configured: the first bucket bound at or above
+    the baseline's `q` quantile over its history (its p99 bucket), so about 1 % of the baseline's
+    requests are slow or fewer."""
+    value = quantile(q, bounds, cumulative)
+    if value is None or not bounds:
+        return math.inf
+    return next((le for le in bounds if le >= value - 1e-9), bounds[-1])
+
+
+# --- from query answers to a sample ---------------------------------------------------------------
+
+Histogram = tuple[tuple[float, ...], tuple[float, ...]]
+"""(the finite `le` bounds, the cumulative counts at each and at +Inf)."""
+
+
+def side_of(
+    metrics: Sequence[Metric],
+    requests: float | None,
+    readings: Sequence[float | Histogram | None],
+    slow_ms: float,
+) -> Side:
+    """One version's `Side` from its request count and, per metric, its reading: the bad count of
+    a `count` metric, the histogram of a `histogram` one (None: no series). A version with
+    requests but no bad-request series counted none (5xx that never happened have no series)."""
+    bad: list[float | None] = []
+    values: list[float | None] = []
+    for metric, reading in zip(metrics, readings, strict=True):
+        if metric.reading == "count":
+            count = reading if isinstance(reading, float) else None
+            if count is None and requests is not None:
+                count = 0.0
+            bad.append(count)
+            values.append(count / requests if count is not None and requests else None)
+        else:
+            hist = reading if isinstance(reading, tuple) else None
+            if hist is None or not hist[1] or not hist[1][-1] > 0:
+                bad.append(0.0 if requests is not None and hist is not None else None)
+                values.append(None)
+                continue
+            bounds, cumulative = hist
+            bad.append(slow_count(bounds, cumulative, slow_ms) if math.isfinite(slow_ms) else 0.0)
+            values.append(quantile(metric.quantile, bounds, cumulative))
+    return Side(requests, tuple(bad), tuple(values))

@@ -1,0 +1,146 @@
+"""The Prometheus HTTP API, as monotui uses it: instant and range queries and the build info, over
+the bounded client (one deadline per request, a size cap, redacted URLs). Every failure is one
+typed line with the server's own words; an answer that is not the API's JSON says so.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from monotui.config import PrometheusConfig
+from monotui.errors import ConfigError, MonotuiError, SourceError
+from monotui.outside_text import literal
+from monotui.sources.http_client import BoundedClient
+from monotui.sources.http_response import BoundedResponse
+
+DEFAULT_MAX_BYTES = 32 * 1024 * 1024
+"""The largest answer read (a 60 MB error page costs no more than this)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One series of a query's answer: its labels and its points [(time, value or None)];
+    NaN and ±Inf are None (no data is not a number to use)."""
+
+    labels: Mapping[str, str]
+    points: tuple[tuple[float, float | None], ...]
+
+
+class PrometheusApi:
+    """One Prometheus server. Thread-safe; `close()` when done."""
+
+    def __init__(self, prom: PrometheusConfig) -> None:
+        self.prom = prom
+        self._client = BoundedClient(
+            prom.url,
+            timeout_s=prom.timeout_s,
+            max_bytes=DEFAULT_MAX_BYTES,
+            headers=prom.headers,
+            verify_tls=prom.verify_tls,
+            name="Prometheus",
+            secrets=tuple(prom.headers.values()),
+        )
+        self.source = self._client.source
+        """"Prometheus at <url>", credentials redacted: how messages name the server."""
+
+    def close(self) -> None:
+        self._client.close()
+
+    def instant(self, query: str, at: float, what: str) -> list[Series]:
+        """The vector `query` evaluates to at time `at` (`what` names it in messages)."""
+        data = self._get("/api/v1/query", {"query": query, "time": f"{at:.3f}"}, what)
+        return self._result(data, what, matrix=False)
+
+    def range(self, query: str, start: float, end: float, step_s: float, what: str) -> list[Series]:
+        """The matrix of `query` from `start` to `end` every `step_s` seconds."""
+        params = {
+            "query": query,
+            "start": f"{start:.3f}",
+            "end": f"{end:.3f}",
+            "step": f"{step_s:.3f}",
+        }
+        return self._result(self._get("/api/v1/query_range", params, what), what, matrix=True)
+
+    def build_version(self) -> str:
+        """The server's version as it says it (outside text, made literal), for check-config."""
+        data = self._get("/api/v1/status/buildinfo", {}, "the build info request")
+        version = data.get("version") if isinstance(data, dict) else None
+        return literal(version, max_len=40) if isinstance(version, str) else "unknown"
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _get(self, path: str, params: Mapping[str, str], what: str) -> Any:
+        answer = self._client.get(path, params, headers=self._token())
+        body = _decoded(answer)
+        if isinstance(body, dict) and body.get("status") == "error":
+            kind = literal(body.get("errorType", "error"), max_len=40)
+            said = literal(body.get("error"), max_len=300)
+            raise SourceError(f"{self.source} rejected {what}: {kind}: {said}")
+        answer.raise_for_status()
+        if not isinstance(body, dict) or body.get("status") != "success" or "data" not in body:
+            shown = answer.summary(80)
+            raise SourceError(
+                f"{self.source} answered {what} with something that is not the Prometheus API's "
+                f"JSON ({shown!r}); is [prometheus] url a Prometheus API?"
+            )
+        return body["data"]
+
+    def _token(self) -> dict[str, str]:
+        """The bearer token, read fresh for every request (it may rotate)."""
+        path: Path | None = self.prom.bearer_token_file
+        if path is None:
+            return {}
+        try:
+            token = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"[prometheus] bearer_token_file {path}: cannot read it ({exc.strerror})"
+            ) from None
+        return {"Authorization": f"Bearer {token}"}
+
+    def _result(self, data: Any, what: str, *, matrix: bool) -> list[Series]:
+        kind = "matrix" if matrix else "vector"
+        if not isinstance(data, dict) or data.get("resultType") != kind:
+            raise self._garbage(what, f"a result that is not a {kind}")
+        result = data.get("result")
+        if not isinstance(result, list):
+            raise self._garbage(what, "a result that is not a list")
+        out = []
+        for series in result:
+            labels = series.get("metric") if isinstance(series, dict) else None
+            if not isinstance(labels, dict):
+                raise self._garbage(what, "a series without labels")
+            raw = series.get("values") if matrix else [series.get("value")]
+            if not isinstance(raw, list):
+                raise self._garbage(what, "a series without values")
+            points = tuple(self._point(p, what) for p in raw)
+            out.append(Series({str(k): str(v) for k, v in labels.items()}, points))
+        return out
+
+    def _point(self, point: Any, what: str) -> tuple[float, float | None]:
+        if not (isinstance(point, list) and len(point) == 2):
+            raise self._garbage(what, "a sample without [time, value]")
+        try:
+            stamp, number = float(point[0]), float(point[1])
+        except (TypeError, ValueError):
+            raise SourceError(
+                f"{self.source} answered {what} with a sample that is not a number: "
+                f"{literal(point, max_len=80)}"
+            ) from None
+        return stamp, number if math.isfinite(number) else None
+
+    def _garbage(self, what: str, detail: str) -> SourceError:
+        return SourceError(
+            f"{self.source} answered {what} with {detail}; is [prometheus] url a Prometheus API?"
+        )
+
+
+def _decoded(answer: BoundedResponse) -> Any:
+    try:
+        return answer.json(on_duplicate="last")
+    except MonotuiError:
+        return None
