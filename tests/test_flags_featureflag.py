@@ -13,7 +13,6 @@ from monotui.config import KubernetesConfig
 from monotui.errors import (
     BackendUnavailableError,
     ConflictError,
-    NotFoundError,
     PermissionDeniedError,
 )
 from monotui.sources.base import FlagSource
@@ -145,12 +144,6 @@ def test_rbac_denial_names_the_verb_and_namespace(
         PermissionDeniedError, match=f"cannot patch featureflag shop-flags in namespace {NS}"
     ):
         src.toggle("new-checkout", seen)
-
-
-def test_a_missing_resource_is_not_found(src: FeatureFlagFlags, fake_kube: FakeKube) -> None:
-    fake_kube.delete_object(GROUP, PLURAL, NS, "shop-flags")
-    with pytest.raises(NotFoundError, match="shop-flags"):
-        src.read()
 
 
 def test_an_unreachable_api_is_backend_unavailable(

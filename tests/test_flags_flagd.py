@@ -197,11 +197,6 @@ def test_a_file_that_is_not_a_flag_definition_is_one_error(
     assert str(path) in str(info.value)
 
 
-def test_a_missing_file_names_the_config_key(tmp_path: Path) -> None:
-    with pytest.raises(NotFoundError, match="flags.*path"):
-        source(tmp_path / "nope.json").read()
-
-
 def test_toggle_round_trip_changes_only_the_default_variant(tmp_path: Path) -> None:
     path = write_json(tmp_path, EXAMPLE, indent="\t")
     before_text = path.read_text()

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from monotui.errors import ConfigError, ConflictError, MonotuiError, ReadOnlyError, SourceError
+from monotui.errors import ConfigError, ConflictError, MonotuiError, SourceError
 from monotui.model import ActionKind, Phase, Weights
-from monotui.sources.base import Router, StepRouter, StepStatus
+from monotui.sources.base import StepStatus
 from monotui.sources.kube import KubeConnection
 from monotui.sources.router_argo import ArgoRouter
 from tests.argo_helpers import (
@@ -49,12 +49,6 @@ def patches(fake: FakeKube) -> list[tuple[str, Any]]:
 
 
 # --- reading -----------------------------------------------------------------------------------
-
-
-def test_is_a_step_router_and_a_router(conn: KubeConnection) -> None:
-    router = ArgoRouter(conn, argo_rollout())
-    assert isinstance(router, StepRouter) and isinstance(router, Router)
-    assert router.kind == "argo"
 
 
 def test_reads_the_mesh_weights_steps_and_pause(fake_kube: FakeKube, conn: KubeConnection) -> None:
@@ -285,14 +279,6 @@ def test_dry_run_returns_the_exact_patch_and_sends_nothing(
         for p, b in patches(fake_kube)
     ]
     assert dry.patch == wet.patch == "\n".join(sent)
-
-
-def test_read_only_sends_nothing(fake_kube: FakeKube, conn: KubeConnection) -> None:
-    fake_kube.put_object(running())
-    router = ArgoRouter(conn, argo_rollout(), can_write=False)
-    with pytest.raises(ReadOnlyError):
-        router.act(ActionKind.ROLLBACK, router.read())
-    assert patches(fake_kube) == []
 
 
 # --- compare-and-set ----------------------------------------------------------------------------

@@ -1,15 +1,13 @@
-"""What a user sees when the API refuses, lacks the Rollout, or is gone; the CRD without a status
-subresource; and the watch that follows the Argo controller's changes."""
+"""What a user sees when the API refuses a verb, lacks the Rollout or its CRDs, or loses an answer;
+and the CRD without a status subresource. (What every router does, the watch and an unreachable API
+included, is the contract suite's: tests/test_contract_routers.py.)"""
 
 from __future__ import annotations
-
-import threading
 
 import pytest
 
 from monotui.errors import BackendUnavailableError, NotFoundError, PermissionDeniedError
-from monotui.model import ActionKind, Weights
-from monotui.sources.base import RouteState
+from monotui.model import ActionKind
 from monotui.sources.kube import KubeConnection
 from monotui.sources.router_argo import ArgoRouter
 from tests.argo_helpers import (
@@ -22,7 +20,7 @@ from tests.argo_helpers import (
     stored,
 )
 from tests.fakekube import FakeKube
-from tests.router_helpers import NS, conn_fixture, wait_for
+from tests.router_helpers import NS, conn_fixture
 
 conn = conn_fixture(timeout_s=0.5)  # a dropped or slow answer fails in half a second
 
@@ -88,13 +86,6 @@ def test_no_argo_crds_says_so(fake_kube: FakeKube, router: ArgoRouter) -> None:
         router.read()
 
 
-def test_unreachable_is_exit_5(fake_kube: FakeKube, router: ArgoRouter) -> None:
-    fake_kube.down()
-    with pytest.raises(BackendUnavailableError) as caught:
-        router.read()
-    assert caught.value.exit_code == 5 and "unreachable" in str(caught.value)
-
-
 def test_a_lost_answer_may_have_been_applied(fake_kube: FakeKube, router: ArgoRouter) -> None:
     state = router.read()
     fake_kube.fail_next(1, method="PATCH", drop=True)
@@ -115,28 +106,3 @@ def test_without_a_status_subresource_status_goes_to_the_object(
     assert comparable(stored(fake_kube)) == kubectl(before, {"status": {"abort": True}})
     methods = [(r.method, r.path.rsplit("/", 1)[-1]) for r in fake_kube.requests[-2:]]
     assert methods == [("PATCH", "status"), ("PATCH", "reviews")]
-
-
-def test_watch_delivers_the_argo_controllers_steps_not_our_own(
-    fake_kube: FakeKube, router: ArgoRouter
-) -> None:
-    seen: list[RouteState] = []
-    lock = threading.Lock()
-
-    def on_change(state: RouteState) -> None:
-        with lock:
-            seen.append(state)
-
-    state = router.read()
-    stop = router.watch(on_change)
-    assert stop is not None
-    try:
-        written = router.act(ActionKind.ADVANCE, state)  # ours: not news
-        assert written.state is not None
-        fake_kube.put_object(running(currentStepIndex=4))  # the Argo controller: setWeight 60
-        wait_for(lambda: seen)
-        with lock:
-            assert [s.weights for s in seen] == [Weights(40, 60)]
-            assert seen[0].version == stored(fake_kube)["metadata"]["resourceVersion"]
-    finally:
-        stop()

@@ -118,16 +118,6 @@ def test_several_candidate_rules_need_an_index(fake_kube: FakeKube, conn: KubeCo
         GatewayRouter(conn, gateway()).read()
 
 
-def test_a_foreign_change_is_a_conflict(fake_kube: FakeKube, conn: KubeConnection) -> None:
-    fake_kube.put_object(http_route(90, 10))
-    router = GatewayRouter(conn, gateway())
-    state = router.read()
-    fake_kube.put_object(http_route(1, 1))  # 50/50 written elsewhere
-    with pytest.raises(ConflictError):
-        router.write(Weights(75, 25), state)
-    assert weights_of(stored(fake_kube)) == [1, 1]
-
-
 def test_renamed_backend_is_a_conflict(fake_kube: FakeKube, conn: KubeConnection) -> None:
     fake_kube.put_object(http_route(90, 10))
     router = GatewayRouter(conn, gateway())

@@ -12,11 +12,9 @@ from monotui.errors import (
     ConflictError,
     MonotuiError,
     NotFoundError,
-    ReadOnlyError,
     SourceError,
 )
 from monotui.model import Weights
-from monotui.sources.base import Router
 from monotui.sources.kube import KubeConnection
 from monotui.sources.router_istio import IstioRouter
 from tests.fakekube import FakeKube
@@ -44,10 +42,6 @@ def weights_of(obj: dict[str, Any], section: str = "http", i: int = 0) -> list[i
 
 def patches(fake: FakeKube) -> list[Any]:
     return [r.body for r in fake.requests if r.method == "PATCH"]
-
-
-def test_is_a_router(conn: KubeConnection) -> None:
-    assert isinstance(IstioRouter(conn, rollout()), Router)
 
 
 def test_reads_subset_weights_and_writes_only_the_weights(
@@ -243,15 +237,6 @@ def test_dry_run_returns_the_exact_patch_and_sends_nothing(
     assert real.patch == dry.patch
 
 
-def test_a_read_only_router_cannot_write(fake_kube: FakeKube, conn: KubeConnection) -> None:
-    fake_kube.put_object(virtual_service(10))
-    router = IstioRouter(conn, rollout(), can_write=False)
-    assert not router.can_write
-    with pytest.raises(ReadOnlyError, match="nothing was sent"):
-        router.write(Weights(0, 100), router.read())
-    assert patches(fake_kube) == []
-
-
 def test_a_foreign_weight_change_is_a_conflict_and_survives(
     fake_kube: FakeKube, conn: KubeConnection
 ) -> None:
@@ -293,21 +278,6 @@ def test_an_unrelated_foreign_edit_does_not_block_a_write(
     router.write(Weights(75, 25), state)
     after = stored(fake_kube)
     assert after["spec"]["http"][0]["timeout"] == "30s" and weights_of(after) == [75, 25]
-
-
-def test_a_state_from_elsewhere_is_checked_by_resource_version(
-    fake_kube: FakeKube, conn: KubeConnection
-) -> None:
-    fake_kube.put_object(virtual_service(10))
-    state = IstioRouter(conn, rollout()).read()
-    fake_kube.put_object(virtual_service(20))
-    with pytest.raises(ConflictError) as caught:
-        IstioRouter(conn, rollout()).write(Weights(75, 25), state)  # a fresh instance
-    assert "changed since it was read" in str(caught.value)
-    assert weights_of(fake_kube.get_object(ISTIO, "v1", "virtualservices", NS, "reviews")) == [
-        80,
-        20,
-    ]  # nothing was written over theirs
 
 
 def test_falls_back_to_v1beta1_when_v1_is_not_served(

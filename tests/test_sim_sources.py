@@ -48,14 +48,6 @@ def test_router_write_is_compare_and_set(world: World) -> None:
     assert {"op": "replace", "path": "/spec/http/0/route/1/weight", "value": 5} in ops
 
 
-def test_router_dry_run_sends_nothing(world: World) -> None:
-    router = SimRouter(world, "checkout")
-    seen = router.read()
-    result = router.write(Weights(50, 50), seen, dry_run=True)
-    assert result.state is None and '"value": 50' in result.patch
-    assert router.read() == seen
-
-
 def test_outside_write_and_router_conflict_fault(world: World) -> None:
     router = SimRouter(world, "checkout")
     seen = router.read()

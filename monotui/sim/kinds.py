@@ -9,7 +9,7 @@ from typing import Literal
 from monotui.config import RolloutConfig
 from monotui.kinds import FlagsSettings, MetricsSettings, Registry, RouterSettings, SourceKind
 from monotui.metrics import metrics_for
-from monotui.registry import PRODUCTION
+from monotui.registry import PRODUCTION, BuildContext
 from monotui.sim.sources import SimFlags, SimMetrics, SimRouter
 from monotui.sim.world import World
 
@@ -36,7 +36,8 @@ def sim_kinds(world: World) -> tuple[SourceKind, ...]:
     """The sim kinds, built on `world`."""
 
     def router(settings: SimRouterSettings, rollout: RolloutConfig, ctx: object) -> SimRouter:
-        return SimRouter(world, rollout.name)
+        read_only = isinstance(ctx, BuildContext) and ctx.read_only
+        return SimRouter(world, rollout.name, can_write=not read_only)
 
     def metrics(settings: SimMetricsSettings, rollout: RolloutConfig, ctx: object) -> SimMetrics:
         return SimMetrics(

@@ -14,6 +14,7 @@ from monotui.errors import (
     ConflictError,
     MonotuiError,
     NotFoundError,
+    ReadOnlyError,
     SourceError,
 )
 from monotui.metrics import ERROR_RATE, LATENCY, Histogram, Metric, side_of, slow_threshold
@@ -31,15 +32,19 @@ TIMEOUT_MESSAGE = "prometheus query timed out after 5s"
 class SimRouter:
     """The simulated route, seen as the VirtualService it stands for: reads and compare-and-set
     writes on a version that changes on every write, with the patches IstioRouter would send for
-    that VirtualService (production code: a dry-run shows exactly what a real write sends)."""
+    that VirtualService (production code: a dry-run shows exactly what a real write sends).
+    Built with `can_write=False` (a read-only session) it refuses every write, like the others."""
 
     kind = "sim"
-    can_write = True
 
-    def __init__(self, world: World, rollout: str) -> None:
+    def __init__(self, world: World, rollout: str, *, can_write: bool = True) -> None:
         self.world = world
         self.rollout = rollout
-        info = next(r for r in world.rollouts if r.name == rollout)
+        self.can_write = can_write
+        info = next((r for r in world.rollouts if r.name == rollout), None)
+        if info is None:
+            known = ", ".join(r.name for r in world.rollouts) or "none"
+            raise NotFoundError(f"no simulated rollout named '{rollout}' (known: {known})")
         self.info = info
         self.resource = f"sim route {info.namespace}/{info.name}"
         settings = IstioSettings(kind="istio", name=info.name, stable=BASELINE, canary=CANARY)
@@ -100,6 +105,7 @@ class SimRouter:
     ) -> WriteResult:
         """Store the automation pause with the route, compare-and-set on the pause as read (the
         weights may have moved meanwhile)."""
+        self._writable()
         was = expected.pause
         before = was.by if was is not None and was.paused else None
         ops = pause_ops(self.virtual_service(expected), paused, by if paused else "")
@@ -113,6 +119,7 @@ class SimRouter:
 
     def write(self, target: Weights, expected: RouteState, *, dry_run: bool = False) -> WriteResult:
         """Write `target` if the route is still at `expected.version`, else raise ConflictError."""
+        self._writable()
         try:
             target = Weights(int(target.stable), int(target.canary))
         except (TypeError, ValueError) as exc:
@@ -138,6 +145,10 @@ class SimRouter:
         on_error: Callable[[MonotuiError], None] | None = None,
     ) -> Callable[[], None] | None:
         return None  # the observer notices outside writes at its next poll
+
+    def _writable(self) -> None:
+        if not self.can_write:
+            raise ReadOnlyError(f"read-only: {self.resource} cannot be written, nothing was sent")
 
 
 class SimMetrics:
