@@ -8,15 +8,16 @@ unreachable; 1 anything else. Errors are one line on stderr that says what to do
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from monotui.commands import act, check, demo, serve_demo, status, watch
+from monotui.commands import act, backtest, check, demo, serve_demo, status, watch
 from monotui.commands.common import add_common, with_defaults
 from monotui.errors import MonotuiError
 
-COMMANDS = (demo, watch, status, act, check, serve_demo)
+COMMANDS = (demo, watch, status, act, check, backtest, serve_demo)
 """Each registers its parsers (`register(subparsers)`); the order is --help's."""
 
 
@@ -61,8 +62,24 @@ class _Version(argparse.Action):
         parser.exit(0)
 
 
+TIME_OPTIONS = ("--from", "--to")
+"""Options whose value may start with '-' (a relative time: --from -2h)."""
+
+
+def _joined(argv: Sequence[str]) -> list[str]:
+    """`--from -2h` as `--from=-2h`: argparse would read "-2h" as an option."""
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] in TIME_OPTIONS and arg.startswith("-"):
+            out[-1] = f"{out[-1]}={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
+    argv = _joined(sys.argv[1:] if argv is None else argv)
     args = with_defaults(build_parser().parse_args(argv))
     try:
         code: int = args.run(args)
@@ -72,6 +89,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`monotui status | head`): no traceback, no second error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -39,6 +39,13 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
     p.add_argument(
+        "--traffic",
+        type=positive,
+        default=200.0,
+        metavar="RPS",
+        help="checkout's requests per second (default: 200; 20 is a quiet service)",
+    )
+    p.add_argument(
         "--policy",
         choices=("manual", "auto"),
         default="manual",
@@ -73,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
             read_only=args.read_only,
             dry_run=args.dry_run,
             realtime=not args.headless,
+            traffic=args.traffic,
         )
 
     if args.headless:

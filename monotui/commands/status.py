@@ -17,7 +17,22 @@ def register(sub: Any) -> None:
     add_common(p)
     add_rollout(p)
     p.add_argument("--json", action="store_true", help='print {"rollouts": [...]}')
+    p.add_argument(
+        "--window",
+        type=window,
+        metavar="DURATION",
+        help="judge from this much history, e.g. 30m (default: [rollouts.metrics] history_s)",
+    )
     p.set_defaults(run=run)
+
+
+def window(text: str) -> float:
+    from monotui.timespec import duration_s
+
+    try:
+        return duration_s(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -25,7 +40,11 @@ def run(args: argparse.Namespace) -> int:
 
     built = session(args, only=args.rollout, policy="manual")
     try:
-        snapshots = [rollout.observer.observe() for rollout in built.rollouts]
+        # One range query per count over the window gives the judge its evidence in one shot.
+        snapshots = [
+            rollout.observer.start(history=True, watch=False, span_s=args.window)
+            for rollout in built.rollouts
+        ]
     finally:
         built.close()
     if args.json:

@@ -23,7 +23,7 @@ class Judge:
         self.metrics = tuple(metrics)
         self.config = config
         self.window_s = window_s
-        self.counts = CountJudge(self.metrics, config)
+        self.counts = CountJudge(self.metrics, config, window_s)
         self.values = MannWhitneyJudge(self.metrics, config, window_s)
 
     def judge(

@@ -51,9 +51,11 @@ class _Run:
 class CountJudge:
     """Judges one rollout's metrics on counts. Keeps the evidence between calls (incremental)."""
 
-    def __init__(self, metrics: Sequence[Metric], cfg: JudgeConfig) -> None:
+    def __init__(self, metrics: Sequence[Metric], cfg: JudgeConfig, window_s: float = 60.0) -> None:
         self.metrics = tuple(metrics)
         self.config = cfg
+        self.window_s = window_s
+        """The limits are checked on the newest window_s of the step (what the charts show)."""
         self.tests = tuple(
             SequentialTest(allowed_increase=m.allowed(cfg), alpha=cfg.alpha) for m in self.metrics
         )
@@ -124,6 +126,10 @@ class CountJudge:
         base = pooled(step, i, ratio=spec.ratio, canary=False)
         can = pooled(step, i, ratio=spec.ratio, canary=True)
         counts = _step_counts(step, i)
+        # The limits look at the newest window of the step: a spike that is over is over.
+        recent = [s for s in step if s.t > samples[-1].t - self.window_s] if step else []
+        recent_base = pooled(recent, i, ratio=spec.ratio, canary=False)
+        recent_can = pooled(recent, i, ratio=spec.ratio, canary=True)
         low, high = test.interval(ev)
         ratio = test.estimate(ev)
         run_rate = ev.baseline_bad / ev.baseline_total if ev.baseline_total > 0 else 0.0
@@ -141,6 +147,7 @@ class CountJudge:
             run_canary_bad=ev.canary_bad,
             excess_bad=max(0.0, ev.canary_bad - ev.canary_total * run_rate),
             dispersion=ev.dispersion,
+            what=spec.bad,
         )
         verdict = MetricVerdict(
             spec.name,
@@ -157,26 +164,23 @@ class CountJudge:
         limit = metric.limit(self.config)
         if test.rolls_back(ev):
             return replace(verdict, label=MetricLabel.HIGH, sentence=f"{words}: HIGH")
-        if limit is not None and can is not None and can > limit:
-            shown = (
-                f"{metric.words} {spec.format(can)} in this step, "
-                f"above the {spec.format(limit)} limit"
-            )
-            if base is None and counts[0] <= 0:
+        if limit is not None and recent_can is not None and recent_can > limit:
+            shown = f"{metric.words} {spec.format(recent_can)} now, above the {spec.format(limit)} limit"
+            if recent_base is None and counts[0] <= 0:
                 # No baseline traffic to compare with (promoted, or a canary-only route): the
                 # limit alone decides.
                 sentence = f"{shown}, and no baseline traffic to compare with: HIGH"
                 return replace(verdict, label=MetricLabel.HIGH, sentence=sentence)
-            if base is not None and base > limit:
+            if recent_base is not None and recent_base > limit:
                 sentence = (
                     f"both versions failing: not the canary ({shown}, baseline "
-                    f"{spec.format(base)} too)"
+                    f"{spec.format(recent_base)} too)"
                 )
                 return replace(verdict, sentence=sentence, both_failing=True)
             if low is not None and low > 1.0:
                 sentence = (
-                    f"{shown} and worse than the baseline ({spec.format(base)}; canary/baseline "
-                    f"at least {ratio_words(low)}): HIGH"
+                    f"{shown} and worse than the baseline ({spec.format(recent_base)}; "
+                    f"canary/baseline at least {ratio_words(low)}): HIGH"
                 )
                 return replace(verdict, label=MetricLabel.HIGH, sentence=sentence)
         return replace(verdict, sentence=f"{words}: PASS")
@@ -239,8 +243,13 @@ def combine(judged: Sequence[MetricVerdict], canary_requests: float) -> Verdict:
         if e > 1:
             score = max(0.0, 100.0 * (1.0 - math.log(e) / math.log(limit)))
     reason = f"no evidence of harm; {rests}"
-    if strongest is not None:
-        reason = f"{reason}; {strongest.sentence.removesuffix(': PASS')}"
+    ev = strongest.evidence if strongest is not None else None
+    if strongest is not None and ev is not None:
+        shown = ratio_words(ev.e_value) if ev.e_value < 1e6 else "over 1,000,000x"
+        reason = (
+            f"no evidence of harm ({ev.what or strongest.name} evidence {shown} of the "
+            f"{ratio_words(ev.limit)} that rolls back); {rests}"
+        )
     return Verdict(VerdictResult.PASS, score, reason, metrics, False, canary_requests)
 
 

@@ -49,6 +49,8 @@ class Evidence:
     excess_bad: float
     """Bad canary requests beyond what the baseline's rate predicts, since it started."""
     dispersion: float = 1.0
+    what: str = ""
+    """What the bad requests are: "5xx", "slow"."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,11 +118,18 @@ class Observer:
 
     # --- reading -------------------------------------------------------------------------------
 
-    def start(self, *, history: bool = True) -> Snapshot:
-        """Fill the charts from the metrics history, read everything once, follow the route."""
+    def start(
+        self, *, history: bool = True, watch: bool = True, span_s: float | None = None
+    ) -> Snapshot:
+        """Fill the charts (and the judge's evidence) from the metrics history over `span_s`
+        (default `history_s`), read everything once, follow the route (`watch`)."""
         if history and self.metrics is not None:
+            span = span_s or self.config.metrics.history_s
+            # One sample per poll interval (the judge's counts tile time), a few hundred at most
+            # for a long span; a range query holds at most 11,000 points.
+            points = int(min(11_000, max(HISTORY_POINTS, span / self.config.interval_s)))
             try:
-                past = self.metrics.history(self.config.metrics.history_s, HISTORY_POINTS)
+                past = self.metrics.history(span, points)
             except MonotuiError as exc:
                 self.told.tell(Event, f"metrics history unavailable: {exc}", EventLevel.WARN)
             else:
@@ -131,7 +138,7 @@ class Observer:
                     counted = [s.t for s in self._samples if s.baseline.requests is not None]
                     self._counted_until = counted[-1] if counted else None
         snapshot = self.observe()
-        if self._stop_watch is None:
+        if watch and self._stop_watch is None:
             try:
                 self._stop_watch = self.router.watch(self._watched, self.watch_failed)
             except MonotuiError as exc:
@@ -218,7 +225,9 @@ class Observer:
                 verdict = self.judge.judge(
                     self._samples,
                     run_since=known.run_since,
-                    step_since=known.step_since,
+                    # A step monotui only saw, not saw start, started before it looked: judge
+                    # the whole run as this step (what status and a fresh cockpit know).
+                    step_since=known.step_since if known.step_started else None,
                     canary_expected=known.route is not None and known.route.weights.canary > 0,
                 )
             previous, self._verdict = self._verdict, verdict

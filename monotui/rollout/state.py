@@ -64,6 +64,9 @@ class Known:
     run_since: float | None
     """When the canary last started taking traffic (a 0 -> >0 move monotui saw); None when it
     already had traffic when monotui first looked (the judge reads the start from the samples)."""
+    step_started: bool
+    """Whether monotui saw the current weight being reached (else step_since is when it first
+    saw it)."""
     weight_changes: tuple[tuple[float, Weights], ...]
 
 
@@ -80,6 +83,7 @@ class RolloutState:
         self._flagset: FlagSet | None = None
         self._step_since: float | None = None
         self._run_since: float | None = None
+        self._step_started = False
         self._weight_changes: tuple[tuple[float, Weights], ...] = ()
         self._ours: OrderedDict[str, None] = OrderedDict()
 
@@ -91,6 +95,7 @@ class RolloutState:
                 self._flagset,
                 self._step_since,
                 self._run_since,
+                self._step_started,
                 self._weight_changes,
             )
 
@@ -203,6 +208,7 @@ class RolloutState:
     def _weight_moved(self, now: float, before: Weights | None, weights: Weights) -> None:
         self._weight_changes = (*self._weight_changes, (now, weights))[-MAX_MARKS:]
         self._step_since = now
+        self._step_started = before is not None
         if before is not None and before.canary == 0 and weights.canary > 0:
             self._run_since = now  # a new run of canary traffic: its evidence starts here
 

@@ -102,15 +102,19 @@ def build_demo(
     realtime: bool = True,
     audit: AuditLog | None = None,
     bus: EventBus | None = None,
+    traffic: float = 200.0,
 ) -> Demo:
     """The demo world with its two rollouts, built from a configuration of sim kinds by the same
-    function as every configuration. Raises ConfigError on an unknown scenario or speed."""
+    function as every configuration; `traffic` is checkout's request rate (req/s). Raises
+    ConfigError on an unknown scenario, speed or traffic."""
     if scenario not in SCENARIOS:
         raise ConfigError(f"unknown scenario '{scenario}' (known: {', '.join(SCENARIOS)})")
     if not speed > 0:
         raise ConfigError(f"--speed must be a positive number, got {speed}")
+    if not 0 < traffic <= 100_000:
+        raise ConfigError(f"--traffic must be within 0..100000 req/s, got {traffic}")
     world = World(seed, start=EPOCH - WARMUP_S)
-    add_demo_rollouts(world, scenario)
+    add_demo_rollouts(world, scenario, checkout_rps=traffic)
     world.advance_to(EPOCH)
     if realtime:
         world.follow = _follower(speed)
@@ -137,13 +141,16 @@ def build_demo(
     return Demo(world, rollouts, bus, scenario, seed, speed, policy, realtime, interval_s)
 
 
-def add_demo_rollouts(world: World, scenario: str, *, checkout_pct: int = STEPS[0]) -> None:
+def add_demo_rollouts(
+    world: World, scenario: str, *, checkout_pct: int = STEPS[0], checkout_rps: float = 200.0
+) -> None:
     """The demo's two rollouts (the demo and `make lab` share them): checkout follows `scenario`
-    with kill switch new-checkout; reviews is always healthy, kill switch reviews-stars."""
+    at `checkout_rps` requests a second with kill switch new-checkout; reviews is always
+    healthy, kill switch reviews-stars."""
     world.add_rollout(
         "checkout",
         "shop",
-        SCENARIOS[scenario],
+        replace(SCENARIOS[scenario], rps=checkout_rps),
         weights=Weights.canary_at(checkout_pct),
         flags=checkout_flags(),
     )
@@ -190,17 +197,23 @@ def run_headless(demo: Demo, duration_s: float, out: TextIO) -> int:
     demo.world.follow = None  # simulated time only moves with the ticks below
     demo.realtime = False
     by_name = {r.name: r for r in demo.rollouts}
+    closed: list[BrokenPipeError] = []  # the reader went away (| head): stop quietly
 
     def printed(event: Event) -> None:
         rollout = by_name.get(event.rollout)
-        if rollout is not None:
-            _line(out, event.t, rollout, event.text)
+        if rollout is not None and not closed:
+            try:
+                _line(out, event.t, rollout, event.text)
+            except BrokenPipeError as exc:
+                closed.append(exc)
 
     unsubscribe = demo.bus.subscribe(printed)
     try:
         if not demo.started:
             demo.start()
         for _ in range(max(0, round(duration_s / REAL_INTERVAL_S))):
+            if closed:
+                raise closed[0]
             demo.tick()
     finally:
         unsubscribe()

@@ -81,6 +81,11 @@ class Scenario:
     """Probability that a metrics poll returns no values (a gap)."""
     metrics_timeout_p: float = 0.0
     """Probability that a metrics poll times out."""
+    shared_spike_at_pct: int | None = None
+    """When the canary first reaches this weight, both versions fail `shared_spike_p` more often
+    for `shared_spike_s` seconds: a failing dependency, not the canary."""
+    shared_spike_s: float = 60.0
+    shared_spike_p: float = 0.1
 
 
 HEALTHY = Scenario("healthy", "the canary is as good as the baseline")
@@ -101,8 +106,14 @@ FLAKY_METRICS = Scenario(
     metrics_timeout_p=0.1,
 )
 
+SHARED_INCIDENT = Scenario(
+    "shared-incident",
+    "a healthy canary, and a 60 s +10 % 5xx spike on both versions at the 25 % step",
+    shared_spike_at_pct=25,
+)
+
 SCENARIOS: dict[str, Scenario] = {
-    s.name: s for s in (HEALTHY, BAD_CANARY, LATENCY_REGRESSION, FLAKY_METRICS)
+    s.name: s for s in (HEALTHY, BAD_CANARY, LATENCY_REGRESSION, FLAKY_METRICS, SHARED_INCIDENT)
 }
 """Every scenario by name, in the order `--help` lists them."""
 

@@ -97,6 +97,7 @@ class _Rollout:
     route_version: int = 1
     flags_version: int = 1
     paused_by: str | None = None  # the automation pause stored with the route; None: not paused
+    shared_spike_until: float | None = None  # the scenario's shared incident, once started
     counters: dict[str, array] = field(default_factory=dict)  # type: ignore[type-arg]
     ring: list[tuple[int, array, array] | None] = field(default_factory=list)  # type: ignore[type-arg]
 
@@ -190,6 +191,11 @@ class World:
             total = sampling.poisson(rng, sc.rps * wave)
             canary_n = sampling.binomial(rng, total, ro.weights.canary / 100)
             spike = ERROR_SPIKE_P if self._active("error-spike", ro.info.name, second) else 0.0
+            if sc.shared_spike_at_pct is not None:
+                if ro.shared_spike_until is None and ro.weights.canary >= sc.shared_spike_at_pct:
+                    ro.shared_spike_until = second + sc.shared_spike_s
+                if ro.shared_spike_until is not None and second < ro.shared_spike_until:
+                    spike = max(spike, sc.shared_spike_p)
             for version, n, pct in (
                 (BASELINE, total - canary_n, ro.weights.stable),
                 (CANARY, canary_n, ro.weights.canary),

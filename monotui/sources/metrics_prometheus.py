@@ -185,9 +185,12 @@ class PrometheusMetrics:
         """Samples tiling the last `span_s` seconds, `points` of them, each counting its step;
         one range query per count."""
         points = max(points, 2)
-        step = max(span_s / points, 1.0)
-        end = round(self.clock())
-        start = end - step * (points - 1)
+        # In whole milliseconds, as Prometheus evaluates a range: the points come back at exactly
+        # these times, and each counts exactly its step.
+        step_ms = max(round(span_s / points * 1000), 1000)
+        end_ms = round(self.clock() * 1000)
+        start_ms = end_ms - step_ms * (points - 1)
+        step, start, end = step_ms / 1000, start_ms / 1000, end_ms / 1000
         queries = self.queries(step)
         answers = self._all(lambda q, what: self.api.range(q, start, end, step, what), queries)
         by_time: dict[int, dict[str, list[tuple[dict[str, str], float | None]]]] = {}
@@ -197,7 +200,7 @@ class PrometheusMetrics:
                     by_time.setdefault(round(t * 1000), {}).setdefault(name, []).append(
                         (dict(s.labels), value)
                     )
-        grid = [start + k * step for k in range(points)]
+        grid = [(start_ms + k * step_ms) / 1000 for k in range(points)]
         samples = [self._sample(t, step, by_time.get(round(t * 1000), {})) for t in grid]
         if self.slow_ms is None:
             self._derive_slow(samples, answers)
