@@ -13,7 +13,7 @@ import traceback
 
 import bench
 
-SKIP = {"terminal", "screenshots"}  # helpers, not benchmarks
+SKIP = {"terminal", "screenshots", "traffic"}  # helpers, not benchmarks
 
 
 def main(argv: list[str]) -> int:

@@ -70,7 +70,9 @@ def test_a_bad_history_rolls_back_once_its_errors_show(
     assert last.startswith("would have rolled back at "), out.stdout
     rollback = next(line for line in out.stdout.splitlines() if "action=rollback" in line)
     assert "verdict=FAIL" in rollback and "5xx" in rollback
-    as_json = json.loads(monotui(config, "backtest", "--rollout", "checkout", *window(), "--json").stdout)
+    as_json = json.loads(
+        monotui(config, "backtest", "--rollout", "checkout", *window(), "--json").stdout
+    )
     when = as_json["rolled_back_at"]
     # Not before the canary misbehaves visibly (5 % at 5 % of traffic: 1.9x the baseline), and
     # by the 25 % step at the latest.
@@ -100,7 +102,9 @@ def test_status_gives_a_verdict_from_history_in_one_shot(
         (("--from", "2026-01-01T00:00:00"), "has no time zone"),
     ],
 )
-def test_bad_times_are_one_line_and_exit_2(tmp_path: Path, args: tuple[str, ...], says: str) -> None:
+def test_bad_times_are_one_line_and_exit_2(
+    tmp_path: Path, args: tuple[str, ...], says: str
+) -> None:
     config = tmp_path / "monotui.toml"
     config.write_text(config_toml(f"http://127.0.0.1:{free_port()}"))
     out = monotui(config, "backtest", "--rollout", "checkout", *args)
