@@ -14,7 +14,7 @@ import pytest
 
 from monotui.sim.scenarios import Behaviour
 from monotui.status import iso
-from tests.prometheus_server import PrometheusServer, free_port, prometheus  # noqa: F401
+from tests.prometheus_server import PrometheusServer, free_port
 from tests.sim_history import T0, config_toml, played
 
 ROOT = Path(__file__).resolve().parent.parent
