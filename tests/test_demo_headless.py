@@ -126,7 +126,13 @@ def test_real_time_demo_clock_follows_the_wall_clock_times_speed() -> None:
 
 
 def test_bad_scenario_is_a_config_error() -> None:
-    assert set(SCENARIOS) == {"healthy", "bad-canary", "latency-regression", "flaky-metrics"}
+    assert set(SCENARIOS) == {
+        "healthy",
+        "bad-canary",
+        "latency-regression",
+        "flaky-metrics",
+        "shared-incident",
+    }
     with pytest.raises(ConfigError, match="unknown scenario 'nope'"):
         build_demo("nope")
 

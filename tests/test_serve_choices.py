@@ -6,6 +6,7 @@ import pytest
 
 from monotui.serve.choices import Choice, HelpAsked, RefusedChoice, choose
 from monotui.serve.text import shown
+from monotui.sim.scenarios import SCENARIOS
 
 
 def test_the_user_name_picks_a_scenario_and_any_other_name_means_the_default() -> None:
@@ -50,7 +51,7 @@ def test_anything_else_is_refused_with_the_choices_listed(command: str, says: st
         choose("alice", command, port=2222)
     message = str(refused.value)
     assert says in message
-    assert "ssh -t -p 2222 HOST [healthy|bad-canary|latency-regression|flaky-metrics]" in message
+    assert f"ssh -t -p 2222 HOST [{'|'.join(SCENARIOS)}]" in message
     assert "\n" not in message
     assert refused.value.exit_status == 2
 

@@ -246,6 +246,6 @@ async def test_a_longer_reason_grows_the_verdict_panel() -> None:
         await pilot.pause()
         reason = "canary 5xx 6.7 % now, above the 5.0 % limit (baseline 0.4 %): HIGH (critical)"
         verdict = Verdict(VerdictResult.FAIL, 0.0, reason, short.verdict.metrics)
-        app.show(snapshot(verdict=verdict))  # as many newlines, one more wrapped line
+        app.show(snapshot(verdict=verdict, kill_switches=()))  # one more wrapped line
         await pilot.pause()
         assert "HIGH (critical)" in screen_text(app)

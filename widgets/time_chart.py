@@ -333,7 +333,7 @@ class TimeChart(Vertical):
         p.ylim(0, figure.top)  # type: ignore[attr-defined]
         # Round ticks (plotext's own split the range in equal parts: -11.5, -8.6, 1.7, 3.3).
         xs = ticks(figure.left, 0.0, 5)
-        ys = ticks(0.0, figure.top, 5)
+        ys = ticks(0.0, figure.top, max(2, min(5, figure.rows)))  # a label a row at most
         if figure.limit is not None:
             # The axis names the limit; a round tick in the limit's row would hide it.
             row = figure.top / figure.rows

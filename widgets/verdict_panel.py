@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from rich.text import Text
 
-from monotui.model import MetricLabel, MetricSpec, MetricVerdict, Snapshot, VerdictResult
+from monotui.model import (
+    ActionEvent,
+    ActionKind,
+    MetricLabel,
+    MetricSpec,
+    MetricVerdict,
+    Phase,
+    Snapshot,
+    VerdictResult,
+)
 from widgets.panel import SnapshotPanel
 from widgets.text import clean, source_problem
 
@@ -30,6 +41,8 @@ def metric_value(spec: MetricSpec | None, value: float | None) -> str:
 
 
 def _ratio(value: float) -> str:
+    if value >= 1e6:
+        return ">1,000,000x"
     return f"{value:.2g}x" if value < 10 else f"{value:,.0f}x"
 
 
@@ -48,7 +61,8 @@ def metric_line(metric: MetricVerdict, spec: MetricSpec | None) -> Text:
     if ev is not None:
         style = "bold red" if ev.e_value >= ev.limit else "yellow" if ev.e_value >= 10 else ""
         text.append(f"  evidence {_ratio(ev.e_value)} of {_ratio(ev.limit)}", style=style)
-        if ev.ratio is not None:
+        bounded = ev.ci_low is not None or (ev.ci_high is not None and ev.ci_high < 50)
+        if ev.ratio is not None and bounded:  # no interval yet: a ratio would mean nothing
             low = _ratio(ev.ci_low) if ev.ci_low is not None else "0"
             high = _ratio(ev.ci_high) if ev.ci_high is not None else "∞"
             text.append(f"  ×{ev.ratio:.2g} [{low}–{high}]")
@@ -63,6 +77,25 @@ def metric_line(metric: MetricVerdict, spec: MetricSpec | None) -> Text:
     return text
 
 
+def _last_rollback(snapshot: Snapshot) -> Text | None:
+    """After a rollback, until someone acts: who rolled it back, when and why."""
+    if snapshot.phase not in (Phase.FAILED, Phase.ROLLED_BACK):
+        return None
+    for event in reversed(snapshot.events):
+        if not isinstance(event, ActionEvent) or event.result is None:
+            continue
+        action = event.result.action
+        if action.kind != ActionKind.ROLLBACK or not event.result.ok:
+            continue
+        stamp = datetime.fromtimestamp(event.t, tz=UTC).astimezone().strftime("%H:%M:%S")
+        who = "the automation" if event.automatic else f"{action.origin}"
+        text = Text(f"rolled back at {stamp} by {who}", style="bold red", end="")
+        if action.reason:
+            text.append(f": {clean(action.reason)}", style="red")
+        return text
+    return None
+
+
 class VerdictPanel(SnapshotPanel):
     """PASS / MARGINAL / FAIL / NO DATA with its score, numbers and reason in words. PASS means "no
     evidence of harm", and the reason says how much canary traffic it rests on."""
@@ -72,7 +105,13 @@ class VerdictPanel(SnapshotPanel):
     def digest(self, snapshot: Snapshot | None) -> object:
         if snapshot is None:
             return None
-        return (snapshot.verdict, source_problem(snapshot, "metrics"))
+        return (
+            snapshot.verdict,
+            source_problem(snapshot, "metrics"),
+            snapshot.phase,
+            snapshot.live_kill_switches,
+            _last_rollback(snapshot),
+        )
 
     def draw(self, snapshot: Snapshot | None, width: int) -> Text:
         text = Text(end="")
@@ -90,6 +129,16 @@ class VerdictPanel(SnapshotPanel):
             text.append_text(problem)
         if verdict.incident:
             text.append("  both versions failing: not the canary", style="bold yellow")
+        rollback = _last_rollback(snapshot)
+        if rollback is not None:
+            text.append("\n")
+            text.append_text(rollback)
+        live = snapshot.live_kill_switches
+        if verdict.result == VerdictResult.FAIL and live:
+            # Where an 80x24 screen sees it: the flags panel is below the fold there.
+            text.append("\nturning off ", style="bold")
+            text.append(clean(", ".join(live)), style="bold red")
+            text.append(" may stop the errors", style="bold")
         for metric in verdict.metrics:
             found = snapshot.metric(metric.name)
             text.append("\n")

@@ -99,6 +99,17 @@ class Snapshot:
         return Split.of(rate.baseline, rate.canary)
 
     @property
+    def live_kill_switches(self) -> tuple[str, ...]:
+        """The kill switches whose new code path is on now: enabled and serving a true value (a
+        switch that is off, disabled, or not on/off, is not one to turn off)."""
+        kill = set(self.kill_switches)
+        return tuple(
+            f.key
+            for f in self.flags
+            if f.key in kill and f.state.upper() == "ENABLED" and f.value is True
+        )
+
+    @property
     def latest(self) -> Sample | None:
         return self.samples[-1] if self.samples else None
 
