@@ -48,6 +48,13 @@ class PrometheusConfig(_Section):
     """Extra HTTP headers, e.g. for a multi-tenant proxy."""
     verify_tls: bool = True
     """Verify the server's TLS certificate."""
+    max_concurrent_queries: int = Field(4, ge=1, le=64)
+    """Queries monotui sends this Prometheus at once, whatever the number of rollouts (its own
+    default `--query.max-concurrency` is 20, shared with every other client)."""
+    recording_rules: bool = False
+    """Read the recording rules of deploy/prometheus/ (Istio's `workload:` series) when they are
+    present (checked once; the raw metrics otherwise). Off by default: a sum of counters recorded
+    across pods reads a pod that goes away as a counter reset (see the README)."""
 
 
 class KubernetesConfig(_Section):

@@ -23,7 +23,9 @@ from monotui.sources.router_istio import IstioRouter, IstioSettings
 from monotui.sources.router_static import NoRouterSettings, StaticRouter
 
 if TYPE_CHECKING:
+    from monotui.config import PrometheusConfig
     from monotui.sources.kube import KubeConnection
+    from monotui.sources.prometheus_shared import SharedPrometheus
 
 Clock = Callable[[], float]
 
@@ -41,6 +43,7 @@ class BuildContext:
     clock: Clock | None = None
     """Fixes the metrics' evaluation time (tests on backfilled history); None: the server's now."""
     _kube: KubeConnection | None = field(default=None, repr=False)
+    _prometheus: dict[str, SharedPrometheus] = field(default_factory=dict, repr=False)
 
     def kube(self) -> KubeConnection:
         """The shared connection, made like kubectl makes it, on first use."""
@@ -59,11 +62,26 @@ class BuildContext:
     def kube_user(self) -> str:
         return self._kube.user if self._kube is not None else ""
 
+    def prometheus(self, prom: PrometheusConfig | None = None) -> SharedPrometheus:
+        """The session's one client of `prom` (default `[prometheus]`): every rollout on it
+        shares its connections, its query slots and its batcher."""
+        from monotui.sources.prometheus_shared import SharedPrometheus
+
+        prom = prom or self.config.prometheus
+        key = prom.model_dump_json()
+        shared = self._prometheus.get(key)
+        if shared is None:
+            shared = self._prometheus[key] = SharedPrometheus(prom)
+        return shared
+
     def close(self) -> None:
-        """Release the shared connection's pool."""
+        """Release the shared connections' pools."""
         if self._kube is not None:
             self._kube.close()
             self._kube = None
+        for shared in self._prometheus.values():
+            shared.close()
+        self._prometheus.clear()
 
 
 def _context(ctx: object) -> BuildContext:
@@ -95,7 +113,8 @@ def _prometheus(
     settings: PrometheusMetricsSettings, rollout: RolloutConfig, ctx: object
 ) -> PrometheusMetrics:
     c = _context(ctx)
-    return PrometheusMetrics(c.config.prometheus, rollout, clock=c.clock)
+    prom = c.config.prometheus
+    return PrometheusMetrics(prom, rollout, clock=c.clock, shared=c.prometheus(prom))
 
 
 def _flagd(settings: FlagdFileSettings, rollout: RolloutConfig, ctx: object) -> FlagdFileFlags:

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 from pydantic import field_validator
@@ -28,7 +26,9 @@ from monotui.kinds import MetricsSettings
 from monotui.metrics import Histogram, Metric, metrics_for, side_of, slow_threshold
 from monotui.model import Sample
 from monotui.outside_text import literal
-from monotui.sources.prometheus_api import PrometheusApi, Series
+from monotui.sources.prometheus_api import Series
+from monotui.sources.prometheus_batch import Group, batchable
+from monotui.sources.prometheus_shared import SharedPrometheus
 from monotui.sources.promql import (
     COUNT_TEMPLATES,
     QueryContext,
@@ -36,6 +36,7 @@ from monotui.sources.promql import (
     interval_text,
     validate_template,
 )
+from monotui.sources.promql_batch import Member
 
 Clock = Callable[[], float]
 
@@ -103,12 +104,22 @@ class PrometheusMetrics:
 
     `clock` gives the evaluation time of every query (tests fix it on backfilled history); by
     default the wall clock, sent explicitly, so consecutive polls tile time exactly.
+
+    `shared`: the session's Prometheus (built once by the registry's BuildContext): its counts
+    are then read by the batcher with every rollout that shares their template, and its own
+    queries (overrides) go through the shared pool. Without it the source has its own pool and
+    sends every query itself.
     """
 
     name = "prometheus"
 
     def __init__(
-        self, prom: PrometheusConfig, rollout: RolloutConfig, *, clock: Clock | None = None
+        self,
+        prom: PrometheusConfig,
+        rollout: RolloutConfig,
+        *,
+        clock: Clock | None = None,
+        shared: SharedPrometheus | None = None,
     ) -> None:
         self.prom = prom
         self.rollout = rollout
@@ -139,9 +150,23 @@ class PrometheusMetrics:
             if name not in self._value_queries
         }
         self._rate_template = m.request_rate_query
-        self.api = PrometheusApi(prom)
-        self._pool: ThreadPoolExecutor | None = None
-        self._lock = threading.Lock()
+        self._owns_shared = shared is None
+        self.shared = shared or SharedPrometheus(prom)
+        self.api = self.shared.api
+        # Counts read with the rest of the fleet: the default templates (an override, and the
+        # requests of a request-rate override, keep their own query).
+        self.batched: frozenset[str] = frozenset(
+            name
+            for name, template in self._templates.items()
+            if shared is not None
+            and template == COUNT_TEMPLATES.get(name)
+            and batchable(name) is not None
+            and not (name == "requests" and self._rate_template)
+        )
+        self.group = Group(m.version_label, m.selector.strip())
+        self.member = Member(self.context.namespace, self.context.service, (m.baseline, m.canary))
+        if self.batched:
+            self.shared.batcher.join(self.group, self.member, sorted(self.batched))
 
     @property
     def queries_per_poll(self) -> int:
@@ -163,10 +188,24 @@ class PrometheusMetrics:
     # --- the MetricsSource protocol -------------------------------------------------------------
 
     def fetch(self, since: float | None) -> Sample:
-        """Both versions' counts over (since, now], one query per count, sent at once."""
+        """Both versions' counts over (since, now], one query per count, sent at once (the
+        batched ones shared with the rest of the fleet)."""
         now = self.clock()
         span = now - since if since is not None and since < now else self.rollout.interval_s
-        answers = self._all(lambda q, what: self.api.instant(q, now, what), self.queries(span))
+        answers: dict[str, list[Series]] = {}
+        if self.batched:
+            share = self.shared.batcher.instant(
+                self.group,
+                self.member,
+                since=since if since is not None and since < now else None,
+                now=now,
+                span=span,
+                ttl_s=self.rollout.interval_s / 2,
+            )
+            now, span = share.t, share.span
+            answers = {k: v for k, v in share.answers.items() if k in self.batched}
+        own = {k: q for k, q in self.queries(span).items() if k not in self.batched}
+        answers |= self.shared.all(lambda q, what: self.shared.instant(q, now, what), own)
         oldest = min(
             (p[0] for series in answers.values() for s in series for p in s.points), default=now
         )
@@ -183,16 +222,30 @@ class PrometheusMetrics:
 
     def history(self, span_s: float, points: int) -> tuple[Sample, ...]:
         """Samples tiling the last `span_s` seconds, `points` of them, each counting its step;
-        one range query per count."""
+        one range query per count (batched with the fleet's)."""
         points = max(points, 2)
         # In whole milliseconds, as Prometheus evaluates a range: the points come back at exactly
         # these times, and each counts exactly its step.
         step_ms = max(round(span_s / points * 1000), 1000)
         end_ms = round(self.clock() * 1000)
+        answers: dict[str, list[Series]] = {}
+        if self.batched:
+            share = self.shared.batcher.range(
+                self.group,
+                self.member,
+                step_ms=step_ms,
+                points=points,
+                end_ms=end_ms,
+                ttl_s=max(60.0, self.rollout.interval_s),
+            )
+            end_ms = round(share.end * 1000)
+            answers = {k: v for k, v in share.answers.items() if k in self.batched}
         start_ms = end_ms - step_ms * (points - 1)
         step, start, end = step_ms / 1000, start_ms / 1000, end_ms / 1000
-        queries = self.queries(step)
-        answers = self._all(lambda q, what: self.api.range(q, start, end, step, what), queries)
+        own = {k: q for k, q in self.queries(step).items() if k not in self.batched}
+        answers |= self.shared.all(
+            lambda q, what: self.shared.range(q, start, end, step, what), own
+        )
         by_time: dict[int, dict[str, list[tuple[dict[str, str], float | None]]]] = {}
         for name, series in answers.items():
             for s in series:
@@ -212,29 +265,13 @@ class PrometheusMetrics:
         return f"Prometheus {self.api.build_version()} answers at {self.api.source.split(' at ', 1)[-1]}"
 
     def close(self) -> None:
-        """Release the HTTP connection pool and the query threads."""
-        with self._lock:
-            if self._pool is not None:
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
-        self.api.close()
+        """Leave the batch; release the pool and connections if they are this source's own."""
+        if self.batched:
+            self.shared.batcher.leave(self.group, self.member)
+        if self._owns_shared:
+            self.shared.close()
 
     # --- reading the answers -------------------------------------------------------------------
-
-    def _all(
-        self, ask: Callable[[str, str], list[Series]], queries: dict[str, str]
-    ) -> dict[str, list[Series]]:
-        """Every query at once: a poll costs one round trip, not three, on a far server. Errors
-        surface in query order, so the same fault always reads the same way."""
-        with self._lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(4, thread_name_prefix="prometheus")
-            pool = self._pool
-        futures = {
-            name: pool.submit(ask, query, f"the {name.split(':')[0]} query")
-            for name, query in queries.items()
-        }
-        return {name: future.result() for name, future in futures.items()}
 
     def _sample(
         self, t: float, span: float, answers: dict[str, list[tuple[dict[str, str], float | None]]]

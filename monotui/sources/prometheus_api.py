@@ -19,6 +19,9 @@ from monotui.sources.http_response import BoundedResponse
 
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 """The largest answer read (a 60 MB error page costs no more than this)."""
+POST_FROM_CHARS = 2000
+"""A longer query (a fleet's batched one) is POSTed as a form: a URL that long may be refused
+by a proxy on the way."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +77,10 @@ class PrometheusApi:
     # --- internals -----------------------------------------------------------------------------
 
     def _get(self, path: str, params: Mapping[str, str], what: str) -> Any:
-        answer = self._client.get(path, params, headers=self._token())
+        if sum(len(v) for v in params.values()) > POST_FROM_CHARS:
+            answer = self._client.post(path, data=dict(params), headers=self._token())
+        else:
+            answer = self._client.get(path, params, headers=self._token())
         body = _decoded(answer)
         if isinstance(body, dict) and body.get("status") == "error":
             kind = literal(body.get("errorType", "error"), max_len=40)

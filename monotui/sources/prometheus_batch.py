@@ -1,0 +1,216 @@
+"""The query batcher of one Prometheus: the rollouts that share a count template (the defaults)
+read their counts with one query per count per poll, whatever their number, split back per
+rollout by namespace and service.
+
+Rollouts `join` a group (their version label and selector: what the batched query cannot tell
+apart). A poll of any member at span (since, now] starts a *tick*: one query per count for every
+member of the group, evaluated at that member's `now`. The other members' polls within the same
+tick (the same `since`, within `ttl_s` of it starting) wait for its answer instead of asking,
+and each takes its own series out: their samples are evaluated at the tick's time, so
+consecutive polls still tile time exactly. A member whose span differs (its previous poll
+failed, or its interval is another) starts its own tick. A failed tick fails every member that
+shared it, once: one broken Prometheus costs three queries a poll, not three per rollout.
+
+History at start is batched the same way (one range query per count for the group).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+from monotui.sources.prometheus_api import Series
+from monotui.sources.prometheus_shared import SharedPrometheus
+from monotui.sources.promql import COUNT_TEMPLATES, interval_text
+from monotui.sources.promql_batch import (
+    RECORDED_VERSION_LABELS,
+    Member,
+    batched_template,
+    recorded,
+    render_batch,
+    split,
+)
+
+Answers = dict[str, list[Series]]
+"""Query name (requests, errors, latency_buckets) -> series."""
+_Split = dict[str, dict[tuple[str, str], list[Series]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """What the rollouts of one batch share besides the template: the label that tells their
+    versions apart and the extra matchers of `[rollouts.metrics] selector`."""
+
+    version_label: str
+    selector: str = ""
+
+
+def batchable(name: str) -> str | None:
+    """The batched template of count `name`, None when it cannot be batched."""
+    template = COUNT_TEMPLATES.get(name)
+    return None if template is None else batched_template(template)
+
+
+@dataclass
+class _Tick:
+    """One batched evaluation: at `t` over `span`, answered once, taken by each member once."""
+
+    t: float
+    span: float
+    born: float
+    result: Future[_Split] = field(default_factory=Future)
+    taken: set[tuple[str, str]] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class Instant:
+    """A member's share of a tick: the evaluation time, the span and its own series."""
+
+    t: float
+    span: float
+    answers: Answers
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """A member's share of a history tick: the grid and its own series."""
+
+    start: float
+    end: float
+    step: float
+    answers: Answers
+
+
+class QueryBatcher:
+    """Batches the count queries of the rollouts on one Prometheus. Thread-safe."""
+
+    def __init__(
+        self, shared: SharedPrometheus, *, monotonic: Callable[[], float] = time.monotonic
+    ):
+        self.shared = shared
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._members: dict[Group, dict[tuple[str, str], tuple[Member, frozenset[str]]]] = {}
+        self._ticks: dict[tuple[object, ...], _Tick] = {}
+
+    def join(self, group: Group, member: Member, names: Sequence[str]) -> None:
+        """`member` reads counts `names` (each batchable) in `group` from now on."""
+        with self._lock:
+            self._members.setdefault(group, {})[member.key] = (member, frozenset(names))
+
+    def leave(self, group: Group, member: Member) -> None:
+        with self._lock:
+            self._members.get(group, {}).pop(member.key, None)
+
+    def instant(
+        self,
+        group: Group,
+        member: Member,
+        *,
+        since: float | None,
+        now: float,
+        span: float,
+        ttl_s: float,
+    ) -> Instant:
+        """`member`'s counts over (since, now] (or over `span` before now when `since` is None),
+        from the tick of the group that covers the same span. Raises the tick's error."""
+        key: tuple[object, ...] = (
+            "instant",
+            group,
+            None if since is None else round(since * 1000),
+            None if since is not None else round(span * 1000),
+        )
+        tick, mine = self._tick(key, member, ttl_s, lambda: _Tick(now, span, self._monotonic()))
+        if mine:
+            self._answer(
+                tick, group, lambda q, what: self.shared.instant(q, tick.t, what), tick.span
+            )
+        return Instant(tick.t, tick.span, self._share(tick, member))
+
+    def range(
+        self, group: Group, member: Member, *, step_ms: int, points: int, end_ms: int, ttl_s: float
+    ) -> Range:
+        """`member`'s history: `points` counts of `step_ms` each, ending at the group's tick."""
+        key: tuple[object, ...] = ("range", group, step_ms, points)
+        tick, mine = self._tick(
+            key, member, ttl_s, lambda: _Tick(end_ms / 1000, step_ms / 1000, self._monotonic())
+        )
+        end = tick.t
+        start = (round(end * 1000) - step_ms * (points - 1)) / 1000
+        step = step_ms / 1000
+        if mine:
+            self._answer(
+                tick, group, lambda q, what: self.shared.range(q, start, end, step, what), step
+            )
+        return Range(start, end, step, self._share(tick, member))
+
+    # --- internals -------------------------------------------------------------------------------
+
+    def _tick(
+        self,
+        key: tuple[object, ...],
+        member: Member,
+        ttl_s: float,
+        new: Callable[[], _Tick],
+    ) -> tuple[_Tick, bool]:
+        """The tick `member` takes its share from, and whether this caller must answer it."""
+        with self._lock:
+            tick = self._ticks.get(key)
+            fresh = tick is not None and self._monotonic() - tick.born <= ttl_s
+            if tick is not None and fresh and member.key not in tick.taken:
+                tick.taken.add(member.key)
+                return tick, False
+            tick = new()
+            tick.taken.add(member.key)
+            self._ticks[key] = tick
+            # Old ticks of other spans go once nobody can take them any more.
+            now = self._monotonic()
+            for k in [k for k, t in self._ticks.items() if now - t.born > max(ttl_s, 60.0)]:
+                del self._ticks[k]
+            return tick, True
+
+    def _answer(
+        self,
+        tick: _Tick,
+        group: Group,
+        ask: Callable[[str, str], list[Series]],
+        span: float,
+    ) -> None:
+        """Send the group's batched queries for `tick` and keep the answer (or the error)."""
+        try:
+            with self._lock:
+                members = dict(self._members.get(group, {}))
+            names = sorted({n for _, wanted in members.values() for n in wanted})
+            everyone = [m for m, _ in members.values()]
+            # The rules keep only the labels of the default templates: a selector's are gone.
+            use_rules = (
+                not group.selector
+                and group.version_label in RECORDED_VERSION_LABELS
+                and self.shared.recording_rules(tick.t)
+            )
+            queries = {}
+            for name in names:
+                template = batchable(name)
+                if template is None:
+                    continue
+                queries[name] = render_batch(
+                    recorded(template) if use_rules else template,
+                    everyone,
+                    version_label=group.version_label,
+                    selector=group.selector,
+                    window="1m",
+                    interval=interval_text(span),
+                )
+            answers = self.shared.all(ask, queries)
+            tick.result.set_result({name: split(series) for name, series in answers.items()})
+        except BaseException as exc:
+            tick.result.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+
+    def _share(self, tick: _Tick, member: Member) -> Answers:
+        answers: Mapping[str, dict[tuple[str, str], list[Series]]] = tick.result.result()
+        return {name: by_member.get(member.key, []) for name, by_member in answers.items()}
