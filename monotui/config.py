@@ -66,6 +66,20 @@ class KubernetesConfig(_Section):
     """A kubeconfig file; default: $KUBECONFIG, then ~/.kube/config, then in-cluster."""
 
 
+class ClusterConfig(_Section):
+    """One cluster of a fleet that spans several (`[[clusters]]`): its context and Prometheus."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+    """What the fleet calls it (its column, its badge, `:ctx NAME`)."""
+    context: str | None = None
+    """The kubeconfig context; default: `name`."""
+    prometheus: PrometheusConfig | None = None
+    """Its Prometheus; default: `[prometheus]`."""
+    color: str | None = None
+    """Its badge's colour (a Rich colour: red, yellow, #ff8800); default: red for a name with
+    "prod" in it, else one of a few distinct colours."""
+
+
 class AuditConfig(_Section):
     """The audit log: one JSON line per action."""
 
@@ -174,6 +188,9 @@ class RolloutConfig(_Section):
     flags: FlagsSettings
     """Where the feature flags come from; default kind none."""
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
+    cluster: str | None = None
+    """The `[[clusters]]` name it runs in; default: every configured cluster (or the one
+    kubeconfig context when there are none)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -213,6 +230,7 @@ class Config(_Section):
     prometheus: PrometheusConfig = Field(default_factory=PrometheusConfig)
     kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
+    clusters: list[ClusterConfig] = Field(default_factory=list)
     rollouts: list[RolloutConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -221,7 +239,21 @@ class Config(_Section):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"rollout names must be unique, repeated: {', '.join(dupes)}")
+        clusters = [c.name for c in self.clusters]
+        dupes = sorted({n for n in clusters if clusters.count(n) > 1})
+        if dupes:
+            raise ValueError(f"cluster names must be unique, repeated: {', '.join(dupes)}")
+        for r in self.rollouts:
+            if r.cluster is not None and r.cluster not in clusters:
+                known = ", ".join(clusters) or "none: add [[clusters]]"
+                raise ValueError(
+                    f"rollout {r.name}: cluster '{r.cluster}' is not configured (known: {known})"
+                )
         return self
+
+    def cluster(self, name: str | None) -> ClusterConfig | None:
+        """The `[[clusters]]` entry `name` (None: no cluster named)."""
+        return next((c for c in self.clusters if c.name == name), None)
 
     def rollout(self, name: str) -> RolloutConfig:
         for r in self.rollouts:

@@ -56,7 +56,7 @@ def build_rollouts(
                 clock=clock,
                 read_only=ctx.read_only,
                 dry_run=dry_run,
-                context=ctx.kube_context or ctx.context or "",
+                context=ctx.display_context(rollout),
                 kube_user=ctx.kube_user,
                 policy_name=policy,
             )

@@ -8,6 +8,7 @@ own one `KubeObject` and keep only what their object means (weights, steps, verb
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import OrderedDict
@@ -25,6 +26,7 @@ from monotui.errors import (
 )
 from monotui.sources import jsonpatch
 from monotui.sources.kube import JSON_PATCH, KubeConnection, is_uncertain, is_unserved, translate
+from monotui.sources.kube_informers import CachedObject, InformerPool, Kind
 from monotui.sources.kube_watch import ObjectWatch
 
 _SEEN = 8  # objects remembered by resourceVersion, so a write needs no extra GET
@@ -68,8 +70,11 @@ class KubeObject:
         unserved: str,
         recheck: Recheck,
         patch_rbac: str = RBAC_DOTTED,
+        informers: InformerPool | None = None,
     ) -> None:
-        """`unserved` is the whole message when the cluster serves none of `versions`."""
+        """`unserved` is the whole message when the cluster serves none of `versions`.
+        `informers`: read from (and follow through) the session's shared list+watch of this
+        kind instead of a GET per read and a watch per object."""
         self.kube = kube
         self.group = group
         self.versions = versions
@@ -90,10 +95,23 @@ class KubeObject:
         # older version must not overwrite the newer one the caller got from the PATCH.
         self._write_lock = threading.RLock()
         self._unseen: dict[str, float] = {}  # versions we wrote, not yet delivered by the watch
+        self._cache: CachedObject | None = None
+        if informers is not None:
+            kind = Kind(group, versions, plural, unserved, self.rbac)
+            self._cache = informers.cache(kind, namespace, name)
 
     # --- reading -------------------------------------------------------------------------------
 
     def get(self) -> dict[str, Any]:
+        """The object now: from the shared informer's cache when there is one (typed errors
+        while it is not fresh), else a GET."""
+        if self._cache is None:
+            return self.fetch()
+        obj = self._cache.get(self.what)
+        self.api_version = self.api_version or self._cache.version()
+        return obj
+
+    def fetch(self) -> dict[str, Any]:
         """GET the object; on first contact, try each API version until one is served.
 
         With a single version there is nothing to fall back to: its unserved 404 always means the
@@ -123,13 +141,17 @@ class KubeObject:
                 raise SourceError(
                     f"{self.resource}: the API answered something that is not an object"
                 )
+            if self._cache is not None:
+                self._cache.offer(obj)
             return obj
         raise NotFoundError(self._unserved)
 
     def version(self) -> str:
         """The API version in use: the only one, or the first of `versions` the cluster serves."""
+        if self.api_version is None and self._cache is not None:
+            self.api_version = self._cache.version()
         if self.api_version is None and len(self.versions) > 1:
-            self.get()
+            self.fetch()
         return self.api_version or self.versions[0]
 
     def remember(self, obj: dict[str, Any]) -> str:
@@ -152,6 +174,8 @@ class KubeObject:
             obj = self._seen.get(version)
         if obj is None:
             obj = self.get()
+            if version_of(obj) != version and self._cache is not None:
+                obj = self.fetch()  # the cache may lag a change made a moment ago
             if version_of(obj) != version:
                 raise ConflictError(
                     f"{self.resource} changed since it was read (resourceVersion "
@@ -203,6 +227,8 @@ class KubeObject:
                     f"{self.resource}: the API answered something that is not an object"
                 )
             self._unseen[version_of(answer)] = time.monotonic()
+            if self._cache is not None:
+                self._cache.offer(answer)  # the next read shows our write, never the version before
         return answer
 
     def _write_failed(self, exc: BaseException, status: bool) -> MonotuiError:
@@ -214,6 +240,9 @@ class KubeObject:
             rbac=self._patch_rbac.format(resource=f"{self.plural}{sub}", group=self.group),
         )
         if isinstance(error, ConflictError):
+            if self._cache is not None:  # the next read shows their change, not what we had
+                with contextlib.suppress(MonotuiError):
+                    self.fetch()
             return ConflictError(f"{self.resource} changed since it was read; nothing was applied")
         if isinstance(error, BackendUnavailableError) and is_uncertain(exc):
             # The request left: the server may have applied it before the answer was lost.
@@ -256,6 +285,8 @@ class KubeObject:
             if on_error is not None:
                 on_error(self._translate(exc, "watch"))
 
+        if self._cache is not None:
+            return self._cache.subscribe(changed, on_error)
         with self._lock:
             newest = next(reversed(self._seen), None)
         watcher = ObjectWatch(

@@ -25,6 +25,7 @@ from monotui.model import Weights
 from monotui.sources import jsonpatch
 from monotui.sources.base import RouteState, StoredPause, WriteResult
 from monotui.sources.kube import KubeConnection
+from monotui.sources.kube_informers import InformerPool
 from monotui.sources.kube_object import KubeObject, Recheck
 
 PAUSED_KEY = "monotui.dev/automation-paused"
@@ -168,8 +169,14 @@ class KubeRouter:
         """Nothing of its own to release (the connection is shared)."""
 
     def __init__(
-        self, kube: KubeConnection, rollout: RolloutConfig, *, can_write: bool = True
+        self,
+        kube: KubeConnection,
+        rollout: RolloutConfig,
+        *,
+        can_write: bool = True,
+        informers: InformerPool | None = None,
     ) -> None:
+        """`informers`: read the object from the session's shared list+watch of its kind."""
         self.kube = kube
         self.rollout = rollout
         self.cfg = self.settings.of(rollout.router, f"rollout {rollout.name} router")
@@ -191,6 +198,7 @@ class KubeRouter:
             recheck=Recheck(
                 lambda: str(self.read().weights), f"kubectl get {self.plural}", "the weights"
             ),
+            informers=informers,
         )
         self.what = self.object.what
         self.resource = self.object.resource

@@ -22,6 +22,7 @@ from monotui.sources import jsonpatch
 from monotui.sources.argo_rollout import Patch, RolloutView
 from monotui.sources.base import RouteState, StoredPause, WriteResult
 from monotui.sources.kube import KubeConnection
+from monotui.sources.kube_informers import InformerPool
 from monotui.sources.kube_object import RBAC_GROUP_APART, KubeObject, Recheck
 
 
@@ -43,8 +44,14 @@ class ArgoRouter:
         """Nothing of its own to release (the connection is shared)."""
 
     def __init__(
-        self, kube: KubeConnection, rollout: RolloutConfig, *, can_write: bool = True
+        self,
+        kube: KubeConnection,
+        rollout: RolloutConfig,
+        *,
+        can_write: bool = True,
+        informers: InformerPool | None = None,
     ) -> None:
+        """`informers`: read the object from the session's shared list+watch of its kind."""
         self.kube = kube
         self.rollout = rollout
         self.name = rollout.router_name
@@ -66,6 +73,7 @@ class ArgoRouter:
                 "the rollout",
             ),
             patch_rbac=RBAC_GROUP_APART,
+            informers=informers,
         )
         self.what = self.object.what
         self.resource = self.object.resource

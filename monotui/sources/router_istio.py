@@ -21,6 +21,7 @@ from monotui.errors import ConfigError, MonotuiError, NotFoundError, SourceError
 from monotui.model import Weights
 from monotui.sources import jsonpatch
 from monotui.sources.kube import KubeConnection
+from monotui.sources.kube_informers import InformerPool
 from monotui.sources.kube_router import (
     ROLES,
     KubeRouter,
@@ -55,9 +56,14 @@ class IstioRouter(KubeRouter):
     singular = "virtualservice"
 
     def __init__(
-        self, kube: KubeConnection, rollout: RolloutConfig, *, can_write: bool = True
+        self,
+        kube: KubeConnection,
+        rollout: RolloutConfig,
+        *,
+        can_write: bool = True,
+        informers: InformerPool | None = None,
     ) -> None:
-        super().__init__(kube, rollout, can_write=can_write)
+        super().__init__(kube, rollout, can_write=can_write, informers=informers)
         self.route = VirtualServiceRoute(self.cfg, self.namespace, self.resource)
 
     def _layout(self, obj: dict[str, Any]) -> Layout:
