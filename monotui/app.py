@@ -31,7 +31,7 @@ from monotui.screens.cockpit import CockpitScreen
 from monotui.screens.commands import APP_COMMANDS, bindings
 from monotui.screens.fleet import FleetScreen
 from monotui.screens.help import HelpScreen
-from monotui.screens.palette import RolloutCommands
+from monotui.screens.palette import FleetCommands, RolloutCommands
 from monotui.screens.steering import Steering
 from monotui.screens.store import SnapshotStore
 from widgets import EventLog
@@ -47,6 +47,8 @@ class Fleet:
     """The rollouts were started already (the demo fills its world before the app)."""
     close: Callable[[], None] = field(default=lambda: None)
     """Releases what the rollouts share (the Kubernetes connection); called after they close."""
+    badges: dict[str, str] = field(default_factory=dict)
+    """Each cluster's badge colour (monotui.clusters.badges)."""
 
 
 Boot = Callable[[], Fleet]
@@ -81,7 +83,7 @@ class Booted(Message):
 class MonotuiApp(App[None]):
     """The cockpit over a fleet of rollouts (the demo's or the configured ones)."""
 
-    COMMANDS = App.COMMANDS | {RolloutCommands}
+    COMMANDS = App.COMMANDS | {RolloutCommands, FleetCommands}
     BINDINGS = bindings(APP_COMMANDS)
 
     def __init__(
@@ -100,6 +102,8 @@ class MonotuiApp(App[None]):
         self.boot = boot
         self.booted = threading.Event()
         """Set once the rollouts exist (at once without `boot`), even if the app quit first."""
+        self.boot_started = False
+        """Whether the boot thread was started (a quit in the very first frame may come first)."""
         if boot is None:
             self.booted.set()
         self.title = title
@@ -126,6 +130,7 @@ class MonotuiApp(App[None]):
 
     def _start_boot(self) -> None:
         # After the first frame was composed; the thread then takes the GIL only in slices.
+        self.boot_started = True
         self.run_worker(
             self._boot_in_thread, name="start", group="boot", thread=True, exit_on_error=False
         )
@@ -146,6 +151,7 @@ class MonotuiApp(App[None]):
     def _begin(self) -> None:
         """The rollouts exist: show them, and start cycling them."""
         self.store.names = tuple(r.name for r in self.rollouts)
+        self.store.badges = dict(self.fleet.badges)
         self.store.starting = False
         for rollout in self.rollouts:
             self.store.put(rollout.snapshot())  # no I/O: the first frame is fast
@@ -305,5 +311,6 @@ def run_app(
     finally:
         # A quit during the start: the boot thread still finishes (Textual's run joins its
         # threads), and what it built is closed here like the rest.
-        app.booted.wait(timeout=30)
+        if app.boot_started:
+            app.booted.wait(timeout=30)
         app.shutdown()

@@ -2,8 +2,10 @@
 
 - One cycle in flight per rollout; the next is due one interval after the previous one was due
   (a fixed cadence), or at once when a cycle ran over.
-- At most `concurrency` cycles run at once, whatever the number of rollouts (threads and
-  connections do not grow with the fleet).
+- At most `concurrency` cycles run at once per lane (a cluster: `lane`), whatever the number
+  of rollouts (threads and connections do not grow with the fleet). A cluster whose API or
+  Prometheus is slow holds up its own lane only, never the other clusters' rollouts; the
+  queries themselves are bounded per Prometheus by `[prometheus] max_concurrent_queries`.
 - A cycle still running when its next one is due does not hold anyone up: the rollout's snapshot
   (no I/O) is delivered instead, so its sources age to STALE on screen while the others go on.
 - Every snapshot goes to `deliver(rollout, snapshot)` from a worker thread: the UI posts a
@@ -28,6 +30,13 @@ log = logging.getLogger(__name__)
 
 Deliver = Callable[[str, Snapshot], None]
 Failed = Callable[[str, BaseException], None]
+Lane = Callable[[Rollout], str]
+
+
+def cluster_lane(rollout: Rollout) -> str:
+    """The default lane: the rollout's cluster ("" without clusters)."""
+    return rollout.config.cluster or ""
+
 
 DEFAULT_CONCURRENCY = 8
 
@@ -44,15 +53,28 @@ class PollScheduler:
         concurrency: int = DEFAULT_CONCURRENCY,
         clock: Callable[[], float] = time.monotonic,
         started: bool = False,
+        lane: Lane = cluster_lane,
     ) -> None:
         """`started`: the rollouts were already started (their first cycle is a plain one)."""
         self._rollouts = {r.name: r for r in rollouts}
         self._deliver = deliver
         self._failed = failed or (lambda name, exc: log.error("poll of %s failed: %s", name, exc))
         self._clock = clock
-        self._pool = ThreadPoolExecutor(
-            max(1, min(concurrency, len(self._rollouts) or 1)), thread_name_prefix="poll"
-        )
+        lanes: dict[str, int] = {}
+        for r in rollouts:
+            lanes[lane(r)] = lanes.get(lane(r), 0) + 1
+        self._pools = {
+            name: ThreadPoolExecutor(
+                max(1, min(concurrency, count)), thread_name_prefix=f"poll {name}".rstrip()
+            )
+            for name, count in lanes.items()
+        }
+        self._lane = {r.name: lane(r) for r in rollouts}
+        self.durations: dict[str, float] = {}
+        """Each rollout's last cycle, in seconds (the benchmarks' "every poll within its
+        interval")."""
+        self.late: dict[str, float] = {}
+        """How late each rollout's last cycle started after it was due, in seconds."""
         self._wake = threading.Condition()
         self._due: list[tuple[float, str]] = []
         self._in_flight: set[str] = set()
@@ -75,7 +97,8 @@ class PollScheduler:
             self._wake.notify_all()
         if self._thread.is_alive():
             self._thread.join(timeout_s)
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        for pool in self._pools.values():
+            pool.shutdown(wait=False, cancel_futures=True)
 
     @property
     def in_flight(self) -> frozenset[str]:
@@ -106,10 +129,12 @@ class PollScheduler:
                         self._wake.acquire()
                     continue
                 self._in_flight.add(name)
-                self._pool.submit(self._cycle, rollout)
+                self._pools[self._lane[name]].submit(self._cycle, rollout, due)
 
-    def _cycle(self, rollout: Rollout) -> None:
+    def _cycle(self, rollout: Rollout, due: float) -> None:
         name = rollout.name
+        began = self._clock()
+        self.late[name] = max(0.0, began - due)
         try:
             first = name not in self._started
             self._started.add(name)
@@ -119,6 +144,7 @@ class PollScheduler:
         else:
             self._deliver(name, snapshot)
         finally:
+            self.durations[name] = self._clock() - began
             with self._wake:
                 self._in_flight.discard(name)
 

@@ -358,6 +358,8 @@ class ClusterHealth:
     down: bool
     message: str
     worst: Severity
+    failing: int = 0
+    """Rollouts whose verdict is FAIL (or both versions failing)."""
 
 
 def cluster_health(snapshots: Iterable[Snapshot]) -> list[ClusterHealth]:
@@ -375,6 +377,8 @@ def cluster_health(snapshots: Iterable[Snapshot]) -> list[ClusterHealth]:
         if down:
             said = Counter(r.message for r in routers if r is not None).most_common(1)[0][0]
             message = f"{name}: ERROR, {len(members)} rollouts not shown: {said}"
-        worst = min((severity(s) for s in members), default=Severity.WAITING)
-        out.append(ClusterHealth(name, len(members), down, message, worst))
+        severities = [severity(s) for s in members]
+        worst = min(severities, default=Severity.WAITING)
+        failing = sum(1 for x in severities if x <= Severity.BOTH_FAILING)
+        out.append(ClusterHealth(name, len(members), down, message, worst, failing))
     return out

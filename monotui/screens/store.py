@@ -16,6 +16,8 @@ class SnapshotStore:
         self.starting = False
         self.names: tuple[str, ...] = ()
         """The rollouts, in configuration order (known once they are built)."""
+        self.badges: dict[str, str] = {}
+        """Each cluster's badge colour, as configured (the fleet picks the others)."""
 
     def get(self, rollout: str) -> Snapshot | None:
         return self._snapshots.get(rollout)

@@ -21,9 +21,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from monotui.sources.prometheus_api import Series
-from monotui.sources.prometheus_shared import SharedPrometheus
 from monotui.sources.promql import COUNT_TEMPLATES, interval_text
 from monotui.sources.promql_batch import (
     RECORDED_VERSION_LABELS,
@@ -33,6 +33,23 @@ from monotui.sources.promql_batch import (
     render_batch,
     split,
 )
+
+
+class Sender(Protocol):
+    """What the batcher sends its queries through (a SharedPrometheus)."""
+
+    def instant(self, query: str, at: float, what: str) -> list[Series]: ...
+
+    def range(
+        self, query: str, start: float, end: float, step_s: float, what: str
+    ) -> list[Series]: ...
+
+    def all(
+        self, ask: Callable[[str, str], list[Series]], queries: Mapping[str, str]
+    ) -> dict[str, list[Series]]: ...
+
+    def recording_rules(self, at: float) -> bool: ...
+
 
 Answers = dict[str, list[Series]]
 """Query name (requests, errors, latency_buckets) -> series."""
@@ -87,9 +104,7 @@ class Range:
 class QueryBatcher:
     """Batches the count queries of the rollouts on one Prometheus. Thread-safe."""
 
-    def __init__(
-        self, shared: SharedPrometheus, *, monotonic: Callable[[], float] = time.monotonic
-    ):
+    def __init__(self, shared: Sender, *, monotonic: Callable[[], float] = time.monotonic):
         self.shared = shared
         self._monotonic = monotonic
         self._lock = threading.Lock()

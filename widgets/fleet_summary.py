@@ -1,0 +1,95 @@
+"""The fleet's summary: how many rollouts need a look (`3 FAIL · 1 both failing · 2 paused · ...`),
+each cluster's badge and health, and what the view shows (filter, namespace, cluster, sort,
+grouping). Redrawn only when what it says changed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from rich.style import Style
+from rich.text import Text
+from textual.widgets import Static
+
+from monotui.model.fleet import ClusterHealth, FleetView
+from widgets.text import clean
+
+
+def badge_style(color: str) -> Style:
+    """A cluster's badge: its colour as the background, k9s-style."""
+    return Style(
+        color="bright_white" if color not in ("cyan", "bright_cyan") else "black",
+        bgcolor=color,
+        bold=True,
+    )
+
+
+class FleetSummary(Static):
+    """Two lines: the counts by severity, then the clusters and the view."""
+
+    DEFAULT_CSS = """
+    FleetSummary { height: auto; padding: 0 1; background: $panel; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id, markup=False)
+        self._shown: object = None
+
+    def show(
+        self,
+        *,
+        total: int,
+        polled: int,
+        summary: str,
+        clusters: Sequence[ClusterHealth],
+        badges: Mapping[str, str],
+        view: FleetView,
+        shown: int,
+        problem: str = "",
+    ) -> None:
+        """Say it (nothing is sent when it says the same as before)."""
+        key = (total, polled, summary, tuple(clusters), tuple(badges.items()), view, shown, problem)
+        if key == self._shown:
+            return
+        self._shown = key
+        text = Text(end="")
+        count = f"{total} rollouts" if polled >= total else f"{total} rollouts (polled {polled})"
+        text.append(count, style="bold")
+        text.append(" · ")
+        bad = summary.split(" · ", 1)
+        text.append(bad[0], style="bold red" if not bad[0].startswith("0 ") else "green")
+        if len(bad) > 1:
+            text.append(" · " + bad[1])
+        if len(badges) > 1 or any(c.down for c in clusters):
+            text.append("\n")
+            for health in clusters:
+                color = badges.get(health.name, "blue")
+                text.append(f" {clean(health.name)} ", style=badge_style(color))
+                if health.down:
+                    text.append(" ERROR", style="bold red")
+                else:
+                    text.append(f" {health.rollouts}")
+                    if health.failing:
+                        text.append(f" · {health.failing} FAIL", style="bold red")
+                text.append("   ")
+        text.append("\n")
+        text.append(view_text(view, shown, total), style="dim")
+        if problem:
+            text.append("  ")
+            text.append(clean(problem), style="bold red")
+        self.update(text)
+
+
+def view_text(view: FleetView, shown: int, total: int) -> str:
+    """What the view shows, in words: "showing 12 of 300 · filter /svc-00/ · sort severity"."""
+    parts = [f"showing {shown} of {total}"]
+    if view.filter:
+        parts.append(f"filter /{view.filter}/")
+    if view.namespace:
+        parts.append(f"ns {view.namespace}")
+    if view.cluster:
+        parts.append(f"ctx {view.cluster}")
+    parts.append(f"sort {view.sort}{' ↑' if view.reverse else ''}")
+    if view.group != "none":
+        parts.append(f"group {view.group}")
+    parts.append("/ filter · s sort · g group")
+    return " · ".join(clean(p) for p in parts)
