@@ -297,14 +297,17 @@ def run_app(
     title: str = "monotui",
     boot: Boot | None = None,
     close: Callable[[], None] | None = None,
+    badges: dict[str, str] | None = None,
 ) -> None:
     """Run the cockpit until the user quits; then close the rollouts (weights stay as they are).
+    `badges`: each cluster's badge colour (monotui.clusters.badges).
 
     With `boot`, the rollouts are built after the first frame (see the module's docstring).
     """
     app = MonotuiApp(rollouts, title=title, boot=boot)
     if close is not None:
         app.fleet.close = close
+    app.fleet.badges = dict(badges or {})
     try:
         # Over ssh the demo host turns mouse tracking off: plain selection works, no mouse traffic.
         app.run(mouse=os.environ.get("MONOTUI_MOUSE", "on").lower() not in ("off", "0", "no"))

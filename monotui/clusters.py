@@ -63,13 +63,30 @@ def fleet_of(config: Config, contexts: Sequence[str] = ()) -> Config:
                 rollouts.append(rollout)
             continue
         for cluster in clusters:
-            name = f"{rollout.name}@{cluster.name}" if several else rollout.name
-            rollouts.append(rollout.model_copy(update={"name": name, "cluster": cluster.name}))
+            update: dict[str, object] = {"cluster": cluster.name}
+            if several:
+                update |= _renamed(rollout, f"{rollout.name}@{cluster.name}")
+            rollouts.append(rollout.model_copy(update=update))
     taken = [r.name for r in rollouts]
     clash = sorted({n for n in taken if taken.count(n) > 1})
     if clash:
         raise ConfigError(f"rollout names clash across clusters: {', '.join(clash)}")
     return config.model_copy(update={"clusters": clusters, "rollouts": rollouts})
+
+
+def _renamed(rollout: RolloutConfig, name: str) -> dict[str, object]:
+    """The changes that rename `rollout` while it still names the same objects: what defaulted
+    to its name (the routed resource, the metrics service, a flag resource) keeps the old one."""
+    update: dict[str, object] = {"name": name}
+    for family in ("router", "metrics", "flags"):
+        settings = getattr(rollout, family)
+        fields = type(settings).model_fields
+        pinned = {
+            k: rollout.name for k in ("name", "service") if k in fields and not getattr(settings, k)
+        }
+        if pinned:
+            update[family] = settings.model_copy(update=pinned)
+    return update
 
 
 def badges(config: Config) -> tuple[ClusterBadge, ...]:
@@ -86,3 +103,11 @@ def badges(config: Config) -> tuple[ClusterBadge, ...]:
             others += 1
         out.append(ClusterBadge(cluster.name, color))
     return tuple(out)
+
+
+def for_session(config: Config, context_option: str | None) -> tuple[Config, str | None]:
+    """The configuration a session builds (its rollouts placed in their clusters) and the one
+    kubeconfig context it uses when it is not a multi-cluster fleet (`--context` as given)."""
+    contexts = contexts_of(context_option)
+    fleet = fleet_of(config, contexts)
+    return fleet, None if fleet.clusters else context_option

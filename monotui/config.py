@@ -79,6 +79,19 @@ class ClusterConfig(_Section):
     """Its badge's colour (a Rich colour: red, yellow, #ff8800); default: red for a name with
     "prod" in it, else one of a few distinct colours."""
 
+    @field_validator("color")
+    @classmethod
+    def _color(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from rich.color import Color, ColorParseError
+
+        try:
+            Color.parse(value)
+        except ColorParseError:
+            raise ValueError(f"'{value}' is not a colour such as red, cyan or #ff8800") from None
+        return value
+
 
 class AuditConfig(_Section):
     """The audit log: one JSON line per action."""

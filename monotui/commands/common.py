@@ -94,17 +94,23 @@ def session(
     only: str | None = None,
     policy: str | None = None,
     clock: Callable[[], float] | None = None,
+    shared_reads: bool = False,
 ) -> Session:
-    """Build the configured rollouts (or `only` that one) with their sources."""
+    """Build the configured rollouts (or `only` that one) with their sources.
+
+    `shared_reads`: routers read from one list+watch per kind and namespace (a fleet's `watch`
+    and `status`), not a GET each. Several `--context`s (or `[[clusters]]`) make one fleet
+    across clusters (monotui.clusters)."""
     import time
 
+    from monotui import clusters
     from monotui.audit import AuditLog, default_path
     from monotui.events import EventBus
     from monotui.registry import PRODUCTION, BuildContext
     from monotui.rollout import build_rollouts
 
-    cfg = load_config(args)
-    ctx = BuildContext(cfg, context=args.context, read_only=args.read_only)
+    cfg, context = clusters.for_session(load_config(args), args.context)
+    ctx = BuildContext(cfg, context=context, read_only=args.read_only, shared_reads=shared_reads)
     bus = EventBus()
     audit = AuditLog(cfg.audit.path or default_path())
     try:

@@ -38,7 +38,8 @@ def window(text: str) -> float:
 def run(args: argparse.Namespace) -> int:
     from monotui.status import snapshot_to_dict, summary_line
 
-    built = session(args, only=args.rollout, policy="manual")
+    # A fleet reads its routes from one list per kind and namespace, not a GET each.
+    built = session(args, only=args.rollout, policy="manual", shared_reads=args.rollout is None)
     try:
         # One range query per count over the window gives the judge its evidence in one shot.
         snapshots = [

@@ -16,8 +16,14 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """The TUI; the rollouts are built before the app so a bad config is one line, exit 2."""
-    built = session(args)
+    built = session(args, shared_reads=True)
     from monotui.app import run_app
+    from monotui.clusters import badges
 
-    run_app(built.rollouts, title="monotui", close=built.context.close)
+    run_app(
+        built.rollouts,
+        title="monotui",
+        close=built.context.close,
+        badges=dict((b.name, b.color) for b in badges(built.config)),
+    )
     return 0
