@@ -1,0 +1,190 @@
+"""Scheduling a fleet: a cluster whose sources hang holds up only its own lane (its rollouts turn
+STALE on screen while the other cluster's keep their cadence), and however many rollouts poll a
+Prometheus, no more than `[prometheus] max_concurrent_queries` queries reach it at once."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from monotui.config import Config, PrometheusConfig
+from monotui.model import Sample, Side, Snapshot, SourceState
+from monotui.registry import PRODUCTION, BuildContext
+from monotui.rollout import Rollout, assemble
+from monotui.scheduler import PollScheduler
+from monotui.sources.metrics_prometheus import PrometheusMetrics
+from monotui.sources.router_static import StaticRouter
+from tests.configs import rollout_config
+
+INTERVAL_S = 0.1
+
+
+class Metrics:
+    """Counts at once, or only once `gate` opens (a source that hangs)."""
+
+    name = "test"
+
+    def __init__(self, gate: threading.Event | None = None) -> None:
+        self.gate = gate
+        self.polls = 0
+
+    def fetch(self, since: float | None) -> Sample:
+        self.polls += 1
+        if self.gate is not None:
+            self.gate.wait(30)
+        side = Side(100.0, (0.0,), (0.0,))
+        return Sample(time.time(), INTERVAL_S, side, side)
+
+    def history(self, span_s: float, points: int) -> tuple[Sample, ...]:
+        return ()
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def _rollout(name: str, cluster: str, gate: threading.Event | None = None) -> Rollout:
+    cfg = rollout_config(
+        {
+            "name": name,
+            "interval_s": INTERVAL_S,
+            "router": {"kind": "none"},
+            "metrics": {"kind": "none"},
+            "judge": {"latency": False},
+        }
+    ).model_copy(update={"cluster": cluster})
+    return assemble(cfg, router=StaticRouter(), metrics=Metrics(gate), clock=time.time)
+
+
+def polls(rollout: Rollout) -> int:
+    metrics = rollout.observer.metrics
+    assert isinstance(metrics, Metrics)
+    return metrics.polls
+
+
+def wait_for(check: Callable[[], object], what: str, timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def test_a_hanging_cluster_holds_up_only_its_own_rollouts() -> None:
+    gate = threading.Event()
+    stuck = [_rollout(f"stuck-{i}", "far", gate) for i in range(4)]  # more than the lane's pool
+    fine = [_rollout(f"fine-{i}", "near") for i in range(20)]
+    cycles: Counter[str] = Counter()
+    latest: dict[str, Snapshot] = {}
+    lock = threading.Lock()
+
+    def deliver(name: str, snapshot: Snapshot) -> None:
+        with lock:
+            cycles[name] += 1
+            latest[name] = snapshot
+
+    scheduler = PollScheduler([*stuck, *fine], deliver=deliver, concurrency=2)
+    scheduler.start()
+    try:
+        # The other cluster keeps polling: ten polls each while the far one hangs (a delivery
+        # alone is not a poll: a rollout still in flight is delivered as it was).
+        wait_for(lambda: all(polls(r) >= 10 for r in fine), "the near cluster's polls")
+
+        def stale() -> bool:
+            with lock:
+                snap = latest.get("stuck-0")
+            status = snap.source("metrics") if snap is not None else None
+            return status is not None and status.state == SourceState.STALE
+
+        # The hanging rollout's row ages on screen: its last answer turns STALE, not fresh.
+        with lock:
+            assert "stuck-0" not in latest or latest["stuck-0"].source("metrics") is None
+        gate.set()
+        wait_for(lambda: polls(stuck[0]) >= 3, "the far cluster answering again")
+        gate.clear()
+        wait_for(stale, "the far rollout shown STALE while its poll hangs")
+        assert max(scheduler.late[r.name] for r in fine) < 10 * INTERVAL_S
+    finally:
+        gate.set()
+        scheduler.stop()
+
+
+class _Counting(BaseHTTPRequestHandler):
+    """An empty vector after a moment, counting how many requests are in flight at once."""
+
+    lock = threading.Lock()
+    now = 0
+    most = 0
+
+    def _answer(self) -> None:
+        cls = type(self)
+        with cls.lock:
+            cls.now += 1
+            cls.most = max(cls.most, cls.now)
+        try:
+            time.sleep(0.05)  # the server's own work, so that requests overlap
+            body = json.dumps(
+                {"status": "success", "data": {"resultType": "vector", "result": []}}
+            ).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        finally:
+            with cls.lock:
+                cls.now -= 1
+
+    do_GET = _answer
+    do_POST = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+@pytest.fixture
+def counting_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Counting)
+    _Counting.now = _Counting.most = 0
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_no_more_queries_in_flight_than_max_concurrent_queries(counting_server: str) -> None:
+    prom = PrometheusConfig(url=counting_server, max_concurrent_queries=2)
+    cfg = Config(prometheus=prom)
+    ctx = BuildContext(cfg)
+    override = "sum by ($version_label) (increase(my_requests{$filter}[$interval]))"
+    sources = []
+    for i in range(12):  # each with its own queries (an override), all on one Prometheus
+        rollout = rollout_config(
+            {
+                "name": f"r{i}",
+                "router": {"kind": "none"},
+                "metrics": {"kind": "prometheus", "requests_query": override},
+            }
+        )
+        source = PRODUCTION.get("metrics", "prometheus").build(rollout.metrics, rollout, ctx)
+        assert isinstance(source, PrometheusMetrics)
+        sources.append(source)
+    threads = [threading.Thread(target=s.fetch, args=(None,)) for s in sources]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    try:
+        assert _Counting.most == 2  # they did overlap, never beyond the limit
+        assert sources[0].shared.sent == 12 + 2  # each rollout's own + the fleet's 5xx, buckets
+    finally:
+        ctx.close()
