@@ -21,6 +21,7 @@ import yaml
 from monotui.config import Config, PrometheusConfig, RolloutConfig
 from monotui.errors import BackendUnavailableError
 from monotui.registry import PRODUCTION, BuildContext
+from monotui.sources import prometheus_batch
 from monotui.sources.metrics_prometheus import PrometheusMetrics
 from monotui.sources.promql_batch import RECORDED, Member, batch_filter, batched_template
 from tests.configs import parse
@@ -230,3 +231,16 @@ def test_the_batched_filter_matches_only_the_members_names() -> None:
     assert text.endswith(',source_app="x"')
     # A template that names one rollout cannot be batched: it is sent per rollout.
     assert batched_template('sum by ($version_label) (x{service="$service",$filter})') is None
+
+
+def test_a_long_history_is_asked_for_in_chunks_of_rollouts(
+    backfilled: PrometheusServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = {name: s.history(600, 60) for name, s in _sources(_config(backfilled.url)).items()}
+    monkeypatch.setattr(prometheus_batch, "MAX_POINTS", 250)  # two rollouts' counts a query
+    sources = _sources(_config(backfilled.url))
+    shared = sources["reviews-a"].shared
+    chunked = {name: s.history(600, 60) for name, s in sources.items()}
+    # requests and 5xx: two chunks of two; buckets: one rollout each; the override's own 5xx.
+    assert shared.sent == 2 + 2 + 4 + 1
+    assert chunked == whole

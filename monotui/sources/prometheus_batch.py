@@ -51,6 +51,12 @@ class Sender(Protocol):
     def recording_rules(self, at: float) -> bool: ...
 
 
+MAX_POINTS = 400_000
+"""Points (series x steps) one batched range answer may hold: some 15 MB of JSON, well within
+the 32 MB a Prometheus answer may be."""
+BUCKETS_ASSUMED = 21
+"""Duration buckets per version when sizing chunks: Istio's default histogram has 20 and +Inf."""
+
 Answers = dict[str, list[Series]]
 """Query name (requests, errors, latency_buckets) -> series."""
 _Split = dict[str, dict[tuple[str, str], list[Series]]]
@@ -158,7 +164,11 @@ class QueryBatcher:
         step = step_ms / 1000
         if mine:
             self._answer(
-                tick, group, lambda q, what: self.shared.range(q, start, end, step, what), step
+                tick,
+                group,
+                lambda q, what: self.shared.range(q, start, end, step, what),
+                step,
+                points,
             )
         return Range(start, end, step, self._share(tick, member))
 
@@ -193,13 +203,15 @@ class QueryBatcher:
         group: Group,
         ask: Callable[[str, str], list[Series]],
         span: float,
+        points: int = 1,
     ) -> None:
-        """Send the group's batched queries for `tick` and keep the answer (or the error)."""
+        """Send the group's batched queries for `tick` and keep the answer (or the error). A
+        range of many points is asked for in chunks of members, so no answer nears the size cap."""
         try:
             with self._lock:
                 members = dict(self._members.get(group, {}))
             names = sorted({n for _, wanted in members.values() for n in wanted})
-            everyone = [m for m, _ in members.values()]
+            everyone = sorted((m for m, _ in members.values()), key=lambda m: m.key)
             # The rules keep only the labels of the default templates: a selector's are gone.
             use_rules = (
                 not group.selector
@@ -211,16 +223,22 @@ class QueryBatcher:
                 template = batchable(name)
                 if template is None:
                     continue
-                queries[name] = render_batch(
-                    recorded(template) if use_rules else template,
-                    everyone,
-                    version_label=group.version_label,
-                    selector=group.selector,
-                    window="1m",
-                    interval=interval_text(span),
-                )
+                per_member = points * 2 * (BUCKETS_ASSUMED if name == "latency_buckets" else 1)
+                size = max(1, MAX_POINTS // per_member)
+                for k in range(0, len(everyone), size):
+                    queries[f"{name}:{k // size}" if k else name] = render_batch(
+                        recorded(template) if use_rules else template,
+                        everyone[k : k + size],
+                        version_label=group.version_label,
+                        selector=group.selector,
+                        window="1m",
+                        interval=interval_text(span),
+                    )
             answers = self.shared.all(ask, queries)
-            tick.result.set_result({name: split(series) for name, series in answers.items()})
+            merged: dict[str, list[Series]] = {}
+            for key, series in answers.items():
+                merged.setdefault(key.split(":")[0], []).extend(series)
+            tick.result.set_result({name: split(series) for name, series in merged.items()})
         except BaseException as exc:
             tick.result.set_exception(exc)
             if not isinstance(exc, Exception):
