@@ -20,10 +20,13 @@ import yaml
 
 from monotui.config import Config, PrometheusConfig, RolloutConfig
 from monotui.errors import BackendUnavailableError
+from monotui.model import SourceState
 from monotui.registry import PRODUCTION, BuildContext
+from monotui.rollout import assemble
 from monotui.sources import prometheus_batch
 from monotui.sources.metrics_prometheus import PrometheusMetrics
 from monotui.sources.promql_batch import RECORDED, Member, batch_filter, batched_template
+from monotui.sources.router_static import StaticRouter
 from tests.configs import parse
 from tests.contract_common import closed_port
 from tests.fleet_history import T0, Traffic, openmetrics
@@ -244,3 +247,21 @@ def test_a_long_history_is_asked_for_in_chunks_of_rollouts(
     # requests and 5xx: two chunks of two; buckets: one rollout each; the override's own 5xx.
     assert shared.sent == 2 + 2 + 4 + 1
     assert chunked == whole
+
+
+def test_a_start_from_fresh_history_shows_the_current_numbers_at_once(
+    backfilled: PrometheusServer,
+) -> None:
+    # What status does: history, then one observation. The history's newest step is the current
+    # reading; a read over the milliseconds since would have no samples (NO DATA until the next
+    # poll).
+    cfg = _config(backfilled.url)
+    sources = _sources(cfg)
+    rollout = cfg.rollouts[0]
+    one = assemble(rollout, router=StaticRouter(), metrics=sources["reviews-a"], clock=lambda: AT)
+    snapshot = one.observer.start(history=True, watch=False, span_s=1800)  # 6 s steps
+    assert snapshot.current("error_rate").canary == pytest.approx(0.10, rel=1e-3)
+    assert snapshot.current("error_rate").baseline == pytest.approx(0.01, rel=1e-3)
+    status = snapshot.source("metrics")
+    assert status is not None and status.state == SourceState.OK
+    assert sources["reviews-a"].shared.sent == 3  # the history's range queries, nothing else

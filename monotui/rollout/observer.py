@@ -122,7 +122,12 @@ class Observer:
         self, *, history: bool = True, watch: bool = True, span_s: float | None = None
     ) -> Snapshot:
         """Fill the charts (and the judge's evidence) from the metrics history over `span_s`
-        (default `history_s`), read everything once, follow the route (`watch`)."""
+        (default `history_s`), read everything once, follow the route (`watch`).
+
+        A history that was counted up to less than one interval ago is the current reading: the
+        metrics are not read again over the few milliseconds since (an increase() that short
+        has no samples in it, and would say NO DATA until the next poll)."""
+        fresh = False
         if history and self.metrics is not None:
             span = span_s or self.config.metrics.history_s
             # One sample per poll interval (the judge's counts tile time), a few hundred at most
@@ -137,7 +142,15 @@ class Observer:
                     self._samples = tuple(past)[-MAX_SAMPLES:]
                     counted = [s.t for s in self._samples if s.baseline.requests is not None]
                     self._counted_until = counted[-1] if counted else None
-        snapshot = self.observe()
+                    newest = self._samples[-1] if self._samples else None
+                fresh = (
+                    newest is not None
+                    and newest.baseline.requests is not None
+                    and self.clock() - newest.t < self.config.interval_s
+                )
+                if fresh:
+                    self.health.ok("metrics")
+        snapshot = self.observe(metrics=not fresh)
         if watch and self._stop_watch is None:
             try:
                 self._stop_watch = self.router.watch(self._watched, self.watch_failed)
@@ -145,11 +158,13 @@ class Observer:
                 self.watch_failed(exc)
         return snapshot
 
-    def observe(self) -> Snapshot:
-        """Read every source and judge; returns the new snapshot."""
+    def observe(self, *, metrics: bool = True) -> Snapshot:
+        """Read every source (the metrics too unless `metrics` is False) and judge; returns the
+        new snapshot."""
         with self._observing:
             self._read_route()
-            self._read_metrics()
+            if metrics:
+                self._read_metrics()
             self._read_flags()
             self._judge()
         return self.snapshot()

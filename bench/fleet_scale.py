@@ -1,0 +1,221 @@
+"""A fleet of N = 1, 10, 100, 300 Istio rollouts on the fake API server and a real Prometheus with N
+services of history, each number printed as a ratio against a floor measured in the same run:
+
+- `status --json`: wall time and peak RSS against the three batched queries timed directly plus
+  `kubectl get virtualservices -A -o json`; the queries Prometheus answered (its own counter) and
+  the API requests the fake received (`FakeKube.count_requests`);
+- polls (the scheduler headless, in this process): queries and API requests per poll at steady
+  state, how late a poll started and how long the longest took, against the interval;
+- `watch` on a pty: time to the first full fleet frame, CPU and RSS at steady state, threads and
+  connections, and key latency (`/` until the filter line shows), against a minimal Textual
+  DataTable of N rows doing the same I/O at the same interval.
+
+Targets at N = 300 (issue 17): at most 3 queries per Prometheus per poll (plus history once), 0 API
+requests per poll at steady state, status within 2x its floor, watch CPU within 2x the DataTable's,
+threads and connections that do not grow with N, RSS under 300 MB, first frame within 1.5x the
+floor, every poll within its interval, a key answered within 100 ms. Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from bench.fleet_floor import floor_argv, kubectl_floor_s, query_floor_s
+from bench.fleet_world import INTERVAL_S, FleetWorld, connections_to, threads_of
+from bench.terminal import Session, start
+
+SIZES = (1, 10, 100, 300)
+WARMUP_S = 5.0
+CPU_S = 20.0
+KEYS = 8
+KEY_MARKER = b"ilter: a regular"
+"""The filter line's text (the cursor may cover its first letter)."""
+
+
+def status_run(world: FleetWorld) -> dict[str, float]:
+    """One `monotui status --json` of the whole fleet: wall time, peak RSS, what it asked."""
+    assert world.config is not None
+    since, answered = len(world.fake.requests), world.queries_answered()
+    began = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monotui", "status", "--json", "-c", str(world.config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    out: list[bytes] = []
+    reader = threading.Thread(target=lambda: out.append(proc.stdout.read()))  # type: ignore[union-attr]
+    reader.start()
+    _, code, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - began
+    reader.join()
+    proc.returncode = os.waitstatus_to_exitcode(code)
+    rollouts = json.loads(out[0] or b"{}").get("rollouts", [])
+    filled = sum(1 for r in rollouts if r["error_rate"]["baseline"] is not None)
+    return {
+        "wall_s": wall,
+        "rss_mb": usage.ru_maxrss / 1024,
+        "exit": proc.returncode,
+        "filled": filled,
+        "queries": world.queries_answered() - answered,
+        "api": world.fake.count_requests(since=since),
+    }
+
+
+def poll_run(world: FleetWorld, rounds: int = 4) -> dict[str, float]:
+    """The scheduler headless: queries and API requests per poll at steady state, lateness."""
+    from monotui.commands.common import session, with_defaults
+    from monotui.scheduler import PollScheduler
+
+    args = with_defaults(argparse.Namespace(config=world.config))
+    built = session(args, shared_reads=True)
+    cycles: Counter[str] = Counter()
+    scheduler = PollScheduler(built.rollouts, deliver=lambda name, snap: cycles.update([name]))
+    try:
+        scheduler.start()
+        deadline = time.monotonic() + 120
+        while len(scheduler.durations) < world.n and time.monotonic() < deadline:
+            time.sleep(0.1)  # a benchmark waiting for the first round
+        time.sleep(INTERVAL_S)  # the first round's stragglers
+        since, answered = len(world.fake.requests), world.queries_answered()
+        time.sleep(rounds * INTERVAL_S)  # benchmark: the steady window
+        queries = world.queries_answered() - answered
+        api = world.fake.count_requests(since=since)
+        late = max(scheduler.late.values(), default=0.0)
+        longest = max(scheduler.durations.values(), default=0.0)
+    finally:
+        scheduler.stop()
+        built.close()
+    return {"queries_per_poll": queries / rounds, "api_per_poll": api / rounds, "late_s": late} | {
+        "longest_s": longest
+    }
+
+
+def keys(session: Session, key: bytes, marker: bytes) -> list[float]:
+    """Seconds from `key` to `marker` on screen, KEYS times (escape closes it between)."""
+    out = []
+    for _ in range(KEYS):
+        with session.lock:
+            session.output.clear()
+        sent = time.monotonic()
+        os.write(session.master, key)
+        shown = session.wait_for(marker, 10)
+        out.append(shown - (sent - session.started))
+        os.write(session.master, b"\x1b")
+        time.sleep(0.4)  # benchmark: let escape be read as a key, and the line go
+    return out
+
+
+def watch_run(
+    world: FleetWorld, argv: list[str], full: bytes, key: tuple[bytes, bytes] = (b"/", KEY_MARKER)
+) -> dict[str, Any]:
+    """First full frame, steady CPU and RSS, threads, connections, key latency of `argv`."""
+    assert world.prometheus is not None
+    session = start(argv)
+    try:
+        frame_s = session.wait_for(full, 180)
+        time.sleep(WARMUP_S)  # benchmark: past the first polls
+        since, answered = len(world.fake.requests), world.queries_answered()
+        cpu0, t0 = session.cpu_s(), time.monotonic()
+        time.sleep(CPU_S)  # benchmark: the window being measured
+        cpu = 100 * (session.cpu_s() - cpu0) / (time.monotonic() - t0)
+        polls = CPU_S / INTERVAL_S
+        result = {
+            "frame_s": frame_s,
+            "cpu_pct": cpu,
+            "rss_mb": session.rss_mb(),
+            "threads": threads_of(session.proc.pid),
+            "prom_conns": connections_to(session.proc.pid, world.prometheus.port),
+            "api_conns": connections_to(session.proc.pid, world.fake.port),
+            "queries_per_poll": (world.queries_answered() - answered) / polls,
+            "api_per_poll": world.fake.count_requests(since=since) / polls,
+        }
+        result["keys"] = keys(session, *key)
+        return result
+    finally:
+        session.close()
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b > 0 else "n/a"
+
+
+def report(
+    n: int,
+    status: dict[str, float],
+    floor_q: float,
+    floor_k: float,
+    polls: dict[str, float],
+    mon: dict[str, Any],
+    flo: dict[str, Any],
+) -> None:
+    floor_status = floor_q + floor_k
+    keys_ms = [k * 1000 for k in mon["keys"]]
+    floor_keys = [k * 1000 for k in flo["keys"]]
+    print(
+        f"N={n}: status --json {status['wall_s']:.2f} s vs floor {floor_status:.2f} s "
+        f"(3 batched queries {floor_q * 1000:.0f} ms + kubectl get -A {floor_k * 1000:.0f} ms) = "
+        f"{ratio(status['wall_s'], floor_status)}; peak RSS {status['rss_mb']:.0f} MB; "
+        f"{status['queries']:.0f} queries (history included), {status['api']:.0f} API requests; "
+        f"exit {status['exit']:.0f}, {status['filled']:.0f}/{n} with data",
+        flush=True,
+    )
+    print(
+        f"  polls: {polls['queries_per_poll']:.1f} queries/poll, {polls['api_per_poll']:.1f} API "
+        f"requests/poll; latest start {polls['late_s'] * 1000:.0f} ms after due, longest poll "
+        f"{polls['longest_s'] * 1000:.0f} ms (interval {INTERVAL_S:.0f} s)",
+        flush=True,
+    )
+    print(
+        f"  watch: first full frame {mon['frame_s']:.2f} s vs floor {flo['frame_s']:.2f} s = "
+        f"{ratio(mon['frame_s'], flo['frame_s'])}; CPU {mon['cpu_pct']:.1f} % vs floor "
+        f"{flo['cpu_pct']:.1f} % = {ratio(mon['cpu_pct'], flo['cpu_pct'])}; RSS "
+        f"{mon['rss_mb']:.0f} MB (floor {flo['rss_mb']:.0f}); threads {mon['threads']} (floor "
+        f"{flo['threads']}); connections to Prometheus {mon['prom_conns']} (floor "
+        f"{flo['prom_conns']}), to the API {mon['api_conns']} (floor {flo['api_conns']}); "
+        f"{mon['queries_per_poll']:.1f} queries/poll, {mon['api_per_poll']:.1f} API requests/poll",
+        flush=True,
+    )
+    print(
+        f"  keys: / answered in {statistics.median(keys_ms):.0f} ms median, {max(keys_ms):.0f} ms "
+        f"max vs floor {statistics.median(floor_keys):.0f} / {max(floor_keys):.0f} ms "
+        f"(goal <= 100 ms)",
+        flush=True,
+    )
+
+
+def main(sizes: tuple[int, ...] = SIZES) -> None:
+    """Every N in turn, each on a fresh fake API server and Prometheus."""
+    for n in sizes:
+        with tempfile.TemporaryDirectory(prefix=f"fleet-{n}-") as tmp:
+            world = FleetWorld(n, Path(tmp)).start()
+            try:
+                assert world.config is not None
+                floor_q, floor_k = query_floor_s(world), kubectl_floor_s(world)
+                status = status_run(world)
+                polls = poll_run(world)
+                argv = [sys.executable, "-m", "monotui", "watch", "-c", str(world.config)]
+                if n == 1:  # one rollout opens its cockpit: its verdict panel, the help key
+                    mon = watch_run(
+                        world, argv, b"requests in this step", (b"?", b"what happens next")
+                    )
+                else:
+                    mon = watch_run(world, argv, b"%d rollouts\x1b" % n)
+                flo = watch_run(world, floor_argv(world), b"floor-ready %d" % n)
+                report(n, status, floor_q, floor_k, polls, mon, flo)
+            finally:
+                world.close()
+
+
+if __name__ == "__main__":
+    main(tuple(int(a) for a in sys.argv[1:]) or SIZES)
