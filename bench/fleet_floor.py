@@ -30,6 +30,7 @@ class Floor(App[None]):
     """N rows refreshed every interval from the batched queries and one list."""
 
     BINDINGS = [("slash", "show", "filter"), ("escape", "hide", "hide")]
+    CSS = "DataTable { height: 1fr; } Static { height: 1; }"
 
     def compose(self) -> ComposeResult:
         yield Static("waiting", id="ready")

@@ -23,6 +23,12 @@ def positive(text: str) -> float:
     return value
 
 
+def fleet_size(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 2000:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 2000, got {text}")
+    return int(text)
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser("demo", help="the cockpit on an embedded simulated world (no cluster)")
     p.add_argument(
@@ -50,6 +56,12 @@ def register(sub: Any) -> None:
         choices=("manual", "auto"),
         default="manual",
         help="manual: keys move traffic; auto: the judge does (default: manual)",
+    )
+    p.add_argument(
+        "--fleet",
+        type=fleet_size,
+        metavar="N",
+        help="a fleet of N simulated rollouts in two clusters instead (for the fleet screen)",
     )
     p.add_argument("--read-only", action="store_true", help="make every write impossible")
     p.add_argument("--dry-run", action="store_true", help="show patches, apply nothing")
@@ -89,10 +101,31 @@ def run(args: argparse.Namespace) -> int:
         return run_headless(build(), args.duration, sys.stdout)
     from monotui.app import Fleet, run_app
 
+    if args.fleet and not args.headless:
+        return _fleet(args)
+
     def boot() -> Fleet:
         # After the first frame, in a thread: the world and its pydantic configs take ~250 ms.
         # argparse already checked scenario, speed and policy, so nothing here exits with 2.
         return Fleet(build().rollouts)
 
     run_app(title=f"monotui demo: {args.scenario}", boot=boot)
+    return 0
+
+
+def _fleet(args: argparse.Namespace) -> int:
+    """`--fleet N`: the simulated fleet, polled in real time at `--speed`."""
+    from monotui.app import Fleet, run_app
+
+    def boot() -> Fleet:
+        from monotui.sim.fleet import build_fleet
+
+        # Every rollout polled every 5 real seconds, whatever the speed.
+        demo = build_fleet(
+            args.fleet, seed=args.seed, read_only=args.read_only, interval_s=5 * args.speed
+        )
+        demo.follow(args.speed)
+        return Fleet(demo.rollouts)
+
+    run_app(title=f"monotui demo: a fleet of {args.fleet}", boot=boot)
     return 0

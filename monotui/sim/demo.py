@@ -79,6 +79,12 @@ class Demo:
             self.world.advance(self.interval_s)
         return [r.cycle() for r in self.rollouts]
 
+    def follow(self, speed: float) -> None:
+        """From now on the world follows the wall clock at `speed` (real-time mode)."""
+        self.world.follow = _follower(speed, self.world.now())
+        self.realtime = True
+        self.speed = speed
+
     def inject(self, kind: str, duration_s: float | None = None, rollout: str | None = None) -> str:
         """Inject one of FAULTS for `duration_s` simulated seconds (default: six polls) on one
         rollout (default: every rollout); returns a sentence saying what it did."""
@@ -166,9 +172,9 @@ def kill_switches(world: World, rollout: str) -> list[str]:
     return [switch] if switch else []
 
 
-def _follower(speed: float) -> Callable[[], float]:
+def _follower(speed: float, start: float = EPOCH) -> Callable[[], float]:
     origin = time.monotonic()
-    return lambda: EPOCH + (time.monotonic() - origin) * speed
+    return lambda: start + (time.monotonic() - origin) * speed
 
 
 def _rollout(

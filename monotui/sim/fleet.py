@@ -27,7 +27,6 @@ CLUSTERS = ("prod-eu", "staging")
 NAMESPACES = 6
 WARMUP_S = 120
 INTERVAL_S = 10.0
-WINDOW = "10s"
 
 
 def _role(i: int) -> tuple[Scenario, int, bool]:
@@ -51,6 +50,7 @@ def build_fleet(
     clusters: tuple[str, ...] = CLUSTERS,
     rps: float = 20.0,
     read_only: bool = False,
+    interval_s: float = INTERVAL_S,
 ) -> Demo:
     """`n` simulated rollouts with `WARMUP_S` of traffic behind them, not yet started and not
     real-time (`Demo.tick` moves it)."""
@@ -68,7 +68,8 @@ def build_fleet(
         )
         if paused:
             world.set_pause(name, "alice: looking at the graphs", None)
-        tables.append(_table(name, namespace, clusters[i % len(clusters)] if clusters else None))
+        cluster = clusters[i % len(clusters)] if clusters else None
+        tables.append(_table(name, namespace, cluster, interval_s))
     world.advance_to(EPOCH)
     kinds = registry_for(world)
     data: dict[str, Any] = {"rollouts": tables}
@@ -84,17 +85,22 @@ def build_fleet(
         bus=bus,
         clock=world.now,
     )
-    return Demo(world, rollouts, bus, "fleet", seed, 1.0, "manual", False, INTERVAL_S)
+    return Demo(world, rollouts, bus, "fleet", seed, 1.0, "manual", False, interval_s)
 
 
-def _table(name: str, namespace: str, cluster: str | None) -> dict[str, Any]:
+def _table(name: str, namespace: str, cluster: str | None, interval_s: float) -> dict[str, Any]:
     table: dict[str, Any] = {
         "name": name,
         "namespace": namespace,
-        "interval_s": INTERVAL_S,
+        "interval_s": interval_s,
         "hold_s": 300.0,
         "router": {"kind": "sim", "name": name},
-        "metrics": {"kind": "sim", "window": WINDOW, "history_s": WARMUP_S},
+        # One poll per metrics window: each sparkline column is one poll.
+        "metrics": {
+            "kind": "sim",
+            "window": f"{max(10, round(interval_s))}s",
+            "history_s": WARMUP_S,
+        },
         "flags": {"kind": "none"},
     }
     if cluster is not None:
