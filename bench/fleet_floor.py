@@ -81,7 +81,7 @@ class Floor(App[None]):
         self.query_one("#marker", Static).update("filter: a regular expression")
 
     def action_hide(self) -> None:
-        self.query_one("#marker", Static).update("")
+        self.query_one("#marker", Static).update("floor-idle")
 
 
 Floor().run()

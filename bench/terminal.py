@@ -52,6 +52,8 @@ class Session:
     started: float
     output: bytearray = field(default_factory=bytearray)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    received: int = 0
+    """Every byte written to the terminal so far (the output keeps only the newest)."""
 
     def wait_for(self, marker: bytes, timeout_s: float = 30.0) -> float:
         """Seconds from start until `marker` was written to the terminal."""
@@ -110,6 +112,7 @@ def start(argv: list[str], size: tuple[int, int] = (120, 40)) -> Session:
             if not chunk:
                 return
             with session.lock:
+                session.received += len(chunk)
                 session.output += chunk
                 del session.output[:-200_000]
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -61,6 +62,14 @@ class SnapshotReady(Message):
     def __init__(self, snapshot: Snapshot) -> None:
         super().__init__()
         self.snapshot = snapshot
+
+
+class SnapshotsArrived(Message):
+    """Polls delivered snapshots (kept by the app, newest per rollout, until shown)."""
+
+
+SHOW_BUDGET_S = 0.008
+"""How long one turn of the event loop shows arrived snapshots before it lets keys through."""
 
 
 class ActionApplied(Message):
@@ -113,6 +122,9 @@ class MonotuiApp(App[None]):
         self.store.starting = boot is not None
         self.steering = Steering(self, self.store, self.apply)
         self.scheduler: PollScheduler | None = None
+        self._arrived: dict[str, Snapshot] = {}
+        self._arrived_lock = threading.Lock()
+        self._arrival_posted = False
 
     @property
     def rollouts(self) -> list[Rollout]:
@@ -193,7 +205,28 @@ class MonotuiApp(App[None]):
                 self.push_screen(cockpit)
 
     def _delivered(self, rollout: str, snapshot: Snapshot) -> None:
-        self.post_message(SnapshotReady(snapshot))  # from a scheduler thread: a message only
+        """From a scheduler thread: keep the newest snapshot of `rollout`, and post one message
+        for all that arrived since the last was handled. A burst of hundreds of polls is then
+        one message, not hundreds queued in front of the next key press."""
+        with self._arrived_lock:
+            self._arrived[rollout] = snapshot
+            if self._arrival_posted:
+                return
+            self._arrival_posted = True
+        self.post_message(SnapshotsArrived())
+
+    def on_snapshots_arrived(self, message: SnapshotsArrived) -> None:
+        """Show what arrived, for at most SHOW_BUDGET_S; the rest after the queued keys."""
+        deadline = time.monotonic() + SHOW_BUDGET_S
+        while time.monotonic() < deadline:
+            with self._arrived_lock:
+                if not self._arrived:
+                    self._arrival_posted = False
+                    return
+                rollout = next(iter(self._arrived))
+                snapshot = self._arrived.pop(rollout)
+            self._show(snapshot)
+        self.post_message(SnapshotsArrived())  # behind whatever the user typed meanwhile
 
     def _cycle_failed(self, rollout: str, exc: BaseException) -> None:
         self.call_from_thread(self._note_error, f"poll {rollout} failed: {clean(exc)}")

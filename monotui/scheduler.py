@@ -65,7 +65,8 @@ class PollScheduler:
             lanes[lane(r)] = lanes.get(lane(r), 0) + 1
         self._pools = {
             name: ThreadPoolExecutor(
-                max(1, min(concurrency, count)), thread_name_prefix=f"poll {name}".rstrip()
+                max(1, min(concurrency, count)),
+                thread_name_prefix=f"poll {name}".rstrip(),
             )
             for name, count in lanes.items()
         }

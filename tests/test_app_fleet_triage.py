@@ -4,6 +4,7 @@ palette's k9s-style commands, a cursor that keeps a FAIL red, and redrawing only
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -215,3 +216,25 @@ async def test_only_the_lines_that_changed_are_redrawn(demo: Demo) -> None:
         screen.flush()
         assert fleet.redrawn - before == 1
         assert [r.namespace for r in rows(app) if r.name == "svc-099"] == ["team-x"]
+
+
+async def test_a_burst_of_300_polls_reaches_every_row() -> None:
+    # The scheduler delivers hundreds of snapshots at once; the app shows the newest of each
+    # rollout in slices, so a key is never queued behind them, and no row is left behind.
+    demo = build_fleet(300, seed=11)
+    app = MonotuiApp(demo.rollouts, title="fleet")  # polling, as `monotui watch` does
+    app.animation_level = "none"
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            deadline = time.monotonic() + 60
+            while not all(s.sources for s in app.store) or len(list(app.store)) < 300:
+                assert time.monotonic() < deadline, "not every rollout was shown polled"
+                await pilot.pause(0.05)
+            screen = app.screen
+            assert isinstance(screen, FleetScreen)
+            screen.flush()
+            await pilot.pause()
+            assert "300 rollouts · " in screen_text(app)
+            assert len(rows(app)) == 300
+    finally:
+        app.shutdown()

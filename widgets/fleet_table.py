@@ -206,9 +206,19 @@ class FleetTable(ScrollView, can_focus=True):
             self.redrawn += len(lines)
             return
         for i, (before, after) in enumerate(zip(old, lines, strict=True)):
-            if before != after:
+            if before == after:
+                continue
+            self.redrawn += 1
+            if before.row is None or after.row is None or not self._layout:
                 self.refresh_line(i + 1)
-                self.redrawn += 1
+                continue
+            # Only the cells that changed: a new 5xx figure sends a few bytes, not the line.
+            was, now = cells(before.row, self._badges), cells(after.row, self._badges)
+            x = 0
+            for column, w in self._layout:
+                if was[column.key] != now[column.key]:
+                    self._refresh_span(i + 1, x, w)
+                x += w + 1
 
     def current_key(self) -> str | None:
         """The key of the line under the cursor."""
@@ -321,6 +331,11 @@ class FleetTable(ScrollView, can_focus=True):
             segments.append(Segment(_fit(text, w), base + style))
             segments.append(Segment(" ", base))
         return Strip(segments).adjust_cell_length(width, base)
+
+    def _refresh_span(self, y: int, x: int, width: int) -> None:
+        visible = y - int(self.scroll_y)
+        if 1 <= visible < self.size.height:
+            self.refresh(Region(x, visible, width, 1))
 
     def refresh_line(self, y: int) -> None:
         """Redraw virtual line `y` (0 is the header, which does not scroll)."""

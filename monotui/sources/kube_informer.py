@@ -94,6 +94,7 @@ class Informer:
         self._subscribers: dict[Key, list[Subscription]] = {}
         self._synced = False
         self._ever_synced = False
+        self._synced_at: float | None = None  # when the cache was last known fresh
         self._error: MonotuiError | None = None
         self._started_at: float | None = None
         self._stopped = threading.Event()
@@ -123,8 +124,16 @@ class Informer:
                         break
                     self._lock.wait(left)
             if not self._synced:
-                raise self._error or StaleDataError(
-                    f"the list of {self.plural}{self._where()} has not answered yet", 0.0
+                if self._error is not None:
+                    raise self._error
+                if self._synced_at is None:
+                    raise StaleDataError(
+                        f"the list of {self.plural}{self._where()} has not answered yet", 0.0
+                    )
+                raise StaleDataError(
+                    f"{self.plural}{self._where()}: resyncing (the watch's history was "
+                    "compacted: 410 Gone)",
+                    self._monotonic() - self._synced_at,
                 )
             obj = self._cache.get((namespace, name))
         if obj is None:
@@ -263,7 +272,10 @@ class Informer:
                     self.resource_version = resource_version
                     delay = BACKOFF_START_S
             except ApiException as exc:
-                if exc.status == 410:  # compacted away: list afresh, no wait
+                if exc.status == 410:  # compacted away: not fresh until listed afresh, at once
+                    with self._lock:
+                        self._synced = False
+                        self._synced_at = self._monotonic()
                     resource_version = None
                     continue
                 self._failed(exc, "watch")
@@ -297,6 +309,7 @@ class Informer:
             ]
             self._cache = {k: fresh[k] for k in wanted if k in fresh}
             self._synced = self._ever_synced = True
+            self._synced_at = self._monotonic()
             self._error = None
             self._lock.notify_all()
         for obj in changed:

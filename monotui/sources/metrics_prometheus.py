@@ -200,7 +200,9 @@ class PrometheusMetrics:
                 since=since if since is not None and since < now else None,
                 now=now,
                 span=span,
-                ttl_s=self.rollout.interval_s / 2,
+                # A whole interval: a round of a big fleet takes seconds, and a member that came
+                # after the tick expired would start a cohort of its own for good.
+                ttl_s=self.rollout.interval_s,
             )
             now, span = share.t, share.span
             answers = {k: v for k, v in share.answers.items() if k in self.batched}
@@ -249,16 +251,15 @@ class PrometheusMetrics:
         by_time: dict[int, dict[str, list[tuple[dict[str, str], float | None]]]] = {}
         for name, series in answers.items():
             for s in series:
+                labels = dict(s.labels)  # one per series: the rows only read it
                 for t, value in s.points:
                     by_time.setdefault(round(t * 1000), {}).setdefault(name, []).append(
-                        (dict(s.labels), value)
+                        (labels, value)
                     )
+        if self.slow_ms is None:  # from the answers alone, before the samples that use it
+            self._derive_slow(answers)
         grid = [(start_ms + k * step_ms) / 1000 for k in range(points)]
-        samples = [self._sample(t, step, by_time.get(round(t * 1000), {})) for t in grid]
-        if self.slow_ms is None:
-            self._derive_slow(samples, answers)
-            samples = [self._sample(t, step, by_time.get(round(t * 1000), {})) for t in grid]
-        return tuple(samples)
+        return tuple(self._sample(t, step, by_time.get(round(t * 1000), {})) for t in grid)
 
     def check(self) -> str:
         """One cheap request to prove Prometheus answers (for `monotui check-config`)."""
@@ -306,7 +307,7 @@ class PrometheusMetrics:
             return value * span  # a requests-per-second override: its count over the span
         return value
 
-    def _derive_slow(self, samples: list[Sample], answers: dict[str, list[Series]]) -> None:
+    def _derive_slow(self, answers: dict[str, list[Series]]) -> None:
         """Where slow starts when not configured: the baseline's p99 bucket over the history."""
         buckets = answers.get("latency_buckets")
         if not buckets:
