@@ -13,7 +13,12 @@ from typing import Any
 import pytest
 
 from monotui.config import Config, KubernetesConfig
-from monotui.errors import BackendUnavailableError, ConflictError, MonotuiError
+from monotui.errors import (
+    BackendUnavailableError,
+    ConflictError,
+    MonotuiError,
+    PermissionDeniedError,
+)
 from monotui.model import Weights
 from monotui.registry import PRODUCTION, BuildContext
 from monotui.sources.kube_informers import CLUSTER_WIDE_FROM
@@ -235,3 +240,20 @@ def test_without_shared_reads_a_router_gets_its_object(fake_kube: FakeKube, tmp_
     finally:
         ctx.close()
     assert fake_kube.get_object(ISTIO, "v1", "virtualservices", "team-0", "svc-000")
+
+
+def test_a_denied_watch_is_told_to_the_follower_naming_the_verb(
+    world: tuple[FakeKube, BuildContext],
+) -> None:
+    fake, ctx = world
+    (router,) = routers(fake, ctx, fleet(1))
+    fake.deny("watch", None, "team-0")
+    errors: list[MonotuiError] = []
+    stop = router.watch(lambda s: None, errors.append)
+    assert stop is not None
+    try:
+        wait_for(lambda: errors, "the refused watch")
+    finally:
+        stop()
+    assert isinstance(errors[0], PermissionDeniedError)
+    assert "'watch'" in str(errors[0]) and "virtualservices" in str(errors[0])

@@ -265,3 +265,24 @@ def test_a_start_from_fresh_history_shows_the_current_numbers_at_once(
     status = snapshot.source("metrics")
     assert status is not None and status.state == SourceState.OK
     assert sources["reviews-a"].shared.sent == 3  # the history's range queries, nothing else
+
+
+def test_a_rollout_behind_the_others_catches_up_through_one_bridge(
+    backfilled: PrometheusServer,
+) -> None:
+    sources = _sources(_config(backfilled.url))
+    shared = sources["reviews-a"].shared
+    front = sources["reviews-a"].fetch(AT - 30)  # the group's newest tick: (AT-30, AT]
+    assert shared.sent == 3
+    # Two rollouts whose last poll ended at AT-60 (they came late once): one bridge
+    # (AT-60, AT-30] for both, then their share of the newest tick: no tick of their own.
+    behind = [sources[name].fetch(AT - 60) for name in ("reviews-b", "ratings")]
+    assert shared.sent == 3 + 3
+    assert front.span_s == pytest.approx(30) and front.t == pytest.approx(AT)
+    for sample in behind:
+        assert sample.t == pytest.approx(AT) and sample.span_s == pytest.approx(60)
+    b, ratings = behind
+    assert b.baseline.requests == pytest.approx(5.0 * 60, rel=1e-3)  # both spans, counted once
+    assert b.baseline.value(0) == pytest.approx(0.20, rel=1e-3)
+    assert ratings.baseline.requests == pytest.approx(3.0 * 60, rel=1e-3)
+    assert ratings.canary.requests is None  # still NO DATA, not zero

@@ -193,6 +193,7 @@ class PrometheusMetrics:
         now = self.clock()
         span = now - since if since is not None and since < now else self.rollout.interval_s
         answers: dict[str, list[Series]] = {}
+        evaluated = now  # when the oldest answer was evaluated (a bridge's end, or now)
         if self.batched:
             share = self.shared.batcher.instant(
                 self.group,
@@ -205,15 +206,17 @@ class PrometheusMetrics:
                 ttl_s=self.rollout.interval_s,
             )
             now, span = share.t, share.span
+            evaluated = share.t if share.earliest is None else share.earliest
             answers = {k: v for k, v in share.answers.items() if k in self.batched}
         own = {k: q for k, q in self.queries(span).items() if k not in self.batched}
         answers |= self.shared.all(lambda q, what: self.shared.instant(q, now, what), own)
         oldest = min(
-            (p[0] for series in answers.values() for s in series for p in s.points), default=now
+            (p[0] for series in answers.values() for s in series for p in s.points),
+            default=evaluated,
         )
         # A proxy or a lagging remote store can answer with an old evaluation: older than two
         # intervals is STALE, with its age, not healthy.
-        if now - oldest > 2 * self.rollout.interval_s:
+        if min(now, evaluated) - oldest > 2 * self.rollout.interval_s:
             age = now - oldest
             raise StaleDataError(
                 f"{self.api.source} answered with data {age:.0f}s old "

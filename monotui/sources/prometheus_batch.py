@@ -84,6 +84,8 @@ class _Tick:
     t: float
     span: float
     born: float
+    since: float | None = None
+    """Where an instant tick's span starts (None: over `span` before `t`)."""
     result: Future[_Split] = field(default_factory=Future)
     taken: set[tuple[str, str]] = field(default_factory=set)
 
@@ -95,6 +97,8 @@ class Instant:
     t: float
     span: float
     answers: Answers
+    earliest: float | None = None
+    """The earliest evaluation time among the answers (a bridge's), None: `t`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +120,7 @@ class QueryBatcher:
         self._lock = threading.Lock()
         self._members: dict[Group, dict[tuple[str, str], tuple[Member, frozenset[str]]]] = {}
         self._ticks: dict[tuple[object, ...], _Tick] = {}
+        self._newest: dict[Group, _Tick] = {}  # each group's newest instant tick
 
     def join(self, group: Group, member: Member, names: Sequence[str]) -> None:
         """`member` reads counts `names` (each batchable) in `group` from now on."""
@@ -137,19 +142,74 @@ class QueryBatcher:
         ttl_s: float,
     ) -> Instant:
         """`member`'s counts over (since, now] (or over `span` before now when `since` is None),
-        from the tick of the group that covers the same span. Raises the tick's error."""
+        from the tick of the group that covers the same span; a member behind the group's
+        newest tick catches up with it through a bridge (see `_bridge`). Raises the tick's
+        error."""
         key: tuple[object, ...] = (
             "instant",
             group,
             None if since is None else round(since * 1000),
             None if since is not None else round(span * 1000),
         )
-        tick, mine = self._tick(key, member, ttl_s, lambda: _Tick(now, span, self._monotonic()))
+        with self._lock:
+            own = self._ticks.get(key)
+            joins_own = (
+                own is not None
+                and self._monotonic() - own.born <= ttl_s
+                and member.key not in own.taken
+            )
+            newest = None if joins_own else self._catch_up(group, member, since, ttl_s)
+        if newest is not None and since is not None:
+            return self._bridge(group, member, since, newest, ttl_s)
+
+        def new() -> _Tick:
+            return _Tick(now, span, self._monotonic(), since=since)
+
+        tick, mine = self._tick(key, member, ttl_s, new)
         if mine:
+            with self._lock:
+                self._newest[group] = tick
             self._answer(
                 tick, group, lambda q, what: self.shared.instant(q, tick.t, what), tick.span
             )
         return Instant(tick.t, tick.span, self._share(tick, member))
+
+    def _catch_up(
+        self, group: Group, member: Member, since: float | None, ttl_s: float
+    ) -> _Tick | None:
+        """The group's newest tick when `member` is behind it and may join it through a bridge
+        (taken for `member`); None otherwise. Called with the lock held."""
+        newest = self._newest.get(group)
+        if newest is None or since is None or newest.since is None:
+            return None
+        if self._monotonic() - newest.born > ttl_s or member.key in newest.taken:
+            return None
+        if not since < newest.since < newest.t:
+            return None
+        newest.taken.add(member.key)
+        return newest
+
+    def _bridge(
+        self, group: Group, member: Member, since: float, newest: _Tick, ttl_s: float
+    ) -> Instant:
+        """A member whose last poll ended before the newest tick's span began (it came late
+        once, or failed alone) counts (since, newest.since] with the others in the same case,
+        then takes its share of the newest tick: its poll covers (since, newest.t] exactly, and
+        from then on it polls with the rest of the group (cohorts merge instead of costing
+        queries for good)."""
+        assert newest.since is not None
+        to = newest.since
+        key: tuple[object, ...] = ("bridge", group, round(since * 1000), round(to * 1000))
+        bridge, mine = self._tick(
+            key, member, ttl_s, lambda: _Tick(to, to - since, self._monotonic(), since=since)
+        )
+        if mine:
+            self._answer(
+                bridge, group, lambda q, what: self.shared.instant(q, to, what), bridge.span
+            )
+        before, after = self._share(bridge, member), self._share(newest, member)
+        both = {n: [*before.get(n, []), *after.get(n, [])] for n in {*before, *after}}
+        return Instant(newest.t, newest.t - since, both, earliest=to)
 
     def range(
         self, group: Group, member: Member, *, step_ms: int, points: int, end_ms: int, ttl_s: float
