@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -39,6 +40,7 @@ SIZES = (1, 10, 100, 300)
 WARMUP_S = 5.0
 CPU_S = 20.0
 KEYS = 4
+FRAME_TIMEOUT_S = 180.0
 
 
 def status_run(world: FleetWorld) -> dict[str, float]:
@@ -130,7 +132,13 @@ def watch_run(world: FleetWorld, argv: list[str], full: bytes, presses: Keys) ->
     assert world.prometheus is not None
     session = start(argv)
     try:
-        frame_s = session.wait_for(full, 180)
+        try:
+            frame_s: float | None = session.wait_for(full, FRAME_TIMEOUT_S)
+        except RuntimeError:  # said in the report, with what the screen said last
+            frame_s = None
+            with session.lock:
+                seen = re.findall(rb"\d+ rollouts[^\x1b]*", bytes(session.output))
+            print(f"  (no full frame in {FRAME_TIMEOUT_S:.0f} s; last: {seen[-1:]!r})", flush=True)
         time.sleep(WARMUP_S)  # benchmark: past the first polls
         since, answered = len(world.fake.requests), world.queries_answered()
         cpu0, t0, sent0 = session.cpu_s(), time.monotonic(), session.received
@@ -138,7 +146,7 @@ def watch_run(world: FleetWorld, argv: list[str], full: bytes, presses: Keys) ->
         elapsed = time.monotonic() - t0
         cpu = 100 * (session.cpu_s() - cpu0) / elapsed
         polls = CPU_S / INTERVAL_S
-        result = {
+        result: dict[str, Any] = {
             "frame_s": frame_s,
             "cpu_pct": cpu,
             "rss_mb": session.rss_mb(),
@@ -185,9 +193,11 @@ def report(
         f"{polls['longest_s'] * 1000:.0f} ms (interval {INTERVAL_S:.0f} s)",
         flush=True,
     )
+    frame = "none" if mon["frame_s"] is None else f"{mon['frame_s']:.2f} s"
+    floor_frame = flo["frame_s"] or float("nan")
     print(
-        f"  watch: first full frame {mon['frame_s']:.2f} s vs floor {flo['frame_s']:.2f} s = "
-        f"{ratio(mon['frame_s'], flo['frame_s'])}; CPU {mon['cpu_pct']:.1f} % vs floor "
+        f"  watch: first full frame {frame} vs floor {floor_frame:.2f} s = "
+        f"{ratio(mon['frame_s'] or float('nan'), floor_frame)}; CPU {mon['cpu_pct']:.1f} % vs floor "
         f"{flo['cpu_pct']:.1f} % = {ratio(mon['cpu_pct'], flo['cpu_pct'])}; RSS "
         f"{mon['rss_mb']:.0f} MB (floor {flo['rss_mb']:.0f}); threads {mon['threads']} (floor "
         f"{flo['threads']}); connections to Prometheus {mon['prom_conns']} (floor "
