@@ -12,11 +12,11 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from monotui.commands import act, check, demo, serve_demo, status, watch
+from monotui.commands import act, autopilot, check, demo, serve_demo, status, watch
 from monotui.commands.common import add_common, with_defaults
 from monotui.errors import MonotuiError
 
-COMMANDS = (demo, watch, status, act, check, serve_demo)
+COMMANDS = (demo, watch, status, act, check, autopilot, serve_demo)
 """Each registers its parsers (`register(subparsers)`); the order is --help's."""
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from monotui.model.autopilot import AutopilotStatus
 from monotui.model.events import Event
 from monotui.model.rollout import Flag, Phase, Plan, SourceStatus, Weights
 from monotui.model.samples import Sample, Series, Split
@@ -37,6 +38,7 @@ class Snapshot:
     kill_switches: tuple[str, ...] = ()
     next_action: str = ""
     newest_data_t: float | None = None
+    autopilot: AutopilotStatus | None = None  # None: no Lease is followed (no Kubernetes, manual)
 
     @property
     def observed_split(self) -> Split | None:

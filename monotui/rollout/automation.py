@@ -4,6 +4,11 @@ enabled (policy auto, not read-only).
 
 It never advances on a source that is not OK: the router, the metrics and the flags must all have
 answered with fresh data (NO DATA, STALE or ERROR never counts as healthy).
+
+Where several processes could act on one rollout (autopilot replicas, cockpits on auto), `gate` is
+asked right before each automatic action is applied: None lets it through, a sentence refuses it
+(told once per reason, not at every poll). `status` puts the autopilot's Lease into the
+snapshots, and `resume` continues a hold that another process started (monotui.autopilot).
 """
 
 from __future__ import annotations
@@ -14,11 +19,28 @@ from dataclasses import replace
 
 from monotui import policy
 from monotui.config import RolloutConfig
-from monotui.model import Action, ActionKind, ActionResult, Phase, Snapshot, SourceState
+from monotui.model import (
+    Action,
+    ActionEvent,
+    ActionKind,
+    ActionResult,
+    AutopilotStatus,
+    EventLevel,
+    Phase,
+    Snapshot,
+    SourceState,
+)
 from monotui.rollout.actuator import Actuator
 
 GATING_SOURCES = ("router", "metrics", "flags")
 """The sources whose health gates an advance (the route's watch is not one: reads still work)."""
+REFUSED_EXIT = 4
+"""The exit code of an automatic action the gate refused (a refusal, like read-only)."""
+
+Gate = Callable[[], str | None]
+"""May the automation act now? None: yes; else why not, in one stable sentence."""
+StatusOf = Callable[[], AutopilotStatus | None]
+"""The autopilot's Lease as last read (no I/O), for the snapshots."""
 
 
 class Automation:
@@ -41,16 +63,45 @@ class Automation:
         self._lock = threading.Lock()
         self._policy = policy.PolicyState()
         self._judged: object = None  # the verdict last counted (each is counted once)
+        self.gate: Gate | None = None
+        self.status: StatusOf | None = None
+        self._refusal: str | None = None  # the last refusal told (each is told once)
 
     def step(self, snapshot: Snapshot) -> ActionResult | None:
-        """Count the snapshot's verdict, and apply the policy's decision if there is one."""
+        """Count the snapshot's verdict, and apply the policy's decision if there is one (and
+        the gate, asked just before, lets it through)."""
         decision = self._decide(snapshot)
         if decision is None:
             return None
         action = Action(
             decision.kind, self.config.name, origin="automation", reason=decision.reason
         )
+        why_not = self.gate() if self.gate is not None else None
+        if why_not is not None:
+            return self._refused(action, why_not)
+        self._refusal = None
         return self.actuator.apply(action)
+
+    @property
+    def policy_state(self) -> policy.PolicyState:
+        """The counters and timers the policy carries (the autopilot stores them in its Lease)."""
+        with self._lock:
+            return self._policy
+
+    def resume(self, state: policy.PolicyState, canary_pct: int | None) -> bool:
+        """Continue from `state`, which another process kept: its step start and PASS time count
+        if the route is still at `canary_pct` (None: not the same step), else only its counters.
+        Returns whether the hold was resumed. Atomic with respect to a decision."""
+        with self._lock:
+            rollout_state = self.actuator.state
+            resumed = canary_pct is not None and rollout_state.resume_step(
+                canary_pct, state.step_since
+            )
+            if not resumed:
+                own = rollout_state.known().step_since
+                state = replace(state, step_since=own, pass_since=None)
+            self._policy = state
+            return resumed
 
     def hold_elapsed_s(self, now: float) -> float:
         """How long the verdict has been PASS at this step."""
@@ -58,8 +109,17 @@ class Automation:
             return policy.hold_elapsed(self._policy, now)
 
     def annotate(self, snapshot: Snapshot) -> Snapshot:
-        """The snapshot with the automation's own numbers (the hold timer)."""
-        return replace(snapshot, hold_elapsed_s=self.hold_elapsed_s(snapshot.t))
+        """The snapshot with the automation's own numbers (the hold timer) and the Lease."""
+        status = self.status() if self.status is not None else None
+        return replace(snapshot, hold_elapsed_s=self.hold_elapsed_s(snapshot.t), autopilot=status)
+
+    def _refused(self, action: Action, why_not: str) -> ActionResult:
+        message = f"automatic {action.kind.value} not applied: {why_not}"
+        result = ActionResult(action, False, message, exit_code=REFUSED_EXIT)
+        if why_not != self._refusal:
+            self._refusal = why_not
+            self.actuator.told.tell(ActionEvent, message, EventLevel.WARN, result=result)
+        return result
 
     def _decide(self, snapshot: Snapshot) -> policy.Decision | None:
         now = self.clock()
