@@ -140,7 +140,7 @@ class Elector:
             return False
         if current is None:
             spec = self._spec(now, now, 0)
-            return self._write(lambda: self.lock.create(spec), sent, None)
+            return self._write(lambda: self.lock.create(spec, state), sent, None)
         seen = self._saw(current)
         ours = self.is_leader()
         if current.holder and not ours and self._monotonic() < seen.at + current.duration_s:

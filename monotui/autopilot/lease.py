@@ -102,8 +102,10 @@ class LeaseLock:
             raise self._error(exc, "get") from None
         return LeaseRecord.of(obj)
 
-    def create(self, spec: dict[str, Any]) -> LeaseRecord:
-        """Create the Lease with `spec`; ConflictError when someone created it first."""
+    def create(self, spec: dict[str, Any], state: str | None = None) -> LeaseRecord:
+        """Create the Lease with `spec` (and `state`); ConflictError when someone created it
+        first."""
+        notes = {ROLLOUT_KEY: self.rollout, **({STATE_KEY: state} if state is not None else {})}
         body = {
             "apiVersion": f"{GROUP}/{VERSION}",
             "kind": "Lease",
@@ -111,7 +113,7 @@ class LeaseLock:
                 "name": self.name,
                 "namespace": self.namespace,
                 "labels": dict(MANAGED_BY),
-                "annotations": {ROLLOUT_KEY: self.rollout},
+                "annotations": notes,
             },
             "spec": spec,
         }
