@@ -15,9 +15,21 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """The TUI; the rollouts are built before the app so a bad config is one line, exit 2."""
+    """The TUI; the rollouts are built before the app so a bad config is one line, exit 2.
+    Where the rollouts live in Kubernetes, the cockpit follows their autopilot Leases: it shows
+    the holder and defers its own automation to a live one (monotui.autopilot.window)."""
     built = session(args)
     from monotui.app import run_app
+    from monotui.autopilot.window import LeaseWindows
 
-    run_app(built.rollouts, title="monotui", close=built.context.close)
+    windows = None
+    if built.context.kube_context:
+        windows = LeaseWindows(built.rollouts, built.context.kube()).start()
+
+    def close() -> None:
+        if windows is not None:
+            windows.close()
+        built.context.close()
+
+    run_app(built.rollouts, title="monotui", close=close)
     return 0

@@ -4,6 +4,7 @@ Times are POSIX seconds (float) from the rollout's clock, which is the simulated
 Error rates are fractions 0..1, weights and splits are percentages, latencies milliseconds.
 """
 
+from monotui.model.autopilot import AutopilotStatus, LeadershipChanged
 from monotui.model.events import (
     ActionEvent,
     AutomationPaused,
@@ -46,11 +47,13 @@ __all__ = [
     "ActionKind",
     "ActionResult",
     "AutomationPaused",
+    "AutopilotStatus",
     "Event",
     "Evidence",
     "EventLevel",
     "Flag",
     "JSONValue",
+    "LeadershipChanged",
     "MetricLabel",
     "MetricSpec",
     "MetricVerdict",

@@ -194,8 +194,10 @@ class Observer:
             self.health.ok("metrics")
         with self._lock:
             self._samples = (*self._samples, sample)[-MAX_SAMPLES:]
-            if sample.baseline.requests is not None:
-                # Counted up to here; a gap keeps the start, so the next increase covers it.
+            if sample.baseline.requests is not None or self._counted_until is None:
+                # Counted up to here; a gap keeps the start, so the next increase covers it
+                # (and a first poll without data starts the count: a span too short for the
+                # scrapes grows poll by poll until it holds two of them).
                 self._counted_until = sample.t
 
     def _read_flags(self) -> None:
