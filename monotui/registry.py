@@ -18,6 +18,7 @@ from monotui.sources.flags_flagd import FlagdFileFlags, FlagdFileSettings
 from monotui.sources.flags_ofrep import OfrepFlags, OfrepSettings
 from monotui.sources.metrics_prometheus import PrometheusMetrics, PrometheusMetricsSettings
 from monotui.sources.router_argo import ArgoRouter, ArgoSettings
+from monotui.sources.router_flagger import FlaggerRouter, FlaggerSettings
 from monotui.sources.router_gateway import GatewayRouter, GatewaySettings
 from monotui.sources.router_istio import IstioRouter, IstioSettings
 from monotui.sources.router_static import NoRouterSettings, StaticRouter
@@ -87,6 +88,11 @@ def _argo(settings: ArgoSettings, rollout: RolloutConfig, ctx: object) -> ArgoRo
     return ArgoRouter(c.kube(), rollout, can_write=not c.read_only)
 
 
+def _flagger(settings: FlaggerSettings, rollout: RolloutConfig, ctx: object) -> FlaggerRouter:
+    c = _context(ctx)
+    return FlaggerRouter(c.kube(), rollout, can_write=not c.read_only)
+
+
 def _static(settings: NoRouterSettings, rollout: RolloutConfig, ctx: object) -> StaticRouter:
     return StaticRouter()
 
@@ -133,6 +139,7 @@ PRODUCTION = Registry(
         SourceKind("router", "istio", IstioSettings, _istio),
         SourceKind("router", "gateway-api", GatewaySettings, _gateway),
         SourceKind("router", "argo", ArgoSettings, _argo),
+        SourceKind("router", "flagger", FlaggerSettings, _flagger),
         SourceKind("router", "none", NoRouterSettings, _static),
         SourceKind("metrics", "prometheus", PrometheusMetricsSettings, _prometheus),
         SourceKind("metrics", "none", NoMetricsSettings, _nothing),
