@@ -30,6 +30,26 @@ def test_one_query_per_metric_selects_both_versions_of_this_service() -> None:
     assert source.queries["latency"].startswith("histogram_quantile(0.99, sum by (le, destination")
 
 
+@pytest.mark.parametrize(
+    ("label", "baseline", "canary"),
+    [
+        ("destination_service_name", "rollouts-demo-stable", "rollouts-demo-canary"),  # host split
+        ("destination_workload", "podinfo-primary", "podinfo"),  # Flagger's two Deployments
+    ],
+)
+def test_a_split_by_service_or_workload_pins_no_single_service(
+    label: str, baseline: str, canary: str
+) -> None:
+    metrics = {"service": baseline, "version_label": label, "baseline": baseline, "canary": canary}
+    rollout = parse(_metrics(**metrics)).rollouts[0]
+    query = PrometheusMetrics(PrometheusConfig(), rollout).queries["request_rate"]
+    assert query == (
+        f"sum by ({label}) (rate(istio_requests_total{{"
+        f'reporter="destination",destination_service_namespace="bookinfo",'
+        f'{label}=~"{baseline}|{canary}"}}[1m]))'
+    )
+
+
 def test_label_values_are_escaped_inside_promql_strings() -> None:
     rollout = parse(_metrics(service='we"ird', baseline="1.0", canary="1.1")).rollouts[0]
     query = PrometheusMetrics(PrometheusConfig(), rollout).queries["request_rate"]
