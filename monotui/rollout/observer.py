@@ -28,7 +28,7 @@ from monotui.model import (
     VerdictResult,
 )
 from monotui.rollout.health import SourceHealth
-from monotui.rollout.state import RolloutState, RouteNews
+from monotui.rollout.state import Known, RolloutState, RouteNews
 from monotui.rollout.told import Told
 from monotui.sources.base import FlagSet, FlagSource, MetricsSource, Router, RouteState
 
@@ -265,9 +265,16 @@ class Observer:
             weight_changes=known.weight_changes,
             verdict_changes=marks,
             kill_switches=tuple(self.config.flags.kill_switches),
-            next_action=wording.next_action(known.plan, verdict, d.policy, d.read_only),
+            next_action=self._next_action(known, verdict),
             newest_data_t=newest,
         )
+
+    def _next_action(self, known: Known, verdict: Verdict) -> str:
+        """What the next key does: the router's word when its owner steps by itself."""
+        progress = known.route.progress if known.route else None
+        if progress is not None and progress.next_action and not self.display.read_only:
+            return progress.next_action
+        return wording.next_action(known.plan, verdict, self.display.policy, self.display.read_only)
 
     def close(self) -> None:
         """Stop following the route and release the sources' connections."""

@@ -147,7 +147,13 @@ class CanaryView:
     def progress(self) -> StepStatus:
         """Flagger's steps, phase and suspension; the step is found from the weight."""
         steps = self.steps()
-        return StepStatus(steps, self.phase(), bool(self.suspend), self.message(), None, len(steps))
+        if self.suspend:
+            upcoming = "suspended in Flagger: p resumes it"
+        else:
+            upcoming = "Flagger steps by itself: p suspends it"
+        return StepStatus(
+            steps, self.phase(), bool(self.suspend), self.message(), None, len(steps), upcoming
+        )
 
     # --- what may be sent -------------------------------------------------------------------------
 
