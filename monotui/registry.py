@@ -24,7 +24,9 @@ from monotui.sources.router_istio import IstioRouter, IstioSettings
 from monotui.sources.router_static import NoRouterSettings, StaticRouter
 
 if TYPE_CHECKING:
+    from monotui.config import PrometheusConfig
     from monotui.sources.kube import KubeConnection
+    from monotui.sources.prometheus_proxy import PrometheusConnection
 
 Clock = Callable[[], float]
 
@@ -42,6 +44,7 @@ class BuildContext:
     clock: Clock | None = None
     """Fixes the metrics' evaluation time (tests on backfilled history); None: the server's now."""
     _kube: KubeConnection | None = field(default=None, repr=False)
+    _prometheus: PrometheusConnection | None = field(default=None, repr=False)
 
     def kube(self) -> KubeConnection:
         """The shared connection, made like kubectl makes it, on first use."""
@@ -50,6 +53,25 @@ class BuildContext:
 
             self._kube = connect(self.config.kubernetes, context=self.context or None)
         return self._kube
+
+    def prometheus_connection(self) -> PrometheusConnection | None:
+        """How to reach Prometheus through the API server's service proxy when `[prometheus]
+        kubernetes_service` is set and `url` is not (made once); None: use `url` directly."""
+        prom = self.config.prometheus
+        if not prom.kubernetes_service or "url" in prom.model_fields_set:
+            return None
+        if self._prometheus is None:
+            from monotui.sources.prometheus_proxy import through_kubernetes
+
+            self._prometheus = through_kubernetes(prom, self.kube())
+        return self._prometheus
+
+    def prometheus(self) -> PrometheusConfig:
+        """The `[prometheus]` settings the Prometheus source gets: pointed at the service proxy
+        (credentials as of now) when `prometheus_connection()` says so."""
+        connection = self.prometheus_connection()
+        prom = self.config.prometheus
+        return connection.as_config(prom) if connection is not None else prom
 
     @property
     def kube_context(self) -> str:
@@ -101,7 +123,7 @@ def _prometheus(
     settings: PrometheusMetricsSettings, rollout: RolloutConfig, ctx: object
 ) -> PrometheusMetrics:
     c = _context(ctx)
-    return PrometheusMetrics(c.config.prometheus, rollout, clock=c.clock)
+    return PrometheusMetrics(c.prometheus(), rollout, clock=c.clock)
 
 
 def _flagd(settings: FlagdFileSettings, rollout: RolloutConfig, ctx: object) -> FlagdFileFlags:
