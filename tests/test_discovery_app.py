@@ -28,6 +28,7 @@ async def fleet(cluster: Cluster) -> AsyncIterator[tuple[Session, MonotuiApp]]: 
     built = session(with_defaults(build_parser().parse_args(["-A"])))
     app = MonotuiApp(built.rollouts, title="monotui", poll=False)
     app.animation_level = "none"
+    app.fleet.notes, app.fleet.inferred = built.loaded.notes, built.loaded.sources  # as watch does
     try:
         yield built, app
     finally:
@@ -123,3 +124,20 @@ async def test_the_flagger_row_refuses_a_and_r_with_the_reason(
         await pilot.press("enter")  # its cockpit: the events panel says why
         await settle(pilot)
         assert "Flagger overwrites direct" in screen_text(app)
+
+
+async def test_help_shows_how_each_value_was_found(
+    cluster: Cluster,  # noqa: F811
+    fleet: tuple[Session, MonotuiApp],
+) -> None:
+    _, app = fleet
+    async with app.run_test(size=(120, 60)) as pilot:
+        await highlight(pilot, "reviews")
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "How discovery found them" in text
+        assert "metrics.version_label" in text and "destinationrule bookinfo/reviews" in text
+        assert "rollouts-demo" not in text  # the cockpit's help: this rollout only

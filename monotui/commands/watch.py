@@ -19,5 +19,11 @@ def run(args: argparse.Namespace) -> int:
     built = session(args)
     from monotui.app import run_app
 
-    run_app(built.rollouts, title="monotui", close=built.context.close)
+    run_app(
+        built.rollouts,
+        title="monotui",
+        close=built.context.close,
+        notes=built.loaded.notes,
+        inferred=built.loaded.sources,
+    )
     return 0
