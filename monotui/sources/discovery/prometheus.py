@@ -37,13 +37,14 @@ class PrometheusFinding:
     service: ServiceRef | None
     version: str = ""
     tried: list[str] = field(default_factory=list)
+    """"ns/name:port: why not" for each Service asked, in order."""
 
     def line(self) -> str:
         """One line for the user: who answered, or that nothing did and what that means."""
         if self.service is not None:
             found = f"Prometheus {self.version}" if self.version else "Prometheus"
             return f"prometheus: {found} answered at {self.service} through the API server's proxy"
-        tried = "; ".join(self.tried) or "nothing to try"
+        tried = _grouped(self.tried) or "nothing to try"
         return (
             f"prometheus: none found ({tried}): metrics are off (kind none), weights and flags "
             "are shown; pass --prometheus URL or set [prometheus] url"
@@ -94,11 +95,12 @@ def probe(kube: KubeConnection, service: ServiceRef) -> tuple[str] | str:
         status, data = request(kube, path, timeout_s=PROBE_TIMEOUT_S)
     except MonotuiError as exc:
         return literal(str(exc), max_len=120)
+    if status == 404:  # the API server's Status: the Service is missing; else its answer
+        return "no such Service" if _status_message(data) else "answered 404: not a Prometheus"
+    if status == 403:
+        return f"forbidden ('get' on services/proxy needed in {service.namespace})"
     if status != 200:
-        reason = _status_message(data) or f"HTTP {status}"
-        if status == 403:
-            reason = f"forbidden ('get' on services/proxy needed in {service.namespace})"
-        return literal(reason, max_len=120)
+        return literal(_status_message(data) or f"HTTP {status}", max_len=120)
     try:
         body: Any = json.loads(data)
     except ValueError:
@@ -118,3 +120,12 @@ def _status_message(data: bytes) -> str:
     if isinstance(body, dict) and body.get("kind") == "Status":
         return str(body.get("message") or "")
     return ""
+
+
+def _grouped(tried: list[str]) -> str:
+    """"a: why; b: why" with the Services that failed alike together: "no such Service: a, b"."""
+    reasons: dict[str, list[str]] = {}
+    for line in tried:
+        where, _, why = line.partition(": ")
+        reasons.setdefault(why, []).append(where)
+    return "; ".join(f"{why}: {', '.join(where)}" for why, where in reasons.items())
