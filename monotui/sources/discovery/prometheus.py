@@ -37,7 +37,7 @@ class PrometheusFinding:
     service: ServiceRef | None
     version: str = ""
     tried: list[str] = field(default_factory=list)
-    """"ns/name:port: why not" for each Service asked, in order."""
+    """For each Service asked, in order: "ns/name:port: why not"."""
 
     def line(self) -> str:
         """One line for the user: who answered, or that nothing did and what that means."""
@@ -123,7 +123,7 @@ def _status_message(data: bytes) -> str:
 
 
 def _grouped(tried: list[str]) -> str:
-    """"a: why; b: why" with the Services that failed alike together: "no such Service: a, b"."""
+    """The reasons of `tried`, the Services that failed alike together ("no such Service: a, b")."""
     reasons: dict[str, list[str]] = {}
     for line in tried:
         where, _, why = line.partition(": ")
