@@ -58,7 +58,7 @@ def api_server(pki: Path) -> Iterator[tuple[str, list[dict[str, Any]]]]:
             pass
 
         def do_GET(self) -> None:  # noqa: N802
-            peer = self.connection.getpeercert()  # type: ignore[attr-defined]
+            peer = self.connection.getpeercert()
             subject = dict(x[0] for x in peer["subject"]) if peer else {}
             seen.append({"path": self.path, "client": subject.get("commonName")})
             body = json.dumps({"status": "success", "data": {"version": "2.45.3"}}).encode()
