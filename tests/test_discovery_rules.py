@@ -138,6 +138,23 @@ def test_a_replica_based_argo_canary_has_no_metrics_and_says_why() -> None:
     assert "cannot tell the two ReplicaSets" in found.source["metrics.kind"]
 
 
+def test_what_was_not_found_is_said_in_the_toml_too() -> None:
+    found = rollout_found(argo(trafficRouting=None), DestinationRules([]))
+    assert isinstance(found, Found)
+    text = to_toml(
+        [found.table()],
+        {found.name: found.source},
+        discovery=Discovery("all namespaces"),
+        prometheus={},
+        finding=None,
+        inferred_metrics={},
+        context="context c",
+    )
+    router = text[text.index("[rollouts.router]") :]
+    assert "# traffic: none: a replica-based canary, weights from its status" in router
+    tomllib.loads(text)
+
+
 def test_a_blue_green_rollout_is_passed_with_the_reason() -> None:
     rollout = argo()
     rollout["spec"]["strategy"] = {"blueGreen": {"activeService": "a", "previewService": "b"}}

@@ -74,6 +74,10 @@ def _body(
         if how:
             out.append(f"# {_comment(how)}")
         out.append(f"{_key(key)} = {_value(table[key])}")
+    for path, how in source.items():  # what was looked for and not set ("traffic: none: ...")
+        rest = path[len(prefix) :] if path.startswith(prefix) else None
+        if rest and "." not in rest and rest not in table:
+            out.append(f"# {_key(rest)}: {_comment(how)}")
     out += after.get(prefix.rstrip("."), []) if prefix else []
     for key in nested:
         out += ["", f"[{header}.{_key(key)}]"]
