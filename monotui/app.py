@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -47,6 +47,11 @@ class Fleet:
     """The rollouts were started already (the demo fills its world before the app)."""
     close: Callable[[], None] = field(default=lambda: None)
     """Releases what the rollouts share (the Kubernetes connection); called after they close."""
+    notes: Sequence[str] = ()
+    """Lines to show once the rollouts are shown (kinds discovery could not list, the Prometheus
+    it found or not)."""
+    inferred: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Per rollout, how discovery inferred its settings (key -> how): shown on the help screen."""
 
 
 Boot = Callable[[], Fleet]
@@ -147,6 +152,8 @@ class MonotuiApp(App[None]):
         """The rollouts exist: show them, and start cycling them."""
         self.store.names = tuple(r.name for r in self.rollouts)
         self.store.starting = False
+        for note in self.fleet.notes:
+            self.notify(note, severity="warning", markup=False, timeout=15)
         for rollout in self.rollouts:
             self.store.put(rollout.snapshot())  # no I/O: the first frame is fast
         starting = self.screen if isinstance(self.screen, FleetScreen) else None
@@ -265,7 +272,10 @@ class MonotuiApp(App[None]):
         )
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        inferred = self.fleet.inferred
+        if isinstance(self.screen, CockpitScreen):  # the rollout in view; the fleet: them all
+            inferred = {k: v for k, v in inferred.items() if k == self.screen.rollout}
+        self.push_screen(HelpScreen(inferred))
 
     def action_palette(self) -> None:
         self.action_command_palette()
@@ -291,14 +301,19 @@ def run_app(
     title: str = "monotui",
     boot: Boot | None = None,
     close: Callable[[], None] | None = None,
+    notes: Sequence[str] = (),
+    inferred: Mapping[str, Mapping[str, str]] | None = None,
 ) -> None:
     """Run the cockpit until the user quits; then close the rollouts (weights stay as they are).
 
     With `boot`, the rollouts are built after the first frame (see the module's docstring).
+    `notes` are shown once the rollouts are; `inferred` on the help screen (see `Fleet`).
     """
     app = MonotuiApp(rollouts, title=title, boot=boot)
     if close is not None:
         app.fleet.close = close
+    app.fleet.notes = notes
+    app.fleet.inferred = inferred or {}
     try:
         # Over ssh the demo host turns mouse tracking off: plain selection works, no mouse traffic.
         app.run(mouse=os.environ.get("MONOTUI_MOUSE", "on").lower() not in ("off", "0", "no"))

@@ -13,11 +13,21 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from monotui.commands import act, autopilot, backtest, check, demo, serve_demo, status, watch
+from monotui.commands import (
+    act,
+    autopilot,
+    backtest,
+    check,
+    demo,
+    discover,
+    serve_demo,
+    status,
+    watch,
+)
 from monotui.commands.common import add_common, with_defaults
 from monotui.errors import MonotuiError
 
-COMMANDS = (demo, watch, status, act, check, backtest, autopilot, serve_demo)
+COMMANDS = (demo, watch, status, act, check, discover, backtest, autopilot, serve_demo)
 """Each registers its parsers (`register(subparsers)`); the order is --help's."""
 
 
@@ -32,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="monotui",
         description="A terminal cockpit for canary rollouts. Without a command: watch.",
-        epilog="Config: -c FILE, else ./monotui.toml, else $XDG_CONFIG_HOME/monotui/config.toml. "
+        epilog="Config: -c FILE, else ./monotui.toml, else $XDG_CONFIG_HOME/monotui/config.toml; "
+        "without one, the rollouts are discovered in the cluster (--context, -n NS, -A). "
         "Exit codes: 0 done, 2 usage or config error, 3 conflict, 4 permission denied, "
         "5 backend unreachable, 1 anything else. Try it without a cluster: monotui demo",
     )

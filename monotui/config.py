@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,6 +49,23 @@ class PrometheusConfig(_Section):
     """Extra HTTP headers, e.g. for a multi-tenant proxy."""
     verify_tls: bool = True
     """Verify the server's TLS certificate."""
+    kubernetes_service: str | None = None
+    """Reach Prometheus through the Kubernetes API server's service proxy instead, with the
+    kubeconfig's credentials: "NAMESPACE/SERVICE:PORT" (e.g. "istio-system/prometheus:9090").
+    Discovery fills it in with the Service that answered; `url`, when set, wins."""
+
+    @field_validator("kubernetes_service")
+    @classmethod
+    def _service(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(SERVICE_REF, value):
+            raise ValueError(
+                f"'{value}' is not NAMESPACE/SERVICE:PORT such as istio-system/prometheus:9090"
+            )
+        return value
+
+
+SERVICE_REF = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)/([a-z0-9]([-a-z0-9]*[a-z0-9])?):([a-z0-9-]+)"
+"""A Service and its port (number or name) in `[prometheus] kubernetes_service`."""
 
 
 class KubernetesConfig(_Section):
@@ -247,6 +265,12 @@ def load(
     """Read, merge the environment into, and validate a config file against the source kinds
     `kinds` knows. Raises ConfigError."""
     file = Path(path) if path else default_path()
+    return parse(read(file, env), source=str(file), kinds=kinds)
+
+
+def read(file: Path, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A config file as decoded TOML with the environment merged in, not yet validated (a
+    discovered configuration is merged with it first). Raises ConfigError."""
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -257,8 +281,7 @@ def load(
         raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from None
-    merged = _apply_env(data, os.environ if env is None else env)
-    return parse(merged, source=str(file), kinds=kinds)
+    return apply_env(data, env)
 
 
 def parse(data: dict[str, Any], source: str = "<config>", *, kinds: Registry) -> Config:
@@ -296,7 +319,9 @@ def _key_path(loc: tuple[int | str, ...], data: Any) -> str:
     return ".".join(parts)
 
 
-def _apply_env(data: dict[str, Any], env: Any) -> dict[str, Any]:
+def apply_env(data: dict[str, Any], env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """`data` with the MONOTUI_SECTION__KEY variables of `env` (default: the process's) in."""
+    env = os.environ if env is None else env
     merged = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
     for name, value in env.items():
         if not name.startswith("MONOTUI_") or "__" not in name:

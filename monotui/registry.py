@@ -18,12 +18,15 @@ from monotui.sources.flags_flagd import FlagdFileFlags, FlagdFileSettings
 from monotui.sources.flags_ofrep import OfrepFlags, OfrepSettings
 from monotui.sources.metrics_prometheus import PrometheusMetrics, PrometheusMetricsSettings
 from monotui.sources.router_argo import ArgoRouter, ArgoSettings
+from monotui.sources.router_flagger import FlaggerRouter, FlaggerSettings
 from monotui.sources.router_gateway import GatewayRouter, GatewaySettings
 from monotui.sources.router_istio import IstioRouter, IstioSettings
 from monotui.sources.router_static import NoRouterSettings, StaticRouter
 
 if TYPE_CHECKING:
+    from monotui.config import PrometheusConfig
     from monotui.sources.kube import KubeConnection
+    from monotui.sources.prometheus_proxy import PrometheusConnection
 
 Clock = Callable[[], float]
 
@@ -41,6 +44,7 @@ class BuildContext:
     clock: Clock | None = None
     """Fixes the metrics' evaluation time (tests on backfilled history); None: the server's now."""
     _kube: KubeConnection | None = field(default=None, repr=False)
+    _prometheus: PrometheusConnection | None = field(default=None, repr=False)
 
     def kube(self) -> KubeConnection:
         """The shared connection, made like kubectl makes it, on first use."""
@@ -49,6 +53,25 @@ class BuildContext:
 
             self._kube = connect(self.config.kubernetes, context=self.context or None)
         return self._kube
+
+    def prometheus_connection(self) -> PrometheusConnection | None:
+        """How to reach Prometheus through the API server's service proxy when `[prometheus]
+        kubernetes_service` is set and `url` is not (made once); None: use `url` directly."""
+        prom = self.config.prometheus
+        if not prom.kubernetes_service or "url" in prom.model_fields_set:
+            return None
+        if self._prometheus is None:
+            from monotui.sources.prometheus_proxy import through_kubernetes
+
+            self._prometheus = through_kubernetes(prom, self.kube())
+        return self._prometheus
+
+    def prometheus(self) -> PrometheusConfig:
+        """The `[prometheus]` settings the Prometheus source gets: pointed at the service proxy
+        (credentials as of now) when `prometheus_connection()` says so."""
+        connection = self.prometheus_connection()
+        prom = self.config.prometheus
+        return connection.as_config(prom) if connection is not None else prom
 
     @property
     def kube_context(self) -> str:
@@ -87,6 +110,11 @@ def _argo(settings: ArgoSettings, rollout: RolloutConfig, ctx: object) -> ArgoRo
     return ArgoRouter(c.kube(), rollout, can_write=not c.read_only)
 
 
+def _flagger(settings: FlaggerSettings, rollout: RolloutConfig, ctx: object) -> FlaggerRouter:
+    c = _context(ctx)
+    return FlaggerRouter(c.kube(), rollout, can_write=not c.read_only)
+
+
 def _static(settings: NoRouterSettings, rollout: RolloutConfig, ctx: object) -> StaticRouter:
     return StaticRouter()
 
@@ -95,7 +123,9 @@ def _prometheus(
     settings: PrometheusMetricsSettings, rollout: RolloutConfig, ctx: object
 ) -> PrometheusMetrics:
     c = _context(ctx)
-    return PrometheusMetrics(c.config.prometheus, rollout, clock=c.clock)
+    return PrometheusMetrics(
+        c.prometheus(), rollout, clock=c.clock, connection=c.prometheus_connection()
+    )
 
 
 def _flagd(settings: FlagdFileSettings, rollout: RolloutConfig, ctx: object) -> FlagdFileFlags:
@@ -133,6 +163,7 @@ PRODUCTION = Registry(
         SourceKind("router", "istio", IstioSettings, _istio),
         SourceKind("router", "gateway-api", GatewaySettings, _gateway),
         SourceKind("router", "argo", ArgoSettings, _argo),
+        SourceKind("router", "flagger", FlaggerSettings, _flagger),
         SourceKind("router", "none", NoRouterSettings, _static),
         SourceKind("metrics", "prometheus", PrometheusMetricsSettings, _prometheus),
         SourceKind("metrics", "none", NoMetricsSettings, _nothing),

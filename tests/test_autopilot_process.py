@@ -4,6 +4,7 @@ what it cannot do with one line and exit code 2."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -69,13 +70,19 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_discovery_options_say_what_to_do_until_discovery_exists() -> None:
-    done = run("-A")
-    assert done.returncode == 2
-    assert done.stderr.strip() == (
-        "monotui: autopilot: discovering rollouts (-A / -n) is not available yet: list them "
-        "in a config file and pass -c FILE"
+def test_discovery_without_a_cluster_says_what_to_do(tmp_path: Path) -> None:
+    env = {**os.environ, "HOME": str(tmp_path), "KUBECONFIG": "", "XDG_CONFIG_HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "monotui", "autopilot", "-A"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
     )
+    assert done.returncode == 2
+    line = done.stderr.strip()
+    assert len(line.splitlines()) == 1 and "no cluster to discover rollouts in" in line
 
 
 def test_a_bad_listen_address_or_timing_is_one_line_and_exit_2(tmp_path: Path) -> None:

@@ -13,7 +13,6 @@ import threading
 from typing import Any
 
 from monotui.commands.common import add_common
-from monotui.errors import ConfigError
 
 
 def register(sub: Any) -> None:
@@ -21,14 +20,7 @@ def register(sub: Any) -> None:
         "autopilot",
         help="unattended judgement in the cluster, leader-elected (one Lease per rollout)",
     )
-    add_common(p)
-    where = p.add_mutually_exclusive_group()
-    where.add_argument(
-        "-A", "--all-namespaces", action="store_true", help="discover rollouts in every namespace"
-    )
-    where.add_argument(
-        "-n", dest="discover_namespace", metavar="NS", help="discover rollouts in NS"
-    )
+    add_common(p)  # -c FILE, or discovery (-A, -n NS, --discover) as every command has it
     p.add_argument(
         "--listen",
         default=":8080",
@@ -69,16 +61,10 @@ def default_identity() -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.all_namespaces or args.discover_namespace:
-        raise ConfigError(
-            "autopilot: discovering rollouts (-A / -n) is not available yet: list them in a "
-            "config file and pass -c FILE"
-        )
     from monotui.audit import AuditLog, default_path
     from monotui.autopilot.elector import LeaseTiming
     from monotui.autopilot.endpoints import parse_listen
     from monotui.autopilot.runner import Autopilot, AutopilotOptions
-    from monotui.commands.common import load_config
     from monotui.events import EventBus
     from monotui.registry import PRODUCTION, BuildContext
     from monotui.rollout import build_rollouts
@@ -89,8 +75,11 @@ def run(args: argparse.Namespace) -> int:
         LeaseTiming(args.lease_duration, args.renew_deadline, args.retry_period),
         parse_listen(args.listen),
     )
-    cfg = load_config(args)
-    ctx = BuildContext(cfg, context=args.context, read_only=args.read_only)
+    from monotui.commands import configure
+
+    loaded = configure.load(args)
+    cfg = loaded.config
+    ctx = BuildContext(cfg, context=args.context, read_only=args.read_only, _kube=loaded.kube)
     bus = EventBus()
     try:
         audit = AuditLog(cfg.audit.path or default_path(), user=identity)

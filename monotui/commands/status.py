@@ -16,7 +16,11 @@ def register(sub: Any) -> None:
     p = sub.add_parser("status", help="one snapshot of every (or one) rollout, then exit")
     add_common(p)
     add_rollout(p)
-    p.add_argument("--json", action="store_true", help='print {"rollouts": [...]}')
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"rollouts": [...]}, each with "source": how discovery inferred its settings',
+    )
     p.add_argument(
         "--window",
         type=window,
@@ -47,8 +51,12 @@ def run(args: argparse.Namespace) -> int:
         ]
     finally:
         built.close()
+    for note in built.loaded.notes:
+        print(f"monotui: {note}", file=sys.stderr)
     if args.json:
-        print(json.dumps({"rollouts": [snapshot_to_dict(s) for s in snapshots]}, indent=2))
+        sources = built.loaded.sources
+        rollouts = [snapshot_to_dict(s) | {"source": sources.get(s.rollout, {})} for s in snapshots]
+        print(json.dumps({"rollouts": rollouts}, indent=2))
     else:
         for snap in snapshots:
             print(summary_line(snap))

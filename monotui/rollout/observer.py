@@ -29,7 +29,7 @@ from monotui.model import (
     VerdictResult,
 )
 from monotui.rollout.health import SourceHealth
-from monotui.rollout.state import RolloutState, RouteNews
+from monotui.rollout.state import Known, RolloutState, RouteNews
 from monotui.rollout.told import Told
 from monotui.sources.base import FlagSet, FlagSource, MetricsSource, Router, RouteState
 
@@ -133,6 +133,7 @@ class Observer:
             except MonotuiError as exc:
                 self.told.tell(Event, f"metrics history unavailable: {exc}", EventLevel.WARN)
             else:
+                self.health.ok("metrics")  # it answered; its newest sample is as fresh as a poll
                 with self._lock:
                     self._samples = tuple(past)[-MAX_SAMPLES:]
                     counted = [s.t for s in self._samples if s.baseline.requests is not None]
@@ -185,6 +186,8 @@ class Observer:
             return
         with self._lock:
             since = self._counted_until
+        if since is not None and self.clock() - since < self.config.interval_s / 2:
+            return  # counted moments ago (the history ends now): a sliver would read as a gap
         try:
             sample = self.metrics.fetch(since)
         except MonotuiError as exc:
@@ -286,9 +289,16 @@ class Observer:
             weight_changes=known.weight_changes,
             verdict_changes=marks,
             kill_switches=tuple(self.config.flags.kill_switches),
-            next_action=wording.next_action(known.plan, verdict, d.policy, d.read_only),
+            next_action=self._next_action(known, verdict),
             newest_data_t=newest,
         )
+
+    def _next_action(self, known: Known, verdict: Verdict) -> str:
+        """What the next key does: the router's word when its owner steps by itself."""
+        progress = known.route.progress if known.route else None
+        if progress is not None and progress.next_action and not self.display.read_only:
+            return progress.next_action
+        return wording.next_action(known.plan, verdict, self.display.policy, self.display.read_only)
 
     def close(self) -> None:
         """Stop following the route and release the sources' connections."""

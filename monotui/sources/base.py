@@ -25,6 +25,7 @@ class StepStatus:
     message: str  # one line a human reads: the step and the owner's own status message
     step_index: int | None = None  # the owner's step index (Argo: status.currentStepIndex)
     step_count: int = 0
+    next_action: str = ""  # what comes next when the owner steps by itself (Flagger); "": the plan
 
 
 @dataclass(frozen=True, slots=True)

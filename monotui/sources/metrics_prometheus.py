@@ -29,6 +29,7 @@ from monotui.metrics import Histogram, Metric, metrics_for, side_of, slow_thresh
 from monotui.model import Sample
 from monotui.outside_text import literal
 from monotui.sources.prometheus_api import PrometheusApi, Series
+from monotui.sources.prometheus_proxy import PrometheusConnection
 from monotui.sources.promql import (
     COUNT_TEMPLATES,
     QueryContext,
@@ -108,7 +109,12 @@ class PrometheusMetrics:
     name = "prometheus"
 
     def __init__(
-        self, prom: PrometheusConfig, rollout: RolloutConfig, *, clock: Clock | None = None
+        self,
+        prom: PrometheusConfig,
+        rollout: RolloutConfig,
+        *,
+        clock: Clock | None = None,
+        connection: PrometheusConnection | None = None,
     ) -> None:
         self.prom = prom
         self.rollout = rollout
@@ -139,7 +145,7 @@ class PrometheusMetrics:
             if name not in self._value_queries
         }
         self._rate_template = m.request_rate_query
-        self.api = PrometheusApi(prom)
+        self.api = PrometheusApi(prom, connection)
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
