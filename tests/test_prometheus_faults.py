@@ -195,6 +195,17 @@ def test_nan_and_inf_counts_are_no_data_not_zero(
     _assert_gap(snap)
 
 
+def test_a_nan_5xx_count_is_no_data_not_zero_errors(prom: FakePrometheus, poll: Poll) -> None:
+    """Only the 5xx answer is NaN: the error rate is unknown, not 0 % (the requests are fine)."""
+    prom.fault_when = {"response_code": Fault.NAN}
+    snap, _ = poll(prom.url)
+    latest = snap.latest
+    assert latest is not None and latest.baseline.requests == 500.0
+    assert latest.baseline.bad_of(0) is None and latest.baseline.value(0) is None
+    assert latest.canary.bad_of(0) is None and latest.canary.value(0) is None
+    assert snap.current("error_rate") == Pair()
+
+
 def test_a_negative_count_is_a_broken_query(prom: FakePrometheus, poll: Poll) -> None:
     prom.fault = Fault.NEGATIVE
     snap, status = poll(prom.url)
