@@ -3,7 +3,7 @@
 One Prometheus holds backfilled Istio history for several services (tests/prom_history.py, drawn
 counts from a fixed seed): a healthy canary, a 5x canary, a canary whose pods crash (its series
 stop), one that gets no requests (its counters go flat), a shared incident (both versions' 5xx up
-10 points for 60 s) and the same spike on the canary alone.
+10 points for 60 s) and the same spike on the canary alone, and a service scraped every 15 s.
 Each rollout runs the production path (PrometheusMetrics, the observer, the judge, the policy)
 with a simulated route that sends the canary 10 % and takes compare-and-set writes, at a fixed
 clock the test moves one poll at a time.
@@ -27,6 +27,7 @@ from monotui.sim.scenarios import HEALTHY
 from monotui.sim.sources import SimRouter
 from monotui.sim.world import World
 from monotui.sources.metrics_prometheus import PrometheusMetrics
+from monotui.sources.router_static import StaticRouter
 from tests.configs import parse
 from tests.prom_history import History
 from tests.prometheus_server import PrometheusServer, binary
@@ -256,3 +257,31 @@ def test_the_same_spike_on_the_canary_alone_rolls_back(prom: PrometheusServer) -
         t.startswith("rolled back: 90/10 -> 100/0 (verdict FAIL: 5xx") for t in blamed.texts()
     )
     blamed.rollout.close()
+
+
+# --- polls shorter than the scrape interval ---------------------------------------------------
+
+
+def test_polls_shorter_than_the_scrape_interval_grow_until_they_count_then_tile(
+    prom: PrometheusServer,
+) -> None:
+    """Scraped every 15 s, polled every 5 s: a 5 s span never holds the two scrapes increase()
+    needs. The spans grow from the first poll until they count; then they tile as always."""
+    cfg = config("sparse").model_copy(update={"interval_s": 5.0})
+    clock = Clock(T0 + 200)
+    source = PrometheusMetrics(PrometheusConfig(url=prom.url), cfg, clock=clock)
+    rollout = assemble(cfg, router=StaticRouter(), metrics=source, clock=clock)
+    rollout.start(history=False)
+    for _ in range(15):
+        clock.now += 5
+        snap = rollout.cycle()
+    counted = [s for s in snap.samples if s.baseline.requests is not None]
+    assert len(counted) >= 4, [(s.t - T0, s.span_s) for s in snap.samples]
+    assert counted[0].t - counted[0].span_s == pytest.approx(T0 + 195)  # the first poll's start
+    for before, after in zip(counted, counted[1:], strict=False):
+        assert after.t - after.span_s == pytest.approx(before.t)
+    start, end = counted[0].t - counted[0].span_s, counted[-1].t
+    total = sum(s.baseline.requests or 0.0 for s in counted)
+    assert total == pytest.approx(10.0 * (end - start), rel=1e-9)  # linear counters: exact
+    assert all(s.canary.value(0) == pytest.approx(0.1, abs=1e-9) for s in counted)
+    rollout.close()
