@@ -274,6 +274,17 @@ def test_the_incremental_cache_gives_the_verdict_judged_from_scratch(
         assert incremental == scratch, n
 
 
+def test_a_run_with_nothing_before_it_is_judged_the_same_live_and_from_scratch() -> None:
+    """Past the dispersion window's 60 polls: a fresh judge on the whole run (status, backtest)
+    must not seed the window with baseline polls the live judge had not seen yet."""
+    samples = polls(200, (2000, 0.005), (200, 0.009), seed=9)
+    live = CountJudge(metrics_for(NO_LATENCY), NO_LATENCY)
+    for n in range(1, len(samples) + 1):
+        verdict = judge(samples[:n], judge_=live)
+        if n in (61, 100, 200):
+            assert verdict == judge(samples[:n]), n
+
+
 def test_the_cache_keeps_the_run_when_the_oldest_samples_are_dropped() -> None:
     """The observer keeps the newest samples only: the evidence of the run goes on from what the
     dropped samples showed, as if judged over the whole run."""

@@ -190,12 +190,9 @@ class CountJudge:
                 for s in samples
                 if s.t <= start and _counted(s, i, canary=False)
             ][-SEED_POLLS:]
-            if not seed:  # nothing before the run: its own baseline is the best estimate there is
-                seed = [
-                    (s.baseline.requests or 0.0, s.baseline.bad_of(i) or 0.0)
-                    for s in samples
-                    if s.t > start and _counted(s, i, canary=False)
-                ][:SEED_POLLS]
+            # Nothing before the run: the window fills with the run's own baseline polls as
+            # each is judged. Seeding it with them ahead of time would judge a poll by polls
+            # after it, which the live judge never sees: the verdict would depend on the cache.
             run = _Run(start, start, test.start(seed))
         ev, last = run.evidence, run.last_t
         for sample in samples:
