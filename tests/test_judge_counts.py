@@ -238,7 +238,20 @@ def test_run_start_is_read_from_a_stretch_without_canary_traffic() -> None:
     told = judge(samples, run_since=T)  # told the run started before the bad stretch
     assert told.result == VerdictResult.FAIL
     short = [*old, *pause[:-1], *again]  # one quiet poll short: the same run
+    assert run_start(short) == old[0].t - SPAN  # where the first poll's span starts
     assert judge(short, run_since=None).result == VerdictResult.FAIL
+
+
+def test_an_inferred_run_counts_the_first_poll() -> None:
+    """At epoch-scale times: the first poll's canary requests are part of the run and of what a
+    PASS rests on (they were left out when the start was t - 1e-9 == t)."""
+    samples = polls(3, (200, 0.005), (20, 0.0))
+    verdict = judge(samples, run_since=None)
+    assert verdict.canary_requests == 60
+    assert "rests on 60 canary requests" in verdict.reason
+    evidence = verdict.metrics[0].evidence
+    assert evidence is not None and evidence.run_canary_requests == 60
+    assert judge(samples[:1], run_since=None).canary_requests == 20  # the very first poll
 
 
 # --- the incremental cache ---------------------------------------------------------------------

@@ -153,6 +153,7 @@ def test_the_judge_on_real_history_passes_healthy_and_fails_a_5x_canary(
         verdict = judge_for(cfg).judge(
             samples, run_since=None, step_since=None, canary_expected=True
         )
+        assert verdict.canary_requests == pytest.approx(canary)  # every poll, the first too
         verdicts[service] = verdict
 
     healthy, bad = verdicts["healthy"], verdicts["bad"]

@@ -244,7 +244,7 @@ def combine(judged: Sequence[MetricVerdict], canary_requests: float) -> Verdict:
 def run_start(samples: Sequence[Sample]) -> float:
     """When the canary's current run of traffic started, read from the samples: just before the
     newest stretch in which it served nothing for RUN_BREAK_POLLS polls while the baseline did
-    (or the first sample)."""
+    (or where the first sample's span starts)."""
     quiet = 0
     for k in range(len(samples) - 1, -1, -1):
         s = samples[k]
@@ -256,7 +256,10 @@ def run_start(samples: Sequence[Sample]) -> float:
             quiet += 1
             if quiet >= RUN_BREAK_POLLS:
                 return samples[k + quiet - 1].t
-    return samples[0].t - 1e-9
+    first = samples[0]
+    # Before the first sample's span: at epoch-scale times `t - 1e-9` is `t` itself (a float
+    # has ~0.2 us there), which left the first poll's counts out of the run.
+    return first.t - first.span_s if first.span_s > 0 else math.nextafter(first.t, -math.inf)
 
 
 def _counted(sample: Sample, i: int, *, canary: bool) -> bool:
