@@ -190,7 +190,9 @@ def test_latency_guard_when_configured() -> None:
     assert plain.result == VerdictResult.FAIL  # 1 of 2 metrics HIGH: score 50
     assert plain.score == 50.0
     assert guarded.score == 0.0
-    assert "900 ms now, above the 500 ms limit" in guarded.reason
+    assert "canary p99 900 ms now, above the 500 ms limit (baseline 100 ms): HIGH" in (
+        guarded.reason
+    )
 
 
 def test_too_few_samples_is_nodata() -> None:

@@ -220,6 +220,22 @@ def test_without_baseline_traffic_the_limit_alone_decides() -> None:
     assert judge(polls(3, (0, 0.0), (200, 0.01))).result == VerdictResult.PASS
 
 
+def test_the_latency_guard_names_the_p99() -> None:
+    """p99 900 ms against the baseline's 100 ms, above max_latency_ms, with more slow requests
+    (the evidence alone would tolerate 50x): the guard reads in the p99's words and unit."""
+    cfg = JudgeConfig(max_latency_ms=500, latency_allowed_increase=50.0)
+    samples = [
+        poll(k, Side(2000, (10.0, 20.0), (0.005, 100.0)), Side(200, (1.0, 60.0), (0.005, 900.0)))
+        for k in range(1, 7)
+    ]
+    verdict = judge(samples, cfg)
+    assert verdict.result == VerdictResult.FAIL
+    assert verdict.reason.startswith(
+        "canary p99 900 ms in this step, above the 500 ms limit and worse than the baseline "
+        "(100 ms; canary/baseline at least "
+    )
+
+
 # --- where the run of canary traffic starts ----------------------------------------------------
 
 
