@@ -305,8 +305,11 @@ def test_a_bad_server_never_holds_a_poll_past_its_timeout(
 def test_check_config_fails_with_the_same_typed_errors(prom: FakePrometheus) -> None:
     _raw(prom, 401, b"token expired", "text/plain")
     source = PrometheusMetrics(PrometheusConfig(url=prom.url), _rollout())
-    with pytest.raises(PermissionDeniedError, match="HTTP 401.: token expired: check the token"):
+    with pytest.raises(
+        PermissionDeniedError, match="HTTP 401.: token expired: check the token"
+    ) as caught:
         source.check()
+    assert caught.value.exit_code == 4  # permission denied
     down = PrometheusMetrics(PrometheusConfig(url=f"http://127.0.0.1:{free_port()}"), _rollout())
     with pytest.raises(BackendUnavailableError, match="cannot reach Prometheus"):
         down.check()
