@@ -194,12 +194,9 @@ class CountJudge:
                 for s in samples
                 if s.t <= start and _counted(s, i, canary=False)
             ][-SEED_POLLS:]
-            if not seed:  # nothing before the run: its own baseline is the best estimate there is
-                seed = [
-                    (s.baseline.requests or 0.0, s.baseline.bad_of(i) or 0.0)
-                    for s in samples
-                    if s.t > start and _counted(s, i, canary=False)
-                ][:SEED_POLLS]
+            # Nothing before the run: the window fills with the run's own baseline polls as
+            # each is judged. Seeding it with them ahead of time would judge a poll by polls
+            # after it, which the live judge never sees: the verdict would depend on the cache.
             run = _Run(start, start, test.start(seed))
         ev, last = run.evidence, run.last_t
         for sample in samples:
@@ -256,7 +253,7 @@ def combine(judged: Sequence[MetricVerdict], canary_requests: float) -> Verdict:
 def run_start(samples: Sequence[Sample]) -> float:
     """When the canary's current run of traffic started, read from the samples: just before the
     newest stretch in which it served nothing for RUN_BREAK_POLLS polls while the baseline did
-    (or the first sample)."""
+    (or where the first sample's span starts)."""
     quiet = 0
     for k in range(len(samples) - 1, -1, -1):
         s = samples[k]
@@ -268,7 +265,10 @@ def run_start(samples: Sequence[Sample]) -> float:
             quiet += 1
             if quiet >= RUN_BREAK_POLLS:
                 return samples[k + quiet - 1].t
-    return samples[0].t - 1e-9
+    first = samples[0]
+    # Before the first sample's span: at epoch-scale times `t - 1e-9` is `t` itself (a float
+    # has ~0.2 us there), which left the first poll's counts out of the run.
+    return first.t - first.span_s if first.span_s > 0 else math.nextafter(first.t, -math.inf)
 
 
 def _counted(sample: Sample, i: int, *, canary: bool) -> bool:

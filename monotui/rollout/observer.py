@@ -202,6 +202,11 @@ class Observer:
                 # (and a first poll without data starts the count: a span too short for the
                 # scrapes grows poll by poll until it holds two of them).
                 self._counted_until = sample.t
+            elif self._counted_until is None and sample.span_s > 0:
+                # Nothing counted yet: counting starts where this poll's span did, so the spans
+                # grow until the counters have two scrapes in one (a 5 s poll alone never
+                # counts a 15 s scrape: increase() needs two samples in its range).
+                self._counted_until = sample.t - sample.span_s
 
     def _read_flags(self) -> None:
         if self.flags is None:

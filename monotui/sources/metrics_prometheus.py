@@ -258,13 +258,18 @@ class PrometheusMetrics:
                 else:
                     readings.append(_histogram(answers.get(metric.query, []), label, version))
             side = side_of(self.metrics, requests, readings, self.slow_ms or math.inf)
-            values = list(side.values)
+            bad, values = list(side.bad), list(side.values)
             for i, metric in enumerate(self.metrics):
                 if metric.query in self._value_queries:
                     values[i] = _count(
                         answers.get(f"{metric.query}:value", []), label, version, metric
                     )
-            sides.append(type(side)(side.requests, side.bad, tuple(values)))
+                elif metric.reading == "count" and _unknown(
+                    answers.get(metric.query, []), label, version
+                ):
+                    # A NaN or +Inf bad count is NO DATA, not "no 5xx series" (which is 0).
+                    bad[i] = values[i] = None
+            sides.append(type(side)(side.requests, tuple(bad), tuple(values)))
         return Sample(t=t, span_s=span, baseline=sides[0], canary=sides[1])
 
     def _requests(
@@ -320,6 +325,11 @@ def _count(
             )
         found = (found or 0.0) + value
     return found if seen else None
+
+
+def _unknown(rows: list[tuple[dict[str, str], float | None]], label: str, version: str) -> bool:
+    """Whether `version` has a series whose value is not a number (NaN, ±Inf)."""
+    return any(labels.get(label) == version and value is None for labels, value in rows)
 
 
 def _histogram(
