@@ -93,8 +93,9 @@ def test_little_canary_traffic_is_a_pass_that_says_what_it_rests_on_never_no_dat
     verdict = judge(quiet)
     assert verdict.result == VerdictResult.PASS
     assert verdict.canary_requests == 6
-    assert verdict.reason.startswith("no evidence of harm; rests on 6 canary requests in this step")
-    assert "5xx: evidence" in verdict.reason
+    assert verdict.reason.startswith("no evidence of harm (5xx evidence ")
+    assert "of the 100x that rolls back); rests on 6 canary requests in this step" in verdict.reason
+    assert "5xx: evidence" in verdict.metrics[0].sentence
     idle = judge(polls(3, (200, 0.005), (0, 0.0)))  # the series are there, the requests are not
     assert idle.result == VerdictResult.PASS and idle.canary_requests == 0
     assert "rests on 0 canary requests in this step" in idle.reason
@@ -180,7 +181,7 @@ def test_both_versions_above_the_limit_is_an_incident_not_the_canary() -> None:
     verdict = judge(polls(6, (2000, 0.08), (200, 0.08)))
     assert verdict.result == VerdictResult.MARGINAL and verdict.incident
     assert verdict.reason == (
-        "both versions failing: not the canary (canary 5xx 8.00 % in this step, above the "
+        "both versions failing: not the canary (canary 5xx 8.00 % now, above the "
         "5.00 % limit, baseline 8.00 % too)"
     )
     assert verdict.metrics[0].both_failing and verdict.metrics[0].label == MetricLabel.PASS
@@ -191,7 +192,7 @@ def test_the_guard_fires_when_the_canary_is_above_the_limit_and_worse_than_the_b
     worse = judge(polls(6, (2000, 0.01), (200, 0.06)), cfg)
     assert worse.result == VerdictResult.FAIL
     assert worse.reason.startswith(
-        "canary 5xx 6.00 % in this step, above the 5.00 % limit and worse than the baseline "
+        "canary 5xx 6.00 % now, above the 5.00 % limit and worse than the baseline "
         "(1.00 %; canary/baseline at least "
     )
     assert worse.reason.endswith("): HIGH")
@@ -214,7 +215,7 @@ def test_without_baseline_traffic_the_limit_alone_decides() -> None:
     bad = judge(polls(3, (0, 0.0), (200, 0.08)))
     assert bad.result == VerdictResult.FAIL
     assert bad.reason == (
-        "canary 5xx 8.00 % in this step, above the 5.00 % limit, and no baseline traffic to "
+        "canary 5xx 8.00 % now, above the 5.00 % limit, and no baseline traffic to "
         "compare with: HIGH"
     )
     assert judge(polls(3, (0, 0.0), (200, 0.01))).result == VerdictResult.PASS
@@ -231,7 +232,7 @@ def test_the_latency_guard_names_the_p99() -> None:
     verdict = judge(samples, cfg)
     assert verdict.result == VerdictResult.FAIL
     assert verdict.reason.startswith(
-        "canary p99 900 ms in this step, above the 500 ms limit and worse than the baseline "
+        "canary p99 900 ms now, above the 500 ms limit and worse than the baseline "
         "(100 ms; canary/baseline at least "
     )
 
