@@ -20,6 +20,7 @@ from functools import partial
 
 from textual.app import App
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen
 from textual.worker import Worker, WorkerState
 
@@ -228,9 +229,14 @@ class MonotuiApp(App[None]):
 
     def on_action_applied(self, message: ActionApplied) -> None:
         result = message.result
+        # A write whose answer was lost may have happened: a warning that says so, never "error"
+        # (the actuator has read the route again; the snapshot below shows what it says now).
+        severity: SeverityLevel = (
+            "information" if result.ok else "warning" if result.uncertain else "error"
+        )
         self.notify(
-            f"{result.action.rollout}: {result.message}",
-            severity="information" if result.ok else "error",
+            f"{clean(result.action.rollout)}: {clean(result.message)}",
+            severity=severity,
             markup=False,
         )
         self._show(message.snapshot)

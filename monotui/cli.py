@@ -8,6 +8,7 @@ unreachable; 1 anything else. Errors are one line on stderr that says what to do
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -15,6 +16,10 @@ from typing import NoReturn
 from monotui.commands import act, check, demo, serve_demo, status, watch
 from monotui.commands.common import add_common, with_defaults
 from monotui.errors import MonotuiError
+from monotui.outside_text import literal
+
+ERROR_MAX = 1000
+"""The longest error line printed: a long one is cut (and says so) rather than flooding the terminal."""
 
 COMMANDS = (demo, watch, status, act, check, serve_demo)
 """Each registers its parsers (`register(subparsers)`); the order is --help's."""
@@ -24,7 +29,8 @@ class _Parser(argparse.ArgumentParser):
     """Usage errors as one line and exit code 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        shown = literal(message, max_len=ERROR_MAX)  # it quotes what was typed: literal
+        self.exit(2, f"{self.prog}: error: {shown} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,10 +74,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.run(args)
         return code
     except MonotuiError as exc:
-        print(f"monotui: {exc}", file=sys.stderr)
+        print(f"monotui: {literal(exc, max_len=ERROR_MAX)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: still one line, never a traceback (unless asked for)
+        if os.environ.get("MONOTUI_DEBUG"):
+            raise
+        print(
+            f"monotui: unexpected error: {type(exc).__name__}: {literal(exc, max_len=300)} "
+            "(a bug: please report it; MONOTUI_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

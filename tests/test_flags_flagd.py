@@ -408,7 +408,7 @@ def test_the_flagd_list_form_reads_and_toggles(tmp_path: Path) -> None:
 
 
 def test_the_controller_toggles_audits_and_reports_a_conflict(tmp_path: Path) -> None:
-    from monotui.audit import AuditLog
+    from monotui.audit import AuditLog, read_audit
     from monotui.model import Action, ActionKind
     from monotui.rollout import assemble
     from monotui.sources.router_static import StaticRouter
@@ -430,7 +430,7 @@ def test_the_controller_toggles_audits_and_reports_a_conflict(tmp_path: Path) ->
     result = ctl.apply(toggle)
     assert result.ok and result.message == "flag new-checkout: on -> off (kill switch)"
     assert by_key(ctl.snapshot().flags)["new-checkout"].value is False
-    line = json.loads(audit.read_text().splitlines()[-1])
+    line = list(read_audit(audit))[-1]
     assert (
         line["resource"] == "flag new-checkout"
         and '+      "defaultVariant": "off",' in line["patch"]

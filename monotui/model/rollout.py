@@ -123,7 +123,8 @@ class Action:
 
 @dataclass(frozen=True, slots=True)
 class ActionResult:
-    """What an action did; `ok` False means nothing was applied."""
+    """What an action did; `ok` False means nothing was applied, unless `uncertain`: the write
+    went out and its answer was lost, so it MAY have been applied (check the route)."""
 
     action: Action
     ok: bool
@@ -133,3 +134,4 @@ class ActionResult:
     patch: str | None = None  # the exact patch (shown in dry-run)
     exit_code: int = 0
     changed: bool = True  # False: nothing to do ("already at ..."), or a dry-run
+    uncertain: bool = False  # sent, no answer: may have been applied

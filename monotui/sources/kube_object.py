@@ -22,6 +22,7 @@ from monotui.errors import (
     MonotuiError,
     NotFoundError,
     SourceError,
+    UncertainWriteError,
 )
 from monotui.sources import jsonpatch
 from monotui.sources.kube import JSON_PATCH, KubeConnection, is_uncertain, is_unserved, translate
@@ -197,7 +198,7 @@ class KubeObject:
                 else:
                     answer = custom.patch_namespaced_custom_object(*args, **kwargs)
             except Exception as exc:
-                raise self._write_failed(exc, status) from None
+                raise self._write_failed(exc, status, jsonpatch.dumps(ops)) from None
             if not isinstance(answer, dict):
                 raise SourceError(
                     f"{self.resource}: the API answered something that is not an object"
@@ -205,7 +206,7 @@ class KubeObject:
             self._unseen[version_of(answer)] = time.monotonic()
         return answer
 
-    def _write_failed(self, exc: BaseException, status: bool) -> MonotuiError:
+    def _write_failed(self, exc: BaseException, status: bool, patch: str) -> MonotuiError:
         sub = "/status" if status else ""
         error = self._translate(
             exc,
@@ -221,9 +222,10 @@ class KubeObject:
                 now = f"it now reads {self._recheck.now()}"
             except MonotuiError:
                 now = f"re-reading failed too: check with '{self._recheck.command}'"
-            return BackendUnavailableError(
+            return UncertainWriteError(
                 f"the patch of {self.resource} got no answer, so it MAY have been applied; "
-                f"{now}. Look at {self._recheck.look_at} before acting again"
+                f"{now}. Look at {self._recheck.look_at} before acting again",
+                patch,
             )
         return error
 
