@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TextIO
 
+from monotui.audit import AuditError, AuditLog, default_path
 from monotui.config import Config
 from monotui.errors import MonotuiError
 from monotui.registry import PRODUCTION, BuildContext
@@ -16,6 +17,12 @@ def check_config(config: Config, *, context: str | None, out: TextIO) -> int:
     ctx = BuildContext(config, context=context)
     worst = 0
     print(f"config: ok, {len(config.rollouts)} rollout(s)", file=out)
+    try:
+        print(AuditLog(config.audit.path or default_path()).check(), file=out)
+    except AuditError as exc:
+        # Every write would be refused: say so now, not at 3 a.m.
+        print(f"audit: FAILED: {exc}", file=out)
+        worst = exc.exit_code
     try:
         for rollout in config.rollouts:
             checks: list[tuple[str, Callable[[], object]]] = []
