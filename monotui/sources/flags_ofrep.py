@@ -17,6 +17,7 @@ import httpx
 from pydantic import Field, field_validator
 
 from monotui.config import RolloutConfig
+from monotui.config_checks import MAX_TIMEOUT_S, http_headers, http_url
 from monotui.errors import (
     BackendUnavailableError,
     NotFoundError,
@@ -48,20 +49,23 @@ class OfrepSettings(FlagsSettings):
 
     kind: Literal["ofrep"] = "ofrep"
     url: str
-    """The OFREP service's base URL (without /ofrep/v1)."""
+    """The OFREP service's base URL (without /ofrep/v1; http:// or https://)."""
     context: dict[str, Any] = Field(default_factory=dict)
     """The evaluation context sent with the bulk evaluation (e.g. {targetingKey = "ops"})."""
     headers: dict[str, str] = Field(default_factory=dict)
     """Extra HTTP headers, e.g. {Authorization = "Bearer ..."} or {X-API-Key = "..."}."""
-    timeout_s: float = Field(5.0, gt=0)
-    """Timeout of one bulk evaluation, in seconds."""
+    timeout_s: float = Field(5.0, gt=0, le=MAX_TIMEOUT_S)
+    """Deadline of one whole bulk evaluation, in seconds (above 0, at most 300)."""
 
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError(f"flags url '{value}' must start with http:// or https://")
-        return value
+        return http_url(value, "flags url")
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        return http_headers(value, "flags headers")
 
 
 class OfrepFlags:
