@@ -124,7 +124,8 @@ KUBECONFIGS = {
     "a yaml bomb": (
         "a: &a [x, x, x, x, x, x, x, x, x]\n"
         + "".join(
-            f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi")
+            f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n"
+            for p, c in zip("abcdefgh", "bcdefghi", strict=True)
         )
         + "clusters: []\n",
         "alias",
