@@ -68,3 +68,10 @@ class UncertainWriteError(BackendUnavailableError):
     def __init__(self, message: str, patch: str = "") -> None:
         super().__init__(message)
         self.patch = patch
+
+
+class UnsafeEditError(MonotuiError):
+    """The change cannot be made without changing more than was asked (a shared YAML value, a
+    file that would lose its comments); nothing was written."""
+
+    exit_code = 2
