@@ -87,6 +87,12 @@ class Flag:
     reason: str | None = None  # OFREP's evaluation reason
     error: str | None = None  # why this flag's definition is invalid
 
+    @property
+    def is_on(self) -> bool:
+        """Whether the flag serves `true` now: ENABLED with the value true. Its state alone says
+        nothing (an ENABLED kill switch whose default variant is `off` is off)."""
+        return self.state.upper() == "ENABLED" and self.value is True
+
 
 @dataclass(frozen=True, slots=True)
 class Plan:

@@ -30,6 +30,7 @@ from monotui.errors import (
     SourceError,
 )
 from monotui.outside_text import literal
+from monotui.sources import kube_http
 from monotui.sources.bounded_parse import DocumentError, parse_yaml
 
 REQUEST_TIMEOUT_S = 5.0
@@ -106,6 +107,7 @@ def connect(
                 config_file=files, context=chosen["name"], client_configuration=configuration
             )
             api_client = client.ApiClient(configuration)
+            kube_http.install(api_client)
             ctx = chosen.get("context", {})
             return KubeConnection(
                 api_client,
@@ -136,6 +138,7 @@ def connect(
             "check it with 'kubectl config view'"
         ) from None
     api_client = client.ApiClient(configuration)
+    kube_http.install(api_client)
     ns_file = _SA_DIR / "namespace"
     in_ns = ns_file.read_text().strip() if ns_file.exists() else "default"
     return KubeConnection(
