@@ -276,9 +276,7 @@ def test_q_quits_while_every_source_hangs(
     fake_kube.put_object(virtual_service(10))
     fake_kube.trickle_next(None, 0.5, method="GET")  # every read of the route, forever
     cfg = tmp_path / "monotui.toml"
-    cfg.write_text(
-        CONFIG.format(ofrep=trickler.url, audit=tmp_path / "a.jsonl")
-    )
+    cfg.write_text(CONFIG.format(ofrep=trickler.url, audit=tmp_path / "a.jsonl"))
     argv = ["env", f"KUBECONFIG={fake_kubeconfig}", sys.executable, "-m", "monotui"]
     session = start([*argv, "watch", "-c", str(cfg)])
     try:
