@@ -16,7 +16,7 @@ from typing import NoReturn
 from monotui.commands import act, check, demo, serve_demo, status, watch
 from monotui.commands.common import add_common, with_defaults
 from monotui.errors import MonotuiError
-from monotui.outside_text import literal
+from monotui.outside_text import literal, redact_urls_in
 
 ERROR_MAX = 1000
 """The longest error line printed: a long one is cut (and says so) rather than flooding the terminal."""
@@ -74,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.run(args)
         return code
     except MonotuiError as exc:
-        print(f"monotui: {literal(exc, max_len=ERROR_MAX)}", file=sys.stderr)
+        print(f"monotui: {literal(redact_urls_in(str(exc)), max_len=ERROR_MAX)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

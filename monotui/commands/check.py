@@ -18,4 +18,6 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from monotui.check import check_config
 
-    return check_config(load_config(args), context=args.context, out=sys.stdout)
+    return check_config(
+        load_config(args), context=args.context, out=sys.stdout, read_only=args.read_only
+    )

@@ -49,6 +49,12 @@ log = logging.getLogger(__name__)
 RouteSeen = Callable[[RouteState], None]
 """Where a re-read route goes (the observer records it and tells what changed elsewhere)."""
 PAUSED_BY_MAX = 240
+KNOWN_FLAGS_SHOWN = 20
+
+
+def flag_name(key: str) -> str:
+    """A flag key in a message: literal, its line breaks spelled (`a\\nb` is not `a b`)."""
+    return literal(key, max_len=80, spell_breaks=True)
 
 
 class Actuator:
@@ -307,19 +313,26 @@ class Actuator:
 
     def _toggle_flag(self, action: Action, entry: Entry) -> ActionResult:
         key = action.flag_key or ""
+        shown = flag_name(key)
         if self.flags is None:
             raise ConfigError(
                 f"rollout {self.name} has no flag source: set [rollouts.flags] kind and where"
             )
         if not self.flags.can_write:
             raise ReadOnlyError(
-                f"flags from {self.flags.kind} are read-only: cannot toggle '{key}'"
+                f"flags from {self.flags.kind} are read-only: cannot toggle '{shown}'"
             )
         expected = self.state.flagset or self.flags.read()
         flag = next((f for f in expected.flags if f.key == key), None)
         if flag is None:
-            known = ", ".join(f.key for f in expected.flags) or "none"
-            raise NotFoundError(f"no flag '{key}' in {self.flags.kind} (known: {known})")
+            keys = [flag_name(f.key) for f in expected.flags]
+            more = (
+                f", and {len(keys) - KNOWN_FLAGS_SHOWN} more"
+                if len(keys) > KNOWN_FLAGS_SHOWN
+                else ""
+            )
+            known = ", ".join(keys[:KNOWN_FLAGS_SHOWN]) + more or "none"
+            raise NotFoundError(f"no flag '{shown}' in {self.flags.kind} (known: {known})")
         change = flag.toggle or "toggled"
         if not self.dry_run:
             entry.intend(
@@ -333,9 +346,9 @@ class Actuator:
         finally:
             self._reread_flags()
         if self.dry_run:
-            message = f"dry-run: flag {key} {change} would send {patch}"
+            message = f"dry-run: flag {shown} {change} would send {patch}"
             return ActionResult(action, True, message, patch=patch, changed=False)
-        message = f"flag {key}: {change}{wording.because(action)}"
+        message = f"flag {shown}: {change}{wording.because(action)}"
         return ActionResult(action, True, message, patch=patch)
 
     def _reread_flags(self) -> None:
