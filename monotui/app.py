@@ -12,7 +12,6 @@ No worker error can end the app.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -25,7 +24,6 @@ from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen
 from textual.worker import Worker, WorkerState
 
-from monotui.daemon_pool import DaemonPool
 from monotui.model import Action, ActionResult, EventLevel, Snapshot
 from monotui.rollout import Rollout
 from monotui.scheduler import DEFAULT_CONCURRENCY, PollScheduler
@@ -118,9 +116,6 @@ class MonotuiApp(App[None]):
         return self.fleet.rollouts
 
     def on_mount(self) -> None:
-        # Thread workers (actions, the boot) run on daemon threads: a write stuck on a hanging
-        # server must not hold `q` (the loop would wait for its executor when it closes).
-        asyncio.get_running_loop().set_default_executor(DaemonPool(16, "worker"))
         if self.boot is not None:
             # The fleet is the "starting…" screen; it becomes a cockpit if only one rollout comes.
             self.push_screen(FleetScreen(self.store, self.steering, title=str(self.title)))

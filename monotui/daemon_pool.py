@@ -7,8 +7,10 @@ source gave up. Every source has its own deadline, but quitting must not wait fo
 here the threads are daemons, `shutdown()` never waits, and what is still running when the
 process ends is simply dropped (a write in flight has its intent in the audit log already).
 
-It is a ThreadPoolExecutor subclass only so asyncio accepts it as the default executor (the
-Textual app's thread workers run there); none of the base class's threads are ever started.
+It is a ThreadPoolExecutor subclass so it can stand where one is expected; none of the base
+class's threads are ever started. The poll scheduler runs its cycles here. (Textual's thread
+workers stay on asyncio's default executor: replacing it made Textual's repaints after a thread
+worker flaky, so an action in flight at quit still holds the exit until its own deadline.)
 """
 
 from __future__ import annotations
@@ -74,13 +76,20 @@ class DaemonPool(ThreadPoolExecutor):
             job = self._jobs.get()
             if job is None:
                 return
-            future, fn, args, kwargs = job
-            if future.set_running_or_notify_cancel():
-                try:
-                    result = fn(*args, **kwargs)
-                except BaseException as exc:
-                    future.set_exception(exc)
-                else:
-                    future.set_result(result)
+            self._run(*job)
+            del job  # nothing of a finished job is kept alive by an idle thread
             with self._guard:
                 self._idle += 1
+
+    @staticmethod
+    def _run(
+        future: Future[Any], fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
