@@ -366,3 +366,37 @@ def test_the_session_knows_the_secrets_of_the_configuration(tmp_path: Path) -> N
     )
     found = set(secrets_of(cfg))
     assert {"tok-123456", "tenant-a", "Basic Ym9iOnB3", "Ym9iOnB3", "ofrep-key-9"} <= found
+
+
+async def test_the_cockpit_says_uncertain_never_failed_for_a_write_that_went_out(
+    fake_kube: FakeKube, fake_kubeconfig: Path
+) -> None:
+    from monotui.app import MonotuiApp
+    from tests.test_app_support import settle
+
+    fake_kube.put_object(virtual_service(10))
+    conn = kube(fake_kubeconfig, timeout_s=1.0)
+    cfg = no_metrics(rollout())
+    ctl = assemble(cfg, router=IstioRouter(conn, cfg), audit=AuditLog(None))
+    app = MonotuiApp([ctl], poll=False)
+    app.animation_level = "none"
+    said: list[tuple[str, str]] = []
+    original = app.notify
+
+    def notify(message: str, **kwargs: Any) -> None:
+        said.append((str(message), str(kwargs.get("severity", "information"))))
+        original(message, **kwargs)
+
+    app.notify = notify  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        fake_kube.answer_late(method="PATCH")
+        await pilot.press("a")
+        await settle(pilot)
+        assert canary_of(fake_kube) == 25
+        ((message, severity),) = said
+        assert "uncertain: check the route" in message and "failed" not in message
+        assert severity == "warning"
+        assert app.store.get("reviews").weights == Weights(75, 25)  # read again, shown
+    ctl.close()
+    conn.close()
