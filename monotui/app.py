@@ -297,8 +297,9 @@ def run_app(
     title: str = "monotui",
     boot: Boot | None = None,
     close: Callable[[], None] | None = None,
-) -> None:
+) -> int:
     """Run the cockpit until the user quits; then close the rollouts (weights stay as they are).
+    Returns the exit code: 0 after `q`, 1 when the app crashed (never 0 after a crash).
 
     With `boot`, the rollouts are built after the first frame (see the module's docstring).
     """
@@ -313,3 +314,4 @@ def run_app(
         # threads), and what it built is closed here like the rest.
         app.booted.wait(timeout=30)
         app.shutdown()
+    return app.return_code or 0

@@ -19,5 +19,4 @@ def run(args: argparse.Namespace) -> int:
     built = session(args)
     from monotui.app import run_app
 
-    run_app(built.rollouts, title="monotui", close=built.context.close)
-    return 0
+    return run_app(built.rollouts, title="monotui", close=built.context.close)
