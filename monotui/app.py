@@ -20,6 +20,7 @@ from functools import partial
 
 from textual.app import App
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen
 from textual.worker import Worker, WorkerState
 
@@ -235,9 +236,14 @@ class MonotuiApp(App[None]):
 
     def on_action_applied(self, message: ActionApplied) -> None:
         result = message.result
+        # A write whose answer was lost may have happened: a warning that says so, never "error"
+        # (the actuator has read the route again; the snapshot below shows what it says now).
+        severity: SeverityLevel = (
+            "information" if result.ok else "warning" if result.uncertain else "error"
+        )
         self.notify(
-            f"{result.action.rollout}: {result.message}",
-            severity="information" if result.ok else "error",
+            f"{clean(result.action.rollout)}: {clean(result.message)}",
+            severity=severity,
             markup=False,
         )
         self._show(message.snapshot)
@@ -303,8 +309,9 @@ def run_app(
     close: Callable[[], None] | None = None,
     notes: Sequence[str] = (),
     inferred: Mapping[str, Mapping[str, str]] | None = None,
-) -> None:
+) -> int:
     """Run the cockpit until the user quits; then close the rollouts (weights stay as they are).
+    Returns the exit code: 0 after `q`, 1 when the app crashed (never 0 after a crash).
 
     With `boot`, the rollouts are built after the first frame (see the module's docstring).
     `notes` are shown once the rollouts are; `inferred` on the help screen (see `Fleet`).
@@ -322,3 +329,4 @@ def run_app(
         # threads), and what it built is closed here like the rest.
         app.booted.wait(timeout=30)
         app.shutdown()
+    return app.return_code or 0

@@ -26,6 +26,10 @@ from monotui.commands import (
 )
 from monotui.commands.common import add_common, with_defaults
 from monotui.errors import MonotuiError
+from monotui.outside_text import literal, redact_urls_in
+
+ERROR_MAX = 1000
+"""The longest error line printed: a long one is cut (and says so) rather than flooding the terminal."""
 
 COMMANDS = (demo, watch, status, act, check, discover, backtest, autopilot, serve_demo)
 """Each registers its parsers (`register(subparsers)`); the order is --help's."""
@@ -35,7 +39,8 @@ class _Parser(argparse.ArgumentParser):
     """Usage errors as one line and exit code 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        shown = literal(message, max_len=ERROR_MAX)  # it quotes what was typed: literal
+        self.exit(2, f"{self.prog}: error: {shown} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.run(args)
         return code
     except MonotuiError as exc:
-        print(f"monotui: {exc}", file=sys.stderr)
+        print(f"monotui: {literal(redact_urls_in(str(exc)), max_len=ERROR_MAX)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
@@ -105,6 +110,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except Exception as exc:  # a bug: still one line, never a traceback (unless asked for)
+        if os.environ.get("MONOTUI_DEBUG"):
+            raise
+        print(
+            f"monotui: unexpected error: {type(exc).__name__}: {literal(exc, max_len=300)} "
+            "(a bug: please report it; MONOTUI_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

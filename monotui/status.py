@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monotui.model import Evidence, MetricVerdict, Pair, Snapshot
+from monotui.outside_text import literal
 
 
 def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
@@ -123,12 +124,17 @@ def summary_line(snap: Snapshot) -> str:
     """One human line per rollout for `monotui status`."""
     weights = str(snap.weights) if snap.weights else "?"
     rates = snap.current("error_rate")
-    problems = [f"{s.name} {s.state.value}: {s.message}" for s in snap.sources if s.state != "ok"]
+    problems = [
+        f"{literal(s.name)} {s.state.value}: {literal(s.message, max_len=300)}"
+        for s in snap.sources
+        if s.state != "ok"
+    ]
     tail = f"  [{'; '.join(problems)}]" if problems else ""
+    # Names and messages are outside text (a rollout's name, an API server's error): literal.
     return (
-        f"{snap.rollout:<16} {snap.namespace:<12} {snap.phase.value:<11} weights={weights:<7} "
-        f"errors={_pct(rates.baseline)}/{_pct(rates.canary)} verdict={snap.verdict.result.value}"
-        f" ({snap.verdict.reason}){tail}"
+        f"{literal(snap.rollout):<16} {literal(snap.namespace):<12} {snap.phase.value:<11} "
+        f"weights={weights:<7} errors={_pct(rates.baseline)}/{_pct(rates.canary)} "
+        f"verdict={snap.verdict.result.value} ({literal(snap.verdict.reason, max_len=300)}){tail}"
     )
 
 

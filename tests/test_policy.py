@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from monotui import policy
-from monotui.audit import AuditLog
+from monotui.audit import AuditLog, read_audit
 from monotui.config import JudgeConfig
 from monotui.model import (
     Action,
@@ -128,7 +127,7 @@ def demo(scenario: str, tmp_path: Path, *, policy_name: str = "auto", seed: int 
 
 def audit_lines(tmp_path: Path, action: str) -> list[dict[str, object]]:
     path = tmp_path / "audit.jsonl"
-    lines = [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+    lines = list(read_audit(path)) if path.exists() else []
     return [x for x in lines if x["action"] == action and x["rollout"] == "checkout"]
 
 

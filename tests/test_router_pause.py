@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from monotui.audit import read_audit
 from monotui.model import Action, ActionKind
 from monotui.rollout import Rollout, assemble
 from monotui.sim.demo import build_demo
@@ -84,7 +85,7 @@ def test_cli_pause_sets_the_annotation_and_changes_nothing_else(world: dict[str,
     assert out.returncode == 0, out.stderr
     assert "automation resumed" in out.stdout
     assert notes_of(vs(fake)) == before["metadata"]["annotations"]
-    records = [json.loads(x) for x in (world["tmp"] / "audit.jsonl").read_text().splitlines()]
+    records = list(read_audit(world["tmp"] / "audit.jsonl"))
     assert [(r["action"], r["result"]) for r in records] == [("pause", "ok"), ("resume", "ok")]
     assert PAUSED_KEY.replace("/", "~1") in records[0]["patch"]
 

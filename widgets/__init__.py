@@ -1,4 +1,5 @@
-"""Textual widgets of monotui; they import textual, textual_plotext and monotui.model only."""
+"""Textual widgets of monotui; they import textual, textual_plotext, monotui.model and the sanitiser
+(monotui.outside_text) only."""
 
 from widgets.error_rate_chart import ErrorRateChart
 from widgets.event_log import EventLog

@@ -11,6 +11,10 @@ from typing import Any
 from monotui.commands.common import add_common, add_rollout, session
 from monotui.errors import ConfigError
 from monotui.model import Action, ActionKind
+from monotui.outside_text import literal
+
+MESSAGE_MAX = 1000
+PATCH_LINE_MAX = 4000
 
 VERBS = {
     "advance": (ActionKind.ADVANCE, "advance one step"),
@@ -73,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         built.close()
     if result.patch and args.dry_run:
-        print(result.patch)
+        # A diff keeps its lines; each is literal (a flag file's text is outside text).
+        for line in result.patch.splitlines():
+            print(literal(line, max_len=PATCH_LINE_MAX))
     stream = sys.stdout if result.ok else sys.stderr
-    print(f"{args.rollout}: {result.message}", file=stream)
+    print(f"{literal(args.rollout)}: {literal(result.message, max_len=MESSAGE_MAX)}", file=stream)
     return 0 if result.ok else (result.exit_code or 1)

@@ -8,6 +8,7 @@ from typing import Any
 
 from monotui.commands import configure
 from monotui.commands.common import add_common
+from monotui.outside_text import literal
 
 
 def register(sub: Any) -> None:
@@ -23,5 +24,7 @@ def run(args: argparse.Namespace) -> int:
     if loaded.kube is not None:
         loaded.kube.close()  # check_config makes its own connection, as a session would
     for note in loaded.notes:
-        print(note, file=sys.stdout)
-    return check_config(loaded.config, context=args.context, out=sys.stdout)
+        print(literal(note), file=sys.stdout)
+    return check_config(
+        loaded.config, context=args.context, out=sys.stdout, read_only=args.read_only
+    )

@@ -98,6 +98,31 @@ def load_config(args: argparse.Namespace) -> Config:
     return configure.load(args).config
 
 
+TOKEN_MAX_BYTES = 64 * 1024
+
+
+def secrets_of(cfg: Config) -> list[str]:
+    """What must never be written anywhere (the audit log, annotations): the Prometheus bearer
+    token and header values, and every flag source's header values."""
+    found = list(cfg.prometheus.headers.values())
+    token_file = cfg.prometheus.bearer_token_file
+    if token_file is not None:
+        try:
+            with token_file.open("rb") as f:
+                token = f.read(TOKEN_MAX_BYTES).decode("utf-8", "replace").strip()
+        except OSError:
+            token = ""  # the metrics source says why it cannot read it
+        if token:
+            found.append(token)
+    for rollout in cfg.rollouts:
+        headers = getattr(rollout.flags, "headers", None)
+        if isinstance(headers, dict):
+            found.extend(str(v) for v in headers.values())
+    # A header value like "Bearer xyz": the credential alone is as secret as the whole.
+    found += [v.partition(" ")[2] for v in found if " " in v]
+    return [s for s in dict.fromkeys(found) if len(s) >= 4]
+
+
 @dataclass
 class Session:
     """The rollouts one command works on, and what they share."""
@@ -134,7 +159,7 @@ def session(
     cfg = loaded.config
     ctx = BuildContext(cfg, context=args.context, read_only=args.read_only, _kube=loaded.kube)
     bus = EventBus()
-    audit = AuditLog(cfg.audit.path or default_path())
+    audit = AuditLog(cfg.audit.path or default_path(), secrets=secrets_of(cfg))
     try:
         rollouts = build_rollouts(
             cfg,

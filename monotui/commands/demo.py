@@ -94,5 +94,4 @@ def run(args: argparse.Namespace) -> int:
         # argparse already checked scenario, speed and policy, so nothing here exits with 2.
         return Fleet(build().rollouts)
 
-    run_app(title=f"monotui demo: {args.scenario}", boot=boot)
-    return 0
+    return run_app(title=f"monotui demo: {args.scenario}", boot=boot)

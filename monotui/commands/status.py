@@ -10,6 +10,7 @@ from typing import Any
 
 from monotui.commands.common import add_common, add_rollout, session
 from monotui.model import SourceState
+from monotui.outside_text import literal
 
 
 def register(sub: Any) -> None:
@@ -63,5 +64,5 @@ def run(args: argparse.Namespace) -> int:
     # The snapshot is printed either way; a source in ERROR makes the exit code say so too.
     failed = [src for snap in snapshots for src in snap.sources if src.state == SourceState.ERROR]
     for src in failed:
-        print(f"monotui: {src.name}: {src.message}", file=sys.stderr)
+        print(f"monotui: {literal(src.name)}: {literal(src.message, max_len=600)}", file=sys.stderr)
     return failed[0].exit_code or 1 if failed else 0

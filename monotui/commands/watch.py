@@ -31,11 +31,10 @@ def run(args: argparse.Namespace) -> int:
             windows.close()
         built.context.close()
 
-    run_app(
+    return run_app(
         built.rollouts,
         title="monotui",
         close=close,
         notes=built.loaded.notes,
         inferred=built.loaded.sources,
     )
-    return 0

@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from monotui.errors import MonotuiError, StaleDataError
 from monotui.model import EventLevel, SourceFailed, SourceRecovered, SourceState, SourceStatus
+from monotui.outside_text import redact_urls_in
 from monotui.rollout.told import Told
 
 
@@ -48,10 +49,12 @@ class SourceHealth:
             if isinstance(exc, StaleDataError):  # it answered, with old data: STALE, its age
                 stale, age = True, exc.age_s
             state = SourceState.STALE if stale else SourceState.ERROR
-            status = SourceStatus(name, state, str(exc), age, exc.exit_code)
+            # Shown on every output (status --json, the TUI, notifications): never a password.
+            message = redact_urls_in(str(exc))
+            status = SourceStatus(name, state, message, age, exc.exit_code)
             self._status[name] = status
-        if previous is None or previous.state == SourceState.OK or previous.message != str(exc):
-            self.told.tell(SourceFailed, f"{name}: {exc}", EventLevel.ERROR, source=status)
+        if previous is None or previous.state == SourceState.OK or previous.message != message:
+            self.told.tell(SourceFailed, f"{name}: {message}", EventLevel.ERROR, source=status)
         return status
 
     def get(self, name: str) -> SourceStatus | None:

@@ -102,7 +102,11 @@ def help_text(inferred: Mapping[str, Mapping[str, str]] | None = None) -> Group:
         panels,
         *found,
         Text(SMALL_NOTE),
-        Text("In read-only mode the keys that write are hidden and refused.", style="italic"),
+        Text(
+            "In read-only mode the keys that write are hidden, and pressing one says why; a key "
+            "that does not apply now (a at 100 %) says why too.",
+            style="italic",
+        ),
     )
 
 

@@ -18,6 +18,7 @@ from monotui.audit import AuditLog
 from monotui.errors import ConfigError
 from monotui.events import EventBus
 from monotui.model import Event, Snapshot, Weights
+from monotui.outside_text import literal
 from monotui.registry import BuildContext
 from monotui.rollout import Rollout, build_rollouts
 from monotui.sim.kinds import registry_for
@@ -227,9 +228,10 @@ def run_headless(demo: Demo, duration_s: float, out: TextIO) -> int:
 def _line(out: TextIO, t: float, rollout: Rollout, text: str) -> None:
     snap = rollout.snapshot()
     weights = str(snap.weights) if snap.weights is not None else "-"
-    # Event text is outside text (flag keys, error messages): printed exactly as it is.
+    # Event text is outside text (flag keys, error messages): one literal line, never an escape.
     print(
-        f"{iso(t)} {rollout.name} {text} weights={weights} verdict={snap.verdict.result.value}",
+        f"{iso(t)} {literal(rollout.name)} {literal(text, max_len=1000)} weights={weights} "
+        f"verdict={snap.verdict.result.value}",
         file=out,
         flush=True,
     )

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from monotui.errors import ConfigError, MonotuiError, NotFoundError, SourceError
 from monotui.model import Weights
-from monotui.sources import jsonpatch
+from monotui.sources import jsonpatch, kube_http
 from monotui.sources.base import RouteState
 from monotui.sources.kube_router import (
     ROLES,
@@ -61,13 +61,14 @@ class GatewayRouter(KubeRouter):
         """Whether a GRPCRoute of our name exists (only asked after the HTTPRoute was not found)."""
         for version in ("v1", "v1alpha2"):
             try:
-                self.kube.custom.get_namespaced_custom_object(
+                kube_http.call(
+                    self.kube.custom.get_namespaced_custom_object,
                     self.group,
                     version,
                     self.namespace,
                     "grpcroutes",
                     self.name,
-                    _request_timeout=self.kube.timeout_s,
+                    timeout_s=self.kube.timeout_s,
                 )
             except Exception:  # unserved, missing, forbidden, unreachable: we cannot tell
                 continue
