@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from monotui.audit import read_audit
 from tests.fakekube import FakeKube
 from tests.prometheus_server import free_port, wait_until
 
@@ -149,10 +150,10 @@ class Autopilot:
         return [at(e) for e in self.events(leading(False))]
 
     def actions(self) -> list[dict[str, Any]]:
-        """Its audit records (one line per action), oldest first."""
+        """Its audit records (an intent and its outcome as one), oldest first."""
         if not self.audit.exists():
             return []
-        return [json.loads(line) for line in self.audit.read_text().splitlines() if line]
+        return list(read_audit(self.audit))
 
     def kill(self) -> float:
         """SIGKILL, as a crash: no clean shutdown. Returns when it was sent."""

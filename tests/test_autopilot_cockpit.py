@@ -5,7 +5,6 @@ autopilot has released the Lease."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 
 from monotui import config
 from monotui.app import MonotuiApp
-from monotui.audit import AuditLog
+from monotui.audit import AuditLog, read_audit
 from monotui.autopilot.window import LeaseWindows
 from monotui.model import ActionEvent, VerdictResult, Weights
 from monotui.registry import BuildContext
@@ -119,10 +118,7 @@ async def test_a_cockpit_on_auto_never_writes_while_an_autopilot_holds_the_lease
 
             await ui.press("a")  # a person's key still works, as theirs
             await until(ui, lambda: canary(fake_kube) == 25, timeout_s=5)
-            (record,) = [
-                json.loads(line)
-                for line in (tmp_path / "cockpit-audit.jsonl").read_text().splitlines()
-            ]
+            (record,) = list(read_audit(tmp_path / "cockpit-audit.jsonl"))
             assert (record["user"], record["origin"], record["after"]) == ("oncall", "key", "75/25")
             pilot.wait_for(
                 lambda e: e["text"] == "weights changed outside monotui: 90/10 -> 75/25",

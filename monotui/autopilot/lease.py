@@ -16,6 +16,7 @@ from typing import Any
 from monotui.autopilot.microtime import format_micro, parse_time
 from monotui.autopilot.names import GROUP, MANAGED_BY, PLURAL, RBAC, ROLLOUT_KEY, STATE_KEY, VERSION
 from monotui.errors import MonotuiError, SourceError
+from monotui.sources import kube_http
 from monotui.sources.kube import KubeConnection, translate
 
 
@@ -91,8 +92,14 @@ class LeaseLock:
         from kubernetes.client.exceptions import ApiException
 
         try:
-            obj = self.kube.custom.get_namespaced_custom_object(
-                GROUP, VERSION, self.namespace, PLURAL, self.name, _request_timeout=self.timeout_s
+            obj = kube_http.call(
+                self.kube.custom.get_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                self.namespace,
+                PLURAL,
+                self.name,
+                timeout_s=self.timeout_s,
             )
         except ApiException as exc:
             if exc.status == 404:
@@ -118,8 +125,14 @@ class LeaseLock:
             "spec": spec,
         }
         try:
-            obj = self.kube.custom.create_namespaced_custom_object(
-                GROUP, VERSION, self.namespace, PLURAL, body, _request_timeout=self.timeout_s
+            obj = kube_http.call(
+                self.kube.custom.create_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                self.namespace,
+                PLURAL,
+                body,
+                timeout_s=self.timeout_s,
             )
         except Exception as exc:
             raise self._error(exc, "create") from None
@@ -140,14 +153,15 @@ class LeaseLock:
             notes[STATE_KEY] = state
         meta["annotations"] = notes
         try:
-            obj = self.kube.custom.replace_namespaced_custom_object(
+            obj = kube_http.call(
+                self.kube.custom.replace_namespaced_custom_object,
                 GROUP,
                 VERSION,
                 self.namespace,
                 PLURAL,
                 self.name,
                 body,
-                _request_timeout=self.timeout_s,
+                timeout_s=self.timeout_s,
             )
         except Exception as exc:
             raise self._error(exc, "update") from None

@@ -22,6 +22,7 @@ from monotui.autopilot.status import status_of
 from monotui.errors import MonotuiError
 from monotui.model import AutopilotStatus
 from monotui.rollout import Rollout
+from monotui.sources import kube_http
 from monotui.sources.kube import KubeConnection, translate
 
 FOLLOW_S = 2.0
@@ -137,13 +138,14 @@ class LeaseWindows:
         """One LIST of the autopilot's Leases per namespace."""
         for namespace, windows in self._by_namespace.items():
             try:
-                listed = self.kube.custom.list_namespaced_custom_object(
+                listed = kube_http.call(
+                    self.kube.custom.list_namespaced_custom_object,
                     GROUP,
                     VERSION,
                     namespace,
                     PLURAL,
                     label_selector=SELECTOR,
-                    _request_timeout=self.kube.timeout_s,
+                    timeout_s=self.kube.timeout_s,
                 )
             except Exception as exc:
                 why = translate(
@@ -167,9 +169,9 @@ class LeaseWindows:
                 window.saw(found.get(name))
 
     def close(self) -> None:
+        """Stop following; never waits for a LIST in flight (a hanging API server must not hold
+        up `q`): the thread is a daemon and ends at its next look at the stop flag."""
         self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(self.kube.timeout_s + 1)
 
     def _run(self) -> None:
         while not self._stop.is_set():
