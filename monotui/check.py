@@ -94,6 +94,16 @@ def _check_rollout(
                 source.close()
 
 
+def _routed(router: Any) -> tuple[str, str] | None:
+    """(group, plural) of what the router reads and writes in the cluster; None outside it. A
+    router on one object says so itself; Flagger's writes its Canary (`object`)."""
+    if getattr(router, "kube", None) is None:
+        return None
+    target = router if hasattr(router, "plural") else getattr(router, "object", None)
+    group, plural = getattr(target, "group", None), getattr(target, "plural", None)
+    return (group, plural) if isinstance(group, str) and isinstance(plural, str) else None
+
+
 def _check_access(
     report: _Report, rollout: RolloutConfig, router: Any, flags: Any, read_only: bool
 ) -> None:
@@ -105,7 +115,7 @@ def _check_access(
         return  # nothing of this rollout lives in the cluster
     from monotui.sources.kube_access import can_i, needs
 
-    routed = (router.group, router.plural) if getattr(router, "kube", None) else None
+    routed = _routed(router)
     featureflag = isinstance(flags, FeatureFlagFlags)
     wanted = needs(
         routed, argo=rollout.router.kind == "argo", featureflag=featureflag, read_only=read_only
