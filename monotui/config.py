@@ -32,6 +32,7 @@ from monotui.kinds import (
     RouterSettings,
 )
 from monotui.kinds import Section as _Section
+from monotui.notify.settings import NotifySettings
 from monotui.plan import PlanError, validate_steps
 
 
@@ -207,6 +208,8 @@ class Config(_Section):
     kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     rollouts: list[RolloutConfig] = Field(default_factory=list)
+    notify: list[NotifySettings] = Field(default_factory=list)
+    """Notification sinks (`[[notify]]`, monotui.notify.settings)."""
 
     @model_validator(mode="after")
     def _unique(self) -> Config:
