@@ -13,6 +13,7 @@ Deferred messages (NO DATA, failing sources) fall due on the rollout's clock (`d
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -81,7 +82,10 @@ class Composer:
         if isinstance(event, AutomationPaused):
             return self._paused(event)
         if isinstance(event, OutsideChange) and event.what == "pause":
-            return [self._make(event, "paused", ("paused",), f"{event.rollout}: {event.text}")]
+            # Titles are ours: who paused and why (outside text) stays in the text.
+            word = "resumed" if event.text.startswith("automation resumed") else "paused"
+            title = f"{event.rollout}: automation {word} elsewhere"
+            return [self._make(event, "paused", ("paused",), title)]
         return []
 
     def due(self, now: float) -> list[Message]:
@@ -123,7 +127,9 @@ class Composer:
         else:
             title = f"{event.rollout} {verb} by {who}"
         after = result.after or result.before
-        key = f"{event.rollout}|action|{action.kind.value}|{after}|{event.t:.3f}|{event.outcome}"
+        # Every action is news (a second rollback a second later too): its key is its own.
+        nonce = secrets.token_hex(6)
+        key = f"{event.rollout}|action|{action.kind.value}|{after}|{event.outcome}|{nonce}"
         return [
             self._make(
                 event,

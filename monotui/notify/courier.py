@@ -107,6 +107,7 @@ class Courier:
         self._next_try = 0.0
         self._closing: float | None = None  # the deadline of the final flush
         self._busy = False
+        self._wake = False
         self._thread = threading.Thread(target=self._run, name=f"monotui {label}", daemon=True)
 
     @property
@@ -122,6 +123,7 @@ class Courier:
         """Queue `message` for delivery; returns at once."""
         with self._cond:
             self._inbox.append(message)
+            self._wake = True
             self._cond.notify()
 
     def idle(self) -> bool:
@@ -144,6 +146,7 @@ class Courier:
         stay queued on disk for the next run."""
         with self._cond:
             self._closing = self.clock() + timeout_s
+            self._wake = True
             self._cond.notify()
         if self._thread.is_alive():
             self._thread.join(timeout_s + self._timeout_slack())
@@ -161,11 +164,19 @@ class Courier:
             if wait is None:
                 return
             with self._cond:
-                if not self._inbox and wait > 0:
+                # `_wake`: an offer or a close came since the step began; never sleep past it.
+                if not self._wake and wait > 0:
                     self._cond.wait(wait)
+                self._wake = False
 
     def _step(self) -> float | None:
         """One round: take in the inbox, maybe deliver; the seconds to wait (None: stop)."""
+        wait = self._round()
+        if wait is not None and self._closing is not None:
+            wait = max(0.0, min(wait, self._closing - self.clock()))  # never past the deadline
+        return wait
+
+    def _round(self) -> float | None:
         self._accept()
         now = self.clock()
         closing = self._closing
@@ -184,8 +195,7 @@ class Courier:
         wait = self.bucket.wait_s()
         if wait > 0:
             return wait
-        self.bucket.take()
-        self._deliver(head)
+        self._deliver(head)  # takes a token when it went through: retries are paced by backoff
         return 0.0
 
     def _accept(self) -> None:
@@ -242,6 +252,7 @@ class Courier:
         finally:
             with self._cond:
                 self._busy = False
+        self.bucket.take()
         self.spool.drop_front(head)
         for m in head:
             self._arrived.pop(m.key, None)
@@ -257,7 +268,8 @@ class Courier:
         backoff = min(self.max_backoff_s, self.first_backoff_s * 2 ** (self.failures - 1))
         delay = exc.retry_after_s if exc.retry_after_s is not None else backoff
         self._next_try = self.clock() + delay
-        if self.failures >= self.failing_after:
+        if self.failures >= self.failing_after and self.problem is None:
+            # Told once when it starts failing: a retry every few seconds is not news.
             queued = len(self.spool)
             lost = f", {self.dropped} dropped (queue full)" if self.dropped else ""
             self.problem = (
