@@ -18,6 +18,17 @@ def run(args: argparse.Namespace) -> int:
     """The TUI; the rollouts are built before the app so a bad config is one line, exit 2."""
     built = session(args)
     from monotui.app import run_app
+    from monotui.notify.attach import attach
 
-    run_app(built.rollouts, title="monotui", close=built.context.close)
+    try:
+        told = attach(built.config.notify, built.rollouts, built.bus)
+    except BaseException:
+        built.close()
+        raise
+
+    def close() -> None:
+        told.close()
+        built.context.close()
+
+    run_app(built.rollouts, title="monotui", close=close)
     return 0

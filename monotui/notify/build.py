@@ -4,6 +4,7 @@ problem of those rollouts (the cockpit's sources panel and `status` show it)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -12,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from monotui.errors import SourceError
+from monotui.errors import ConfigError, SourceError
 from monotui.model import Snapshot
 from monotui.notify import discord_payload, slack_payload, teams_payload, webhook_payload
 from monotui.notify.compose import Composer
@@ -115,16 +116,15 @@ def build_notifier(
 
 
 def transport_for(settings: NotifySettings, ledger: Ledger) -> Transport:
-    """The transport of one sink; its secret is read now (ConfigError when missing)."""
+    """The transport of one sink; its secret is read now (ConfigError when missing), and again
+    after a failed delivery (a rotated URL is picked up; a file gone since keeps the last one)."""
     label = settings.label
     if settings.bot:
-
-        def token() -> str:
-            return read_secret(
+        token = _rereading(
+            lambda: read_secret(
                 settings.token_file, settings.token_env, what="bot token", sink=label
             )
-
-        token()
+        )
         return SlackBotTransport(
             label,
             token,
@@ -134,10 +134,9 @@ def transport_for(settings: NotifySettings, ledger: Ledger) -> Transport:
             timeout_s=settings.timeout_s,
         )
 
-    def url() -> str:
-        return read_secret(settings.url_file, settings.url_env, what="webhook URL", sink=label)
-
-    url()
+    url = _rereading(
+        lambda: read_secret(settings.url_file, settings.url_env, what="webhook URL", sink=label)
+    )
     if settings.kind == "webhook":
         return WebhookTransport(
             label,
@@ -152,6 +151,19 @@ def transport_for(settings: NotifySettings, ledger: Ledger) -> Transport:
         "discord": discord_payload.payload,
     }[settings.kind]
     return WebhookTransport(label, payload, url, timeout_s=settings.timeout_s)
+
+
+def _rereading(read: Callable[[], str]) -> Callable[[], str]:
+    """`read` now (raising), and on later calls its newest value, the last good one when it
+    fails."""
+    last = [read()]
+
+    def current() -> str:
+        with contextlib.suppress(ConfigError):
+            last[0] = read()
+        return last[0]
+
+    return current
 
 
 def _stem(settings: NotifySettings) -> Path:

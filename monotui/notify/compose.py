@@ -55,7 +55,7 @@ class Lookup(Protocol):
 @dataclass
 class _Pending:
     due: float
-    make: Callable[[], Message]
+    make: Callable[[], Message | None]
 
 
 class Composer:
@@ -97,6 +97,8 @@ class Composer:
         out = []
         for k, p in ready:
             message = p.make()
+            if message is None:
+                continue
             with self._lock:
                 self._told[k] = message.key
             out.append(message)
@@ -120,6 +122,8 @@ class Composer:
         if action.kind in (ActionKind.PAUSE, ActionKind.RESUME):
             topics.append("paused")
         verb = _VERBS.get(action.kind, action.kind.value)
+        if result.ok and result.after is not None and result.after.canary == 100:
+            verb = "promoted"  # the last advance (or a weight of 100) finishes the rollout
         if not result.ok:
             title = f"{event.rollout}: {action.kind.value} {event.outcome} ({who})"
         elif automatic:
@@ -172,7 +176,10 @@ class Composer:
             key = f"{name}|verdict|NODATA|{gen}"
             seconds = self.nodata_after_s
 
-            def make() -> Message:
+            def make() -> Message | None:
+                snap = self.lookup.snapshot(name)
+                if snap is not None and snap.weights is not None and snap.weights.canary == 0:
+                    return None  # no canary traffic, no canary data: nothing is wrong
                 title = f"{name}: NO DATA for {seconds:.0f}s"
                 return self._make(event, "verdict", ("verdict",), title, key=key)
 
@@ -228,7 +235,7 @@ class Composer:
 
     # --- building ------------------------------------------------------------------------------
 
-    def _defer(self, slot: tuple[str, str], due: float, make: Callable[[], Message]) -> None:
+    def _defer(self, slot: tuple[str, str], due: float, make: Callable[[], Message | None]) -> None:
         with self._lock:
             self._pending.setdefault(slot, _Pending(due, make))
 
