@@ -13,11 +13,11 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from monotui.commands import act, backtest, check, demo, serve_demo, status, watch
+from monotui.commands import act, backtest, check, demo, report, serve_demo, status, watch
 from monotui.commands.common import add_common, with_defaults
 from monotui.errors import MonotuiError
 
-COMMANDS = (demo, watch, status, act, check, backtest, serve_demo)
+COMMANDS = (demo, watch, status, act, check, backtest, report, serve_demo)
 """Each registers its parsers (`register(subparsers)`); the order is --help's."""
 
 
