@@ -289,7 +289,8 @@ def _key_path(loc: tuple[int | str, ...], data: Any) -> str:
     node = data
     for item in loc:
         if isinstance(item, int):
-            name = node[item].get("name") if isinstance(node, list) and item < len(node) else None
+            entry = node[item] if isinstance(node, list) and item < len(node) else None
+            name = entry.get("name") if isinstance(entry, dict) else None  # events[0] is a str
             named = isinstance(node, list) and isinstance(name, str)
             parts[-1:] = [f"{parts[-1] if parts else ''}[{item}]" + (f" ({name})" if named else "")]
             node = node[item] if isinstance(node, list) and item < len(node) else None
