@@ -16,7 +16,7 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from monotui.model import (
@@ -134,18 +134,19 @@ class Composer:
         # Every action is news (a second rollback a second later too): its key is its own.
         nonce = secrets.token_hex(6)
         key = f"{event.rollout}|action|{action.kind.value}|{after}|{event.outcome}|{nonce}"
-        return [
-            self._make(
-                event,
-                event_name,
-                tuple(dict.fromkeys(topics)),
-                title,
-                key=key,
-                who=who,
-                reason=action.reason,
-                rolled_back=finished and action.kind == ActionKind.ROLLBACK,
-            )
-        ]
+        message = self._make(
+            event,
+            event_name,
+            tuple(dict.fromkeys(topics)),
+            title,
+            key=key,
+            who=who,
+            reason=action.reason,
+            rolled_back=finished and action.kind == ActionKind.ROLLBACK,
+        )
+        if result.ok and action.kind == ActionKind.ROLLBACK and message.level == "info":
+            message = replace(message, level="warn")  # applied, yet the news of the day
+        return [message]
 
     # --- verdicts ------------------------------------------------------------------------------
 

@@ -33,7 +33,7 @@ def payload(messages: list[Message]) -> dict[str, Any]:
 
 def embed(m: Message, *, with_numbers: bool) -> dict[str, Any]:
     description = [escape.discord(m.text, 1500)]
-    if m.reason and m.reason != m.text:
+    if m.reason and m.reason not in m.text:
         description.append(f"**reason:** {escape.discord(m.reason, 800)}")
     if m.who:
         description.append(f"**by:** {escape.discord(m.who, 200)}")

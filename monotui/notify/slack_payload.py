@@ -38,7 +38,8 @@ def fallback(messages: list[Message]) -> str:
 def blocks(messages: list[Message]) -> list[dict[str, Any]]:
     """The header, one section per message, the newest numbers, where, and the command."""
     newest = messages[-1]
-    title = newest.title if len(messages) == 1 else f"{newest.rollout}: {len(messages)} events"
+    more = f" (+{len(messages) - 1} earlier)" if len(messages) > 1 else ""
+    title = newest.title + more
     out: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": escape.plain(title, 150)}}
     ]
@@ -62,7 +63,7 @@ def blocks(messages: list[Message]) -> list[dict[str, Any]]:
 def section_text(m: Message) -> str:
     icon = _ICONS.get(m.level, _ICONS["info"])
     lines = [f"{icon} *{escape.slack(m.title, 200)}*", escape.slack(m.text, 1500)]
-    if m.reason and m.reason != m.text:
+    if m.reason and m.reason not in m.text:
         lines.append(f"_reason:_ {escape.slack(m.reason, 1000)}")
     if m.who:
         lines.append(f"_by:_ {escape.slack(m.who, 200)}")

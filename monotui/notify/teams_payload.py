@@ -45,7 +45,7 @@ def card(messages: list[Message]) -> dict[str, Any]:
         )
         body.append({"type": "TextBlock", "text": escape.card(m.text, 1500), "wrap": True})
         extra = []
-        if m.reason and m.reason != m.text:
+        if m.reason and m.reason not in m.text:
             extra.append({"title": "reason", "value": escape.card(m.reason, 1000)})
         if m.who:
             extra.append({"title": "by", "value": escape.card(m.who, 200)})

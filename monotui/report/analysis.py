@@ -8,13 +8,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from monotui.backtest import Decision, Summary, replay
+from monotui.backtest import STEP_POLLS, Decision, Summary, replay
 from monotui.config import RolloutConfig, duration_s
 from monotui.judge import Judge
 from monotui.metrics import metrics_for, specs
 from monotui.model import MetricSpec, Sample, Verdict
 from monotui.report.gather import Record
-from monotui.report.impact import Cost, Stretch, cost, stretches
+from monotui.report.impact import Cost, Stretch, cost, nearest_step, share, stretches
 
 SIGNIFICANT = 10.0
 """The evidence that counts as a first sign (the Bayes-factor scale's "strong")."""
@@ -72,7 +72,7 @@ def analyse(
     until = mitigated if mitigated is not None else end
     running = tuple(s for s in window if s.t <= until + _interval(window))
     runs = stretches(window, metric_specs, rollout.steps)
-    at = judged_at(rollout, samples, runs)
+    at = judged_at(rollout, samples, start, end)
     return Findings(
         rollout=rollout,
         start=start,
@@ -92,24 +92,44 @@ def analyse(
     )
 
 
+def step_starts(samples: Sequence[Sample], steps: Sequence[int], start: float) -> list[float]:
+    """When the step each sample belongs to started, as `backtest.replay` follows the observed
+    split (a new share counts after STEP_POLLS polls), so the numbers at an action are the ones
+    the replay's judge had."""
+    out = []
+    step_pct, step_since, pending, pending_count = 0, start, 0, 0
+    for s in samples:
+        nearest = nearest_step(share(s), steps)
+        if s.t >= start and nearest != step_pct:
+            pending_count = pending_count + 1 if nearest == pending else 1
+            pending = nearest
+            if pending_count >= STEP_POLLS or step_pct == 0:
+                step_pct, step_since, pending_count = nearest, s.t, 0
+        else:
+            pending_count = 0
+        out.append(step_since)
+    return out
+
+
 def judged_at(
-    rollout: RolloutConfig, samples: Sequence[Sample], runs: Sequence[Stretch]
+    rollout: RolloutConfig, samples: Sequence[Sample], start: float, end: float
 ) -> Callable[[float], Verdict | None]:
-    """What the judge said at time `t`: its verdict on the samples up to `t`, the step starting
-    where the stretch holding `t` starts (as the live judge saw it when someone acted)."""
+    """What the judge said at time `t`: its verdict at the last poll before `t`, the judge run
+    over every poll of the window in order (it keeps state from poll to poll, as it did live)
+    within the steps the replay had them in."""
     judge = Judge(metrics_for(rollout.judge), rollout.judge, duration_s(rollout.metrics.window))
+    since = step_starts(samples, rollout.steps, start)
+    verdicts: list[tuple[float, Verdict]] = []
+    for k, s in enumerate(samples):
+        if start <= s.t <= end:
+            verdict = judge.judge(
+                samples[: k + 1], run_since=None, step_since=since[k], canary_expected=True
+            )
+            verdicts.append((s.t, verdict))
 
     def at(t: float) -> Verdict | None:
-        seen = [s for s in samples if s.t <= t]
-        if not seen:
-            return None
-        step = next((r for r in runs if r.start <= t <= r.end), None)
-        return judge.judge(
-            seen,
-            run_since=None,
-            step_since=step.start if step is not None else None,
-            canary_expected=step is not None and step.step_pct > 0,
-        )
+        before = [v for vt, v in verdicts if vt <= t]
+        return before[-1] if before else None
 
     return at
 

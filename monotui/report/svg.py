@@ -62,12 +62,13 @@ def chart(
             f'<line x1="{LEFT}" y1="{ly:.1f}" x2="{WIDTH - RIGHT}" y2="{ly:.1f}" '
             f'stroke="{COLORS["limit"]}" stroke-dasharray="4 3"/>'
         )
-    for mark in marks:
+    for i, mark in enumerate(marks):
         mx = x(mark.t)
+        label_y = TOP + 10 + 12 * i  # one row per mark: close marks' labels never overlap
         out.append(
             f'<line x1="{mx:.1f}" y1="{TOP}" x2="{mx:.1f}" y2="{HEIGHT - BOTTOM}" '
             f'stroke="{COLORS["mark"]}" stroke-dasharray="2 2"/>'
-            f'<text x="{mx + 3:.1f}" y="{TOP + 10}" fill="{COLORS["mark"]}">'
+            f'<text x="{mx + 3:.1f}" y="{label_y}" fill="{COLORS["mark"]}">'
             f"{escape(mark.label)}</text>"
         )
     for name, points in series.items():
