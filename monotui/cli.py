@@ -20,6 +20,7 @@ from monotui.commands import (
     check,
     demo,
     discover,
+    report,
     serve_demo,
     status,
     watch,
@@ -31,7 +32,7 @@ from monotui.outside_text import literal, redact_urls_in
 ERROR_MAX = 1000
 """The longest error line printed: a long one is cut (and says so) rather than flooding the terminal."""
 
-COMMANDS = (demo, watch, status, act, check, discover, backtest, autopilot, serve_demo)
+COMMANDS = (demo, watch, status, act, check, discover, backtest, report, autopilot, serve_demo)
 """Each registers its parsers (`register(subparsers)`); the order is --help's."""
 
 

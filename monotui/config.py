@@ -41,6 +41,7 @@ from monotui.kinds import (
     RouterSettings,
 )
 from monotui.kinds import Section as _Section
+from monotui.notify.settings import NotifySettings
 from monotui.plan import PlanError, validate_steps
 
 
@@ -257,6 +258,8 @@ class Config(_Section):
     kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     rollouts: list[RolloutConfig] = Field(default_factory=list)
+    notify: list[NotifySettings] = Field(default_factory=list)
+    """Notification sinks (`[[notify]]`, monotui.notify.settings)."""
 
     @model_validator(mode="after")
     def _unique(self) -> Config:
@@ -345,7 +348,7 @@ def _key_path(loc: tuple[int | str, ...], data: Any) -> str:
     for item in loc:
         if isinstance(item, int):
             entry = node[item] if isinstance(node, list) and 0 <= item < len(node) else None
-            name = entry.get("name") if isinstance(entry, dict) else None
+            name = entry.get("name") if isinstance(entry, dict) else None  # events[0] is a str
             named = f" ({name})" if isinstance(name, str) else ""
             parts[-1:] = [f"{parts[-1] if parts else ''}[{item}]{named}"]
             node = entry

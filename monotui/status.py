@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monotui.model import Evidence, MetricVerdict, Pair, Snapshot
+from monotui.model.impact import impact_of
 from monotui.outside_text import literal
 
 
@@ -41,6 +42,7 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
             "canary_requests": _num(snap.verdict.canary_requests),
             "metrics": [_metric(m) for m in snap.verdict.metrics],
         },
+        "impact": _impact(snap),
         "step": {"index": snap.plan.index, "of": len(snap.plan.steps)},
         "steps": list(snap.plan.steps),
         "hold": {"elapsed_s": _num(snap.hold_elapsed_s), "of_s": _num(snap.hold_s)},
@@ -62,6 +64,17 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
             for s in snap.sources
         },
         "data_time": iso(latest.t) if latest else None,
+    }
+
+
+def _impact(snap: Snapshot) -> dict[str, Any]:
+    """The bad requests the canary served beyond the baseline's rate, since it started."""
+    impact = impact_of(snap)
+    return {
+        "since": iso(impact.since) if impact.since is not None else None,
+        "excess_bad": {h.what: _num(h.excess) for h in impact.harms},
+        "bad_served": {h.what: _num(h.served) for h in impact.harms},
+        "canary_requests": _num(impact.harms[0].canary_requests) if impact.harms else None,
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from monotui.model import AutopilotStatus, Phase, Snapshot
+from monotui.model.impact import impact_of
 from widgets.panel import SnapshotPanel
 from widgets.text import age, clean
 
@@ -66,6 +67,7 @@ class RolloutHeader(SnapshotPanel):
             snapshot.dry_run,
             data_age,
             _autopilot_digest(snapshot.autopilot),
+            _impact(snapshot),
         )
 
     def draw(self, snapshot: Snapshot | None, width: int) -> Text:
@@ -84,6 +86,11 @@ class RolloutHeader(SnapshotPanel):
         text.append(f"  {clean(where)}", style="dim")
         text.append("  ")
         text.append(snapshot.phase.value, style=PHASE_STYLES.get(snapshot.phase, "bold"))
+        impact = _impact(snapshot)
+        if impact:
+            # The live impact meter: bad requests served beyond the baseline's rate so far.
+            text.append("  impact ", style="dim")
+            text.append(impact, style="bold red" if not impact.startswith("+0 ") else "")
         text.append(f"  {clean(snapshot.backend)}", style="dim")
         text.append(f"  policy {clean(snapshot.policy)}")
         if snapshot.autopilot is not None:
@@ -102,3 +109,9 @@ def _autopilot_digest(status: AutopilotStatus | None) -> object:
         return None
     renewed = None if status.renewed_age_s is None else int(status.renewed_age_s)
     return (status.holder, status.live, status.here, status.error, renewed)
+
+
+def _impact(snapshot: Snapshot) -> str:
+    """ "+1,204 5xx" (the kind of bad request with the most excess), "" without evidence."""
+    worst = impact_of(snapshot).worst
+    return "" if worst is None else f"+{worst.excess:,.0f} {clean(worst.what)}"

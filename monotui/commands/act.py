@@ -16,6 +16,9 @@ from monotui.outside_text import literal
 MESSAGE_MAX = 1000
 PATCH_LINE_MAX = 4000
 
+ACT_NOTIFY_S = 5.0
+"""How long a one-shot verb waits for its notifications and Event before exiting."""
+
 VERBS = {
     "advance": (ActionKind.ADVANCE, "advance one step"),
     "pause": (ActionKind.PAUSE, "pause automation"),
@@ -72,8 +75,15 @@ def run(args: argparse.Namespace) -> int:
     # One action, no observation: the actuator reads the route (or flags) it needs.
     built = session(args, only=args.rollout, policy="manual")
     try:
-        (rollout,) = built.rollouts
-        result = rollout.apply(action)
+        from monotui.notify.attach import attach
+
+        told = attach(built.config.notify, built.rollouts, built.bus)
+        try:
+            (rollout,) = built.rollouts
+            result = rollout.apply(action)
+        finally:
+            # Within a deadline: what is not delivered stays queued for the next monotui.
+            told.close(timeout_s=ACT_NOTIFY_S)
     finally:
         built.close()
     if result.patch and args.dry_run:

@@ -21,12 +21,19 @@ def run(args: argparse.Namespace) -> int:
     built = session(args)
     from monotui.app import run_app
     from monotui.autopilot.window import LeaseWindows
+    from monotui.notify.attach import attach
 
+    try:
+        told = attach(built.config.notify, built.rollouts, built.bus)
+    except BaseException:
+        built.close()
+        raise
     windows = None
     if built.context.kube_context:
         windows = LeaseWindows(built.rollouts, built.context.kube()).start()
 
     def close() -> None:
+        told.close()
         if windows is not None:
             windows.close()
         built.context.close()

@@ -57,6 +57,15 @@ class SourceHealth:
             self.told.tell(SourceFailed, f"{name}: {message}", EventLevel.ERROR, source=status)
         return status
 
+    def clear(self, name: str) -> None:
+        """`name` is fine again and is not polled (a notification sink): forgotten rather than
+        kept OK, which would age into STALE; its recovery is told once, as `ok` would."""
+        with self._lock:
+            previous = self._status.pop(name, None)
+            self._last_ok.pop(name, None)
+        if previous is not None and previous.state != SourceState.OK:
+            self.told.tell(SourceRecovered, f"{name}: answers again", source=name)
+
     def get(self, name: str) -> SourceStatus | None:
         """The status of `name` as last recorded (not aged), None before its first answer."""
         with self._lock:
