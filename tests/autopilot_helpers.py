@@ -84,16 +84,17 @@ class Autopilot:
         hold_s: float = 10.0,
         port: int | None = None,
         nodata_limit: int = 1000,
+        extra: str = "",
     ) -> None:
+        """`extra`: TOML appended to the config (e.g. a [[notify]] table)."""
         self.identity = identity
         self.root = root / identity
         self.root.mkdir(parents=True, exist_ok=True)
         self.audit = self.root / "audit.jsonl"
         self.config = self.root / "monotui.toml"
         self.config.write_text(
-            config_text(
-                self.audit, prometheus=prometheus, hold_s=hold_s, nodata_limit=nodata_limit
-            ),
+            config_text(self.audit, prometheus=prometheus, hold_s=hold_s, nodata_limit=nodata_limit)
+            + extra,
             encoding="utf-8",
         )
         self.kubeconfig = fake.write_kubeconfig(self.root / "kubeconfig", user=identity)
@@ -107,7 +108,12 @@ class Autopilot:
             [sys.executable, "-m", "monotui", "autopilot", "-c", str(self.config)]
             + ["--listen", f"127.0.0.1:{self.port}", "--identity", identity, *timing.args()],
             cwd=ROOT,
-            env={**os.environ, "KUBECONFIG": str(self.kubeconfig), "POD_NAME": "ignored"},
+            env={
+                **os.environ,
+                "KUBECONFIG": str(self.kubeconfig),
+                "POD_NAME": "ignored",
+                "XDG_STATE_HOME": str(self.root / "state"),  # each pod its own disk
+            },
             stdout=subprocess.PIPE,
             stderr=self.stderr,
             stdin=subprocess.DEVNULL,

@@ -92,3 +92,36 @@ def test_a_bad_listen_address_or_timing_is_one_line_and_exit_2(tmp_path: Path) -
     assert done.returncode == 2
     assert "--lease-duration must be greater than --renew-deadline" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_only_the_lease_holder_notifies(fake_kube: FakeKube, tmp_path: Path) -> None:
+    """Two autopilots see the same stored pause; the chat hears of it once, from the holder."""
+    from tests.notify_receiver import Receiver
+
+    vs = virtual_service(10)
+    vs["metadata"]["annotations"].update(
+        {"monotui.dev/automation-paused": "true", "monotui.dev/paused-by": "alice: p"}
+    )
+    fake_kube.put_object(vs)
+    receiver = Receiver()
+    receiver.up()
+    url_file = tmp_path / "hook-url"
+    url_file.write_text(f"{receiver.url}/hook")
+    notify = f'\n[[notify]]\nkind = "webhook"\nname = "chat"\nurl_file = "{url_file}"\n'
+    pilots = [Autopilot(fake_kube, tmp_path, pod, extra=notify) for pod in ("pod-a", "pod-b")]
+    try:
+        for pilot in pilots:
+            pilot.wait_for(lambda e: e.get("what") == "pause", STARTUP_S, "the stored pause")
+        wait_until(lambda: holder(fake_kube) in ("pod-a", "pod-b"), 10, "a holder", 0.1)
+        wait_until(
+            lambda: any(b.get("event") == "paused" for b in receiver.bodies()), 10, "a message"
+        )
+        for pilot in pilots:
+            assert pilot.terminate() == 0  # both delivered what they had before exiting
+        paused = [b for b in receiver.bodies() if b.get("event") == "paused"]
+        assert len(paused) == 1, paused  # not once per pod
+        assert "alice: p" in paused[0]["message"] + paused[0]["reason"]
+    finally:
+        for pilot in pilots:
+            pilot.close()
+        receiver.down()

@@ -67,7 +67,7 @@ class Autopilot:
         self._started: set[str] = set()
         self._started_lock = threading.Lock()
         self.collector = AutopilotCollector(
-            self.rollouts, leading=self._leading, ready=lambda: self.unready() is None
+            self.rollouts, leading=self.leading, ready=lambda: self.unready() is None
         )
         bus.subscribe(self.collector)
         registry = CollectorRegistry(auto_describe=False)
@@ -92,7 +92,8 @@ class Autopilot:
         stuck = [name for name, lead in self.leaderships.items() if not lead.alive]
         return f"the lease renewals stopped for {', '.join(stuck)}" if stuck else None
 
-    def _leading(self, rollout: str) -> bool:
+    def leading(self, rollout: str) -> bool:
+        """Whether this process holds `rollout`'s Lease now."""
         lead = self.leaderships.get(rollout)
         return lead is not None and lead.leading
 

@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     from monotui.autopilot.endpoints import parse_listen
     from monotui.autopilot.runner import Autopilot, AutopilotOptions
     from monotui.events import EventBus
+    from monotui.notify.attach import attach
     from monotui.registry import PRODUCTION, BuildContext
     from monotui.rollout import build_rollouts
 
@@ -87,10 +88,15 @@ def run(args: argparse.Namespace) -> int:
             cfg, PRODUCTION, ctx, audit=audit, bus=bus, dry_run=args.dry_run, policy=None
         )
         pilot = Autopilot(rollouts, ctx, bus, options, out=sys.stdout)
+        # Only the Lease holder tells chat and the cluster: a standby sees the same events.
+        told = attach(cfg.notify, rollouts, bus, only=pilot.leading)
     except BaseException:
         ctx.close()
         raise
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    return pilot.run(stop)
+    try:
+        return pilot.run(stop)
+    finally:
+        told.close()

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from monotui.events import EventBus
+from monotui.events import EventBus, Subscriber
+from monotui.model import Event
 from monotui.notify.build import build_notifier
 from monotui.notify.kube_events import KubeEvents
 from monotui.notify.notifier import Notifier
@@ -49,15 +50,29 @@ def attach(
     kube_events: bool = True,
     persist: bool = True,
     folder: Path | None = None,
+    only: Callable[[str], bool] | None = None,
 ) -> Attached:
     """Subscribe the notifier of `sinks` (ConfigError when a secret is missing) and, unless
-    `kube_events` is False, the Kubernetes Events poster, to `bus`."""
+    `kube_events` is False, the Kubernetes Events poster, to `bus`. With `only`, the events of a
+    rollout go out only while `only(rollout)` says so (the autopilot: while it holds the
+    rollout's Lease, so that its standbys do not repeat every message)."""
     attached = Attached()
     attached.notifier = build_notifier(sinks, rollouts, clock=clock, persist=persist, folder=folder)
     if attached.notifier is not None:
         attached.notifier.start()
-        attached._unsubscribe.append(bus.subscribe(attached.notifier))
+        attached._unsubscribe.append(bus.subscribe(_filtered(attached.notifier, only)))
     if kube_events:
         attached.kube_events = KubeEvents(rollouts).start()
-        attached._unsubscribe.append(bus.subscribe(attached.kube_events))
+        attached._unsubscribe.append(bus.subscribe(_filtered(attached.kube_events, only)))
     return attached
+
+
+def _filtered(subscriber: Subscriber, only: Callable[[str], bool] | None) -> Subscriber:
+    if only is None:
+        return subscriber
+
+    def deliver(event: Event) -> None:
+        if only(event.rollout):
+            subscriber(event)
+
+    return deliver
