@@ -154,15 +154,15 @@ class ProbeJudge:
 
 def with_probes(verdict: Verdict, probes: Sequence[MetricVerdict]) -> Verdict:
     """The count verdict with the probes' calls: a probe HIGH fails it (naming the probe and the
-    track), a probe failing on both tracks makes a passing verdict an incident (the automation
-    holds); otherwise it is unchanged."""
+    track), a probe failing on both tracks makes a passing (or data-less) verdict an incident
+    (the automation holds); otherwise it is unchanged."""
     high = [p for p in probes if p.label == MetricLabel.HIGH]
     if high:
         reason = "; ".join(p.sentence for p in high)
         if verdict.result == VerdictResult.FAIL:
             reason = f"{verdict.reason}; {reason}"
         return replace(verdict, result=VerdictResult.FAIL, score=0.0, reason=reason, incident=False)
-    if verdict.result != VerdictResult.PASS:
+    if verdict.result not in (VerdictResult.PASS, VerdictResult.NODATA):
         return verdict
     both = next((p for p in probes if p.both_failing), None)
     if both is None:
