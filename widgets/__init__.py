@@ -7,6 +7,7 @@ from widgets.fleet_table import FleetTable
 from widgets.latency_chart import LatencyChart
 from widgets.plan_panel import PlanPanel
 from widgets.rollout_header import RolloutHeader
+from widgets.synthetics_panel import SyntheticsPanel
 from widgets.verdict_panel import VerdictPanel
 from widgets.weights_panel import WeightsPanel
 
@@ -18,6 +19,7 @@ __all__ = [
     "LatencyChart",
     "PlanPanel",
     "RolloutHeader",
+    "SyntheticsPanel",
     "VerdictPanel",
     "WeightsPanel",
 ]

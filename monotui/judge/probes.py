@@ -37,6 +37,9 @@ class ProbeTally:
     failures: int = 0
     newest_failed: bool | None = None
     """Whether the newest result failed (None: no result yet, or not fresh)."""
+    unjudged: str = ""
+    """Why this track's failures do not count now ("" : they do), e.g. the flag it forces is
+    off for users: the path it tests is not served, so it is shown, not judged."""
 
 
 @dataclass
@@ -47,6 +50,7 @@ class _Pair:
     pending: tuple[int, int, int, int] = (0, 0, 0, 0)  # baseline n, bad; canary n, bad
     probes: tuple[int, int, int, int] = (0, 0, 0, 0)  # the same, since the run started
     newest: tuple[bool | None, bool | None] = (None, None)  # baseline, canary: failed?
+    unjudged: str = ""
 
 
 class ProbeJudge:
@@ -71,6 +75,7 @@ class ProbeJudge:
             if track not in CANARY_TRACKS:
                 continue
             pair = self._pairs.setdefault((probe, track), _Pair(self.test.start()))
+            pair.unjudged = tally.unjudged
             base = by.get((probe, "baseline"), ProbeTally(probe, "baseline"))
             self._add(pair, base, tally)
         for (probe, track), pair in self._pairs.items():
@@ -137,6 +142,9 @@ class ProbeJudge:
             evidence=evidence,
         )
         counts = f"{e_c} of {n_c} failed on {track}, {e_b} of {n_b} on baseline"
+        if test.rolls_back(ev) and pair.unjudged:
+            sentence = f"synthetic {probe} fails on {track} ({counts}); not judged: {pair.unjudged}"
+            return replace(verdict, sentence=sentence)
         if test.rolls_back(ev):
             shown = ratio_words(evidence.e_value) if evidence.e_value < 1e6 else "over 1,000,000x"
             sentence = (
@@ -144,7 +152,7 @@ class ProbeJudge:
                 f"{shown}, {ratio_words(evidence.limit)} rolls back)"
             )
             return replace(verdict, label=MetricLabel.HIGH, sentence=sentence)
-        if pair.newest == (True, True):
+        if pair.newest == (True, True) and not pair.unjudged:
             sentence = f"synthetic {probe} failing on baseline and {track}: not the canary"
             return replace(verdict, sentence=sentence, both_failing=True)
         if n_c == 0 and pair.newest[1] is None:

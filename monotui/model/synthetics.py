@@ -81,18 +81,28 @@ class Synthetics:
         return next((v for v in self.verdicts if v.name == f"{probe} on {track}"), None)
 
     def summary(self) -> str:
-        """One line: "synthetics 3/4 pass; checkout-submit FAIL on canary+flag"."""
+        """One line: "synthetics 3/4 pass; checkout-submit FAIL on canary+flag" (the probes
+        failing on a canary track first, else the first cell that is not PASS)."""
         if not self.cells:
             return ""
         passing = sum(1 for c in self.cells if c.state == ProbeState.PASS)
         line = f"synthetics {passing}/{len(self.cells)} pass"
-        high = [v for v in self.verdicts if v.label == MetricLabel.HIGH]
-        worst = next(
-            (c for c in self.cells if c.state == ProbeState.FAIL and c.track != "baseline"),
-            next((c for c in self.cells if c.state != ProbeState.PASS), None),
-        )
-        if high:
-            line += f"; {high[0].name} FAIL (judged)"
-        elif worst is not None:
+        judged = {v.name for v in self.verdicts if v.label == MetricLabel.HIGH}
+        failing: dict[str, list[str]] = {}
+        for c in self.cells:
+            if c.track != "baseline" and (
+                c.state == ProbeState.FAIL or f"{c.probe} on {c.track}" in judged
+            ):
+                failing.setdefault(c.probe, []).append(c.track)
+        if failing:
+            return (
+                line
+                + "; "
+                + "; ".join(
+                    f"{probe} FAIL on {', '.join(tracks)}" for probe, tracks in failing.items()
+                )
+            )
+        worst = next((c for c in self.cells if c.state != ProbeState.PASS), None)
+        if worst is not None:
             line += f"; {worst.probe} {worst.state.value} on {worst.track}"
         return line

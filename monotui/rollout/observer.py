@@ -229,9 +229,14 @@ class Observer:
         """Run (or read) every probe once; their health is one source, "synthetics"."""
         if self.synthetics is None:
             return
-        route = self.state.route
+        route, flagset = self.state.route, self.state.flagset
         reachable = route.track_routes if route is not None else frozenset()
-        tallies, problems = self.synthetics.read(self.clock(), reachable)
+        off = frozenset(
+            f.key
+            for f in (flagset.flags if flagset is not None else ())
+            if f.state.upper() != "ENABLED" or f.value in (False, None, "off")
+        )
+        tallies, problems = self.synthetics.read(self.clock(), reachable, off)
         with self._lock:
             self._tallies = tallies
         if problems:

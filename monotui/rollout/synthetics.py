@@ -13,7 +13,7 @@ import threading
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from monotui.judge.probes import ProbeTally
 from monotui.model import MetricVerdict, ProbeCell, ProbeState, Synthetics
@@ -48,9 +48,12 @@ class SyntheticsReader:
         """Whether some probe reaches a track through the route monotui adds."""
         return any(s.header_tracks() for s in self.sources)
 
-    def read(self, now: float, reachable: frozenset[str]) -> tuple[tuple[ProbeTally, ...], str]:
+    def read(
+        self, now: float, reachable: frozenset[str], flags_off: frozenset[str] = frozenset()
+    ) -> tuple[tuple[ProbeTally, ...], str]:
         """Read every source; returns this poll's tallies and the problems in one line ("" when
-        every source answered)."""
+        every source answered). `flags_off`: flags that are off for users now; a canary+flag
+        track forcing one of them is shown, not judged."""
         self._reachable = reachable
         if not self.sources:
             return (), ""
@@ -67,8 +70,12 @@ class SyntheticsReader:
                 readings = tuple(
                     TrackReading(t, error=f"probe failed: {exc}") for t in source.tracks
                 )
+            key = source.flag_key
             for reading in readings:
-                tallies.append(self._take(source, reading, now))
+                tally = self._take(source, reading, now)
+                if reading.track == "canary+flag" and key in flags_off:
+                    tally = replace(tally, unjudged=f"flag {key} is off for users")
+                tallies.append(tally)
                 if reading.error:
                     problems.append(f"{source.name} ({reading.track}): {reading.error}")
         return tuple(tallies), "; ".join(problems)

@@ -9,6 +9,7 @@ from textual.widgets import Footer
 from monotui.model import Snapshot
 from monotui.screens.base import RolloutScreen
 from monotui.screens.commands import COCKPIT_COMMANDS, WRITING, applies, bindings
+from monotui.screens.curl import CurlScreen
 from monotui.screens.steering import Steering
 from monotui.screens.store import SnapshotStore
 from widgets import (
@@ -18,6 +19,7 @@ from widgets import (
     LatencyChart,
     PlanPanel,
     RolloutHeader,
+    SyntheticsPanel,
     VerdictPanel,
     WeightsPanel,
 )
@@ -56,6 +58,9 @@ class CockpitScreen(RolloutScreen):
     CockpitScreen.-narrow #lower { height: auto; layout: vertical; }
     CockpitScreen.-narrow #lower FlagsTable { width: 100%; height: auto; max-height: 10; }
     CockpitScreen.-narrow #lower EventLog { width: 100%; height: 10; }
+    CockpitScreen SyntheticsPanel { column-span: 3; }
+    /* Narrow: one line under the verdict, no border of its own. */
+    CockpitScreen.-narrow #panels > SyntheticsPanel { column-span: 2; border: none; }
     """
 
     def __init__(
@@ -87,6 +92,7 @@ class CockpitScreen(RolloutScreen):
                     yield WeightsPanel()
                     yield PlanPanel()
                     yield VerdictPanel()
+                    yield SyntheticsPanel()
             with Horizontal(id="lower"):
                 yield FlagsTable()
                 yield EventLog()
@@ -121,6 +127,9 @@ class CockpitScreen(RolloutScreen):
         """Writing keys vanish in read-only mode and are dimmed when they do not apply."""
         if action == "back":
             return self.has_fleet
+        if action == "curl":
+            latest = self.latest
+            return latest is not None and bool(latest.synthetics.cells or latest.synthetics.note)
         return self.check_writing(action)
 
     # --- the keys that are the cockpit's own (a, p, r, P, w come from RolloutScreen) ------------
@@ -129,6 +138,21 @@ class CockpitScreen(RolloutScreen):
         table = self.query_one(FlagsTable)
         table.focus()
         table.scroll_visible()
+
+    def action_curl(self) -> None:
+        """The curl lines that reach the canary (the http probes' requests), no secrets."""
+        snapshot = self.latest
+        lines = snapshot.synthetics.curl if snapshot is not None else ()
+        if not lines:
+            self.notify(
+                "no http probe reaches the canary: curl lines come from [[rollouts.synthetics]] "
+                'of kind "http"',
+                severity="warning",
+                markup=False,
+            )
+            return
+        note = snapshot.synthetics.note if snapshot is not None else ""
+        self.app.push_screen(CurlScreen(self.rollout, lines, note))
 
     def action_back(self) -> None:
         if self.has_fleet:

@@ -43,7 +43,7 @@ class VersionApp:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name=f"app {version}", daemon=True
+            target=self._server.serve_forever, args=(0.2,), name=f"app {version}", daemon=True
         )
         self._thread.start()
 

@@ -38,6 +38,8 @@ class SyntheticSource(Protocol):
     name: str
     kind: str
     tracks: tuple[str, ...]
+    flag_key: str | None
+    """The flag the canary+flag track forces (None: no such track)."""
     interval_s: float
     """How often a new result is expected (a result older than two of these is STALE)."""
 

@@ -32,6 +32,7 @@ class BlackboxProbe:
         self.settings = settings
         self.name = settings.name
         self.tracks: tuple[str, ...] = tuple(settings.tracks)
+        self.flag_key = settings.flag.key if settings.flag is not None else None
         self.interval_s = settings.interval_s or interval_s
         self.api = api
         self._owns_api = owns_api

@@ -56,6 +56,7 @@ class HttpProbe:
         self.settings = settings
         self.name = settings.name
         self.tracks: tuple[str, ...] = tuple(settings.tracks)
+        self.flag_key = settings.flag.key if settings.flag is not None else None
         self.interval_s = settings.interval_s or interval_s
         self._env = env
         self._latency = latency_ms
