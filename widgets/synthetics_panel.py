@@ -35,6 +35,13 @@ def sparkline(recent: tuple[float, ...], n: int = SPARK) -> Text:
     return text
 
 
+def ratio(value: float) -> str:
+    """Evidence as a plain ratio: 0.52x, 12x, 1,200x, >1,000,000x."""
+    if value >= 1e6:
+        return ">1,000,000x"
+    return f"{value:.2g}x" if value < 10 else f"{value:,.0f}x"
+
+
 def latency(cell: ProbeCell) -> str:
     return "" if cell.latency_ms is None else f"{cell.latency_ms:,.0f} ms"
 
@@ -130,17 +137,19 @@ class SyntheticsPanel(SnapshotPanel):
             reason = f"last failure: {cell.last_failure}"
         ev = verdict.evidence if verdict is not None else None
         judged = ""
-        if verdict is not None and ev is not None and verdict.label != MetricLabel.NODATA:
+        if verdict is not None and ev is not None and ev.canary_bad > 0:
             judged = (
-                f"{ev.canary_bad:,.0f}/{ev.canary_requests:,.0f} failed vs "
-                f"{ev.baseline_bad:,.0f}/{ev.baseline_requests:,.0f} on baseline, evidence "
-                f"{ev.e_value:.2g}x of {ev.limit:,.0f}x"
+                f"{ev.canary_bad:,.0f}/{ev.canary_requests:,.0f} failed, baseline "
+                f"{ev.baseline_bad:,.0f}/{ev.baseline_requests:,.0f}: evidence "
+                f"{ratio(ev.e_value)} of {ratio(ev.limit)}"
             )
             if verdict.label == MetricLabel.HIGH:
                 judged += ": FAIL"
             elif verdict.both_failing:
                 judged += ": both failing, not the canary"
-        if not reason and not (judged and ev is not None and ev.canary_bad > 0):
+            elif "not judged" in verdict.sentence:
+                judged += ": not judged, " + clean(verdict.sentence.rpartition("not judged: ")[2])
+        if not reason and not judged:
             return
         text.append("\n" + " " * indent)
         text.append(f"{track}: ", style="dim")

@@ -166,9 +166,18 @@ def with_probes(verdict: Verdict, probes: Sequence[MetricVerdict]) -> Verdict:
     (the automation holds); otherwise it is unchanged."""
     high = [p for p in probes if p.label == MetricLabel.HIGH]
     if high:
-        reason = "; ".join(p.sentence for p in high)
-        if verdict.result == VerdictResult.FAIL:
-            reason = f"{verdict.reason}; {reason}"
+        tracks: dict[str, list[str]] = {}
+        for p in high:
+            probe, _, track = p.name.rpartition(" on ")
+            tracks.setdefault(probe, []).append(track)
+        short = "; ".join(  # one short clause per probe: the verdict panel shows all of it
+            f"synthetic {probe} fails on {', '.join(t)}, not on baseline"
+            for probe, t in tracks.items()
+        )
+        reason = high[0].sentence if len(high) == 1 else short
+        if verdict.result == VerdictResult.FAIL:  # the 5xx said it first; the probes agree
+            also = ", ".join(f"{probe} on {', '.join(t)}" for probe, t in tracks.items())
+            reason = f"{verdict.reason}; synthetics fail too: {also}"
         return replace(verdict, result=VerdictResult.FAIL, score=0.0, reason=reason, incident=False)
     if verdict.result not in (VerdictResult.PASS, VerdictResult.NODATA):
         return verdict

@@ -58,9 +58,13 @@ class CockpitScreen(RolloutScreen):
     CockpitScreen.-narrow #lower { height: auto; layout: vertical; }
     CockpitScreen.-narrow #lower FlagsTable { width: 100%; height: auto; max-height: 10; }
     CockpitScreen.-narrow #lower EventLog { width: 100%; height: 10; }
-    CockpitScreen SyntheticsPanel { column-span: 3; }
-    /* Narrow: one line under the verdict, no border of its own. */
-    CockpitScreen.-narrow #panels > SyntheticsPanel { column-span: 2; border: none; }
+    /* The synthetics: a table of their own between the panels and the flags when wide; one
+       line over the verdict when narrow (where an 80x24 screen still sees it). */
+    CockpitScreen #panels > #synthetics-fold {
+        column-span: 2; border: none; padding: 0 1; height: 1;
+    }
+    CockpitScreen.-wide #synthetics-fold.-shown { display: none; }
+    CockpitScreen.-narrow #synthetics.-shown { display: none; }
     """
 
     def __init__(
@@ -91,8 +95,9 @@ class CockpitScreen(RolloutScreen):
                 with Grid(id="panels"):
                     yield WeightsPanel()
                     yield PlanPanel()
+                    yield SyntheticsPanel(id="synthetics-fold")
                     yield VerdictPanel()
-                    yield SyntheticsPanel()
+            yield SyntheticsPanel(id="synthetics")
             with Horizontal(id="lower"):
                 yield FlagsTable()
                 yield EventLog()
