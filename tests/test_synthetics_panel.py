@@ -38,7 +38,7 @@ async def test_a_bad_canary_shows_its_failing_probe_per_track_and_why() -> None:
     demo.rollout("checkout").apply(Action(ActionKind.SET_WEIGHT, "checkout", weight_pct=25))
     for _ in range(10):
         demo.tick()
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(160, 56)) as pilot:  # a big screen: the table
         await open_cockpit(pilot)
         text = panel_text(app)
         lines = text.splitlines()
@@ -50,6 +50,16 @@ async def test_a_bad_canary_shows_its_failing_probe_per_track_and_why() -> None:
         assert "evidence" in text and "of 100x: FAIL" in text
         assert app.screen.query_one("#synthetics").display
         assert not app.screen.query_one("#synthetics-fold").display
+        assert not app.screen.query_one("#synthetics-line").display
+    demo.close()
+    demo, app = demo_app("bad-canary", ticks=0)
+    demo.rollout("checkout").apply(Action(ActionKind.SET_WEIGHT, "checkout", weight_pct=25))
+    for _ in range(10):
+        demo.tick()
+    async with app.run_test(size=(120, 40)) as pilot:  # shorter: one line, the charts keep rows
+        await open_cockpit(pilot)
+        assert not app.screen.query_one("#synthetics").display
+        assert panel_text(app, "#synthetics-line").startswith("synthetics 3/5 pass; ")
         demo.close()
 
 
@@ -75,7 +85,7 @@ async def test_the_panel_is_hidden_without_probes_and_h_shows_the_curl_lines() -
     demo, app = demo_app("healthy", ticks=1)
     async with app.run_test(size=(120, 40)) as pilot:
         await open_cockpit(pilot, row=0)  # checkout
-        assert app.screen.query_one("#synthetics").display
+        assert app.screen.query_one("#synthetics-line").display
         await pilot.press("h")
         await settle(pilot)
         assert isinstance(app.screen, CurlScreen)
@@ -88,8 +98,8 @@ async def test_the_panel_is_hidden_without_probes_and_h_shows_the_curl_lines() -
         await pilot.press("escape")
         await open_cockpit(pilot, row=1)  # reviews: no probes
         assert app.screen.rollout == "reviews"  # type: ignore[attr-defined]
-        assert not app.screen.query_one("#synthetics").display
-        assert not app.screen.query_one("#synthetics-fold").display
+        for panel in ("#synthetics", "#synthetics-fold", "#synthetics-line"):
+            assert not app.screen.query_one(panel).display
         assert app.screen.check_action("curl", ()) is False
         demo.close()
 

@@ -7,6 +7,7 @@ line: "synthetics 3/4 pass; checkout-submit FAIL on canary+flag"."""
 from __future__ import annotations
 
 from rich.text import Text
+from textual.geometry import Size
 
 from monotui.model import MetricLabel, ProbeCell, ProbeState, Snapshot, Synthetics
 from widgets.panel import SnapshotPanel
@@ -88,6 +89,13 @@ class SyntheticsPanel(SnapshotPanel):
     SyntheticsPanel.-shown { display: block; }
     """
 
+    def __init__(
+        self, *, fold: bool = False, id: str | None = None, classes: str | None = None
+    ) -> None:
+        """`fold`: always the one line (the screen shows this one where room is short)."""
+        super().__init__(id=id, classes=classes)
+        self.fold = fold
+
     def digest(self, snapshot: Snapshot | None) -> object:
         return None if snapshot is None else snapshot.synthetics
 
@@ -96,11 +104,17 @@ class SyntheticsPanel(SnapshotPanel):
         self.set_class(bool(syn and (syn.cells or syn.note)), "-shown")
         super().watch_snapshot(snapshot)
 
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        """The lines drawn at `width`: folding or not depends on the width, so the height is
+        asked of the text at the width the layout gives, not of what was drawn before it."""
+        width = max(width, 20)
+        return len(self.draw(self.snapshot, width).wrap(self.app.console, width))
+
     def draw(self, snapshot: Snapshot | None, width: int) -> Text:
         if snapshot is None:
             return Text("", end="")
         syn = snapshot.synthetics
-        if width < FOLD_BELOW:
+        if self.fold or width < FOLD_BELOW:
             return fold(syn)
         tracks = syn.tracks
         name_w = min(24, max([5, *(len(p) for p in syn.probes)]) + 2)

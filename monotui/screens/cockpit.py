@@ -32,6 +32,7 @@ class CockpitScreen(RolloutScreen):
     the panels so the chart, weights, plan and verdict fit in 80x24 and the rest scrolls."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (50, "-tall")]
     BINDINGS = bindings(COCKPIT_COMMANDS)
     DEFAULT_CSS = """
     CockpitScreen #body { height: 1fr; scrollbar-size-vertical: 1; }
@@ -58,13 +59,22 @@ class CockpitScreen(RolloutScreen):
     CockpitScreen.-narrow #lower { height: auto; layout: vertical; }
     CockpitScreen.-narrow #lower FlagsTable { width: 100%; height: auto; max-height: 10; }
     CockpitScreen.-narrow #lower EventLog { width: 100%; height: 10; }
-    /* The synthetics: a table of their own between the panels and the flags when wide; one
-       line over the verdict when narrow (where an 80x24 screen still sees it). */
+    /* The synthetics: a table of their own between the panels and the flags on a big screen;
+       else one line over the verdict, which an 80x24 screen still sees and which leaves the
+       charts their rows. */
     CockpitScreen #panels > #synthetics-fold {
         column-span: 2; border: none; padding: 0 1; height: 1;
     }
+    CockpitScreen #panels > #synthetics-line {
+        column-span: 3; border: none; padding: 0 1; height: 1;
+    }
     CockpitScreen.-wide #synthetics-fold.-shown { display: none; }
-    CockpitScreen.-narrow #synthetics.-shown { display: none; }
+    CockpitScreen.-narrow #synthetics-line.-shown, CockpitScreen.-tall #synthetics-line.-shown {
+        display: none;
+    }
+    CockpitScreen.-narrow #synthetics.-shown, CockpitScreen.-short #synthetics.-shown {
+        display: none;
+    }
     """
 
     def __init__(
@@ -86,6 +96,11 @@ class CockpitScreen(RolloutScreen):
         return self.store.get(self.rollout)
 
     def compose(self) -> ComposeResult:
+        # Shown from the first layout when the rollout has probes: a panel that appears later
+        # would resize the charts after they were drawn.
+        latest = self.latest
+        probes = latest is not None and bool(latest.synthetics.cells or latest.synthetics.note)
+        shown = "-shown" if probes else None
         yield RolloutHeader()
         with VerticalScroll(id="body"):
             with Vertical(id="top"):
@@ -95,13 +110,22 @@ class CockpitScreen(RolloutScreen):
                 with Grid(id="panels"):
                     yield WeightsPanel()
                     yield PlanPanel()
-                    yield SyntheticsPanel(id="synthetics-fold")
+                    yield self._synthetics("synthetics-fold", latest, shown)
                     yield VerdictPanel()
-            yield SyntheticsPanel(id="synthetics")
+                    yield self._synthetics("synthetics-line", latest, shown)
+            yield self._synthetics("synthetics", latest, shown)
             with Horizontal(id="lower"):
                 yield FlagsTable()
                 yield EventLog()
         yield Footer(compact=True, show_command_palette=False)
+
+    @staticmethod
+    def _synthetics(id: str, latest: Snapshot | None, shown: str | None) -> SyntheticsPanel:
+        """A synthetics panel that knows its rollout from the first layout on (its height does
+        not change under the charts once they are drawn)."""
+        panel = SyntheticsPanel(fold=id != "synthetics", id=id, classes=shown)
+        panel.set_reactive(SyntheticsPanel.snapshot, latest)
+        return panel
 
     def on_mount(self) -> None:
         self.title = self.rollout
