@@ -43,6 +43,7 @@ from monotui.kinds import (
 from monotui.kinds import Section as _Section
 from monotui.notify.settings import NotifySettings
 from monotui.plan import PlanError, validate_steps
+from monotui.sources.synthetics.settings import Synthetics
 
 
 class PrometheusConfig(_Section):
@@ -205,6 +206,8 @@ class RolloutConfig(_Section):
     flags: FlagsSettings
     """Where the feature flags come from; default kind none."""
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
+    synthetics: Synthetics = ()
+    """`[[rollouts.synthetics]]`: probes beside the canary (monotui.sources.synthetics.settings)."""
 
     @model_validator(mode="before")
     @classmethod

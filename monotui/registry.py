@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from monotui.config import Config, RolloutConfig
 from monotui.kinds import FlagsSettings, MetricsSettings, Registry, SourceKind
@@ -27,8 +27,11 @@ if TYPE_CHECKING:
     from monotui.config import PrometheusConfig
     from monotui.sources.kube import KubeConnection
     from monotui.sources.prometheus_proxy import PrometheusConnection
+    from monotui.sources.synthetics.base import SyntheticSource
 
 Clock = Callable[[], float]
+SyntheticsBuilder = Callable[[Any, RolloutConfig], "SyntheticSource"]
+"""(one `[[rollouts.synthetics]]` table's settings, the rollout) -> its probe."""
 
 
 @dataclass
@@ -43,6 +46,8 @@ class BuildContext:
     """Routers built read-only cannot write at all (not just hidden)."""
     clock: Clock | None = None
     """Fixes the metrics' evaluation time (tests on backfilled history); None: the server's now."""
+    synthetics: SyntheticsBuilder | None = None
+    """Builds the probes instead of the production kinds (the demo's simulated world)."""
     _kube: KubeConnection | None = field(default=None, repr=False)
     _prometheus: PrometheusConnection | None = field(default=None, repr=False)
 

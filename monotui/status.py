@@ -64,6 +64,16 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
             for s in snap.sources
         },
         "data_time": iso(latest.t) if latest else None,
+        "synthetics": [
+            {
+                "name": c.probe,
+                "track": c.track,
+                "state": c.state.value,
+                "reason": c.reason or c.last_failure,
+                "latency_ms": _num(c.latency_ms),
+            }
+            for c in snap.synthetics.cells
+        ],
     }
 
 

@@ -8,6 +8,7 @@ from widgets.fleet_table import FleetTable
 from widgets.latency_chart import LatencyChart
 from widgets.plan_panel import PlanPanel
 from widgets.rollout_header import RolloutHeader
+from widgets.synthetics_panel import SyntheticsPanel
 from widgets.verdict_panel import VerdictPanel
 from widgets.weights_panel import WeightsPanel
 
@@ -19,6 +20,7 @@ __all__ = [
     "LatencyChart",
     "PlanPanel",
     "RolloutHeader",
+    "SyntheticsPanel",
     "VerdictPanel",
     "WeightsPanel",
 ]

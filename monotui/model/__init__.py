@@ -39,9 +39,15 @@ from monotui.model.samples import (
     total_requests,
 )
 from monotui.model.snapshot import Snapshot
+from monotui.model.synthetics import CANARY_TRACKS, TRACKS, ProbeCell, ProbeState, Synthetics
 from monotui.model.verdict import Evidence, MetricLabel, MetricVerdict, Verdict, VerdictResult
 
 __all__ = [
+    "CANARY_TRACKS",
+    "TRACKS",
+    "ProbeCell",
+    "ProbeState",
+    "Synthetics",
     "Action",
     "ActionEvent",
     "ActionKind",

@@ -8,6 +8,7 @@ from monotui.model.autopilot import AutopilotStatus
 from monotui.model.events import Event
 from monotui.model.rollout import Flag, Phase, Plan, SourceStatus, Weights
 from monotui.model.samples import MetricSpec, Pair, Sample, Series, Split, pooled, total_requests
+from monotui.model.synthetics import Synthetics
 from monotui.model.verdict import Verdict, VerdictResult
 
 
@@ -46,6 +47,8 @@ class Snapshot:
     next_action: str = ""
     newest_data_t: float | None = None
     autopilot: AutopilotStatus | None = None  # None: no Lease is followed (no Kubernetes, manual)
+    synthetics: Synthetics = Synthetics()
+    """The probes beside the canary (`[[rollouts.synthetics]]`); empty without any."""
 
     def metric(self, name: str) -> tuple[int, MetricSpec] | None:
         """The index and spec of metric `name`, None when this rollout does not measure it."""

@@ -33,7 +33,7 @@ from monotui.model import (
 )
 from monotui.rollout.actuator import Actuator
 
-GATING_SOURCES = ("router", "metrics", "flags")
+GATING_SOURCES = ("router", "metrics", "flags", "synthetics")
 """The sources whose health gates an advance (the route's watch is not one: reads still work)."""
 
 INCIDENT_BY = "automation: both versions failing, not the canary"

@@ -35,6 +35,7 @@ COCKPIT_COMMANDS: tuple[Command, ...] = (
     Command("promote", "P", "promote", "canary to 100 % (asks first)", writes=True),
     Command("set_weight", "w", "weight", "set an exact canary weight (asks for it)", writes=True),
     Command("flags", "f", "flags", "focus the flags; enter toggles the selected one (asks first)"),
+    Command("curl", "h", "curl", "the curl line that reaches the canary, to try by hand"),
     Command("back", "escape", "fleet", "back to the fleet"),
 )
 APP_COMMANDS: tuple[Command, ...] = (

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from monotui.config import RolloutConfig
 from monotui.errors import ConfigError, MonotuiError, NotFoundError, SourceError
 from monotui.model import Weights
-from monotui.sources import jsonpatch
+from monotui.sources import jsonpatch, track_routes
 from monotui.sources.kube import KubeConnection
 from monotui.sources.kube_router import (
     ROLES,
@@ -150,7 +150,15 @@ class _KeyedRoute:
                 ops.extend(self._weight_ops(section, i, route, target))
             return ops
 
-        return Layout(weights, note, build_ops)
+        http = _routes(spec, "http")
+        section, index, route = primary
+        found = self._entries(section, index, route) if section == "http" else {}
+
+        def track_ops(on: bool) -> list[jsonpatch.Op]:
+            return track_routes.istio_ops(http, index, found, on)
+
+        present = track_routes.istio_present(http)
+        return Layout(weights, note, build_ops, present, track_ops if section == "http" else None)
 
     # --- finding things ------------------------------------------------------------------------
 
@@ -163,8 +171,10 @@ class _KeyedRoute:
                 if route.get("name") == str(wanted):
                     return ("http", i, route)
             index = wanted if isinstance(wanted, int) else int(wanted) if wanted.isdigit() else -1
-            if 0 <= index < len(http):  # route = 1 or route = "1": unnamed routes by index
-                return ("http", index, http[index])
+            # Unnamed routes by index (route = 1 or "1"), not counting monotui's header routes.
+            theirs = [i for i, r in enumerate(http) if not track_routes.is_istio_track_route(r)]
+            if 0 <= index < len(theirs):
+                return ("http", theirs[index], http[theirs[index]])
             raise NotFoundError(
                 f"{where} has no http route named '{wanted}' (routes: {_names(http)}): "
                 "fix [rollouts.router] route"
