@@ -121,10 +121,12 @@ def _judge_polls(step_polls: int | None, repeat: int) -> tuple[float, list[list[
     held = [_counts(rng, HELD) for _ in range(SEQ_ROLLOUTS)]
     new = [_counts(rng, repeat, first=HELD) for _ in range(SEQ_ROLLOUTS)]
     judges = [CountJudge(metrics, cfg) for _ in held]
+    # The step started `step_polls` polls before the timed ones and lasts while they come in (a
+    # step's start stays put; moving it every poll would judge a new step each time).
+    steps = [None if step_polls is None else h[-step_polls].t for h in held]
 
     def judge_all() -> None:
-        for j, samples in zip(judges, held, strict=True):
-            step = None if step_polls is None else samples[-step_polls].t
+        for j, samples, step in zip(judges, held, steps, strict=True):
             j.judge(samples, run_since=None, step_since=step, canary_expected=True)
 
     judge_all()  # the run so far, as the observer had it
