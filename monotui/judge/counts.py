@@ -185,7 +185,7 @@ class CountJudge:
             critical=metric.critical(self.config),
             evidence=evidence,
         )
-        words = evidence_sentence(test, ev, what=spec.bad, bounds=(low, high))
+        words = evidence_sentence(test, ev, what=spec.bad, bounds=(low, high), rho=ratio)
         limit = metric.limit(self.config)
         if test.rolls_back(ev):
             return replace(verdict, label=MetricLabel.HIGH, sentence=f"{words}: HIGH")

@@ -286,13 +286,16 @@ class SequentialTest:
         """The maximum-likelihood rho (clamped to the grid), or None before any information."""
         if ev.polls == 0:
             return None
-        f = ev.log_lik.tolist()
-        m = max(range(len(f)), key=f.__getitem__)
+        import numpy as np
+
+        lik = ev.log_lik
+        m = int(np.argmax(lik))  # the first maximum
         offset = 0.0
-        if 0 < m < len(f) - 1:  # a parabola through the peak and its neighbours
-            curvature = f[m - 1] - 2.0 * f[m] + f[m + 1]
+        if 0 < m < lik.size - 1:  # a parabola through the peak and its neighbours
+            before, peak, after = lik[m - 1 : m + 2].tolist()
+            curvature = before - 2.0 * peak + after
             if curvature < 0:
-                offset = 0.5 * (f[m - 1] - f[m + 1]) / curvature
+                offset = 0.5 * (before - after) / curvature
         return self._rho(m + offset)
 
     def _rho(self, index: float) -> float:
