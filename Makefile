@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 ARGS ?=
 
-.PHONY: demo test check screenshots bench lab prometheus openssh clean
+.PHONY: demo test check screenshots bench lab prometheus blackbox openssh clean
 
 # A first run says what it does: pip's own progress, not -q silence.
 $(BIN)/.installed: pyproject.toml
@@ -31,6 +31,13 @@ prometheus:
 	      (apt-get update -qq && apt-get install -y -qq prometheus >/dev/null); \
 	    else echo "prometheus is not installed: run 'sudo apt-get install prometheus' (the integration tests need it)" >&2; fi; }
 
+# The synthetics tests probe through Debian's real blackbox_exporter.
+blackbox:
+	@command -v prometheus-blackbox-exporter >/dev/null || \
+	  { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      (apt-get update -qq && apt-get install -y -qq prometheus-blackbox-exporter >/dev/null); \
+	    else echo "blackbox_exporter is not installed: run 'sudo apt-get install prometheus-blackbox-exporter' (the synthetics tests need it)" >&2; fi; }
+
 # The ssh demo host's tests and benchmark drive the real OpenSSH client (ssh, sftp, ssh-keygen).
 openssh:
 	@command -v ssh >/dev/null && command -v sftp >/dev/null && command -v ssh-keygen >/dev/null || \
@@ -38,7 +45,7 @@ openssh:
 	      (apt-get update -qq && apt-get install -y -qq openssh-client >/dev/null); \
 	    else echo "the OpenSSH client is not installed: run 'sudo apt-get install openssh-client' (the ssh demo host tests need it)" >&2; fi; }
 
-test: $(BIN)/.installed-dev prometheus openssh
+test: $(BIN)/.installed-dev prometheus blackbox openssh
 	$(PY) -m pytest -q $(ARGS)
 
 check: $(BIN)/.installed-dev

@@ -3,11 +3,13 @@
 Backfills 20 services (each with baseline, canary and four other versions the queries must ignore)
 into a fresh Prometheus, then measures in the same run:
   floor   one instant query by plain httpx (keep-alive), the cheapest possible round trip;
-  poll    `PrometheusMetrics.fetch()` for 1 rollout and for 20 rollouts (all three metrics).
-Prints queries per poll (counted on the wire) and ms per poll, and the ratio
-poll / (floor x queries): the goal is a constant query count and a ratio under 2.
+  poll    `PrometheusMetrics.fetch(since)` for 1 rollout and for 20 rollouts: the three count
+          queries (requests, 5xx, duration buckets) over the 10 s since the last poll, sent at once.
+Prints queries per poll (counted as sent) and ms per poll, and the ratio
+poll / (floor x queries): the goal is a constant query count and a ratio under 2 (the queries of
+one poll run at once, so it can go below 1).
 
-    python -m bench.prom_poll_bench [--repeat 30]
+    python -m bench.prom_poll_bench [--repeat 30]      or      python -m bench prom_poll_bench
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,6 +35,8 @@ SERVICES = 20
 VERSIONS = ("v1", "v2", "v3", "v4", "v5", "v6")  # v1 baseline, v2 canary, the rest noise
 STEP_S, SPAN_S = 5, 900
 BUCKETS = ("25.0", "50.0", "100.0", "250.0", "500.0", "+Inf")
+POLL_S = 10.0
+"""The span each measured poll counts."""
 
 
 def openmetrics(t0: float) -> str:
@@ -89,15 +94,30 @@ def _source(url: str, service: int, at: float) -> PrometheusMetrics:
     return PrometheusMetrics(PrometheusConfig(url=url), config.rollouts[0], clock=lambda: at)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def _count_requests(source: PrometheusMetrics, counter: list[int]) -> None:
+    """Count every request the source sends (on its bounded client)."""
+    client = source.api._client
+    send = client.get
+
+    def get(*args: Any, **kwargs: Any) -> Any:
+        counter[0] += 1
+        return send(*args, **kwargs)
+
+    client.get = get  # type: ignore[method-assign]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Backfill, measure the floor and the polls, print the table (`argv`: the options; none
+    when `python -m bench` runs it)."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--repeat", type=int, default=30)
-    args = parser.parse_args()
+    args = parser.parse_args(argv or [])
 
     root = Path(tempfile.mkdtemp(prefix="monotui-bench-"))
     t0 = float(int(time.time() - 3 * 3600) // 60 * 60)
     at = t0 + SPAN_S - 60
     prometheus = None
+    sources: list[PrometheusMetrics] = []
     try:
         (root / "data").mkdir()
         (root / "in.om").write_text(openmetrics(t0), encoding="utf-8")
@@ -109,27 +129,26 @@ def main() -> None:
         )
         prometheus = LocalPrometheus(root, "scrape_configs: []\n", free_port())
         prometheus.wait_ready()
-        sources = [_source(prometheus.url, s, at) for s in range(SERVICES)]
-        sample = sources[0].fetch()
-        assert sample.request_rate.baseline is not None, "backfilled data not visible"
+        sources += [_source(prometheus.url, s, at) for s in range(SERVICES)]
+        since = at - POLL_S
+        sample = sources[0].fetch(since)
+        assert sample.baseline.requests, "backfilled data not visible"
 
         requests = [0]
         for source in sources:
-            source._conn()._session.hooks["response"].append(
-                lambda *a, **k: requests.__setitem__(0, requests[0] + 1)
-            )
+            _count_requests(source, requests)
 
         with httpx.Client() as client:
-            params = {"query": sources[0].queries["request_rate"], "time": f"{at:.3f}"}
+            params = {"query": sources[0].queries(POLL_S)["requests"], "time": f"{at:.3f}"}
             url = f"{prometheus.url}/api/v1/query"
             floor = _median_ms(lambda: client.get(url, params=params).raise_for_status(), 50)
 
         rows = []
         for n in (1, SERVICES):
             requests[0] = 0
-            sources[0].fetch()
+            sources[0].fetch(since)
             per_rollout = requests[0]
-            ms = _median_ms(lambda n=n: [s.fetch() for s in sources[:n]], args.repeat)
+            ms = _median_ms(lambda n=n: [s.fetch(since) for s in sources[:n]], args.repeat)
             queries = per_rollout * n
             rows.append((n, queries, ms, ms / (floor * queries)))
 
@@ -143,10 +162,12 @@ def main() -> None:
             f"goal: queries independent of versions (3 per rollout), ratio < 2: worst {worst:.2f}"
         )
     finally:
+        for source in sources:
+            source.close()
         if prometheus is not None:
             prometheus.close()
         shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

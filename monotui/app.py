@@ -15,12 +15,13 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
 from textual.app import App
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen
 from textual.worker import Worker, WorkerState
 
@@ -50,6 +51,11 @@ class Fleet:
     """Releases what the rollouts share (the Kubernetes connection); called after they close."""
     badges: dict[str, str] = field(default_factory=dict)
     """Each cluster's badge colour (monotui.clusters.badges)."""
+    notes: Sequence[str] = ()
+    """Lines to show once the rollouts are shown (kinds discovery could not list, the Prometheus
+    it found or not)."""
+    inferred: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Per rollout, how discovery inferred its settings (key -> how): shown on the help screen."""
 
 
 Boot = Callable[[], Fleet]
@@ -165,6 +171,8 @@ class MonotuiApp(App[None]):
         self.store.names = tuple(r.name for r in self.rollouts)
         self.store.badges = dict(self.fleet.badges)
         self.store.starting = False
+        for note in self.fleet.notes:
+            self.notify(note, severity="warning", markup=False, timeout=15)
         for rollout in self.rollouts:
             self.store.put(rollout.snapshot())  # no I/O: the first frame is fast
         starting = self.screen if isinstance(self.screen, FleetScreen) else None
@@ -267,9 +275,14 @@ class MonotuiApp(App[None]):
 
     def on_action_applied(self, message: ActionApplied) -> None:
         result = message.result
+        # A write whose answer was lost may have happened: a warning that says so, never "error"
+        # (the actuator has read the route again; the snapshot below shows what it says now).
+        severity: SeverityLevel = (
+            "information" if result.ok else "warning" if result.uncertain else "error"
+        )
         self.notify(
-            f"{result.action.rollout}: {result.message}",
-            severity="information" if result.ok else "error",
+            f"{clean(result.action.rollout)}: {clean(result.message)}",
+            severity=severity,
             markup=False,
         )
         self._show(message.snapshot)
@@ -304,7 +317,10 @@ class MonotuiApp(App[None]):
         )
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        inferred = self.fleet.inferred
+        if isinstance(self.screen, CockpitScreen):  # the rollout in view; the fleet: them all
+            inferred = {k: v for k, v in inferred.items() if k == self.screen.rollout}
+        self.push_screen(HelpScreen(inferred))
 
     def action_palette(self) -> None:
         self.action_command_palette()
@@ -330,16 +346,22 @@ def run_app(
     title: str = "monotui",
     boot: Boot | None = None,
     close: Callable[[], None] | None = None,
+    notes: Sequence[str] = (),
+    inferred: Mapping[str, Mapping[str, str]] | None = None,
     badges: dict[str, str] | None = None,
-) -> None:
+) -> int:
     """Run the cockpit until the user quits; then close the rollouts (weights stay as they are).
-    `badges`: each cluster's badge colour (monotui.clusters.badges).
+    Returns the exit code: 0 after `q`, 1 when the app crashed (never 0 after a crash).
 
     With `boot`, the rollouts are built after the first frame (see the module's docstring).
+    `notes` are shown once the rollouts are; `inferred` on the help screen (see `Fleet`);
+    `badges`: each cluster's badge colour (monotui.clusters.badges).
     """
     app = MonotuiApp(rollouts, title=title, boot=boot)
     if close is not None:
         app.fleet.close = close
+    app.fleet.notes = notes
+    app.fleet.inferred = inferred or {}
     app.fleet.badges = dict(badges or {})
     try:
         # Over ssh the demo host turns mouse tracking off: plain selection works, no mouse traffic.
@@ -350,3 +372,4 @@ def run_app(
         if app.boot_started:
             app.booted.wait(timeout=30)
         app.shutdown()
+    return app.return_code or 0

@@ -123,6 +123,11 @@ class AuditLog:
         written. Raises AuditError when it cannot be recorded."""
         return self._append("intent+outcome", token.token_hex(8), fields)
 
+    def scrub(self, text: str) -> str:
+        """`text` with credentials in URLs and the known secrets replaced by ***: for text that
+        leaves the process elsewhere (the paused-by annotation) and must not carry them."""
+        return redact(redact_urls_in(text), self._secrets)
+
     def check(self) -> str:
         """Whether records can be written here, as one line for `check-config`.
 

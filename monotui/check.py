@@ -1,59 +1,141 @@
-"""`monotui check-config`: the file is valid (it was loaded), then every backend is reached once."""
+"""`monotui check-config`: the file is valid (it was loaded), the audit log can be written, every
+backend is reached once, and the kube user may do what the tool needs (SelfSubjectAccessReview,
+as `kubectl auth can-i`): each missing verb is a line of its own and exit code 4.
+
+Every line is literal: a server's version string or error message cannot style the terminal.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import TextIO
+from typing import Any, TextIO
 
-from monotui.config import Config
-from monotui.errors import MonotuiError
+from monotui.audit import AuditError, AuditLog, default_path
+from monotui.config import Config, RolloutConfig
+from monotui.errors import MonotuiError, PermissionDeniedError
+from monotui.outside_text import literal, redact_urls_in
 from monotui.registry import PRODUCTION, BuildContext
 from monotui.sources.base import FlagSource, MetricsSource, Router
 
+LINE_MAX = 600
 
-def check_config(config: Config, *, context: str | None, out: TextIO) -> int:
-    """Print one line per backend; the exit code of the first failure, 0 when all answered."""
-    ctx = BuildContext(config, context=context)
-    worst = 0
-    print(f"config: ok, {len(config.rollouts)} rollout(s)", file=out)
+
+class _Report:
+    """The lines printed, and the exit code of the first failure."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.worst = 0
+
+    def line(self, text: str) -> None:
+        # A URL's password (the Prometheus url as its client reports it) is never printed.
+        print(literal(redact_urls_in(text), max_len=LINE_MAX), file=self.out)
+
+    def failed(self, text: str, code: int) -> None:
+        self.line(text)
+        self.worst = self.worst or code
+
+
+def check_config(
+    config: Config, *, context: str | None, out: TextIO, read_only: bool = False
+) -> int:
+    """Print one line per check; the exit code of the first failure, 0 when all passed."""
+    ctx = BuildContext(config, context=context, read_only=read_only)
+    report = _Report(out)
+    report.line(f"config: ok, {len(config.rollouts)} rollout(s)")
+    try:
+        report.line(AuditLog(config.audit.path or default_path()).check())
+    except AuditError as exc:
+        # Every write would be refused: say so now, not at 3 a.m.
+        report.failed(f"audit: FAILED: {exc}", exc.exit_code)
     try:
         for rollout in config.rollouts:
-            checks: list[tuple[str, Callable[[], object]]] = []
-            try:
-                router = PRODUCTION.get("router", rollout.router.kind).build(
-                    rollout.router, rollout, ctx
-                )
-                metrics = PRODUCTION.get("metrics", rollout.metrics.kind).build(
-                    rollout.metrics, rollout, ctx
-                )
-                flags = PRODUCTION.get("flags", rollout.flags.kind).build(
-                    rollout.flags, rollout, ctx
-                )
-            except MonotuiError as exc:
-                print(f"{rollout.name}: cannot build its sources: {exc}", file=out)
-                worst = worst or exc.exit_code
-                continue
-            if isinstance(router, Router):
-                checks.append((f"router {rollout.router.kind}", router.read))
-            if isinstance(metrics, MetricsSource):
-                check = getattr(metrics, "check", None)
-                call = check if callable(check) else partial(metrics.fetch, None)
-                checks.append((f"metrics {rollout.metrics.kind}", call))
-            if isinstance(flags, FlagSource):
-                checks.append((f"flags {rollout.flags.kind}", flags.read))
-            for name, call in checks:
-                try:
-                    answer = call()
-                except MonotuiError as exc:
-                    print(f"{rollout.name}: {name}: FAILED: {exc}", file=out)
-                    worst = worst or exc.exit_code
-                else:
-                    detail = answer if isinstance(answer, str) else "ok"
-                    print(f"{rollout.name}: {name}: {detail}", file=out)
-            for source in (router, metrics, flags):
-                if isinstance(source, Router | MetricsSource | FlagSource):
-                    source.close()
+            _check_rollout(report, rollout, ctx, read_only)
     finally:
         ctx.close()
-    return worst
+    return report.worst
+
+
+def _check_rollout(
+    report: _Report, rollout: RolloutConfig, ctx: BuildContext, read_only: bool
+) -> None:
+    name = rollout.name
+    try:
+        router = PRODUCTION.get("router", rollout.router.kind).build(rollout.router, rollout, ctx)
+        metrics = PRODUCTION.get("metrics", rollout.metrics.kind).build(
+            rollout.metrics, rollout, ctx
+        )
+        flags = PRODUCTION.get("flags", rollout.flags.kind).build(rollout.flags, rollout, ctx)
+    except MonotuiError as exc:
+        report.failed(f"{name}: cannot build its sources: {exc}", exc.exit_code)
+        return
+    checks: list[tuple[str, Callable[[], object]]] = []
+    if isinstance(router, Router):
+        checks.append((f"router {rollout.router.kind}", router.read))
+    if isinstance(metrics, MetricsSource):
+        check = getattr(metrics, "check", None)
+        call = check if callable(check) else partial(metrics.fetch, None)
+        checks.append((f"metrics {rollout.metrics.kind}", call))
+    if isinstance(flags, FlagSource):
+        checks.append((f"flags {rollout.flags.kind}", flags.read))
+    try:
+        for what, call in checks:
+            try:
+                answer = call()
+            except MonotuiError as exc:
+                report.failed(f"{name}: {what}: FAILED: {exc}", exc.exit_code)
+            else:
+                report.line(f"{name}: {what}: {answer if isinstance(answer, str) else 'ok'}")
+        _check_access(report, rollout, router, flags, read_only)
+    finally:
+        for source in (router, metrics, flags):
+            if isinstance(source, Router | MetricsSource | FlagSource):
+                source.close()
+
+
+def _routed(router: Any) -> tuple[str, str] | None:
+    """(group, plural) of what the router reads and writes in the cluster; None outside it. A
+    router on one object says so itself; Flagger's writes its Canary (`object`)."""
+    if getattr(router, "kube", None) is None:
+        return None
+    target = router if hasattr(router, "plural") else getattr(router, "object", None)
+    group, plural = getattr(target, "group", None), getattr(target, "plural", None)
+    return (group, plural) if isinstance(group, str) and isinstance(plural, str) else None
+
+
+def _check_access(
+    report: _Report, rollout: RolloutConfig, router: Any, flags: Any, read_only: bool
+) -> None:
+    """One SelfSubjectAccessReview per verb the rollout's Kubernetes sources use."""
+    from monotui.sources.flags_featureflag import FeatureFlagFlags
+
+    kube = getattr(router, "kube", None) or getattr(flags, "kube", None)
+    if kube is None:
+        return  # nothing of this rollout lives in the cluster
+    from monotui.sources.kube_access import can_i, needs
+
+    routed = _routed(router)
+    featureflag = isinstance(flags, FeatureFlagFlags)
+    wanted = needs(
+        routed, argo=rollout.router.kind == "argo", featureflag=featureflag, read_only=read_only
+    )
+    namespace = rollout.namespace
+    missing = 0
+    for need in wanted:
+        target = flags.name if need.resource == "featureflags" else rollout.router_name
+        try:
+            allowed, _reason = can_i(kube, need, namespace, target)
+        except MonotuiError as exc:
+            report.failed(f"{rollout.name}: rbac: cannot ask the API server: {exc}", exc.exit_code)
+            return
+        if not allowed:
+            missing += 1
+            report.failed(
+                f"{rollout.name}: rbac: {kube.user or 'this user'} cannot {need} in namespace "
+                f"{namespace} (needed to {need.why}): ask for a Role granting it",
+                PermissionDeniedError.exit_code,
+            )
+    if not missing:
+        verbs = ", ".join(str(n) for n in wanted)
+        report.line(f"{rollout.name}: rbac: ok ({verbs} in namespace {namespace})")

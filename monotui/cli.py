@@ -13,11 +13,26 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from monotui.commands import act, backtest, check, demo, serve_demo, status, watch
+from monotui.commands import (
+    act,
+    autopilot,
+    backtest,
+    check,
+    demo,
+    discover,
+    report,
+    serve_demo,
+    status,
+    watch,
+)
 from monotui.commands.common import add_common, with_defaults
 from monotui.errors import MonotuiError
+from monotui.outside_text import literal, redact_urls_in
 
-COMMANDS = (demo, watch, status, act, check, backtest, serve_demo)
+ERROR_MAX = 1000
+"""The longest error line printed: a long one is cut (and says so) rather than flooding the terminal."""
+
+COMMANDS = (demo, watch, status, act, check, discover, backtest, report, autopilot, serve_demo)
 """Each registers its parsers (`register(subparsers)`); the order is --help's."""
 
 
@@ -25,14 +40,16 @@ class _Parser(argparse.ArgumentParser):
     """Usage errors as one line and exit code 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        shown = literal(message, max_len=ERROR_MAX)  # it quotes what was typed: literal
+        self.exit(2, f"{self.prog}: error: {shown} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="monotui",
         description="A terminal cockpit for canary rollouts. Without a command: watch.",
-        epilog="Config: -c FILE, else ./monotui.toml, else $XDG_CONFIG_HOME/monotui/config.toml. "
+        epilog="Config: -c FILE, else ./monotui.toml, else $XDG_CONFIG_HOME/monotui/config.toml; "
+        "without one, the rollouts are discovered in the cluster (--context, -n NS, -A). "
         "Exit codes: 0 done, 2 usage or config error, 3 conflict, 4 permission denied, "
         "5 backend unreachable, 1 anything else. Try it without a cluster: monotui demo",
     )
@@ -85,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.run(args)
         return code
     except MonotuiError as exc:
-        print(f"monotui: {exc}", file=sys.stderr)
+        print(f"monotui: {literal(redact_urls_in(str(exc)), max_len=ERROR_MAX)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
@@ -94,6 +111,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except Exception as exc:  # a bug: still one line, never a traceback (unless asked for)
+        if os.environ.get("MONOTUI_DEBUG"):
+            raise
+        print(
+            f"monotui: unexpected error: {type(exc).__name__}: {literal(exc, max_len=300)} "
+            "(a bug: please report it; MONOTUI_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

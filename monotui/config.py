@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import (
     Field,
+    StrictInt,
     ValidationError,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
@@ -21,6 +23,13 @@ from pydantic import (
     model_validator,
 )
 
+from monotui.config_checks import (
+    MAX_HOLD_S,
+    MAX_INTERVAL_S,
+    MAX_TIMEOUT_S,
+    http_headers,
+    http_url,
+)
 from monotui.errors import ConfigError
 from monotui.kinds import (
     FAMILIES,
@@ -32,20 +41,22 @@ from monotui.kinds import (
     RouterSettings,
 )
 from monotui.kinds import Section as _Section
+from monotui.notify.settings import NotifySettings
 from monotui.plan import PlanError, validate_steps
+from monotui.sources.synthetics.settings import Synthetics
 
 
 class PrometheusConfig(_Section):
     """Where the metrics come from."""
 
     url: str = "http://prometheus.istio-system:9090"
-    """Base URL of the Prometheus HTTP API."""
-    timeout_s: float = Field(5.0, gt=0)
-    """Timeout of one query, in seconds."""
+    """Base URL of the Prometheus HTTP API (http:// or https://, no query)."""
+    timeout_s: float = Field(5.0, gt=0, le=MAX_TIMEOUT_S)
+    """Deadline of one whole query, in seconds (above 0, at most 300)."""
     bearer_token_file: Path | None = None
     """A file whose content is sent as `Authorization: Bearer ...` (re-read on every poll)."""
     headers: dict[str, str] = Field(default_factory=dict)
-    """Extra HTTP headers, e.g. for a multi-tenant proxy."""
+    """Extra HTTP headers, e.g. for a multi-tenant proxy (printable ASCII, no line breaks)."""
     verify_tls: bool = True
     """Verify the server's TLS certificate."""
     max_concurrent_queries: int = Field(4, ge=1, le=64)
@@ -55,6 +66,33 @@ class PrometheusConfig(_Section):
     """Read the recording rules of deploy/prometheus/ (Istio's `workload:` series) when they are
     present (checked once; the raw metrics otherwise). Off by default: a sum of counters recorded
     across pods reads a pod that goes away as a counter reset (see the README)."""
+    kubernetes_service: str | None = None
+    """Reach Prometheus through the Kubernetes API server's service proxy instead, with the
+    kubeconfig's credentials: "NAMESPACE/SERVICE:PORT" (e.g. "istio-system/prometheus:9090").
+    Discovery fills it in with the Service that answered; `url`, when set, wins."""
+
+    @field_validator("kubernetes_service")
+    @classmethod
+    def _service(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(SERVICE_REF, value):
+            raise ValueError(
+                f"'{value}' is not NAMESPACE/SERVICE:PORT such as istio-system/prometheus:9090"
+            )
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return http_url(value)
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        return http_headers(value)
+
+
+SERVICE_REF = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)/([a-z0-9]([-a-z0-9]*[a-z0-9])?):([a-z0-9-]+)"
+"""A Service and its port (number or name) in `[prometheus] kubernetes_service`."""
 
 
 class KubernetesConfig(_Section):
@@ -186,14 +224,15 @@ class RolloutConfig(_Section):
     """The rollout's name (also the default router name and metrics service)."""
     namespace: str = "default"
     """The Kubernetes namespace of its route and metrics."""
-    steps: tuple[int, ...] = (1, 5, 10, 25, 50, 100)
-    """Canary percentages, strictly increasing; 100 is appended when missing."""
-    hold_s: float = Field(300.0, ge=0)
-    """Time at a step with a PASS verdict before the automation may advance."""
+    steps: tuple[StrictInt, ...] = (1, 5, 10, 25, 50, 100)
+    """Canary percentages, whole numbers, strictly increasing; 100 is appended when missing
+    (1.5, "5" or true are refused, not rounded)."""
+    hold_s: float = Field(300.0, ge=0, le=MAX_HOLD_S)
+    """Time at a step with a PASS verdict before the automation may advance (0 to 7 days)."""
     policy: Literal["manual", "auto"] = "manual"
     """manual: only keys move traffic; auto: the judge's verdicts advance, pause and roll back."""
-    interval_s: float = Field(5.0, gt=0)
-    """Seconds between polls of this rollout's sources."""
+    interval_s: float = Field(5.0, gt=0, le=MAX_INTERVAL_S)
+    """Seconds between polls of this rollout's sources (above 0, at most an hour)."""
     router: RouterSettings
     """Where the weights live; default kind istio."""
     metrics: MetricsSettings
@@ -204,6 +243,8 @@ class RolloutConfig(_Section):
     cluster: str | None = None
     """The `[[clusters]]` name it runs in; default: every configured cluster (or the one
     kubeconfig context when there are none)."""
+    synthetics: Synthetics = ()
+    """`[[rollouts.synthetics]]`: probes beside the canary (monotui.sources.synthetics.settings)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -223,6 +264,19 @@ class RolloutConfig(_Section):
             raise ValueError("no source kinds registered (parse the config with kinds=...)")
         family: Family = info.field_name  # type: ignore[assignment]
         return kinds.validate(family, value, info.context)
+
+    @field_validator("steps", mode="before")
+    @classmethod
+    def _whole_steps(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            for step in value:
+                if isinstance(step, bool) or not isinstance(step, int):
+                    shown = repr(step) if isinstance(step, str) else str(step).lower()
+                    raise ValueError(
+                        f"steps are whole percentages like [1, 5, 10, 25, 50, 100]: "
+                        f"{shown[:40]} is not one"
+                    )
+        return value
 
     @field_validator("steps")
     @classmethod
@@ -245,6 +299,8 @@ class Config(_Section):
     audit: AuditConfig = Field(default_factory=AuditConfig)
     clusters: list[ClusterConfig] = Field(default_factory=list)
     rollouts: list[RolloutConfig] = Field(default_factory=list)
+    notify: list[NotifySettings] = Field(default_factory=list)
+    """Notification sinks (`[[notify]]`, monotui.notify.settings)."""
 
     @model_validator(mode="after")
     def _unique(self) -> Config:
@@ -299,6 +355,12 @@ def load(
     """Read, merge the environment into, and validate a config file against the source kinds
     `kinds` knows. Raises ConfigError."""
     file = Path(path) if path else default_path()
+    return parse(read(file, env), source=str(file), kinds=kinds)
+
+
+def read(file: Path, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A config file as decoded TOML with the environment merged in, not yet validated (a
+    discovered configuration is merged with it first). Raises ConfigError."""
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -309,8 +371,10 @@ def load(
         raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from None
-    merged = _apply_env(data, os.environ if env is None else env)
-    return parse(merged, source=str(file), kinds=kinds)
+    try:
+        return apply_env(data, env)
+    except ConfigError as exc:
+        raise ConfigError(f"{file}: {exc}") from None
 
 
 def parse(data: dict[str, Any], source: str = "<config>", *, kinds: Registry) -> Config:
@@ -338,22 +402,31 @@ def _key_path(loc: tuple[int | str, ...], data: Any) -> str:
     node = data
     for item in loc:
         if isinstance(item, int):
-            name = node[item].get("name") if isinstance(node, list) and item < len(node) else None
-            named = isinstance(node, list) and isinstance(name, str)
-            parts[-1:] = [f"{parts[-1] if parts else ''}[{item}]" + (f" ({name})" if named else "")]
-            node = node[item] if isinstance(node, list) and item < len(node) else None
+            entry = node[item] if isinstance(node, list) and 0 <= item < len(node) else None
+            name = entry.get("name") if isinstance(entry, dict) else None  # events[0] is a str
+            named = f" ({name})" if isinstance(name, str) else ""
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{item}]{named}"]
+            node = entry
         else:
             parts.append(str(item))
             node = node.get(item) if isinstance(node, dict) else None
     return ".".join(parts)
 
 
-def _apply_env(data: dict[str, Any], env: Any) -> dict[str, Any]:
+def apply_env(data: dict[str, Any], env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """`data` with the MONOTUI_SECTION__KEY variables of `env` (default: the process's) in."""
+    env = os.environ if env is None else env
     merged = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
     for name, value in env.items():
         if not name.startswith("MONOTUI_") or "__" not in name:
             continue
         section, _, key = name[len("MONOTUI_") :].lower().partition("__")
         if section in ("prometheus", "kubernetes", "audit") and key:
-            merged.setdefault(section, {})[key] = value
+            table = merged.setdefault(section, {})
+            if not isinstance(table, dict):
+                raise ConfigError(
+                    f"[{section}] is a {type(table).__name__}, not a table, so {name} cannot "
+                    f"set {section}.{key}: write it as [{section}] with keys under it"
+                )
+            table[key] = value
     return merged

@@ -57,3 +57,21 @@ class StaleDataError(SourceError):
     def __init__(self, message: str, age_s: float) -> None:
         super().__init__(message)
         self.age_s = age_s
+
+
+class UncertainWriteError(BackendUnavailableError):
+    """A write was sent but its answer never came: it MAY have been applied.
+
+    `patch` is what was sent, so the audit log can say exactly what may have happened.
+    """
+
+    def __init__(self, message: str, patch: str = "") -> None:
+        super().__init__(message)
+        self.patch = patch
+
+
+class UnsafeEditError(MonotuiError):
+    """The change cannot be made without changing more than was asked (a shared YAML value, a
+    file that would lose its comments); nothing was written."""
+
+    exit_code = 2

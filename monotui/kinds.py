@@ -8,8 +8,9 @@ theirs (`monotui.sim.kinds`). The configuration schema is the registry's: `[roll
 validated by the model of its `kind`, so a kind that is not registered is a config error that
 lists the known ones, and the sim's kinds never exist in the production schema.
 
-This module imports nothing of the project but pydantic bases, so sources, the config and the
-registry can all depend on it without an import circle.
+This module imports nothing of the project but pydantic bases and the value checks
+(`monotui.config_checks`), so sources, the config and the registry can all depend on it without an
+import circle.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from monotui.config_checks import MAX_HISTORY_S, MAX_WINDOW_S
+
+_UNIT_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 
 Family = Literal["router", "metrics", "flags"]
 FAMILIES: tuple[Family, ...] = ("router", "metrics", "flags")
@@ -60,15 +65,23 @@ class MetricsSettings(KindSettings):
     """Where the metrics come from (`[rollouts.metrics]`)."""
 
     window: str = "1m"
-    """The range of rate() and histogram_quantile(), a Prometheus duration."""
-    history_s: float = Field(1800.0, gt=0)
-    """How far back the charts start, filled by one range query at start."""
+    """The range of rate() and histogram_quantile(), a Prometheus duration (above 0, at most a
+    day)."""
+    history_s: float = Field(1800.0, gt=0, le=MAX_HISTORY_S)
+    """How far back the charts start, filled by one range query at start (at most 31 days)."""
 
     @field_validator("window")
     @classmethod
     def _duration(cls, value: str) -> str:
         if not re.fullmatch(r"(\d+(ms|s|m|h|d|w|y))+", value):
             raise ValueError(f"'{value}' is not a Prometheus duration such as 30s, 1m or 5m")
+        seconds = sum(int(n) * _UNIT_S[u] for n, u in re.findall(r"(\d+)(ms|s|m|h|d|w|y)", value))
+        if seconds <= 0:
+            raise ValueError(f"window '{value}' must be longer than 0: a rate needs a time span")
+        if seconds > MAX_WINDOW_S:
+            raise ValueError(
+                f"window '{value}' must be at most a day: a longer one hides regressions"
+            )
         return value
 
 

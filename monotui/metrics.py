@@ -32,7 +32,8 @@ class Metric:
     """The name of its count template in monotui.sources.promql.COUNT_TEMPLATES."""
     reading: Reading
     words: str
-    """How a sentence names the canary's bad requests: "canary 5xx"."""
+    """How a sentence names the canary's metric, before its value or a reason: "canary 5xx"
+    (4.80 %), "canary p99" (620 ms)."""
     allowed: Callable[[JudgeConfig], float]
     """The canary/baseline ratio of bad rates still called healthy."""
     limit: Callable[[JudgeConfig], float | None]
@@ -61,7 +62,7 @@ LATENCY = Metric(
     ),
     query="latency_buckets",
     reading="histogram",
-    words="canary slow requests",
+    words="canary p99",
     allowed=lambda cfg: cfg.latency_allowed_increase,
     limit=lambda cfg: cfg.max_latency_ms,
     critical=lambda cfg: cfg.latency_critical,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from monotui.config import Config, RolloutConfig
 from monotui.kinds import FlagsSettings, MetricsSettings, Registry, SourceKind
@@ -18,6 +18,7 @@ from monotui.sources.flags_flagd import FlagdFileFlags, FlagdFileSettings
 from monotui.sources.flags_ofrep import OfrepFlags, OfrepSettings
 from monotui.sources.metrics_prometheus import PrometheusMetrics, PrometheusMetricsSettings
 from monotui.sources.router_argo import ArgoRouter, ArgoSettings
+from monotui.sources.router_flagger import FlaggerRouter, FlaggerSettings
 from monotui.sources.router_gateway import GatewayRouter, GatewaySettings
 from monotui.sources.router_istio import IstioRouter, IstioSettings
 from monotui.sources.router_static import NoRouterSettings, StaticRouter
@@ -26,9 +27,13 @@ if TYPE_CHECKING:
     from monotui.config import PrometheusConfig
     from monotui.sources.kube import KubeConnection
     from monotui.sources.kube_informers import InformerPool
+    from monotui.sources.prometheus_proxy import PrometheusConnection
     from monotui.sources.prometheus_shared import SharedPrometheus
+    from monotui.sources.synthetics.base import SyntheticSource
 
 Clock = Callable[[], float]
+SyntheticsBuilder = Callable[[Any, RolloutConfig], "SyntheticSource"]
+"""(one `[[rollouts.synthetics]]` table's settings, the rollout) -> its probe."""
 
 
 @dataclass
@@ -48,10 +53,13 @@ class BuildContext:
     shared_reads: bool = False
     """Routers read their objects from one list+watch per kind and namespace (informers), not
     a GET per poll and a watch per object: what `watch` and `status` do for a fleet."""
+    synthetics: SyntheticsBuilder | None = None
+    """Builds the probes instead of the production kinds (the demo's simulated world)."""
     _kube: KubeConnection | None = field(default=None, repr=False)
     _clusters: dict[str, KubeConnection] = field(default_factory=dict, repr=False)
     _informers: dict[str, InformerPool] = field(default_factory=dict, repr=False)
     _prometheus: dict[str, SharedPrometheus] = field(default_factory=dict, repr=False)
+    _proxies: dict[str, PrometheusConnection] = field(default_factory=dict, repr=False)
 
     def kube(self, cluster: str | None = None) -> KubeConnection:
         """The connection to `cluster` (None: the one kubeconfig context), made like kubectl
@@ -85,6 +93,32 @@ class BuildContext:
         """What a rollout's snapshot names as its context: its cluster, or the context used."""
         return rollout.cluster or self.kube_context or self.context or ""
 
+    def prometheus_connection(
+        self, prom: PrometheusConfig | None = None, cluster: str | None = None
+    ) -> PrometheusConnection | None:
+        """How to reach `prom` (default `[prometheus]`) through the service proxy of `cluster`'s
+        API server (None: the one kubeconfig context) when its `kubernetes_service` is set and
+        its `url` is not (made once per cluster); None: use `url` directly."""
+        prom = prom or self.config.prometheus
+        if not prom.kubernetes_service or "url" in prom.model_fields_set:
+            return None
+        key = f"{cluster or ''}\n{prom.kubernetes_service}"
+        connection = self._proxies.get(key)
+        if connection is None:
+            from monotui.sources.prometheus_proxy import through_kubernetes
+
+            connection = self._proxies[key] = through_kubernetes(prom, self.kube(cluster))
+        return connection
+
+    def prometheus(
+        self, prom: PrometheusConfig | None = None, cluster: str | None = None
+    ) -> PrometheusConfig:
+        """The settings the Prometheus source gets for `prom` (default `[prometheus]`): pointed
+        at the service proxy (credentials as of now) when `prometheus_connection()` says so."""
+        prom = prom or self.config.prometheus
+        connection = self.prometheus_connection(prom, cluster)
+        return connection.as_config(prom) if connection is not None else prom
+
     @property
     def kube_context(self) -> str:
         """The context actually used ("" while no Kubernetes source was built)."""
@@ -94,16 +128,20 @@ class BuildContext:
     def kube_user(self) -> str:
         return self._kube.user if self._kube is not None else ""
 
-    def prometheus(self, prom: PrometheusConfig | None = None) -> SharedPrometheus:
-        """The session's one client of `prom` (default `[prometheus]`): every rollout on it
-        shares its connections, its query slots and its batcher."""
+    def shared_prometheus(
+        self, prom: PrometheusConfig | None = None, cluster: str | None = None
+    ) -> SharedPrometheus:
+        """The session's one client of `prom` (default `[prometheus]`) as `cluster` reaches it:
+        every rollout on it shares its connections, its query slots and its batcher."""
         from monotui.sources.prometheus_shared import SharedPrometheus
 
         prom = prom or self.config.prometheus
-        key = prom.model_dump_json()
+        connection = self.prometheus_connection(prom, cluster)
+        # Through a service proxy the same settings are a different server in each cluster.
+        key = prom.model_dump_json() + (f"\n{cluster or ''}" if connection is not None else "")
         shared = self._prometheus.get(key)
         if shared is None:
-            shared = self._prometheus[key] = SharedPrometheus(prom)
+            shared = self._prometheus[key] = SharedPrometheus(prom, connection)
         return shared
 
     def prometheus_config(self, rollout: RolloutConfig) -> PrometheusConfig:
@@ -165,6 +203,11 @@ def _argo(settings: ArgoSettings, rollout: RolloutConfig, ctx: object) -> ArgoRo
     )
 
 
+def _flagger(settings: FlaggerSettings, rollout: RolloutConfig, ctx: object) -> FlaggerRouter:
+    c = _context(ctx)
+    return FlaggerRouter(c.kube(rollout.cluster), rollout, can_write=not c.read_only)
+
+
 def _static(settings: NoRouterSettings, rollout: RolloutConfig, ctx: object) -> StaticRouter:
     return StaticRouter()
 
@@ -174,7 +217,12 @@ def _prometheus(
 ) -> PrometheusMetrics:
     c = _context(ctx)
     prom = c.prometheus_config(rollout)
-    return PrometheusMetrics(prom, rollout, clock=c.clock, shared=c.prometheus(prom))
+    return PrometheusMetrics(
+        c.prometheus(prom, rollout.cluster),
+        rollout,
+        clock=c.clock,
+        shared=c.shared_prometheus(prom, rollout.cluster),
+    )
 
 
 def _flagd(settings: FlagdFileSettings, rollout: RolloutConfig, ctx: object) -> FlagdFileFlags:
@@ -212,6 +260,7 @@ PRODUCTION = Registry(
         SourceKind("router", "istio", IstioSettings, _istio),
         SourceKind("router", "gateway-api", GatewaySettings, _gateway),
         SourceKind("router", "argo", ArgoSettings, _argo),
+        SourceKind("router", "flagger", FlaggerSettings, _flagger),
         SourceKind("router", "none", NoRouterSettings, _static),
         SourceKind("metrics", "prometheus", PrometheusMetricsSettings, _prometheus),
         SourceKind("metrics", "none", NoMetricsSettings, _nothing),

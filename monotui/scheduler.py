@@ -10,6 +10,8 @@
   (no I/O) is delivered instead, so its sources age to STALE on screen while the others go on.
 - Every snapshot goes to `deliver(rollout, snapshot)` from a worker thread: the UI posts a
   message, the autopilot logs. A cycle that raises goes to `failed(rollout, error)`.
+- `stop()` never waits for a cycle in flight: the workers are daemon threads (monotui.daemon_pool),
+  so a source that hangs cannot hold the exit; each source still has its own deadline.
 
 No Textual here: the app, the autopilot and the benchmarks share it.
 """
@@ -21,8 +23,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
+from monotui.daemon_pool import DaemonPool
 from monotui.model import Snapshot
 from monotui.rollout import Rollout
 
@@ -64,10 +66,7 @@ class PollScheduler:
         for r in rollouts:
             lanes[lane(r)] = lanes.get(lane(r), 0) + 1
         self._pools = {
-            name: ThreadPoolExecutor(
-                max(1, min(concurrency, count)),
-                thread_name_prefix=f"poll {name}".rstrip(),
-            )
+            name: DaemonPool(max(1, min(concurrency, count)), f"poll {name}".rstrip())
             for name, count in lanes.items()
         }
         self._lane = {r.name: lane(r) for r in rollouts}
@@ -91,8 +90,9 @@ class PollScheduler:
                 heapq.heappush(self._due, (now, name))
         self._thread.start()
 
-    def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop scheduling; cycles in flight finish (each source has its own deadline)."""
+    def stop(self, timeout_s: float = 1.0) -> None:
+        """Stop scheduling; cycles in flight are not waited for (their threads are daemons and
+        each source has its own deadline)."""
         with self._wake:
             self._stopped = True
             self._wake.notify_all()

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monotui.model import Evidence, MetricVerdict, Pair, Snapshot
+from monotui.model.impact import impact_of
+from monotui.outside_text import literal
 
 
 def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
@@ -40,6 +42,7 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
             "canary_requests": _num(snap.verdict.canary_requests),
             "metrics": [_metric(m) for m in snap.verdict.metrics],
         },
+        "impact": _impact(snap),
         "step": {"index": snap.plan.index, "of": len(snap.plan.steps)},
         "steps": list(snap.plan.steps),
         "hold": {"elapsed_s": _num(snap.hold_elapsed_s), "of_s": _num(snap.hold_s)},
@@ -61,6 +64,27 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
             for s in snap.sources
         },
         "data_time": iso(latest.t) if latest else None,
+        "synthetics": [
+            {
+                "name": c.probe,
+                "track": c.track,
+                "state": c.state.value,
+                "reason": c.reason or c.last_failure,
+                "latency_ms": _num(c.latency_ms),
+            }
+            for c in snap.synthetics.cells
+        ],
+    }
+
+
+def _impact(snap: Snapshot) -> dict[str, Any]:
+    """The bad requests the canary served beyond the baseline's rate, since it started."""
+    impact = impact_of(snap)
+    return {
+        "since": iso(impact.since) if impact.since is not None else None,
+        "excess_bad": {h.what: _num(h.excess) for h in impact.harms},
+        "bad_served": {h.what: _num(h.served) for h in impact.harms},
+        "canary_requests": _num(impact.harms[0].canary_requests) if impact.harms else None,
     }
 
 
@@ -123,12 +147,17 @@ def summary_line(snap: Snapshot) -> str:
     """One human line per rollout for `monotui status`."""
     weights = str(snap.weights) if snap.weights else "?"
     rates = snap.current("error_rate")
-    problems = [f"{s.name} {s.state.value}: {s.message}" for s in snap.sources if s.state != "ok"]
+    problems = [
+        f"{literal(s.name)} {s.state.value}: {literal(s.message, max_len=300)}"
+        for s in snap.sources
+        if s.state != "ok"
+    ]
     tail = f"  [{'; '.join(problems)}]" if problems else ""
+    # Names and messages are outside text (a rollout's name, an API server's error): literal.
     return (
-        f"{snap.rollout:<16} {snap.namespace:<12} {snap.phase.value:<11} weights={weights:<7} "
-        f"errors={_pct(rates.baseline)}/{_pct(rates.canary)} verdict={snap.verdict.result.value}"
-        f" ({snap.verdict.reason}){tail}"
+        f"{literal(snap.rollout):<16} {literal(snap.namespace):<12} {snap.phase.value:<11} "
+        f"weights={weights:<7} errors={_pct(rates.baseline)}/{_pct(rates.canary)} "
+        f"verdict={snap.verdict.result.value} ({literal(snap.verdict.reason, max_len=300)}){tail}"
     )
 
 

@@ -325,9 +325,9 @@ FLAG_CASES: tuple[FlagCase, ...] = (
         OfrepService(),
         breaks={
             "500": (BackendUnavailableError, "failed (HTTP 500): flag store down"),
-            "garbage": (SourceError, "not JSON"),
+            "garbage": (SourceError, "not valid JSON"),
             "404": (NotFoundError, "without /ofrep/v1"),
-            "unreachable": (BackendUnavailableError, "unreachable"),
+            "unreachable": (BackendUnavailableError, "cannot reach"),
         },
         cannot={
             FlagCan.TOGGLE: "OFREP only evaluates flags: they change where they are defined",

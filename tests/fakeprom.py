@@ -13,6 +13,9 @@ the server is closed, so no test waits on a trickle after it is done.
     with FakePrometheus() as prom:
         prom.answer("istio_requests_total", {"destination_version": "v1"}, 0.01)
         prom.fault = Fault.TRICKLE
+
+`counts(prom, version, ...)` answers the three count queries a poll sends (requests, 5xx and the
+duration buckets over the poll) for one version, as Istio's series would.
 """
 
 from __future__ import annotations
@@ -349,6 +352,24 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
+
+
+def counts(
+    prom: FakePrometheus,
+    version: str,
+    *,
+    requests: float,
+    errors: float,
+    buckets: dict[str, float],
+    label: str = "destination_version",
+) -> None:
+    """Answer a poll's count queries for `version`: `requests` and `errors` (5xx) over the poll,
+    and the cumulative bucket counts by `le` (include "+Inf"). The 5xx query is matched first:
+    it also names istio_requests_total."""
+    prom.answer('response_code=~"5.."', {label: version}, errors)
+    for le, count in buckets.items():
+        prom.answer("istio_request_duration_milliseconds_bucket", {label: version, "le": le}, count)
+    prom.answer("istio_requests_total", {label: version}, requests)
 
 
 def _success(data: object) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from monotui.audit import read_audit
 from tests.test_cli import run
 
 FLAGS = {
@@ -59,7 +60,7 @@ def test_flag_toggle_flips_the_default_and_is_audited(tmp_path: Path) -> None:
     doc = json.loads(flags.read_text())
     assert doc["flags"]["new-checkout"]["defaultVariant"] == "off"
     assert doc["flags"]["banner"] == FLAGS["flags"]["banner"]  # nothing else moved
-    (record,) = [json.loads(line) for line in audit.read_text().splitlines()]
+    (record,) = read_audit(audit)
     assert record["action"] == "toggle_flag" and record["result"] == "ok"
     assert record["resource"] == "flag new-checkout" and record["origin"] == "cli"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from monotui.audit import AuditLog
+from monotui.audit import AuditLog, read_audit
 from monotui.model import Action, ActionKind, SourceState, VerdictResult, Weights
 from monotui.sim.demo import Demo, build_demo
 
@@ -19,7 +19,7 @@ def _demo(tmp_path: Path, **kwargs: bool) -> tuple[Demo, AuditLog]:
 
 
 def _audit_lines(path: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    return list(read_audit(path))
 
 
 def test_advance_writes_the_next_step_and_audits_it(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -162,6 +163,27 @@ def test_the_request_log_counts_by_verb_and_path(
     stamps = [r.at_s for r in fake_kube.requests[since:]]
     assert stamps == sorted(stamps)
     assert fake_kube.requests[-1].headers["Content-Type"] == "application/merge-patch+json"
+
+
+def test_a_fault_for_one_user_leaves_the_others_requests_alone(
+    api: client.CustomObjectsApi, fake_kube: FakeKube, tmp_path: Path
+) -> None:
+    from kubernetes import config
+
+    path = fake_kube.write_kubeconfig(tmp_path / "pod-b", user="pod-b")
+    other = config.new_client_from_config(config_file=str(path))  # type: ignore[no-untyped-call]
+    try:
+        pod_b = client.CustomObjectsApi(other)
+        fake_kube.fail_next(None, 503, path="/virtualservices/", user="pod-b")
+        for _ in range(2):
+            assert api.get_namespaced_custom_object(*VS, "reviews")  # alice still gets through
+            with pytest.raises(client.ApiException) as exc:
+                pod_b.get_namespaced_custom_object(*VS, "reviews")
+            assert exc.value.status == 503
+        fake_kube.clear_faults()
+        assert pod_b.get_namespaced_custom_object(*VS, "reviews")
+    finally:
+        other.close()
 
 
 def test_faults_do_not_leak_into_other_threads_requests_beyond_their_count(

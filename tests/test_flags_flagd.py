@@ -11,7 +11,13 @@ from typing import Any
 import pytest
 import yaml
 
-from monotui.errors import ConflictError, MonotuiError, NotFoundError, SourceError
+from monotui.errors import (
+    ConflictError,
+    MonotuiError,
+    NotFoundError,
+    SourceError,
+    UnsafeEditError,
+)
 from monotui.model import Flag
 from monotui.sources.base import FlagSource
 from monotui.sources.flags_flagd import FlagdFileFlags
@@ -312,7 +318,7 @@ def test_a_crash_before_the_rename_leaves_the_old_file_intact(
     def crash(src_path: Any, dst_path: Any) -> None:
         raise KeyboardInterrupt  # the process dies between the fsync and the rename
 
-    monkeypatch.setattr(os, "replace", crash)
+    monkeypatch.setattr(os, "rename", crash)
     with pytest.raises(KeyboardInterrupt):
         src.toggle("new-checkout", seen)
     monkeypatch.undo()
@@ -403,7 +409,7 @@ def test_the_flagd_list_form_reads_and_toggles(tmp_path: Path) -> None:
 
 
 def test_the_controller_toggles_audits_and_reports_a_conflict(tmp_path: Path) -> None:
-    from monotui.audit import AuditLog
+    from monotui.audit import AuditLog, read_audit
     from monotui.model import Action, ActionKind
     from monotui.rollout import assemble
     from monotui.sources.router_static import StaticRouter
@@ -425,7 +431,7 @@ def test_the_controller_toggles_audits_and_reports_a_conflict(tmp_path: Path) ->
     result = ctl.apply(toggle)
     assert result.ok and result.message == "flag new-checkout: on -> off (kill switch)"
     assert by_key(ctl.snapshot().flags)["new-checkout"].value is False
-    line = json.loads(audit.read_text().splitlines()[-1])
+    line = list(read_audit(audit))[-1]
     assert (
         line["resource"] == "flag new-checkout"
         and '+      "defaultVariant": "off",' in line["patch"]
@@ -450,9 +456,9 @@ def test_a_yaml_alias_shared_by_two_flags_is_not_toggled_for_both(tmp_path: Path
         encoding="utf-8",
     )
     src = source(path)
-    src.toggle("a", src.read())
-    doc = yaml.safe_load(path.read_text())
-    # Editing the anchor's text would flip b too: the edit is proven and re-serialised instead.
-    assert doc["flags"]["a"]["defaultVariant"] == "off"
-    assert doc["flags"]["b"]["defaultVariant"] == "on"
-    assert doc["common"] == "on"
+    before = path.read_bytes()
+    # Editing the anchor's text would flip b too, and re-serialising would drop the file's
+    # comments and its anchors: refused, with the reason, and nothing written.
+    with pytest.raises(UnsafeEditError, match="shared through a YAML anchor and alias"):
+        src.toggle("a", src.read())
+    assert path.read_bytes() == before

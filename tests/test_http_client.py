@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import socket
+import ssl
 import subprocess
 import sys
 import textwrap
@@ -389,6 +390,22 @@ def test_a_tls_server_checked_reached_plainly_and_stalled(certificate: tuple[Pat
         assert time.monotonic() - started < 3 * TIMEOUT_S
         for each in (checked, trusting, plain):
             each.close()
+
+
+def test_an_ssl_context_brings_its_own_ca(certificate: tuple[Path, Path]) -> None:
+    # A Kubernetes API server's service proxy is verified by the kubeconfig's CA, not the system's.
+    with FakePrometheus(tls=certificate) as tls:
+        context = ssl.create_default_context(cafile=str(certificate[0]))
+        client = BoundedClient(
+            tls.url, timeout_s=TIMEOUT_S, max_bytes=MB, name="Prometheus", verify_tls=context
+        )
+        assert client.get("/-/ready").text == "Prometheus Server is Ready.\n"
+        client.close()
+        other = ssl.create_default_context()  # the system's CAs do not know this certificate
+        refused = BoundedClient(tls.url, timeout_s=TIMEOUT_S, max_bytes=MB, verify_tls=other)
+        with pytest.raises(BackendUnavailableError, match="its TLS certificate is not trusted"):
+            refused.get("/-/ready")
+        refused.close()
 
 
 # --- what is refused before any request -----------------------------------------------------------

@@ -1,4 +1,6 @@
-"""The statistical judge: agreement with scipy, the effect-size gate, the guards, the score's edges."""
+"""The Mann-Whitney judge (`method = "mann-whitney"`, and metrics read as values, not counts):
+agreement with scipy, the effect-size gate, the guards, the score's edges; and the facade that
+picks it. The sequential judge on counts is tested in test_judge_counts.py."""
 
 from __future__ import annotations
 
@@ -13,9 +15,18 @@ from scipy.stats import mannwhitneyu
 
 from monotui.config import JudgeConfig
 from monotui.errors import ConfigError
-from monotui.judge import Judge, independent, mann_whitney, score
-from monotui.model import MetricLabel, MetricVerdict, Pair, Sample, VerdictResult
+from monotui.judge import Judge
+from monotui.judge.mann_whitney import (
+    MannWhitneyJudge,
+    conclusive_n,
+    independent,
+    mann_whitney,
+    score,
+)
+from monotui.metrics import metrics_for
+from monotui.model import MetricLabel, MetricVerdict, Sample, Side, VerdictResult
 from tests.configs import parse
+from tests.samples import sample
 
 NAN = math.nan
 
@@ -27,17 +38,18 @@ def series(
     canary_rps: float | None = 5.0,
     latency: tuple[float, float] | None = None,
 ) -> list[Sample]:
-    """Error-rate samples a 60 s metrics window apart; latency equal on both sides unless given."""
+    """Error-rate samples a 60 s metrics window apart, each over its 60 s; latency equal on both
+    sides unless given."""
     lat = latency or (100.0, 100.0)
     return [
-        Sample(
-            t=60.0 * i,
-            error_rate=Pair(b, c),
-            latency_p99_ms=Pair(*lat),
-            request_rate=Pair(50.0, canary_rps),
-        )
+        sample(60.0 * i, error=(b, c), latency=lat, rps=(50.0, canary_rps), span=60.0)
         for i, (b, c) in enumerate(zip(baseline, canary, strict=True))
     ]
+
+
+def u_judge(cfg: JudgeConfig, window_s: float = 60.0) -> MannWhitneyJudge:
+    """The Mann-Whitney judge of the metrics `cfg` picks (error rate, and p99 unless off)."""
+    return MannWhitneyJudge(metrics_for(cfg), cfg, window_s)
 
 
 def scipy_label(canary: Sequence[float], baseline: Sequence[float], cfg: JudgeConfig) -> str:
@@ -88,7 +100,7 @@ def test_classification_agrees_with_scipy(
     n = max(n1, n2)
     padded_c = [*canary, *[None] * (n - n1)]
     padded_b = [*baseline, *[None] * (n - n2)]
-    verdict = Judge(cfg).judge(series(padded_b, padded_c))
+    verdict = u_judge(cfg).judge(series(padded_b, padded_c))
     (metric,) = verdict.metrics
     assert metric.label.value == scipy_label(canary, baseline, cfg)
     assert (metric.n_canary, metric.n_baseline) == (n1, n2)
@@ -109,8 +121,8 @@ def test_the_cases_cover_every_label() -> None:
 def test_effect_size_gate_tolerates_a_small_significant_increase() -> None:
     base = [0.010, 0.011, 0.009, 0.010, 0.0105, 0.0095, 0.010, 0.0102, 0.0098, 0.0101]
     up10 = [v * 1.1 + 0.0011 for v in base]  # clearly significant, about +20 %
-    strict = Judge(JudgeConfig(latency=False)).judge(series(base, up10))
-    tolerant = Judge(JudgeConfig(latency=False, allowed_increase=1.5)).judge(series(base, up10))
+    strict = u_judge(JudgeConfig(latency=False)).judge(series(base, up10))
+    tolerant = u_judge(JudgeConfig(latency=False, allowed_increase=1.5)).judge(series(base, up10))
     assert strict.metrics[0].label == MetricLabel.HIGH
     assert strict.result == VerdictResult.FAIL
     assert tolerant.metrics[0].label == MetricLabel.PASS
@@ -119,20 +131,20 @@ def test_effect_size_gate_tolerates_a_small_significant_increase() -> None:
 
 
 def test_identical_constant_series_pass_with_p_1() -> None:
-    verdict = Judge(JudgeConfig()).judge(series([0.01] * 10, [0.01] * 10))
+    verdict = u_judge(JudgeConfig()).judge(series([0.01] * 10, [0.01] * 10))
     assert verdict.result == VerdictResult.PASS
     assert verdict.score == 100.0
     assert all(m.p_value == 1.0 for m in verdict.metrics)
 
 
 def test_all_zero_error_rates_pass() -> None:
-    verdict = Judge(JudgeConfig()).judge(series([0.0] * 10, [0.0] * 10))
+    verdict = u_judge(JudgeConfig()).judge(series([0.0] * 10, [0.0] * 10))
     assert verdict.result == VerdictResult.PASS
     assert verdict.metrics[0].effect == 1.0
 
 
 def test_constant_but_different_series_are_judged_not_crashed() -> None:
-    verdict = Judge(JudgeConfig(latency=False)).judge(series([0.01] * 10, [0.03] * 10))
+    verdict = u_judge(JudgeConfig(latency=False)).judge(series([0.01] * 10, [0.03] * 10))
     ref = mannwhitneyu([0.03] * 10, [0.01] * 10)
     (metric,) = verdict.metrics
     assert metric.p_value == pytest.approx(float(ref.pvalue))
@@ -143,7 +155,7 @@ def test_constant_but_different_series_are_judged_not_crashed() -> None:
 def test_nan_and_none_are_dropped_not_zero() -> None:
     base = [0.01, NAN, 0.011, None, 0.009, 0.01, NAN, 0.012, 0.01, 0.011]
     can = [0.01, 0.01, None, NAN, 0.011, 0.009, 0.01, NAN, 0.012, 0.01]
-    verdict = Judge(JudgeConfig(latency=False)).judge(series(base, can))
+    verdict = u_judge(JudgeConfig(latency=False)).judge(series(base, can))
     (metric,) = verdict.metrics
     assert (metric.n_baseline, metric.n_canary) == (7, 7)
     clean_b = [v for v in base if v is not None and not math.isnan(v)]
@@ -156,33 +168,35 @@ def test_nan_and_none_are_dropped_not_zero() -> None:
 def test_sentence_reads_like_the_issue() -> None:
     base = [0.009, 0.0088, 0.0092, 0.009, 0.0091, 0.0089, 0.009, 0.0093, 0.0087, 0.009]
     can = [0.048, 0.047, 0.049, 0.048, 0.0485, 0.0475, 0.048, 0.049, 0.047, 0.048]
-    verdict = Judge(JudgeConfig(latency=False)).judge(series(base, can))
+    verdict = u_judge(JudgeConfig(latency=False)).judge(series(base, can))
     sentence = verdict.metrics[0].sentence
-    assert sentence.startswith("canary 5xx 4.8 % vs baseline 0.9 %, p<0.001, 5.3x: HIGH")
+    assert sentence.startswith("canary 5xx 4.80 % vs baseline 0.90 %, p<0.001, 5.3x: HIGH")
     assert verdict.result == VerdictResult.FAIL
     assert sentence in verdict.reason
 
 
 def test_max_error_rate_guard_needs_no_statistics() -> None:
-    verdict = Judge(JudgeConfig()).judge(series([0.01], [0.08]))  # one sample: no test possible
+    verdict = u_judge(JudgeConfig()).judge(series([0.01], [0.08]))  # one sample: no test possible
     assert verdict.result == VerdictResult.FAIL
     assert verdict.metrics[0].label == MetricLabel.HIGH
     assert verdict.metrics[0].p_value is None
-    assert "8.0 % now, above the 5.0 % limit" in verdict.reason
+    assert "8.00 % now, above the 5.00 % limit" in verdict.reason
 
 
 def test_latency_guard_when_configured() -> None:
     samples = series([0.01] * 10, [0.01] * 10, latency=(100.0, 900.0))
-    plain = Judge(JudgeConfig()).judge(samples)
-    guarded = Judge(JudgeConfig(max_latency_ms=500, latency_critical=True)).judge(samples)
+    plain = u_judge(JudgeConfig()).judge(samples)
+    guarded = u_judge(JudgeConfig(max_latency_ms=500, latency_critical=True)).judge(samples)
     assert plain.result == VerdictResult.FAIL  # 1 of 2 metrics HIGH: score 50
     assert plain.score == 50.0
     assert guarded.score == 0.0
-    assert "900 ms now, above the 500 ms limit" in guarded.reason
+    assert "canary p99 900 ms now, above the 500 ms limit (baseline 100 ms): HIGH" in (
+        guarded.reason
+    )
 
 
 def test_too_few_samples_is_nodata() -> None:
-    verdict = Judge(JudgeConfig(min_samples=3)).judge(series([0.01, 0.01], [0.01, 0.01]))
+    verdict = u_judge(JudgeConfig(min_samples=3)).judge(series([0.01, 0.01], [0.01, 0.01]))
     assert verdict.result == VerdictResult.NODATA
     assert verdict.score is None
     assert "2 samples per side, 3 needed" in verdict.reason
@@ -192,21 +206,21 @@ def test_min_requests_counts_canary_requests_over_the_judged_windows() -> None:
     quiet = series([0.01] * 10, [0.01] * 10, canary_rps=0.1)  # 0.1 req/s x 60 s x 10 = 60
     busy = series([0.01] * 10, [0.01] * 10, canary_rps=0.2)  # 120 requests
     unknown = series([0.01] * 10, [0.01] * 10, canary_rps=None)
-    judge = Judge(JudgeConfig(min_requests=100), window_s=60)
+    judge = u_judge(JudgeConfig(min_requests=100), window_s=60)
     assert judge.judge(quiet).result == VerdictResult.NODATA
     assert (
         "canary served 60 requests in the judged windows, 100 needed" in judge.judge(quiet).reason
     )
     assert judge.judge(busy).result == VerdictResult.PASS
     assert judge.judge(unknown).result == VerdictResult.NODATA
-    assert Judge(JudgeConfig(min_requests=0)).judge(unknown).result == VerdictResult.PASS
+    assert u_judge(JudgeConfig(min_requests=0)).judge(unknown).result == VerdictResult.PASS
 
 
 def test_low_is_a_pass_for_increase_and_a_failure_for_either() -> None:
     base = [0.02, 0.021, 0.019, 0.02, 0.0205, 0.0195, 0.02, 0.0202, 0.0198, 0.0201]
     fixed = [v / 4 for v in base]
-    increase = Judge(JudgeConfig(latency=False)).judge(series(base, fixed))
-    either = Judge(JudgeConfig(latency=False, direction="either")).judge(series(base, fixed))
+    increase = u_judge(JudgeConfig(latency=False)).judge(series(base, fixed))
+    either = u_judge(JudgeConfig(latency=False, direction="either")).judge(series(base, fixed))
     assert increase.metrics[0].label == either.metrics[0].label == MetricLabel.LOW
     assert increase.result == VerdictResult.PASS
     assert either.result == VerdictResult.FAIL
@@ -252,11 +266,9 @@ def test_score_half_without_data_is_nodata_not_pass() -> None:
 
 
 def test_latency_gap_alone_stops_a_pass() -> None:
-    samples = [
-        Sample(60.0 * i, Pair(0.01, 0.01), Pair(None, None), Pair(50.0, 5.0)) for i in range(10)
-    ]
-    assert Judge(JudgeConfig()).judge(samples).result == VerdictResult.NODATA
-    assert Judge(JudgeConfig(latency=False)).judge(samples).result == VerdictResult.PASS
+    samples = [sample(60.0 * i, error=(0.01, 0.01), rps=(50.0, 5.0), span=60.0) for i in range(10)]
+    assert u_judge(JudgeConfig()).judge(samples).result == VerdictResult.NODATA
+    assert u_judge(JudgeConfig(latency=False)).judge(samples).result == VerdictResult.PASS
 
 
 def test_config_rejects_min_samples_above_lookback() -> None:
@@ -269,7 +281,7 @@ def test_only_samples_a_window_apart_are_compared() -> None:
     """Polled every 10 s with a 60 s window, one bad minute shows in six samples: one window."""
     samples = series([0.01] * 60, [0.01] * 54 + [0.03] * 6)
     polled = [replace(s, t=10.0 * i) for i, s in enumerate(samples)]
-    verdict = Judge(JudgeConfig(latency=False, max_error_rate=1.0)).judge(polled)
+    verdict = u_judge(JudgeConfig(latency=False, max_error_rate=1.0)).judge(polled)
     (metric,) = verdict.metrics
     assert metric.n_canary == 10
     assert verdict.result == VerdictResult.PASS  # six overlapping copies would have been HIGH
@@ -278,7 +290,7 @@ def test_only_samples_a_window_apart_are_compared() -> None:
 
 def test_a_gap_in_the_newest_poll_is_nodata_not_a_second_look() -> None:
     samples = [*series([0.01] * 10, [0.08] * 10), Sample(t=601.0)]
-    verdict = Judge(JudgeConfig()).judge(samples)
+    verdict = u_judge(JudgeConfig()).judge(samples)
     assert verdict.result == VerdictResult.NODATA
     assert "newest poll returned no metric values" in verdict.reason
 
@@ -288,21 +300,53 @@ def test_error_guard_pools_requests_so_one_error_is_not_a_rollback() -> None:
     base = [0.005] * 10
     lucky = [0.0] * 9 + [1 / 19]
     samples = series(base, lucky, canary_rps=19 / 60)
-    verdict = Judge(JudgeConfig(latency=False)).judge(samples)
+    verdict = u_judge(JudgeConfig(latency=False)).judge(samples)
     assert verdict.metrics[0].label != MetricLabel.HIGH
-    assert Judge(JudgeConfig(latency=False, min_requests=0)).judge(samples).result == (
+    assert u_judge(JudgeConfig(latency=False, min_requests=0)).judge(samples).result == (
         VerdictResult.FAIL
     )
 
 
 def test_conclusive_n_is_where_the_exact_test_can_first_fail() -> None:
-    from scipy.stats import mannwhitneyu
-
-    from monotui.judge import conclusive_n
-
     for confidence in (0.9, 0.95, 0.98, 0.99):
         n = conclusive_n(confidence)
         low, high = list(range(n)), list(range(n, 2 * n))  # fully separated: the smallest p
         assert mannwhitneyu(high, low, method="exact").pvalue < 1 - confidence
         low, high = list(range(n - 1)), list(range(n - 1, 2 * n - 2))
         assert mannwhitneyu(high, low, method="exact").pvalue >= 1 - confidence
+
+
+# --- the facade: which judge judges what -------------------------------------------------------
+
+
+def test_method_mann_whitney_judges_every_metric_by_its_u_test() -> None:
+    cfg = JudgeConfig(method="mann-whitney")
+    samples = series([0.01] * 10, [0.05] * 10)
+    verdict = Judge(metrics_for(cfg), cfg, 60.0).judge(
+        samples, run_since=None, step_since=None, canary_expected=True
+    )
+    assert verdict == u_judge(cfg).judge(samples)
+    assert verdict.result == VerdictResult.FAIL
+    assert all(m.evidence is None for m in verdict.metrics)  # no sequential evidence
+
+
+def test_a_metric_read_as_values_only_is_judged_by_its_u_test() -> None:
+    """An `error_rate_query` override gives error rates, not 5xx counts: under the sequential
+    default that metric falls back to the U test; the counted latency stays sequential."""
+    cfg = JudgeConfig()
+    samples = [
+        Sample(
+            60.0 * i,
+            60.0,
+            Side(3000.0, (None, 30.0), (0.01, 100.0)),
+            Side(300.0, (None, 3.0), (0.05, 100.0)),
+        )
+        for i in range(10)
+    ]
+    verdict = Judge(metrics_for(cfg), cfg, 60.0).judge(
+        samples, run_since=None, step_since=None, canary_expected=True
+    )
+    errors, latency = verdict.metrics
+    assert errors.p_value is not None and errors.evidence is None
+    assert errors.label == MetricLabel.HIGH and verdict.result == VerdictResult.FAIL
+    assert latency.evidence is not None and latency.p_value is None

@@ -1,5 +1,7 @@
-"""The judge's fast path (numpy columns, a vectorised walk) against the straightforward per-sample
-judge it replaced: the same verdicts, numbers and sentences on many generated series."""
+"""The Mann-Whitney judge's fast path (numpy columns, a vectorised walk) against the straightforward
+per-sample judge it replaced: the same verdicts, numbers and sentences on many generated series of
+metric values (per version, as the sources make samples: requests over a window's span and the
+values)."""
 
 from __future__ import annotations
 
@@ -13,25 +15,23 @@ import numpy as np
 import pytest
 
 from monotui.config import JudgeConfig
-from monotui.judge import (
-    Judge,
+from monotui.judge.mann_whitney import (
+    MannWhitneyJudge,
     _effect,
-    _ms,
     _p,
-    _percent,
     _times,
     independent,
     mann_whitney,
     score,
 )
-from monotui.model import MetricLabel, MetricVerdict, Pair, Sample, Verdict, VerdictResult
+from monotui.metrics import metrics_for
+from monotui.model import MetricLabel, MetricVerdict, Sample, Side, Verdict, VerdictResult
 
 # ---- the reference: one sample at a time, Python lists, np.median -------------------------------
 
 
 def ref_has_data(sample: Sample) -> bool:
-    err, lat = sample.error_rate, sample.latency_p99_ms
-    values = (err.baseline, err.canary, lat.baseline, lat.canary)
+    values = (*sample.baseline.values, *sample.canary.values)
     return any(v is not None and not math.isnan(v) for v in values)
 
 
@@ -55,8 +55,8 @@ def clean(values: Sequence[float | None]) -> list[float]:
 class RefMetric:
     name: str
     words: str
-    field: str
-    show: object
+    index: int  # in each side's values
+    show: Callable[[float], str]
     critical: bool
     limit: float | None
     allowed: float
@@ -67,8 +67,8 @@ def ref_metrics(cfg: JudgeConfig) -> list[RefMetric]:
         RefMetric(
             "error_rate",
             "canary 5xx",
-            "error_rate",
-            _percent,
+            0,
+            lambda v: f"{v * 100:.2f} %",
             cfg.error_rate_critical,
             cfg.max_error_rate,
             cfg.allowed_increase,
@@ -79,8 +79,8 @@ def ref_metrics(cfg: JudgeConfig) -> list[RefMetric]:
             RefMetric(
                 "latency_p99_ms",
                 "canary p99",
-                "latency_p99_ms",
-                _ms,
+                1,
+                lambda v: f"{v:.0f} ms",
                 cfg.latency_critical,
                 cfg.max_latency_ms,
                 cfg.latency_allowed_increase,
@@ -89,12 +89,25 @@ def ref_metrics(cfg: JudgeConfig) -> list[RefMetric]:
     return out
 
 
+def judge_of(cfg: JudgeConfig, window_s: float) -> MannWhitneyJudge:
+    return MannWhitneyJudge(metrics_for(cfg), cfg, window_s)
+
+
+def at(t: float, span: float, baseline: Side, canary: Side) -> Sample:
+    return Sample(t, span, baseline, canary)
+
+
+def values(requests: float | None, *vs: float | None) -> Side:
+    """One side: requests over the span (None: no series) and the metric values."""
+    return Side(requests, (), tuple(vs))
+
+
 def ref_newest(
     m: RefMetric, recent: list[Sample], cfg: JudgeConfig, window_s: float
 ) -> float | None:
     total = weighted = 0.0
     for sample in reversed(recent):
-        value = getattr(sample, m.field).canary
+        value = sample.canary.value(m.index)
         if value is None or math.isnan(value):
             continue
         rate = sample.request_rate.canary
@@ -112,9 +125,8 @@ def ref_metric(
     m: RefMetric, recent: list[Sample], cfg: JudgeConfig, window_s: float
 ) -> MetricVerdict:
     show = m.show
-    assert callable(show)
-    base = clean([getattr(s, m.field).baseline for s in recent])
-    can = clean([getattr(s, m.field).canary for s in recent])
+    base = clean([s.baseline.value(m.index) for s in recent])
+    can = clean([s.canary.value(m.index) for s in recent])
     b = float(np.median(base)) if base else None
     c = float(np.median(can)) if can else None
     effect = _effect(c, b) if c is not None and b is not None else None
@@ -215,20 +227,22 @@ def generated(seed: int) -> tuple[JudgeConfig, float, list[Sample]]:
         t += step + rng.uniform(-jitter, jitter)
         if rng.random() < 0.01:
             t -= rng.choice([step, 3 * step])  # a clock step back
+        # Requests over a span of one window: the request rate x the window, as a poll counts.
         if rng.random() < empty:
-            samples.append(Sample(t, request_rate=Pair(50.0, rng.choice([None, 5.0]))))
+            rps = rng.choice([None, 5.0])
+            canary = values(None if rps is None else rps * window_s)
+            samples.append(at(t, window_s, values(50.0 * window_s), canary))
             continue
         rate: float | None = {"busy": 5.0, "quiet": 0.01, "none": None}.get(rate_kind)
         if rate_kind == "gappy":
             rate = rng.choice([None, math.nan, 0.0, 0.3, 4.0])
-        samples.append(
-            Sample(
-                t,
-                Pair(value(rng, 0.01, decimals, holes), value(rng, 0.01 * shift, decimals, holes)),
-                Pair(value(rng, 180.0, 0, holes), value(rng, 180.0 * shift, 0, holes)),
-                Pair(50.0, rate),
-            )
-        )
+        err_b, err_c = value(rng, 0.01, decimals, holes), value(rng, 0.01 * shift, decimals, holes)
+        lat_b, lat_c = value(rng, 180.0, 0, holes), value(rng, 180.0 * shift, 0, holes)
+        requests = None if rate is None else rate * window_s
+        # A sample carries the values of the rollout's metrics: no p99 when latency is off.
+        base = (err_b, lat_b) if cfg.latency else (err_b,)
+        can = (err_c, lat_c) if cfg.latency else (err_c,)
+        samples.append(at(t, window_s, values(50.0 * window_s, *base), values(requests, *can)))
     return cfg, window_s, samples
 
 
@@ -249,7 +263,7 @@ def test_fast_judge_gives_the_reference_verdicts() -> None:
     seen: Counter[str] = Counter()
     for seed in SEEDS:
         cfg, window_s, samples = generated(seed)
-        got = Judge(cfg, window_s=window_s).judge(samples)
+        got = judge_of(cfg, window_s).judge(samples)
         want = reference_judge(cfg, window_s, samples)
         where = f"seed {seed}"
         assert (got.result, got.reason) == (want.result, want.reason), where
@@ -286,7 +300,7 @@ def test_independent_picks_the_same_samples(seed: int) -> None:
 def test_a_long_walk_past_the_first_tail_picks_the_same_samples() -> None:
     """1 s polls with a 60 s window: 600 picks need all 36 000 samples, read in growing tails."""
     samples = [
-        Sample(float(i), Pair(0.01, 0.01 if i % 7 else None), request_rate=Pair(5.0, 5.0))
+        at(float(i), 60.0, values(300.0, 0.01), values(300.0, 0.01 if i % 7 else None))
         for i in range(36_000)
     ]
     samples[35_939] = Sample(35_939.0)  # the second pick is a gap: the walk takes the next one
@@ -307,7 +321,9 @@ def test_odd_windows_and_times_pick_the_same_samples(window_s: float, times: str
         "backwards": lambda i: 100.0 - i,
     }
     t = clocks[times]
-    samples = [Sample(t(i), Pair(0.01, None if i % 4 else 0.02)) for i in range(40)]
+    samples = [
+        at(t(i), 0.0, values(None, 0.01), values(None, None if i % 4 else 0.02)) for i in range(40)
+    ]
     for count in (0, 1, 5, 40):
         got = independent(samples, window_s, count)
         assert [id(s) for s in got] == [id(s) for s in ref_independent(samples, window_s, count)]

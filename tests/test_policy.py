@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from monotui import policy
-from monotui.audit import AuditLog
+from monotui.audit import AuditLog, read_audit
 from monotui.config import JudgeConfig
 from monotui.model import (
     Action,
@@ -128,7 +127,7 @@ def demo(scenario: str, tmp_path: Path, *, policy_name: str = "auto", seed: int 
 
 def audit_lines(tmp_path: Path, action: str) -> list[dict[str, object]]:
     path = tmp_path / "audit.jsonl"
-    lines = [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+    lines = list(read_audit(path)) if path.exists() else []
     return [x for x in lines if x["action"] == action and x["rollout"] == "checkout"]
 
 
@@ -181,12 +180,16 @@ def test_bad_canary_auto_rolls_back_by_the_step_after_errors_show(
     assert snap.phase == Phase.FAILED
     assert snap.weights == d.world.route("checkout")[0]
     assert snap.weights is not None and snap.weights.canary == 0
-    assert visible_at is not None
-    assert most <= STEPS[STEPS.index(visible_at) + 1]
     (rollback,) = audit_lines(tmp_path, "rollback")
     assert rollback["origin"] == "automation"
-    assert "verdict FAIL" in str(rollback["reason"])
-    assert "5xx: evidence" in str(rollback["reason"])  # the numbers that caused it
+    reason = str(rollback["reason"])
+    assert "verdict FAIL" in reason
+    if visible_at is None:  # the checkout probe failed on the canary before its 5xx showed
+        assert "synthetic checkout-submit fails on canary" in reason
+        assert most <= STEPS[1]
+        return
+    assert most <= STEPS[STEPS.index(visible_at) + 1]
+    assert "5xx: evidence" in reason or "synthetic" in reason  # the numbers that caused it
 
 
 def test_rollback_is_written_once(tmp_path: Path) -> None:

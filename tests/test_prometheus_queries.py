@@ -37,6 +37,26 @@ def test_one_count_query_each_selects_both_versions_of_this_service_over_the_pol
     assert PrometheusMetrics(PrometheusConfig(), no_latency).queries_per_poll == 2
 
 
+@pytest.mark.parametrize(
+    ("label", "baseline", "canary"),
+    [
+        ("destination_service_name", "rollouts-demo-stable", "rollouts-demo-canary"),  # host split
+        ("destination_workload", "podinfo-primary", "podinfo"),  # Flagger's two Deployments
+    ],
+)
+def test_a_split_by_service_or_workload_pins_no_single_service(
+    label: str, baseline: str, canary: str
+) -> None:
+    metrics = {"service": baseline, "version_label": label, "baseline": baseline, "canary": canary}
+    rollout = parse(_metrics(**metrics)).rollouts[0]
+    query = PrometheusMetrics(PrometheusConfig(), rollout).queries(10)["requests"]
+    assert query == (
+        f"sum by ({label}) (increase(istio_requests_total{{"
+        f'reporter="destination",destination_service_namespace="bookinfo",'
+        f'{label}=~"{baseline}|{canary}"}}[10000ms]))'
+    )
+
+
 def test_label_values_are_escaped_inside_promql_strings() -> None:
     rollout = parse(_metrics(service='we"ird', baseline="1.0", canary="1.1")).rollouts[0]
     query = PrometheusMetrics(PrometheusConfig(), rollout).queries(10)["requests"]

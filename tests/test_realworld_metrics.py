@@ -4,16 +4,18 @@ Two halves. (1) The real Prometheus, backfilled with Istio-shaped series: both r
 source sidecar sees the same requests, plus the 503s it made up itself), two pods per version,
 response codes as strings ("0" for a client that went away, 404, 503, 504), a "unknown" version,
 Istio's default duration buckets (0.5 ms .. 1 h). (2) A loopback server answering real-shaped API
-JSON: extra keys (warnings, infos, stats), "NaN"/"+Inf"/"1e-05" values, matrices with gaps, the
-error bodies Prometheus sends (422 execution, 503 while starting).
+JSON to the count queries a poll sends (requests, 5xx, buckets): extra keys (warnings, infos,
+stats), "NaN"/"+Inf"/"1e-05" values, matrices with gaps, the error bodies Prometheus sends (422
+execution, 503 while starting).
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -21,13 +23,12 @@ import pytest
 
 from monotui.config import PrometheusConfig, RolloutConfig
 from monotui.errors import BackendUnavailableError, SourceError
-from monotui.model import SourceState
+from monotui.model import Pair, SourceState
 from monotui.rollout import assemble
 from monotui.sources.metrics_prometheus import PrometheusMetrics
 from monotui.sources.router_static import StaticRouter
 from tests.configs import parse
 from tests.prometheus_server import PrometheusServer, prometheus  # noqa: F401
-from tests.test_prometheus_faults import FakePrometheus, _send
 
 STEP_S = 5
 SPAN_S = 300
@@ -128,59 +129,111 @@ def test_istio_series_give_the_destination_side_numbers(istio: PrometheusServer)
     status = snap.source("metrics")
     assert status is not None and status.state == SourceState.OK, status
     s = snap.latest
-    assert s is not None
+    assert s is not None and s.span_s == 5.0
     # two pods summed; 404 and "0" are not errors; the source reporter is not counted twice
-    assert s.request_rate.baseline == pytest.approx(10.0, abs=1e-3)
-    assert s.request_rate.canary == pytest.approx(2.0, abs=1e-3)
-    assert s.error_rate.baseline == pytest.approx(0.01, abs=1e-3)
-    assert s.error_rate.canary == pytest.approx(0.20, abs=1e-3)  # not the source-only UH 503s
-    assert s.latency_p99_ms.baseline == pytest.approx(V1_P99, abs=1e-3)
-    assert s.latency_p99_ms.canary == pytest.approx(V2_P99, abs=1e-3)
+    assert s.baseline.requests == pytest.approx(10.0 * 5, rel=1e-6)
+    assert s.canary.requests == pytest.approx(2.0 * 5, rel=1e-6)
+    assert s.baseline.bad_of(0) == pytest.approx(0.1 * 5, rel=1e-6)  # 503 and 504, two pods
+    assert s.canary.bad_of(0) == pytest.approx(0.4 * 5, rel=1e-6)  # not the source-only UH 503s
+    assert snap.current("error_rate").baseline == pytest.approx(0.01, abs=1e-6)
+    assert snap.current("error_rate").canary == pytest.approx(0.20, abs=1e-6)
+    assert snap.current("latency_p99_ms").baseline == pytest.approx(V1_P99, abs=1e-3)
+    assert snap.current("latency_p99_ms").canary == pytest.approx(V2_P99, abs=1e-3)
+    assert snap.request_rate.canary == pytest.approx(2.0, abs=1e-6)
     assert snap.observed_split is not None
     assert snap.observed_split.canary == pytest.approx(100 * 2 / 12, abs=1e-3)
+    source.close()
 
 
 def test_istio_history_over_the_real_series(istio: PrometheusServer) -> None:
     at = T0 + SPAN_S
     source = PrometheusMetrics(PrometheusConfig(url=istio.url), rollout(), clock=lambda: at)
     samples = source.history(200, 20)
-    settled = [s for s in samples if s.t >= T0 + 60]
+    settled = [s for s in samples if s.t - s.span_s >= T0]
     assert len(settled) >= 10
-    assert all(s.error_rate.canary == pytest.approx(0.20, abs=1e-3) for s in settled)
-    assert all(s.latency_p99_ms.canary == pytest.approx(V2_P99, abs=1e-3) for s in settled)
+    assert all(s.span_s == pytest.approx(10.0) for s in settled)
+    assert all(s.canary.requests == pytest.approx(20.0, rel=1e-6) for s in settled)
+    assert all(s.canary.bad_of(0) == pytest.approx(4.0, rel=1e-6) for s in settled)
+    assert all(s.canary.value(0) == pytest.approx(0.20, abs=1e-6) for s in settled)
+    assert all(s.canary.value(1) == pytest.approx(V2_P99, abs=1e-3) for s in settled)
+    # slow_ms was not configured: history derived it from the baseline's p99 bucket (250 ms),
+    # so the canary's requests above it are its slow ones (2 - 1.8 req/s over 10 s).
+    assert source.slow_ms == 250.0
+    assert all(s.canary.bad_of(1) == pytest.approx(2.0, rel=1e-6) for s in settled)
+    source.close()
 
 
 def test_an_extra_selector_narrows_to_one_caller(istio: PrometheusServer) -> None:
     at = T0 + 200
     config = rollout(selector='source_workload="nobody"')
     source = PrometheusMetrics(PrometheusConfig(url=istio.url), config, clock=lambda: at)
-    sample = source.fetch()
-    assert sample.request_rate.baseline is None and sample.error_rate.canary is None  # NO DATA
+    sample = source.fetch(None)
+    assert not sample.has_data  # NO DATA, not zero
+    assert sample.baseline.requests is None and sample.canary.bad_of(0) is None
+    source.close()
 
 
 # --- the API's JSON, as a loopback server ----------------------------------------------------
 
+Reply = Callable[[BaseHTTPRequestHandler], None]
+
+
+class ReplyServer:
+    """A loopback HTTP server whose every answer is `reply(handler)`: the exact JSON a test
+    writes, per query."""
+
+    def __init__(self) -> None:
+        self.reply: Reply = lambda h: _send(h, 200, b"{}")
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                server.reply(self)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _send(handler: BaseHTTPRequestHandler, code: int, body: bytes) -> None:
+    handler.send_response(code)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+    handler.wfile.flush()
+
 
 @pytest.fixture
-def fake() -> Iterator[FakePrometheus]:
-    server = FakePrometheus()
+def fake() -> Iterator[ReplyServer]:
+    server = ReplyServer()
     yield server
     server.close()
 
 
-def metric_of(query: str) -> str:
-    if "histogram_quantile" in query:
-        return "latency"
-    return "error_rate" if "5.." in query else "request_rate"
+def count_of(query: str) -> str:
+    """Which of a poll's count queries `query` is."""
+    if "_bucket" in query:
+        return "buckets"
+    return "errors" if "5.." in query else "requests"
 
 
-def answer(results: dict[str, list[dict[str, Any]]], kind: str = "vector", **extra: Any) -> Any:
-    """A reply that answers each metric's query with `results[metric]`."""
+def answer(results: dict[str, list[dict[str, Any]]], kind: str = "vector", **extra: Any) -> Reply:
+    """A reply that answers each count query with `results[count]`."""
 
     def reply(h: BaseHTTPRequestHandler) -> None:
         query = parse_qs(urlparse(h.path).query)
         body = {"status": "success", "data": {"resultType": kind,
-                "result": results[metric_of(query["query"][0])]}, **extra}  # fmt: skip
+                "result": results[count_of(query["query"][0])]}, **extra}  # fmt: skip
         _send(h, 200, json.dumps(body).encode())
 
     return reply
@@ -191,58 +244,74 @@ def vec(version: str, value: str, at: float | None = None, **labels: str) -> dic
     return {"metric": {"destination_version": version, **labels}, "value": [stamp, value]}
 
 
-def test_extra_fields_and_odd_numbers_in_a_vector(fake: FakePrometheus) -> None:
+def fetch(url: str, at: float | None = None) -> Any:
+    source = PrometheusMetrics(
+        PrometheusConfig(url=url), rollout(), clock=None if at is None else (lambda: at)
+    )
+    try:
+        return source.fetch(None)
+    finally:
+        source.close()
+
+
+def test_extra_fields_and_odd_numbers_in_a_vector(fake: ReplyServer) -> None:
     fake.reply = answer(
         {
-            "error_rate": [
-                vec("v1", "1e-05"),
-                vec("v2", "0.3333333333333333"),
-                vec("unknown", "0.9"),
+            "requests": [vec("v2", "30"), vec("v1", "1000.0000000000002")],
+            "errors": [vec("v1", "1e-02"), vec("v2", "10.000000000000002"), vec("unknown", "9")],
+            "buckets": [
+                vec("v1", "+Inf", le="+Inf"),
+                vec("v1", "3", le="100"),
+                vec("v2", "NaN", le="+Inf"),
             ],
-            "latency": [vec("v1", "+Inf"), vec("v2", "NaN")],
-            "request_rate": [vec("v2", "2"), vec("v1", "10.000000000000002")],
         },  # fmt: skip
         warnings=["PromQL warning: encountered a mix of histograms and floats"],
         infos=["PromQL info: metric might not be a counter, name does not end in _total"],
         stats={"timings": {"evalTotalTime": 0.0001}},
     )
-    sample = PrometheusMetrics(PrometheusConfig(url=fake.url), rollout()).fetch()
-    assert sample.error_rate.baseline == pytest.approx(1e-05)
-    assert sample.error_rate.canary == pytest.approx(1 / 3)
-    assert sample.latency_p99_ms.baseline is None and sample.latency_p99_ms.canary is None
-    assert sample.request_rate.baseline == pytest.approx(10.0)
+    sample = fetch(fake.url)
+    assert sample.baseline.requests == pytest.approx(1000.0)
+    assert sample.baseline.value(0) == pytest.approx(1e-05)
+    assert sample.canary.value(0) == pytest.approx(1 / 3)
+    # A +Inf or NaN bucket count is no histogram: NO DATA, never a p99 of 0 or of one bucket.
+    assert sample.baseline.value(1) is None and sample.canary.value(1) is None
 
 
-def test_an_empty_result_is_no_data(fake: FakePrometheus) -> None:
-    fake.reply = answer({"error_rate": [], "latency": [], "request_rate": [vec("v1", "4")]})
-    sample = PrometheusMetrics(PrometheusConfig(url=fake.url), rollout()).fetch()
-    assert sample.error_rate.baseline is None and sample.error_rate.canary is None
-    assert sample.request_rate.baseline == 4.0 and sample.request_rate.canary is None
+def test_an_empty_result_is_no_data_and_no_5xx_series_is_zero(fake: ReplyServer) -> None:
+    fake.reply = answer({"errors": [], "buckets": [], "requests": [vec("v1", "4")]})
+    sample = fetch(fake.url)
+    assert sample.baseline.requests == 4.0 and sample.canary.requests is None
+    assert sample.baseline.bad_of(0) == 0.0  # requests but no 5xx series: none happened
+    assert sample.canary.bad_of(0) is None and sample.canary.value(0) is None  # NO DATA
+    assert sample.baseline.value(1) is None and sample.canary.value(1) is None
 
 
-def test_an_old_evaluation_from_a_lagging_store_is_stale(fake: FakePrometheus) -> None:
+def test_an_old_evaluation_from_a_lagging_store_is_stale(fake: ReplyServer) -> None:
     old = time.time() - 120
     fake.reply = answer({m: [vec("v1", "1", at=old), vec("v2", "1", at=old)]
-                         for m in ("error_rate", "latency", "request_rate")})  # fmt: skip
+                         for m in ("requests", "errors", "buckets")})  # fmt: skip
     rollout_cfg = rollout()
     source = PrometheusMetrics(PrometheusConfig(url=fake.url), rollout_cfg)
     snap = assemble(rollout_cfg, router=StaticRouter(), metrics=source).cycle()
     status = snap.source("metrics")
     assert status is not None and status.state == SourceState.STALE
     assert "s old" in status.message
+    assert snap.current("error_rate") == Pair()  # not the old numbers
+    source.close()
 
 
-def test_a_matrix_with_nan_points_and_gaps(fake: FakePrometheus) -> None:
+def test_a_matrix_with_nan_points_and_gaps(fake: ReplyServer) -> None:
     def reply(h: BaseHTTPRequestHandler) -> None:
         q = {k: v[0] for k, v in parse_qs(urlparse(h.path).query).items()}
         start, end, step = float(q["start"]), float(q["end"]), float(q["step"])
         grid = [start + k * step for k in range(int((end - start) / step) + 1)]
-        metric = metric_of(q["query"])
-        v1 = [[t, "NaN" if i == 2 else "0.01"] for i, t in enumerate(grid)]
-        v2 = [[t, "0.2"] for i, t in enumerate(grid) if i != 3]  # a scrape gap
+        count = count_of(q["query"])
+        v1_value, v2_value = {"requests": ("100", "20"), "errors": ("1", "4")}.get(count, ("", ""))
+        v1 = [[t, "NaN" if i == 2 else v1_value] for i, t in enumerate(grid)]
+        v2 = [[t, v2_value] for i, t in enumerate(grid) if i != 3]  # a scrape gap
         rows = [{"metric": {"destination_version": "v1"}, "values": v1},
                 {"metric": {"destination_version": "v2"}, "values": v2}]  # fmt: skip
-        if metric == "latency":
+        if count == "buckets":
             rows = []
         body = {"status": "success", "data": {"resultType": "matrix", "result": rows}}
         _send(h, 200, json.dumps(body).encode())
@@ -251,21 +320,24 @@ def test_a_matrix_with_nan_points_and_gaps(fake: FakePrometheus) -> None:
     at = float(int(time.time()))
     source = PrometheusMetrics(PrometheusConfig(url=fake.url), rollout(), clock=lambda: at)
     samples = source.history(60, 6)
+    source.close()
     assert len(samples) == 6
-    assert [s.error_rate.baseline for s in samples[:4]] == [0.01, 0.01, None, 0.01]
-    assert samples[3].error_rate.canary is None and samples[4].error_rate.canary == 0.2
-    assert all(s.latency_p99_ms.canary is None for s in samples)
+    assert [s.baseline.requests for s in samples[:4]] == [100.0, 100.0, None, 100.0]
+    assert [s.baseline.value(0) for s in samples[:4]] == [0.01, 0.01, None, 0.01]
+    assert samples[3].canary.requests is None and samples[3].canary.value(0) is None
+    assert samples[4].canary.value(0) == 0.2
+    assert all(s.canary.value(1) is None for s in samples)
 
 
-def test_prometheus_execution_error_reaches_the_user(fake: FakePrometheus) -> None:
+def test_prometheus_execution_error_reaches_the_user(fake: ReplyServer) -> None:
     body = {"status": "error", "errorType": "execution",
             "error": "query processing would load too many samples into memory in query execution"}  # fmt: skip
     fake.reply = lambda h: _send(h, 422, json.dumps(body).encode())
     with pytest.raises(SourceError, match="execution: query processing would load too many"):
-        PrometheusMetrics(PrometheusConfig(url=fake.url), rollout()).fetch()
+        fetch(fake.url)
 
 
-def test_a_prometheus_still_starting_is_unavailable(fake: FakePrometheus) -> None:
+def test_a_prometheus_still_starting_is_unavailable(fake: ReplyServer) -> None:
     fake.reply = lambda h: _send(h, 503, b"Service Unavailable")
-    with pytest.raises(BackendUnavailableError, match="HTTP 503: Service Unavailable"):
-        PrometheusMetrics(PrometheusConfig(url=fake.url), rollout()).fetch()
+    with pytest.raises(BackendUnavailableError, match="HTTP 503.: Service Unavailable"):
+        fetch(fake.url)

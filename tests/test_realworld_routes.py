@@ -176,14 +176,28 @@ def test_a_flagger_virtual_service_by_host_with_the_canary_weight_omitted(
     assert after["spec"]["http"][0]["mirrorPercentage"] == {"value": 12.5}
 
 
-def test_a_host_split_read_by_subset_says_to_match_by_host(
+def test_a_host_split_is_read_by_host_when_stable_and_canary_name_hosts(
+    fake_kube: FakeKube, conn: KubeConnection
+) -> None:
+    # The contract: stable/canary name "a subset or a host"; no match_by needed for hosts.
+    load(fake_kube, FLAGGER)
+    router = istio(conn, "podinfo", stable="podinfo-primary", canary="podinfo-canary")
+    assert router.read().weights == Weights(100, 0)
+    assert steer(router, 10) == Weights(90, 10)
+    assert weights(vs(fake_kube, "podinfo")["spec"]["http"][0]) == [90, 10]
+
+
+def test_a_host_split_forced_to_subsets_says_which_hosts_to_use(
     fake_kube: FakeKube, conn: KubeConnection
 ) -> None:
     load(fake_kube, FLAGGER)
     with pytest.raises(NotFoundError) as err:
-        istio(conn, "podinfo", stable="podinfo-primary", canary="podinfo-canary").read()
+        istio(
+            conn, "podinfo", match_by="subset", stable="podinfo-primary", canary="podinfo-canary"
+        ).read()
     message = str(err.value)
     assert "None" not in message
+    assert "podinfo-primary, podinfo-canary" in message  # the hosts it could use
     assert 'match_by = "host"' in message
 
 

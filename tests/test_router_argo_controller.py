@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from monotui.audit import AuditLog
+from monotui.audit import AuditLog, read_audit
 from monotui.model import Action, ActionKind, EventLevel, Phase, Weights
 from monotui.rollout import Rollout, assemble
 from monotui.sources.kube import KubeConnection
@@ -58,8 +58,7 @@ def test_advance_promotes_and_is_audited(
     assert result.ok, result.message
     assert result.message == "promoted: the pause (CanaryPauseStep) at step 2/8 is over"
     assert comparable(stored(fake_kube)) == kubectl(before, {"status": {"pauseConditions": None}})
-    (line,) = (tmp_path / "audit.jsonl").read_text().splitlines()
-    record = json.loads(line)
+    (record,) = read_audit(tmp_path / "audit.jsonl")
     assert record["action"] == "advance" and record["resource"] == "rollout bookinfo/reviews"
     assert record["result"] == "ok" and "/status/pauseConditions" in record["patch"]
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from monotui.audit import read_audit
 from tests.fakekube import FakeKube
 from tests.router_helpers import GATEWAY, ISTIO, NS, http_route, virtual_service, wait_for
 
@@ -95,7 +96,7 @@ def test_every_verb_moves_the_weights(world: dict[str, Any]) -> None:
         assert out.returncode == 0, out.stderr
         assert message in out.stdout
         assert canary(world) == expected
-    records = [json.loads(line) for line in (world["tmp"] / "audit.jsonl").read_text().splitlines()]
+    records = list(read_audit(world["tmp"] / "audit.jsonl"))
     assert [r["action"] for r in records] == [
         "advance",
         "pause",

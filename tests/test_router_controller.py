@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monotui.audit import AuditLog
+from monotui.audit import AuditLog, read_audit
 from monotui.model import Action, ActionKind, Weights
 from monotui.rollout import Rollout, assemble
 from monotui.sources.kube import KubeConnection
@@ -69,8 +69,7 @@ def test_advance_moves_the_weights_and_audits_who(
     result = act(ctl, ActionKind.ADVANCE)
     assert result.ok and result.message == "advanced: 90/10 -> 75/25"
     assert canary_of(fake_kube) == 25
-    (line,) = (tmp_path / "audit.jsonl").read_text().splitlines()
-    record = json.loads(line)
+    (record,) = read_audit(tmp_path / "audit.jsonl")
     assert record["user"] == "oncall" and record["context"] == "fake"
     assert record["kube_user"] == "alice"
     assert record["resource"] == "virtualservice bookinfo/reviews"

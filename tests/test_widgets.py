@@ -249,3 +249,34 @@ async def test_a_longer_reason_grows_the_verdict_panel() -> None:
         app.show(snapshot(verdict=verdict, kill_switches=()))  # one more wrapped line
         await pilot.pause()
         assert "HIGH (critical)" in screen_text(app)
+
+
+def test_a_metric_line_drops_its_least_important_numbers_rather_than_wrap() -> None:
+    from monotui.model import Evidence
+    from widgets.verdict_panel import metric_line
+
+    evidence = Evidence(
+        e_value=0.61,
+        limit=100.0,
+        ci_low=0.49,
+        ci_high=1.8,
+        ratio=1.0,
+        canary_requests=12_166,
+        canary_bad=58,
+        baseline_requests=100_000,
+        baseline_bad=500,
+        run_canary_requests=12_166,
+        run_canary_bad=58,
+        excess_bad=0.0,
+        what="5xx",
+    )
+    metric = MetricVerdict("error_rate", MetricLabel.PASS, 0.0052, 0.0048, evidence=evidence)
+    spec = SPECS[0]
+    wide = metric_line(metric, spec, 200).plain
+    assert "evidence 0.61x of 100x" in wide and "[0.49x–1.8x]" in wide
+    assert "58 5xx / 12,166 req" in wide
+    narrow = metric_line(metric, spec, 78).plain  # an 80-column cockpit
+    assert len(narrow) <= 78 and "evidence 0.61x of 100x" in narrow
+    assert "req" not in narrow  # the counts go first, never onto a line of their own
+    tiny = metric_line(metric, spec, 40).plain
+    assert "evidence 0.61x of 100x" in tiny  # the evidence always shows

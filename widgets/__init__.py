@@ -1,4 +1,5 @@
-"""Textual widgets of monotui; they import textual, textual_plotext and monotui.model only."""
+"""Textual widgets of monotui; they import textual, textual_plotext, monotui.model and the sanitiser
+(monotui.outside_text) only."""
 
 from widgets.error_rate_chart import ErrorRateChart
 from widgets.event_log import EventLog
@@ -7,6 +8,7 @@ from widgets.fleet_table import FleetTable
 from widgets.latency_chart import LatencyChart
 from widgets.plan_panel import PlanPanel
 from widgets.rollout_header import RolloutHeader
+from widgets.synthetics_panel import SyntheticsPanel
 from widgets.verdict_panel import VerdictPanel
 from widgets.weights_panel import WeightsPanel
 
@@ -18,6 +20,7 @@ __all__ = [
     "LatencyChart",
     "PlanPanel",
     "RolloutHeader",
+    "SyntheticsPanel",
     "VerdictPanel",
     "WeightsPanel",
 ]

@@ -12,7 +12,7 @@ from textual.reactive import var
 from textual.widgets import DataTable
 
 from monotui.model import Flag, Snapshot, VerdictResult
-from widgets.text import clean, literal, source_problem
+from widgets.text import key_text, literal, source_problem
 
 COLUMNS = ("flag", "state", "variant", "enter →", "targeting")
 """Narrow enough for half of a 120-column terminal: the default variant and its value share a
@@ -27,7 +27,7 @@ def flag_row(flag: Flag, *, kill_switch: bool, read_only: bool) -> tuple[Text, .
     key = Text(end="")
     if kill_switch:
         key.append("! ", style="bold red")
-    key.append(clean(flag.key), style="bold" if kill_switch else "")
+    key.append(key_text(flag.key), style="bold" if kill_switch else "")
     if flag.error:
         state = literal(f"ERROR {flag.error}", "bold red")
     elif flag.state.upper() == "ENABLED":
@@ -64,6 +64,13 @@ def _short(value: object, style: str = "") -> Text:
     text = literal(value, style)
     text.truncate(MAX_CELL, overflow="ellipsis")
     return text
+
+
+def _first_of_each_key(flags: tuple[Flag, ...]) -> tuple[Flag, ...]:
+    first: dict[str, Flag] = {}
+    for flag in flags:
+        first.setdefault(flag.key, flag)
+    return tuple(first.values())
 
 
 def _json(value: object) -> str:
@@ -129,7 +136,9 @@ class FlagsTable(DataTable[Text]):
         selected = self.selected_key
         self.clear()
         kill = set(snapshot.kill_switches) if snapshot else set()
-        flags = snapshot.flags if snapshot else ()
+        # One row per key: a source that lists a key twice (an OFREP answer, a flagd list) must
+        # not take the table down; the source reports the duplicate as an error of its own.
+        flags = _first_of_each_key(snapshot.flags) if snapshot else ()
         rows = [
             flag_row(
                 flag, kill_switch=flag.key in kill, read_only=bool(snapshot and snapshot.read_only)
@@ -171,12 +180,20 @@ class FlagsTable(DataTable[Text]):
 
     @staticmethod
     def _hint(snapshot: Snapshot | None, flags: tuple[Flag, ...], kill: set[str]) -> Text | None:
-        on = [f.key for f in flags if f.key in kill and f.state.upper() == "ENABLED"]
-        if not on:
+        """What the kill switches can still do, from their real values (a switch is on only
+        when it serves true): turn the ones that are on off, or say they are off already."""
+        switches = [f for f in flags if f.key in kill]
+        on = [f.key for f in switches if f.is_on]
+        if on:
+            text = Text("turning off ", style="bold", end="")
+            text.append(key_text(", ".join(on)), style="bold red")
+            text.append(" may stop the errors", style="bold")
+            return text
+        if not switches:
             return None
-        text = Text("turning off ", style="bold", end="")
-        text.append(clean(", ".join(on)), style="bold red")
-        text.append(" may stop the errors", style="bold")
+        text = Text("kill switch ", style="bold", end="")
+        text.append(key_text(", ".join(f.key for f in switches)), style="bold")
+        text.append(" is off already: the errors come from elsewhere", style="bold")
         return text
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from monotui.model import Snapshot
+from monotui.model import AutopilotStatus, Snapshot
 from widgets.panel import SnapshotPanel
 from widgets.text import clean
 
@@ -25,13 +25,23 @@ class PlanPanel(SnapshotPanel):
     def digest(self, snapshot: Snapshot | None) -> object:
         if snapshot is None:
             return None
+        pilot = _elsewhere(snapshot)
         return (
             snapshot.plan,
-            int(snapshot.hold_elapsed_s),
+            int(self._held(snapshot)),
             snapshot.hold_s,
             snapshot.next_action,
             snapshot.policy,
+            (pilot.holder, pilot.next_move) if pilot is not None else None,
         )
+
+    @staticmethod
+    def _held(snapshot: Snapshot) -> float:
+        """The hold that counts: the acting autopilot's when one holds the Lease elsewhere."""
+        pilot = _elsewhere(snapshot)
+        if pilot is not None and pilot.hold_elapsed_s is not None:
+            return pilot.hold_elapsed_s
+        return snapshot.hold_elapsed_s
 
     def draw(self, snapshot: Snapshot | None, width: int) -> Text:
         text = Text(end="")
@@ -59,9 +69,11 @@ class PlanPanel(SnapshotPanel):
             text.append(f"  (now {plan.canary_pct} %)", style="bold")
         text.append("\n")
         text.append("hold ")
+        held = self._held(snapshot)
+        pilot = _elsewhere(snapshot)
         if snapshot.hold_s > 0:
-            done = min(snapshot.hold_elapsed_s / snapshot.hold_s, 1.0)
-            text.append(f"{clock(snapshot.hold_elapsed_s)} / {clock(snapshot.hold_s)}")
+            done = min(held / snapshot.hold_s, 1.0)
+            text.append(f"{clock(held)} / {clock(snapshot.hold_s)}")
             cells = 10
             filled = round(done * cells)
             text.append("  ")
@@ -73,5 +85,15 @@ class PlanPanel(SnapshotPanel):
         if plan.paused:
             text.append(" (paused)", style="bold yellow")
         text.append("\nnext ")
+        if pilot is not None:  # the autopilot acts, not this cockpit: show its move
+            text.append(f"autopilot {clean(pilot.holder)}: ", style="cyan")
+            text.append(clean(pilot.next_move) or "—", style="bold")
+            return text
         text.append(clean(snapshot.next_action) or "—", style="bold")
         return text
+
+
+def _elsewhere(snapshot: Snapshot) -> AutopilotStatus | None:
+    """The autopilot holding the rollout's Lease live in another process, if one does."""
+    pilot = snapshot.autopilot
+    return pilot if pilot is not None and pilot.live and not pilot.here else None

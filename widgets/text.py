@@ -1,7 +1,8 @@
 """Helpers every panel uses: outside text made literal, numbers formatted, source states spelled out.
 
-Outside text (flag keys, values, event text, error messages) is data: it is escaped here so neither
-Rich markup nor terminal escape sequences in it can style or move the screen.
+Outside text (flag keys, values, event text, error messages) is data: it passes through the one
+sanitiser (`monotui.outside_text.literal`) so neither Rich markup nor escape sequences, bidi
+overrides or zero-width characters in it can style, move, reorder or hide what the screen shows.
 """
 
 from __future__ import annotations
@@ -9,14 +10,22 @@ from __future__ import annotations
 from rich.text import Text
 
 from monotui.model import Snapshot, SourceState, SourceStatus
+from monotui.outside_text import literal as _literal
 
-_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
-del _CONTROL[0x09]  # a tab is harmless: Rich expands it
+MAX_TEXT = 2000
+"""The longest piece of outside text a widget shows; longer ends in …"""
 
 
-def clean(value: object) -> str:
-    """`value` as a string whose control characters are shown as `\\xNN` instead of acting."""
-    return str(value).translate(_CONTROL)
+def clean(value: object, *, max_len: int = MAX_TEXT, spell_breaks: bool = False) -> str:
+    """`value` as one terminal-safe line: controls, bidi and zero-width characters spelled out
+    (`\\x1b`, `\\u202e`), line breaks as one space (`spell_breaks`: as `\\n`, for names)."""
+    return _literal(value, max_len=max_len, spell_breaks=spell_breaks)
+
+
+def key_text(value: object, *, max_len: int = 200) -> str:
+    """A name from outside (a flag key, a rollout): like `clean`, with line breaks spelled out,
+    so "a\\nb" never reads as "a b"."""
+    return clean(value, max_len=max_len, spell_breaks=True)
 
 
 def literal(value: object, style: str = "") -> Text:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from rich.cells import cell_len
 from rich.text import Text
 
 from monotui.model import (
@@ -46,34 +47,42 @@ def _ratio(value: float) -> str:
     return f"{value:.2g}x" if value < 10 else f"{value:,.0f}x"
 
 
-def metric_line(metric: MetricVerdict, spec: MetricSpec | None) -> Text:
-    """One metric: label, baseline → canary in this step, then the evidence against the canary
-    as a plain ratio of the one that rolls back, canary/baseline with its interval, and how many
-    canary requests it rests on (the sequential judge); or p-value, effect and samples (the
-    Mann-Whitney judge)."""
+def metric_line(metric: MetricVerdict, spec: MetricSpec | None, width: int = 200) -> Text:
+    """One metric on one line of `width` cells: label, baseline → canary in this step, then the
+    evidence against the canary as a plain ratio of the one that rolls back, canary/baseline with
+    its interval, and how many canary requests it rests on (the sequential judge); or p-value,
+    effect and samples (the Mann-Whitney judge). What does not fit is left out, the least
+    important first (the counts, then the interval), never wrapped onto a line of its own."""
     text = Text(end="")
     title = spec.title if spec is not None else metric.name
     # A critical metric's name is bold: its FAIL alone fails the verdict (Mann-Whitney).
     text.append(f"{clean(title)[:12]:<12} ", style="bold" if metric.critical else "")
     text.append(f"{metric.label.value:<6}", style=LABEL_STYLES.get(metric.label, ""))
     text.append(f" {metric_value(spec, metric.baseline)} → {metric_value(spec, metric.canary)}")
+    extras: list[tuple[str, str]] = []  # (text, style), most important first
     ev = metric.evidence
     if ev is not None:
         style = "bold red" if ev.e_value >= ev.limit else "yellow" if ev.e_value >= 10 else ""
-        text.append(f"  evidence {_ratio(ev.e_value)} of {_ratio(ev.limit)}", style=style)
+        extras.append((f"  evidence {_ratio(ev.e_value)} of {_ratio(ev.limit)}", style))
         bounded = ev.ci_low is not None or (ev.ci_high is not None and ev.ci_high < 50)
         if ev.ratio is not None and bounded:  # no interval yet: a ratio would mean nothing
             low = _ratio(ev.ci_low) if ev.ci_low is not None else "0"
             high = _ratio(ev.ci_high) if ev.ci_high is not None else "∞"
-            text.append(f"  ×{ev.ratio:.2g} [{low}–{high}]")
+            extras.append((f"  ×{ev.ratio:.2g} [{low}–{high}]", ""))
         bad = spec.bad if spec is not None else "bad"
-        text.append(f"  {ev.canary_bad:,.0f} {bad} / {ev.canary_requests:,.0f} req", style="dim")
-        return text
-    if metric.p_value is not None:
-        text.append(f"  p={metric.p_value:.3f}")
-    if metric.effect is not None:
-        text.append(f"  ×{metric.effect:.2f}")
-    text.append(f"  n={metric.n_baseline}/{metric.n_canary}", style="dim")
+        extras.append((f"  {ev.canary_bad:,.0f} {bad} / {ev.canary_requests:,.0f} req", "dim"))
+    else:
+        if metric.p_value is not None:
+            extras.append((f"  p={metric.p_value:.3f}", ""))
+        if metric.effect is not None:
+            extras.append((f"  ×{metric.effect:.2f}", ""))
+        extras.append((f"  n={metric.n_baseline}/{metric.n_canary}", "dim"))
+    used = text.cell_len
+    for i, (part, style) in enumerate(extras):
+        if i > 0 and used + cell_len(part) > width:
+            break  # the first (the evidence) always shows: the panel may wrap it, never drop it
+        text.append(part, style=style)
+        used += cell_len(part)
     return text
 
 
@@ -142,7 +151,7 @@ class VerdictPanel(SnapshotPanel):
         for metric in verdict.metrics:
             found = snapshot.metric(metric.name)
             text.append("\n")
-            text.append_text(metric_line(metric, found[1] if found else None))
+            text.append_text(metric_line(metric, found[1] if found else None, width))
         text.append("\n")
         text.append(clean(verdict.reason), style="italic")
         return text

@@ -11,6 +11,13 @@ from typing import Any
 from monotui.commands.common import add_common, add_rollout, session
 from monotui.errors import ConfigError
 from monotui.model import Action, ActionKind
+from monotui.outside_text import literal
+
+MESSAGE_MAX = 1000
+PATCH_LINE_MAX = 4000
+
+ACT_NOTIFY_S = 5.0
+"""How long a one-shot verb waits for its notifications and Event before exiting."""
 
 VERBS = {
     "advance": (ActionKind.ADVANCE, "advance one step"),
@@ -68,12 +75,21 @@ def run(args: argparse.Namespace) -> int:
     # One action, no observation: the actuator reads the route (or flags) it needs.
     built = session(args, only=args.rollout, policy="manual")
     try:
-        (rollout,) = built.rollouts
-        result = rollout.apply(action)
+        from monotui.notify.attach import attach
+
+        told = attach(built.config.notify, built.rollouts, built.bus)
+        try:
+            (rollout,) = built.rollouts
+            result = rollout.apply(action)
+        finally:
+            # Within a deadline: what is not delivered stays queued for the next monotui.
+            told.close(timeout_s=ACT_NOTIFY_S)
     finally:
         built.close()
     if result.patch and args.dry_run:
-        print(result.patch)
+        # A diff keeps its lines; each is literal (a flag file's text is outside text).
+        for line in result.patch.splitlines():
+            print(literal(line, max_len=PATCH_LINE_MAX))
     stream = sys.stdout if result.ok else sys.stderr
-    print(f"{args.rollout}: {result.message}", file=stream)
+    print(f"{literal(args.rollout)}: {literal(result.message, max_len=MESSAGE_MAX)}", file=stream)
     return 0 if result.ok else (result.exit_code or 1)

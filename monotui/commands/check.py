@@ -6,7 +6,9 @@ import argparse
 import sys
 from typing import Any
 
-from monotui.commands.common import add_common, load_config
+from monotui.commands import configure
+from monotui.commands.common import add_common
+from monotui.outside_text import literal
 
 
 def register(sub: Any) -> None:
@@ -18,4 +20,11 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from monotui.check import check_config
 
-    return check_config(load_config(args), context=args.context, out=sys.stdout)
+    loaded = configure.load(args)
+    if loaded.kube is not None:
+        loaded.kube.close()  # check_config makes its own connection, as a session would
+    for note in loaded.notes:
+        print(literal(note), file=sys.stdout)
+    return check_config(
+        loaded.config, context=args.context, out=sys.stdout, read_only=args.read_only
+    )

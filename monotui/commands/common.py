@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from monotui.errors import ConfigError
+from monotui.commands import configure
+from monotui.commands.configure import Loaded
 
 if TYPE_CHECKING:
     from monotui.config import Config
@@ -17,12 +18,23 @@ if TYPE_CHECKING:
     from monotui.registry import BuildContext
     from monotui.rollout import Rollout
 
-COMMON = ("config", "context", "namespace", "read_only", "dry_run")
+COMMON = (
+    "config",
+    "context",
+    "namespace",
+    "all_namespaces",
+    "discover",
+    "prometheus",
+    "read_only",
+    "dry_run",
+)
+FLAGS = ("read_only", "dry_run", "all_namespaces", "discover")
 
 
 def add_common(p: argparse.ArgumentParser, *, top: bool = False) -> None:
-    """-c, --context, --namespace, --read-only, --dry-run. On a subcommand they default to
-    SUPPRESS, so `monotui -c FILE watch` and `monotui watch -c FILE` mean the same."""
+    """-c, --context, -n/--namespace, -A, --discover, --prometheus, --read-only, --dry-run. On a
+    subcommand they default to SUPPRESS, so `monotui -c FILE watch` and `monotui watch -c FILE`
+    mean the same."""
     value: Any = None if top else argparse.SUPPRESS
     flag: Any = False if top else argparse.SUPPRESS
     p.add_argument(
@@ -33,7 +45,34 @@ def add_common(p: argparse.ArgumentParser, *, top: bool = False) -> None:
         help="monotui.toml (default: ./monotui.toml, then $XDG_CONFIG_HOME/monotui/config.toml)",
     )
     p.add_argument("--context", default=value, help="kubeconfig context (default: the current one)")
-    p.add_argument("--namespace", default=value, help="override the namespace of the rollout(s)")
+    p.add_argument(
+        "-n",
+        "--namespace",
+        default=value,
+        help="with a config file: the namespace of its rollouts; with discovery: where to look "
+        "(default: the context's namespace)",
+    )
+    p.add_argument(
+        "-A",
+        "--all-namespaces",
+        action="store_true",
+        default=flag,
+        help="discover rollouts in every namespace (implies --discover)",
+    )
+    p.add_argument(
+        "--discover",
+        action="store_true",
+        default=flag,
+        help="find the rollouts in the cluster, the config file overriding what is found "
+        "(the default without a config file)",
+    )
+    p.add_argument(
+        "--prometheus",
+        metavar="URL",
+        default=value,
+        help="the Prometheus to ask (wins over [prometheus] url; default with discovery: "
+        "found through the API server's service proxy)",
+    )
     p.add_argument(
         "--read-only", action="store_true", default=flag, help="make every write impossible"
     )
@@ -50,27 +89,38 @@ def with_defaults(args: argparse.Namespace) -> argparse.Namespace:
     """The common options present on `args` whichever parser set them."""
     for name in COMMON:
         if not hasattr(args, name):
-            setattr(args, name, False if name in ("read_only", "dry_run") else None)
+            setattr(args, name, False if name in FLAGS else None)
     return args
 
 
 def load_config(args: argparse.Namespace) -> Config:
-    """The configuration file, validated against the production kinds, with --namespace applied."""
-    from monotui import config
-    from monotui.registry import PRODUCTION
+    """The configuration (file, discovery, or both), validated against the production kinds."""
+    return configure.load(args).config
 
-    cfg = config.load(args.config, kinds=PRODUCTION)
-    if args.namespace:
-        cfg = cfg.model_copy(
-            update={
-                "rollouts": [
-                    r.model_copy(update={"namespace": args.namespace}) for r in cfg.rollouts
-                ]
-            }
-        )
-    if not cfg.rollouts:
-        raise ConfigError(f"{args.config or config.default_path()}: no [[rollouts]] configured")
-    return cfg
+
+TOKEN_MAX_BYTES = 64 * 1024
+
+
+def secrets_of(cfg: Config) -> list[str]:
+    """What must never be written anywhere (the audit log, annotations): the Prometheus bearer
+    token and header values, and every flag source's header values."""
+    found = list(cfg.prometheus.headers.values())
+    token_file = cfg.prometheus.bearer_token_file
+    if token_file is not None:
+        try:
+            with token_file.open("rb") as f:
+                token = f.read(TOKEN_MAX_BYTES).decode("utf-8", "replace").strip()
+        except OSError:
+            token = ""  # the metrics source says why it cannot read it
+        if token:
+            found.append(token)
+    for rollout in cfg.rollouts:
+        headers = getattr(rollout.flags, "headers", None)
+        if isinstance(headers, dict):
+            found.extend(str(v) for v in headers.values())
+    # A header value like "Bearer xyz": the credential alone is as secret as the whole.
+    found += [v.partition(" ")[2] for v in found if " " in v]
+    return [s for s in dict.fromkeys(found) if len(s) >= 4]
 
 
 @dataclass
@@ -81,6 +131,8 @@ class Session:
     rollouts: list[Rollout]
     context: BuildContext
     bus: EventBus
+    loaded: Loaded
+    """Where the configuration came from: provenance per rollout and notes for the user."""
 
     def close(self) -> None:
         for rollout in self.rollouts:
@@ -109,10 +161,17 @@ def session(
     from monotui.registry import PRODUCTION, BuildContext
     from monotui.rollout import build_rollouts
 
-    cfg, context = clusters.for_session(load_config(args), args.context)
-    ctx = BuildContext(cfg, context=context, read_only=args.read_only, shared_reads=shared_reads)
+    loaded = configure.load(args)
+    cfg, context = clusters.for_session(loaded.config, args.context)
+    ctx = BuildContext(
+        cfg,
+        context=context,
+        read_only=args.read_only,
+        shared_reads=shared_reads,
+        _kube=loaded.kube,
+    )
     bus = EventBus()
-    audit = AuditLog(cfg.audit.path or default_path())
+    audit = AuditLog(cfg.audit.path or default_path(), secrets=secrets_of(cfg))
     try:
         rollouts = build_rollouts(
             cfg,
@@ -128,4 +187,4 @@ def session(
     except BaseException:
         ctx.close()
         raise
-    return Session(cfg, rollouts, ctx, bus)
+    return Session(cfg, rollouts, ctx, bus, loaded)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from monotui.sim.scenarios import SCENARIOS
@@ -77,6 +79,12 @@ def register(sub: Any) -> None:
         help="--headless: real seconds of rollout at --speed, computed without "
         "waiting (default: 60)",
     )
+    p.add_argument(
+        "--notify",
+        metavar="URL",
+        help="also send the demo's notifications to this webhook (a Slack incoming webhook "
+        "gets Slack's shape, any other URL the generic JSON)",
+    )
     p.set_defaults(run=run)
 
 
@@ -98,19 +106,30 @@ def run(args: argparse.Namespace) -> int:
     if args.headless:
         from monotui.sim.demo import run_headless
 
-        return run_headless(build(), args.duration, sys.stdout)
+        demo = build()
+        with notifying(args.notify, demo, headless=True):
+            return run_headless(demo, args.duration, sys.stdout)
     from monotui.app import Fleet, run_app
 
-    if args.fleet and not args.headless:
+    if args.fleet:
+        if args.notify:
+            from monotui.errors import ConfigError
+
+            raise ConfigError("demo --notify sends one scenario's events: leave out --fleet")
         return _fleet(args)
+    if args.notify:
+        demo_notify_url(args.notify)  # a bad URL is exit 2 before the screen opens
+    closing = contextlib.ExitStack()
 
     def boot() -> Fleet:
         # After the first frame, in a thread: the world and its pydantic configs take ~250 ms.
         # argparse already checked scenario, speed and policy, so nothing here exits with 2.
-        return Fleet(build().rollouts)
+        demo = build()
+        closing.enter_context(notifying(args.notify, demo, headless=False))
+        return Fleet(demo.rollouts)
 
-    run_app(title=f"monotui demo: {args.scenario}", boot=boot)
-    return 0
+    with closing:
+        return run_app(title=f"monotui demo: {args.scenario}", boot=boot)
 
 
 def _fleet(args: argparse.Namespace) -> int:
@@ -127,5 +146,56 @@ def _fleet(args: argparse.Namespace) -> int:
         demo.follow(args.speed)
         return Fleet(demo.rollouts)
 
-    run_app(title=f"monotui demo: a fleet of {args.fleet}", boot=boot)
-    return 0
+    return run_app(title=f"monotui demo: a fleet of {args.fleet}", boot=boot)
+
+
+def demo_notify_url(url: str) -> str:
+    """The kind of sink `--notify URL` makes: slack for a Slack incoming webhook, else webhook."""
+    from urllib.parse import urlsplit
+
+    from monotui.errors import ConfigError
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError("--notify needs an http:// or https:// URL")
+    slack = parts.netloc == "hooks.slack.com" or parts.path.startswith("/services/")
+    return "slack" if slack else "webhook"
+
+
+@contextlib.contextmanager
+def notifying(url: str | None, demo: Demo, *, headless: bool) -> Iterator[None]:
+    """The demo's events also to `url` while the block runs (nothing without a URL)."""
+    if not url:
+        yield
+        return
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from monotui.notify.attach import attach
+    from monotui.notify.settings import NotifySettings
+
+    kind = demo_notify_url(url)
+    # The URL is a secret like any webhook's: it reaches the sink through a private file.
+    fd, name = tempfile.mkstemp(prefix="monotui-notify-")
+    try:
+        os.write(fd, url.encode())
+        os.close(fd)
+        # Headless, a whole rollout passes in a second: one message per event, none held back.
+        pace = {"batch_s": 0.0, "per_minute": 600, "burst": 100} if headless else {}
+        sink = NotifySettings.model_validate(
+            {"kind": kind, "name": "demo", "url_file": Path(name), **pace}
+        )
+        told = attach(
+            [sink], demo.rollouts, demo.bus, clock=demo.now, kube_events=False, persist=False
+        )
+    finally:
+        os.unlink(name)
+    try:
+        yield
+    finally:
+        left = told.close(timeout_s=10.0)
+        if left:
+            print(
+                f"monotui: {left} notifications could not be delivered to --notify", file=sys.stderr
+            )

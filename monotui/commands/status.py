@@ -10,13 +10,18 @@ from typing import Any
 
 from monotui.commands.common import add_common, add_rollout, session
 from monotui.model import SourceState
+from monotui.outside_text import literal
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("status", help="one snapshot of every (or one) rollout, then exit")
     add_common(p)
     add_rollout(p)
-    p.add_argument("--json", action="store_true", help='print {"rollouts": [...]}')
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"rollouts": [...]}, each with "source": how discovery inferred its settings',
+    )
     p.add_argument(
         "--window",
         type=window,
@@ -48,13 +53,17 @@ def run(args: argparse.Namespace) -> int:
         ]
     finally:
         built.close()
+    for note in built.loaded.notes:
+        print(f"monotui: {note}", file=sys.stderr)
     if args.json:
-        print(json.dumps({"rollouts": [snapshot_to_dict(s) for s in snapshots]}, indent=2))
+        sources = built.loaded.sources
+        rollouts = [snapshot_to_dict(s) | {"source": sources.get(s.rollout, {})} for s in snapshots]
+        print(json.dumps({"rollouts": rollouts}, indent=2))
     else:
         for snap in snapshots:
             print(summary_line(snap))
     # The snapshot is printed either way; a source in ERROR makes the exit code say so too.
     failed = [src for snap in snapshots for src in snap.sources if src.state == SourceState.ERROR]
     for src in failed:
-        print(f"monotui: {src.name}: {src.message}", file=sys.stderr)
+        print(f"monotui: {literal(src.name)}: {literal(src.message, max_len=600)}", file=sys.stderr)
     return failed[0].exit_code or 1 if failed else 0

@@ -15,15 +15,37 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """The TUI; the rollouts are built before the app so a bad config is one line, exit 2."""
+    """The TUI; the rollouts are built before the app so a bad config is one line, exit 2.
+    Where the rollouts live in Kubernetes, the cockpit follows their autopilot Leases: it shows
+    the holder and defers its own automation to a live one (monotui.autopilot.window). Routes
+    are read from one list+watch per kind and namespace, and a fleet may span clusters
+    (monotui.clusters): each gets its badge colour."""
     built = session(args, shared_reads=True)
     from monotui.app import run_app
+    from monotui.autopilot.window import LeaseWindows
     from monotui.clusters import badges
+    from monotui.notify.attach import attach
 
-    run_app(
+    try:
+        told = attach(built.config.notify, built.rollouts, built.bus)
+    except BaseException:
+        built.close()
+        raise
+    windows = None
+    if built.context.kube_context:
+        windows = LeaseWindows(built.rollouts, built.context.kube()).start()
+
+    def close() -> None:
+        told.close()
+        if windows is not None:
+            windows.close()
+        built.context.close()
+
+    return run_app(
         built.rollouts,
         title="monotui",
-        close=built.context.close,
-        badges=dict((b.name, b.color) for b in badges(built.config)),
+        close=close,
+        notes=built.loaded.notes,
+        inferred=built.loaded.sources,
+        badges={b.name: b.color for b in badges(built.config)},
     )
-    return 0

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from monotui.config import JudgeConfig
 from monotui.judge.counts import CountJudge, combine
 from monotui.judge.mann_whitney import MannWhitneyJudge
+from monotui.judge.probes import ProbeJudge, ProbeTally, with_probes
 from monotui.metrics import Metric
 from monotui.model import Sample, Verdict, VerdictResult
 
@@ -25,6 +26,7 @@ class Judge:
         self.window_s = window_s
         self.counts = CountJudge(self.metrics, config, window_s)
         self.values = MannWhitneyJudge(self.metrics, config, window_s)
+        self.probes = ProbeJudge(config.alpha)
 
     def judge(
         self,
@@ -33,8 +35,24 @@ class Judge:
         run_since: float | None,
         step_since: float | None,
         canary_expected: bool,
+        probes: Sequence[ProbeTally] = (),
     ) -> Verdict:
-        """The verdict on `samples`; see monotui.judge.counts for what each result means."""
+        """The verdict on `samples` and this poll's synthetic probes (monotui.judge.probes: a
+        probe failing on a canary track and not on the baseline fails it); see
+        monotui.judge.counts for what each result means."""
+        verdict = self._metrics(
+            samples, run_since=run_since, step_since=step_since, canary_expected=canary_expected
+        )
+        return with_probes(verdict, self.probes.judge(probes, run_since=run_since))
+
+    def _metrics(
+        self,
+        samples: Sequence[Sample],
+        *,
+        run_since: float | None,
+        step_since: float | None,
+        canary_expected: bool,
+    ) -> Verdict:
         if self.config.method == "mann-whitney":
             since = None if step_since is None else step_since + self.window_s
             return self.values.judge(samples, since=since)

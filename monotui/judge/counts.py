@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from monotui.config import JudgeConfig
 from monotui.judge.evidence import CountEvidence
 from monotui.judge.sequential import SequentialTest
+from monotui.judge.tally import MetricTally, RunTracker, StepTally, newer_than
 from monotui.judge.words import evidence_sentence, ratio_words
 from monotui.metrics import Metric
 from monotui.model import (
@@ -31,6 +32,7 @@ from monotui.model import (
     Verdict,
     VerdictResult,
     pooled,
+    since,
 )
 
 SEED_POLLS = 60
@@ -60,6 +62,11 @@ class CountJudge:
             SequentialTest(allowed_increase=m.allowed(cfg), alpha=cfg.alpha) for m in self.metrics
         )
         self._runs: list[_Run | None] = [None] * len(self.metrics)
+        # The bookkeeping extended poll by poll (monotui.judge.tally), valid while the samples
+        # continue the newest one seen.
+        self._newest: Sample | None = None
+        self._tracker: RunTracker | None = None
+        self._step: StepTally | None = None
 
     def judge(
         self,
@@ -74,12 +81,10 @@ class CountJudge:
         `canary_expected`: the route sends the canary traffic, so missing canary data is NO DATA."""
         if not samples or not any(s.has_data for s in samples):
             return Verdict.no_data("no metrics read yet")
-        start = run_since if run_since is not None else self._inferred_start(samples)
-        judged = tuple(
-            self._metric(i, samples, start, step_since) for i in range(len(self.metrics))
-        )
+        start, step = self._bookkeeping(samples, run_since, step_since)
+        judged = tuple(self._metric(i, samples, start, step) for i in range(len(self.metrics)))
         newest = samples[-1]
-        step_canary = _step_requests(samples, start, step_since)
+        step_canary = step.canary_requests
         if not canary_expected and step_canary <= 0:
             why = "the canary takes no traffic (weight 0)"
             return Verdict(VerdictResult.NODATA, None, why, judged)
@@ -105,6 +110,28 @@ class CountJudge:
             return Verdict(VerdictResult.NODATA, None, why, quiet, canary_requests=step_canary)
         return combine(judged, step_canary)
 
+    def _bookkeeping(
+        self, samples: Sequence[Sample], run_since: float | None, step_since: float | None
+    ) -> tuple[float, StepTally]:
+        """The run's start and the step's tally, extended by the samples new since the last call
+        (from scratch when `samples` do not continue the ones seen then)."""
+        new = newer_than(samples, self._newest)
+        tracker, step = self._tracker, self._step
+        if new is None or tracker is None:
+            tracker = RunTracker.after(samples, self._inferred_start(samples), RUN_BREAK_POLLS)
+        else:
+            for sample in new:
+                tracker.feed(sample)
+        start = run_since if run_since is not None else tracker.start
+        step_start = max(start, step_since or start)
+        if new is None or step is None or step.since != step_start:
+            ratios = [m.spec.ratio for m in self.metrics]
+            step = StepTally(step_start, ratios, samples)
+        else:
+            step.extend(new)
+        self._newest, self._tracker, self._step = samples[-1], tracker, step
+        return start, step
+
     def _inferred_start(self, samples: Sequence[Sample]) -> float:
         """The run's start read from the samples; once found it is kept while the run goes on
         (the oldest samples are dropped as new ones come: that must not restart the evidence)."""
@@ -117,17 +144,15 @@ class CountJudge:
     # --- one metric ----------------------------------------------------------------------------
 
     def _metric(
-        self, i: int, samples: Sequence[Sample], start: float, step_since: float | None
+        self, i: int, samples: Sequence[Sample], start: float, step: StepTally
     ) -> MetricVerdict:
         metric, test = self.metrics[i], self.tests[i]
         ev = self._evidence(i, samples, start)
-        step = [s for s in samples if s.t > max(start, step_since or start)]
         spec = metric.spec
-        base = pooled(step, i, ratio=spec.ratio, canary=False)
-        can = pooled(step, i, ratio=spec.ratio, canary=True)
-        counts = _step_counts(step, i)
+        tally: MetricTally = step.metrics[i]
+        base, can, counts = tally.baseline.value, tally.canary.value, tally.counts
         # The limits look at the newest window of the step: a spike that is over is over.
-        recent = [s for s in step if s.t > samples[-1].t - self.window_s] if step else []
+        recent = since(samples, max(step.since, samples[-1].t - self.window_s))
         recent_base = pooled(recent, i, ratio=spec.ratio, canary=False)
         recent_can = pooled(recent, i, ratio=spec.ratio, canary=True)
         low, high = test.interval(ev)
@@ -160,7 +185,7 @@ class CountJudge:
             critical=metric.critical(self.config),
             evidence=evidence,
         )
-        words = evidence_sentence(test, ev, what=spec.bad)
+        words = evidence_sentence(test, ev, what=spec.bad, bounds=(low, high), rho=ratio)
         limit = metric.limit(self.config)
         if test.rolls_back(ev):
             return replace(verdict, label=MetricLabel.HIGH, sentence=f"{words}: HIGH")
@@ -194,17 +219,12 @@ class CountJudge:
                 for s in samples
                 if s.t <= start and _counted(s, i, canary=False)
             ][-SEED_POLLS:]
-            if not seed:  # nothing before the run: its own baseline is the best estimate there is
-                seed = [
-                    (s.baseline.requests or 0.0, s.baseline.bad_of(i) or 0.0)
-                    for s in samples
-                    if s.t > start and _counted(s, i, canary=False)
-                ][:SEED_POLLS]
+            # Nothing before the run: the window fills with the run's own baseline polls as
+            # each is judged. Seeding it with them ahead of time would judge a poll by polls
+            # after it, which the live judge never sees: the verdict would depend on the cache.
             run = _Run(start, start, test.start(seed))
         ev, last = run.evidence, run.last_t
-        for sample in samples:
-            if sample.t <= last:
-                continue
+        for sample in since(samples, last):
             last = sample.t
             if not (_counted(sample, i, canary=False) and _counted(sample, i, canary=True)):
                 continue  # a gap: the next poll's increase covers it
@@ -256,7 +276,7 @@ def combine(judged: Sequence[MetricVerdict], canary_requests: float) -> Verdict:
 def run_start(samples: Sequence[Sample]) -> float:
     """When the canary's current run of traffic started, read from the samples: just before the
     newest stretch in which it served nothing for RUN_BREAK_POLLS polls while the baseline did
-    (or the first sample)."""
+    (or where the first sample's span starts)."""
     quiet = 0
     for k in range(len(samples) - 1, -1, -1):
         s = samples[k]
@@ -268,7 +288,10 @@ def run_start(samples: Sequence[Sample]) -> float:
             quiet += 1
             if quiet >= RUN_BREAK_POLLS:
                 return samples[k + quiet - 1].t
-    return samples[0].t - 1e-9
+    first = samples[0]
+    # Before the first sample's span: at epoch-scale times `t - 1e-9` is `t` itself (a float
+    # has ~0.2 us there), which left the first poll's counts out of the run.
+    return first.t - first.span_s if first.span_s > 0 else math.nextafter(first.t, -math.inf)
 
 
 def _counted(sample: Sample, i: int, *, canary: bool) -> bool:
@@ -280,20 +303,3 @@ def _counted(sample: Sample, i: int, *, canary: bool) -> bool:
 def _continues(samples: Sequence[Sample], last_t: float) -> bool:
     """Whether the samples still hold the one the cached evidence ended at (or start after it)."""
     return not samples or samples[0].t <= last_t <= samples[-1].t or samples[0].t > last_t
-
-
-def _step_counts(step: Sequence[Sample], i: int) -> tuple[float, float, float, float]:
-    """(baseline requests, baseline bad, canary requests, canary bad) counted in this step."""
-    b_n = b_e = c_n = c_e = 0.0
-    for s in step:
-        if _counted(s, i, canary=False) and _counted(s, i, canary=True):
-            b_n += s.baseline.requests or 0.0
-            b_e += s.baseline.bad_of(i) or 0.0
-            c_n += s.canary.requests or 0.0
-            c_e += s.canary.bad_of(i) or 0.0
-    return b_n, b_e, c_n, c_e
-
-
-def _step_requests(samples: Sequence[Sample], start: float, step_since: float | None) -> float:
-    since = max(start, step_since or start)
-    return sum(s.canary.requests or 0.0 for s in samples if s.t > since)

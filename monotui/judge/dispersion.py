@@ -71,16 +71,21 @@ class DispersionEstimator:
         """
         import numpy as np
 
-        used = tail_n > 0
-        total_n, total_e = tail_n.sum(axis=1), tail_e.sum(axis=1)
-        rate = np.divide(total_e, total_n, out=np.zeros_like(total_n), where=total_n > 0)
+        # np.add.reduce and np.zeros, not .sum and zeros_like: the same numbers with less of
+        # numpy's per-call overhead, which is most of the cost for one row.
+        add, rows = np.add.reduce, tail_n.shape[0]
+        total_n, total_e = add(tail_n, axis=1), add(tail_e, axis=1)
+        rate = np.divide(total_e, total_n, out=np.zeros(rows), where=total_n > 0)
         expected = rate[:, None] * tail_n
         positive = expected > 0
-        pearson = np.divide(
-            (tail_e - expected) ** 2, expected, out=np.zeros_like(expected), where=positive
-        ).sum(axis=1)
-        inverse = np.divide(1.0, expected, out=np.zeros_like(expected), where=positive).sum(axis=1)
-        polls = used.sum(axis=1)
+        pearson = add(
+            np.divide(
+                (tail_e - expected) ** 2, expected, out=np.zeros(tail_n.shape), where=positive
+            ),
+            axis=1,
+        )
+        inverse = add(np.divide(1.0, expected, out=np.zeros(tail_n.shape), where=positive), axis=1)
+        polls = add(tail_n > 0, axis=1)
         dof = polls - 1.0
         spread = np.sqrt(2.0 * np.maximum(dof, 0.0) + inverse)
         excess = np.maximum(pearson - dof - self.noise_sd * spread, 0.0)
@@ -92,10 +97,7 @@ class DispersionEstimator:
         # +0.5: a window without bad requests has a small rate, not none
         pooled = (total_e + 0.5) / np.maximum(total_n, 1e-300)
         normal = np.where(young & (reference > 0), reference, pooled)
-        return (
-            np.asarray(dispersion, dtype=np.float64),
-            np.asarray(np.where(total_n > 0, normal, 0.0), dtype=np.float64),
-        )
+        return dispersion, np.where(total_n > 0, normal, 0.0)
 
     def shared_excess(
         self, normal: Floats, n_b: Floats, n_c: Floats, bad: Floats, worst: Floats
@@ -125,26 +127,39 @@ class DispersionEstimator:
         import numpy as np
 
         tail_n, tail_e, carry, reference = window
+        add, rows, size = np.add.reduce, n_b.shape[0], self.window
         joins = n_b > 0
-        was_young = (tail_n > 0).sum(axis=1) < self.window // 2
-        new_n = np.where(joins[:, None], np.column_stack([tail_n[:, 1:], n_b]), tail_n)
-        new_e = np.where(joins[:, None], np.column_stack([tail_e[:, 1:], e_b]), tail_e)
-        best = np.zeros(n_b.shape, dtype=np.float64)
-        span = np.zeros(n_b.shape, dtype=np.int64)
-        before = np.zeros(n_b.shape, dtype=np.float64)
-        for m in _SHIFT_SPANS:
-            recent_n, recent_e = new_n[:, -m:].sum(axis=1), new_e[:, -m:].sum(axis=1)
-            rest_n, rest_e = new_n[:, :-m].sum(axis=1), new_e[:, :-m].sum(axis=1)
-            whole = (new_n[:, -m:] > 0).all(axis=1) & (rest_n > 0)
-            score = _rate_deviance(recent_e, recent_n, rest_e, rest_n) / dispersion
-            better = joins & whole & (score > best)
-            best = np.where(better, score, best)
-            span = np.where(better, m, span)
-            # +0.5: a rate before the shift of 0 bad requests is small, not zero
-            rest_rate = (rest_e + 0.5) / np.maximum(rest_n, 1e-300)
-            before = np.where(better, rest_rate, before)
+        was_young = add(tail_n > 0, axis=1) < size // 2
+        new_n, new_e = np.empty(tail_n.shape), np.empty(tail_e.shape)
+        new_n[:, :-1], new_n[:, -1] = tail_n[:, 1:], n_b
+        new_e[:, :-1], new_e[:, -1] = tail_e[:, 1:], e_b
+        if not joins.all():
+            new_n[~joins], new_e[~joins] = tail_n[~joins], tail_e[~joins]
+        # The newest m polls against the rest of the window, for every span m at once (column
+        # m - 1); the first span with the largest score above 0 wins.
+        spans = len(_SHIFT_SPANS)
+        recent_n, recent_e = np.empty((rows, spans)), np.empty((rows, spans))
+        rest_n, rest_e = np.empty((rows, spans)), np.empty((rows, spans))
+        whole = np.empty((rows, spans), dtype=bool)
+        for k, m in enumerate(_SHIFT_SPANS):
+            recent_n[:, k], recent_e[:, k] = add(new_n[:, -m:], axis=1), add(new_e[:, -m:], axis=1)
+            rest_n[:, k], rest_e[:, k] = add(new_n[:, :-m], axis=1), add(new_e[:, :-m], axis=1)
+            whole[:, k] = (new_n[:, -m:] > 0).all(axis=1)
+        whole &= (rest_n > 0) & joins[:, None]
+        score = _rate_deviance(recent_e, recent_n, rest_e, rest_n) / dispersion[:, None]
+        candidates = np.where(whole & (score > 0.0), score, -np.inf)
+        pick = np.argmax(candidates, axis=1)
+        at = np.arange(rows), pick
+        found = candidates[at] > 0.0
+        best = np.where(found, candidates[at], 0.0)
         restart = best > self.shift_threshold
-        keep = np.arange(self.window)[None, :] >= self.window - span[:, None]
+        new_carry = np.where(restart, dispersion, carry)
+        if not restart.any():
+            return new_n, new_e, new_carry, reference
+        span = np.where(found, pick + 1, 0)
+        # +0.5: a rate before the shift of 0 bad requests is small, not zero
+        before = np.where(found, (rest_e[at] + 0.5) / np.maximum(rest_n[at], 1e-300), 0.0)
+        keep = np.arange(size)[None, :] >= size - span[:, None]
         drop = restart[:, None] & ~keep
         # Inside a turbulent stretch (restarts in quick succession) the normal level is the
         # lowest one seen since it began.
@@ -152,8 +167,8 @@ class DispersionEstimator:
         return (
             np.where(drop, 0.0, new_n),
             np.where(drop, 0.0, new_e),
-            np.asarray(np.where(restart, dispersion, carry), dtype=np.float64),
-            np.asarray(np.where(restart, normal, reference), dtype=np.float64),
+            new_carry,
+            np.where(restart, normal, reference),
         )
 
 
@@ -161,10 +176,11 @@ def _rate_deviance(e1: Floats, n1: Floats, e2: Floats, n2: Floats) -> Floats:
     """Poisson deviance of "both groups share one rate" (~ chi^2 with 1 dof when they do)."""
     import numpy as np
 
-    rate = np.divide(e1 + e2, n1 + n2, out=np.zeros_like(e1), where=(n1 + n2) > 0)
-    total = np.zeros_like(e1)
+    both = n1 + n2
+    rate = np.divide(e1 + e2, both, out=np.zeros(e1.shape), where=both > 0)
+    total = np.zeros(e1.shape)
     for e, n in ((e1, n1), (e2, n2)):
         mu = rate * n
-        ratio = np.divide(e, mu, out=np.ones_like(e), where=(mu > 0) & (e > 0))
+        ratio = np.divide(e, mu, out=np.ones(e.shape), where=(mu > 0) & (e > 0))
         total += e * np.log(ratio) - (e - mu)
     return np.asarray(2.0 * total, dtype=np.float64)

@@ -33,6 +33,7 @@ SCALARS = (
     "allowed_increase",  # the theta this evidence was built for
 )
 """The scalars at the end of the row, in order."""
+_OFFSET = {name: k for k, name in enumerate(SCALARS)}
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -54,7 +55,7 @@ class CountEvidence:
     @staticmethod
     def column(name: str, grid_size: int, window: int) -> int:
         """The column of one scalar in a row (or in a stacked matrix of rows)."""
-        return grid_size + 2 * window + SCALARS.index(name)
+        return grid_size + 2 * window + _OFFSET[name]
 
     @property
     def log_lik(self) -> Floats:
@@ -73,7 +74,7 @@ class CountEvidence:
         return self.values[start : start + self.window]
 
     def _scalar(self, name: str) -> float:
-        return float(self.values[self.column(name, self.grid_size, self.window)])
+        return float(self.values[self.grid_size + 2 * self.window + _OFFSET[name]])
 
     @property
     def log_e(self) -> float:

@@ -65,7 +65,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from monotui.judge.dispersion import DispersionEstimator
-from monotui.judge.evidence import CountEvidence, frozen_rows
+from monotui.judge.evidence import SCALARS, CountEvidence, frozen_rows
 
 if TYPE_CHECKING:
     import numpy as np
@@ -132,6 +132,12 @@ class SequentialTest:
         above = self._weights[: self._log_grid.size - 1 - self._theta_index]
         self._log_w_test = np.log(above / above.sum())
         self._log_v = np.full(self._log_grid.size, -math.log(self._log_grid.size))
+        self._columns = {
+            name: CountEvidence.column(name, self._log_grid.size, self.dispersion.window)
+            for name in SCALARS
+        }
+        # The weights' sums over the alternatives each grid point has room for (see _rejected).
+        self._room = np.concatenate([np.cumsum(self._weights)[::-1], [0.0]])
 
     @property
     def grid(self) -> tuple[float, ...]:
@@ -190,11 +196,10 @@ class SequentialTest:
         table = np.asarray(counts, dtype=np.float64)
         if table.shape != (len(states), 4):
             raise ValueError(f"counts must have shape ({len(states)}, 4), not {table.shape}")
-        grid, window = self._log_grid.size, self.dispersion.window
-        theta = self._column("allowed_increase")
+        grid, window, col = self._log_grid.size, self.dispersion.window, self._columns
         for ev in states:
             same = (ev.grid_size, ev.window) == (grid, window)
-            if not same or ev.values[theta] != self.allowed_increase:
+            if not same or ev.values[col["allowed_increase"]] != self.allowed_increase:
                 raise ValueError("this evidence was started by a test with another grid")
         with np.errstate(invalid="ignore"):
             accepted = (np.isfinite(table) & (table >= 0) & (table <= MAX_COUNT)).all(axis=1)
@@ -202,15 +207,20 @@ class SequentialTest:
         out = list(states)
         if not rows:
             return out
-        block = np.stack([states[i].values for i in rows])  # a copy: the states stay frozen
-        n_b, e_b, n_c, e_c = (table[rows, i] for i in range(4))
+        # A copy: the states stay frozen (np.stack costs more than the copy for one row).
+        if len(rows) == 1:
+            block = states[rows[0]].values[None, :].copy()
+        else:
+            block = np.stack([states[i].values for i in rows])
+        n_b, e_b, n_c, e_c = table[rows].T
         log_lik = block[:, :grid]
         tails = block[:, grid : grid + window], block[:, grid + window : grid + 2 * window]
-        col = {name: block[:, self._column(name)] for name in ("log_mixture", "dispersion_carry")}
-        reference = block[:, self._column("reference_rate")]
+        carry, reference = block[:, col["dispersion_carry"]], block[:, col["reference_rate"]]
 
-        dispersion, normal = self.dispersion.estimate(*tails, col["dispersion_carry"], reference)
-        worst = np.maximum(self._upper_ends(log_lik, col["log_mixture"]), self.allowed_increase)
+        dispersion, normal = self.dispersion.estimate(*tails, carry, reference)
+        worst = np.maximum(
+            self._upper_ends(log_lik, block[:, col["log_mixture"]]), self.allowed_increase
+        )
         phi = np.maximum(
             dispersion, self.dispersion.shared_excess(normal, n_b, n_c, e_b + e_c, worst)
         )
@@ -219,18 +229,15 @@ class SequentialTest:
             log_lik += self._poll_log_lik(n_b, e_b, n_c, e_c, phi, informative)
             log_lik -= log_lik.max(axis=1, keepdims=True)  # keeps l bounded; ratios are unchanged
         # The poll joins the dispersion window only after it was judged (phi stays predictable).
-        new_n, new_e, carry, reference = self.dispersion.append(
-            (*tails, col["dispersion_carry"], reference), n_b, e_b, dispersion
+        new_n, new_e, new_carry, new_reference = self.dispersion.append(
+            (*tails, carry, reference), n_b, e_b, dispersion
         )
         block[:, grid : grid + window], block[:, grid + window : grid + 2 * window] = new_n, new_e
-        for name, value in (
-            ("log_e", self._log_e(log_lik)),
-            ("log_mixture", _log_sum_exp(log_lik + self._log_v)),
-            ("dispersion", phi),
-            ("dispersion_carry", carry),
-            ("reference_rate", reference),
-        ):
-            block[:, self._column(name)] = value
+        block[:, col["log_e"]] = self._log_e(log_lik)
+        block[:, col["log_mixture"]] = _log_sum_exp(log_lik + self._log_v)
+        block[:, col["dispersion"]] = phi
+        block[:, col["dispersion_carry"]] = new_carry
+        block[:, col["reference_rate"]] = new_reference
         for name, value in (
             ("baseline_total", n_b),
             ("baseline_bad", e_b),
@@ -238,7 +245,11 @@ class SequentialTest:
             ("canary_bad", e_c),
             ("polls", informative),
         ):
-            block[:, self._column(name)] += value
+            block[:, col[name]] += value
+        if len(rows) == 1:  # the block is this call's own copy: no second one
+            block.flags.writeable = False
+            out[rows[0]] = CountEvidence(block[0], grid, window)
+            return out
         for i, ev in zip(rows, frozen_rows(block, grid, window), strict=True):
             out[i] = ev
         return out
@@ -275,13 +286,16 @@ class SequentialTest:
         """The maximum-likelihood rho (clamped to the grid), or None before any information."""
         if ev.polls == 0:
             return None
-        f = ev.log_lik.tolist()
-        m = max(range(len(f)), key=f.__getitem__)
+        import numpy as np
+
+        lik = ev.log_lik
+        m = int(np.argmax(lik))  # the first maximum
         offset = 0.0
-        if 0 < m < len(f) - 1:  # a parabola through the peak and its neighbours
-            curvature = f[m - 1] - 2.0 * f[m] + f[m + 1]
+        if 0 < m < lik.size - 1:  # a parabola through the peak and its neighbours
+            before, peak, after = lik[m - 1 : m + 2].tolist()
+            curvature = before - 2.0 * peak + after
             if curvature < 0:
-                offset = 0.5 * (f[m - 1] - f[m + 1]) / curvature
+                offset = 0.5 * (before - after) / curvature
         return self._rho(m + offset)
 
     def _rho(self, index: float) -> float:
@@ -300,7 +314,7 @@ class SequentialTest:
         weights = self._weights
         total = np.correlate(big[1:], weights, mode="full")[weights.size - 1 :]
         total = np.concatenate([total, [0.0]])  # the top point has no alternative above
-        room = np.concatenate([np.cumsum(weights)[::-1], [0.0]])
+        room = self._room
         return np.asarray((total > 0) & (room > 0) & (total >= room * big * self.threshold))
 
     def _column(self, name: str) -> int:

@@ -4,6 +4,7 @@ Times are POSIX seconds (float) from the rollout's clock, which is the simulated
 Error rates are fractions 0..1, weights and splits are percentages, latencies milliseconds.
 """
 
+from monotui.model.autopilot import AutopilotStatus, LeadershipChanged
 from monotui.model.events import (
     ActionEvent,
     AutomationPaused,
@@ -38,19 +39,27 @@ from monotui.model.samples import (
     total_requests,
 )
 from monotui.model.snapshot import Snapshot
+from monotui.model.synthetics import CANARY_TRACKS, TRACKS, ProbeCell, ProbeState, Synthetics
 from monotui.model.verdict import Evidence, MetricLabel, MetricVerdict, Verdict, VerdictResult
 
 __all__ = [
+    "CANARY_TRACKS",
+    "TRACKS",
+    "ProbeCell",
+    "ProbeState",
+    "Synthetics",
     "Action",
     "ActionEvent",
     "ActionKind",
     "ActionResult",
     "AutomationPaused",
+    "AutopilotStatus",
     "Event",
     "Evidence",
     "EventLevel",
     "Flag",
     "JSONValue",
+    "LeadershipChanged",
     "MetricLabel",
     "MetricSpec",
     "MetricVerdict",

@@ -87,6 +87,12 @@ class Flag:
     reason: str | None = None  # OFREP's evaluation reason
     error: str | None = None  # why this flag's definition is invalid
 
+    @property
+    def is_on(self) -> bool:
+        """Whether the flag serves `true` now: ENABLED with the value true. Its state alone says
+        nothing (an ENABLED kill switch whose default variant is `off` is off)."""
+        return self.state.upper() == "ENABLED" and self.value is True
+
 
 @dataclass(frozen=True, slots=True)
 class Plan:
@@ -123,7 +129,8 @@ class Action:
 
 @dataclass(frozen=True, slots=True)
 class ActionResult:
-    """What an action did; `ok` False means nothing was applied."""
+    """What an action did; `ok` False means nothing was applied, unless `uncertain`: the write
+    went out and its answer was lost, so it MAY have been applied (check the route)."""
 
     action: Action
     ok: bool
@@ -133,3 +140,4 @@ class ActionResult:
     patch: str | None = None  # the exact patch (shown in dry-run)
     exit_code: int = 0
     changed: bool = True  # False: nothing to do ("already at ..."), or a dry-run
+    uncertain: bool = False  # sent, no answer: may have been applied

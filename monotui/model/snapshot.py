@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from monotui.model.autopilot import AutopilotStatus
 from monotui.model.events import Event
 from monotui.model.rollout import Flag, Phase, Plan, SourceStatus, Weights
 from monotui.model.samples import MetricSpec, Pair, Sample, Series, Split, pooled, total_requests
+from monotui.model.synthetics import Synthetics
 from monotui.model.verdict import Verdict, VerdictResult
 
 
@@ -44,6 +46,9 @@ class Snapshot:
     kill_switches: tuple[str, ...] = ()
     next_action: str = ""
     newest_data_t: float | None = None
+    autopilot: AutopilotStatus | None = None  # None: no Lease is followed (no Kubernetes, manual)
+    synthetics: Synthetics = Synthetics()
+    """The probes beside the canary (`[[rollouts.synthetics]]`); empty without any."""
 
     def metric(self, name: str) -> tuple[int, MetricSpec] | None:
         """The index and spec of metric `name`, None when this rollout does not measure it."""

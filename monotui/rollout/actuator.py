@@ -3,33 +3,77 @@
 Every action (key, palette, CLI or automation) goes through `apply`: refused in read-only mode,
 written compare-and-set against the route (or flags) as last read, read back, audited and told as
 an event. A conflict re-reads the route and shows it; nothing is ever overwritten blindly.
+
+The audit is written ahead (monotui.rollout.ledger): the intent is recorded right before each
+write and the write is refused when it cannot be; the outcome follows. A write whose answer was
+lost is "uncertain" (never "failed": it may have been applied), and the route is read again. No
+exception escapes `apply`: one that is not a MonotuiError (a bug) still gets its outcome.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from monotui import plan as plans
 from monotui import wording
 from monotui.audit import AuditLog
 from monotui.config import RolloutConfig
-from monotui.errors import ConfigError, ConflictError, MonotuiError, NotFoundError, ReadOnlyError
+from monotui.errors import (
+    ConfigError,
+    ConflictError,
+    MonotuiError,
+    NotFoundError,
+    ReadOnlyError,
+    UncertainWriteError,
+)
 from monotui.model import (
     Action,
     ActionEvent,
     ActionKind,
     ActionResult,
     AutomationPaused,
+    Event,
     EventLevel,
     Weights,
 )
+from monotui.outside_text import literal
+from monotui.rollout.ledger import Entry, Ledger, Where
 from monotui.rollout.state import RolloutState
 from monotui.rollout.told import Told
-from monotui.sources.base import FlagSource, PauseStore, Router, RouteState, StepRouter
+from monotui.sources.base import (
+    FlagSource,
+    PauseStore,
+    Router,
+    RouteState,
+    StepRouter,
+    TrackRouter,
+)
+
+log = logging.getLogger(__name__)
 
 RouteSeen = Callable[[RouteState], None]
 """Where a re-read route goes (the observer records it and tells what changed elsewhere)."""
+PAUSED_BY_MAX = 240
+KNOWN_FLAGS_SHOWN = 20
+HEADER_ROUTES = "x-monotui-track header routes"
+
+
+def flag_name(key: str) -> str:
+    """A flag key in a message: literal, its line breaks spelled (`a\\nb` is not `a b`)."""
+    return literal(key, max_len=80, spell_breaks=True)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteWrite:
+    """What adding or removing the header routes did."""
+
+    ok: bool
+    message: str
+    patch: str = ""
+    changed: bool = False
 
 
 class Actuator:
@@ -63,15 +107,38 @@ class Actuator:
         self.dry_run = dry_run
         self.context = context
         self.kube_user = kube_user
+        where = Where(config.name, config.namespace, context, kube_user)
+        self.ledger = Ledger(audit, where, dry_run=dry_run)
 
     @property
     def name(self) -> str:
         return self.config.name
 
     def apply(self, action: Action) -> ActionResult:
-        """Apply one action compare-and-set, audit it, and say what happened."""
+        """Apply one action compare-and-set, audit it, and say what happened. Never raises."""
+        entry = self.ledger.entry(action)
+        result = self._guarded(action, entry)
+        warning = entry.finish(result, self._resource())
+        if warning:
+            result = replace(result, message=f"{result.message}; {warning}")
+        level = EventLevel.INFO if result.ok else EventLevel.ERROR
+        self.told.tell(ActionEvent, result.message, level, result=result)
+        ended = (ActionKind.ROLLBACK, ActionKind.PROMOTE)
+        if result.ok and result.changed and action.kind in ended and not self.dry_run:
+            route = self.state.route
+            if route is not None and route.track_routes:  # the rollout is over: probes stop
+                self.set_track_routes(False, origin=action.origin, reason=f"after {action.kind}")
+        if result.ok and result.changed and action.kind in (ActionKind.PAUSE, ActionKind.RESUME):
+            paused = action.kind == ActionKind.PAUSE
+            by = self._paused_by(action) if paused else ""
+            text = f"automation paused: {by}" if paused else "automation resumed"
+            self.told.tell(AutomationPaused, text, paused=paused, by=by, action=action.kind)
+        return result
+
+    def _guarded(self, action: Action, entry: Entry) -> ActionResult:
+        """The action's result, whatever went wrong on the way."""
         try:
-            result = self._apply(action)
+            return self._apply(action, entry)
         except ConflictError as exc:
             if action.kind == ActionKind.TOGGLE_FLAG:
                 # The flag source's message names the file/resource and the flag as it is now.
@@ -80,33 +147,52 @@ class Actuator:
                 current = self._reread()
                 now = wording.now_at(current.weights if current else None)
                 message = f"conflict: the route changed since it was read{now}; nothing applied"
-            result = ActionResult(action, False, message, exit_code=exc.exit_code)
+            return ActionResult(action, False, message, exit_code=exc.exit_code)
+        except UncertainWriteError as exc:
+            # Sent, unanswered: never "failed". Read it again so the screen shows what is true.
+            self._reread_after_uncertain(action)
+            message = f"uncertain: check the route: {exc}"
+            return ActionResult(
+                action, False, message, patch=exc.patch, exit_code=exc.exit_code, uncertain=True
+            )
         except MonotuiError as exc:
-            result = ActionResult(action, False, str(exc), exit_code=exc.exit_code)
-        self._audit(result)
-        level = EventLevel.INFO if result.ok else EventLevel.ERROR
-        self.told.tell(ActionEvent, result.message, level, result=result)
-        if result.ok and result.changed and action.kind in (ActionKind.PAUSE, ActionKind.RESUME):
-            paused = action.kind == ActionKind.PAUSE
-            by = self._paused_by(action) if paused else ""
-            text = f"automation paused: {by}" if paused else "automation resumed"
-            self.told.tell(AutomationPaused, text, paused=paused, by=by, action=action.kind)
-        return result
+            return ActionResult(action, False, str(exc), exit_code=exc.exit_code)
+        except Exception as exc:  # a bug: the audit gets its outcome, the user one line
+            log.exception("%s %s failed", action.kind.value, self.name)
+            sent = entry.intent_id is not None
+            if sent:
+                self._reread_after_uncertain(action)
+            where = "; check the route, it is read again" if sent else "; nothing was sent"
+            message = (
+                f"{wording.verb(action)} failed: unexpected {type(exc).__name__}: "
+                f"{literal(exc, max_len=200)}{where}"
+            )
+            return ActionResult(action, False, message, exit_code=1)
 
-    def _apply(self, action: Action) -> ActionResult:
+    def _reread_after_uncertain(self, action: Action) -> None:
+        if action.kind == ActionKind.TOGGLE_FLAG:
+            self._reread_flags()
+        else:
+            self._reread()
+
+    def _resource(self) -> str:
+        route = self.state.route
+        return route.resource if route else getattr(self.router, "resource", self.router.kind)
+
+    def _apply(self, action: Action, entry: Entry) -> ActionResult:
         if self.read_only:
             raise ReadOnlyError(f"read-only: {action.kind.value} refused, nothing was changed")
         if isinstance(self.router, StepRouter) and action.kind != ActionKind.TOGGLE_FLAG:
-            return self._act(action, self.router)
+            return self._act(action, self.router, entry)
         if action.kind in (ActionKind.PAUSE, ActionKind.RESUME):
-            return self._set_paused(action)
+            return self._set_paused(action, entry)
         if action.kind == ActionKind.TOGGLE_FLAG:
-            return self._toggle_flag(action)
-        return self._move(action)
+            return self._toggle_flag(action, entry)
+        return self._move(action, entry)
 
     # --- weights -------------------------------------------------------------------------------
 
-    def _move(self, action: Action) -> ActionResult:
+    def _move(self, action: Action, entry: Entry) -> ActionResult:
         with self.state.router_lock:
             known = self.state.known()
             expected, plan = known.route, known.plan
@@ -125,6 +211,13 @@ class Actuator:
                 return ActionResult(action, True, message, before, before, changed=False)
             if not self.router.can_write:
                 raise ReadOnlyError(f"the {self.router.kind} router cannot write")
+            if not self.dry_run:
+                entry.intend(
+                    resource=expected.resource,
+                    before=str(before),
+                    target=str(target),
+                    version=expected.version,
+                )
             written = self.router.write(target, expected, dry_run=self.dry_run)
         if written.state is None:
             verb = wording.verb(action)
@@ -135,7 +228,7 @@ class Actuator:
         message = f"{wording.verb(action)}: {before} -> {after}{wording.because(action)}"
         return ActionResult(action, True, message, before, after, written.patch)
 
-    def _act(self, action: Action, router: StepRouter) -> ActionResult:
+    def _act(self, action: Action, router: StepRouter, entry: Entry) -> ActionResult:
         """A router that owns its steps (Argo Rollouts) does the action with its own verbs."""
         with self.state.router_lock:
             expected = self.state.route
@@ -144,6 +237,13 @@ class Actuator:
                 self.route_seen(expected)
             if not router.can_write:
                 raise ReadOnlyError(f"the {router.kind} router cannot write")
+            if not self.dry_run:
+                entry.intend(
+                    resource=expected.resource,
+                    before=str(expected.weights),
+                    target=None,  # the router owns its steps: it says where it goes
+                    version=expected.version,
+                )
             written = router.act(action.kind, expected, dry_run=self.dry_run)
         before = expected.weights
         if not written.patch:  # nothing to do: the router says why
@@ -158,7 +258,7 @@ class Actuator:
 
     # --- the automation pause ------------------------------------------------------------------
 
-    def _set_paused(self, action: Action) -> ActionResult:
+    def _set_paused(self, action: Action, entry: Entry) -> ActionResult:
         """Pause/resume the automation: stored with the route when the router can (every monotui
         then sees it), else in this process's memory (the TUI) or refused (a one-shot command)."""
         route = self.state.route
@@ -185,6 +285,13 @@ class Actuator:
                 by = f" by {stored.by}" if pause and stored.by else ""
                 message = f"automation already {word}{by}"
                 return ActionResult(action, True, message, weights, weights, changed=False)
+            if not self.dry_run:
+                entry.intend(
+                    resource=route.resource,
+                    before=str(weights),
+                    target=str(weights),
+                    version=route.version,
+                )
             try:
                 with self.state.router_lock:
                     written = self.router.set_pause(
@@ -210,10 +317,12 @@ class Actuator:
         return ActionResult(action, True, message, weights, weights, written.patch)
 
     def _paused_by(self, action: Action) -> str:
-        """Who paused and why, stored with the pause for every other instance to show."""
+        """Who paused and why, stored with the pause for every other instance to show: anyone
+        who can read the route reads it, so no credential may be in it (a URL's password in the
+        metrics error behind an automatic pause), and it is one literal line."""
         who = self.kube_user or self.audit.user
         why = action.reason or {"key": "p in the cockpit"}.get(action.origin, action.origin)
-        return f"{who}: {why}"
+        return literal(self.audit.scrub(f"{who}: {why}"), max_len=PAUSED_BY_MAX)
 
     def _pause_in_memory(self, action: Action, weights: Weights) -> ActionResult:
         pause = action.kind == ActionKind.PAUSE
@@ -226,30 +335,44 @@ class Actuator:
 
     # --- flags ---------------------------------------------------------------------------------
 
-    def _toggle_flag(self, action: Action) -> ActionResult:
+    def _toggle_flag(self, action: Action, entry: Entry) -> ActionResult:
         key = action.flag_key or ""
+        shown = flag_name(key)
         if self.flags is None:
             raise ConfigError(
                 f"rollout {self.name} has no flag source: set [rollouts.flags] kind and where"
             )
         if not self.flags.can_write:
             raise ReadOnlyError(
-                f"flags from {self.flags.kind} are read-only: cannot toggle '{key}'"
+                f"flags from {self.flags.kind} are read-only: cannot toggle '{shown}'"
             )
         expected = self.state.flagset or self.flags.read()
         flag = next((f for f in expected.flags if f.key == key), None)
         if flag is None:
-            known = ", ".join(f.key for f in expected.flags) or "none"
-            raise NotFoundError(f"no flag '{key}' in {self.flags.kind} (known: {known})")
+            keys = [flag_name(f.key) for f in expected.flags]
+            more = (
+                f", and {len(keys) - KNOWN_FLAGS_SHOWN} more"
+                if len(keys) > KNOWN_FLAGS_SHOWN
+                else ""
+            )
+            known = ", ".join(keys[:KNOWN_FLAGS_SHOWN]) + more or "none"
+            raise NotFoundError(f"no flag '{shown}' in {self.flags.kind} (known: {known})")
         change = flag.toggle or "toggled"
+        if not self.dry_run:
+            entry.intend(
+                resource=f"{self.flags.kind} flags",
+                before=f"{flag.state} {flag.default_variant}",
+                target=change,
+                version=expected.version,
+            )
         try:
             patch = self.flags.toggle(key, expected, dry_run=self.dry_run)
         finally:
             self._reread_flags()
         if self.dry_run:
-            message = f"dry-run: flag {key} {change} would send {patch}"
+            message = f"dry-run: flag {shown} {change} would send {patch}"
             return ActionResult(action, True, message, patch=patch, changed=False)
-        message = f"flag {key}: {change}{wording.because(action)}"
+        message = f"flag {shown}: {change}{wording.because(action)}"
         return ActionResult(action, True, message, patch=patch)
 
     def _reread_flags(self) -> None:
@@ -268,25 +391,78 @@ class Actuator:
         self.route_seen(state)
         return state
 
-    # --- the audit -----------------------------------------------------------------------------
+    # --- the header routes of the synthetic probes ----------------------------------------------
 
-    def _audit(self, result: ActionResult) -> None:
-        action = result.action
-        route = self.state.route
-        resource = route.resource if route else getattr(self.router, "resource", self.router.kind)
-        self.audit.record(
-            rollout=self.name,
-            namespace=self.config.namespace,
-            context=self.context,
-            kube_user=self.kube_user,
-            resource=f"flag {action.flag_key}" if action.flag_key else resource,
-            action=action.kind.value,
-            origin=action.origin,
-            reason=action.reason,
-            before=str(result.before) if result.before else None,
-            after=str(result.after) if result.after else None,
-            result="ok" if result.ok else "refused" if result.exit_code else "failed",
-            message=result.message,
-            dry_run=self.dry_run,
-            patch=result.patch,
-        )
+    def set_track_routes(self, on: bool, *, origin: str, reason: str) -> RouteWrite:
+        """Add (`on`) or remove the routes that send `x-monotui-track: canary|baseline` to one
+        version (monotui.sources.track_routes), compare-and-set, written ahead in the audit log
+        (intent, then outcome) and told as an event. Never in read-only mode; a dry run shows
+        the patch and sends nothing. A conflict re-reads the route and tries once more."""
+        verb = "add" if on else "remove"
+        router = self.router
+        if self.read_only or not isinstance(router, TrackRouter) or not router.can_write:
+            return RouteWrite(False, f"read-only: the {HEADER_ROUTES} are never written")
+        with self.state.router_lock:
+            expected = self.state.route
+            for attempt in (1, 2):
+                if expected is None:
+                    expected = self.router.read()
+                    self.route_seen(expected)
+                complete = expected.track_routes >= {"canary", "baseline"}
+                if complete if on else not expected.track_routes:
+                    return RouteWrite(True, f"{HEADER_ROUTES}: nothing to {verb}")
+                try:
+                    return self._write_track_routes(router, on, expected, origin, reason)
+                except ConflictError:
+                    if attempt == 2:
+                        break
+                    expected = None  # someone else wrote the route: look again, once
+        message = f"{verb} {HEADER_ROUTES}: the route kept changing; nothing applied"
+        self.told.tell(Event, message, EventLevel.ERROR)
+        return RouteWrite(False, message)
+
+    def _write_track_routes(
+        self, router: TrackRouter, on: bool, expected: RouteState, origin: str, reason: str
+    ) -> RouteWrite:
+        verb = "add" if on else "remove"
+        fields = {
+            "rollout": self.name,
+            "namespace": self.config.namespace,
+            "context": self.context,
+            "kube_user": self.kube_user,
+            "resource": expected.resource,
+            "action": f"{verb}_header_routes",
+            "origin": origin,
+            "reason": reason,
+            "dry_run": self.dry_run,
+        }
+        try:
+            intent = self.audit.intent(**fields)
+        except MonotuiError as exc:
+            self.told.tell(Event, f"{verb} {HEADER_ROUTES} refused: {exc}", EventLevel.ERROR)
+            return RouteWrite(False, str(exc))
+        try:
+            written = router.set_track_routes(on, expected, dry_run=self.dry_run)
+        except ConflictError as exc:
+            self.audit.outcome(intent, result="failed", message=f"conflict: {exc}")
+            raise
+        except UncertainWriteError as exc:
+            self.audit.outcome(intent, result="uncertain", message=str(exc), patch=exc.patch)
+            self.told.tell(Event, f"{verb} {HEADER_ROUTES}: uncertain: {exc}", EventLevel.WARN)
+            with contextlib.suppress(MonotuiError):  # under the router lock already
+                self.route_seen(self.router.read())  # what is true now, on screen
+            return RouteWrite(False, str(exc))
+        except MonotuiError as exc:
+            result = "refused" if exc.exit_code in (2, 4) else "failed"
+            self.audit.outcome(intent, result=result, message=str(exc))
+            self.told.tell(Event, f"{verb} {HEADER_ROUTES} failed: {exc}", EventLevel.ERROR)
+            return RouteWrite(False, str(exc))
+        if written.state is None:
+            message = f"dry-run: {verb} {HEADER_ROUTES} would send {written.patch}"
+        else:
+            self.state.wrote_route(written.state, self.clock())
+            done = "added ahead of the weighted route" if on else "removed"
+            message = f"{HEADER_ROUTES} {done} on {expected.resource}: {reason}"
+        self.audit.outcome(intent, result="ok", message=message, patch=written.patch)
+        self.told.tell(Event, message)
+        return RouteWrite(True, message, written.patch, changed=written.state is not None)

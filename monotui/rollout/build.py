@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from monotui.audit import AuditLog
 from monotui.config import Config, RolloutConfig, duration_s
+from monotui.errors import ConfigError
 from monotui.events import EventBus
 from monotui.judge import Judge
 from monotui.kinds import Registry
@@ -18,8 +19,11 @@ from monotui.rollout.health import SourceHealth
 from monotui.rollout.observer import Display, FlagReader, Observer, RouteReader, judge_for
 from monotui.rollout.rollout import Rollout
 from monotui.rollout.state import RolloutState
+from monotui.rollout.synthetics import SyntheticsReader
 from monotui.rollout.told import Told
-from monotui.sources.base import FlagSource, MetricsSource, Router
+from monotui.sources.base import FlagSource, MetricsSource, Router, TrackRouter
+from monotui.sources.synthetics.base import SyntheticSource
+from monotui.sources.synthetics.build import build_synthetics
 
 
 def build_rollouts(
@@ -45,12 +49,14 @@ def build_rollouts(
         router = kinds.get("router", rollout.router.kind).build(rollout.router, rollout, ctx)
         metrics = kinds.get("metrics", rollout.metrics.kind).build(rollout.metrics, rollout, ctx)
         flags = kinds.get("flags", rollout.flags.kind).build(rollout.flags, rollout, ctx)
+        synthetics = build_synthetics(rollout, ctx)
         built.append(
             assemble(
                 rollout,
                 router=_router(router, rollout),
                 metrics=_metrics(metrics, rollout),
                 flags=_flags(flags, rollout),
+                synthetics=synthetics,
                 audit=audit,
                 bus=bus,
                 clock=clock,
@@ -70,6 +76,7 @@ def assemble(
     router: Router,
     metrics: MetricsSource | None = None,
     flags: FlagSource | None = None,
+    synthetics: list[SyntheticSource] | None = None,
     audit: AuditLog | None = None,
     bus: EventBus | None = None,
     clock: Callable[[], float] = time.time,
@@ -82,6 +89,7 @@ def assemble(
 ) -> Rollout:
     """One rollout from its sources: observer, actuator and automation sharing what they know."""
     policy = policy_name or config.policy
+    reader = _synthetics(synthetics or [], router, config, read_only=read_only)
     state = RolloutState(config.steps, tuple(config.flags.kill_switches))
     told = Told(config.name, clock, bus)
     health = SourceHealth(config.interval_s, clock, told)
@@ -96,6 +104,7 @@ def assemble(
         told=told,
         health=health,
         display=Display(context=context, policy=policy, read_only=read_only, dry_run=dry_run),
+        synthetics=reader,
     )
     actuator = Actuator(
         config,
@@ -119,6 +128,25 @@ def assemble(
         window_s=duration_s(config.metrics.window),
     )
     return Rollout(observer, actuator, automation)
+
+
+def _synthetics(
+    sources: list[SyntheticSource], router: Router, rollout: RolloutConfig, *, read_only: bool
+) -> SyntheticsReader | None:
+    """The probes' reader; a probe that needs the header route on a router that cannot add one
+    is a configuration error that says what to do instead."""
+    if not sources:
+        return None
+    for source in sources:
+        tracks = source.header_tracks()
+        if tracks and not isinstance(router, TrackRouter):
+            raise ConfigError(
+                f"rollout {rollout.name}: synthetics {source.name} reaches {', '.join(tracks)} "
+                f"through a header route (x-monotui-track), which the {router.kind} router cannot "
+                'add: give that probe urls = { canary = "http://..." } (each track\'s own '
+                "Service), or use an istio or gateway-api router"
+            )
+    return SyntheticsReader(sources, read_only=read_only)
 
 
 def _router(source: object, rollout: RolloutConfig) -> Router:

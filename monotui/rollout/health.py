@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from monotui.errors import MonotuiError, StaleDataError
 from monotui.model import EventLevel, SourceFailed, SourceRecovered, SourceState, SourceStatus
+from monotui.outside_text import redact_urls_in
 from monotui.rollout.told import Told
 
 
@@ -48,11 +49,22 @@ class SourceHealth:
             if isinstance(exc, StaleDataError):  # it answered, with old data: STALE, its age
                 stale, age = True, exc.age_s
             state = SourceState.STALE if stale else SourceState.ERROR
-            status = SourceStatus(name, state, str(exc), age, exc.exit_code)
+            # Shown on every output (status --json, the TUI, notifications): never a password.
+            message = redact_urls_in(str(exc))
+            status = SourceStatus(name, state, message, age, exc.exit_code)
             self._status[name] = status
-        if previous is None or previous.state == SourceState.OK or previous.message != str(exc):
-            self.told.tell(SourceFailed, f"{name}: {exc}", EventLevel.ERROR, source=status)
+        if previous is None or previous.state == SourceState.OK or previous.message != message:
+            self.told.tell(SourceFailed, f"{name}: {message}", EventLevel.ERROR, source=status)
         return status
+
+    def clear(self, name: str) -> None:
+        """`name` is fine again and is not polled (a notification sink): forgotten rather than
+        kept OK, which would age into STALE; its recovery is told once, as `ok` would."""
+        with self._lock:
+            previous = self._status.pop(name, None)
+            self._last_ok.pop(name, None)
+        if previous is not None and previous.state != SourceState.OK:
+            self.told.tell(SourceRecovered, f"{name}: answers again", source=name)
 
     def get(self, name: str) -> SourceStatus | None:
         """The status of `name` as last recorded (not aged), None before its first answer."""

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from monotui import wording
 from monotui.config import RolloutConfig, duration_s
-from monotui.errors import MonotuiError
+from monotui.errors import MonotuiError, SourceError
 from monotui.judge import Judge
+from monotui.judge.probes import ProbeTally, with_probes
 from monotui.metrics import metrics_for, specs
 from monotui.model import (
     Event,
@@ -24,12 +25,14 @@ from monotui.model import (
     Sample,
     Snapshot,
     SourceState,
+    Synthetics,
     Verdict,
     VerdictChanged,
     VerdictResult,
 )
 from monotui.rollout.health import SourceHealth
-from monotui.rollout.state import RolloutState, RouteNews
+from monotui.rollout.state import Known, RolloutState, RouteNews
+from monotui.rollout.synthetics import SyntheticsReader
 from monotui.rollout.told import Told
 from monotui.sources.base import FlagSet, FlagSource, MetricsSource, Router, RouteState
 
@@ -93,6 +96,7 @@ class Observer:
         told: Told,
         health: SourceHealth,
         display: Display,
+        synthetics: SyntheticsReader | None = None,
     ) -> None:
         self.config = config
         self.state = state
@@ -104,6 +108,8 @@ class Observer:
         self.told = told
         self.health = health
         self.display = display
+        self.synthetics = synthetics
+        self._tallies: tuple[ProbeTally, ...] = ()
         self._lock = threading.RLock()
         self._observing = threading.Lock()
         self._samples: tuple[Sample, ...] = ()
@@ -138,6 +144,7 @@ class Observer:
             except MonotuiError as exc:
                 self.told.tell(Event, f"metrics history unavailable: {exc}", EventLevel.WARN)
             else:
+                self.health.ok("metrics")  # it answered; its newest sample is as fresh as a poll
                 with self._lock:
                     self._samples = tuple(past)[-MAX_SAMPLES:]
                     counted = [s.t for s in self._samples if s.baseline.requests is not None]
@@ -166,6 +173,7 @@ class Observer:
             if metrics:
                 self._read_metrics()
             self._read_flags()
+            self._read_synthetics()
             self._judge()
         return self.snapshot()
 
@@ -200,6 +208,8 @@ class Observer:
             return
         with self._lock:
             since = self._counted_until
+        if since is not None and self.clock() - since < self.config.interval_s / 2:
+            return  # counted moments ago (the history ends now): a sliver would read as a gap
         try:
             sample = self.metrics.fetch(since)
         except MonotuiError as exc:
@@ -209,9 +219,16 @@ class Observer:
             self.health.ok("metrics")
         with self._lock:
             self._samples = (*self._samples, sample)[-MAX_SAMPLES:]
-            if sample.baseline.requests is not None:
-                # Counted up to here; a gap keeps the start, so the next increase covers it.
+            if sample.baseline.requests is not None or self._counted_until is None:
+                # Counted up to here; a gap keeps the start, so the next increase covers it
+                # (and a first poll without data starts the count: a span too short for the
+                # scrapes grows poll by poll until it holds two of them).
                 self._counted_until = sample.t
+            elif self._counted_until is None and sample.span_s > 0:
+                # Nothing counted yet: counting starts where this poll's span did, so the spans
+                # grow until the counters have two scrapes in one (a 5 s poll alone never
+                # counts a 15 s scrape: increase() needs two samples in its range).
+                self._counted_until = sample.t - sample.span_s
 
     def _read_flags(self) -> None:
         if self.flags is None:
@@ -228,13 +245,34 @@ class Observer:
             if changed:
                 self.told.tell(OutsideChange, f"flags changed: {changed}", what="flags")
 
+    def _read_synthetics(self) -> None:
+        """Run (or read) every probe once; their health is one source, "synthetics"."""
+        if self.synthetics is None:
+            return
+        route, flagset = self.state.route, self.state.flagset
+        reachable = route.track_routes if route is not None else frozenset()
+        off = frozenset(
+            f.key
+            for f in (flagset.flags if flagset is not None else ())
+            if f.state.upper() != "ENABLED" or f.value in (False, None, "off")
+        )
+        tallies, problems = self.synthetics.read(self.clock(), reachable, off)
+        with self._lock:
+            self._tallies = tallies
+        if problems:
+            self.health.failed("synthetics", SourceError(problems))
+        else:
+            self.health.ok("synthetics")
+
     def _judge(self) -> None:
         now = self.clock()
         metrics = self.health.get("metrics")
         with self._lock:
+            tallies, self._tallies = self._tallies, ()
             if self.metrics is not None and (metrics is None or metrics.state != SourceState.OK):
                 why = f"{metrics.state.value}: {metrics.message}" if metrics else "no answer yet"
-                verdict = Verdict.no_data(f"metrics {why}")
+                probes = self.judge.probes.judge(tallies, run_since=self.state.known().run_since)
+                verdict = with_probes(Verdict.no_data(f"metrics {why}"), probes)
             else:
                 known = self.state.known()
                 verdict = self.judge.judge(
@@ -244,6 +282,7 @@ class Observer:
                     # the whole run as this step (what status and a fresh cockpit know).
                     step_since=known.step_since if known.step_started else None,
                     canary_expected=known.route is not None and known.route.weights.canary > 0,
+                    probes=tallies,
                 )
             previous, self._verdict = self._verdict, verdict
             if previous.result != verdict.result:
@@ -299,15 +338,30 @@ class Observer:
             weight_changes=known.weight_changes,
             verdict_changes=marks,
             kill_switches=tuple(self.config.flags.kill_switches),
-            next_action=wording.next_action(known.plan, verdict, d.policy, d.read_only),
+            next_action=self._next_action(known, verdict),
             newest_data_t=newest,
+            synthetics=self._synthetics(now),
         )
+
+    def _synthetics(self, now: float) -> Synthetics:
+        if self.synthetics is None:
+            return Synthetics()
+        return self.synthetics.synthetics(now, self.judge.probes.last)
+
+    def _next_action(self, known: Known, verdict: Verdict) -> str:
+        """What the next key does: the router's word when its owner steps by itself."""
+        progress = known.route.progress if known.route else None
+        if progress is not None and progress.next_action and not self.display.read_only:
+            return progress.next_action
+        return wording.next_action(known.plan, verdict, self.display.policy, self.display.read_only)
 
     def close(self) -> None:
         """Stop following the route and release the sources' connections."""
         if self._stop_watch is not None:
             self._stop_watch()
             self._stop_watch = None
+        if self.synthetics is not None:
+            self.synthetics.close()
 
 
 def judge_for(config: RolloutConfig) -> Judge:

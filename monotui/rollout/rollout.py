@@ -3,7 +3,7 @@ the autopilot drive it."""
 
 from __future__ import annotations
 
-from monotui.model import Action, ActionResult, Event, Snapshot
+from monotui.model import Action, ActionResult, Event, Phase, Snapshot
 from monotui.rollout.actuator import Actuator
 from monotui.rollout.automation import Automation
 from monotui.rollout.observer import Observer
@@ -18,6 +18,8 @@ class Rollout:
         self.actuator = actuator
         self.automation = automation
         self.config = observer.config
+        self._header_tried = False  # added once per run: a removal made elsewhere is respected
+        self._header_added = False  # by this process: removed when it quits
 
     @property
     def name(self) -> str:
@@ -50,7 +52,11 @@ class Rollout:
         return self.observer.told.recent()
 
     def close(self) -> None:
-        """Stop following the route and release the sources' connections."""
+        """Remove the probes' header routes this process added, stop following the route and
+        release the sources' connections."""
+        route = self.actuator.state.route
+        if self._header_added and route is not None and route.track_routes:
+            self.actuator.set_track_routes(False, origin="quit", reason="monotui quits")
         self.observer.close()
         self.actuator.router.close()
         if self.observer.metrics is not None:
@@ -60,4 +66,27 @@ class Rollout:
 
     def _steer(self) -> Snapshot:
         self.automation.step(self.snapshot())
+        self._keep_header_routes()
         return self.snapshot()
+
+    def _keep_header_routes(self) -> None:
+        """While the rollout runs, the probes that reach a version by header have their route:
+        added once per run (a rollback or promote removes it, a new run adds it again)."""
+        reader = self.observer.synthetics
+        route = self.actuator.state.route
+        if reader is None or self.read_only or route is None or not reader.needs_header_route():
+            return
+        running = self.actuator.state.plan.phase in (Phase.PROGRESSING, Phase.PAUSED)
+        if not running:
+            self._header_tried = False
+            return
+        if self._header_tried:
+            return
+        self._header_tried = True
+        if route.track_routes >= {"canary", "baseline"}:
+            return
+        probes = ", ".join(s.name for s in reader.sources if s.header_tracks())
+        written = self.actuator.set_track_routes(
+            True, origin="synthetics", reason=f"so probes reach one version: {probes}"
+        )
+        self._header_added = self._header_added or written.changed

@@ -191,6 +191,16 @@ class RolloutState:
             self._plan = plans.pause(self._plan) if paused else plans.resume(self._plan)
             return was == paused
 
+    def resume_step(self, canary_pct: int, since: float) -> bool:
+        """Another process saw the current step begin at `since` (its autopilot held the Lease
+        then): taken if the route is at `canary_pct` now. Returns whether it was."""
+        with self._lock:
+            if self._route is None or self._route.weights.canary != canary_pct:
+                return False
+            self._step_since = since
+            self._step_started = True
+            return True
+
     def observe_plan(self, canary_pct: int) -> Plan:
         """The plan at `canary_pct` (before the first route read reached us), kept."""
         with self._lock:

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from monotui.events import EventBus
 from monotui.model import Event, EventLevel
+from monotui.outside_text import redact_urls_in
 
 MAX_EVENTS = 200
 
@@ -28,7 +29,9 @@ class Told:
 
     def tell(self, cls: type[E], text: str, level: EventLevel = EventLevel.INFO, **facts: Any) -> E:
         """Make an event of type `cls` now, keep it, publish it; returns it."""
-        event = cls(self.clock(), self.rollout, text, level, **facts)
+        # Every event leaves the process (the screen, the headless log, notifications): a URL's
+        # password in an error it quotes never does.
+        event = cls(self.clock(), self.rollout, redact_urls_in(text), level, **facts)
         with self._lock:  # held while publishing: the history and the bus see one order
             kept: list[Event] = [*self._recent[-(MAX_EVENTS - 1) :], event]
             self._recent = tuple(kept)

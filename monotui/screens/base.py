@@ -7,7 +7,7 @@ from textual.message import Message
 from textual.screen import Screen
 
 from monotui.model import ActionKind, Snapshot
-from monotui.screens.commands import WRITING, applies
+from monotui.screens.commands import WRITING, applies, why_not
 from monotui.screens.steering import Steering
 from monotui.screens.store import SnapshotStore
 
@@ -56,6 +56,14 @@ class RolloutScreen(Screen[None]):
         if snapshot is not None and snapshot.read_only:
             return False
         return True if applies(action, snapshot) else None
+
+    def action_explain(self, command_id: str) -> None:
+        """A writing key that cannot act now says why (see commands.bindings)."""
+        if self.target_rollout() is None:
+            text = "nothing to steer yet: the rollouts are still being read"
+        else:
+            text = why_not(command_id, self.target_snapshot()) or "try again: it applies now"
+        self.notify(text, severity="warning", markup=False)
 
     def _steer(self, kind: ActionKind) -> None:
         rollout = self.target_rollout()

@@ -9,6 +9,7 @@ from textual.widgets import Footer
 from monotui.model import Snapshot
 from monotui.screens.base import RolloutScreen
 from monotui.screens.commands import COCKPIT_COMMANDS, WRITING, applies, bindings
+from monotui.screens.curl import CurlScreen
 from monotui.screens.steering import Steering
 from monotui.screens.store import SnapshotStore
 from widgets import (
@@ -18,6 +19,7 @@ from widgets import (
     LatencyChart,
     PlanPanel,
     RolloutHeader,
+    SyntheticsPanel,
     VerdictPanel,
     WeightsPanel,
 )
@@ -30,6 +32,7 @@ class CockpitScreen(RolloutScreen):
     the panels so the chart, weights, plan and verdict fit in 80x24 and the rest scrolls."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (50, "-tall")]
     BINDINGS = bindings(COCKPIT_COMMANDS)
     DEFAULT_CSS = """
     CockpitScreen #body { height: 1fr; scrollbar-size-vertical: 1; }
@@ -56,6 +59,22 @@ class CockpitScreen(RolloutScreen):
     CockpitScreen.-narrow #lower { height: auto; layout: vertical; }
     CockpitScreen.-narrow #lower FlagsTable { width: 100%; height: auto; max-height: 10; }
     CockpitScreen.-narrow #lower EventLog { width: 100%; height: 10; }
+    /* The synthetics: a table of their own between the panels and the flags on a big screen;
+       else one line over the verdict, which an 80x24 screen still sees and which leaves the
+       charts their rows. */
+    CockpitScreen #panels > #synthetics-fold {
+        column-span: 2; border: none; padding: 0 1; height: 1;
+    }
+    CockpitScreen #panels > #synthetics-line {
+        column-span: 3; border: none; padding: 0 1; height: 1;
+    }
+    CockpitScreen.-wide #synthetics-fold.-shown { display: none; }
+    CockpitScreen.-narrow #synthetics-line.-shown, CockpitScreen.-tall #synthetics-line.-shown {
+        display: none;
+    }
+    CockpitScreen.-narrow #synthetics.-shown, CockpitScreen.-short #synthetics.-shown {
+        display: none;
+    }
     """
 
     def __init__(
@@ -77,6 +96,11 @@ class CockpitScreen(RolloutScreen):
         return self.store.get(self.rollout)
 
     def compose(self) -> ComposeResult:
+        # Shown from the first layout when the rollout has probes: a panel that appears later
+        # would resize the charts after they were drawn.
+        latest = self.latest
+        probes = latest is not None and bool(latest.synthetics.cells or latest.synthetics.note)
+        shown = "-shown" if probes else None
         yield RolloutHeader()
         with VerticalScroll(id="body"):
             with Vertical(id="top"):
@@ -86,11 +110,22 @@ class CockpitScreen(RolloutScreen):
                 with Grid(id="panels"):
                     yield WeightsPanel()
                     yield PlanPanel()
+                    yield self._synthetics("synthetics-fold", latest, shown)
                     yield VerdictPanel()
+                    yield self._synthetics("synthetics-line", latest, shown)
+            yield self._synthetics("synthetics", latest, shown)
             with Horizontal(id="lower"):
                 yield FlagsTable()
                 yield EventLog()
         yield Footer(compact=True, show_command_palette=False)
+
+    @staticmethod
+    def _synthetics(id: str, latest: Snapshot | None, shown: str | None) -> SyntheticsPanel:
+        """A synthetics panel that knows its rollout from the first layout on (its height does
+        not change under the charts once they are drawn)."""
+        panel = SyntheticsPanel(fold=id != "synthetics", id=id, classes=shown)
+        panel.set_reactive(SyntheticsPanel.snapshot, latest)
+        return panel
 
     def on_mount(self) -> None:
         self.title = self.rollout
@@ -121,6 +156,9 @@ class CockpitScreen(RolloutScreen):
         """Writing keys vanish in read-only mode and are dimmed when they do not apply."""
         if action == "back":
             return self.has_fleet
+        if action == "curl":
+            latest = self.latest
+            return latest is not None and bool(latest.synthetics.cells or latest.synthetics.note)
         return self.check_writing(action)
 
     # --- the keys that are the cockpit's own (a, p, r, P, w come from RolloutScreen) ------------
@@ -129,6 +167,21 @@ class CockpitScreen(RolloutScreen):
         table = self.query_one(FlagsTable)
         table.focus()
         table.scroll_visible()
+
+    def action_curl(self) -> None:
+        """The curl lines that reach the canary (the http probes' requests), no secrets."""
+        snapshot = self.latest
+        lines = snapshot.synthetics.curl if snapshot is not None else ()
+        if not lines:
+            self.notify(
+                "no http probe reaches the canary: curl lines come from [[rollouts.synthetics]] "
+                'of kind "http"',
+                severity="warning",
+                markup=False,
+            )
+            return
+        note = snapshot.synthetics.note if snapshot is not None else ""
+        self.app.push_screen(CurlScreen(self.rollout, lines, note))
 
     def action_back(self) -> None:
         if self.has_fleet:

@@ -1,14 +1,17 @@
-"""The two dialogs: a yes/no confirmation and an exact-weight input (0..100)."""
+"""The two dialogs: a yes/no confirmation and an exact-weight input (whole percentages 0..100)."""
 
 from __future__ import annotations
+
+import re
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.validation import Integer
 from textual.widgets import Button, Input, Label
+
+from widgets.text import clean as literal
 
 DIALOG_CSS = """
     {name} {{ align: center middle; background: $background 60%; }}
@@ -55,8 +58,27 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(answer)
 
 
+WHOLE_PERCENT = re.compile(r"\s*(\d{1,3})\s*%?\s*")
+
+
+def parse_weight(text: str) -> int | str:
+    """The canary weight typed, or why it is not one. Only whole percentages: `2.5` or `10.0`
+    are refused as typed (never read as 25 or 100), and so is anything outside 0..100."""
+    match = WHOLE_PERCENT.fullmatch(text)
+    if match is None:
+        shown = literal(text, max_len=20, spell_breaks=True)
+        if re.fullmatch(r"\s*[\d.,]+\s*%?\s*", text):
+            return f"'{shown}' is not a whole percentage: type a whole number from 0 to 100"
+        return f"'{shown}' is not a number: type a whole number from 0 to 100"
+    value = int(match.group(1))
+    if value > 100:
+        return f"{value} is more than 100: type a whole number from 0 to 100"
+    return value
+
+
 class WeightInputScreen(ModalScreen[int | None]):
-    """Asks for a canary weight 0..100; enter applies a valid number, escape cancels (None)."""
+    """Asks for a canary weight 0..100; enter applies a whole percentage, anything else says what
+    is wrong and stays; escape cancels (None)."""
 
     DEFAULT_CSS = (
         DIALOG_CSS.format(name="WeightInputScreen")
@@ -79,26 +101,23 @@ class WeightInputScreen(ModalScreen[int | None]):
                 f" (0..100 %, now {'unknown' if self.current is None else self.current}):"
             )
             yield Label(prompt, markup=False)
-            yield Input(
-                placeholder="e.g. 25",
-                type="integer",
-                max_length=3,
-                validators=[Integer(minimum=0, maximum=100, failure_description="0..100")],
-                validate_on=["changed", "submitted"],
-            )
+            # Plain text, not type="integer": that one silently drops "." and "-", so "2.5"
+            # became 25. What was typed is checked whole, and refused with a reason.
+            yield Input(placeholder="e.g. 25", max_length=12)
             yield Label("", classes="error", markup=False)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        parsed = parse_weight(event.value) if event.value.strip() else 0
+        self.query_one(".error", Label).update(parsed if isinstance(parsed, str) else "")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if event.validation_result is not None and not event.validation_result.is_valid:
-            self.query_one(".error", Label).update("a whole number from 0 to 100")
+        parsed = parse_weight(event.value)
+        if isinstance(parsed, str):
+            self.query_one(".error", Label).update(f"{parsed} (nothing was changed)")
             return
-        try:
-            value = int(event.value)
-        except ValueError:
-            self.query_one(".error", Label).update("a whole number from 0 to 100")
-            return
-        self.dismiss(value)
+        self.dismiss(parsed)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -1,6 +1,9 @@
-"""The help screen: every key from the catalogue and what each panel means."""
+"""The help screen: every key from the catalogue, what each panel means, and how discovery
+inferred the rollouts' settings (so a wrong guess is visible)."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from rich.console import Group
 from rich.table import Table
@@ -11,6 +14,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from monotui.outside_text import literal
 from monotui.screens.commands import APP_COMMANDS, COCKPIT_COMMANDS
 
 PANELS = (
@@ -53,8 +57,9 @@ SMALL_NOTE = (
 )
 
 
-def help_text() -> Group:
-    """The keys and panels; tables, so wrapped lines keep their column at any width."""
+def help_text(inferred: Mapping[str, Mapping[str, str]] | None = None) -> Group:
+    """The keys and panels, and how discovery inferred each rollout's settings; tables, so
+    wrapped lines keep their column at any width."""
     keys = Table.grid(padding=(0, 2))
     keys.add_column(style="bold", no_wrap=True)
     keys.add_column(no_wrap=True)
@@ -67,6 +72,27 @@ def help_text() -> Group:
     panels.add_column()
     for name, meaning in PANELS:
         panels.add_row(name, meaning)
+    found: list[Text | Table] = [Text("")]
+    if inferred and any(inferred.values()):
+        found = [Text(""), Text("How discovery found them", style="bold underline")]
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column(no_wrap=True)
+        table.add_column(style="dim")
+        for rollout, source in inferred.items():
+            for i, (key, how) in enumerate(source.items()):
+                # Outside text (names, labels): literal, never markup.
+                table.add_row(
+                    Text(literal(rollout) if i == 0 else ""), Text(key), Text(literal(how))
+                )
+        found += [
+            table,
+            Text(
+                "A wrong guess: set that key in monotui.toml, under the rollout's [[rollouts]] "
+                "entry (same name and namespace); 'monotui discover' prints one to start from."
+            ),
+            Text(""),
+        ]
     return Group(
         Text("Keys", style="bold underline"),
         keys,
@@ -74,9 +100,13 @@ def help_text() -> Group:
         Text(""),
         Text("Panels", style="bold underline"),
         panels,
-        Text(""),
+        *found,
         Text(SMALL_NOTE),
-        Text("In read-only mode the keys that write are hidden and refused.", style="italic"),
+        Text(
+            "In read-only mode the keys that write are hidden, and pressing one says why; a key "
+            "that does not apply now (a at 100 %) says why too.",
+            style="italic",
+        ),
     )
 
 
@@ -92,9 +122,13 @@ class HelpScreen(ModalScreen[None]):
     """
     BINDINGS = [Binding("escape,q,question_mark", "close", "close", id="help.close")]
 
+    def __init__(self, inferred: Mapping[str, Mapping[str, str]] | None = None) -> None:
+        super().__init__()
+        self.inferred = inferred or {}
+
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Static(help_text())
+            yield Static(help_text(self.inferred))
 
     def on_mount(self) -> None:
         self.query_one(VerticalScroll).border_title = "help"

@@ -71,11 +71,20 @@ def palette_entries(screen: RolloutScreen) -> Iterator[PaletteEntry]:
             if flag.toggle is None:
                 continue
             kill = flag.key in snapshot.kill_switches
+            # Urgent only while the kill switch is really on (it serves true): once it is off,
+            # toggling it turns the broken code back on, which is never the first offer.
+            turns_off = kill and failing and flag.is_on
+            if turns_off:
+                why = "kill switch: turning it off may stop the errors"
+            elif kill and not flag.is_on:
+                why = "kill switch, off now: this turns it back on (asks first)"
+            else:
+                why = "asks first"
             entry = PaletteEntry(
                 f"{name}: toggle flag {flag.key} ({flag.toggle})",
-                "kill switch: may stop the errors" if kill and failing else "asks first",
+                why,
                 partial(steer.toggle_flag, name, flag.key, "palette"),
-                urgent=kill and failing,
+                urgent=turns_off,
             )
             (urgent if entry.urgent else rest).append(entry)
     yield from urgent

@@ -18,9 +18,11 @@ from monotui.audit import AuditLog
 from monotui.errors import ConfigError
 from monotui.events import EventBus
 from monotui.model import Event, Snapshot, Weights
+from monotui.outside_text import literal
 from monotui.registry import BuildContext
 from monotui.rollout import Rollout, build_rollouts
 from monotui.sim.kinds import registry_for
+from monotui.sim.probes import DemoShop, demo_synthetics, sim_synthetics
 from monotui.sim.scenarios import HEALTHY, SCENARIOS, checkout_flags, reviews_flags
 from monotui.sim.world import EPOCH, FAULTS, World
 from monotui.status import iso
@@ -126,24 +128,33 @@ def build_demo(
         world.follow = _follower(speed)
     interval_s = speed * REAL_INTERVAL_S
     kinds = registry_for(world)
+    shops = {"checkout": DemoShop(world, "checkout")}  # its probes close it
     data = {
         "rollouts": [
             _rollout(info.name, info.namespace, policy, interval_s, kill_switches(world, info.name))
+            | ({"synthetics": demo_synthetics(shops[info.name])} if info.name in shops else {})
             for info in world.rollouts
         ]
     }
-    cfg = config.parse(data, source="demo", kinds=kinds)
-    bus = bus or EventBus()
-    rollouts = build_rollouts(
-        cfg,
-        kinds,
-        BuildContext(cfg, context="sim", read_only=read_only),
-        audit=audit or AuditLog(None),
-        bus=bus,
-        clock=world.now,
-        dry_run=dry_run,
-        policy=policy,
-    )
+    try:
+        cfg = config.parse(data, source="demo", kinds=kinds)
+        bus = bus or EventBus()
+        ctx = BuildContext(
+            cfg, context="sim", read_only=read_only, synthetics=sim_synthetics(world, shops)
+        )
+        rollouts = build_rollouts(
+            cfg,
+            kinds,
+            ctx,
+            audit=audit or AuditLog(None),
+            bus=bus,
+            clock=world.now,
+            dry_run=dry_run,
+            policy=policy,
+        )
+    finally:
+        for shop in shops.values():  # not taken by a probe: nobody else would stop it
+            shop.close()
     return Demo(world, rollouts, bus, scenario, seed, speed, policy, realtime, interval_s)
 
 
@@ -233,9 +244,10 @@ def run_headless(demo: Demo, duration_s: float, out: TextIO) -> int:
 def _line(out: TextIO, t: float, rollout: Rollout, text: str) -> None:
     snap = rollout.snapshot()
     weights = str(snap.weights) if snap.weights is not None else "-"
-    # Event text is outside text (flag keys, error messages): printed exactly as it is.
+    # Event text is outside text (flag keys, error messages): one literal line, never an escape.
     print(
-        f"{iso(t)} {rollout.name} {text} weights={weights} verdict={snap.verdict.result.value}",
+        f"{iso(t)} {literal(rollout.name)} {literal(text, max_len=1000)} weights={weights} "
+        f"verdict={snap.verdict.result.value}",
         file=out,
         flush=True,
     )

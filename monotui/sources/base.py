@@ -25,6 +25,7 @@ class StepStatus:
     message: str  # one line a human reads: the step and the owner's own status message
     step_index: int | None = None  # the owner's step index (Argo: status.currentStepIndex)
     step_count: int = 0
+    next_action: str = ""  # what comes next when the owner steps by itself (Flagger); "": the plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,9 @@ class RouteState:
     resource: str  # what a human calls it: "virtualservice bookinfo/reviews"
     progress: StepStatus | None = None  # set by a StepRouter: its steps, phase and pause
     pause: StoredPause | None = None  # None: this router cannot store the automation pause
+    track_routes: frozenset[str] = frozenset()
+    """The values of `x-monotui-track` the route now sends to one version ("canary",
+    "baseline"): the header routes monotui adds ahead of the weighted one for its probes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +132,22 @@ class PauseStore(Protocol):
     ) -> WriteResult:
         """Store `paused` (with `by`: who and why) if the stored pause is still as in `expected`,
         else raise ConflictError; the weights and the rest of the object do not matter."""
+        ...
+
+
+@runtime_checkable
+class TrackRouter(Protocol):
+    """A router that can add header routes ahead of its weighted one (Istio, Gateway API), as
+    Argo Rollouts' setHeaderRoute does: `x-monotui-track: canary` reaches the canary,
+    `x-monotui-track: baseline` the baseline, whatever the weights, so a probe tests one version
+    on purpose."""
+
+    def set_track_routes(
+        self, on: bool, expected: RouteState, *, dry_run: bool = False
+    ) -> WriteResult:
+        """Add (`on`) or remove monotui's header routes if the route is still as in `expected`
+        (compare-and-set: JSON patch `test` ops), else raise ConflictError. A WriteResult with
+        an empty patch when there is nothing to change."""
         ...
 
 

@@ -7,7 +7,7 @@ the same document). Validation is per flag: a broken flag carries `error` and th
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from monotui.model import Flag
@@ -61,17 +61,25 @@ def parse(doc: Any) -> Parsed:
         raise ValueError(f"'flags' is a {_kind(doc['flags'])}, not an object")
     raw_evaluators = doc.get("$evaluators")
     evaluators: Mapping[str, Any] = raw_evaluators if isinstance(raw_evaluators, Mapping) else {}
-    flags: list[Flag] = []
+    flags: dict[str, Flag] = {}
     errors: list[str] = []
     changes: dict[str, Change] = {}
     for key, path, definition in flag_entries(doc):
+        if key in flags:
+            # A list may name one key twice: which one flagd serves is not ours to guess, so the
+            # flag shows once, as an error, and cannot be toggled until the file is fixed.
+            twice = f"is defined twice (again at {'/'.join(map(str, path))}): fix the file"
+            flags[key] = replace(flags[key], error=twice, toggle=None)
+            changes.pop(key, None)
+            errors.append(f"flag {key}: {twice}")
+            continue
         flag, change = parse_flag(key, path, definition, evaluators)
-        flags.append(flag)
+        flags[key] = flag
         if flag.error:
             errors.append(f"flag {key}: {flag.error}")
         if change is not None:
             changes[key] = change
-    return Parsed(tuple(flags), tuple(errors), changes)
+    return Parsed(tuple(flags.values()), tuple(errors), changes)
 
 
 def parse_flag(

@@ -14,12 +14,19 @@ from typing import Any, Literal
 from pydantic import Field
 
 from monotui.config import RolloutConfig
-from monotui.errors import ConflictError, MonotuiError, NotFoundError, SourceError
+from monotui.errors import (
+    BackendUnavailableError,
+    ConflictError,
+    MonotuiError,
+    NotFoundError,
+    SourceError,
+    UncertainWriteError,
+)
 from monotui.kinds import FlagsSettings
 from monotui.model import Flag
-from monotui.sources import flagd_doc
+from monotui.sources import flagd_doc, kube_http
 from monotui.sources.base import FlagSet
-from monotui.sources.kube import JSON_PATCH, KubeConnection, translate
+from monotui.sources.kube import JSON_PATCH, KubeConnection, is_uncertain, translate
 
 GROUP = "core.openfeature.dev"
 VERSION = "v1beta1"
@@ -124,10 +131,33 @@ class FeatureFlagFlags:
         return FlagSet(parsed.flags, version, parsed.errors)
 
     def _call(self, verb: str, method: Any, *args: Any, **kwargs: Any) -> Any:
+        """One bounded API call (a whole-request deadline, a size cap); a PATCH whose answer was
+        lost MAY have been applied: UncertainWriteError with the patch."""
         try:
-            return method(*args, _request_timeout=self.kube.timeout_s, **kwargs)
+            return kube_http.call(
+                method,
+                *args,
+                timeout_s=self.kube.timeout_s,
+                what=f"the API server's answer for {self.what}",
+                **kwargs,
+            )
         except Exception as exc:  # the client raises ApiException, urllib3 and socket errors
-            raise translate(exc, verb=verb, what=self.what, namespace=self.namespace) from None
+            error = translate(
+                exc,
+                verb=verb,
+                what=self.what,
+                namespace=self.namespace,
+                resource=f"{PLURAL}.{GROUP}",
+                server=self.kube.server,
+            )
+            sent = isinstance(error, BackendUnavailableError) and is_uncertain(exc)
+            if verb == "patch" and (sent or isinstance(exc, kube_http.ResponseTooLarge)):
+                raise UncertainWriteError(
+                    f"the patch of {self.what} in namespace {self.namespace} got no answer, so it "
+                    f"MAY have been applied ({error}): look at the flags before toggling again",
+                    json.dumps(args[-1]),
+                ) from None
+            raise error from None
 
 
 def _change_of(flag: Flag) -> flagd_doc.Change | None:

@@ -1,24 +1,22 @@
 """Feature flags from a flagd flag-definition file (JSON or YAML), toggled compare-and-set.
 
-The version of what we read is the SHA-256 of the file's bytes. A toggle re-reads the file, refuses
-when those bytes changed (ConflictError carrying the new flags), edits exactly one value (see
-flagd_edit), and replaces the file atomically: a temp file in the same directory, fsync, rename,
-fsync of the directory. A crash at any point leaves either the old file or the new one, never a mix.
+The version of what we read is the SHA-256 of the file's bytes. Reads are bounded: at most
+`flagd_edit.MAX_BYTES`, parsed within depth and alias limits (a YAML bomb or a deeply nested JSON
+is one SourceError). A toggle re-reads the file, refuses when those bytes changed (ConflictError
+naming the flag as it is now), edits exactly one value (see flagd_edit), and replaces the file
+with `safe_rewrite.replace_file`: atomically (temp file, fsync, rename, fsync of the folder),
+compare-and-set on the bytes read, keeping the file's owner, group, mode and extended attributes
+(flagd running as another user must still read it). A crash leaves the old file or the new one.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
-import stat
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-
-import yaml
 
 from monotui.config import RolloutConfig
 from monotui.errors import (
@@ -27,10 +25,14 @@ from monotui.errors import (
     NotFoundError,
     PermissionDeniedError,
     SourceError,
+    UnsafeEditError,
 )
 from monotui.kinds import FlagsSettings
+from monotui.outside_text import literal
 from monotui.sources import flagd_doc, flagd_edit
 from monotui.sources.base import FlagSet
+from monotui.sources.bounded_parse import DocumentError
+from monotui.sources.safe_rewrite import replace_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +88,21 @@ class FlagdFileFlags:
             try:
                 new_text = flagd_edit.edit(current.text, current.fmt, change)
             except flagd_edit.EditError as exc:
-                raise SourceError(f"{self.path}: cannot toggle '{key}': {exc}") from None
+                raise UnsafeEditError(
+                    f"{self.path}: cannot toggle '{literal(key, max_len=80)}': {exc}; "
+                    "nothing was written"
+                ) from None
             patch = flagd_edit.diff(current.text, new_text, str(self.path))
             if not dry_run:
-                self._write(current, new_text.encode("utf-8"))
-                self._last = None  # the next read takes the new bytes from the disk
+                try:
+                    replace_file(
+                        self._target(),
+                        new_text.encode("utf-8"),
+                        expected=current.data,
+                        name="flags file",
+                    )
+                finally:
+                    self._last = None  # the next read takes the bytes from the disk
             return patch
 
     def _read(self, *, force: bool = False) -> _Read:
@@ -107,45 +119,21 @@ class FlagdFileFlags:
         if not force and self._last is not None and self._last.stamp == stamp:
             return self._last
         try:
-            data = target.read_bytes()
+            with target.open("rb") as f:
+                data = f.read(flagd_edit.MAX_BYTES + 1)  # a file growing without end: bounded
         except OSError as exc:
             raise _os_error(exc, self.path, "read") from None
+        if len(data) > flagd_edit.MAX_BYTES:
+            raise SourceError(
+                f"flags file {self.path} is larger than {flagd_edit.MAX_BYTES >> 20} MB: "
+                "is [rollouts.flags] path the flag definitions?"
+            )
         self._last = _decode(data, stamp, self.path)
         return self._last
 
     def _target(self) -> Path:
         # Write through a symlink to its target, so the link itself survives the rename.
         return Path(os.path.realpath(self.path))
-
-    def _write(self, current: _Read, data: bytes) -> None:
-        target = self._target()
-        directory = target.parent
-        try:
-            mode = stat.S_IMODE(target.stat().st_mode)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-        except OSError as exc:
-            raise _os_error(exc, self.path, "write") from None
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(tmp, mode)
-            # Last look before the rename narrows the race with another editor to microseconds.
-            now = target.read_bytes()
-            if hashlib.sha256(now).hexdigest() != current.flagset.version:
-                raise ConflictError(
-                    f"{self.path} changed while the toggle was written; nothing was written: "
-                    "look at the flags again and toggle again if still wanted"
-                )
-            os.replace(tmp, target)
-        except BaseException as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            if isinstance(exc, OSError):
-                raise _os_error(exc, self.path, "write") from None
-            raise
-        _fsync_dir(directory)
 
 
 def _decode(data: bytes, stamp: tuple[int, int, int, int], path: Path) -> _Read:
@@ -156,11 +144,9 @@ def _decode(data: bytes, stamp: tuple[int, int, int, int], path: Path) -> _Read:
         raise SourceError(f"flags file {path} is not UTF-8 text: {exc}") from None
     fmt = _format(path, text)
     try:
-        doc = flagd_edit.load(text, fmt)
-    except ValueError as exc:
-        raise SourceError(f"flags file {path} is not valid JSON: {exc}") from None
-    except yaml.YAMLError as exc:
-        raise SourceError(f"flags file {path} is not valid YAML: {_one_line(exc)}") from None
+        doc = flagd_edit.load(text, fmt, what=f"flags file {literal(path, max_len=200)}")
+    except DocumentError as exc:
+        raise SourceError(str(exc)) from None
     try:
         parsed = flagd_doc.parse(doc)
     except ValueError as exc:
@@ -202,21 +188,3 @@ def _os_error(exc: OSError, path: Path, verb: str) -> PermissionDeniedError | So
             f"cannot {verb} flags file {path}: permission denied (check its owner and mode)"
         )
     return SourceError(f"cannot {verb} flags file {path}: {exc.strerror or exc}")
-
-
-def _one_line(exc: yaml.YAMLError) -> str:
-    return " ".join(str(exc).split())
-
-
-def _fsync_dir(directory: Path) -> None:
-    # The rename is durable only once the directory entry is on disk.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

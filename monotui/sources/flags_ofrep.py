@@ -1,7 +1,9 @@
 """Feature flags evaluated by an OFREP service (OpenFeature Remote Evaluation Protocol), read-only.
 
 One bulk evaluation per poll: `POST {url}/ofrep/v1/evaluate/flags` with `{"context": ...}` from the
-config. The answer's ETag goes back as `If-None-Match`; a 304 keeps the last result without
+config, through the `BoundedClient` (one deadline for the whole request, a size cap, credentials
+redacted from messages); the answer is decoded within limits, and a key it lists twice is shown
+once, as an error, instead of breaking whoever lists the flags. The answer's ETag goes back as `If-None-Match`; a 304 keeps the last result without
 re-parsing. Each flag shows its evaluated value, variant and reason; a per-flag failure (e.g.
 FLAG_NOT_FOUND) shows on that flag. See open-feature/protocol service/openapi.yaml.
 """
@@ -9,16 +11,17 @@ FLAG_NOT_FOUND) shows on that flag. See open-feature/protocol service/openapi.ya
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
+from dataclasses import replace
 from typing import Any, Literal
 
-import httpx
 from pydantic import Field, field_validator
 
 from monotui.config import RolloutConfig
+from monotui.config_checks import MAX_TIMEOUT_S, http_headers, http_url
 from monotui.errors import (
     BackendUnavailableError,
+    MonotuiError,
     NotFoundError,
     PermissionDeniedError,
     ReadOnlyError,
@@ -26,9 +29,13 @@ from monotui.errors import (
 )
 from monotui.kinds import FlagsSettings
 from monotui.model import Flag
+from monotui.outside_text import is_sane_header_value, literal
 from monotui.sources.base import FlagSet
+from monotui.sources.http_client import BoundedClient, BoundedResponse
 
 BULK_PATH = "/ofrep/v1/evaluate/flags"
+MAX_BYTES = 4 << 20
+"""The largest bulk answer taken: thousands of flags fit in a fraction of it."""
 _BULK_EXTRAS = {"metadata", "eventStreams"}  # what a bulk answer may carry besides `flags`
 
 # What the targeting column says for each OpenFeature reason (the raw reason is kept in `reason`).
@@ -48,20 +55,23 @@ class OfrepSettings(FlagsSettings):
 
     kind: Literal["ofrep"] = "ofrep"
     url: str
-    """The OFREP service's base URL (without /ofrep/v1)."""
+    """The OFREP service's base URL (without /ofrep/v1; http:// or https://)."""
     context: dict[str, Any] = Field(default_factory=dict)
     """The evaluation context sent with the bulk evaluation (e.g. {targetingKey = "ops"})."""
     headers: dict[str, str] = Field(default_factory=dict)
     """Extra HTTP headers, e.g. {Authorization = "Bearer ..."} or {X-API-Key = "..."}."""
-    timeout_s: float = Field(5.0, gt=0)
-    """Timeout of one bulk evaluation, in seconds."""
+    timeout_s: float = Field(5.0, gt=0, le=MAX_TIMEOUT_S)
+    """Deadline of one whole bulk evaluation, in seconds (above 0, at most 300)."""
 
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError(f"flags url '{value}' must start with http:// or https://")
-        return value
+        return http_url(value, "flags url")
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        return http_headers(value, "flags headers")
 
 
 class OfrepFlags:
@@ -72,13 +82,17 @@ class OfrepFlags:
 
     def __init__(self, rollout: RolloutConfig) -> None:
         cfg = OfrepSettings.of(rollout.flags, f"rollout {rollout.name} flags")
-        self.url = cfg.url.rstrip("/") + BULK_PATH
         self.context = dict(cfg.context)
         self.timeout_s = cfg.timeout_s
-        self._client = httpx.Client(
-            timeout=cfg.timeout_s,
+        # One deadline for the whole request, a size cap, credentials redacted in every message.
+        self._client = BoundedClient(
+            cfg.url.rstrip("/"),
+            timeout_s=cfg.timeout_s,
+            max_bytes=MAX_BYTES,
             headers={"Accept": "application/json", **cfg.headers},
+            name="OFREP",
         )
+        self.url = self._client.source  # "OFREP at http://..." (redacted), for messages
         self._lock = threading.Lock()
         self._etag: str | None = None
         self._last: FlagSet | None = None
@@ -87,32 +101,24 @@ class OfrepFlags:
         """Every flag as the service evaluates it now (the last result again on 304)."""
         with self._lock:
             headers = {"If-None-Match": self._etag} if self._etag and self._last else {}
-            try:
-                response = self._client.post(
-                    self.url, json={"context": self.context}, headers=headers
-                )
-            except httpx.TimeoutException:
-                raise BackendUnavailableError(
-                    f"OFREP at {self.url} did not answer within {self.timeout_s:g} s "
-                    "(raise [rollouts.flags] timeout_s if it is just slow)"
-                ) from None
-            except httpx.HTTPError as exc:
-                raise BackendUnavailableError(
-                    f"OFREP at {self.url} is unreachable: {exc or type(exc).__name__}"
-                ) from None
-            if response.status_code == 304 and self._last is not None:
+            response = self._client.post(
+                BULK_PATH.lstrip("/"), json={"context": self.context}, headers=headers
+            )
+            if response.status == 304 and self._last is not None:
                 return self._last
-            if response.status_code != 200:
+            if response.status != 200:
                 raise _http_error(response, self.url)
             flagset = _parse(response, self.url)
-            self._etag = response.headers.get("ETag")
+            etag = response.headers.get("ETag")
+            self._etag = etag if etag and is_sane_header_value(etag) else None
             self._last = flagset
             return flagset
 
     def toggle(self, key: str, expected: FlagSet, *, dry_run: bool = False) -> str:
         """OFREP only evaluates flags; change them where they are defined."""
         raise ReadOnlyError(
-            f"flags from OFREP are read-only: change '{key}' in the flag management system"
+            f"flags from OFREP are read-only: change '{literal(key, max_len=80)}' in the flag "
+            "management system"
         )
 
     def close(self) -> None:
@@ -120,24 +126,32 @@ class OfrepFlags:
         self._client.close()
 
 
-def _parse(response: httpx.Response, url: str) -> FlagSet:
-    try:
-        body = response.json()
-    except ValueError:
-        raise SourceError(
-            f"OFREP at {url} answered 200 with something that is not JSON: {response.text[:120]!r}"
-        ) from None
+def _parse(response: BoundedResponse, url: str) -> FlagSet:
+    body = response.json(what=f"the answer of {url}")
     items = body.get("flags") if isinstance(body, dict) else None
     if isinstance(body, dict) and "flags" not in body and set(body) <= _BULK_EXTRAS:
         # flagd (before v0.11) omits an empty list: `{}` is "no flags", not a wrong url.
         items = []
     if not isinstance(items, list):
-        raise SourceError(f"OFREP at {url} answered without a 'flags' list: check the url")
-    flags = [_flag(item) for item in items if isinstance(item, dict) and "key" in item]
-    errors = tuple(f"flag {f.key}: {f.error}" for f in flags if f.error)
+        raise SourceError(f"{url} answered without a 'flags' list: check the url")
+    flags: dict[str, Flag] = {}
+    errors: list[str] = []
+    for item in items:
+        if not isinstance(item, dict) or "key" not in item:
+            continue
+        flag = _flag(item)
+        if flag.key in flags:
+            # The same key twice: which answer holds is not ours to guess. One row, in error.
+            twice = "the service answered this key twice: check the flag definitions"
+            flags[flag.key] = replace(flags[flag.key], error=twice, state="UNKNOWN")
+            errors.append(f"flag {literal(flag.key, max_len=80)}: {twice}")
+            continue
+        flags[flag.key] = flag
+        if flag.error:
+            errors.append(f"flag {literal(flag.key, max_len=80)}: {flag.error}")
     etag = response.headers.get("ETag")
-    version = etag or hashlib.sha256(response.content).hexdigest()
-    return FlagSet(tuple(flags), version, errors)
+    version = etag or hashlib.sha256(response.body).hexdigest()
+    return FlagSet(tuple(flags.values()), version, tuple(dict.fromkeys(errors)))
 
 
 def _flag(item: dict[str, Any]) -> Flag:
@@ -169,40 +183,44 @@ def _flag(item: dict[str, Any]) -> Flag:
     )
 
 
-def _http_error(response: httpx.Response, url: str) -> Exception:
-    status = response.status_code
+def _http_error(response: BoundedResponse, url: str) -> Exception:
+    status = response.status
     detail = _details(response)
     said = f": {detail}" if detail else ""
     if status in (401, 403):
         return PermissionDeniedError(
-            f"OFREP at {url} refused us (HTTP {status}){said}: set the credentials in "
+            f"{url} refused us (HTTP {status}){said}: set the credentials in "
             "[rollouts.flags] headers"
         )
     if status == 404:
         return NotFoundError(
-            f"OFREP at {url} does not exist (HTTP 404){said}: flags url must be the service's "
+            f"{url} does not exist (HTTP 404){said}: flags url must be the service's "
             "base URL, without /ofrep/v1"
         )
     if status == 400:
-        return SourceError(
-            f"OFREP at {url} rejected the request (HTTP 400){said}: check flags.context"
-        )
+        return SourceError(f"{url} rejected the request (HTTP 400){said}: check flags.context")
     if status == 429:
         # The OFREP spec names the header Retry-Later on the evaluation paths; HTTP says Retry-After.
         retry = response.headers.get("Retry-After") or response.headers.get("Retry-Later")
-        when = f", retry after {retry}" if retry else ""
-        return BackendUnavailableError(f"OFREP at {url} is rate limiting us (HTTP 429{when}){said}")
+        when = f", retry after {literal(retry, max_len=40)}" if retry else ""
+        return BackendUnavailableError(f"{url} is rate limiting us (HTTP 429{when}){said}")
     if status >= 500:
-        return BackendUnavailableError(f"OFREP at {url} failed (HTTP {status}){said}")
-    return SourceError(f"OFREP at {url} answered HTTP {status}{said}")
-
-
-def _details(response: httpx.Response) -> str:
+        return BackendUnavailableError(f"{url} failed (HTTP {status}){said}")
     try:
-        body = response.json()
-    except ValueError:
-        return " ".join(response.text.split())[:200]
+        response.raise_for_status()  # redirects and the rest, in the bounded client's words
+    except MonotuiError as exc:
+        return exc
+    return SourceError(f"{url} answered HTTP {status}{said}")
+
+
+def _details(response: BoundedResponse) -> str:
+    """OFREP's own words for a failure ("INVALID_CONTEXT: ..."), else the body in one line."""
+    try:
+        body = response.json(on_duplicate="last")
+    except SourceError:
+        body = None
     if isinstance(body, dict):
         parts = [str(body[k]) for k in ("errorCode", "errorDetails") if body.get(k)]
-        return ": ".join(parts) if parts else json.dumps(body)[:200]
-    return json.dumps(body)[:200]
+        if parts:
+            return literal(": ".join(parts), max_len=200)
+    return response.summary()

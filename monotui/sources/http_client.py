@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import json as jsonlib
 import math
+import ssl
 import time
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
@@ -48,7 +49,9 @@ class BoundedClient:
     """HTTP to one server (`base_url`), every request within `timeout_s` and `max_bytes`.
 
     `name` says what the server is in messages ("Prometheus", "OFREP"); `headers` go with every
-    request; `secrets` are redacted from messages besides the URL's password and credential
+    request; `verify_tls` is True (the system's CAs), False, or an `ssl.SSLContext` that carries
+    its own CA and client certificate (a Kubernetes API server's, for its service proxy); `secrets`
+    are redacted from messages besides the URL's password and credential
     headers. Thread-safe: one client may serve several threads at once. `close()` when done.
     """
 
@@ -59,7 +62,7 @@ class BoundedClient:
         timeout_s: float,
         max_bytes: int,
         headers: Mapping[str, str] | None = None,
-        verify_tls: bool = True,
+        verify_tls: bool | ssl.SSLContext = True,
         name: str = "the server",
         secrets: Iterable[str] = (),
     ) -> None:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from monotui.config import KubernetesConfig
 from monotui.errors import (
     BackendUnavailableError,
@@ -27,8 +29,13 @@ from monotui.errors import (
     PermissionDeniedError,
     SourceError,
 )
+from monotui.outside_text import literal
+from monotui.sources import kube_http
+from monotui.sources.bounded_parse import DocumentError, parse_yaml
 
 REQUEST_TIMEOUT_S = 5.0
+KUBECONFIG_MAX_BYTES = 4 << 20
+_SECTIONS = (("clusters", "cluster"), ("contexts", "context"), ("users", "user"))
 JSON_PATCH = "application/json-patch+json"
 _SA_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 
@@ -93,12 +100,14 @@ def connect(
     try:
         if have_file:
             files = path or env_path or str(default)
+            check_kubeconfig(files)
             contexts, current = config.list_kube_config_contexts(config_file=files)
             chosen = _pick_context(contexts, current, wanted, files)
             config.load_kube_config(
                 config_file=files, context=chosen["name"], client_configuration=configuration
             )
             api_client = client.ApiClient(configuration)
+            kube_http.install(api_client)
             ctx = chosen.get("context", {})
             return KubeConnection(
                 api_client,
@@ -121,7 +130,15 @@ def connect(
         ) from None
     except OSError as exc:
         raise ConfigError(f"kubernetes: cannot read the kubeconfig: {exc}") from None
+    except (TypeError, ValueError, KeyError, AttributeError, yaml.YAMLError) as exc:
+        # The client trusts the file's shape; check_kubeconfig catches what we know of, this
+        # what we do not: one line, never a traceback.
+        raise ConfigError(
+            f"kubernetes: the kubeconfig is not one kubectl could use ({literal(exc)}): "
+            "check it with 'kubectl config view'"
+        ) from None
     api_client = client.ApiClient(configuration)
+    kube_http.install(api_client)
     ns_file = _SA_DIR / "namespace"
     in_ns = ns_file.read_text().strip() if ns_file.exists() else "default"
     return KubeConnection(
@@ -133,6 +150,55 @@ def connect(
         timeout_s=timeout_s,
         server=str(configuration.host),
     )
+
+
+def check_kubeconfig(files: str) -> None:
+    """Each kubeconfig file in `files` (KUBECONFIG's list) parses within limits and has the
+    shape kubectl needs: lists of named clusters, contexts and users. ConfigError says where it
+    is wrong; a file that does not exist is skipped, as kubectl does."""
+    for name in files.split(os.pathsep):
+        if not name:
+            continue
+        shown = literal(name, max_len=200)
+        try:
+            with open(name, "rb") as f:
+                data = f.read(KUBECONFIG_MAX_BYTES + 1)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise ConfigError(f"kubeconfig {shown}: cannot read it: {exc.strerror}") from None
+        try:
+            doc = parse_yaml(data, max_bytes=KUBECONFIG_MAX_BYTES, what=f"kubeconfig {shown}")
+        except DocumentError as exc:
+            raise ConfigError(f"{exc}: fix it, or point KUBECONFIG elsewhere") from None
+        _check_shape(doc.value, shown)
+
+
+def _check_shape(doc: Any, shown: str) -> None:
+    if doc is None:
+        return  # an empty file: kubectl treats it as no configuration
+    if not isinstance(doc, dict):
+        raise ConfigError(f"kubeconfig {shown} is not a mapping of clusters, contexts and users")
+    for section, item in _SECTIONS:
+        entries = doc.get(section)
+        if entries is None:
+            continue
+        if not isinstance(entries, list):
+            raise ConfigError(
+                f"kubeconfig {shown}: '{section}' must be a list of named {section}, "
+                f"not {literal(type(entries).__name__)}"
+            )
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+                raise ConfigError(f"kubeconfig {shown}: {section}[{i}] needs a 'name'")
+            if not isinstance(entry.get(item), dict | None):
+                raise ConfigError(
+                    f"kubeconfig {shown}: {section}[{i}] ({literal(entry['name'])}): "
+                    f"'{item}' must be a mapping"
+                )
+    current = doc.get("current-context")
+    if current is not None and not isinstance(current, str):
+        raise ConfigError(f"kubeconfig {shown}: 'current-context' must be a name")
 
 
 def _pick_context(

@@ -23,8 +23,9 @@ from monotui.errors import (
     MonotuiError,
     NotFoundError,
     SourceError,
+    UncertainWriteError,
 )
-from monotui.sources import jsonpatch
+from monotui.sources import jsonpatch, kube_http
 from monotui.sources.kube import JSON_PATCH, KubeConnection, is_uncertain, is_unserved, translate
 from monotui.sources.kube_informers import CachedObject, InformerPool, Kind
 from monotui.sources.kube_watch import ObjectWatch
@@ -122,13 +123,15 @@ class KubeObject:
         single = len(self.versions) == 1
         for version in (self.api_version,) if self.api_version else self.versions:
             try:
-                obj = self.kube.custom.get_namespaced_custom_object(
+                obj = kube_http.call(
+                    self.kube.custom.get_namespaced_custom_object,
                     self.group,
                     version,
                     self.namespace,
                     self.plural,
                     self.name,
-                    _request_timeout=self.kube.timeout_s,
+                    timeout_s=self.kube.timeout_s,
+                    what=f"the API server's answer for {self.resource}",
                 )
             except Exception as exc:
                 if (self.api_version is None or single) and is_unserved(exc):
@@ -206,22 +209,27 @@ class KubeObject:
         args = (self.group, self.version(), self.namespace, self.plural, self.name, ops)
         kwargs: dict[str, Any] = {
             "_content_type": JSON_PATCH,
-            "_request_timeout": self.kube.timeout_s,
+            "timeout_s": self.kube.timeout_s,
+            "what": f"the API server's answer to the patch of {self.resource}",
         }
         with self._write_lock:
             try:
                 if status:
                     try:
-                        answer = custom.patch_namespaced_custom_object_status(*args, **kwargs)
+                        answer = kube_http.call(
+                            custom.patch_namespaced_custom_object_status, *args, **kwargs
+                        )
                     except Exception as exc:
                         if not is_unserved(exc):
                             raise
                         status = False  # no status subresource: status lives in the object
-                        answer = custom.patch_namespaced_custom_object(*args, **kwargs)
+                        answer = kube_http.call(
+                            custom.patch_namespaced_custom_object, *args, **kwargs
+                        )
                 else:
-                    answer = custom.patch_namespaced_custom_object(*args, **kwargs)
+                    answer = kube_http.call(custom.patch_namespaced_custom_object, *args, **kwargs)
             except Exception as exc:
-                raise self._write_failed(exc, status) from None
+                raise self._write_failed(exc, status, jsonpatch.dumps(ops)) from None
             if not isinstance(answer, dict):
                 raise SourceError(
                     f"{self.resource}: the API answered something that is not an object"
@@ -231,7 +239,7 @@ class KubeObject:
                 self._cache.offer(answer)  # the next read shows our write, never the version before
         return answer
 
-    def _write_failed(self, exc: BaseException, status: bool) -> MonotuiError:
+    def _write_failed(self, exc: BaseException, status: bool, patch: str) -> MonotuiError:
         sub = "/status" if status else ""
         error = self._translate(
             exc,
@@ -244,15 +252,17 @@ class KubeObject:
                 with contextlib.suppress(MonotuiError):
                     self.fetch()
             return ConflictError(f"{self.resource} changed since it was read; nothing was applied")
-        if isinstance(error, BackendUnavailableError) and is_uncertain(exc):
+        sent = isinstance(error, BackendUnavailableError) and is_uncertain(exc)
+        if sent or isinstance(exc, kube_http.ResponseTooLarge):
             # The request left: the server may have applied it before the answer was lost.
             try:
                 now = f"it now reads {self._recheck.now()}"
             except MonotuiError:
                 now = f"re-reading failed too: check with '{self._recheck.command}'"
-            return BackendUnavailableError(
+            return UncertainWriteError(
                 f"the patch of {self.resource} got no answer, so it MAY have been applied; "
-                f"{now}. Look at {self._recheck.look_at} before acting again"
+                f"{now}. Look at {self._recheck.look_at} before acting again",
+                patch,
             )
         return error
 

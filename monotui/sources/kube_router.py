@@ -87,6 +87,10 @@ class Layout:
     weights: Weights
     note: str  # "" or why the shown percentages differ from the raw weights
     build_ops: Callable[[Weights], list[jsonpatch.Op]]
+    track_routes: frozenset[str] = frozenset()
+    """The header routes of monotui in the object (monotui.sources.track_routes)."""
+    track_ops: Callable[[bool], list[jsonpatch.Op]] | None = None
+    """The patch that adds (True) or removes them; None: this route cannot have them."""
 
 
 def percentages(raw: list[int]) -> list[int]:
@@ -247,6 +251,28 @@ class KubeRouter:
             state = self._state(self.object.patch(ops))
         return WriteResult(state, text)
 
+    def set_track_routes(
+        self, on: bool, expected: RouteState, *, dry_run: bool = False
+    ) -> WriteResult:
+        """Add or remove monotui's header routes (x-monotui-track) as ONE JSON patch that tests
+        the weighted route's destinations as last read (and every route it removes)."""
+        if not self.can_write:
+            raise ReadOnlyError(f"read-only: {self.resource} cannot be written, nothing was sent")
+        obj = self.object.as_read(expected.version)
+        layout = self._layout(obj)
+        if layout.track_ops is None:
+            raise SourceError(
+                f"{self.resource}: its weighted route is not an http route, so no header route "
+                "can go ahead of it: give the probes urls per track instead"
+            )
+        ops = layout.track_ops(on)
+        text = jsonpatch.dumps(ops) if ops else ""
+        if dry_run or not ops:
+            return WriteResult(None if dry_run else self._state(obj), text)
+        with self.object.writing():
+            state = self._state(self.object.patch(ops))
+        return WriteResult(state, text)
+
     def watch(
         self,
         on_change: Callable[[RouteState], None],
@@ -266,4 +292,10 @@ class KubeRouter:
         layout = self._layout(obj)
         version = self.object.remember(obj)
         resource = f"{self.resource} ({layout.note})" if layout.note else self.resource
-        return RouteState(layout.weights, version, resource, pause=stored_pause(obj))
+        return RouteState(
+            layout.weights,
+            version,
+            resource,
+            pause=stored_pause(obj),
+            track_routes=layout.track_routes,
+        )

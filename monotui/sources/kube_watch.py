@@ -5,6 +5,10 @@ fails: at once after a normal end (resuming from the last resourceVersion, so no
 with exponential backoff after an error, and from scratch after 410 Gone (history compacted). A
 watch started without a resourceVersion first sends the object as it is (ADDED), which is also how
 a change made while we were disconnected is noticed.
+
+Each watch connection is bounded (`kube_http`): it ends by its deadline (the server's
+`timeout_seconds` plus a margin, so a half-dead or trickling connection cannot hold it) and after
+`MAX_BYTES`; `stop()` shuts its socket down, so stopping never waits for the next event.
 """
 
 from __future__ import annotations
@@ -14,9 +18,14 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from monotui.sources import kube_http
+
 log = logging.getLogger(__name__)
 
 WATCH_TIMEOUT_S = 60
+MARGIN_S = 5
+MAX_BYTES = 64 << 20
+"""What one watch connection may receive before it is restarted (an object is at most ~1.5 MB)."""
 BACKOFF_START_S = 0.2
 BACKOFF_MAX_S = 10.0
 
@@ -50,6 +59,7 @@ class ObjectWatch:
         self._stopped = threading.Event()
         self._lock = threading.Lock()
         self._current: Any = None  # the kubernetes Watch in flight
+        self._budget: kube_http.Budget | None = None  # its connection's deadline and cap
         self._thread = threading.Thread(target=self._run, name=thread_name, daemon=True)
         self.resource_version = resource_version  # None: start with the object as it is now
 
@@ -67,9 +77,11 @@ class ObjectWatch:
         step = 0.05
         while self._thread.is_alive() and deadline < timeout_s:
             with self._lock:
-                current = self._current
+                current, budget = self._current, self._budget
             if current is not None:
                 current.stop()
+            if budget is not None:
+                budget.abort()  # a read blocked on a quiet watch returns now
             self._thread.join(step)
             deadline += step
 
@@ -91,11 +103,16 @@ class ObjectWatch:
             if self.resource_version:
                 kwargs["resource_version"] = self.resource_version
             try:
-                for event in w.stream(self._list_fn, *self._args, **kwargs):
+                with kube_http.bounded(self._timeout_s + MARGIN_S, MAX_BYTES) as budget:
+                    with self._lock:
+                        self._budget = budget
                     if self._stopped.is_set():
                         break
-                    self._event(event)
-                    delay = BACKOFF_START_S
+                    for event in w.stream(self._list_fn, *self._args, **kwargs):
+                        if self._stopped.is_set():
+                            break
+                        self._event(event)
+                        delay = BACKOFF_START_S
             except ApiException as exc:
                 if exc.status == 410:  # our resourceVersion was compacted away: start afresh
                     self.resource_version = None
@@ -112,6 +129,7 @@ class ObjectWatch:
             finally:
                 with self._lock:
                     self._current = None
+                    self._budget = None
 
     def _event(self, event: dict[str, Any]) -> None:
         obj = event.get("raw_object")

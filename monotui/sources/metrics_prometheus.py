@@ -28,6 +28,7 @@ from monotui.model import Sample
 from monotui.outside_text import literal
 from monotui.sources.prometheus_api import Series
 from monotui.sources.prometheus_batch import Group, batchable
+from monotui.sources.prometheus_proxy import PrometheusConnection
 from monotui.sources.prometheus_shared import SharedPrometheus
 from monotui.sources.promql import (
     COUNT_TEMPLATES,
@@ -108,7 +109,8 @@ class PrometheusMetrics:
     `shared`: the session's Prometheus (built once by the registry's BuildContext): its counts
     are then read by the batcher with every rollout that shares their template, and its own
     queries (overrides) go through the shared pool. Without it the source has its own pool and
-    sends every query itself.
+    sends every query itself. `connection` (without `shared`): reach Prometheus through the
+    Kubernetes API server's service proxy (a shared one carries its own).
     """
 
     name = "prometheus"
@@ -120,6 +122,7 @@ class PrometheusMetrics:
         *,
         clock: Clock | None = None,
         shared: SharedPrometheus | None = None,
+        connection: PrometheusConnection | None = None,
     ) -> None:
         self.prom = prom
         self.rollout = rollout
@@ -151,7 +154,7 @@ class PrometheusMetrics:
         }
         self._rate_template = m.request_rate_query
         self._owns_shared = shared is None
-        self.shared = shared or SharedPrometheus(prom)
+        self.shared = shared or SharedPrometheus(prom, connection)
         self.api = self.shared.api
         # Counts read with the rest of the fleet: the default templates (an override, and the
         # requests of a request-rate override, keep their own query).
@@ -293,13 +296,18 @@ class PrometheusMetrics:
                 else:
                     readings.append(_histogram(answers.get(metric.query, []), label, version))
             side = side_of(self.metrics, requests, readings, self.slow_ms or math.inf)
-            values = list(side.values)
+            bad, values = list(side.bad), list(side.values)
             for i, metric in enumerate(self.metrics):
                 if metric.query in self._value_queries:
                     values[i] = _count(
                         answers.get(f"{metric.query}:value", []), label, version, metric
                     )
-            sides.append(type(side)(side.requests, side.bad, tuple(values)))
+                elif metric.reading == "count" and _unknown(
+                    answers.get(metric.query, []), label, version
+                ):
+                    # A NaN or +Inf bad count is NO DATA, not "no 5xx series" (which is 0).
+                    bad[i] = values[i] = None
+            sides.append(type(side)(side.requests, tuple(bad), tuple(values)))
         return Sample(t=t, span_s=span, baseline=sides[0], canary=sides[1])
 
     def _requests(
@@ -355,6 +363,11 @@ def _count(
             )
         found = (found or 0.0) + value
     return found if seen else None
+
+
+def _unknown(rows: list[tuple[dict[str, str], float | None]], label: str, version: str) -> bool:
+    """Whether `version` has a series whose value is not a number (NaN, ±Inf)."""
+    return any(labels.get(label) == version and value is None for labels, value in rows)
 
 
 def _histogram(

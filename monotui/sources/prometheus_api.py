@@ -9,13 +9,16 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monotui.config import PrometheusConfig
 from monotui.errors import ConfigError, MonotuiError, SourceError
 from monotui.outside_text import literal
 from monotui.sources.http_client import BoundedClient
 from monotui.sources.http_response import BoundedResponse
+
+if TYPE_CHECKING:
+    from monotui.sources.prometheus_proxy import PrometheusConnection
 
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 """The largest answer read (a 60 MB error page costs no more than this)."""
@@ -36,17 +39,25 @@ class Series:
 class PrometheusApi:
     """One Prometheus server. Thread-safe; `close()` when done."""
 
-    def __init__(self, prom: PrometheusConfig) -> None:
+    def __init__(
+        self, prom: PrometheusConfig, connection: PrometheusConnection | None = None
+    ) -> None:
+        """`connection`: reach Prometheus through the Kubernetes API server's service proxy (its
+        URL, TLS context and credentials, read fresh per request) instead of `prom.url`."""
         self.prom = prom
-        self._client = BoundedClient(
-            prom.url,
-            timeout_s=prom.timeout_s,
-            max_bytes=DEFAULT_MAX_BYTES,
-            headers=prom.headers,
-            verify_tls=prom.verify_tls,
-            name="Prometheus",
-            secrets=tuple(prom.headers.values()),
-        )
+        self.connection = connection
+        if connection is not None:
+            self._client = connection.client(timeout_s=prom.timeout_s, max_bytes=DEFAULT_MAX_BYTES)
+        else:
+            self._client = BoundedClient(
+                prom.url,
+                timeout_s=prom.timeout_s,
+                max_bytes=DEFAULT_MAX_BYTES,
+                headers=prom.headers,
+                verify_tls=prom.verify_tls,
+                name="Prometheus",
+                secrets=tuple(prom.headers.values()),
+            )
         self.source = self._client.source
         """"Prometheus at <url>", credentials redacted: how messages name the server."""
 
@@ -97,6 +108,8 @@ class PrometheusApi:
 
     def _token(self) -> dict[str, str]:
         """The bearer token, read fresh for every request (it may rotate)."""
+        if self.connection is not None:
+            return self.connection.request_headers()
         path: Path | None = self.prom.bearer_token_file
         if path is None:
             return {}

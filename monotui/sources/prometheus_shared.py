@@ -13,11 +13,15 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING
 
 from monotui.config import PrometheusConfig
 from monotui.errors import MonotuiError
 from monotui.sources.prometheus_api import PrometheusApi, Series
 from monotui.sources.promql_batch import RECORDED
+
+if TYPE_CHECKING:
+    from monotui.sources.prometheus_proxy import PrometheusConnection
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +32,14 @@ Ask = Callable[[str, str], list[Series]]
 class SharedPrometheus:
     """One Prometheus server, shared. Thread-safe; `close()` once, at the end."""
 
-    def __init__(self, prom: PrometheusConfig) -> None:
+    def __init__(
+        self, prom: PrometheusConfig, connection: PrometheusConnection | None = None
+    ) -> None:
+        """`connection`: through the Kubernetes API server's service proxy, not `prom.url`."""
         from monotui.sources.prometheus_batch import QueryBatcher
 
         self.prom = prom
-        self.api = PrometheusApi(prom)
+        self.api = PrometheusApi(prom, connection)
         self.source = self.api.source
         self.max_concurrent = prom.max_concurrent_queries
         self._pool: ThreadPoolExecutor | None = None

@@ -130,6 +130,14 @@ def _regex_literal(value: str) -> str:
     return "".join("\\" + ch if ch in r"\.^$*+?()[]{}|" else ch for ch in value)
 
 
+SELF_SELECTING_LABELS = frozenset(
+    {"destination_service_name", "destination_service", "destination_workload"}
+)
+"""Version labels whose two values are themselves the two Services or workloads (a host split,
+Flagger's primary/canary Deployments): `$filter` then pins no single destination_service_name,
+since the version matcher already selects exactly those two."""
+
+
 @dataclass(frozen=True, slots=True)
 class QueryContext:
     """What a rollout puts into the placeholders."""
@@ -155,6 +163,8 @@ class QueryContext:
             f'destination_service_namespace="{promql_string(self.namespace)}"',
             f'{self.version_label}=~"{self.versions}"',
         ]
+        if self.version_label in SELF_SELECTING_LABELS:
+            parts = parts[1:]
         extra = self.selector.strip().strip("{}").strip().strip(",").strip()
         if extra:
             parts.append(extra)

@@ -6,13 +6,21 @@ write is refused. What the weights and the verbs are: `monotui.sources.argo_roll
 (step index, pause conditions, abort, promoteFull) go through the status subresource, spec.paused
 through the main resource, as `kubectl argo rollouts` sends them; a cluster whose Rollout CRD has no
 status subresource (Argo Rollouts < 0.10) gets the status patch on the main resource instead.
+
+Weights: the Rollout's own status says what Argo set on the mesh. When `[rollouts.router.traffic]`
+names the traffic router the Rollout steers (an Istio VirtualService or a Gateway API HTTPRoute),
+the weights shown are that route's, read by monotui's router for it (never written: Argo owns
+them); if it cannot be read, the status' weights are shown and the step message says why.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, Literal
+from dataclasses import replace
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
 
 from monotui.config import RolloutConfig
 from monotui.errors import ConflictError, MonotuiError, ReadOnlyError
@@ -24,12 +32,19 @@ from monotui.sources.base import RouteState, StoredPause, WriteResult
 from monotui.sources.kube import KubeConnection
 from monotui.sources.kube_informers import InformerPool
 from monotui.sources.kube_object import RBAC_GROUP_APART, KubeObject, Recheck
+from monotui.sources.router_gateway import GatewayRouter, GatewaySettings
+from monotui.sources.router_istio import IstioRouter, IstioSettings
+
+TrafficSettings = Annotated[IstioSettings | GatewaySettings, Field(discriminator="kind")]
 
 
 class ArgoSettings(RouterSettings):
     """`[rollouts.router] kind = "argo"`: an Argo Rollouts canary Rollout (`name`)."""
 
     kind: Literal["argo"] = "argo"
+    traffic: TrafficSettings | None = None
+    """The route the Rollout's traffic router steers (`[rollouts.router.traffic]`, kind istio or
+    gateway-api, in the rollout's namespace): its weights are shown; none: the Rollout's status."""
 
 
 class ArgoRouter:
@@ -79,6 +94,7 @@ class ArgoRouter:
         self.resource = self.object.resource
         self._last: RolloutView | None = None
         self._lock = threading.Lock()
+        self.traffic = _traffic_reader(kube, rollout)
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -147,6 +163,9 @@ class ArgoRouter:
         view = RolloutView.parse(obj, self.resource)
         weights, _ = view.weights()
         progress = view.progress()
+        if self.traffic is not None:
+            weights, note = self._traffic_weights(weights)
+            progress = replace(progress, message=f"{progress.message}; {note}")
         with self._lock:
             self._last = view
         version = self.object.remember(obj)
@@ -154,3 +173,28 @@ class ArgoRouter:
         # (`act`), and the controller follows it through `progress`, as before.
         pause = StoredPause(progress.paused) if progress is not None else None
         return RouteState(weights, version, self.resource, progress, pause)
+
+    def _traffic_weights(self, said: Weights) -> tuple[Weights, str]:
+        """The weights of the route Argo steers, or the status' with why."""
+        assert self.traffic is not None
+        try:
+            state = self.traffic.read()
+        except MonotuiError as exc:
+            return said, f"{self.traffic.resource} unreadable ({exc}); weights from the status"
+        note = f"weights from {state.resource}"
+        if state.weights != said:
+            note += f" (the Rollout's status says {said}: Argo has not applied it yet)"
+        return state.weights, note
+
+
+def _traffic_reader(
+    kube: KubeConnection, rollout: RolloutConfig
+) -> IstioRouter | GatewayRouter | None:
+    """A read-only router for the route named in `[rollouts.router.traffic]`."""
+    traffic = ArgoSettings.of(rollout.router, f"rollout {rollout.name} router").traffic
+    if traffic is None:
+        return None
+    routed = rollout.model_copy(update={"router": traffic})
+    if isinstance(traffic, IstioSettings):
+        return IstioRouter(kube, routed, can_write=False)
+    return GatewayRouter(kube, routed, can_write=False)

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from monotui.errors import ConfigError, MonotuiError, NotFoundError, SourceError
 from monotui.model import Weights
-from monotui.sources import jsonpatch
+from monotui.sources import jsonpatch, kube_http, track_routes
 from monotui.sources.base import RouteState
 from monotui.sources.kube_router import (
     ROLES,
@@ -61,13 +61,14 @@ class GatewayRouter(KubeRouter):
         """Whether a GRPCRoute of our name exists (only asked after the HTTPRoute was not found)."""
         for version in ("v1", "v1alpha2"):
             try:
-                self.kube.custom.get_namespaced_custom_object(
+                kube_http.call(
+                    self.kube.custom.get_namespaced_custom_object,
                     self.group,
                     version,
                     self.namespace,
                     "grpcroutes",
                     self.name,
-                    _request_timeout=self.kube.timeout_s,
+                    timeout_s=self.kube.timeout_s,
                 )
             except Exception:  # unserved, missing, forbidden, unreachable: we cannot tell
                 continue
@@ -113,7 +114,11 @@ class GatewayRouter(KubeRouter):
                     ops.append(jsonpatch.set_value(path, want, present="weight" in ref))
             return ops
 
-        return Layout(Weights(stable, canary), note, build_ops)
+        def track_ops(on: bool) -> list[jsonpatch.Op]:
+            return track_routes.gateway_ops(rules, index, found, on)
+
+        present = track_routes.gateway_present(rules)
+        return Layout(Weights(stable, canary), note, build_ops, present, track_ops)
 
     def _rule(self, rules: list[Any]) -> int:
         wanted = self.cfg.route

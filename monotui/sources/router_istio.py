@@ -1,9 +1,12 @@
 """Weights in an Istio VirtualService (networking.istio.io/v1, falling back to v1beta1).
 
 The http route is found by name (`[rollouts.router] route`), or is the only one, or the only one
-sending traffic to both the stable and the canary destination. Destinations are matched by
-`destination.subset` (default) or `destination.host` (`match_by = "host"`). tls and tcp routes that
-send traffic to exactly the same two destinations are kept in step, in the same patch.
+sending traffic to both the stable and the canary destination. `stable`/`canary` name a subset or a
+host, as the contract says: by default (`match_by = "auto"`) they are matched by
+`destination.subset` when a destination has that subset, else by `destination.host` when a
+destination without a subset has that host (Argo Rollouts' and Flagger's VirtualServices split by
+host); `match_by = "subset"` or `"host"` forces one. tls and tcp routes that send traffic to
+exactly the same two destinations are kept in step, in the same patch.
 
 Weights as Istio reads them: one destination alone gets 100 whatever its weight says; a missing
 weight is 0. Weights that do not sum to 100 (someone wrote 70/20) are shown as the share of traffic
@@ -19,7 +22,7 @@ from typing import Any, Literal
 from monotui.config import RolloutConfig
 from monotui.errors import ConfigError, MonotuiError, NotFoundError, SourceError
 from monotui.model import Weights
-from monotui.sources import jsonpatch
+from monotui.sources import jsonpatch, track_routes
 from monotui.sources.kube import KubeConnection
 from monotui.sources.kube_informers import InformerPool
 from monotui.sources.kube_router import (
@@ -40,8 +43,10 @@ class IstioSettings(TwoWaySettings):
     """`[rollouts.router] kind = "istio"`: a VirtualService."""
 
     kind: Literal["istio"] = "istio"
-    match_by: Literal["subset", "host"] = "subset"
-    """Whether `stable`/`canary` name destination subsets or destination hosts."""
+    match_by: Literal["auto", "subset", "host"] = "auto"
+    """Whether `stable`/`canary` name destination subsets or destination hosts; auto: subsets
+    when a destination has one of those subsets, else hosts when a destination without a subset
+    has one of those hosts."""
 
 
 class IstioRouter(KubeRouter):
@@ -78,9 +83,51 @@ class VirtualServiceRoute:
         self.cfg = cfg
         self.namespace = namespace
         self.resource = resource
-        self.key = "host" if cfg.match_by == "host" else "subset"
+        self._by = {key: _KeyedRoute(cfg, namespace, resource, key) for key in _KEYS}
+
+    def key_for(self, obj: dict[str, Any]) -> MatchKey:
+        """What `stable`/`canary` name in `obj`: the configured key, or the one auto finds."""
+        if self.cfg.match_by != "auto":
+            return self.cfg.match_by
+        spec = obj.get("spec")
+        dests = [
+            entry["destination"]
+            for section in ("http", "tls", "tcp")
+            for route in (_routes(spec, section) if isinstance(spec, dict) else [])
+            for entry in route.get("route") or []
+            if isinstance(entry, dict) and isinstance(entry.get("destination"), dict)
+        ]
+        subsets = self._by["subset"]
+        if any(subsets.named(d.get("subset")) for d in dests):
+            return "subset"
+        hosts = self._by["host"]
+        if any(d.get("subset") is None and hosts.named(d.get("host")) for d in dests):
+            return "host"
+        return "subset"  # neither: the errors speak of subsets, with a hint about hosts
+
+    def layout(self, obj: dict[str, Any]) -> Layout:
+        """The weights as read in `obj` and how to write others."""
+        return self._by[self.key_for(obj)].layout(obj)
+
+
+MatchKey = Literal["subset", "host"]
+_KEYS: tuple[MatchKey, ...] = ("subset", "host")
+
+
+class _KeyedRoute:
+    """The route's weights with `stable`/`canary` matched by one key (subset or host)."""
+
+    def __init__(self, cfg: IstioSettings, namespace: str, resource: str, key: MatchKey) -> None:
+        self.cfg = cfg
+        self.namespace = namespace
+        self.resource = resource
+        self.key = key
         self.stable = self._short(cfg.stable)
         self.canary = self._short(cfg.canary)
+
+    def named(self, value: Any) -> bool:
+        """Whether a destination's subset (or host) is the stable's or the canary's."""
+        return value is not None and self._short(str(value)) in (self.stable, self.canary)
 
     def layout(self, obj: dict[str, Any]) -> Layout:
         """The weights as read in `obj` and how to write others."""
@@ -109,7 +156,15 @@ class VirtualServiceRoute:
                 ops.extend(self._weight_ops(section, i, route, target))
             return ops
 
-        return Layout(weights, note, build_ops)
+        http = _routes(spec, "http")
+        section, index, route = primary
+        found = self._entries(section, index, route) if section == "http" else {}
+
+        def track_ops(on: bool) -> list[jsonpatch.Op]:
+            return track_routes.istio_ops(http, index, found, on)
+
+        present = track_routes.istio_present(http)
+        return Layout(weights, note, build_ops, present, track_ops if section == "http" else None)
 
     # --- finding things ------------------------------------------------------------------------
 
@@ -122,8 +177,10 @@ class VirtualServiceRoute:
                 if route.get("name") == str(wanted):
                     return ("http", i, route)
             index = wanted if isinstance(wanted, int) else int(wanted) if wanted.isdigit() else -1
-            if 0 <= index < len(http):  # route = 1 or route = "1": unnamed routes by index
-                return ("http", index, http[index])
+            # Unnamed routes by index (route = 1 or "1"), not counting monotui's header routes.
+            theirs = [i for i, r in enumerate(http) if not track_routes.is_istio_track_route(r)]
+            if 0 <= index < len(theirs):
+                return ("http", theirs[index], http[theirs[index]])
             raise NotFoundError(
                 f"{where} has no http route named '{wanted}' (routes: {_names(http)}): "
                 "fix [rollouts.router] route"
@@ -213,10 +270,11 @@ class VirtualServiceRoute:
         fix = "check [rollouts.router] stable/canary/match_by"
         if self.key == "subset" and all(self._dest(e) is None for e in entries):
             # Argo Rollouts' and Flagger's VirtualServices split by host: say how to read them.
-            fix = (
-                'these destinations have no subset: set [rollouts.router] match_by = "host" '
-                "and stable/canary to their hosts"
-            )
+            hosts = [str(e["destination"].get("host")) for e in entries if _has_host(e)]
+            fix = "these destinations have no subset: set [rollouts.router] stable/canary to "
+            fix += f"their hosts ({', '.join(hosts)})" if hosts else "their hosts"
+            if self.cfg.match_by == "subset":
+                fix += ' and match_by = "host" (or "auto")'
         if not found:
             raise NotFoundError(
                 f"{self.resource}: {label} has no destination with {self.key} '{self.stable}' "
@@ -287,3 +345,8 @@ def _toml(name: Any) -> str:
 def _label(section: str, i: int, route: dict[str, Any]) -> str:
     name = route.get("name")
     return f"{section} route '{name}'" if name else f"{section} route #{i}"
+
+
+def _has_host(entry: Any) -> bool:
+    dest = entry.get("destination") if isinstance(entry, dict) else None
+    return isinstance(dest, dict) and bool(dest.get("host"))

@@ -38,7 +38,8 @@ Faithful where a client can tell, capability by capability:
   faults         :mod:`.faults`: :meth:`~FakeKube.fail_next` (500/503/429 with Retry-After,
                  dropped connections), :meth:`~FakeKube.slow_next`,
                  :meth:`~FakeKube.answer_late` (applied, answered late or never),
-                 :meth:`~FakeKube.trickle_next`, all per method and path pattern;
+                 :meth:`~FakeKube.trickle_next`, all per method and path pattern (and,
+                 for fail_next, per user: one process cut off while its peers get through);
                  :meth:`~FakeKube.down`/:meth:`~FakeKube.up`
   request log    :mod:`.requestlog`: :attr:`FakeKube.requests` with RBAC verbs,
                  :meth:`~FakeKube.request_counts`, :meth:`~FakeKube.count_requests`

@@ -115,7 +115,7 @@ class Dispatcher:
         with self.store.lock:
             s.requests.append(record)
             s.last_token = inc.token
-            fault = self.faults.take(inc.method, url.path)
+            fault = self.faults.take(inc.method, url.path, self._user(inc.token))
         if s.latency_s:
             time.sleep(s.latency_s)
         if fault is not None and fault.kind in ("fail", "drop"):

@@ -10,7 +10,9 @@ Kinds of fault:
                ``delay_s`` (None: until :meth:`FakeKube.release_held` or the fake stops)
   ``trickle``  handle the request, then send the answer ``chunk_bytes`` at a time, one chunk
                every ``delay_s``
-Deny rules (403) are in :mod:`.rbac`.
+Each fault may be narrowed to one user's requests (``user``: the name its bearer token maps
+to), e.g. a partition that cuts one process off the API while its peers still reach it. Deny
+rules (403) are in :mod:`.rbac`.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class Fault:
     retry_after: int | None = None
     delay_s: float | None = 0.0
     chunk_bytes: int = 1
+    user: str | None = None
 
     @classmethod
     def of(
@@ -47,8 +50,12 @@ class Fault:
         pattern = re.compile(path) if path else None
         return cls(kind, n, method.upper() if method else None, pattern, **fields)
 
-    def matches(self, method: str, path: str) -> bool:
-        return self.method in (None, method) and (self.path is None or bool(self.path.search(path)))
+    def matches(self, method: str, path: str, user: str | None = None) -> bool:
+        return (
+            self.method in (None, method)
+            and (self.path is None or bool(self.path.search(path)))
+            and (self.user is None or self.user == user)
+        )
 
 
 class Faults:
@@ -68,10 +75,11 @@ class Faults:
         with self._lock:
             self._faults.clear()
 
-    def take(self, method: str, path: str) -> Fault | None:
-        """The first pending fault for this request, counted as used (dropped when used up)."""
+    def take(self, method: str, path: str, user: str | None = None) -> Fault | None:
+        """The first pending fault for this request (from ``user``), counted as used (dropped
+        when used up)."""
         with self._lock:
-            fault = next((f for f in self._faults if f.matches(method, path)), None)
+            fault = next((f for f in self._faults if f.matches(method, path, user)), None)
             if fault is not None and fault.remaining is not None:
                 fault.remaining -= 1
                 if fault.remaining <= 0:

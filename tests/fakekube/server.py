@@ -210,15 +210,18 @@ class FakeKube:
         message: str | None = None,
         retry_after: int | None = None,
         drop: bool = False,
+        user: str | None = None,
     ) -> None:
         """Fail the next ``n`` matching requests (None: all until :meth:`clear_faults`).
 
         ``method`` and ``path`` (a regular expression searched in the URL path) narrow what
-        matches, here and in the other fault methods. ``drop=True`` closes the connection
-        without an answer instead. A 429 without ``message`` is the real server's plain-text
-        "Too many requests, please try again later." with ``Retry-After``.
+        matches, here and in the other fault methods; ``user`` narrows it to the requests whose
+        bearer token maps to that user (:attr:`token_users`: one process of several, each with
+        its own kubeconfig). ``drop=True`` closes the connection without an answer instead. A
+        429 without ``message`` is the real server's plain-text "Too many requests, please try
+        again later." with ``Retry-After``.
         """
-        fields = {"status": status, "message": message, "retry_after": retry_after}
+        fields = {"status": status, "message": message, "retry_after": retry_after, "user": user}
         self._faults.add(Fault.of("drop" if drop else "fail", n, method, path, **fields))
 
     def slow_next(

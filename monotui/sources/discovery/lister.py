@@ -1,0 +1,181 @@
+"""Listing the kinds discovery reads, in one namespace or across all of them, as plain dicts.
+
+A kind the cluster does not serve (Flagger not installed) is noted as absent; a kind the kube user
+may not list is skipped with one line naming the missing permission; neither is a failure. Every
+other error (unreachable API server, 401) is raised typed: without the cluster there is nothing
+to discover. Lists are read in pages of `PAGE`, at most `MAX_ITEMS` objects per kind.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from monotui.errors import MonotuiError, PermissionDeniedError, SourceError
+from monotui.outside_text import literal
+from monotui.sources.kube import KubeConnection, translate
+
+PAGE = 500
+MAX_ITEMS = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """One listable resource: its API group ("" for core), versions to try, plural."""
+
+    group: str
+    versions: tuple[str, ...]
+    plural: str
+
+    @property
+    def rbac(self) -> str:
+        """How RBAC and kubectl name it: "virtualservices.networking.istio.io", "services"."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    def path(self, version: str, namespace: str | None) -> str:
+        base = f"/apis/{self.group}/{version}" if self.group else f"/api/{version}"
+        where = f"/namespaces/{quote(namespace, safe='')}" if namespace else ""
+        return f"{base}{where}/{self.plural}"
+
+
+ISTIO_VERSIONS = ("v1", "v1beta1", "v1alpha3")
+ROLLOUTS = Kind("argoproj.io", ("v1alpha1",), "rollouts")
+CANARIES = Kind("flagger.app", ("v1beta1",), "canaries")
+VIRTUAL_SERVICES = Kind("networking.istio.io", ISTIO_VERSIONS, "virtualservices")
+DESTINATION_RULES = Kind("networking.istio.io", ISTIO_VERSIONS, "destinationrules")
+HTTP_ROUTES = Kind("gateway.networking.k8s.io", ("v1", "v1beta1"), "httproutes")
+FEATURE_FLAGS = Kind("core.openfeature.dev", ("v1beta1",), "featureflags")
+SERVICES = Kind("", ("v1",), "services")
+
+
+@dataclass
+class Lister:
+    """Lists kinds in `namespace` (None: all namespaces) and remembers what it could not."""
+
+    kube: KubeConnection
+    namespace: str | None
+    skipped: list[str] = field(default_factory=list)
+    """One line per kind the kube user may not list: the permission it needs."""
+    absent: list[str] = field(default_factory=list)
+    """The kinds the cluster does not serve."""
+
+    @property
+    def scope(self) -> str:
+        return f"namespace {self.namespace}" if self.namespace else "all namespaces"
+
+    def objects(self, kind: Kind, *, labels: str = "") -> list[dict[str, Any]]:
+        """The objects of `kind` (each with its apiVersion as served); [] when the cluster does
+        not serve it or the user may not list it (both noted)."""
+        namespace = self.namespace
+        for version in kind.versions:
+            try:
+                return self._pages(kind, version, namespace, labels)
+            except _Unserved:
+                continue
+            except _Forbidden as exc:
+                where = f"in namespace {namespace}" if namespace else "across all namespaces"
+                self.skipped.append(
+                    f"skipped {kind.rbac}: forbidden to list them {where}: your kube user needs "
+                    f"'list' on {kind.rbac} (see the README's RBAC section). The API said: {exc}"
+                )
+                return []
+        self.absent.append(kind.rbac)
+        return []
+
+    def _pages(
+        self, kind: Kind, version: str, namespace: str | None, labels: str
+    ) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        token = ""
+        while True:
+            query = [("limit", str(PAGE))]
+            if labels:
+                query.append(("labelSelector", labels))
+            if token:
+                query.append(("continue", token))
+            body = self.get(kind.path(version, namespace), query, what=kind.rbac)
+            page = body.get("items")
+            if not isinstance(page, list):
+                raise SourceError(f"the API answered the list of {kind.rbac} without items")
+            api_version = f"{kind.group}/{version}" if kind.group else version
+            for item in page:
+                if isinstance(item, dict):
+                    items.append({"apiVersion": api_version, **item})
+            meta = body.get("metadata")
+            token = str(meta.get("continue") or "") if isinstance(meta, dict) else ""
+            if not token or len(items) >= MAX_ITEMS:
+                return items[:MAX_ITEMS]
+
+    def get(
+        self, path: str, query: list[tuple[str, str]] | None = None, *, what: str = ""
+    ) -> dict[str, Any]:
+        """GET `path` of the API server with the kubeconfig's credentials, as JSON."""
+        status, data = request(self.kube, path, query)
+        if status == 404:
+            raise _Unserved(path)
+        if status == 403:
+            raise _Forbidden(_message(data))
+        if status == 401:
+            raise PermissionDeniedError(
+                f"unauthorized: the kubeconfig's credentials were refused ({_message(data)}); "
+                "log in again (e.g. refresh your token) and retry"
+            )
+        if status != 200:
+            raise SourceError(
+                f"kubernetes API answered {status} to list {what or path}: {_message(data)}"
+            )
+        try:
+            body = json.loads(data)
+        except ValueError:
+            raise SourceError(f"the API answered the list of {what or path} with no JSON") from None
+        if not isinstance(body, dict):
+            raise SourceError(f"the API answered the list of {what or path} with no object")
+        return body
+
+
+def request(
+    kube: KubeConnection,
+    path: str,
+    query: list[tuple[str, str]] | None = None,
+    *,
+    timeout_s: float | None = None,
+) -> tuple[int, bytes]:
+    """One GET through the kubernetes client (its credentials, TLS and pool): status and body.
+    Connection failures are raised as BackendUnavailableError."""
+    client = kube.api_client
+    try:
+        method, url, headers, body, post = client.param_serialize(
+            "GET",
+            path,
+            query_params=query or None,
+            header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
+        )
+        answer = client.call_api(
+            method, url, headers, body, post, _request_timeout=timeout_s or kube.timeout_s
+        )
+        data = answer.read()
+    except MonotuiError:
+        raise
+    except Exception as exc:
+        raise translate(exc, verb="get", what=path, namespace="-", server=kube.server) from None
+    return int(answer.status), data if isinstance(data, bytes) else bytes(data or b"")
+
+
+def _message(data: bytes) -> str:
+    """The Status message of an error body, as a safe line (it is outside text)."""
+    try:
+        body = json.loads(data)
+    except ValueError:
+        return literal(data[:200].decode("utf-8", "replace"), max_len=200)
+    return literal(body.get("message", "") if isinstance(body, dict) else "", max_len=200)
+
+
+class _Unserved(Exception):
+    """404 on a list: the cluster does not serve this group/version."""
+
+
+class _Forbidden(Exception):
+    """403 on a list: RBAC says no."""

@@ -1,0 +1,94 @@
+"""One discovery run: list the kinds in scope, turn each into rollouts, attach flags, and make
+the names unique (a config's rollout names are; the same name in two namespaces becomes
+"namespace/name")."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from monotui.sources.discovery.argo import rollout_found
+from monotui.sources.discovery.flagger import canary_found
+from monotui.sources.discovery.flags import attach_flags
+from monotui.sources.discovery.found import Discovery, Found
+from monotui.sources.discovery.lister import (
+    CANARIES,
+    DESTINATION_RULES,
+    FEATURE_FLAGS,
+    HTTP_ROUTES,
+    ROLLOUTS,
+    VIRTUAL_SERVICES,
+    Lister,
+)
+from monotui.sources.discovery.meshes import (
+    http_route_found,
+    owned_by_controller,
+    virtual_service_found,
+)
+from monotui.sources.discovery.rules import DestinationRules
+from monotui.sources.kube import KubeConnection
+
+
+def discover(kube: KubeConnection, namespace: str | None) -> Discovery:
+    """Every rollout in `namespace` (None: all namespaces), each once, sorted by namespace and
+    name. Forbidden kinds are skipped with a line; unreachable clusters raise typed errors."""
+    lister = Lister(kube, namespace)
+    rollouts = lister.objects(ROLLOUTS)
+    canaries = lister.objects(CANARIES)
+    services = lister.objects(VIRTUAL_SERVICES)
+    rules = DestinationRules(lister.objects(DESTINATION_RULES))
+    routes = lister.objects(HTTP_ROUTES)
+    flags = lister.objects(FEATURE_FLAGS)
+    found: list[Found] = []
+    passed: list[str] = []
+
+    def take(what: str, obj: dict[str, Any], result: Found | str) -> None:
+        if isinstance(result, Found):
+            found.append(result)
+        else:
+            meta = obj.get("metadata") or {}
+            passed.append(f"{what} {meta.get('namespace')}/{meta.get('name')}: {result}")
+
+    for obj in rollouts:
+        take("rollout", obj, rollout_found(obj, rules))
+    for obj in canaries:
+        take("canary", obj, canary_found(obj))
+    owned = {ref for f in found for ref in f.owns}
+    for plural, singular, objects in (
+        ("virtualservices", "virtualservice", services),
+        ("httproutes", "httproute", routes),
+    ):
+        for obj in objects:
+            meta = obj.get("metadata") or {}
+            ref = (plural, str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+            owner = owned_by_controller(obj)
+            if ref in owned or owner:
+                passed.append(f"{singular} {ref[1]}/{ref[2]}: steered by {owner or 'its owner'}")
+                continue
+            if plural == "virtualservices":
+                take(singular, obj, virtual_service_found(obj, rules))
+            else:
+                take(singular, obj, http_route_found(obj))
+    attach_flags(found, flags)
+    found.sort(key=lambda f: (f.namespace, f.name))
+    _unique_names(found)
+    return Discovery(
+        scope=lister.scope,
+        found=found,
+        skipped=lister.skipped,
+        absent=lister.absent,
+        passed=passed,
+    )
+
+
+def _unique_names(found: list[Found]) -> None:
+    counts = Counter(f.name for f in found)
+    seen: Counter[str] = Counter()
+    for f in found:
+        if counts[f.name] > 1:
+            base = f"{f.namespace}/{f.name}"
+            seen[base] += 1
+            new = base if seen[base] == 1 else f"{base}#{seen[base]}"
+            f.note("name", f"{f.name} is found in several places: named {new} to tell them apart")
+            f.router.setdefault("name", f.name)
+            f.name = new

@@ -1,0 +1,191 @@
+"""A Flagger `Canary` (flagger.app/v1beta1) as monotui sees it, and what may be sent to it. Pure.
+
+Flagger owns the canary: it moves the weights of the VirtualService it generated (named after
+`spec.service.name`, else `spec.targetRef.name`; destinations `<name>-primary` and `<name>-canary`)
+at every analysis interval, and puts back any weight someone else writes there. So monotui reads
+the Canary and that VirtualService, and steers only through what Flagger itself offers:
+`spec.suspend` (Flagger skips every run of a suspended Canary: the weights stay where they are) is
+pause/resume; advance, promote, rollback and exact weights are refused with how to do them with
+Flagger.
+
+The phases (`status.phase`) in monotui's words: Initialized and Succeeded are Promoted (nothing is
+being rolled out: the primary takes the traffic), Failed is RolledBack (Flagger scaled the canary
+to zero and routed everything back to the primary), Waiting and WaitingPromotion are Paused (a
+gate holds the canary), and a suspended Canary is Paused whatever its phase.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from monotui.errors import ConfigError, SourceError
+from monotui.model import ActionKind, Phase
+from monotui.sources import jsonpatch
+from monotui.sources.base import StepStatus
+
+_PHASES = {
+    "Initialized": Phase.PROMOTED,
+    "Succeeded": Phase.PROMOTED,
+    "Failed": Phase.ROLLED_BACK,
+    "Waiting": Phase.PAUSED,
+    "WaitingPromotion": Phase.PAUSED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CanaryView:
+    """The fields of one Canary that monotui reads."""
+
+    resource: str
+    namespace: str
+    name: str
+    target: str  # spec.targetRef.name: the Deployment Flagger copies to <target>-primary
+    apex: str  # spec.service.name or the target: the VirtualService and its hosts' stem
+    status: dict[str, Any]
+    analysis: dict[str, Any]
+    suspend: bool | None  # None: spec.suspend absent
+
+    @classmethod
+    def parse(cls, obj: dict[str, Any], resource: str) -> CanaryView:
+        """Read a Canary; SourceError when it has no spec or no targetRef."""
+        spec = obj.get("spec")
+        meta = obj.get("metadata") or {}
+        if not isinstance(spec, dict):
+            raise SourceError(f"{resource} has no spec: is it a Flagger Canary?")
+        target_ref = spec.get("targetRef")
+        target = target_ref.get("name") if isinstance(target_ref, dict) else None
+        if not isinstance(target, str) or not target:
+            raise SourceError(f"{resource} has no spec.targetRef.name: is it a Flagger Canary?")
+        service = spec.get("service")
+        apex = service.get("name") if isinstance(service, dict) else None
+        analysis = spec.get("analysis") or spec.get("canaryAnalysis")  # the latter: v1alpha3
+        status = obj.get("status")
+        suspend = spec.get("suspend")
+        return cls(
+            resource=resource,
+            namespace=str(meta.get("namespace") or ""),
+            name=str(meta.get("name") or ""),
+            target=target,
+            apex=apex if isinstance(apex, str) and apex else target,
+            status=status if isinstance(status, dict) else {},
+            analysis=analysis if isinstance(analysis, dict) else {},
+            suspend=bool(suspend) if suspend is not None else None,
+        )
+
+    # --- what it says ---------------------------------------------------------------------------
+
+    @property
+    def primary_host(self) -> str:
+        return f"{self.apex}-primary"
+
+    @property
+    def canary_host(self) -> str:
+        return f"{self.apex}-canary"
+
+    @property
+    def phase_name(self) -> str:
+        """Flagger's own phase ("" before Flagger has seen the Canary)."""
+        return str(self.status.get("phase") or "")
+
+    def _count(self, key: str, where: dict[str, Any] | None = None) -> int | None:
+        value = (self.status if where is None else where).get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    @property
+    def canary_weight(self) -> int | None:
+        """status.canaryWeight: the weight Flagger last set (None before its first run)."""
+        weight = self._count("canaryWeight")
+        return max(0, min(100, weight)) if weight is not None else None
+
+    @property
+    def threshold(self) -> int | None:
+        return self._count("threshold", self.analysis)
+
+    def steps(self) -> tuple[int, ...]:
+        """The weights Flagger steps through (stepWeights, or stepWeight up to maxWeight), then
+        100 (the promotion); an analysis by iterations only (A/B testing) is just (100,)."""
+        listed = self.analysis.get("stepWeights")
+        weights: list[int] = []
+        if isinstance(listed, list):
+            weights = [w for w in listed if isinstance(w, int) and not isinstance(w, bool)]
+        else:
+            step = self._count("stepWeight", self.analysis)
+            top = self._count("maxWeight", self.analysis) or 100
+            if step is not None and step > 0:
+                weights = list(range(step, min(top, 100) + 1, step))
+        kept: list[int] = []
+        for weight in weights:
+            if 0 < weight < 100 and (not kept or weight > kept[-1]):
+                kept.append(weight)
+        return (*kept, 100)
+
+    def phase(self) -> Phase:
+        if self.suspend:
+            return Phase.PAUSED
+        return _PHASES.get(self.phase_name, Phase.PROGRESSING)
+
+    def message(self) -> str:
+        """One line: Flagger's phase, weight, failed checks against the threshold, iterations."""
+        parts = [f"Flagger: {self.phase_name or 'no status yet (is Flagger running?)'}"]
+        if self.canary_weight is not None:
+            parts.append(f"canary weight {self.canary_weight}")
+        failed = self._count("failedChecks")
+        if failed is not None:
+            limit = self.threshold
+            parts.append(f"failed checks {failed}/{limit}" if limit else f"failed checks {failed}")
+        iterations = self._count("iterations")
+        wanted = self._count("iterations", self.analysis)
+        if iterations is not None and (iterations or wanted):
+            parts.append(
+                f"iteration {iterations}/{wanted}" if wanted else f"iteration {iterations}"
+            )
+        if self.suspend:
+            parts.append("suspended (spec.suspend)")
+        return ", ".join(parts)
+
+    def progress(self) -> StepStatus:
+        """Flagger's steps, phase and suspension; the step is found from the weight."""
+        steps = self.steps()
+        if self.suspend:
+            upcoming = "suspended in Flagger: p resumes it"
+        else:
+            upcoming = "Flagger steps by itself: p suspends it"
+        return StepStatus(
+            steps, self.phase(), bool(self.suspend), self.message(), None, len(steps), upcoming
+        )
+
+    # --- what may be sent -------------------------------------------------------------------------
+
+    def suspend_ops(self, suspend: bool) -> list[jsonpatch.Op]:
+        """spec.suspend set to `suspend`, compare-and-set on its value as read ([] if it is so).
+
+        An absent spec.suspend cannot be tested; adding `true` there is safe: whoever else wrote
+        it meanwhile can only have paused it too or written the default.
+        """
+        if bool(self.suspend) == suspend:
+            return []
+        ops: list[jsonpatch.Op] = []
+        if self.suspend is not None:
+            ops.append(jsonpatch.test("/spec/suspend", self.suspend))
+        ops.append(jsonpatch.set_value("/spec/suspend", suspend, present=self.suspend is not None))
+        return ops
+
+    def refusal(self, kind: ActionKind, virtual_service: str) -> ConfigError:
+        """Why `kind` is not sent, and how to do it with Flagger instead."""
+        where = f"kubectl -n {self.namespace} patch canary {self.name} --type merge -p"
+        how = {
+            ActionKind.ADVANCE: "it advances by itself at every analysis interval while its checks "
+            "pass; a confirm-rollout or confirm-promotion webhook gate holds or releases it",
+            ActionKind.PROMOTE: "to promote without the analysis, "
+            f'{where} \'{{"spec":{{"skipAnalysis":true}}}}\'',
+            ActionKind.ROLLBACK: "to roll back, open its rollback webhook gate (a webhook of type "
+            f"rollback), or revert Deployment {self.target} to what {self.target}-primary runs; "
+            f"Flagger then sends all traffic to {self.primary_host}",
+            ActionKind.SET_WEIGHT: "it sets the weights itself from spec.analysis (stepWeight, "
+            f"maxWeight, stepWeights): change those with {where} '...'",
+        }.get(kind, "it does not offer that")
+        return ConfigError(
+            f"Flagger overwrites direct edits of its VirtualService {virtual_service}; steer "
+            f"{self.resource} with Flagger: {how}. Nothing was sent"
+        )
