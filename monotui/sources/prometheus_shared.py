@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import wait
 from typing import TYPE_CHECKING
 
 from monotui.config import PrometheusConfig
+from monotui.daemon_pool import DaemonPool
 from monotui.errors import MonotuiError
 from monotui.sources.prometheus_api import PrometheusApi, Series
 from monotui.sources.promql_batch import RECORDED
@@ -42,7 +43,7 @@ class SharedPrometheus:
         self.api = PrometheusApi(prom, connection)
         self.source = self.api.source
         self.max_concurrent = prom.max_concurrent_queries
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: DaemonPool | None = None
         self._lock = threading.Lock()
         # Every query takes a slot, from the pool or from a caller's thread: never more at once.
         self._slots = threading.BoundedSemaphore(self.max_concurrent)
@@ -115,12 +116,11 @@ class SharedPrometheus:
 
     # --- internals -------------------------------------------------------------------------------
 
-    def _executor(self) -> ThreadPoolExecutor:
+    def _executor(self) -> DaemonPool:
+        # Daemon threads: a query stuck on a hanging Prometheus never holds the exit at `q`.
         with self._lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(
-                    self.max_concurrent, thread_name_prefix="prometheus"
-                )
+                self._pool = DaemonPool(self.max_concurrent, thread_name_prefix="prometheus")
             return self._pool
 
     def _count(self) -> None:
