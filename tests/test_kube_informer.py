@@ -5,6 +5,8 @@ watch, and is never served as fresh while it is not synced."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +23,7 @@ from monotui.errors import (
 )
 from monotui.model import Weights
 from monotui.registry import PRODUCTION, BuildContext
+from monotui.sources import kube_informer
 from monotui.sources.kube_informers import CLUSTER_WIDE_FROM
 from monotui.sources.router_istio import IstioRouter
 from tests.configs import rollout_config
@@ -257,3 +260,41 @@ def test_a_denied_watch_is_told_to_the_follower_naming_the_verb(
         stop()
     assert isinstance(errors[0], PermissionDeniedError)
     assert "'watch'" in str(errors[0]) and "virtualservices" in str(errors[0])
+
+
+def test_stopping_ends_a_list_in_flight_at_once(world: tuple[FakeKube, BuildContext]) -> None:
+    fake, ctx = world
+    ctx.kube().timeout_s = 30.0  # the list's own deadline is far away
+    (router,) = routers(fake, ctx, fleet(1))
+    # The list (not the GET of the object) sends a byte every half second.
+    fake.trickle_next(None, 0.5, method="GET", path=WATCH_PATH + "$")
+
+    def read() -> None:
+        with contextlib.suppress(MonotuiError):  # it fails once the informer is stopped
+            router.read()
+
+    # A read starts the informer and waits for its first list (a daemon: it is left waiting).
+    threading.Thread(target=read, daemon=True).start()
+    wait_for(lambda: fake.count_requests("list", path=WATCH_PATH) >= 1, "the list")
+    informer = _informer(ctx)
+
+    informer.stop(timeout_s=5.0)
+
+    # Its socket was shut down: the thread is gone, not reading one byte at a time for 30 s.
+    names = {t.name for t in threading.enumerate()}
+    assert "informer virtualservices team-0" not in names
+
+
+def test_a_list_past_its_cap_is_one_typed_error(
+    world: tuple[FakeKube, BuildContext], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake, ctx = world
+    monkeypatch.setattr(kube_informer, "LIST_MAX_BYTES", 1 << 20)
+    members = fleet(3, namespaces=1)
+    (router, *_) = routers(fake, ctx, members)
+    for name, ns in members:  # three objects of half a megabyte each
+        big = virtual_service(name, ns)
+        big["metadata"]["annotations"] = {"note": "x" * 500_000}
+        fake.put_object(big)
+    with pytest.raises(MonotuiError, match="more than 1 MB"):
+        router.read()

@@ -101,22 +101,31 @@ def call(
     timeout_s: float,
     max_bytes: int = MAX_OBJECT_BYTES,
     what: str = "the API server's answer",
+    on_budget: Callable[[Budget | None], None] | None = None,
     **kwargs: Any,
 ) -> Any:
     """`method(*args, **kwargs)` of a kubernetes API class within `timeout_s` and `max_bytes`,
     its JSON answer decoded within limits. Raises what the client raises (ApiException, urllib3
-    errors: translate them), ResponseTooLarge, or SourceError for an answer that is not JSON."""
+    errors: translate them), ResponseTooLarge, or SourceError for an answer that is not JSON.
+    `on_budget` hears of the request's budget before it is sent and of None once it is over
+    (another thread may `abort()` it meanwhile: a list being stopped)."""
     with bounded(timeout_s, max_bytes) as budget:
-        response = method(
-            *args,
-            _preload_content=False,
-            _request_timeout=(timeout_s, timeout_s),
-            **kwargs,
-        )
+        if on_budget is not None:
+            on_budget(budget)
         try:
-            data = response.read()
+            response = method(
+                *args,
+                _preload_content=False,
+                _request_timeout=(timeout_s, timeout_s),
+                **kwargs,
+            )
+            try:
+                data = response.read()
+            finally:
+                response.release_conn()
         finally:
-            response.release_conn()
+            if on_budget is not None:
+                on_budget(None)
         if budget.left() < 0:
             raise TimeoutError("the whole-request deadline passed")
     try:

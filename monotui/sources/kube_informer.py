@@ -10,6 +10,10 @@ delivered to the subscribers as changes (a change made while we were away is not
 it has synced again the cache is not fresh: a read raises the failure (typed; the rollout's
 router turns STALE, then ERROR) instead of handing out old data as new.
 
+Every request is bounded (`kube_http`): a list has one whole-request deadline and a size cap, a
+watch connection ends by the server's `timeout_seconds` plus a margin and after `WATCH_MAX_BYTES`
+(then it is resumed from the newest version), and `stop()` shuts its socket down at once.
+
 Only the objects somebody registered are kept (a cluster-wide list of a big cluster costs its
 transfer, not its memory).
 """
@@ -24,11 +28,17 @@ from collections.abc import Callable
 from typing import Any
 
 from monotui.errors import MonotuiError, NotFoundError, StaleDataError
+from monotui.sources import kube_http
 from monotui.sources.kube import KubeConnection, is_unserved, translate
 
 log = logging.getLogger(__name__)
 
 WATCH_TIMEOUT_S = 300
+MARGIN_S = 5
+LIST_MAX_BYTES = 256 << 20
+"""The largest list taken (10,000 VirtualServices are ~50 MB): past it, one typed error."""
+WATCH_MAX_BYTES = 256 << 20
+"""What one watch connection may receive before it is resumed on a fresh one."""
 BACKOFF_START_S = 0.2
 BACKOFF_MAX_S = 10.0
 
@@ -99,6 +109,7 @@ class Informer:
         self._started_at: float | None = None
         self._stopped = threading.Event()
         self._current: Any = None  # the kubernetes Watch in flight
+        self._budget: kube_http.Budget | None = None  # its connection's deadline and cap
         self._thread = threading.Thread(
             target=self._run, name=f"informer {plural} {namespace or '*'}", daemon=True
         )
@@ -224,7 +235,7 @@ class Informer:
         deadline = time.monotonic() + timeout_s
         while True:
             with self._lock:
-                current = self._current
+                current, budget = self._current, self._budget
                 self._lock.notify_all()
             if current is not None:
                 current.stop()
@@ -232,6 +243,8 @@ class Informer:
                 if response is not None:  # wake a read blocked on a quiet watch now
                     with contextlib.suppress(Exception):
                         response.shutdown()
+            if budget is not None:
+                budget.abort()  # its socket shut down: a blocked read returns now
             if not self._thread.is_alive() or time.monotonic() >= deadline:
                 return
             self._thread.join(0.05)
@@ -257,20 +270,28 @@ class Informer:
             with self._lock:
                 self._current = w
             try:
-                for event in w.stream(
-                    self._list_fn(),
-                    *self._args(),
-                    resource_version=resource_version,
-                    allow_watch_bookmarks=True,
-                    timeout_seconds=WATCH_TIMEOUT_S,
-                    # A read timeout a little past the server's: a half-dead link cannot hang us.
-                    _request_timeout=(self.kube.timeout_s, WATCH_TIMEOUT_S + 5),
-                ):
+                with kube_http.bounded(WATCH_TIMEOUT_S + MARGIN_S, WATCH_MAX_BYTES) as budget:
+                    with self._lock:
+                        self._budget = budget
                     if self._stopped.is_set():
                         break
-                    resource_version = self._event(event) or resource_version
-                    self.resource_version = resource_version
-                    delay = BACKOFF_START_S
+                    for event in w.stream(
+                        self._list_fn(),
+                        *self._args(),
+                        resource_version=resource_version,
+                        allow_watch_bookmarks=True,
+                        timeout_seconds=WATCH_TIMEOUT_S,
+                        # A read timeout a little past the server's: a half-dead link cannot
+                        # hang us (and the budget ends the whole connection by its deadline).
+                        _request_timeout=(self.kube.timeout_s, WATCH_TIMEOUT_S + MARGIN_S),
+                    ):
+                        if self._stopped.is_set():
+                            break
+                        resource_version = self._event(event) or resource_version
+                        self.resource_version = resource_version
+                        delay = BACKOFF_START_S
+            except kube_http.ResponseTooLarge:  # a busy watch: the cache is right, resume it
+                continue
             except ApiException as exc:
                 if exc.status == 410:  # compacted away: not fresh until listed afresh, at once
                     with self._lock:
@@ -292,6 +313,7 @@ class Informer:
             finally:
                 with self._lock:
                     self._current = None
+                    self._budget = None
 
     def _resync(self) -> str:
         """List, replace the cache, deliver what changed; returns the list's resourceVersion."""
@@ -321,19 +343,24 @@ class Informer:
         custom = self.kube.custom
         single = len(self.versions) == 1
         for version in (self.api_version,) if self.api_version else self.versions:
+            where = () if self.namespace is None else (self.namespace,)
+            method = (
+                custom.list_cluster_custom_object
+                if self.namespace is None
+                else custom.list_namespaced_custom_object
+            )
             try:
-                if self.namespace is None:
-                    answer = custom.list_cluster_custom_object(
-                        self.group, version, self.plural, _request_timeout=self.kube.timeout_s
-                    )
-                else:
-                    answer = custom.list_namespaced_custom_object(
-                        self.group,
-                        version,
-                        self.namespace,
-                        self.plural,
-                        _request_timeout=self.kube.timeout_s,
-                    )
+                answer = kube_http.call(
+                    method,
+                    self.group,
+                    version,
+                    *where,
+                    self.plural,
+                    timeout_s=self.kube.timeout_s,
+                    max_bytes=LIST_MAX_BYTES,
+                    what=f"the list of {self.plural}{self._where()}",
+                    on_budget=self._follow,  # stop() can end a list in flight
+                )
             except Exception as exc:
                 if (self.api_version is None or single) and is_unserved(exc):
                     continue
@@ -343,6 +370,12 @@ class Informer:
                 self._lock.notify_all()
             return answer
         raise NotFoundError(self._unserved)
+
+    def _follow(self, budget: kube_http.Budget | None) -> None:
+        with self._lock:
+            self._budget = budget
+        if budget is not None and self._stopped.is_set():
+            budget.abort()
 
     def _list_fn(self) -> Callable[..., Any]:
         custom = self.kube.custom
