@@ -4,7 +4,8 @@ that shares the default templates, each rollout's own numbers split back out of 
 Backfilled history (tests/fleet_history.py): counters that grow linearly, so every increase is
 exact. Two rollouts named `reviews` in namespaces `a` and `b` with different traffic; `ratings`
 whose canary never served (no series: NO DATA, not zero); `details` with an override of its 5xx
-count beside its batched requests and buckets.
+count beside its batched requests and buckets; `shop`, a host split (the versions are the
+Services shop-stable and shop-canary).
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ TRAFFIC = (
     Traffic("a", "ratings", {"v1": (3.0, 0.02)}),  # its canary v2 never served
     Traffic("a", "details", {"v1": (8.0, 0.05), "v2": (8.0, 0.25)}),
     Traffic("c", "neighbour", {"v1": (99.0, 0.9), "v2": (99.0, 0.9)}),  # nobody's: ignored
+    # A host split: the versions are two Services (Argo's stable/canary Services).
+    Traffic("a", "shop-stable", {"v1": (6.0, 0.0)}),
+    Traffic("a", "shop-canary", {"v1": (3.0, 0.30)}),
 )
 DETAILS_ERRORS = (  # its 5xx counted its own way: 503 only, any reporter
     'sum by ($version_label) (increase(istio_requests_total{$filter,response_code="503"}'
@@ -125,6 +129,36 @@ def test_one_query_per_count_for_the_fleet_each_rollout_gets_its_own_numbers(
     # The p99 from the batched buckets: 250 ms for everyone who served.
     latency = sources["reviews-b"].fetch(since - 60)
     assert latency.baseline.value(1) == approx(250.0, rel=1e-3)
+
+
+def test_a_host_split_beside_the_batch_keeps_its_own_queries_and_its_numbers(
+    backfilled: PrometheusServer,
+) -> None:
+    cfg = parse(
+        {
+            "prometheus": {"url": backfilled.url},
+            "rollouts": [
+                {"name": "reviews", "namespace": "a", "router": {"kind": "none"}},
+                {
+                    "name": "shop",
+                    "namespace": "a",
+                    "router": {"kind": "none"},
+                    "metrics": {
+                        "version_label": "destination_service_name",
+                        "baseline": "shop-stable",
+                        "canary": "shop-canary",
+                    },
+                },
+            ],
+        }
+    )
+    sources = _sources(cfg)
+    # A split by service could not find the versions' series: the host split asks on its own.
+    assert sources["shop"].batched == frozenset()
+    assert sources["reviews"].batched == {"requests", "errors", "latency_buckets"}
+    approx = pytest.approx
+    assert _rates(sources["shop"], AT - 60) == approx((6.0, 3.0, 0.0, 0.30), rel=1e-3, abs=1e-9)
+    assert _rates(sources["reviews"], AT - 60) == approx((10.0, 2.0, 0.01, 0.10), rel=1e-3)
 
 
 def test_concurrent_polls_of_one_tick_send_the_queries_once(backfilled: PrometheusServer) -> None:

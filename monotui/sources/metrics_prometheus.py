@@ -32,6 +32,7 @@ from monotui.sources.prometheus_proxy import PrometheusConnection
 from monotui.sources.prometheus_shared import SharedPrometheus
 from monotui.sources.promql import (
     COUNT_TEMPLATES,
+    SELF_SELECTING_LABELS,
     QueryContext,
     TemplateError,
     interval_text,
@@ -156,12 +157,15 @@ class PrometheusMetrics:
         self._owns_shared = shared is None
         self.shared = shared or SharedPrometheus(prom, connection)
         self.api = self.shared.api
-        # Counts read with the rest of the fleet: the default templates (an override, and the
-        # requests of a request-rate override, keep their own query).
+        # Counts read with the rest of the fleet: the default templates (an override, the
+        # requests of a request-rate override, and a version label that names the Services or
+        # workloads themselves, whose series a split by service could not find, keep their own
+        # query).
         self.batched: frozenset[str] = frozenset(
             name
             for name, template in self._templates.items()
             if shared is not None
+            and m.version_label not in SELF_SELECTING_LABELS
             and template == COUNT_TEMPLATES.get(name)
             and batchable(name) is not None
             and not (name == "requests" and self._rate_template)
