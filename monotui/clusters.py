@@ -8,9 +8,10 @@ Pure: no I/O. The registry's BuildContext connects to each cluster on first use.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
-from monotui.config import ClusterConfig, Config, RolloutConfig
+from monotui.config import CLUSTER_NAME, ClusterConfig, Config, RolloutConfig
 from monotui.errors import ConfigError
 from monotui.model.fleet import ClusterBadge
 
@@ -26,6 +27,13 @@ def contexts_of(option: str | None) -> tuple[str, ...]:
     names = tuple(c.strip() for c in option.split(","))
     if any(not n for n in names):
         raise ConfigError(f"--context {option!r}: a context name is empty (write a,b,c)")
+    if len(names) > 1:
+        odd = next((n for n in names if not re.fullmatch(CLUSTER_NAME, n)), None)
+        if odd is not None:
+            raise ConfigError(
+                f"--context {odd!r}: not a context name a fleet can show (letters, digits, "
+                "_ . : / @ -); give it a name in [[clusters]] with context = its name"
+            )
     return names
 
 

@@ -104,11 +104,16 @@ class KubernetesConfig(_Section):
     """A kubeconfig file; default: $KUBECONFIG, then ~/.kube/config, then in-cluster."""
 
 
+CLUSTER_NAME = r"[A-Za-z0-9][A-Za-z0-9_.:/@-]*"
+"""A cluster's name: a kubeconfig context's, as kind, GKE, EKS (an ARN) and eksctl write them."""
+
+
 class ClusterConfig(_Section):
     """One cluster of a fleet that spans several (`[[clusters]]`): its context and Prometheus."""
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
-    """What the fleet calls it (its column, its badge, `:ctx NAME`)."""
+    name: str
+    """What the fleet calls it (its column, its badge, `:ctx NAME`): no spaces or commas (a
+    kubeconfig context's name such as an EKS ARN or user@cluster is fine)."""
     context: str | None = None
     """The kubeconfig context; default: `name`."""
     prometheus: PrometheusConfig | None = None
@@ -116,6 +121,16 @@ class ClusterConfig(_Section):
     color: str | None = None
     """Its badge's colour (a Rich colour: red, yellow, #ff8800); default: red for a name with
     "prod" in it, else one of a few distinct colours."""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not re.fullmatch(CLUSTER_NAME, value):
+            raise ValueError(
+                f"'{value}' is not a cluster name: start with a letter or digit, then letters, "
+                "digits or _ . : / @ - (no spaces, no commas: --context takes a,b,c)"
+            )
+        return value
 
     @field_validator("color")
     @classmethod
@@ -125,9 +140,11 @@ class ClusterConfig(_Section):
         from rich.color import Color, ColorParseError
 
         try:
-            Color.parse(value)
+            parsed = Color.parse(value)
         except ColorParseError:
             raise ValueError(f"'{value}' is not a colour such as red, cyan or #ff8800") from None
+        if parsed.is_default:  # the terminal's own background: a badge nobody would see
+            raise ValueError(f"'{value}' is no colour for a badge: name one such as red or cyan")
         return value
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.color import Color
 
 from monotui.app import MonotuiApp
 from monotui.clusters import badges, fleet_of, for_session
@@ -26,6 +28,7 @@ from tests.fakekube import FakeKube, KubeContext
 from tests.fleet_helpers import fleet, virtual_service
 from tests.test_app_support import screen_text, settle
 from widgets import FleetTable
+from widgets.fleet_summary import badge_style
 
 ROOT = Path(__file__).resolve().parent.parent
 N = 10
@@ -89,6 +92,42 @@ def test_configured_clusters_keep_their_prometheus_and_colour_and_pins() -> None
         parse({"rollouts": [{**_tables(1)[0], "cluster": "qa"}]})
     with pytest.raises(ConfigError, match="not a colour"):
         parse({"clusters": [{"name": "x", "color": "reddish"}]})
+
+
+@pytest.mark.parametrize(
+    ("cluster", "says"),
+    [
+        ({"name": "x", "color": "default"}, "'default' is no colour for a badge"),
+        ({"name": "prod eu"}, "'prod eu' is not a cluster name"),
+        ({"name": "a,b"}, "no commas"),
+    ],
+)
+def test_a_cluster_the_fleet_cannot_show_is_one_line_saying_why(
+    cluster: dict[str, str], says: str
+) -> None:
+    with pytest.raises(ConfigError, match=re.escape(says)) as caught:
+        parse({"clusters": [cluster]})
+    assert "\n" not in str(caught.value)
+
+
+def test_context_names_as_cloud_providers_write_them_make_a_fleet() -> None:
+    eks = "arn:aws:eks:eu-west-1:123456789012:cluster/prod"
+    cfg, _ = for_session(parse({"rollouts": _tables(1)}), f"{eks},alice@dev.eu-west-1.eksctl.io")
+    assert [r.name for r in cfg.rollouts] == [
+        f"svc-000@{eks}",
+        "svc-000@alice@dev.eu-west-1.eksctl.io",
+    ]
+    assert badges(cfg)[0].color == "red"  # "prod" in its name
+    with pytest.raises(ConfigError, match="'my cluster': not a context name"):
+        for_session(parse({"rollouts": _tables(1)}), "my cluster,dev")
+
+
+def test_a_badge_keeps_its_name_readable_on_any_colour() -> None:
+    # Black on light badges, white on dark ones (a configured yellow or #ffd700 included).
+    for light in ("cyan", "bright_cyan", "yellow", "white", "#ffd700", "#ff8800"):
+        assert badge_style(light).color == Color.parse("black"), light
+    for dark in ("red", "blue", "magenta", "bright_magenta", "#003366"):
+        assert badge_style(dark).color == Color.parse("bright_white"), dark
 
 
 @pytest.fixture

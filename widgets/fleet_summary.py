@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from rich.color import Color
 from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
@@ -14,10 +15,17 @@ from monotui.model.fleet import ClusterHealth, FleetView
 from widgets.text import clean
 
 
+DARK_TEXT_ABOVE = 0.35
+"""The badge's luminance (0-1) above which its text is black instead of white."""
+
+
 def badge_style(color: str) -> Style:
-    """A cluster's badge: its colour as the background, k9s-style."""
+    """A cluster's badge: its colour as the background, k9s-style, with the text in black on a
+    light colour (cyan, yellow, white, #ff8800) and white on a dark one (red, blue, magenta)."""
+    rgb = Color.parse(color).get_truecolor()
+    luminance = (0.2126 * rgb.red + 0.7152 * rgb.green + 0.0722 * rgb.blue) / 255
     return Style(
-        color="bright_white" if color not in ("cyan", "bright_cyan") else "black",
+        color="black" if luminance > DARK_TEXT_ABOVE else "bright_white",
         bgcolor=color,
         bold=True,
     )
