@@ -152,12 +152,15 @@ def summary_line(snap: Snapshot) -> str:
         for s in snap.sources
         if s.state != "ok"
     ]
+    # A verdict of NO DATA for a broken source already gives that source's error as its reason.
+    shown = literal(snap.verdict.reason, max_len=300)
+    problems = [p for p in problems if p != shown]
     tail = f"  [{'; '.join(problems)}]" if problems else ""
     # Names and messages are outside text (a rollout's name, an API server's error): literal.
     return (
         f"{literal(snap.rollout):<16} {literal(snap.namespace):<12} {snap.phase.value:<11} "
         f"weights={weights:<7} errors={_pct(rates.baseline)}/{_pct(rates.canary)} "
-        f"verdict={snap.verdict.result.value} ({literal(snap.verdict.reason, max_len=300)}){tail}"
+        f"verdict={snap.verdict.result.value} ({shown}){tail}"
     )
 
 

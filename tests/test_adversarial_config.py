@@ -50,6 +50,7 @@ BAD_FILES = {
     "huge hold": ({"rollout": "hold_s = 1e300"}, "hold_s"),
     "huge history": ({"metrics": "history_s = 1e300"}, "history_s"),
     "zero window": ({"metrics": 'window = "0s"'}, "longer than 0"),
+    "huge lookback": ({"rollout": "[rollouts.judge]\nlookback = 1e11\n"}, "lookback"),
     "huge timeout": ({"top": "[prometheus]\ntimeout_s = 1e308\n"}, "timeout_s"),
     "empty url": ({"top": '[prometheus]\nurl = ""\n'}, "url is empty"),
     "ftp url": ({"top": '[prometheus]\nurl = "ftp://prom:21"\n'}, "ftp:// is not supported"),

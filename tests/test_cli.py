@@ -117,6 +117,9 @@ def test_status_prints_the_snapshot_and_exits_5_when_a_backend_is_down(tmp_path:
     assert r["sources"]["metrics"]["state"] == "error"
     assert r["error_rate"] == {"baseline": None, "canary": None}  # never 0
     assert "metrics:" in out.stderr and "Traceback" not in out.stderr
+    lines = run("status", "-c", str(cfg)).stdout.splitlines()
+    (line,) = [x for x in lines if x.startswith("reviews")]
+    assert line.count("cannot reach Prometheus") == 1, line  # once, not as reason and again
 
 
 def test_version_and_top_level_help() -> None:

@@ -6,9 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from monotui.audit import AuditLog, read_audit
+from monotui.errors import BackendUnavailableError
 from monotui.model import Action, ActionKind, SourceState, VerdictResult, Weights
 from monotui.sim.demo import Demo, build_demo
+from monotui.sim.sources import SimRouter
+from monotui.sources.base import RouteState
 
 
 def _demo(tmp_path: Path, **kwargs: bool) -> tuple[Demo, AuditLog]:
@@ -146,3 +151,26 @@ def test_a_canary_worse_at_more_traffic_is_not_hidden_behind_its_quieter_past(
     assert all(v.result == VerdictResult.FAIL for v in verdicts[first_fail:]), [
         v.reason for v in verdicts[first_fail:] if v.result != VerdictResult.FAIL
     ]
+
+
+def test_automation_never_advances_while_the_route_cannot_be_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The automation once gated on the metrics' health only: a route it could not read moved on.
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    demo = build_demo("healthy", seed=3, realtime=False, policy="auto", audit=audit)
+    demo.start()
+
+    def unreachable(self: SimRouter) -> RouteState:
+        raise BackendUnavailableError("cannot reach the API server")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(SimRouter, "read", unreachable)
+        for _ in range(30):  # three holds' worth of PASS polls
+            snap = next(s for s in demo.tick() if s.rollout == "checkout")
+        router = snap.source("router")
+        assert router is not None and router.state == SourceState.ERROR
+        assert demo.world.route("checkout")[0] == Weights(99, 1)
+    for _ in range(15):
+        demo.tick()
+    assert demo.world.route("checkout")[0] != Weights(99, 1)  # a readable route moves on

@@ -21,8 +21,17 @@ LINE = re.compile(
 )
 
 
-def headless(scenario: str, *, seed: int = 7, policy: str = "auto", speed: float = 50.0) -> str:
-    demo = build_demo(scenario, seed=seed, speed=speed, policy=policy, realtime=False)
+def headless(
+    scenario: str,
+    *,
+    seed: int = 7,
+    policy: str = "auto",
+    speed: float = 50.0,
+    traffic: float = 200.0,
+) -> str:
+    demo = build_demo(
+        scenario, seed=seed, speed=speed, policy=policy, realtime=False, traffic=traffic
+    )
     out = io.StringIO()
     assert run_headless(demo, 120, out) == 0
     return out.getvalue()
@@ -45,6 +54,27 @@ def test_healthy_auto_promotes_both_rollouts() -> None:
     assert "checkout finished: phase Promoted weights=0/100" in text
     assert "reviews finished: phase Promoted weights=0/100" in text
     assert text.count("checkout advanced") == 5  # 1 -> 5 -> 10 -> 25 -> 50 -> 100
+
+
+def test_a_shared_incident_holds_the_healthy_canary_and_never_rolls_it_back() -> None:
+    text = headless("shared-incident")
+    assert "rolled back" not in text
+    assert "checkout automation holds: both versions failing: not the canary" in text
+    assert "checkout finished: phase Promoted weights=0/100" in text
+
+
+def _first_step_requests(text: str) -> int:
+    found = re.search(r"checkout advanced: 99/1 .*rests on ([\d,]+) canary requests", text)
+    assert found, text
+    return int(found.group(1).replace(",", ""))
+
+
+def test_a_quiet_checkout_at_20_rps_still_promotes_without_pausing() -> None:
+    quiet, busy = headless("healthy", traffic=20), headless("healthy")
+    assert "paused" not in quiet and "rolled back" not in quiet
+    assert "checkout finished: phase Promoted weights=0/100" in quiet
+    # --traffic reaches the world: a tenth of the rate, about a tenth of the canary's requests.
+    assert 5 < _first_step_requests(busy) / _first_step_requests(quiet) < 20
 
 
 def test_manual_policy_moves_nothing_by_itself() -> None:

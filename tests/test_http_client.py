@@ -322,6 +322,22 @@ def test_credentials_never_appear_in_a_message(prom: FakePrometheus) -> None:
     )
 
 
+def test_a_short_user_name_is_not_scrubbed_out_of_the_message() -> None:
+    # Scrubbing the user "u" as a secret turned the line into "cannot reach Promethe***s ...".
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    refused = BoundedClient(
+        f"http://u:hunter2@127.0.0.1:{port}", timeout_s=TIMEOUT_S, max_bytes=MB, name="Prometheus"
+    )
+    with pytest.raises(BackendUnavailableError) as caught:
+        refused.get("/api/v1/query")
+    assert str(caught.value) == (
+        f"cannot reach Prometheus at http://***@127.0.0.1:{port}: connection refused; check the "
+        "url and that the server is up"
+    )
+
+
 def test_a_name_that_does_not_resolve_fails_within_the_deadline() -> None:
     with BoundedClient(
         "http://monotui-test.invalid:9090", timeout_s=TIMEOUT_S, max_bytes=MB, name="Prometheus"

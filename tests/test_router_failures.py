@@ -7,7 +7,13 @@ import time
 
 import pytest
 
-from monotui.errors import BackendUnavailableError, NotFoundError, PermissionDeniedError
+from monotui.errors import (
+    BackendUnavailableError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    SourceError,
+)
 from monotui.model import Weights
 from monotui.sources.base import RouteState
 from monotui.sources.kube import KubeConnection
@@ -185,3 +191,30 @@ def test_watch_survives_the_server_ending_it_and_a_compaction(
     fake_kube.put_object(virtual_service(30))
     wait_for(lambda: Weights(70, 30) in seen.weights(), timeout_s=3)
     stop()
+
+
+def test_a_429_on_patch_is_one_line_and_retried(fake_kube: FakeKube, router: IstioRouter) -> None:
+    state = router.read()
+    fake_kube.fail_next(1, 429, method="PATCH")  # the plain-text answer of priority-and-fairness
+    with pytest.raises(BackendUnavailableError) as caught:
+        router.write(Weights(75, 25), state)
+    assert str(caught.value) == (
+        "kubernetes API answered 429 to patch virtualservice reviews: Too many requests, please "
+        "try again later.; it is retried at the next poll"
+    )
+    assert canary_weight(fake_kube) == 10
+
+
+def test_a_webhook_422_says_what_it_said_not_that_the_route_changed(
+    fake_kube: FakeKube, router: IstioRouter
+) -> None:
+    state = router.read()
+    said = 'admission webhook "validation.istio.io" denied the request: weights must sum to 100'
+    fake_kube.fail_next(1, 422, method="PATCH", message=said)
+    with pytest.raises(SourceError) as caught:
+        router.write(Weights(75, 25), state)
+    assert not isinstance(caught.value, ConflictError)
+    assert str(caught.value) == (
+        f"kubernetes API refused to patch virtualservice reviews (422): {said}; nothing was applied"
+    )
+    assert canary_weight(fake_kube) == 10

@@ -1,6 +1,9 @@
-"""Widget tests on hand-built snapshots: outside text stays literal, missing data never reads as 0."""
+"""Widget tests on hand-built snapshots (and one from the demo): outside text stays literal, missing
+data never reads as 0."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from textual.app import App, ComposeResult
@@ -21,6 +24,7 @@ from monotui.model import (
     VerdictResult,
     Weights,
 )
+from monotui.sim.demo import build_demo
 from tests.samples import SPECS, sample
 from tests.test_app_support import screen_text
 from widgets import (
@@ -280,3 +284,18 @@ def test_a_metric_line_drops_its_least_important_numbers_rather_than_wrap() -> N
     assert "req" not in narrow  # the counts go first, never onto a line of their own
     tiny = metric_line(metric, spec, 40).plain
     assert "evidence 0.61x of 100x" in tiny  # the evidence always shows
+
+
+async def test_after_an_automatic_rollback_the_verdict_says_who_when_and_why() -> None:
+    # The reason used to be one grey event line under "Failed / NO DATA".
+    demo = build_demo("bad-canary", seed=7, realtime=False, policy="auto")
+    demo.start()
+    for _ in range(60):
+        snap = next(s for s in demo.tick() if s.rollout == "checkout")
+        if snap.phase == Phase.FAILED:
+            break
+    assert snap.phase == Phase.FAILED
+    for _ in range(5):  # newer polls and events do not push it off the screen
+        snap = next(s for s in demo.tick() if s.rollout == "checkout")
+    text = " ".join((await text_of(snap)).split())
+    assert re.search(r"rolled back at \d\d:\d\d:\d\d by the automation: verdict FAIL", text), text

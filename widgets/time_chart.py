@@ -15,6 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import plotext._utility as plotext_utility
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -28,6 +29,11 @@ from widgets.text import source_problem
 
 Point = tuple[float, float | None]
 """(minutes relative to the end of the newest complete column, value or None for a gap)"""
+
+# plotext drops duplicate points and tick labels through set(), whose order follows the process's
+# hash seed: the same data drew a different chart from one run to the next. Keep the first of
+# each, in order.
+plotext_utility.no_duplicates = lambda data: list(dict.fromkeys(data))
 
 BASELINE_COLOR = "blue+"
 CANARY_COLOR = "orange"

@@ -84,7 +84,13 @@ class DispersionEstimator:
             ),
             axis=1,
         )
-        inverse = add(np.divide(1.0, expected, out=np.zeros(tail_n.shape), where=positive), axis=1)
+        # A denormal expected count (hypothesis finds them; Prometheus hardly does) overflows 1/x
+        # to inf: the spread goes infinite and the poll's window shows no over-dispersion, the
+        # stricter reading. Quietly: it is not a fault.
+        with np.errstate(over="ignore"):
+            inverse = add(
+                np.divide(1.0, expected, out=np.zeros(tail_n.shape), where=positive), axis=1
+            )
         polls = add(tail_n > 0, axis=1)
         dof = polls - 1.0
         spread = np.sqrt(2.0 * np.maximum(dof, 0.0) + inverse)

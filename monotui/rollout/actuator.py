@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from monotui import plan as plans
 from monotui import wording
@@ -35,11 +35,11 @@ from monotui.model import (
     ActionKind,
     ActionResult,
     AutomationPaused,
-    Event,
     EventLevel,
     Weights,
 )
 from monotui.outside_text import literal
+from monotui.rollout.header_routes import HeaderRoutes, RouteWrite
 from monotui.rollout.ledger import Entry, Ledger, Where
 from monotui.rollout.state import RolloutState
 from monotui.rollout.told import Told
@@ -49,7 +49,6 @@ from monotui.sources.base import (
     Router,
     RouteState,
     StepRouter,
-    TrackRouter,
 )
 
 log = logging.getLogger(__name__)
@@ -58,22 +57,11 @@ RouteSeen = Callable[[RouteState], None]
 """Where a re-read route goes (the observer records it and tells what changed elsewhere)."""
 PAUSED_BY_MAX = 240
 KNOWN_FLAGS_SHOWN = 20
-HEADER_ROUTES = "x-monotui-track header routes"
 
 
 def flag_name(key: str) -> str:
     """A flag key in a message: literal, its line breaks spelled (`a\\nb` is not `a b`)."""
     return literal(key, max_len=80, spell_breaks=True)
-
-
-@dataclass(frozen=True, slots=True)
-class RouteWrite:
-    """What adding or removing the header routes did."""
-
-    ok: bool
-    message: str
-    patch: str = ""
-    changed: bool = False
 
 
 class Actuator:
@@ -109,6 +97,9 @@ class Actuator:
         self.kube_user = kube_user
         where = Where(config.name, config.namespace, context, kube_user)
         self.ledger = Ledger(audit, where, dry_run=dry_run)
+        self.header_routes = HeaderRoutes(
+            state, router, audit, told, clock, route_seen, where, read_only, dry_run
+        )
 
     @property
     def name(self) -> str:
@@ -391,78 +382,6 @@ class Actuator:
         self.route_seen(state)
         return state
 
-    # --- the header routes of the synthetic probes ----------------------------------------------
-
     def set_track_routes(self, on: bool, *, origin: str, reason: str) -> RouteWrite:
-        """Add (`on`) or remove the routes that send `x-monotui-track: canary|baseline` to one
-        version (monotui.sources.track_routes), compare-and-set, written ahead in the audit log
-        (intent, then outcome) and told as an event. Never in read-only mode; a dry run shows
-        the patch and sends nothing. A conflict re-reads the route and tries once more."""
-        verb = "add" if on else "remove"
-        router = self.router
-        if self.read_only or not isinstance(router, TrackRouter) or not router.can_write:
-            return RouteWrite(False, f"read-only: the {HEADER_ROUTES} are never written")
-        with self.state.router_lock:
-            expected = self.state.route
-            for attempt in (1, 2):
-                if expected is None:
-                    expected = self.router.read()
-                    self.route_seen(expected)
-                complete = expected.track_routes >= {"canary", "baseline"}
-                if complete if on else not expected.track_routes:
-                    return RouteWrite(True, f"{HEADER_ROUTES}: nothing to {verb}")
-                try:
-                    return self._write_track_routes(router, on, expected, origin, reason)
-                except ConflictError:
-                    if attempt == 2:
-                        break
-                    expected = None  # someone else wrote the route: look again, once
-        message = f"{verb} {HEADER_ROUTES}: the route kept changing; nothing applied"
-        self.told.tell(Event, message, EventLevel.ERROR)
-        return RouteWrite(False, message)
-
-    def _write_track_routes(
-        self, router: TrackRouter, on: bool, expected: RouteState, origin: str, reason: str
-    ) -> RouteWrite:
-        verb = "add" if on else "remove"
-        fields = {
-            "rollout": self.name,
-            "namespace": self.config.namespace,
-            "context": self.context,
-            "kube_user": self.kube_user,
-            "resource": expected.resource,
-            "action": f"{verb}_header_routes",
-            "origin": origin,
-            "reason": reason,
-            "dry_run": self.dry_run,
-        }
-        try:
-            intent = self.audit.intent(**fields)
-        except MonotuiError as exc:
-            self.told.tell(Event, f"{verb} {HEADER_ROUTES} refused: {exc}", EventLevel.ERROR)
-            return RouteWrite(False, str(exc))
-        try:
-            written = router.set_track_routes(on, expected, dry_run=self.dry_run)
-        except ConflictError as exc:
-            self.audit.outcome(intent, result="failed", message=f"conflict: {exc}")
-            raise
-        except UncertainWriteError as exc:
-            self.audit.outcome(intent, result="uncertain", message=str(exc), patch=exc.patch)
-            self.told.tell(Event, f"{verb} {HEADER_ROUTES}: uncertain: {exc}", EventLevel.WARN)
-            with contextlib.suppress(MonotuiError):  # under the router lock already
-                self.route_seen(self.router.read())  # what is true now, on screen
-            return RouteWrite(False, str(exc))
-        except MonotuiError as exc:
-            result = "refused" if exc.exit_code in (2, 4) else "failed"
-            self.audit.outcome(intent, result=result, message=str(exc))
-            self.told.tell(Event, f"{verb} {HEADER_ROUTES} failed: {exc}", EventLevel.ERROR)
-            return RouteWrite(False, str(exc))
-        if written.state is None:
-            message = f"dry-run: {verb} {HEADER_ROUTES} would send {written.patch}"
-        else:
-            self.state.wrote_route(written.state, self.clock())
-            done = "added ahead of the weighted route" if on else "removed"
-            message = f"{HEADER_ROUTES} {done} on {expected.resource}: {reason}"
-        self.audit.outcome(intent, result="ok", message=message, patch=written.patch)
-        self.told.tell(Event, message)
-        return RouteWrite(True, message, written.patch, changed=written.state is not None)
+        """Add (`on`) or remove the synthetic probes' header routes (see HeaderRoutes)."""
+        return self.header_routes.set(on, origin=origin, reason=reason)

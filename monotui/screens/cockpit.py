@@ -61,12 +61,13 @@ class CockpitScreen(RolloutScreen):
     CockpitScreen.-narrow #lower EventLog { width: 100%; height: 10; }
     /* The synthetics: a table of their own between the panels and the flags on a big screen;
        else one line over the verdict, which an 80x24 screen still sees and which leaves the
-       charts their rows. */
+       charts their rows. max-height too: a grid's auto row asks the text's height at one
+       column's width, where the line would wrap, and would leave an empty row under it. */
     CockpitScreen #panels > #synthetics-fold {
-        column-span: 2; border: none; padding: 0 1; height: 1;
+        column-span: 2; border: none; padding: 0 1; height: 1; max-height: 1;
     }
     CockpitScreen #panels > #synthetics-line {
-        column-span: 3; border: none; padding: 0 1; height: 1;
+        column-span: 3; border: none; padding: 0 1; height: 1; max-height: 1;
     }
     CockpitScreen.-wide #synthetics-fold.-shown { display: none; }
     CockpitScreen.-narrow #synthetics-line.-shown, CockpitScreen.-tall #synthetics-line.-shown {

@@ -30,7 +30,7 @@ import httpcore
 import httpx
 
 from monotui.errors import ConfigError, MonotuiError, SourceError
-from monotui.outside_text import literal, redact, redact_url
+from monotui.outside_text import literal, redact, redact_url, redact_urls_in
 from monotui.sources import http_errors
 from monotui.sources.http_deadline import DeadlineBackend, DeadlineTransport
 from monotui.sources.http_errors import size_text
@@ -208,7 +208,7 @@ class BoundedClient:
 
 def _tidy(error: MonotuiError, secrets: tuple[str, ...]) -> MonotuiError:
     # One line, and no secret even if the server echoed one into an error text.
-    error.args = (literal(redact(str(error), secrets), max_len=600),)
+    error.args = (literal(redact(redact_urls_in(str(error)), secrets), max_len=600),)
     return error
 
 
@@ -273,7 +273,10 @@ def _checked_headers(headers: Mapping[str, str], name: str) -> dict[str, str]:
 def _secrets_of(url: str, headers: Mapping[str, str], extra: Iterable[str]) -> tuple[str, ...]:
     found = [s for s in extra if s]
     parsed = httpx.URL(url)
-    found += [part for part in (parsed.password, parsed.username) if part]
+    # The password is the secret. A user name is one only when it stands alone (a token as the
+    # user, https://TOKEN@host): a short name ("u", "prom") scrubbed from free text would mangle
+    # every message ("Promethe***s"); the URL's own userinfo is redacted in `_tidy`.
+    found += [parsed.password or parsed.username] if parsed.username or parsed.password else []
     if parsed.username or parsed.password:
         # httpx sends URL credentials as Basic auth: their base64 is as secret as they are.
         pair = f"{parsed.username}:{parsed.password}".encode()

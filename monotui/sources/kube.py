@@ -235,7 +235,8 @@ def translate(
         return exc
     if isinstance(exc, ApiException):
         status = int(exc.status or 0)
-        message = _status_message(exc.body) or str(exc.reason or "")
+        told = _status_message(exc.body)
+        message = told or str(exc.reason or "")
         if status == 403:
             needs = f"your kube user needs '{verb}' on {resource} there" if resource else ""
             return PermissionDeniedError(
@@ -253,8 +254,14 @@ def translate(
                 f"{what} not found in namespace {namespace}: check the name in the config and "
                 f"the namespace (--namespace). The API said: {message}"
             )
-        if status in (409, 422):
+        # A failed JSON patch `test` (our compare-and-set) is a bare 422; a 422 that explains
+        # itself is a validation or an admission webhook refusing the change: say what it said.
+        if status == 409 or (status == 422 and told in ("", _REJECTED_PATCH)):
             return ConflictError(f"{what} changed since it was read: {message}")
+        if status == 422:
+            return SourceError(
+                f"kubernetes API refused to {verb} {what} (422): {message}; nothing was applied"
+            )
         if status in (429, 500, 502, 503, 504):
             return BackendUnavailableError(
                 f"kubernetes API answered {status} to {verb} {what}: {message}; "
@@ -312,14 +319,19 @@ def _is_timeout(exc: BaseException) -> bool:
     return isinstance(exc, u3.TimeoutError | TimeoutError)
 
 
+_REJECTED_PATCH = "the server rejected our request due to an error in our request"
+"""The whole message of the API server's 422 to a JSON patch whose `test` failed."""
+
+
 def _status_message(body: Any) -> str:
+    """The Status body's message on one line (a plain-text body, e.g. a 429's, ends in a newline)."""
     if not body:
         return ""
     try:
         data = json.loads(body)
     except (TypeError, ValueError):
-        return str(body)[:200]
-    return str(data.get("message", "")) if isinstance(data, dict) else ""
+        return " ".join(str(body)[:200].split())
+    return " ".join(str(data.get("message", "")).split()) if isinstance(data, dict) else ""
 
 
 def _short(exc: BaseException) -> str:
