@@ -14,7 +14,6 @@ from textual.widgets import Static
 from monotui.model.fleet import ClusterHealth, FleetView
 from widgets.text import clean
 
-
 DARK_TEXT_ABOVE = 0.35
 """The badge's luminance (0-1) above which its text is black instead of white."""
 
