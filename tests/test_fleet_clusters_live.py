@@ -6,6 +6,8 @@ restart; and the fleet view shows both clusters' rows with each one's badge."""
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +26,7 @@ from tests.fleet_helpers import ISTIO, fleet, virtual_service
 from tests.test_app_support import screen_text, settle
 from widgets import FleetTable
 
+ROOT = Path(__file__).resolve().parent.parent
 N = 4
 
 
@@ -161,3 +164,20 @@ async def test_the_fleet_shows_both_clusters_with_their_badges(built: Session) -
         assert " prod-eu " in text and " staging " in text
         assert app.fleet.badges == {"prod-eu": "red", "staging": "cyan"}
     app.shutdown()
+
+
+def test_check_config_checks_every_rollout_in_each_cluster(world: dict[str, Any]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "monotui", "check-config", "-c", str(world["config"])]
+        + ["--context", "prod-eu,staging"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    for cluster in ("prod-eu", "staging"):
+        assert f"svc-000@{cluster}: router istio: ok" in done.stdout
+    # Each cluster was asked about its own objects.
+    for fake in (world["eu"], world["us"]):
+        assert fake.count_requests("get", path="virtualservices/svc-000") >= 1

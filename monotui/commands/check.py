@@ -18,6 +18,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from monotui import clusters
     from monotui.check import check_config
 
     loaded = configure.load(args)
@@ -25,6 +26,6 @@ def run(args: argparse.Namespace) -> int:
         loaded.kube.close()  # check_config makes its own connection, as a session would
     for note in loaded.notes:
         print(literal(note), file=sys.stdout)
-    return check_config(
-        loaded.config, context=args.context, out=sys.stdout, read_only=args.read_only
-    )
+    # Several --contexts (or [[clusters]]): every rollout checked in each of its clusters.
+    config, context = clusters.for_session(loaded.config, args.context)
+    return check_config(config, context=context, out=sys.stdout, read_only=args.read_only)
