@@ -102,6 +102,11 @@ class Autopilot:
     def run(self, stop: threading.Event) -> int:
         for lead in self.leaderships.values():
             lead.start()
+        # The first cycle's events (a stored pause, a FAIL) are told only by the holder: a free
+        # Lease is taken before the rollouts start, so a lone replica does not drop them.
+        first_s = self.options.timing.request_timeout_s + 1
+        for lead in self.leaderships.values():
+            lead.first_round(first_s)
         self.endpoints.start()
         self.log.note(
             self.wall(),
