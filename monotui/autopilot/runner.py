@@ -115,6 +115,14 @@ class Autopilot:
             rollouts=[r.name for r in self.rollouts],
             leases={name: lead.path for name, lead in self.leaderships.items()},
         )
+        if not self.leaderships:  # discovery's rollouts are on manual: say so, not silence
+            self.log.note(
+                self.wall(),
+                'no rollout is on policy = "auto" (or all are read-only or dry-run): the '
+                'autopilot observes and acts on none; set policy = "auto" in monotui.toml '
+                "for the rollouts it should steer",
+                level="warning",
+            )
         self._start_rollouts()
         if not stop.is_set():
             self.scheduler = PollScheduler(
