@@ -85,8 +85,10 @@ class Autopilot:
         port: int | None = None,
         nodata_limit: int = 1000,
         extra: str = "",
+        discover: bool = False,
     ) -> None:
-        """`extra`: TOML appended to the config (e.g. a [[notify]] table)."""
+        """`extra`: TOML appended to the config (e.g. a [[notify]] table); `discover`: no config
+        file, `-A` (discovery in every namespace)."""
         self.identity = identity
         self.root = root / identity
         self.root.mkdir(parents=True, exist_ok=True)
@@ -105,7 +107,8 @@ class Autopilot:
         self.started_at = time.time()
         self.stderr = (self.root / "stderr.log").open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "monotui", "autopilot", "-c", str(self.config)]
+            [sys.executable, "-m", "monotui", "autopilot"]
+            + (["-A"] if discover else ["-c", str(self.config)])
             + ["--listen", f"127.0.0.1:{self.port}", "--identity", identity, *timing.args()],
             cwd=ROOT,
             env={
@@ -113,6 +116,7 @@ class Autopilot:
                 "KUBECONFIG": str(self.kubeconfig),
                 "POD_NAME": "ignored",
                 "XDG_STATE_HOME": str(self.root / "state"),  # each pod its own disk
+                "XDG_CONFIG_HOME": str(self.root / "config"),  # no config file but ours
             },
             stdout=subprocess.PIPE,
             stderr=self.stderr,

@@ -88,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
             cfg, PRODUCTION, ctx, audit=audit, bus=bus, dry_run=args.dry_run, policy=None
         )
         pilot = Autopilot(rollouts, ctx, bus, options, out=sys.stdout)
+        for note in loaded.notes:  # discovery's (no Prometheus, a forbidden kind): in the log
+            pilot.log.note(pilot.wall(), note, level="warning")
         # Only the Lease holder tells chat and the cluster: a standby sees the same events.
         told = attach(cfg.notify, rollouts, bus, only=pilot.leading)
     except BaseException:

@@ -176,9 +176,14 @@ def mitigation(f: Findings) -> list[str]:
         f"- Rolled back at {_at(f.mitigated, f.canary_start)} by {md(rollback.who)}"
         + (f": {md(rollback.reason, 800)}" if rollback.reason else ""),
     ]
-    if f.rolls_back_evidence is not None:
+    if f.rolls_back_evidence is not None and f.mitigated >= f.rolls_back_evidence:
         out.append(
             f"- {_after(f.mitigated, f.rolls_back_evidence)} after the evidence reached the limit."
+        )
+    elif f.rolls_back_evidence is not None:  # the live judge polls on its own clock
+        out.append(
+            f"- {_after(f.rolls_back_evidence, f.mitigated)} before the replayed evidence reached "
+            f"the limit (the replay polls every {f.rollout.interval_s:g}s, the live judge on its own)."
         )
     return out
 
