@@ -86,9 +86,10 @@ class Autopilot:
         nodata_limit: int = 1000,
         extra: str = "",
         discover: bool = False,
+        args: tuple[str, ...] = (),
     ) -> None:
         """`extra`: TOML appended to the config (e.g. a [[notify]] table); `discover`: no config
-        file, `-A` (discovery in every namespace)."""
+        file, `-A` (discovery in every namespace); `args`: more of the command line."""
         self.identity = identity
         self.root = root / identity
         self.root.mkdir(parents=True, exist_ok=True)
@@ -109,7 +110,7 @@ class Autopilot:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "monotui", "autopilot"]
             + (["-A"] if discover else ["-c", str(self.config)])
-            + ["--listen", f"127.0.0.1:{self.port}", "--identity", identity, *timing.args()],
+            + ["--listen", f"127.0.0.1:{self.port}", "--identity", identity, *timing.args(), *args],
             cwd=ROOT,
             env={
                 **os.environ,

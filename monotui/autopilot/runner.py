@@ -120,7 +120,7 @@ class Autopilot:
                 self.wall(),
                 'no rollout is on policy = "auto" (or all are read-only or dry-run): the '
                 'autopilot observes and acts on none; set policy = "auto" in monotui.toml '
-                "for the rollouts it should steer",
+                "for the rollouts it should steer, or pass --policy auto",
                 level="warning",
             )
         self._start_rollouts()
