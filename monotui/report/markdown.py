@@ -189,12 +189,18 @@ def mitigation(f: Findings) -> list[str]:
 
 
 def timeline(f: Findings) -> list[str]:
-    out = ["| Time (UTC) | What | Who | Why | The judge's numbers |", "|---|---|---|---|---|"]
+    out = [
+        "*Why* is what the actor said then (the audit log); the numbers are the judge replayed over "
+        "Prometheus history at the rollout's interval, so they may differ from the live judge's.",
+        "",
+        "| Time (UTC) | What | Who | Why | The replayed judge's numbers |",
+        "|---|---|---|---|---|",
+    ]
     for e in f.timeline:
         out.append(
             f"| {iso(e.t)} | {md(e.what)} | {md(e.who)} | {md(e.why, 400)} | {md(e.numbers, 400)} |"
         )
-    if len(out) == 2:
+    if len(out) == 4:
         out.append("| | nothing happened in this window | | | |")
     return out
 
