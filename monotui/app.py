@@ -39,6 +39,9 @@ from monotui.screens.store import SnapshotStore
 from widgets import EventLog
 from widgets.text import clean
 
+TOAST_CHARS = 72
+"""An action's toast at most: two lines of a toast at 80 columns (half the width)."""
+
 
 @dataclass
 class Fleet:
@@ -280,11 +283,12 @@ class MonotuiApp(App[None]):
         severity: SeverityLevel = (
             "information" if result.ok else "warning" if result.uncertain else "error"
         )
-        self.notify(
-            f"{clean(result.action.rollout)}: {clean(result.message)}",
-            severity=severity,
-            markup=False,
-        )
+        # A toast covers the plan's "next" line and the verdict at 80x24: two short lines that go
+        # after 3 s when it went well; the event log keeps the whole message (a dry run's patch).
+        text = f"{clean(result.action.rollout)}: {clean(result.message)}"
+        if len(text) > TOAST_CHARS:
+            text = text[: TOAST_CHARS - 20].rstrip() + "… (all in the events)"
+        self.notify(text, severity=severity, markup=False, timeout=3 if result.ok else 8)
         self._show(message.snapshot)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

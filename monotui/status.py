@@ -31,6 +31,11 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
         "observed_split": (
             {"stable": round(split.stable, 3), "canary": round(split.canary, 3)} if split else None
         ),
+        "split_disagreement": (
+            {"configured_canary": d.configured, "observed_canary": round(d.observed, 3)}
+            if (d := snap.split_disagreement)
+            else None
+        ),
         "error_rate": _pair(snap.current("error_rate")),
         "latency_p99_ms": _pair(snap.current("latency_p99_ms")),
         "request_rate": _pair(snap.request_rate),
@@ -155,6 +160,9 @@ def summary_line(snap: Snapshot) -> str:
     # A verdict of NO DATA for a broken source already gives that source's error as its reason.
     shown = literal(snap.verdict.reason, max_len=300)
     problems = [p for p in problems if p != shown]
+    disagreement = snap.split_disagreement
+    if disagreement is not None:
+        problems.insert(0, f"WARNING {disagreement.text}")
     tail = f"  [{'; '.join(problems)}]" if problems else ""
     # Names and messages are outside text (a rollout's name, an API server's error): literal.
     return (

@@ -85,8 +85,11 @@ class Autopilot:
         port: int | None = None,
         nodata_limit: int = 1000,
         extra: str = "",
+        discover: bool = False,
+        args: tuple[str, ...] = (),
     ) -> None:
-        """`extra`: TOML appended to the config (e.g. a [[notify]] table)."""
+        """`extra`: TOML appended to the config (e.g. a [[notify]] table); `discover`: no config
+        file, `-A` (discovery in every namespace); `args`: more of the command line."""
         self.identity = identity
         self.root = root / identity
         self.root.mkdir(parents=True, exist_ok=True)
@@ -105,14 +108,16 @@ class Autopilot:
         self.started_at = time.time()
         self.stderr = (self.root / "stderr.log").open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "monotui", "autopilot", "-c", str(self.config)]
-            + ["--listen", f"127.0.0.1:{self.port}", "--identity", identity, *timing.args()],
+            [sys.executable, "-m", "monotui", "autopilot"]
+            + (["-A"] if discover else ["-c", str(self.config)])
+            + ["--listen", f"127.0.0.1:{self.port}", "--identity", identity, *timing.args(), *args],
             cwd=ROOT,
             env={
                 **os.environ,
                 "KUBECONFIG": str(self.kubeconfig),
                 "POD_NAME": "ignored",
                 "XDG_STATE_HOME": str(self.root / "state"),  # each pod its own disk
+                "XDG_CONFIG_HOME": str(self.root / "config"),  # no config file but ours
             },
             stdout=subprocess.PIPE,
             stderr=self.stderr,

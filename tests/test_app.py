@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from monotui.app import TOAST_CHARS
 from monotui.screens.cockpit import CockpitScreen
 from monotui.screens.dialogs import ConfirmScreen, WeightInputScreen
 from monotui.screens.fleet import FleetScreen
@@ -196,3 +197,18 @@ async def test_palette_puts_the_kill_switch_first_when_failing() -> None:
         await pilot.press("colon")
         first = (await wait_for_text(pilot, "checkout:")).split("checkout:", 1)[1]
         assert first.lstrip().startswith("toggle flag new-checkout")
+
+
+async def test_a_dry_run_toast_is_short_at_80x24_and_the_events_keep_the_patch() -> None:
+    """The toast covers the plan's "next" line and the verdict: two lines, the patch elsewhere."""
+    demo, app = demo_app(dry_run=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_cockpit(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        toasts = [n.message for n in app._notifications]
+        assert toasts and all(len(t) <= TOAST_CHARS for t in toasts), toasts
+        assert toasts[-1].endswith("(all in the events)")
+        events = [e.text for e in app.store.get("checkout").events]
+        assert any("would send" in e and '"op": "test"' in e for e in events)
+        assert weights(demo).canary == 1  # a dry run sends nothing

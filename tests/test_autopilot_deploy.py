@@ -173,6 +173,7 @@ def test_the_rbac_is_exactly_the_verbs_the_autopilot_needs() -> None:
         | {("gateway.networking.k8s.io", "httproutes", v) for v in routes}
         | {("argoproj.io", "rollouts", v) for v in routes}
         | {("argoproj.io", "rollouts/status", "patch")}
+        | {("flagger.app", "canaries", v) for v in routes}
         | {("core.openfeature.dev", "featureflags", v) for v in routes}
         | {("", "events", "create"), ("events.k8s.io", "events", "create")}
     )

@@ -85,6 +85,40 @@ def test_discovery_without_a_cluster_says_what_to_do(tmp_path: Path) -> None:
     assert len(line.splitlines()) == 1 and "no cluster to discover rollouts in" in line
 
 
+def test_discovered_rollouts_on_manual_are_a_warning_not_silence(
+    fake_kube: FakeKube, tmp_path: Path
+) -> None:
+    fake_kube.put_object(virtual_service(10))
+    pilot = Autopilot(fake_kube, tmp_path, "pod-a", discover=True)
+    try:
+        started = pilot.wait_for(lambda e: "started" in e["text"], STARTUP_S, "the start line")
+        assert started["rollouts"] == ["reviews"] and started["leases"] == {}
+        acts = pilot.wait_for(lambda e: "acts on none" in e["text"], 5, "the warning")
+        assert acts["level"] == "warning" and 'policy = "auto"' in acts["text"]
+        # Discovery's own notes go to the log too, not to nowhere.
+        prom = pilot.wait_for(lambda e: "prometheus: none found" in e["text"], 5, "the note")
+        assert prom["level"] == "warning"
+        assert pilot.terminate() == 0
+    finally:
+        pilot.close()
+
+
+def test_discover_with_policy_auto_steers_what_it_finds(
+    fake_kube: FakeKube, tmp_path: Path
+) -> None:
+    fake_kube.put_object(virtual_service(10))
+    pilot = Autopilot(fake_kube, tmp_path, "pod-a", discover=True, args=("--policy", "auto"))
+    try:
+        started = pilot.wait_for(lambda e: "started" in e["text"], STARTUP_S, "the start line")
+        assert started["rollouts"] == ["reviews"] and list(started["leases"]) == ["reviews"]
+        pilot.wait_for(lambda e: e.get("leading") is True, 10, "leading")
+        assert holder(fake_kube) == "pod-a"
+        assert not pilot.events(lambda e: "acts on none" in e["text"])
+        assert pilot.terminate() == 0
+    finally:
+        pilot.close()
+
+
 def test_a_bad_listen_address_or_timing_is_one_line_and_exit_2(tmp_path: Path) -> None:
     done = run("--listen", "localhost", "-c", str(tmp_path / "none.toml"))
     assert done.returncode == 2 and "expected [HOST]:PORT" in done.stderr

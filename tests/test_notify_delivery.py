@@ -1,7 +1,7 @@
 """Delivery that is not noisy and loses nothing: a restart does not resend what was sent, a rate
-limit spaces deliveries, a 429 is retried after its Retry-After, a receiver that is down for a
-while gets everything afterwards in order (also across a restart), and a sink that keeps failing
-shows as a failing source of the rollouts it serves."""
+limit spaces deliveries, a burst about one rollout is one post, a 429 is retried after its
+Retry-After, a receiver that is down for a while gets everything afterwards in order (also across
+a restart), and a sink that keeps failing shows as a failing source of the rollouts it serves."""
 
 from __future__ import annotations
 
@@ -55,6 +55,25 @@ def test_the_rate_limit_spaces_deliveries(tmp_path: Path) -> None:
             assert not notifier.flush(1.5)
             assert len(rx.requests) == 2
             assert len(notifier.sinks[0].courier.spool) == 3
+
+
+def test_a_burst_about_one_rollout_is_one_slack_post(tmp_path: Path) -> None:
+    # Three actions on one rollout within batch_s go out as one message, not three pings.
+    with receiving() as rx:
+        settings = sink(tmp_path, rx.url + "/hook", kind="slack", batch_s=1.0)
+        with notified([settings], None) as (demo, notifier):
+            rollback(demo)
+            courier = notifier.sinks[0].courier
+            # The first is queued (without a batch window it would be on its way now).
+            _until(lambda: len(courier.spool) + len(rx.requests) > 0, "the first queued")
+            rollback(demo)
+            rollback(demo)
+            assert notifier.flush(10)  # the spool is empty: each POST was answered
+        assert len(rx.requests) == 1
+        (got,) = rx.requests
+    assert got.body["text"].endswith("(+2 more)")
+    sections = [b for b in got.body["blocks"] if b["type"] == "section" and "text" in b]
+    assert len(sections) >= 3
 
 
 def test_a_429_is_retried_after_its_retry_after(tmp_path: Path) -> None:

@@ -219,6 +219,25 @@ def test_quit_removes_what_this_process_added_and_a_concurrent_change_is_retried
     assert [outcomes[r["id"]] for r in quits] == ["failed", "ok"]
 
 
+def test_promote_removes_the_routes_with_the_weights_at_the_canary(
+    fake_kube: FakeKube, conn: KubeConnection, tmp_path: Path
+) -> None:
+    fake_kube.put_object(weighted_vs())
+    log = tmp_path / "audit.jsonl"
+    rollout = build(conn, probe_config("http://127.0.0.1:9"), Clock(), AuditLog(log))
+    try:
+        rollout.start(history=False)
+        assert len(http_routes(fake_kube)) == 3
+        assert rollout.apply(Action(ActionKind.PROMOTE, "reviews", origin="key")).ok
+        routes = http_routes(fake_kube)
+        assert [r.get("name") for r in routes] == ["primary"]  # probes stop with the rollout
+        assert [e["weight"] for e in routes[0]["route"]] == [0, 100]
+        (removal,) = [r for r in audit_lines(log) if r.get("action") == "remove_header_routes"]
+        assert removal["reason"] == "after promote"
+    finally:
+        rollout.close()
+
+
 def test_status_and_another_process_do_not_remove_routes_they_did_not_add(
     fake_kube: FakeKube, conn: KubeConnection, tmp_path: Path
 ) -> None:

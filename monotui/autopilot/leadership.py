@@ -59,6 +59,7 @@ class Leadership:
         self._resume_from: Seen | None = None
         self._told_error = ""
         self._stop = threading.Event()
+        self._first_round = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"lease {config.name}", daemon=True)
 
     # --- what the automation and the snapshots ask -----------------------------------------------
@@ -163,12 +164,17 @@ class Leadership:
             self._tell(LeadershipChanged, text, leading=False, holder="")
         return released
 
+    def first_round(self, timeout_s: float) -> bool:
+        """Wait until the first try to acquire is over (won or not); whether it is."""
+        return self._first_round.wait(timeout_s)
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
                 self.tick()
             except Exception as exc:  # a bug must not end the renewals of the other Leases
                 self._tell(Event, f"lease {self.path}: {exc}", EventLevel.ERROR)
+            self._first_round.set()
             self._stop.wait(self.timing.retry_period_s)
 
     def _became_leader(self, taken_over: Seen | None) -> None:

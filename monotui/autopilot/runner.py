@@ -102,6 +102,11 @@ class Autopilot:
     def run(self, stop: threading.Event) -> int:
         for lead in self.leaderships.values():
             lead.start()
+        # The first cycle's events (a stored pause, a FAIL) are told only by the holder: a free
+        # Lease is taken before the rollouts start, so a lone replica does not drop them.
+        first_s = self.options.timing.request_timeout_s + 1
+        for lead in self.leaderships.values():
+            lead.first_round(first_s)
         self.endpoints.start()
         self.log.note(
             self.wall(),
@@ -110,6 +115,14 @@ class Autopilot:
             rollouts=[r.name for r in self.rollouts],
             leases={name: lead.path for name, lead in self.leaderships.items()},
         )
+        if not self.leaderships:  # discovery's rollouts are on manual: say so, not silence
+            self.log.note(
+                self.wall(),
+                'no rollout is on policy = "auto" (or all are read-only or dry-run): the '
+                'autopilot observes and acts on none; set policy = "auto" in monotui.toml '
+                "for the rollouts it should steer, or pass --policy auto",
+                level="warning",
+            )
         self._start_rollouts()
         if not stop.is_set():
             self.scheduler = PollScheduler(

@@ -32,6 +32,12 @@ def register(sub: Any) -> None:
         help="the Lease holder's name (default: $POD_NAME, else host name and process id)",
     )
     p.add_argument(
+        "--policy",
+        choices=("auto", "manual"),
+        help="every rollout's policy, over the config's: discovered rollouts are on manual, so "
+        "`--discover --policy auto` is how the autopilot steers what it finds",
+    )
+    p.add_argument(
         "--lease-duration",
         type=int,
         default=15,
@@ -85,9 +91,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         audit = AuditLog(cfg.audit.path or default_path(), user=identity)
         rollouts = build_rollouts(
-            cfg, PRODUCTION, ctx, audit=audit, bus=bus, dry_run=args.dry_run, policy=None
+            cfg, PRODUCTION, ctx, audit=audit, bus=bus, dry_run=args.dry_run, policy=args.policy
         )
         pilot = Autopilot(rollouts, ctx, bus, options, out=sys.stdout)
+        for note in loaded.notes:  # discovery's (no Prometheus, a forbidden kind): in the log
+            pilot.log.note(pilot.wall(), note, level="warning")
         # Only the Lease holder tells chat and the cluster: a standby sees the same events.
         told = attach(cfg.notify, rollouts, bus, only=pilot.leading)
     except BaseException:

@@ -39,6 +39,7 @@ from monotui.model.samples import (
     total_requests,
 )
 from monotui.model.snapshot import Snapshot
+from monotui.model.split_check import SplitDisagreement
 from monotui.model.synthetics import CANARY_TRACKS, TRACKS, ProbeCell, ProbeState, Synthetics
 from monotui.model.verdict import Evidence, MetricLabel, MetricVerdict, Verdict, VerdictResult
 
@@ -76,6 +77,7 @@ __all__ = [
     "SourceState",
     "SourceStatus",
     "Split",
+    "SplitDisagreement",
     "VerdictChanged",
     "Verdict",
     "VerdictResult",

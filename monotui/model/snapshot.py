@@ -8,6 +8,7 @@ from monotui.model.autopilot import AutopilotStatus
 from monotui.model.events import Event
 from monotui.model.rollout import Flag, Phase, Plan, SourceStatus, Weights
 from monotui.model.samples import MetricSpec, Pair, Sample, Series, Split, pooled, total_requests
+from monotui.model.split_check import SplitDisagreement, split_disagreement
 from monotui.model.synthetics import Synthetics
 from monotui.model.verdict import Verdict, VerdictResult
 
@@ -102,6 +103,14 @@ class Snapshot:
         """The split of requests over the last `window_s`."""
         rate = self.request_rate
         return Split.of(rate.baseline, rate.canary)
+
+    @property
+    def split_disagreement(self) -> SplitDisagreement | None:
+        """The router's weight and the observed split disagree beyond noise (None: they agree,
+        or there is too little traffic since the weight was reached to tell)."""
+        return split_disagreement(
+            self.weights, self.samples, step_since=self.step_since, window_s=self.window_s
+        )
 
     @property
     def live_kill_switches(self) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from monotui.model import Snapshot
+from monotui.model import MetricLabel, Snapshot
 from monotui.model.impact import impact_of
 from monotui.outside_text import literal
 
@@ -33,7 +33,8 @@ class Numbers:
     p99_ms_baseline: float | None = None
     p99_ms_canary: float | None = None
     e_value: float | None = None
-    """The error-rate evidence against the canary (the worst metric's when it has none)."""
+    """The evidence that failed the canary (a metric's or a probe's), else the error rate's,
+    else the worst metric's."""
     rolls_back_at: float | None = None
     """The evidence that rolls back (1/alpha, e.g. 100)."""
     ratio: float | None = None
@@ -133,7 +134,12 @@ def numbers_of(snap: Snapshot | None) -> Numbers:
 
 
 def _evidence(snap: Snapshot) -> Any:
-    """The error rate's evidence, else the metric with the most evidence."""
+    """The evidence that decided (a metric or a probe judged HIGH), else the error rate's, else
+    the metric with the most: a rollback's message must carry the numbers behind it."""
+    judged = (*snap.verdict.metrics, *snap.synthetics.verdicts)
+    high = [m.evidence for m in judged if m.label == MetricLabel.HIGH and m.evidence is not None]
+    if high:
+        return max(high, key=lambda e: e.e_value)
     found = [m.evidence for m in snap.verdict.metrics if m.evidence is not None]
     errors = [m.evidence for m in snap.verdict.metrics if m.name == "error_rate" and m.evidence]
     if errors:

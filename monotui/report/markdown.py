@@ -176,20 +176,31 @@ def mitigation(f: Findings) -> list[str]:
         f"- Rolled back at {_at(f.mitigated, f.canary_start)} by {md(rollback.who)}"
         + (f": {md(rollback.reason, 800)}" if rollback.reason else ""),
     ]
-    if f.rolls_back_evidence is not None:
+    if f.rolls_back_evidence is not None and f.mitigated >= f.rolls_back_evidence:
         out.append(
             f"- {_after(f.mitigated, f.rolls_back_evidence)} after the evidence reached the limit."
+        )
+    elif f.rolls_back_evidence is not None:  # the live judge polls on its own clock
+        out.append(
+            f"- {_after(f.rolls_back_evidence, f.mitigated)} before the replayed evidence reached "
+            f"the limit (the replay polls every {f.rollout.interval_s:g}s, the live judge on its own)."
         )
     return out
 
 
 def timeline(f: Findings) -> list[str]:
-    out = ["| Time (UTC) | What | Who | Why | The judge's numbers |", "|---|---|---|---|---|"]
+    out = [
+        "*Why* is what the actor said then (the audit log); the numbers are the judge replayed over "
+        "Prometheus history at the rollout's interval, so they may differ from the live judge's.",
+        "",
+        "| Time (UTC) | What | Who | Why | The replayed judge's numbers |",
+        "|---|---|---|---|---|",
+    ]
     for e in f.timeline:
         out.append(
             f"| {iso(e.t)} | {md(e.what)} | {md(e.who)} | {md(e.why, 400)} | {md(e.numbers, 400)} |"
         )
-    if len(out) == 2:
+    if len(out) == 4:
         out.append("| | nothing happened in this window | | | |")
     return out
 
