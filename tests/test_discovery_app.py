@@ -17,6 +17,7 @@ from monotui.model import ActionEvent
 from monotui.screens.fleet import FleetScreen
 from tests.discovery_world import Cluster, cluster  # noqa: F401
 from tests.test_app_support import screen_text, settle
+from widgets import FleetTable
 
 SIZE = (120, 40)
 ROWS = ["reviews", "rollouts-demo", "podinfo", "foo-route"]
@@ -36,10 +37,19 @@ async def fleet(cluster: Cluster) -> AsyncIterator[tuple[Session, MonotuiApp]]: 
 
 
 async def highlight(pilot: Pilot[Any], name: str) -> None:
+    """Move the cursor down from the top to `name`'s row (the fleet sorts by severity, so its
+    place is not the config's)."""
     await settle(pilot)
-    assert isinstance(pilot.app.screen, FleetScreen)
-    await pilot.press(*(["up"] * len(ROWS)), *(["down"] * ROWS.index(name)))
-    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, FleetScreen)
+    table = screen.query_one(FleetTable)
+    await pilot.press("home")
+    for _ in range(len(table.lines)):
+        await settle(pilot)
+        if table.current_rollout() == name:
+            return
+        await pilot.press("down")
+    raise AssertionError(f"no row of {name} in the fleet")
 
 
 def weights_of(route: dict[str, Any], key: str) -> list[int]:
