@@ -8,7 +8,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -19,6 +18,7 @@ from monotui.autopilot.endpoints import Endpoints
 from monotui.autopilot.jsonlog import JsonLog
 from monotui.autopilot.leadership import Leadership
 from monotui.autopilot.metrics import AutopilotCollector
+from monotui.daemon_pool import DaemonPool
 from monotui.events import EventBus
 from monotui.registry import BuildContext
 from monotui.rollout import Rollout
@@ -144,7 +144,7 @@ class Autopilot:
                 self._started.add(rollout.name)
 
         workers = max(1, min(START_CONCURRENCY, len(self.rollouts)))
-        with ThreadPoolExecutor(workers, thread_name_prefix="start") as pool:
+        with DaemonPool(workers, thread_name_prefix="start") as pool:
             list(pool.map(start, self.rollouts))
 
     def _failed(self, rollout: str, exc: BaseException) -> None:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
+from monotui.daemon_pool import DaemonPool
 from monotui.judge.probes import ProbeTally
 from monotui.model import MetricVerdict, ProbeCell, ProbeState, Synthetics
 from monotui.sources.synthetics.base import ProbeResult, SyntheticSource, TrackReading
@@ -41,7 +41,7 @@ class SyntheticsReader:
         self.read_only = read_only
         self._cells: dict[tuple[str, str], _Cell] = {}
         self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: DaemonPool | None = None
         self._reachable: frozenset[str] = frozenset()
 
     def needs_header_route(self) -> bool:
@@ -59,7 +59,7 @@ class SyntheticsReader:
             return (), ""
         if self._pool is None:
             workers = min(MAX_PARALLEL, len(self.sources))
-            self._pool = ThreadPoolExecutor(workers, thread_name_prefix="synthetics")
+            self._pool = DaemonPool(workers, thread_name_prefix="synthetics")
         futures = [(s, self._pool.submit(s.read, now, reachable)) for s in self.sources]
         tallies: list[ProbeTally] = []
         problems: list[str] = []

@@ -149,7 +149,7 @@ class PrometheusMetrics:
             "latency_buckets": m.latency_buckets_query,
         }
         self._templates = {
-            name: counts[name] or COUNT_TEMPLATES[name]
+            name: counts.get(name) or COUNT_TEMPLATES[name]
             for name in ("requests", *(x.query for x in self.metrics))
             if name not in self._value_queries
         }

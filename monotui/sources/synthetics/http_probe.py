@@ -18,11 +18,11 @@ import shlex
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 
+from monotui.daemon_pool import DaemonPool
 from monotui.errors import ConfigError, MonotuiError
 from monotui.outside_text import literal, redact
 from monotui.sources.http_client import BoundedClient
@@ -65,7 +65,7 @@ class HttpProbe:
         self._urls: dict[str, str] = {str(k): v for k, v in settings.urls.items()}
         self._clients: dict[str, BoundedClient] = {}
         self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: DaemonPool | None = None
 
     # --- the SyntheticSource protocol ----------------------------------------------------------
 
@@ -85,9 +85,7 @@ class HttpProbe:
         for track in due:
             self._last[track] = now
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(
-                len(self.tracks), thread_name_prefix=f"probe {self.name}"
-            )
+            self._pool = DaemonPool(len(self.tracks), thread_name_prefix=f"probe {self.name}")
         futures = [(t, self._pool.submit(self.probe, t, now)) for t in due]
         return tuple(future.result() for _, future in futures)
 
