@@ -24,13 +24,12 @@ from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
 from monotui.model import MetricSpec, Sample, Snapshot, VerdictResult, pooled
+from widgets import look
 from widgets.text import source_problem
 
 Point = tuple[float, float | None]
 """(minutes relative to the end of the newest complete column, value or None for a gap)"""
 
-BASELINE_COLOR = "blue+"
-CANARY_COLOR = "orange"
 THRESHOLD_COLOR = "red"
 WEIGHT_MARK_COLOR = "gray"
 VERDICT_MARK_COLORS = {
@@ -200,7 +199,10 @@ class TimeChart(Vertical):
 
     def compose(self) -> ComposeResult:
         yield ChartLegend()
-        yield PlotextPlot()
+        plot = PlotextPlot()
+        if look.current().colors16:
+            plot.theme = look.PLOT_THEME16
+        yield plot
 
     def on_mount(self) -> None:
         self.border_title = f"{self.METRIC.replace('_', ' ')} (x: minutes)"
@@ -234,13 +236,19 @@ class TimeChart(Vertical):
             return text
         _, spec = found
         pair = snapshot.current(self.METRIC)
-        # Without colour (NO_COLOR) the lines differ by their marks, and the legend shows them.
+        # Without colour (NO_COLOR) the lines differ by their marks, and the legend shows them;
+        # in ASCII they always do (plain markers, not braille).
+        drawn = look.current()
         base_sign, canary_sign, limit_sign = (
-            ("⣀", CANARY_NO_COLOR, "─") if self._no_color else "━━━"
+            (drawn.baseline_marker, drawn.canary_marker, drawn.line)
+            if drawn.ascii
+            else ("⣀", CANARY_NO_COLOR, "─")
+            if self._no_color
+            else (drawn.line,) * 3
         )
-        text.append(f"{base_sign} base ", style="bold blue")
+        text.append(f"{base_sign} base ", style=f"bold {drawn.baseline}")
         text.append(spec.format(pair.baseline))
-        text.append(f" {canary_sign} canary ", style="bold dark_orange")
+        text.append(f" {canary_sign} canary ", style=f"bold {drawn.canary}")
         text.append(spec.format(pair.canary))
         if spec.limit is not None:
             text.append(f" {limit_sign} limit ", style="bold red")
@@ -286,7 +294,7 @@ class TimeChart(Vertical):
         index, spec = found
         columns = max(width - _Y_AXIS_COLUMNS, 1)
         rows = max(height - _X_AXIS_ROWS, 1)
-        dots = rows * 4  # braille: four dots a row
+        dots = rows * (1 if look.current().ascii else 4)  # braille: four dots a row
         samples = snapshot.samples
         span_s = column_span_s(snapshot.t - samples[0].t, columns)
         edge = math.floor(snapshot.t / span_s) * span_s  # the newest complete column ends here
@@ -344,10 +352,13 @@ class TimeChart(Vertical):
             p.vline(x, color)  # type: ignore[attr-defined]
         if figure.limit is not None:
             p.hline(figure.limit, THRESHOLD_COLOR)  # type: ignore[attr-defined]
-        canary_marker = CANARY_NO_COLOR if self._no_color else "braille"
+        drawn = look.current()
+        canary_marker = drawn.canary_marker
+        if self._no_color and not drawn.ascii:
+            canary_marker = CANARY_NO_COLOR
         for points, color, marker in (
-            (figure.base, BASELINE_COLOR, "braille"),
-            (figure.canary, CANARY_COLOR, canary_marker),
+            (figure.base, drawn.baseline_plot, drawn.baseline_marker),
+            (figure.canary, drawn.canary_plot, canary_marker),
         ):
             for xs, ys in segments(points):
                 if len(xs) == 1:
