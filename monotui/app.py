@@ -12,13 +12,15 @@ No worker error can end the app.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
 from textual.app import App
+from textual.binding import Binding
+from textual.command import SearchIcon
+from textual.filter import LineFilter
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen
@@ -35,7 +37,8 @@ from monotui.screens.help import HelpScreen
 from monotui.screens.palette import RolloutCommands
 from monotui.screens.steering import Steering
 from monotui.screens.store import SnapshotStore
-from widgets import EventLog
+from monotui.terminal import Terminal
+from widgets import EventLog, look
 from widgets.text import clean
 
 
@@ -99,9 +102,21 @@ class MonotuiApp(App[None]):
         started: bool = False,
         boot: Boot | None = None,
         concurrency: int | None = None,
+        ascii: bool = False,
+        colors16: bool | None = False,
     ) -> None:
-        """`poll` False: each rollout is cycled once at start and never again (tests)."""
+        """`poll` False: each rollout is cycled once at start and never again (tests). `ascii`:
+        draw with ASCII only; `colors16`: the 16-colour palette (None: when the terminal has
+        only 16 colours, as Rich reads it from TERM and COLORTERM; run_app asks for that)."""
         super().__init__()
+        if colors16 is None:
+            colors16 = self.console.color_system in ("standard", "windows")
+        self.look = look.look_for(ascii=ascii, colors16=colors16)
+        look.use(self.look)  # once, before any widget draws
+        self._ascii_filters: list[LineFilter] = [look.AsciiFilter()] if ascii else []
+        if colors16 and not self.no_color:
+            self.register_theme(look.theme16())
+            self.theme = "monotui-16"
         self.fleet = Fleet(list(rollouts), started=started)
         self.boot = boot
         self.booted = threading.Event()
@@ -286,6 +301,26 @@ class MonotuiApp(App[None]):
     def action_palette(self) -> None:
         self.action_command_palette()
 
+    def action_command_palette(self) -> None:
+        super().action_command_palette()
+        if self.look.ascii:
+            self.call_after_refresh(self._plain_search_icon)
+
+    def _plain_search_icon(self) -> None:
+        for icon in self.screen.query(SearchIcon):
+            icon.icon = ">"
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, then the ASCII net when the look is ASCII."""
+        return [*super().get_line_filters(), *self._ascii_filters]
+
+    def get_key_display(self, binding: Binding) -> str:
+        """Keys as Textual shows them; in ASCII, their names (enter, not ⏎)."""
+        shown = super().get_key_display(binding)
+        if self.look.ascii and not shown.isascii():
+            return binding.key
+        return shown
+
     def _rollout(self, name: str) -> Rollout:
         return next(r for r in self.rollouts if r.name == name)
 
@@ -309,21 +344,24 @@ def run_app(
     close: Callable[[], None] | None = None,
     notes: Sequence[str] = (),
     inferred: Mapping[str, Mapping[str, str]] | None = None,
+    terminal: Terminal | None = None,
 ) -> int:
     """Run the cockpit until the user quits; then close the rollouts (weights stay as they are).
     Returns the exit code: 0 after `q`, 1 when the app crashed (never 0 after a crash).
 
     With `boot`, the rollouts are built after the first frame (see the module's docstring).
     `notes` are shown once the rollouts are; `inferred` on the help screen (see `Fleet`).
+    `terminal`: how to draw (monotui.terminal.settle; default: Unicode, mouse on).
     """
-    app = MonotuiApp(rollouts, title=title, boot=boot)
+    terminal = terminal or Terminal(ascii=False, mouse=True)
+    app = MonotuiApp(rollouts, title=title, boot=boot, ascii=terminal.ascii, colors16=None)
     if close is not None:
         app.fleet.close = close
     app.fleet.notes = notes
     app.fleet.inferred = inferred or {}
     try:
-        # Over ssh the demo host turns mouse tracking off: plain selection works, no mouse traffic.
-        app.run(mouse=os.environ.get("MONOTUI_MOUSE", "on").lower() not in ("off", "0", "no"))
+        # Off over ssh (unless asked): plain selection works, and no mouse traffic.
+        app.run(mouse=terminal.mouse)
     finally:
         # A quit during the start: the boot thread still finishes (Textual's run joins its
         # threads), and what it built is closed here like the rest.

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from monotui.commands.common import add_terminal, terminal
 from monotui.sim.scenarios import SCENARIOS
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ def register(sub: Any) -> None:
         help="also send the demo's notifications to this webhook (a Slack incoming webhook "
         "gets Slack's shape, any other URL the generic JSON)",
     )
+    add_terminal(p)
     p.set_defaults(run=run)
 
 
@@ -97,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         demo = build()
         with notifying(args.notify, demo, headless=True):
             return run_headless(demo, args.duration, sys.stdout)
+    drawing = terminal(args, plain="monotui demo --headless")
     from monotui.app import Fleet, run_app
 
     if args.notify:
@@ -111,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         return Fleet(demo.rollouts)
 
     with closing:
-        return run_app(title=f"monotui demo: {args.scenario}", boot=boot)
+        return run_app(title=f"monotui demo: {args.scenario}", boot=boot, terminal=drawing)
 
 
 def demo_notify_url(url: str) -> str:

@@ -5,19 +5,22 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from monotui.commands.common import add_common, session
+from monotui.commands.common import add_common, add_terminal, session, terminal
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("watch", help="the cockpit against the configured cluster (default)")
     add_common(p)
+    add_terminal(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """The TUI; the rollouts are built before the app so a bad config is one line, exit 2.
     Where the rollouts live in Kubernetes, the cockpit follows their autopilot Leases: it shows
-    the holder and defers its own automation to a live one (monotui.autopilot.window)."""
+    the holder and defers its own automation to a live one (monotui.autopilot.window).
+    A terminal that cannot show the cockpit is refused before anything is read."""
+    drawing = terminal(args)
     built = session(args)
     from monotui.app import run_app
     from monotui.autopilot.window import LeaseWindows
@@ -44,4 +47,5 @@ def run(args: argparse.Namespace) -> int:
         close=close,
         notes=built.loaded.notes,
         inferred=built.loaded.sources,
+        terminal=drawing,
     )
