@@ -56,6 +56,9 @@ class Fleet:
     it found or not)."""
     inferred: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     """Per rollout, how discovery inferred its settings (key -> how): shown on the help screen."""
+    pace: float = 1.0
+    """The rollouts' seconds per real second: the demo's world runs `--speed` times faster, so
+    its intervals (in simulated seconds) are polled that much sooner."""
 
 
 Boot = Callable[[], Fleet]
@@ -183,6 +186,7 @@ class MonotuiApp(App[None]):
                 failed=self._cycle_failed,
                 started=self.fleet.started,
                 concurrency=self.concurrency or DEFAULT_CONCURRENCY,
+                pace=self.fleet.pace,
             )
             self.scheduler.start()
         elif not self.fleet.started:

@@ -111,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
         # argparse already checked scenario, speed and policy, so nothing here exits with 2.
         demo = build()
         closing.enter_context(notifying(args.notify, demo, headless=False))
-        return Fleet(demo.rollouts)
+        # Polled once a real second at any speed (the intervals are in simulated seconds).
+        return Fleet(demo.rollouts, pace=demo.speed)
 
     with closing:
         return run_app(title=f"monotui demo: {args.scenario}", boot=boot, terminal=drawing)
