@@ -19,12 +19,14 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.events import Resize
+from textual.geometry import Size
 from textual.reactive import var
 from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
 from monotui.model import MetricSpec, Sample, Snapshot, VerdictResult, pooled
 from widgets import look
+from widgets.repaint import changed_regions
 from widgets.text import source_problem
 
 Point = tuple[float, float | None]
@@ -165,12 +167,53 @@ class ChartLegend(Widget):
         self.text = Text(end="")
 
     def show(self, text: Text) -> None:
-        """Replace the line; only this widget repaints."""
-        self.text = text
-        self.refresh()
+        """Replace the line; only the cells that changed repaint (a value, not the names)."""
+        before, self.text = self.text, text
+        changed = changed_regions([before], [text], self.size.width)
+        if changed is None or not before.plain:
+            self.refresh()
+        elif changed:
+            self.refresh(*changed)
 
     def render(self) -> Text:
         return self.text
+
+
+class LinePlot(PlotextPlot):
+    """A plotext plot that repaints only the rows that changed when it is replotted: a new column
+    moves the lines, not the axes, the limit or the empty rows, and over ssh every repainted row
+    is bytes on the link."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._shown: Text | None = None
+        self._shown_size: Size | None = None
+
+    def _build(self) -> Text:
+        built = super().render()
+        assert isinstance(built, Text)  # plotext's picture, read from its ANSI
+        self._shown, self._shown_size = built, self.size
+        return built
+
+    def redraw(self) -> None:
+        """The data changed: build the picture now and repaint the rows that differ."""
+        before, size = self._shown, self._shown_size
+        after = self._build()
+        old = list(before.split()) if before is not None else None
+        new = list(after.split())
+        if old is None or size != self.size or len(old) != len(new):
+            self.refresh()
+            return
+        changed = changed_regions(old, new, self.size.width)
+        if changed is None:
+            self.refresh()
+        elif changed:
+            self.refresh(*changed)
+
+    def render(self) -> Text:
+        if self._shown is None or self._shown_size != self.size:
+            return self._build()
+        return self._shown
 
 
 class TimeChart(Vertical):
@@ -199,7 +242,7 @@ class TimeChart(Vertical):
 
     def compose(self) -> ComposeResult:
         yield ChartLegend()
-        plot = PlotextPlot()
+        plot = LinePlot()
         if look.current().colors16:
             plot.theme = look.PLOT_THEME16
         yield plot
@@ -280,7 +323,10 @@ class TimeChart(Vertical):
             plt.clear_data()
             if figure is not None:
                 self._plot(plt, figure)
-            plot.refresh()
+            if isinstance(plot, LinePlot):
+                plot.redraw()
+            else:
+                plot.refresh()
 
     def figure(self, snapshot: Snapshot | None, width: int, height: int) -> Figure | None:
         """What the plot shows for `snapshot` on `width` x `height` cells, rounded to its dots.
@@ -312,7 +358,11 @@ class TimeChart(Vertical):
                 (x, None if y is None else round(y * spec.scale / step) * step) for x, y in points
             )
 
-        left = min(base[0][0] - span_s / 60.0, -1.0 / 60)
+        # The axis starts at a round number of minutes at or before the oldest column: its ticks
+        # stay where they are while the lines move left a column at a time (a start that moves
+        # with the data shifts every tick a cell per column, repaints the axis rows and reads as
+        # jitter), and the data still fills at least 80 % of the width.
+        left = -nice_top(max(span_s / 60.0 - base[0][0], 1.0 / 60))
 
         def at(t: float) -> float:
             # A change in the column still filling shows at once, at the right edge.
