@@ -11,8 +11,8 @@ from textual.message import Message
 from textual.reactive import var
 from textual.widgets import DataTable
 
+import widgets.look as look
 from monotui.model import Flag, Snapshot, VerdictResult
-from widgets import look
 from widgets.text import key_text, literal, source_problem
 
 COLUMNS = ("flag", "state", "variant", "enter", "targeting")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
+import widgets.look as look
 from monotui.model import AutopilotStatus, Snapshot
-from widgets import look
 from widgets.panel import SnapshotPanel
 from widgets.text import clean
 

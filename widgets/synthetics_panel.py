@@ -9,8 +9,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.geometry import Size
 
+import widgets.look as look
 from monotui.model import MetricLabel, ProbeCell, ProbeState, Snapshot, Synthetics
-from widgets import look
 from widgets.panel import SnapshotPanel
 from widgets.text import clean
 

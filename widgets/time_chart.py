@@ -24,8 +24,8 @@ from textual.reactive import var
 from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
+import widgets.look as look
 from monotui.model import MetricSpec, Sample, Snapshot, VerdictResult, pooled
-from widgets import look
 from widgets.repaint import changed_regions
 from widgets.text import source_problem
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from rich.cells import cell_len
 from rich.text import Text
 
+import widgets.look as look
 from monotui.model import (
     ActionEvent,
     ActionKind,
@@ -17,7 +18,6 @@ from monotui.model import (
     Snapshot,
     VerdictResult,
 )
-from widgets import look
 from widgets.panel import SnapshotPanel
 from widgets.text import clean, source_problem
 
