@@ -19,7 +19,6 @@ from functools import partial
 
 from textual.app import App
 from textual.binding import Binding
-from textual.command import SearchIcon
 from textual.filter import LineFilter
 from textual.message import Message
 from textual.notifications import SeverityLevel
@@ -304,15 +303,6 @@ class MonotuiApp(App[None]):
 
     def action_palette(self) -> None:
         self.action_command_palette()
-
-    def action_command_palette(self) -> None:
-        super().action_command_palette()
-        if self.look.ascii:
-            self.call_after_refresh(self._plain_search_icon)
-
-    def _plain_search_icon(self) -> None:
-        for icon in self.screen.query(SearchIcon):
-            icon.icon = ">"
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         """Textual's filters, then the ASCII net when the look is ASCII."""

@@ -134,6 +134,11 @@ _SINGLE = {
     "↓": "v",
     "⏎": "<",
     "⌫": "<",
+    "🔎": ">",  # the command palette's search icon
+    "▀": "-",  # thick borders (dialogs, the help screen)
+    "▄": "-",
+    "▌": "|",
+    "▐": "|",
 }
 
 
