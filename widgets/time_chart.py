@@ -189,6 +189,15 @@ class LinePlot(PlotextPlot):
         self._shown: Text | None = None
         self._shown_size: Size | None = None
 
+    def on_mount(self) -> None:
+        super().on_mount()
+        # A theme picked from the palette recolours the axes: build the picture again.
+        self.app.theme_changed_signal.subscribe(self, lambda _: self._forget())
+
+    def _forget(self) -> None:
+        self._shown = None
+        self.refresh()
+
     def _build(self) -> Text:
         built = super().render()
         assert isinstance(built, Text)  # plotext's picture, read from its ANSI
