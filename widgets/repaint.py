@@ -26,28 +26,27 @@ def _styles(line: Text) -> list[tuple[str | Style, ...]]:
 
 
 def changed_cells(before: Text, after: Text) -> tuple[int, int] | None:
-    """The cells [start, end) of `after` that differ from `before` (None: the same line). End
-    counts from the end of `after`'s cells; a line that got shorter repaints to its old end."""
+    """The cells [start, end) of the row that differ between `before` and `after`, compared cell
+    by cell where they stand on the screen (None: the same row). A row that changed length
+    repaints from its first difference to the end of the longer one: the cells past the end of
+    the shorter one must be cleared."""
     if before.plain == after.plain and before.spans == after.spans and before.style == after.style:
         return None
-    if before.style != after.style:
-        return 0, max(cell_len(before.plain), cell_len(after.plain))
     a, b = before.plain, after.plain
+    if before.style != after.style:
+        return 0, max(cell_len(a), cell_len(b), 1)
     sa, sb = _styles(before), _styles(after)
     first = 0
     most = min(len(a), len(b))
     while first < most and a[first] == b[first] and sa[first] == sb[first]:
         first += 1
-    last = 0  # characters alike at the end
-    while (
-        last < most - first
-        and a[len(a) - 1 - last] == b[len(b) - 1 - last]
-        and sa[len(a) - 1 - last] == sb[len(b) - 1 - last]
-    ):
-        last += 1
-    start = cell_len(b[:first])
-    end = max(cell_len(b[: len(b) - last]), cell_len(a[: len(a) - last]))
-    return start, max(end, start + 1)
+    start = cell_len(b[:first])  # the same characters before it: the same cells
+    if len(a) != len(b) or cell_len(a) != len(a) or cell_len(b) != len(b):
+        return start, max(cell_len(a), cell_len(b), start + 1)
+    last = len(b)  # one cell a character, the same length: compare from the end in place
+    while last > first and a[last - 1] == b[last - 1] and sa[last - 1] == sb[last - 1]:
+        last -= 1
+    return start, max(last, start + 1)
 
 
 def changed_regions(
