@@ -141,7 +141,7 @@ def watch_run(world: FleetWorld, argv: list[str], full: bytes, presses: Keys) ->
             print(f"  (no full frame in {FRAME_TIMEOUT_S:.0f} s; last: {seen[-1:]!r})", flush=True)
         time.sleep(WARMUP_S)  # benchmark: past the first polls
         since, answered = len(world.fake.requests), world.queries_answered()
-        cpu0, t0, sent0 = session.cpu_s(), time.monotonic(), session.received
+        cpu0, t0, sent0 = session.cpu_s(), time.monotonic(), session.written
         time.sleep(CPU_S)  # benchmark: the window being measured
         elapsed = time.monotonic() - t0
         cpu = 100 * (session.cpu_s() - cpu0) / elapsed
@@ -150,7 +150,7 @@ def watch_run(world: FleetWorld, argv: list[str], full: bytes, presses: Keys) ->
             "frame_s": frame_s,
             "cpu_pct": cpu,
             "rss_mb": session.rss_mb(),
-            "bytes_per_s": (session.received - sent0) / elapsed,
+            "bytes_per_s": (session.written - sent0) / elapsed,
             "threads": threads_of(session.proc.pid),
             "prom_conns": connections_to(session.proc.pid, world.prometheus.port),
             "api_conns": connections_to(session.proc.pid, world.fake.port),

@@ -89,15 +89,21 @@ def fixed_clock() -> None:
     time.tzset()
 
 
-def build(name: str) -> MonotuiApp:
-    """The app in state `name`, polling only when asked (no timers), animations off."""
+def build(name: str, *, ascii: bool = False, colors16: bool = False) -> MonotuiApp:
+    """The app in state `name`, polling only when asked (no timers), animations off; drawn in
+    ASCII or with the 16-colour palette when asked."""
     fixed_clock()
     state = STATES[name]
     demo = build_demo(state.scenario, seed=7, realtime=False, read_only=state.read_only)
     demo.start()
     state.prepare(demo)
     app = MonotuiApp(
-        demo.rollouts, title=f"monotui demo: {state.scenario}", poll=False, started=True
+        demo.rollouts,
+        title=f"monotui demo: {state.scenario}",
+        poll=False,
+        started=True,
+        ascii=ascii,
+        colors16=colors16,
     )
     app.animation_level = "none"
     return app

@@ -12,6 +12,7 @@ import sys
 import termios
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,8 +53,8 @@ class Session:
     started: float
     output: bytearray = field(default_factory=bytearray)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    received: int = 0
-    """Every byte written to the terminal so far (the output keeps only the newest)."""
+    written: int = 0
+    """Bytes the process wrote to the terminal so far (`output` keeps only the last 200 KB)."""
 
     def wait_for(self, marker: bytes, timeout_s: float = 30.0) -> float:
         """Seconds from start until `marker` was written to the terminal."""
@@ -90,15 +91,21 @@ class Session:
         os.close(self.master)
 
 
-def start(argv: list[str], size: tuple[int, int] = (120, 40)) -> Session:
-    """Start `argv` on a fresh pty of `size` (columns, rows)."""
+def start(
+    argv: list[str], size: tuple[int, int] = (120, 40), env: Mapping[str, str | None] | None = None
+) -> Session:
+    """Start `argv` on a fresh pty of `size` (columns, rows); `env` changes the environment
+    (TERM=xterm-256color unless it says otherwise; None removes a variable)."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
-    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(size[0]), "LINES": str(size[1])}
-    env.pop("TEXTUAL", None)
+    changes = {"TERM": "xterm-256color", "COLUMNS": str(size[0]), "LINES": str(size[1])}
+    changes.update(env or {})
+    merged: dict[str, str | None] = {**os.environ, **changes}
+    merged.pop("TEXTUAL", None)
+    child_env = {k: v for k, v in merged.items() if v is not None}
     started = time.monotonic()
     proc = subprocess.Popen(
-        argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
+        argv, stdin=slave, stdout=slave, stderr=slave, env=child_env, start_new_session=True
     )
     os.close(slave)
     session = Session(proc, master, started)
@@ -112,7 +119,7 @@ def start(argv: list[str], size: tuple[int, int] = (120, 40)) -> Session:
             if not chunk:
                 return
             with session.lock:
-                session.received += len(chunk)
+                session.written += len(chunk)
                 session.output += chunk
                 del session.output[:-200_000]
 

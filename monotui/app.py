@@ -12,7 +12,6 @@ No worker error can end the app.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -20,6 +19,8 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from textual.app import App
+from textual.binding import Binding
+from textual.filter import LineFilter
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen
@@ -36,7 +37,8 @@ from monotui.screens.help import HelpScreen
 from monotui.screens.palette import FleetCommands, RolloutCommands
 from monotui.screens.steering import Steering
 from monotui.screens.store import SnapshotStore
-from widgets import EventLog
+from monotui.terminal import Terminal
+from widgets import EventLog, look
 from widgets.text import clean
 
 TOAST_CHARS = 72
@@ -59,6 +61,9 @@ class Fleet:
     it found or not)."""
     inferred: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     """Per rollout, how discovery inferred its settings (key -> how): shown on the help screen."""
+    pace: float = 1.0
+    """The rollouts' seconds per real second: the demo's world runs `--speed` times faster, so
+    its intervals (in simulated seconds) are polled that much sooner."""
 
 
 Boot = Callable[[], Fleet]
@@ -113,9 +118,21 @@ class MonotuiApp(App[None]):
         started: bool = False,
         boot: Boot | None = None,
         concurrency: int | None = None,
+        ascii: bool = False,
+        colors16: bool | None = False,
     ) -> None:
-        """`poll` False: each rollout is cycled once at start and never again (tests)."""
+        """`poll` False: each rollout is cycled once at start and never again (tests). `ascii`:
+        draw with ASCII only; `colors16`: the 16-colour palette (None: when the terminal has
+        only 16 colours, as Rich reads it from TERM and COLORTERM; run_app asks for that)."""
         super().__init__()
+        if colors16 is None:
+            colors16 = self.console.color_system in ("standard", "windows")
+        self.look = look.look_for(ascii=ascii, colors16=colors16)
+        look.use(self.look)  # once, before any widget draws
+        self._ascii_filters: list[LineFilter] = [look.AsciiFilter()] if ascii else []
+        if colors16 and not self.no_color:
+            self.register_theme(look.theme16())
+            self.theme = "monotui-16"
         self.fleet = Fleet(list(rollouts), started=started)
         self.boot = boot
         self.booted = threading.Event()
@@ -189,6 +206,7 @@ class MonotuiApp(App[None]):
                 failed=self._cycle_failed,
                 started=self.fleet.started,
                 concurrency=self.concurrency or DEFAULT_CONCURRENCY,
+                pace=self.fleet.pace,
             )
             self.scheduler.start()
         elif not self.fleet.started:
@@ -329,6 +347,17 @@ class MonotuiApp(App[None]):
     def action_palette(self) -> None:
         self.action_command_palette()
 
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, then the ASCII net when the look is ASCII."""
+        return [*super().get_line_filters(), *self._ascii_filters]
+
+    def get_key_display(self, binding: Binding) -> str:
+        """Keys as Textual shows them; in ASCII, their names (enter, not ⏎)."""
+        shown = super().get_key_display(binding)
+        if self.look.ascii and not shown.isascii():
+            return binding.key
+        return shown
+
     def _rollout(self, name: str) -> Rollout:
         return next(r for r in self.rollouts if r.name == name)
 
@@ -353,23 +382,26 @@ def run_app(
     notes: Sequence[str] = (),
     inferred: Mapping[str, Mapping[str, str]] | None = None,
     badges: dict[str, str] | None = None,
+    terminal: Terminal | None = None,
 ) -> int:
     """Run the cockpit until the user quits; then close the rollouts (weights stay as they are).
     Returns the exit code: 0 after `q`, 1 when the app crashed (never 0 after a crash).
 
     With `boot`, the rollouts are built after the first frame (see the module's docstring).
     `notes` are shown once the rollouts are; `inferred` on the help screen (see `Fleet`);
-    `badges`: each cluster's badge colour (monotui.clusters.badges).
+    `badges`: each cluster's badge colour (monotui.clusters.badges); `terminal`: how to draw
+    (monotui.terminal.settle; default: Unicode, mouse on).
     """
-    app = MonotuiApp(rollouts, title=title, boot=boot)
+    terminal = terminal or Terminal(ascii=False, mouse=True)
+    app = MonotuiApp(rollouts, title=title, boot=boot, ascii=terminal.ascii, colors16=None)
     if close is not None:
         app.fleet.close = close
     app.fleet.notes = notes
     app.fleet.inferred = inferred or {}
     app.fleet.badges = dict(badges or {})
     try:
-        # Over ssh the demo host turns mouse tracking off: plain selection works, no mouse traffic.
-        app.run(mouse=os.environ.get("MONOTUI_MOUSE", "on").lower() not in ("off", "0", "no"))
+        # Off over ssh (unless asked): plain selection works, and no mouse traffic.
+        app.run(mouse=terminal.mouse)
     finally:
         # A quit during the start: the boot thread still finishes (Textual's run joins its
         # threads), and what it built is closed here like the rest.

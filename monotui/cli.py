@@ -25,7 +25,7 @@ from monotui.commands import (
     status,
     watch,
 )
-from monotui.commands.common import add_common, with_defaults
+from monotui.commands.common import add_common, add_terminal, with_defaults
 from monotui.errors import MonotuiError
 from monotui.outside_text import literal, redact_urls_in
 
@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action=_Version, help="print the version and exit")
     add_common(parser, top=True)  # `monotui -c FILE` is `monotui watch -c FILE`
+    add_terminal(parser, top=True)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
     for command in COMMANDS:
         command.register(sub)

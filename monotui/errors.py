@@ -15,6 +15,12 @@ class ConfigError(MonotuiError):
     exit_code = 2
 
 
+class TerminalError(MonotuiError):
+    """The terminal cannot show the cockpit (TERM=dumb, or no terminal at all)."""
+
+    exit_code = 2
+
+
 class NotFoundError(MonotuiError):
     """A named resource (route, rollout, flag) does not exist."""
 

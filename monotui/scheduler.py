@@ -56,12 +56,16 @@ class PollScheduler:
         clock: Callable[[], float] = time.monotonic,
         started: bool = False,
         lane: Lane = cluster_lane,
+        pace: float = 1.0,
     ) -> None:
-        """`started`: the rollouts were already started (their first cycle is a plain one)."""
+        """`started`: the rollouts were already started (their first cycle is a plain one).
+        `pace`: the rollouts' seconds per second of `clock` (the demo's world runs `--speed`
+        times faster: its 10 s interval is one real second at speed 10)."""
         self._rollouts = {r.name: r for r in rollouts}
         self._deliver = deliver
         self._failed = failed or (lambda name, exc: log.error("poll of %s failed: %s", name, exc))
         self._clock = clock
+        self._pace = pace if pace > 0 else 1.0
         lanes: dict[str, int] = {}
         for r in rollouts:
             lanes[lane(r)] = lanes.get(lane(r), 0) + 1
@@ -119,7 +123,7 @@ class PollScheduler:
                     continue
                 heapq.heappop(self._due)
                 rollout = self._rollouts[name]
-                nxt = max(due + rollout.config.interval_s, self._clock())
+                nxt = max(due + rollout.config.interval_s / self._pace, self._clock())
                 heapq.heappush(self._due, (nxt, name))
                 if name in self._in_flight:
                     # Not through the pool: its workers may all be stuck on slow sources.

@@ -214,3 +214,38 @@ def test_closing_a_rollout_closes_its_sources() -> None:
     rollout: Rollout = assemble(cfg, router=Router())
     rollout.close()
     assert closed == ["router"]
+
+
+def test_the_demo_is_polled_at_its_pace_not_at_its_simulated_interval() -> None:
+    # The demo's intervals are simulated seconds (10 s at speed 10): a scheduler with pace 10
+    # polls every real second. Two rollouts with the same interval, one scheduler each: the one
+    # at pace 8 polls about 8x as often as the one at pace 1.
+    demo = build_demo("healthy", realtime=False)
+    demo.start()
+    for rollout in demo.rollouts:
+        rollout.config = rollout.config.model_copy(update={"interval_s": 0.8})
+    fast, slow = demo.rollouts
+    counts = {fast.name: 0, slow.name: 0}
+    lock = threading.Lock()
+
+    def deliver(name: str, snapshot: object) -> None:
+        with lock:
+            counts[name] += 1
+
+    schedulers = [
+        PollScheduler([fast], deliver=deliver, started=True, pace=8.0),
+        PollScheduler([slow], deliver=deliver, started=True),
+    ]
+    for scheduler in schedulers:
+        scheduler.start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with lock:
+            if counts[fast.name] >= 16:
+                break
+        time.sleep(0.01)  # the clock is the thing under test here
+    for scheduler in schedulers:
+        scheduler.stop()
+    with lock:
+        assert counts[fast.name] >= 16
+        assert counts[slow.name] <= counts[fast.name] // 3  # about 8x fewer

@@ -29,3 +29,19 @@ def test_cockpit_states(name: str, snap_compare: Any) -> None:
             await settle(pilot)
 
     assert snap_compare(build(name), terminal_size=state.size, run_before=run_before)
+
+
+@pytest.mark.parametrize("look", ["16-colours", "ascii"])
+def test_cockpit_on_a_plain_terminal(look: str, snap_compare: Any) -> None:
+    # The failing canary at 80x24 as a 16-colour terminal (TERM=xterm) and a console without the
+    # glyphs (TERM=linux) draw it: canary and baseline apart and neither red; ASCII only.
+    state = STATES["cockpit-80x24"]
+    app = build(state.name, ascii=look == "ascii", colors16=look == "16-colours")
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        for key in state.keys:
+            await pilot.press(key)
+            await settle(pilot)
+
+    assert snap_compare(app, terminal_size=state.size, run_before=run_before)

@@ -11,15 +11,22 @@ from textual.message import Message
 from textual.reactive import var
 from textual.widgets import DataTable
 
+import widgets.look as look
 from monotui.model import Flag, Snapshot, VerdictResult
 from widgets.text import key_text, literal, source_problem
 
-COLUMNS = ("flag", "state", "variant", "enter →", "targeting")
+COLUMNS = ("flag", "state", "variant", "enter", "targeting")
 """Narrow enough for half of a 120-column terminal: the default variant and its value share a
-column, and `enter →` names only where a toggle goes (the state column says where it is now)."""
+column, and `enter →` names only where a toggle goes (the state column says where it is now); the
+column's key is "enter", its label has the look's arrow."""
 MAX_CELL = 28
 """Longer variants end in …; the targeting gets what is left of the width. So the table never needs
 a horizontal scrollbar."""
+
+
+def column_label(column: str) -> str:
+    """A column's heading: `enter →` says enter sets what the column shows."""
+    return f"enter {look.current().arrow}" if column == "enter" else column
 
 
 def flag_row(flag: Flag, *, kill_switch: bool, read_only: bool) -> tuple[Text, ...]:
@@ -109,7 +116,7 @@ class FlagsTable(DataTable[Text]):
 
     def on_mount(self) -> None:
         for column in COLUMNS:
-            self.add_column(column, key=column)
+            self.add_column(column_label(column), key=column)
         self.border_title = "flags"
         self.watch_snapshot(self.snapshot)
 
@@ -167,7 +174,7 @@ class FlagsTable(DataTable[Text]):
         """The width left for the last column (targeting), so no horizontal scrollbar is needed."""
         padding = 2 * self.cell_padding
         used = sum(
-            max([len(name), *(row[i].cell_len for row in rows)]) + padding
+            max([len(column_label(name)), *(row[i].cell_len for row in rows)]) + padding
             for i, name in enumerate(COLUMNS[:-1])
         )
         width = self.scrollable_content_region.width or self.size.width

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+import widgets.look as look
 from monotui.model import AutopilotStatus, Snapshot
 from widgets.panel import SnapshotPanel
 from widgets.text import clean
@@ -48,15 +49,16 @@ class PlanPanel(SnapshotPanel):
         if snapshot is None:
             text.append("NO DATA", style="bold yellow")
             return text
+        drawn = look.current()
         plan = snapshot.plan
         current = plan.index
         text.append("steps ")
         if plan.canary_pct == 0:
             text.append(" 0 ", style="bold reverse magenta")
-            text.append(" → ", style="dim")
+            text.append(drawn.then, style="dim")
         for i, step in enumerate(plan.steps):
             if i:
-                text.append(" → ", style="dim")
+                text.append(drawn.then, style="dim")
             if i == current and step == plan.canary_pct:
                 text.append(f" {step} ", style="bold reverse green")
             elif i == current:
@@ -77,8 +79,8 @@ class PlanPanel(SnapshotPanel):
             cells = 10
             filled = round(done * cells)
             text.append("  ")
-            text.append("▰" * filled, style="green")
-            text.append("▱" * (cells - filled), style="dim")
+            text.append(drawn.done * filled, style="green")
+            text.append(drawn.left * (cells - filled), style="dim")
         else:
             text.append("none")
         text.append(f"  automation {clean(snapshot.policy)}")
@@ -87,9 +89,9 @@ class PlanPanel(SnapshotPanel):
         text.append("\nnext ")
         if pilot is not None:  # the autopilot acts, not this cockpit: show its move
             text.append(f"autopilot {clean(pilot.holder)}: ", style="cyan")
-            text.append(clean(pilot.next_move) or "—", style="bold")
+            text.append(clean(pilot.next_move) or drawn.dash, style="bold")
             return text
-        text.append(clean(snapshot.next_action) or "—", style="bold")
+        text.append(clean(snapshot.next_action) or drawn.dash, style="bold")
         return text
 
 

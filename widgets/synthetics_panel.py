@@ -9,6 +9,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.geometry import Size
 
+import widgets.look as look
 from monotui.model import MetricLabel, ProbeCell, ProbeState, Snapshot, Synthetics
 from widgets.panel import SnapshotPanel
 from widgets.text import clean
@@ -21,7 +22,6 @@ STATE_STYLES = {
     ProbeState.STALE: "bold yellow",
     ProbeState.ERROR: "bold magenta",
 }
-BLOCKS = "▁▂▃▄▅▆▇█"
 SPARK = 8
 """Recent results in a cell's sparkline."""
 
@@ -30,8 +30,9 @@ def sparkline(recent: tuple[float, ...], n: int = SPARK) -> Text:
     """Each recent reading's share of passing probes as a bar: full and green when all passed,
     low and red when all failed."""
     text = Text(end="")
+    blocks = look.current().spark
     for share in recent[-n:]:
-        block = BLOCKS[min(len(BLOCKS) - 1, max(0, round(share * (len(BLOCKS) - 1))))]
+        block = blocks[min(len(blocks) - 1, max(0, round(share * (len(blocks) - 1))))]
         text.append(block, style="green" if share >= 1 else "red" if share <= 0 else "yellow")
     return text
 

@@ -20,11 +20,14 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.events import Resize
+from textual.geometry import Size
 from textual.reactive import var
 from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
+import widgets.look as look
 from monotui.model import MetricSpec, Sample, Snapshot, VerdictResult, pooled
+from widgets.repaint import changed_regions
 from widgets.text import source_problem
 
 Point = tuple[float, float | None]
@@ -35,8 +38,6 @@ Point = tuple[float, float | None]
 # each, in order.
 plotext_utility.no_duplicates = lambda data: list(dict.fromkeys(data))
 
-BASELINE_COLOR = "blue+"
-CANARY_COLOR = "orange"
 THRESHOLD_COLOR = "red"
 WEIGHT_MARK_COLOR = "gray"
 VERDICT_MARK_COLORS = {
@@ -172,12 +173,62 @@ class ChartLegend(Widget):
         self.text = Text(end="")
 
     def show(self, text: Text) -> None:
-        """Replace the line; only this widget repaints."""
-        self.text = text
-        self.refresh()
+        """Replace the line; only the cells that changed repaint (a value, not the names)."""
+        before, self.text = self.text, text
+        changed = changed_regions([before], [text], self.size.width)
+        if changed is None or not before.plain:
+            self.refresh()
+        elif changed:
+            self.refresh(*changed)
 
     def render(self) -> Text:
         return self.text
+
+
+class LinePlot(PlotextPlot):
+    """A plotext plot that repaints only the rows that changed when it is replotted: a new column
+    moves the lines, not the axes, the limit or the empty rows, and over ssh every repainted row
+    is bytes on the link."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._shown: Text | None = None
+        self._shown_size: Size | None = None
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        # A theme picked from the palette recolours the axes: build the picture again.
+        self.app.theme_changed_signal.subscribe(self, lambda _: self._forget())
+
+    def _forget(self) -> None:
+        self._shown = None
+        self.refresh()
+
+    def _build(self) -> Text:
+        built = super().render()
+        assert isinstance(built, Text)  # plotext's picture, read from its ANSI
+        self._shown, self._shown_size = built, self.size
+        return built
+
+    def redraw(self) -> None:
+        """The data changed: build the picture now and repaint the rows that differ."""
+        before, size = self._shown, self._shown_size
+        after = self._build()
+        old = list(before.split()) if before is not None else None
+        new = list(after.split())
+        if old is None or size != self.size or len(old) != len(new):
+            self.refresh()
+            return
+        changed = changed_regions(old, new, self.size.width)
+        if changed is None:
+            self.refresh()
+        elif changed:
+            self.refresh(*changed)
+
+    def render(self) -> Text:
+        if self._shown is None or self._shown_size != self.size:
+            return self._build()
+        return self._shown
 
 
 class TimeChart(Vertical):
@@ -206,7 +257,10 @@ class TimeChart(Vertical):
 
     def compose(self) -> ComposeResult:
         yield ChartLegend()
-        yield PlotextPlot()
+        plot = LinePlot()
+        if look.current().colors16:
+            plot.theme = look.PLOT_THEME16
+        yield plot
 
     def on_mount(self) -> None:
         self.border_title = f"{self.METRIC.replace('_', ' ')} (x: minutes)"
@@ -240,13 +294,19 @@ class TimeChart(Vertical):
             return text
         _, spec = found
         pair = snapshot.current(self.METRIC)
-        # Without colour (NO_COLOR) the lines differ by their marks, and the legend shows them.
+        # Without colour (NO_COLOR) the lines differ by their marks, and the legend shows them;
+        # in ASCII they always do (plain markers, not braille).
+        drawn = look.current()
         base_sign, canary_sign, limit_sign = (
-            ("⣀", CANARY_NO_COLOR, "─") if self._no_color else "━━━"
+            (drawn.baseline_marker, drawn.canary_marker, drawn.line)
+            if drawn.ascii
+            else ("⣀", CANARY_NO_COLOR, "─")
+            if self._no_color
+            else (drawn.line,) * 3
         )
-        text.append(f"{base_sign} base ", style="bold blue")
+        text.append(f"{base_sign} base ", style=f"bold {drawn.baseline}")
         text.append(spec.format(pair.baseline))
-        text.append(f" {canary_sign} canary ", style="bold dark_orange")
+        text.append(f" {canary_sign} canary ", style=f"bold {drawn.canary}")
         text.append(spec.format(pair.canary))
         if spec.limit is not None:
             text.append(f" {limit_sign} limit ", style="bold red")
@@ -278,7 +338,10 @@ class TimeChart(Vertical):
             plt.clear_data()
             if figure is not None:
                 self._plot(plt, figure)
-            plot.refresh()
+            if isinstance(plot, LinePlot):
+                plot.redraw()
+            else:
+                plot.refresh()
 
     def figure(self, snapshot: Snapshot | None, width: int, height: int) -> Figure | None:
         """What the plot shows for `snapshot` on `width` x `height` cells, rounded to its dots.
@@ -292,7 +355,7 @@ class TimeChart(Vertical):
         index, spec = found
         columns = max(width - _Y_AXIS_COLUMNS, 1)
         rows = max(height - _X_AXIS_ROWS, 1)
-        dots = rows * 4  # braille: four dots a row
+        dots = rows * (1 if look.current().ascii else 4)  # braille: four dots a row
         samples = snapshot.samples
         span_s = column_span_s(snapshot.t - samples[0].t, columns)
         edge = math.floor(snapshot.t / span_s) * span_s  # the newest complete column ends here
@@ -310,7 +373,11 @@ class TimeChart(Vertical):
                 (x, None if y is None else round(y * spec.scale / step) * step) for x, y in points
             )
 
-        left = min(base[0][0] - span_s / 60.0, -1.0 / 60)
+        # The axis starts at a round number of minutes at or before the oldest column: its ticks
+        # stay where they are while the lines move left a column at a time (a start that moves
+        # with the data shifts every tick a cell per column, repaints the axis rows and reads as
+        # jitter), and the data still fills at least 80 % of the width.
+        left = -nice_top(max(span_s / 60.0 - base[0][0], 1.0 / 60))
 
         def at(t: float) -> float:
             # A change in the column still filling shows at once, at the right edge.
@@ -350,10 +417,13 @@ class TimeChart(Vertical):
             p.vline(x, color)  # type: ignore[attr-defined]
         if figure.limit is not None:
             p.hline(figure.limit, THRESHOLD_COLOR)  # type: ignore[attr-defined]
-        canary_marker = CANARY_NO_COLOR if self._no_color else "braille"
+        drawn = look.current()
+        canary_marker = drawn.canary_marker
+        if self._no_color and not drawn.ascii:
+            canary_marker = CANARY_NO_COLOR
         for points, color, marker in (
-            (figure.base, BASELINE_COLOR, "braille"),
-            (figure.canary, CANARY_COLOR, canary_marker),
+            (figure.base, drawn.baseline_plot, drawn.baseline_marker),
+            (figure.canary, drawn.canary_plot, canary_marker),
         ):
             for xs, ys in segments(points):
                 if len(xs) == 1:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from rich.cells import cell_len
 from rich.text import Text
 
+import widgets.look as look
 from monotui.model import (
     ActionEvent,
     ActionKind,
@@ -58,7 +59,10 @@ def metric_line(metric: MetricVerdict, spec: MetricSpec | None, width: int = 200
     # A critical metric's name is bold: its FAIL alone fails the verdict (Mann-Whitney).
     text.append(f"{clean(title)[:12]:<12} ", style="bold" if metric.critical else "")
     text.append(f"{metric.label.value:<6}", style=LABEL_STYLES.get(metric.label, ""))
-    text.append(f" {metric_value(spec, metric.baseline)} → {metric_value(spec, metric.canary)}")
+    arrow = look.current().arrow
+    text.append(
+        f" {metric_value(spec, metric.baseline)} {arrow} {metric_value(spec, metric.canary)}"
+    )
     extras: list[tuple[str, str]] = []  # (text, style), most important first
     ev = metric.evidence
     if ev is not None:

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from rich.text import Text
 
+import widgets.look as look
 from monotui.model import Snapshot
 from widgets.panel import SnapshotPanel
 from widgets.text import source_problem
 
-STABLE_STYLE = "blue"
-CANARY_STYLE = "dark_orange"
-
 
 def bar(pct: float, width: int, style: str) -> Text:
-    """A horizontal bar of `pct` percent of `width` cells, with eighth-cell resolution."""
+    """A horizontal bar of `pct` percent of `width` cells, with eighth-cell resolution (whole
+    cells in ASCII)."""
+    drawn = look.current()
     cells = max(0.0, min(100.0, pct)) / 100.0 * width
     full = int(cells)
     eighths = int((cells - full) * 8)
-    partial = " ▏▎▍▌▋▊▉"[eighths] if eighths and full < width else ""
-    text = Text("█" * full + partial, style=style, end="")
-    text.append("·" * (width - full - len(partial)), style="dim")
+    partial = drawn.bar_eighths[eighths] if drawn.bar_eighths and eighths and full < width else ""
+    text = Text(drawn.bar_full * full + partial, style=style, end="")
+    text.append(drawn.bar_empty * (width - full - len(partial)), style="dim")
     return text
 
 
@@ -51,7 +51,8 @@ class WeightsPanel(SnapshotPanel):
         text.append(" " * label_w)
         text.append_text(_heading("configured", source_problem(snapshot, "router"), column_w))
         text.append_text(_heading("observed", source_problem(snapshot, "metrics"), column_w))
-        for name, style in (("stable", STABLE_STYLE), ("canary", CANARY_STYLE)):
+        drawn = look.current()
+        for name, style in (("stable", drawn.baseline), ("canary", drawn.canary)):
             text.append(f"\n{name:<{label_w}}")
             if weights is None:
                 text.append(f"{'NO DATA':<{column_w}}", style="bold yellow")

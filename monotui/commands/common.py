@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from monotui.events import EventBus
     from monotui.registry import BuildContext
     from monotui.rollout import Rollout
+    from monotui.terminal import Terminal
 
 COMMON = (
     "config",
@@ -27,8 +28,10 @@ COMMON = (
     "prometheus",
     "read_only",
     "dry_run",
+    "ascii",
+    "mouse",
 )
-FLAGS = ("read_only", "dry_run", "all_namespaces", "discover")
+FLAGS = ("read_only", "dry_run", "all_namespaces", "discover", "ascii", "mouse")
 
 
 def add_common(p: argparse.ArgumentParser, *, top: bool = False) -> None:
@@ -79,6 +82,34 @@ def add_common(p: argparse.ArgumentParser, *, top: bool = False) -> None:
     p.add_argument(
         "--dry-run", action="store_true", default=flag, help="print the patch, send nothing"
     )
+
+
+def add_terminal(p: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """--ascii and --mouse, for the commands that open the cockpit (SUPPRESS on a subcommand,
+    like add_common)."""
+    flag: Any = False if top else argparse.SUPPRESS
+    p.add_argument(
+        "--ascii",
+        action="store_true",
+        default=flag,
+        help="draw with ASCII only (automatic for TERM=linux or vt100, or a locale without "
+        "UTF-8; MONOTUI_ASCII=1 too)",
+    )
+    p.add_argument(
+        "--mouse",
+        action="store_true",
+        default=flag,
+        help="track the mouse even over ssh (off there by default, so plain selection and copy "
+        "work; MONOTUI_MOUSE=on/off too)",
+    )
+
+
+def terminal(args: argparse.Namespace, plain: str = "monotui status") -> Terminal:
+    """How the cockpit draws here; a terminal that cannot show it (TERM=dumb, no terminal) is
+    refused with TerminalError (exit 2) naming `plain`, the command that shows it as text."""
+    from monotui.terminal import settle
+
+    return settle(ascii=bool(args.ascii), mouse=bool(args.mouse), plain=plain)
 
 
 def add_rollout(p: argparse.ArgumentParser, *, required: bool = False) -> None:

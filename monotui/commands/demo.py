@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from monotui.commands.common import add_terminal, terminal
 from monotui.sim.scenarios import SCENARIOS
 
 if TYPE_CHECKING:
@@ -85,6 +86,7 @@ def register(sub: Any) -> None:
         help="also send the demo's notifications to this webhook (a Slack incoming webhook "
         "gets Slack's shape, any other URL the generic JSON)",
     )
+    add_terminal(p)
     p.set_defaults(run=run)
 
 
@@ -109,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         demo = build()
         with notifying(args.notify, demo, headless=True):
             return run_headless(demo, args.duration, sys.stdout)
+    drawing = terminal(args, plain="monotui demo --headless")
     from monotui.app import Fleet, run_app
 
     if args.fleet:
@@ -126,10 +129,11 @@ def run(args: argparse.Namespace) -> int:
         # argparse already checked scenario, speed and policy, so nothing here exits with 2.
         demo = build()
         closing.enter_context(notifying(args.notify, demo, headless=False))
-        return Fleet(demo.rollouts)
+        # Polled once a real second at any speed (the intervals are in simulated seconds).
+        return Fleet(demo.rollouts, pace=demo.speed)
 
     with closing:
-        return run_app(title=f"monotui demo: {args.scenario}", boot=boot)
+        return run_app(title=f"monotui demo: {args.scenario}", boot=boot, terminal=drawing)
 
 
 def _fleet(args: argparse.Namespace) -> int:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from monotui.commands.common import add_common, session
+from monotui.commands.common import add_common, add_terminal, session, terminal
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("watch", help="the cockpit against the configured cluster (default)")
     add_common(p)
+    add_terminal(p)
     p.set_defaults(run=run)
 
 
@@ -19,7 +20,9 @@ def run(args: argparse.Namespace) -> int:
     Where the rollouts live in Kubernetes, the cockpit follows their autopilot Leases: it shows
     the holder and defers its own automation to a live one (monotui.autopilot.window). Routes
     are read from one list+watch per kind and namespace, and a fleet may span clusters
-    (monotui.clusters): each gets its badge colour."""
+    (monotui.clusters): each gets its badge colour. A terminal that cannot show the cockpit is
+    refused before anything is read."""
+    drawing = terminal(args)
     built = session(args, shared_reads=True)
     from monotui.app import run_app
     from monotui.autopilot.window import LeaseWindows
@@ -48,4 +51,5 @@ def run(args: argparse.Namespace) -> int:
         notes=built.loaded.notes,
         inferred=built.loaded.sources,
         badges={b.name: b.color for b in badges(built.config)},
+        terminal=drawing,
     )

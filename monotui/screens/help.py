@@ -21,7 +21,8 @@ PANELS = (
     ("header", "rollout, namespace@context, phase, backend, policy, READ-ONLY/DRY-RUN, data age"),
     (
         "error rate",
-        "baseline (blue) vs canary (orange) in %, x in minutes; the red line is the failure limit; "
+        "baseline vs canary in % (the legend shows each one's colour and mark), x in minutes; "
+        "the red line is the failure limit; "
         "grey marks: weight changes, coloured marks: verdict changes. A column is drawn once its "
         "time span is over; the legend above shows the newest values. Without colour (NO_COLOR) "
         "the canary is drawn in •",

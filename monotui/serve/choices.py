@@ -27,10 +27,14 @@ class Choice:
     scenario: str = DEFAULT_SCENARIO
     speed: float = 10.0
     seed: int = 7
+    ascii: bool = False
+    """Draw with ASCII only (a visitor on a console without the glyphs: `ssh -t host --ascii`)."""
+    mouse: bool = False
+    """Track the mouse (off by default over ssh: plain selection works)."""
 
     def demo_args(self) -> list[str]:
         """The `monotui demo` flags for this choice."""
-        return [
+        args = [
             "demo",
             "--scenario",
             self.scenario,
@@ -39,6 +43,7 @@ class Choice:
             "--seed",
             str(self.seed),
         ]
+        return args + ["--ascii"] * self.ascii + ["--mouse"] * self.mouse
 
 
 class RefusedChoice(Exception):
@@ -58,7 +63,7 @@ def usage(port: int | None = None) -> str:
     where = f"-p {port} " if port else ""
     return (
         f"usage: ssh -t {where}HOST [{'|'.join(SCENARIOS)}] [--speed {MIN_SPEED:g}..{MAX_SPEED:g}]"
-        f" [--seed N], or ssh {where}SCENARIO@HOST"
+        f" [--seed N] [--ascii] [--mouse], or ssh {where}SCENARIO@HOST"
     )
 
 
@@ -83,12 +88,15 @@ def _parse(words: list[str], choice: Choice, port: int | None) -> Choice:
     if words and words[0] == "demo":
         words = words[1:]
     scenario, speed, seed = choice.scenario, choice.speed, choice.seed
+    switches = {"--ascii": False, "--mouse": False}
     rest = iter(words)
     for word in rest:
         name, has_value, inline = word.partition("=")
         if word in ("help", "-h", "--help"):
             raise HelpAsked(usage(port))
-        if word in SCENARIOS:
+        if word in switches:
+            switches[word] = True
+        elif word in SCENARIOS:
             scenario = word
         elif name in ("--scenario", "--speed", "--seed"):
             value = inline if has_value else next(rest, None)
@@ -105,7 +113,13 @@ def _parse(words: list[str], choice: Choice, port: int | None) -> Choice:
                 f"{shown(word)} is not a demo choice (this host runs only the monotui demo); "
                 f"{usage(port)}"
             )
-    return Choice(scenario=scenario, speed=speed, seed=seed)
+    return Choice(
+        scenario=scenario,
+        speed=speed,
+        seed=seed,
+        ascii=switches["--ascii"],
+        mouse=switches["--mouse"],
+    )
 
 
 def _scenario(value: str, port: int | None) -> str:
