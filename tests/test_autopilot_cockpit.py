@@ -129,7 +129,8 @@ async def test_a_cockpit_on_auto_never_writes_while_an_autopilot_holds_the_lease
             assert [e.outcome for e in refused] == ["refused"]  # told once, not at every poll
 
             assert pilot.terminate() == 0  # the Lease is released ...
-            await until(ui, lambda: canary(fake_kube) == 50, timeout_s=10)  # ... so it acts
+            # ... so it acts: the windows' next read (2 s) and a poll; 20 s on a loaded machine
+            await until(ui, lambda: canary(fake_kube) == 50, timeout_s=20)
             assert len(writes_by(fake_kube, "alice")) == 2  # the key's, then its own advance
             await until(ui, lambda: "autopilot: none" in screen_text(app), 5)
     finally:
