@@ -32,6 +32,7 @@ class PlanPanel(SnapshotPanel):
             int(self._held(snapshot)),
             snapshot.hold_s,
             snapshot.next_action,
+            snapshot.split_disagreement is not None,
             snapshot.policy,
             (pilot.holder, pilot.next_move) if pilot is not None else None,
         )
@@ -90,6 +91,9 @@ class PlanPanel(SnapshotPanel):
         if pilot is not None:  # the autopilot acts, not this cockpit: show its move
             text.append(f"autopilot {clean(pilot.holder)}: ", style="cyan")
             text.append(clean(pilot.next_move) or drawn.dash, style="bold")
+            return text
+        if snapshot.split_disagreement is not None:  # a key moves the route, not the traffic
+            text.append("the traffic ignores the route", style="bold yellow")
             return text
         text.append(clean(snapshot.next_action) or drawn.dash, style="bold")
         return text

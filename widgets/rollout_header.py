@@ -38,8 +38,8 @@ def autopilot_text(status: AutopilotStatus) -> Text:
 
 
 class RolloutHeader(SnapshotPanel):
-    """name · namespace/context · phase · backend · policy · autopilot · READ-ONLY / DRY-RUN ·
-    data age."""
+    """name · namespace/context · phase · OFF ROUTE · backend · policy · autopilot ·
+    READ-ONLY / DRY-RUN · data age."""
 
     DEFAULT_CSS = """
     RolloutHeader {
@@ -68,6 +68,7 @@ class RolloutHeader(SnapshotPanel):
             data_age,
             _autopilot_digest(snapshot.autopilot),
             _impact(snapshot),
+            snapshot.split_disagreement is not None,
         )
 
     def draw(self, snapshot: Snapshot | None, width: int) -> Text:
@@ -86,6 +87,10 @@ class RolloutHeader(SnapshotPanel):
         text.append(f"  {clean(where)}", style="dim")
         text.append("  ")
         text.append(snapshot.phase.value, style=PHASE_STYLES.get(snapshot.phase, "bold"))
+        if snapshot.split_disagreement is not None:
+            # Before everything the keys would act on: they move the route, not the traffic.
+            text.append("  ")
+            text.append(" OFF ROUTE ", style="bold reverse yellow")
         impact = _impact(snapshot)
         if impact:
             # The live impact meter: bad requests served beyond the baseline's rate so far.

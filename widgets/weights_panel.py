@@ -38,6 +38,7 @@ class WeightsPanel(SnapshotPanel):
             observed,
             source_problem(snapshot, "router"),
             source_problem(snapshot, "metrics"),
+            snapshot.split_disagreement is not None,
         )
 
     def draw(self, snapshot: Snapshot | None, width: int) -> Text:
@@ -50,7 +51,13 @@ class WeightsPanel(SnapshotPanel):
         text = Text(end="", no_wrap=True, overflow="ellipsis")
         text.append(" " * label_w)
         text.append_text(_heading("configured", source_problem(snapshot, "router"), column_w))
-        text.append_text(_heading("observed", source_problem(snapshot, "metrics"), column_w))
+        # The router and the traffic disagree: the observed side says so, not in the normal
+        # colour (the header and the plan say by how much).
+        off = snapshot is not None and snapshot.split_disagreement is not None
+        problem = source_problem(snapshot, "metrics")
+        if off and problem is None:
+            problem = Text(" OFF ", style="bold reverse yellow", end="")
+        text.append_text(_heading("observed", problem, column_w))
         drawn = look.current()
         for name, style in (("stable", drawn.baseline), ("canary", drawn.canary)):
             text.append(f"\n{name:<{label_w}}")
@@ -65,7 +72,7 @@ class WeightsPanel(SnapshotPanel):
             else:
                 fvalue = getattr(split, name)
                 text.append_text(bar(fvalue, bar_w, style))
-                text.append(f" {fvalue:>5.1f} %")
+                text.append(f" {fvalue:>5.1f} %", style="bold yellow" if off else "")
         return text
 
 

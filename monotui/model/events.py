@@ -77,7 +77,9 @@ class VerdictChanged(Event):
 class OutsideChange(Event):
     """Someone else changed what we watch: the weights, the flags or the automation pause."""
 
-    what: str = "weights"  # weights | flags | pause
+    what: str = (
+        "weights"  # weights | flags | pause | traffic (it stopped or resumed following the route)
+    )
 
     @property
     def kind(self) -> str:

@@ -116,6 +116,7 @@ class Observer:
         self._counted_until: float | None = None  # the end of the newest counted span
         self._verdict = Verdict.no_data("no samples yet")
         self._verdict_changes: tuple[tuple[float, VerdictResult], ...] = ()
+        self._split_off = False  # the traffic did not follow the route at the last observation
         self._stop_watch: Callable[[], None] | None = None
 
     @property
@@ -175,7 +176,21 @@ class Observer:
             self._read_flags()
             self._read_synthetics()
             self._judge()
-        return self.snapshot()
+        snapshot = self.snapshot()
+        self._tell_split(snapshot)
+        return snapshot
+
+    def _tell_split(self, snapshot: Snapshot) -> None:
+        """An event when the traffic stops or starts following the route again (the panels say
+        it while it lasts; the event log, notifications and the audit trail keep when)."""
+        off = snapshot.split_disagreement
+        if (off is not None) == self._split_off:
+            return
+        self._split_off = off is not None
+        if off is not None:
+            self.told.tell(OutsideChange, off.text, EventLevel.WARN, what="traffic")
+        else:
+            self.told.tell(OutsideChange, "traffic follows the route again", what="traffic")
 
     def route_seen(self, state: RouteState) -> None:
         """A read, the watch or an action's re-read saw the route: record it, tell what changed."""

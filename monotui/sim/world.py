@@ -98,6 +98,7 @@ class _Rollout:
     flags_version: int = 1
     paused_by: str | None = None  # the automation pause stored with the route; None: not paused
     shared_spike_until: float | None = None  # the scenario's shared incident, once started
+    traffic_canary_pct: float | None = None  # a mesh that ignores the route: the canary's share
     counters: dict[str, array] = field(default_factory=dict)  # type: ignore[type-arg]
     ring: list[tuple[int, array, array] | None] = field(default_factory=list)  # type: ignore[type-arg]
 
@@ -189,7 +190,8 @@ class World:
             sc = ro.scenario
             wave = 1 + 0.08 * math.sin(2 * math.pi * second / 900) + 0.03 * math.sin(second / 21.7)
             total = sampling.poisson(rng, sc.rps * wave)
-            canary_n = sampling.binomial(rng, total, ro.weights.canary / 100)
+            share = ro.weights.canary if ro.traffic_canary_pct is None else ro.traffic_canary_pct
+            canary_n = sampling.binomial(rng, total, share / 100)
             spike = ERROR_SPIKE_P if self._active("error-spike", ro.info.name, second) else 0.0
             if sc.shared_spike_at_pct is not None:
                 if ro.shared_spike_until is None and ro.weights.canary >= sc.shared_spike_at_pct:
@@ -298,6 +300,12 @@ class World:
                     "it was read: re-read and retry"
                 )
             ro.paused_by = by
+
+    def ignore_route(self, rollout: str, canary_pct: float | None) -> None:
+        """From now on `canary_pct` percent of the requests reach the canary whatever the route
+        says (a second VirtualService, a Service selecting both versions); None: follow it."""
+        with self._lock:
+            self._get(rollout).traffic_canary_pct = canary_pct
 
     def set_weights(self, rollout: str, weights: Weights) -> None:
         """Someone else writes the route (kubectl edit): the weights and version change."""
