@@ -36,7 +36,7 @@ from widgets import (
     VerdictPanel,
     WeightsPanel,
 )
-from widgets.time_chart import column_span_s, columns_of, complete, segments
+from widgets.chart_columns import column_span_s, columns_of, complete, segments
 
 T0 = 1_700_000_000.0
 OK = (

@@ -12,7 +12,6 @@ gaps, never zero.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import plotext._utility as plotext_utility
@@ -26,12 +25,19 @@ from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
 import widgets.look as look
-from monotui.model import MetricSpec, Sample, Snapshot, VerdictResult, pooled
+from monotui.model import MetricSpec, Snapshot, VerdictResult
+from widgets.chart_columns import (
+    Point,
+    column_span_s,
+    columns_of,
+    complete,
+    nice_top,
+    segments,
+    tick_label,
+    ticks,
+)
 from widgets.repaint import changed_regions
 from widgets.text import source_problem
-
-Point = tuple[float, float | None]
-"""(minutes relative to the end of the newest complete column, value or None for a gap)"""
 
 # plotext drops duplicate points and tick labels through set(), whose order follows the process's
 # hash seed: the same data drew a different chart from one run to the next. Keep the first of
@@ -50,99 +56,6 @@ CANARY_NO_COLOR = "•"
 """The canary's mark when NO_COLOR turns both lines the same grey."""
 _Y_AXIS_COLUMNS = 8  # what plotext's y tick labels take; the rest is data
 _X_AXIS_ROWS = 2  # the x axis line and its tick labels
-_SPANS_S = (1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 21600)
-"""Column spans in seconds: round values, so the columns (and the axis) rarely change scale."""
-_TOPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
-"""Mantissas of the y axis top, for the same reason."""
-
-
-def column_span_s(span_s: float, columns: int) -> float:
-    """The smallest round column span that fits `span_s` seconds into `columns` columns."""
-    need = span_s / max(columns - 1, 1)  # -1: clock-aligned columns may straddle one more
-    for value in _SPANS_S:
-        if value >= need:
-            return float(value)
-    return float(math.ceil(need / 86400) * 86400)
-
-
-def nice_top(value: float) -> float:
-    """The smallest round number at or above `value` (the y axis top)."""
-    if value <= 0:
-        return 1.0
-    exponent = math.floor(math.log10(value))
-    for mantissa in _TOPS:
-        top = mantissa * 10.0**exponent
-        if top >= value * (1 - 1e-9):
-            return top
-    return 10.0 ** (exponent + 1)
-
-
-def ticks(low: float, high: float, most: int) -> list[float]:
-    """Round tick values from `low` to `high` (inclusive where they fall), at most `most` of them."""
-    width = high - low
-    if width <= 0:
-        return [low]
-    exponent = math.floor(math.log10(width / most))
-    for mantissa in (1.0, 2.0, 2.5, 5.0, 10.0, 20.0, 25.0, 50.0):
-        step = mantissa * 10.0**exponent
-        if width / step <= most:
-            break
-    first = math.ceil(low / step - 1e-9)
-    last = math.floor(high / step + 1e-9)
-    return [round(i * step, 10) for i in range(first, last + 1)]
-
-
-def tick_label(value: float) -> str:
-    """A tick without trailing zeros: 0, 2.5, 100."""
-    return f"{value:g}"
-
-
-def columns_of(
-    samples: Sequence[Sample], metric: int, spec: MetricSpec, span_s: float, edge: float
-) -> tuple[list[Point], list[Point]]:
-    """Baseline and canary points of metric `metric`, one per clock-aligned column of `span_s`
-    seconds that holds samples: the metric pooled over the column (bad / requests summed for a
-    ratio, a request-weighted mean for a quantile), or None (a gap) when no sample in it has a
-    value. x is in minutes relative to `edge` (the end of the newest column). Columns without
-    samples are skipped."""
-    groups: dict[int, list[Sample]] = {}
-    for sample in samples:
-        groups.setdefault(math.floor(sample.t / span_s), []).append(sample)
-    base: list[Point] = []
-    canary: list[Point] = []
-    for column in sorted(groups):
-        group = groups[column]
-        x = ((column + 1) * span_s - edge) / 60.0
-        base.append((x, pooled(group, metric, ratio=spec.ratio, canary=False)))
-        canary.append((x, pooled(group, metric, ratio=spec.ratio, canary=True)))
-    return base, canary
-
-
-def complete(samples: Sequence[Sample], edge: float) -> Sequence[Sample]:
-    """The samples before `edge` (the start of the column still filling); samples are in time
-    order, so this is a prefix."""
-    end = len(samples)
-    while end and samples[end - 1].t >= edge:
-        end -= 1
-    return samples[:end]
-
-
-def segments(points: Sequence[Point]) -> list[tuple[list[float], list[float]]]:
-    """Split points at gaps: plotext joins everything it is given with a line."""
-    out: list[tuple[list[float], list[float]]] = []
-    xs: list[float] = []
-    ys: list[float] = []
-    for x, y in points:
-        if y is None:
-            if xs:
-                out.append((xs, ys))
-            xs, ys = [], []
-        else:
-            xs.append(x)
-            ys.append(y)
-    if xs:
-        out.append((xs, ys))
-    return out
 
 
 @dataclass(frozen=True, slots=True)
