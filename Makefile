@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 ARGS ?=
 
-.PHONY: demo test check screenshots bench lab prometheus blackbox openssh clean
+.PHONY: demo test check screenshots bench lab prometheus blackbox openssh kubectl clean
 
 # A first run says what it does: pip's own progress, not -q silence.
 $(BIN)/.installed: pyproject.toml
@@ -45,7 +45,14 @@ openssh:
 	      (apt-get update -qq && apt-get install -y -qq openssh-client >/dev/null); \
 	    else echo "the OpenSSH client is not installed: run 'sudo apt-get install openssh-client' (the ssh demo host tests need it)" >&2; fi; }
 
-test: $(BIN)/.installed-dev prometheus blackbox openssh
+# The deploy/ manifests are applied with the real kubectl against the fake API server.
+kubectl:
+	@command -v kubectl >/dev/null || \
+	  { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      (apt-get update -qq && (apt-get install -y -qq kubectl >/dev/null 2>&1 || apt-get install -y -qq kubernetes-client >/dev/null)); \
+	    else echo "kubectl is not installed: install it (Debian: kubernetes-client) for the deploy/ tests" >&2; fi; }
+
+test: $(BIN)/.installed-dev prometheus blackbox openssh kubectl
 	$(PY) -m pytest -q $(ARGS)
 
 check: $(BIN)/.installed-dev
