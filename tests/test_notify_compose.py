@@ -94,3 +94,15 @@ def test_a_failing_sink_is_never_told_through_a_sink() -> None:
     status = SourceStatus("notify slack", SourceState.ERROR, "HTTP 500")
     assert c.event(SourceFailed(0, R, "x", EventLevel.ERROR, source=status)) == []
     assert c.due(10_000) == []
+
+
+def test_a_route_the_traffic_ignores_is_told_and_so_is_its_end() -> None:
+    from monotui.model import OutsideChange
+
+    c = composer()
+    text = "traffic does not follow the route: router says canary 0 %, 25.4 % of 3,000 requests"
+    (off,) = c.event(OutsideChange(10, R, text, EventLevel.WARN, what="traffic"))
+    assert off.title == "checkout: the traffic ignores the route" and "25.4 %" in off.text
+    assert off.event == "source"
+    (back,) = c.event(OutsideChange(70, R, "traffic follows the route again", what="traffic"))
+    assert "follows the route again" in back.title and off.key in back.clears

@@ -24,6 +24,7 @@ from monotui.model import (
     ActionKind,
     AutomationPaused,
     Event,
+    EventLevel,
     OutsideChange,
     Snapshot,
     SourceFailed,
@@ -81,6 +82,16 @@ class Composer:
             return self._recovered(event.rollout, f"source:{event.source}", event.t, event.text)
         if isinstance(event, AutomationPaused):
             return self._paused(event)
+        if isinstance(event, OutsideChange) and event.what == "traffic":
+            # A route the traffic ignores makes every key lie: told as a source problem, and
+            # its end clears it (the observer tells each edge once, not every poll).
+            key = f"{event.rollout}|traffic"
+            if event.level == EventLevel.WARN:
+                title = f"{event.rollout}: the traffic ignores the route"
+                return [self._make(event, "source", ("source",), title, key=key)]
+            title = f"{event.rollout}: the traffic follows the route again"
+            back = f"{key}|back|{event.t:.3f}"
+            return [self._make(event, "source", ("source",), title, key=back, clears=(key,))]
         if isinstance(event, OutsideChange) and event.what == "pause":
             # Titles are ours: who paused and why (outside text) stays in the text.
             word = "resumed" if event.text.startswith("automation resumed") else "paused"
