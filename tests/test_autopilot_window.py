@@ -18,12 +18,13 @@ from monotui.audit import AuditLog
 from monotui.autopilot.lease import lease_spec
 from monotui.autopilot.names import GROUP, MANAGED_BY, PLURAL, SELECTOR, VERSION
 from monotui.autopilot.window import LeaseWindows, RolloutWindow
+from monotui.model import Weights
 from monotui.registry import PRODUCTION, BuildContext
 from monotui.rollout import Rollout, build_rollouts
 from monotui.sources.kube_informers import CLUSTER_WIDE_FROM
 from tests.configs import parse
 from tests.fakekube import FakeKube
-from tests.fleet_helpers import fleet, rollout_table
+from tests.fleet_helpers import fleet, rollout_table, virtual_service
 from widgets.rollout_header import autopilot_text
 
 ROLLOUTS = 24
@@ -74,15 +75,22 @@ class Fleet:
         self.ctx.kube().timeout_s = 2.0
         audit = AuditLog(tmp_path / "audit.jsonl", user="oncall")
         self.rollouts: list[Rollout] = build_rollouts(cfg, PRODUCTION, self.ctx, audit=audit)
+        for name, ns in self.members:
+            fake.put_object(virtual_service(name, ns))
         self.held = {name for i, (name, _) in enumerate(self.members) if i % 2 == 0}
         for name, ns in self.members:
             if name in self.held:
                 fake.put_object(lease(ns, name, "pod-a"))
         self.windows: LeaseWindows | None = None
+        self._closed = False
 
-    def follow(self) -> LeaseWindows:
-        """The windows as the cockpit starts them (their own informers: the old signature)."""
-        self.windows = LeaseWindows(self.rollouts, self.ctx.kube(), follow_s=FOLLOW_S).start()
+    def follow(self, shared: bool = False) -> LeaseWindows:
+        """The windows on informers of their own (the old signature), or on the session's
+        (shared with its routers), as `monotui watch` starts them."""
+        pool = self.ctx.informers() if shared else None
+        self.windows = LeaseWindows(
+            self.rollouts, self.ctx.kube(), informers=pool, follow_s=FOLLOW_S
+        ).start()
         return self.windows
 
     def window(self, name: str) -> RolloutWindow:
@@ -101,6 +109,9 @@ class Fleet:
         )
 
     def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         if self.windows is not None:
             self.windows.close()
         for rollout in self.rollouts:
@@ -136,14 +147,50 @@ def test_a_fleets_leases_cost_one_list_and_then_no_request_per_poll(
     fake = f.fake
     since_start = len(fake.requests)
     f.follow()
+    steady_state(f, since_start, lists)
+
+
+def test_the_session_routers_and_the_leases_share_its_informers_and_its_exit(
+    make_fleet: Callable[[int], Fleet],
+) -> None:
+    f = make_fleet(CLUSTER_WIDE_FROM + 1)
+    fake = f.fake
+    since_start = len(fake.requests)
+
+    def poll() -> None:  # every rollout's poll: its route, its automation's view of the Lease
+        for rollout in f.rollouts:
+            assert rollout.cycle().weights == Weights(90, 10)
+
+    poll()  # the first: one cluster-wide list of the VirtualServices
+    windows = f.follow(shared=True)
+    steady_state(f, since_start, lists=1, watches=2, poll=poll)
+    pool = f.ctx.informers()
+    assert pool is not None
+    assert sorted(i.plural for i in pool.informers()) == ["leases", "virtualservices"]
+    windows.close()
+    assert all(i.synced for i in pool.informers())  # the session's: closed by the session
+    f.close()
+    wait_for(lambda: fake.open_watches == 0, "every watch closed with the session")
+
+
+def steady_state(
+    f: Fleet,
+    since_start: int,
+    lists: int,
+    watches: int | None = None,
+    poll: Callable[[], None] = lambda: None,
+) -> None:
+    """Every header shown, then STEADY_S of polls and of reading them without a request."""
+    fake = f.fake
     wait_for(f.all_shown, "every header to show its Lease (or none)")
     # The watches opened after their lists (the old code never opened one: it listed again).
     deadline = time.monotonic() + 5
-    while fake.open_watches < lists and time.monotonic() < deadline:
+    while fake.open_watches < (watches or lists) and time.monotonic() < deadline:
         time.sleep(0.01)
     since = len(fake.requests)
     end = time.monotonic() + STEADY_S
     while time.monotonic() < end:  # the cockpit reading its headers, as the UI does
+        poll()
         assert f.all_shown()
         time.sleep(0.05)
     listed = lease_lists(fake, since)
