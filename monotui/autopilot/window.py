@@ -1,8 +1,9 @@
 """The cockpit's side of the autopilot: its windows onto the Leases.
 
 A cockpit follows the Lease of each rollout it steers on Kubernetes (one list+watch of the
-autopilot's Leases per namespace, or one for the cluster, in the session's informers), shows who holds it in the header and what that autopilot
-does next in the plan, and defers to it: before its own automation acts, it reads the Lease again
+autopilot's Leases per namespace, or one for the cluster, in the session's informers: nothing is
+sent per poll at steady state), shows who holds it in the header and what that autopilot does
+next in the plan, and defers to it: before its own automation acts, it reads the Lease again
 and refuses while someone holds it live (renewed within its duration on the holder's clock, or
 changed within it on ours: either makes it live, so clock skew only ever makes a cockpit defer).
 A Lease it cannot read also makes it defer. Keys are not gated: a person's action is theirs, and

@@ -18,9 +18,9 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """The TUI; the rollouts are built before the app so a bad config is one line, exit 2.
     Where the rollouts live in Kubernetes, the cockpit follows their autopilot Leases: it shows
-    the holder and defers its own automation to a live one (monotui.autopilot.window), through the
-session's informers of each cluster (nothing sent per poll at steady state). Routes
-    are read from one list+watch per kind and namespace, and a fleet may span clusters
+    the holder and defers its own automation to a live one (monotui.autopilot.window), through
+    the session's informers of each cluster (nothing sent per poll at steady state). Routes are
+    read from one list+watch per kind and namespace, and a fleet may span clusters
     (monotui.clusters): each gets its badge colour. A terminal that cannot show the cockpit is
     refused before anything is read."""
     drawing = terminal(args)
