@@ -261,23 +261,24 @@ def test_leases_the_user_may_not_list_show_as_unknown_and_recover_when_granted(
     wait_for(f.all_shown, "every header once granted", timeout_s=20)
 
 
+@pytest.mark.parametrize("shared", [False, True])
 def test_a_hanging_api_server_never_holds_up_the_headers_or_the_exit(
-    make_fleet: Callable[[int], Fleet],
+    make_fleet: Callable[[int], Fleet], shared: bool
 ) -> None:
     f = make_fleet(3)
     fake = f.fake
     fake.answer_late(None, method="GET", path=r"/leases$")  # lists of Leases: never answered
-    windows = f.follow()
+    f.follow(shared=shared)
     wait_for(lambda: fake.count_requests(path=LEASES_PATH) >= 1, "a list in flight")
     name = sorted(f.held)[0]
     # The list gives up within the request timeout; the header says so (read from memory).
     wait_for(lambda: header(f.window(name)).startswith("autopilot: unknown: "), "unknown")
     closed = threading.Event()
 
-    def close() -> None:
-        windows.close()
+    def close() -> None:  # as `q` does: the windows, then the session's informers
+        f.close()
         closed.set()
 
     threading.Thread(target=close, daemon=True).start()
-    wait_for(closed.is_set, "close() to return while the lists hang", timeout_s=5)
+    wait_for(closed.is_set, "the exit while the lists hang", timeout_s=5)
     fake.release_held()
