@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from monotui.commands.common import add_common, add_terminal, session, terminal
+from monotui.commands.common import Session, add_common, add_terminal, session, terminal
+
+if TYPE_CHECKING:
+    from monotui.autopilot.window import LeaseWindows
 
 
 def register(sub: Any) -> None:
@@ -27,7 +30,6 @@ def run(args: argparse.Namespace) -> int:
     built = session(args, shared_reads=True)
     ctx = built.context
     from monotui.app import run_app
-    from monotui.autopilot.window import LeaseWindows, by_cluster
     from monotui.clusters import badges
     from monotui.notify.attach import attach
 
@@ -36,11 +38,7 @@ def run(args: argparse.Namespace) -> int:
     except BaseException:
         built.close()
         raise
-    windows = [
-        LeaseWindows(members, ctx.kube(cluster), informers=ctx.informers(cluster)).start()
-        for cluster, members in by_cluster(built.rollouts).items()
-        if cluster is not None or ctx.kube_context
-    ]
+    windows = lease_windows(built)
 
     def close() -> None:
         told.close()
@@ -57,3 +55,16 @@ def run(args: argparse.Namespace) -> int:
         badges={b.name: b.color for b in badges(built.config)},
         terminal=drawing,
     )
+
+
+def lease_windows(built: Session) -> list[LeaseWindows]:
+    """The session's windows onto its autopilot Leases, started: one set per cluster, on that
+    cluster's connection and informers (the Leases of a rollout live where its route does)."""
+    from monotui.autopilot.window import LeaseWindows, by_cluster
+
+    ctx = built.context
+    return [
+        LeaseWindows(members, ctx.kube(cluster), informers=ctx.informers(cluster)).start()
+        for cluster, members in by_cluster(built.rollouts).items()
+        if cluster is not None or ctx.kube_context  # a route was built on the one context
+    ]
