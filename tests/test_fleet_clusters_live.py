@@ -16,8 +16,11 @@ from typing import Any
 import pytest
 
 from monotui.app import MonotuiApp
+from monotui.autopilot.lease import lease_spec
+from monotui.autopilot.names import MANAGED_BY, lease_name
 from monotui.clusters import badges
 from monotui.commands.common import Session, session, with_defaults
+from monotui.commands.watch import lease_windows
 from monotui.model import Action, ActionKind, SourceState, Weights
 from monotui.rollout import Rollout
 from monotui.screens.fleet import FleetScreen
@@ -123,6 +126,44 @@ def test_a_change_in_one_cluster_shows_on_its_rows_only(
     # The informer's watch brought it: no new list, no GET.
     assert world["eu"].count_requests("list", path="virtualservices") == lists_before
     assert world["eu"].count_requests("get", path="virtualservices") == 0
+
+
+def test_each_clusters_autopilot_leases_are_read_from_that_cluster(
+    world: dict[str, Any], built: Session
+) -> None:
+    rollouts = by_name(built)
+    for rollout in rollouts.values():
+        rollout.start(history=False)  # as watch does before the windows: the routes are built
+    for fake, holder in ((world["eu"], "pod-eu"), (world["us"], "pod-us")):
+        now = time.time()
+        fake.put_object(
+            {
+                "apiVersion": "coordination.k8s.io/v1",
+                "kind": "Lease",
+                "metadata": {
+                    "name": lease_name(rollouts["svc-000@prod-eu"].config),
+                    "namespace": "team-0",
+                    "labels": dict(MANAGED_BY),
+                },
+                "spec": lease_spec(holder, 30, now, now, 0),
+            }
+        )
+    windows = lease_windows(built)
+    try:
+        shown = {name: w for ws in windows for name, w in ws.windows.items()}
+        assert set(shown) == set(rollouts)
+
+        def holders() -> tuple[str, str]:
+            return (
+                shown["svc-000@prod-eu"].status().holder,
+                shown["svc-000@staging"].status().holder,
+            )
+
+        eventually(lambda: holders() == ("pod-eu", "pod-us"), "each cluster's own holder")
+        assert shown["svc-001@staging"].status().holder == ""
+    finally:
+        for w in windows:
+            w.close()
 
 
 def test_a_cluster_that_comes_back_is_read_again(world: dict[str, Any], built: Session) -> None:

@@ -1,8 +1,9 @@
 """The cockpit's side of the autopilot: its windows onto the Leases.
 
-A cockpit follows the Lease of each rollout it steers on Kubernetes (one LIST of the autopilot's
-Leases per namespace every `FOLLOW_S`), shows who holds it in the header and what that autopilot
-does next in the plan, and defers to it: before its own automation acts, it reads the Lease again
+A cockpit follows the Lease of each rollout it steers on Kubernetes (one list+watch of the
+autopilot's Leases per namespace, or one for the cluster, in the session's informers: nothing is
+sent per poll at steady state), shows who holds it in the header and what that autopilot does
+next in the plan, and defers to it: before its own automation acts, it reads the Lease again
 and refuses while someone holds it live (renewed within its duration on the holder's clock, or
 changed within it on ours: either makes it live, so clock skew only ever makes a cockpit defer).
 A Lease it cannot read also makes it defer. Keys are not gated: a person's action is theirs, and
@@ -22,12 +23,22 @@ from monotui.autopilot.status import status_of
 from monotui.errors import MonotuiError
 from monotui.model import AutopilotStatus
 from monotui.rollout import Rollout
-from monotui.sources import kube_http
-from monotui.sources.kube import KubeConnection, translate
+from monotui.sources.kube import KubeConnection
+from monotui.sources.kube_informers import CachedObject, InformerPool, Kind
 
 FOLLOW_S = 2.0
+"""How often the windows look at their informers' caches (no request: a look is local)."""
 KUBE_ROUTERS = frozenset({"istio", "gateway-api", "argo"})
 """The router kinds whose resource lives in Kubernetes, where an autopilot can run."""
+LEASES = Kind(
+    group=GROUP,
+    versions=(VERSION,),
+    plural=PLURAL,
+    unserved=f"the API server serves no {GROUP}/{VERSION} leases: the autopilot needs them",
+    rbac=RBAC,
+    selector=SELECTOR,
+)
+"""The autopilot's Leases as the informers follow them (only those its label marks)."""
 
 
 class RolloutWindow:
@@ -37,11 +48,13 @@ class RolloutWindow:
         self,
         lock: LeaseLock,
         *,
+        cached: CachedObject | None = None,
         wall: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.lock = lock
         self.path = lock.path
+        self._cached = cached  # the informer's cache, told of what `gate` reads by hand
         self._wall = wall
         self._monotonic = monotonic
         self._mutex = threading.Lock()
@@ -82,6 +95,8 @@ class RolloutWindow:
                 "does not act automatically (grant get on leases, or use policy manual)"
             )
         self.saw(record)
+        if record is not None and self._cached is not None:
+            self._cached.offer(record.obj)  # the next look at the cache is not behind it
         with self._mutex:
             seen = self._seen
         if seen is not None and self._live(seen):
@@ -101,29 +116,47 @@ class RolloutWindow:
         return renewed is not None and self._wall() < renewed + duration
 
 
+def by_cluster(rollouts: Sequence[Rollout]) -> dict[str | None, list[Rollout]]:
+    """The rollouts whose Lease lives in Kubernetes, by the cluster they run in (None: the one
+    kubeconfig context): each cluster's Leases are followed on its own connection."""
+    out: dict[str | None, list[Rollout]] = {}
+    for rollout in rollouts:
+        if rollout.config.router.kind in KUBE_ROUTERS:
+            out.setdefault(rollout.config.cluster, []).append(rollout)
+    return out
+
+
 class LeaseWindows:
-    """Follows the Leases of a cockpit's rollouts in one thread; `close` stops it."""
+    """Follows the Leases of a cockpit's rollouts through informers (one list+watch of the
+    autopilot's Leases per namespace, or one for the cluster as the pool decides), reading their
+    cache in one thread every `follow_s`: nothing is sent per poll at steady state. `informers`
+    is the session's pool (shared with its routers); without one the windows make and own
+    theirs. `close` stops it."""
 
     def __init__(
         self,
         rollouts: Sequence[Rollout],
         kube: KubeConnection,
         *,
+        informers: InformerPool | None = None,
         follow_s: float = FOLLOW_S,
     ) -> None:
         self.kube = kube
         self.follow_s = follow_s
+        self._owned = informers is None
+        self.informers = informers if informers is not None else InformerPool(kube)
         self.windows: dict[str, RolloutWindow] = {}
-        self._by_namespace: dict[str, dict[str, RolloutWindow]] = {}
+        self._followed: list[tuple[RolloutWindow, CachedObject]] = []
         for rollout in rollouts:
             config = rollout.config
             if config.router.kind not in KUBE_ROUTERS:
                 continue
             name = lease_name(config)
             lock = LeaseLock(kube, config.namespace, name, config.name, timeout_s=kube.timeout_s)
-            window = RolloutWindow(lock)
+            cached = self.informers.cache(LEASES, config.namespace, name)
+            window = RolloutWindow(lock, cached=cached)
             self.windows[rollout.name] = window
-            self._by_namespace.setdefault(config.namespace, {})[name] = window
+            self._followed.append((window, cached))
             rollout.automation.gate = window.gate
             rollout.automation.status = window.status
         self._stop = threading.Event()
@@ -135,43 +168,28 @@ class LeaseWindows:
         return self
 
     def refresh(self) -> None:
-        """One LIST of the autopilot's Leases per namespace."""
-        for namespace, windows in self._by_namespace.items():
+        """Each window from its informer's cache (no request once the informers have synced;
+        the first call waits for their first lists, each within the request timeout)."""
+        for _, cached in self._followed:  # every list under way at once, not one after another
+            cached.start()
+        for window, cached in self._followed:
+            if self._stop.is_set():
+                return
             try:
-                listed = kube_http.call(
-                    self.kube.custom.list_namespaced_custom_object,
-                    GROUP,
-                    VERSION,
-                    namespace,
-                    PLURAL,
-                    label_selector=SELECTOR,
-                    timeout_s=self.kube.timeout_s,
-                )
-            except Exception as exc:
-                why = translate(
-                    exc,
-                    verb="list",
-                    what="leases",
-                    namespace=namespace,
-                    resource=RBAC,
-                    server=self.kube.server,
-                )
-                for window in windows.values():
-                    window.failed(str(why))
+                found = cached.find()
+                record = None if found is None else LeaseRecord.of(found)
+            except MonotuiError as exc:
+                window.failed(str(exc))
                 continue
-            items = listed.get("items") if isinstance(listed, dict) else None
-            found = {}
-            for item in items if isinstance(items, list) else []:
-                meta = item.get("metadata") if isinstance(item, dict) else None
-                if isinstance(meta, dict):
-                    found[str(meta.get("name", ""))] = LeaseRecord.of(item)
-            for name, window in windows.items():
-                window.saw(found.get(name))
+            window.saw(record)
 
     def close(self) -> None:
-        """Stop following; never waits for a LIST in flight (a hanging API server must not hold
-        up `q`): the thread is a daemon and ends at its next look at the stop flag."""
+        """Stop following; never waits for a request in flight (a hanging API server must not
+        hold up `q`): the thread is a daemon and ends at its next look at the stop flag, and
+        informers of our own are stopped without being joined (the session closes its own)."""
         self._stop.set()
+        if self._owned:
+            self.informers.close(timeout_s=0)
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from monotui.commands.common import add_common, add_terminal, session, terminal
+from monotui.commands.common import Session, add_common, add_terminal, session, terminal
+
+if TYPE_CHECKING:
+    from monotui.autopilot.window import LeaseWindows
 
 
 def register(sub: Any) -> None:
@@ -18,14 +21,15 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """The TUI; the rollouts are built before the app so a bad config is one line, exit 2.
     Where the rollouts live in Kubernetes, the cockpit follows their autopilot Leases: it shows
-    the holder and defers its own automation to a live one (monotui.autopilot.window). Routes
-    are read from one list+watch per kind and namespace, and a fleet may span clusters
+    the holder and defers its own automation to a live one (monotui.autopilot.window), through
+    the session's informers of each cluster (nothing sent per poll at steady state). Routes are
+    read from one list+watch per kind and namespace, and a fleet may span clusters
     (monotui.clusters): each gets its badge colour. A terminal that cannot show the cockpit is
     refused before anything is read."""
     drawing = terminal(args)
     built = session(args, shared_reads=True)
+    ctx = built.context
     from monotui.app import run_app
-    from monotui.autopilot.window import LeaseWindows
     from monotui.clusters import badges
     from monotui.notify.attach import attach
 
@@ -34,15 +38,13 @@ def run(args: argparse.Namespace) -> int:
     except BaseException:
         built.close()
         raise
-    windows = None
-    if built.context.kube_context:
-        windows = LeaseWindows(built.rollouts, built.context.kube()).start()
+    windows = lease_windows(built)
 
     def close() -> None:
         told.close()
-        if windows is not None:
-            windows.close()
-        built.context.close()
+        for window in windows:
+            window.close()
+        ctx.close()
 
     return run_app(
         built.rollouts,
@@ -53,3 +55,16 @@ def run(args: argparse.Namespace) -> int:
         badges={b.name: b.color for b in badges(built.config)},
         terminal=drawing,
     )
+
+
+def lease_windows(built: Session) -> list[LeaseWindows]:
+    """The session's windows onto its autopilot Leases, started: one set per cluster, on that
+    cluster's connection and informers (the Leases of a rollout live where its route does)."""
+    from monotui.autopilot.window import LeaseWindows, by_cluster
+
+    ctx = built.context
+    return [
+        LeaseWindows(members, ctx.kube(cluster), informers=ctx.informers(cluster)).start()
+        for cluster, members in by_cluster(built.rollouts).items()
+        if cluster is not None or ctx.kube_context  # a route was built on the one context
+    ]

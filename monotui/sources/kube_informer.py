@@ -83,6 +83,7 @@ class Informer:
         namespace: str | None,
         unserved: str,
         rbac: str,
+        selector: str | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.kube = kube
@@ -91,6 +92,8 @@ class Informer:
         self.plural = plural
         self.namespace = namespace
         self.rbac = rbac
+        self.selector = selector
+        """A label selector the server filters the list and the watch by (None: every object)."""
         self._unserved = unserved
         self._monotonic = monotonic
         self.api_version: str | None = None
@@ -124,6 +127,17 @@ class Informer:
     def get(self, namespace: str, name: str, what: str) -> dict[str, Any]:
         """The object as the cache has it (do not change it). Before the first sync, waits for
         it up to the request timeout; after that, never waits: not synced is the failure."""
+        obj = self.find(namespace, name)
+        if obj is None:
+            raise NotFoundError(
+                f"{what} not found in namespace {namespace}: check the name in the config and "
+                "the namespace (--namespace)"
+            )
+        return obj
+
+    def find(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """As `get`, but None when the fresh cache has no such object (it does not exist, or
+        the selector leaves it out)."""
         self.start()
         with self._lock:
             if not self._ever_synced and self._error is None:
@@ -146,13 +160,7 @@ class Informer:
                     "compacted: 410 Gone)",
                     self._monotonic() - self._synced_at,
                 )
-            obj = self._cache.get((namespace, name))
-        if obj is None:
-            raise NotFoundError(
-                f"{what} not found in namespace {namespace}: check the name in the config and "
-                "the namespace (--namespace)"
-            )
-        return obj
+            return self._cache.get((namespace, name))
 
     def offer(self, obj: dict[str, Any]) -> None:
         """A version read or written by hand (a PATCH's answer): kept if newer than the cache's."""
@@ -280,6 +288,7 @@ class Informer:
                         *self._args(),
                         resource_version=resource_version,
                         allow_watch_bookmarks=True,
+                        **self._selection(),
                         timeout_seconds=WATCH_TIMEOUT_S,
                         # A read timeout a little past the server's: a half-dead link cannot
                         # hang us (and the budget ends the whole connection by its deadline).
@@ -360,6 +369,7 @@ class Informer:
                     max_bytes=LIST_MAX_BYTES,
                     what=f"the list of {self.plural}{self._where()}",
                     on_budget=self._follow,  # stop() can end a list in flight
+                    **self._selection(),
                 )
             except Exception as exc:
                 if (self.api_version is None or single) and is_unserved(exc):
@@ -370,6 +380,9 @@ class Informer:
                 self._lock.notify_all()
             return answer
         raise NotFoundError(self._unserved)
+
+    def _selection(self) -> dict[str, str]:
+        return {"label_selector": self.selector} if self.selector else {}
 
     def _follow(self, budget: kube_http.Budget | None) -> None:
         with self._lock:
@@ -421,7 +434,7 @@ class Informer:
         error = translate(
             exc,
             verb=verb,
-            what=f"{self.plural}{self._where()}",
+            what=self.plural,
             namespace=self.namespace or "(all namespaces)",
             resource=self.rbac,
             server=self.kube.server,

@@ -33,6 +33,17 @@ class Kind:
     """The whole message when the cluster serves none of `versions`."""
     rbac: str
     """How a 403 names it: virtualservices.networking.istio.io."""
+    selector: str | None = None
+    """Only the objects with these labels (the server filters: a cluster-wide list of Leases
+    does not bring every node's heartbeat). Kinds that differ in it get their own informers."""
+
+    @property
+    def key(self) -> KindKey:
+        return (self.group, self.plural, self.selector)
+
+
+KindKey = tuple[str, str, str | None]
+"""(group, plural, selector)."""
 
 
 class InformerPool:
@@ -41,18 +52,16 @@ class InformerPool:
     def __init__(self, kube: KubeConnection) -> None:
         self.kube = kube
         self._lock = threading.Lock()
-        self._objects: dict[tuple[str, str], set[tuple[str, str]]] = {}  # (group, plural) ->
-        self._kinds: dict[tuple[str, str], Kind] = {}
-        self._cluster_wide: dict[tuple[str, str], bool] = {}  # decided at first use
-        self._informers: dict[tuple[str, str, str | None], Informer] = {}
-        self._retired: dict[tuple[str, str], Informer] = {}  # cluster-wide ones refused a list
+        self._objects: dict[KindKey, set[tuple[str, str]]] = {}
+        self._cluster_wide: dict[KindKey, bool] = {}  # decided at first use
+        self._informers: dict[tuple[KindKey, str | None], Informer] = {}  # (kind, namespace)
+        self._retired: dict[KindKey, Informer] = {}  # cluster-wide ones refused a list
         self._closed = False
 
     def cache(self, kind: Kind, namespace: str, name: str) -> CachedObject:
         """Register object `namespace`/`name` of `kind`: the pool keeps it fresh from now on."""
-        key = (kind.group, kind.plural)
+        key = kind.key
         with self._lock:
-            self._kinds.setdefault(key, kind)
             self._objects.setdefault(key, set()).add((namespace, name))
             decided = self._cluster_wide.get(key)
         if decided is not None:  # registered late: the informer that covers it keeps it too
@@ -64,35 +73,36 @@ class InformerPool:
         with self._lock:
             return list(self._informers.values())
 
-    def close(self) -> None:
+    def close(self, timeout_s: float = 2.0) -> None:
+        """Stop every informer, waiting up to `timeout_s` for each thread (0: not at all)."""
         with self._lock:
             self._closed = True
             informers = list(self._informers.values())
             self._informers.clear()
         for informer in informers:
-            informer.stop()
+            informer.stop(timeout_s)
 
     # --- internals -------------------------------------------------------------------------------
 
     def _informer(self, kind: Kind, namespace: str) -> Informer:
         """The informer that covers `namespace` for `kind` (made on first use)."""
-        key = (kind.group, kind.plural)
+        key = kind.key
         with self._lock:
             wide = self._cluster_wide.get(key)
             if wide is None:
                 namespaces = {ns for ns, _ in self._objects.get(key, ())}
                 wide = self._cluster_wide[key] = len(namespaces) >= CLUSTER_WIDE_FROM
             if wide:
-                informer = self._informers.get((*key, None))
+                informer = self._informers.get((key, None))
                 error = informer.error if informer is not None else None
                 if isinstance(error, PermissionDeniedError) and informer is not None:
                     # Not allowed to list them cluster-wide: one per namespace after all.
                     self._cluster_wide[key] = wide = False
-                    del self._informers[(*key, None)]
+                    del self._informers[(key, None)]
                     self._retired[key] = informer
                     informer.stop(timeout_s=0)
             scope = None if wide else namespace
-            informer = self._informers.get((*key, scope))
+            informer = self._informers.get((key, scope))
             if informer is None:
                 informer = Informer(
                     self.kube,
@@ -102,6 +112,7 @@ class InformerPool:
                     namespace=scope,
                     unserved=kind.unserved,
                     rbac=kind.rbac,
+                    selector=kind.selector,
                 )
                 for ns, name in self._objects.get(key, ()):
                     if scope is None or ns == scope:
@@ -110,7 +121,7 @@ class InformerPool:
                 for entry in retired.subscriptions(scope) if retired is not None else ():
                     informer.adopt(entry)
                 if not self._closed:
-                    self._informers[(*key, scope)] = informer
+                    self._informers[(key, scope)] = informer
             return informer
 
 
@@ -138,6 +149,21 @@ class CachedObject:
             if again is informer:
                 raise
             return again.get(self.namespace, self.name, what)
+
+    def find(self) -> dict[str, Any] | None:
+        """As `get`, but None when the fresh cache has no such object."""
+        informer = self.informer
+        try:
+            return informer.find(self.namespace, self.name)
+        except PermissionDeniedError:
+            again = self.informer
+            if again is informer:
+                raise
+            return again.find(self.namespace, self.name)
+
+    def start(self) -> None:
+        """Start the informer's list+watch now (a read would, but waits for its answer)."""
+        self.informer.start()
 
     def offer(self, obj: dict[str, Any]) -> None:
         self.informer.offer(obj)
