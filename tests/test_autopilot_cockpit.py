@@ -129,8 +129,9 @@ async def test_a_cockpit_on_auto_never_writes_while_an_autopilot_holds_the_lease
             assert [e.outcome for e in refused] == ["refused"]  # told once, not at every poll
 
             assert pilot.terminate() == 0  # the Lease is released ...
-            # ... so it acts within 20 s on a loaded machine (on auto with no hold it goes on to 100 % within a poll: a busy
-            # loop may never see the 50 %, so its own moves are read from its events).
+            # ... so it acts, within 20 s on a loaded machine (on auto with no hold it goes on
+            # to 100 % within a poll: a busy loop may never see the 50 %, so its own moves are
+            # read from its events).
             await until(ui, lambda: canary(fake_kube) >= 50, timeout_s=20)
             own = [
                 e.text
