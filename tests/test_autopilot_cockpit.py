@@ -129,16 +129,19 @@ async def test_a_cockpit_on_auto_never_writes_while_an_autopilot_holds_the_lease
             assert [e.outcome for e in refused] == ["refused"]  # told once, not at every poll
 
             assert pilot.terminate() == 0  # the Lease is released ...
+
             # ... so it acts, within 20 s on a loaded machine (on auto with no hold it goes on
             # to 100 % within a poll: a busy loop may never see the 50 %, so its own moves are
             # read from its events).
-            await until(ui, lambda: canary(fake_kube) >= 50, timeout_s=20)
-            own = [
-                e.text
-                for e in rollout.events()
-                if isinstance(e, ActionEvent) and e.automatic and e.outcome != "refused"
-            ]
-            assert own[0].startswith("advanced: 75/25 -> 50/50"), own
+            def own() -> list[str]:  # told right after the write lands: wait for both
+                return [
+                    e.text
+                    for e in rollout.events()
+                    if isinstance(e, ActionEvent) and e.automatic and e.outcome != "refused"
+                ]
+
+            await until(ui, lambda: canary(fake_kube) >= 50 and bool(own()), timeout_s=20)
+            assert own()[0].startswith("advanced: 75/25 -> 50/50"), own
             assert len(writes_by(fake_kube, "alice")) >= 2  # the key's, then its own
             await until(ui, lambda: "autopilot: none" in screen_text(app), 5)
     finally:
