@@ -141,7 +141,7 @@ async def test_a_cockpit_on_auto_never_writes_while_an_autopilot_holds_the_lease
                 ]
 
             await until(ui, lambda: canary(fake_kube) >= 50 and bool(own()), timeout_s=20)
-            assert own()[0].startswith("advanced: 75/25 -> 50/50"), own
+            assert own()[0].startswith("advanced: 75/25 -> 50/50"), own()
             assert len(writes_by(fake_kube, "alice")) >= 2  # the key's, then its own
             await until(ui, lambda: "autopilot: none" in screen_text(app), 5)
     finally:
