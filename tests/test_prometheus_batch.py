@@ -30,7 +30,7 @@ from monotui.sources.promql_batch import RECORDED, Member, batch_filter, batched
 from monotui.sources.router_static import StaticRouter
 from tests.configs import parse
 from tests.contract_common import closed_port
-from tests.fleet_history import T0, Traffic, openmetrics
+from tests.fleet_history import STEP_S, T0, Traffic, openmetrics
 from tests.prometheus_server import PrometheusServer, binary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,7 +63,7 @@ def _config(url: str, **prometheus: Any) -> Config:
 
     return parse(
         {
-            "prometheus": {"url": url, **prometheus},
+            "prometheus": {"url": url, "scrape_interval_s": STEP_S, **prometheus},
             "rollouts": [
                 rollout("reviews-a", "a"),
                 rollout("reviews-b", "b"),
@@ -136,7 +136,7 @@ def test_a_host_split_beside_the_batch_keeps_its_own_queries_and_its_numbers(
 ) -> None:
     cfg = parse(
         {
-            "prometheus": {"url": backfilled.url},
+            "prometheus": {"url": backfilled.url, "scrape_interval_s": STEP_S},
             "rollouts": [
                 {"name": "reviews", "namespace": "a", "router": {"kind": "none"}},
                 {
