@@ -1,0 +1,205 @@
+"""Polls faster than Prometheus scrapes, on a real Prometheus: what the cockpit shows and counts.
+
+The history (tests/prom_history.py, exact linear counters) is scraped every 15 s for one service
+and every 30 s for another, at an offset that is not on the polls' grid, as a real scrape is not.
+Each rollout polls every 5 s (the default `interval_s`) under policy auto with the default
+`nodata_limit` (6). `increase()` needs two scrapes inside its range: a 5 s span has none, so the
+old observer read NO DATA on five polls of six at 15 s scrapes (and paused the rollout after six
+in a row at 30 s). Now a poll counts only once two scrapes have passed; the polls in between
+check that Prometheus answers and keep the verdict.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from monotui.config import PrometheusConfig, RolloutConfig
+from monotui.model import Snapshot, SourceState, VerdictResult, Weights
+from monotui.rollout import Rollout, assemble
+from monotui.sim.scenarios import HEALTHY
+from monotui.sim.sources import SimRouter
+from monotui.sim.world import World
+from monotui.sources.metrics_prometheus import MAX_SPAN_S, PrometheusMetrics
+from tests.configs import parse
+from tests.prom_history import History
+from tests.prometheus_server import PrometheusServer, binary
+
+T0 = float(int(time.time() - 3 * 3600) // 60 * 60)
+SPAN_S = 9000  # 2.5 h: room for a poll after a long outage to count a whole hour
+START_S = 1200  # the cockpit starts (and reads its history) 20 min into the data
+BASELINE_RPS, CANARY_RPS, ERROR = 10.0, 2.0, 0.01
+SCRAPES = {"s15": (15.0, 7.3), "s30": (30.0, 11.7)}  # service: (scrape interval, offset)
+POLL_S = 5.0
+
+
+@pytest.fixture(scope="module")
+def prom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
+    binary("prometheus")
+    history = History(T0, span_s=SPAN_S)
+    for service, (scrape_s, offset_s) in SCRAPES.items():
+        for version, rps in (("v1", BASELINE_RPS), ("v2", CANARY_RPS)):
+            history.add(
+                service, version, rps, ERROR, step_s=scrape_s, offset_s=offset_s, exact=True
+            )
+    server = PrometheusServer(Path(tmp_path_factory.mktemp("prometheus")))
+    server.backfill(history.openmetrics())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+class Clock:
+    """The data's and the rollout's time, moved by the test."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def config(service: str) -> RolloutConfig:
+    data = {
+        "name": service,
+        "namespace": "bookinfo",
+        "steps": [10, 25, 50, 100],
+        "hold_s": 86_400,  # never advances here: a pause would be NO DATA's doing
+        "interval_s": POLL_S,
+        "policy": "auto",
+        "router": {"kind": "none"},
+        "metrics": {"kind": "prometheus"},
+    }
+    return parse({"rollouts": [data]}).rollouts[0]
+
+
+@dataclass
+class Run:
+    rollout: Rollout
+    world: World
+    clock: Clock
+    started: Snapshot
+
+    def polls(self, n: int) -> list[Snapshot]:
+        out = []
+        for _ in range(n):
+            self.clock.now += POLL_S
+            out.append(self.rollout.cycle())
+        return out
+
+
+def run(url: str, service: str) -> Run:
+    world = World(seed=1)
+    world.add_rollout(service, "bookinfo", HEALTHY, weights=Weights(90, 10))
+    clock = Clock(T0 + START_S)
+    prometheus = PrometheusConfig(url=url, scrape_interval_s=SCRAPES[service][0], timeout_s=2)
+    cfg = config(service)
+    source = PrometheusMetrics(prometheus, cfg, clock=clock)
+    rollout = assemble(cfg, router=SimRouter(world, service), metrics=source, clock=clock)
+    return Run(rollout, world, clock, rollout.start())
+
+
+def _longest_run(flags: list[bool]) -> int:
+    return max((len(list(g)) for k, g in itertools.groupby(flags) if k), default=0)
+
+
+@pytest.mark.parametrize("service", sorted(SCRAPES))
+def test_polls_faster_than_the_scrapes_never_flap_no_data_pause_or_leave_gaps(
+    prom: PrometheusServer, service: str
+) -> None:
+    """Ten minutes of 5 s polls: not one NO DATA verdict, no pause, no gap in the charts, and
+    the counts add up to what was served (linear counters: exactly)."""
+    scrape_s = SCRAPES[service][0]
+    r = run(prom.url, service)
+    history = r.started.samples
+    assert r.started.verdict.result == VerdictResult.PASS, r.started.verdict.reason
+    in_data = [s for s in history if s.t - s.span_s >= T0 + scrape_s]
+    assert in_data and all(s.has_data for s in in_data)  # the charts start full, not dotted
+    assert all(s.span_s >= 2 * scrape_s for s in history)
+
+    snaps = r.polls(120)
+    verdicts = [s.verdict.result for s in snaps]
+    nodata = [v == VerdictResult.NODATA for v in verdicts]
+    assert _longest_run(nodata) == 0, [v.value for v in verdicts]  # the old code: 5 and 11
+    assert set(verdicts) == {VerdictResult.PASS}
+    assert not snaps[-1].plan.paused  # the old code paused the 30 s one after 30 s
+    assert all((s.source("metrics") or s).state == SourceState.OK for s in snaps)
+
+    polled = snaps[-1].samples[len(history) :]
+    assert polled and all(s.has_data for s in polled)  # no gap: nothing new is not no data
+    assert {s.span_s for s in polled} == {2 * scrape_s}  # a count every two scrapes
+    before = history[-1].t
+    for s in polled:  # the spans tile, from the history's end on
+        assert s.t - s.span_s == pytest.approx(before)
+        before = s.t
+    served = before - history[-1].t
+    canary = sum(s.canary.requests or 0.0 for s in polled)
+    errors = sum(s.canary.bad_of(0) or 0.0 for s in polled)
+    # Linear counters: increase() extrapolates them exactly, whatever the span's phase.
+    assert canary == pytest.approx(CANARY_RPS * served, rel=1e-9)
+    assert errors == pytest.approx(CANARY_RPS * ERROR * served, rel=1e-9)
+    r.rollout.close()
+
+
+def test_a_dead_prometheus_is_stale_then_error_on_time_between_counts(
+    tmp_path: Path,
+) -> None:
+    """Killed right after a count, while the next polls have nothing new to count: the first
+    poll after the kill is already STALE (its liveness query fails), ERROR after two intervals,
+    never a PASS the source did not give; back up, the next count covers the outage."""
+    service = "s15"
+    history = History(T0, span_s=SPAN_S)
+    history.add(service, "v1", BASELINE_RPS, ERROR, step_s=15.0, offset_s=7.3, exact=True)
+    history.add(service, "v2", CANARY_RPS, ERROR, step_s=15.0, offset_s=7.3, exact=True)
+    server = PrometheusServer(tmp_path / "prometheus")
+    server.backfill(history.openmetrics())
+    server.start()
+    try:
+        r = run(server.url, service)
+        assert r.started.verdict.result == VerdictResult.PASS
+        server.kill()
+        stale, _, error = r.polls(3)
+        status = stale.source("metrics")
+        assert status is not None and status.state == SourceState.STALE, status
+        assert "cannot reach Prometheus" in status.message
+        assert "(sending the liveness query)" in status.message  # names what did not get through
+        assert stale.verdict.result == VerdictResult.NODATA  # STALE is never healthy
+        status = error.source("metrics")
+        assert status is not None and status.state == SourceState.ERROR, status
+        assert status.age_s == pytest.approx(3 * POLL_S)
+        assert error.verdict.result == VerdictResult.NODATA
+
+        server.start()
+        answers, _, back = r.polls(3)
+        status = answers.source("metrics")
+        assert status is not None and status.state == SourceState.OK, status
+        latest = back.latest
+        assert latest is not None and latest.has_data
+        assert latest.span_s == pytest.approx(6 * POLL_S)  # from the count before the kill
+        assert latest.canary.requests == pytest.approx(CANARY_RPS * 6 * POLL_S, rel=1e-9)
+        assert back.verdict.result == VerdictResult.PASS
+        r.rollout.close()
+    finally:
+        server.kill()
+
+
+def test_a_poll_after_a_long_outage_counts_the_last_hour_not_the_whole_gap(
+    prom: PrometheusServer,
+) -> None:
+    """Two hours without a poll (a laptop asleep): the next poll counts one hour, exactly what
+    was served in it; the rest is a gap in time, not one enormous increase."""
+    r = run(prom.url, "s15")
+    r.clock.now += 2 * 3600
+    (snap,) = r.polls(1)
+    latest = snap.latest
+    assert latest is not None and latest.span_s == MAX_SPAN_S
+    assert latest.canary.requests == pytest.approx(CANARY_RPS * MAX_SPAN_S, rel=1e-9)
+    assert snap.verdict.result == VerdictResult.PASS
+    r.rollout.close()
