@@ -320,3 +320,17 @@ def test_a_rollout_behind_the_others_catches_up_through_one_bridge(
     assert b.baseline.value(0) == pytest.approx(0.20, rel=1e-3)
     assert ratings.baseline.requests == pytest.approx(3.0 * 60, rel=1e-3)
     assert ratings.canary.requests is None  # still NO DATA, not zero
+
+
+def test_a_rollout_a_few_seconds_behind_is_not_bridged_over_a_span_too_short_to_count(
+    backfilled: PrometheusServer,
+) -> None:
+    """A bridge shorter than two scrapes holds no series (increase() needs two samples): the
+    rollout counts its own whole span instead of losing the bridge's seconds."""
+    sources = _sources(_config(backfilled.url))
+    shared = sources["reviews-a"].shared
+    sources["reviews-a"].fetch(AT - 30)  # the group's newest tick: (AT-30, AT]
+    late = sources["reviews-b"].fetch(AT - 33)  # 3 s behind: less than two 5 s scrapes
+    assert shared.sent == 3 + 3  # its own tick, no bridge
+    assert late.span_s == pytest.approx(33)
+    assert late.baseline.requests == pytest.approx(5.0 * 33, rel=1e-3)  # not 5.0 * 30

@@ -50,7 +50,7 @@ class SharedPrometheus:
         self._sent = 0
         self._recording: bool | None = None if prom.recording_rules else False
         self._answered_at: float | None = None  # the evaluation time of the newest answer
-        self.batcher = QueryBatcher(self)
+        self.batcher = QueryBatcher(self, min_span_s=2 * prom.scrape_interval_s)
 
     # --- sending -------------------------------------------------------------------------------
 
