@@ -34,7 +34,8 @@ T0 = float(int(time.time() - 3 * 3600) // 60 * 60)
 SPAN_S = 9000  # 2.5 h: room for a poll after a long outage to count a whole hour
 START_S = 1200  # the cockpit starts (and reads its history) 20 min into the data
 BASELINE_RPS, CANARY_RPS, ERROR = 10.0, 2.0, 0.01
-SCRAPES = {"s15": (15.0, 7.3), "s30": (30.0, 11.7)}  # service: (scrape interval, offset)
+# service: (scrape interval, the baseline's and the canary's offsets: their pods are scraped apart)
+SCRAPES = {"s15": (15.0, (7.3, 2.9)), "s30": (30.0, (11.7, 23.1))}
 POLL_S = 5.0
 
 
@@ -42,8 +43,8 @@ POLL_S = 5.0
 def prom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
     binary("prometheus")
     history = History(T0, span_s=SPAN_S)
-    for service, (scrape_s, offset_s) in SCRAPES.items():
-        for version, rps in (("v1", BASELINE_RPS), ("v2", CANARY_RPS)):
+    for service, (scrape_s, offsets) in SCRAPES.items():
+        for version, rps, offset_s in zip(("v1", "v2"), (BASELINE_RPS, CANARY_RPS), offsets):
             history.add(
                 service, version, rps, ERROR, step_s=scrape_s, offset_s=offset_s, exact=True
             )
