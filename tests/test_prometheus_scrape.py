@@ -44,7 +44,8 @@ def prom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]
     binary("prometheus")
     history = History(T0, span_s=SPAN_S)
     for service, (scrape_s, offsets) in SCRAPES.items():
-        for version, rps, offset_s in zip(("v1", "v2"), (BASELINE_RPS, CANARY_RPS), offsets):
+        versions = zip(("v1", "v2"), (BASELINE_RPS, CANARY_RPS), offsets, strict=True)
+        for version, rps, offset_s in versions:
             history.add(
                 service, version, rps, ERROR, step_s=scrape_s, offset_s=offset_s, exact=True
             )
