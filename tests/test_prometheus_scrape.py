@@ -164,11 +164,12 @@ def _served(text: str, service: str, version: str, code: str | None, at: float) 
     """What `version` had served by `at` (its counters, interpolated between their scrapes)."""
     points: dict[float, float] = {}
     head = f'istio_requests_total{{reporter="destination",destination_service_name="{service}"'
+    codes = [] if code is None else [f'response_code="{code}"']
+    wanted = [head, f'destination_version="{version}"', *codes]
     for line in text.splitlines():
-        if line.startswith(head) and f'destination_version="{version}"' in line:
-            if code is None or f'response_code="{code}"' in line:
-                _, value, stamp = line.rsplit(" ", 2)
-                points[float(stamp)] = points.get(float(stamp), 0.0) + float(value)
+        if line.startswith(head) and all(w in line for w in wanted):
+            _, value, stamp = line.rsplit(" ", 2)
+            points[float(stamp)] = points.get(float(stamp), 0.0) + float(value)
     times = sorted(points)
     after = next(i for i, t in enumerate(times) if t >= at)
     t0, t1 = times[after - 1], times[after]
