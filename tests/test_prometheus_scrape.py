@@ -263,3 +263,28 @@ def test_a_poll_after_a_long_outage_counts_the_last_hour_not_the_whole_gap(
     assert latest.canary.requests == pytest.approx(CANARY_RPS * MAX_SPAN_S, rel=1e-9)
     assert snap.verdict.result == VerdictResult.PASS
     r.rollout.close()
+
+
+def test_check_config_says_when_the_scrape_interval_is_set_shorter_than_the_real_one(
+    prom: PrometheusServer,
+) -> None:
+    """The series themselves say how often they are scraped: 15 s configured for a service
+    scraped every 30 s is named, with what to set; the right value, or a longer one, is quiet."""
+
+    def check(service: str, scrape_s: float) -> str:
+        prometheus = PrometheusConfig(url=prom.url, scrape_interval_s=scrape_s)
+        source = PrometheusMetrics(prometheus, config(service), clock=lambda: T0 + START_S)
+        try:
+            return source.check()
+        finally:
+            source.close()
+
+    wrong = check("s30", 15)
+    assert wrong.startswith("Prometheus ") and " answers at " in wrong
+    assert wrong.endswith(
+        "its series are scraped every 30s but [prometheus] scrape_interval_s is 15: most polls "
+        "would find no series (NO DATA); set it to 30"
+    ), wrong
+    assert "scraped every" not in check("s30", 30)
+    assert "scraped every" not in check("s15", 15)
+    assert "scraped every" not in check("s15", 30)  # longer only counts less often

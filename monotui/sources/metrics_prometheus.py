@@ -30,6 +30,7 @@ from monotui.sources.base import NothingNewYet
 from monotui.sources.prometheus_api import Series
 from monotui.sources.prometheus_batch import Group, batchable
 from monotui.sources.prometheus_proxy import PrometheusConnection
+from monotui.sources.prometheus_scrape import scrape_advice
 from monotui.sources.prometheus_shared import SharedPrometheus
 from monotui.sources.promql import (
     COUNT_TEMPLATES,
@@ -291,7 +292,11 @@ class PrometheusMetrics:
 
     def check(self) -> str:
         """One cheap request to prove Prometheus answers (for `monotui check-config`)."""
-        return f"Prometheus {self.api.build_version()} answers at {self.api.source.split(' at ', 1)[-1]}"
+        answers = f"Prometheus {self.api.build_version()} answers at {self.api.source.split(' at ', 1)[-1]}"
+        if self._templates.get("requests") != COUNT_TEMPLATES["requests"]:
+            return answers  # an override's series are not Istio's: nothing to compare
+        advice = scrape_advice(self.shared, self.context, self.prom.scrape_interval_s, self.clock())
+        return f"{answers}; {advice}" if advice else answers
 
     def close(self) -> None:
         """Leave the batch; release the pool and connections if they are this source's own."""
