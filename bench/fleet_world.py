@@ -129,6 +129,7 @@ class FleetWorld:
         lines = [
             "[prometheus]",
             f'url = "{self.prometheus.url}"',
+            "scrape_interval_s = 1",  # the exporter is scraped every second
             "[kubernetes]",
             f'kubeconfig = "{self.kubeconfig}"',
             "[audit]",

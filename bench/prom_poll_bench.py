@@ -80,7 +80,7 @@ def _median_ms(run: Any, repeat: int) -> float:
 def _source(url: str, service: int, at: float) -> PrometheusMetrics:
     config = parse(
         {
-            "prometheus": {"url": url},
+            "prometheus": {"url": url, "scrape_interval_s": STEP_S},
             "rollouts": [
                 {
                     "name": f"svc{service}",
@@ -91,7 +91,8 @@ def _source(url: str, service: int, at: float) -> PrometheusMetrics:
             ],
         }
     )
-    return PrometheusMetrics(PrometheusConfig(url=url), config.rollouts[0], clock=lambda: at)
+    prometheus = PrometheusConfig(url=url, scrape_interval_s=STEP_S)
+    return PrometheusMetrics(prometheus, config.rollouts[0], clock=lambda: at)
 
 
 def _count_requests(source: PrometheusMetrics, counter: list[int]) -> None:

@@ -60,6 +60,11 @@ class PrometheusConfig(_Section):
     """Extra HTTP headers, e.g. for a multi-tenant proxy (printable ASCII, no line breaks)."""
     verify_tls: bool = True
     """Verify the server's TLS certificate."""
+    scrape_interval_s: float = Field(15.0, gt=0, le=600)
+    """How often this Prometheus scrapes the meshes' metrics (Istio's default 15 s; often 30 s).
+    increase() needs two scrapes in its range: a poll counts a span of at least two of these
+    (polls in between read nothing new), and history's points are at least two apart. Above 0,
+    at most 600."""
     max_concurrent_queries: int = Field(4, ge=1, le=64)
     """Queries monotui sends this Prometheus at once, whatever the number of rollouts (its own
     default `--query.max-concurrency` is 20, shared with every other client)."""

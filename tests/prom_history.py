@@ -45,6 +45,8 @@ class Version:
     """Its own scrape interval (default: the history's)."""
     exact: bool = False
     """Counts of exactly rate x step (linear counters) instead of drawn ones."""
+    offset_s: float = 0.0
+    """Its scrapes fall at `t0 + offset_s + k * step`: a real scrape is not on the polls' grid."""
     namespace: str = "bookinfo"
 
     def error_at(self, t: float) -> float:
@@ -124,7 +126,7 @@ class History:
                     per_bucket = rng.multinomial(int(n), shares / shares.sum())
                 ok, bad = ok + n - e, bad + e
                 cumulative += np.cumsum(per_bucket)
-            stamp = f"{self.t0 + at:.0f}"
+            stamp = f"{self.t0 + v.offset_s + at:.3f}"
             # The counters start high, as a long-running service's do: increase() then never
             # clamps its extrapolation at zero.
             lines_ok.append(

@@ -78,6 +78,7 @@ def config_toml(prometheus_url: str, *, interval_s: float = 10.0, hold_s: float 
     return f"""
 [prometheus]
 url = "{prometheus_url}"
+scrape_interval_s = {STEP_S}
 timeout_s = 5
 
 [[rollouts]]

@@ -89,3 +89,17 @@ def test_missing_file_and_bad_toml(tmp_path: Path) -> None:
         load(tmp_path / "nope.toml", env={})
     with pytest.raises(ConfigError, match="not valid TOML"):
         load(_write(tmp_path, "[prometheus\n"), env={})
+
+
+def test_the_scrape_interval_defaults_to_istios_and_a_wrong_one_is_refused(
+    tmp_path: Path,
+) -> None:
+    assert load(_write(tmp_path, GOOD), env={}).prometheus.scrape_interval_s == 15
+    slower = GOOD.replace("timeout_s = 2", "timeout_s = 2\nscrape_interval_s = 30")
+    assert load(_write(tmp_path, slower), env={}).prometheus.scrape_interval_s == 30
+    for wrong in ("0", "601", '"15s"'):
+        text = GOOD.replace("timeout_s = 2", f"timeout_s = 2\nscrape_interval_s = {wrong}")
+        with pytest.raises(ConfigError) as err:
+            load(_write(tmp_path, text), env={})
+        assert "prometheus.scrape_interval_s" in str(err.value), str(err.value)
+        assert err.value.exit_code == 2

@@ -129,7 +129,9 @@ class Clock:
 def _controller(url: str, at: float | Clock, **metrics: object) -> Rollout:
     rollout = _rollout(**metrics)
     clock = at if isinstance(at, Clock) else Clock(at)
-    source = PrometheusMetrics(PrometheusConfig(url=url), rollout, clock=clock)
+    source = PrometheusMetrics(
+        PrometheusConfig(scrape_interval_s=STEP_S, url=url), rollout, clock=clock
+    )
     return assemble(rollout, router=StaticRouter(), metrics=source, clock=clock)
 
 
@@ -141,7 +143,7 @@ def test_reports_backfilled_counts_rates_latency_and_split(backfilled: Prometheu
     latest = snap.latest
     assert latest is not None
     span = latest.span_s
-    assert span == 5.0  # the first poll counts one interval
+    assert span == 2 * STEP_S  # the first poll counts two scrapes (increase() needs both)
     # The increases over the poll: 10 and 2 req/s, 1 % and 10 % of them 5xx.
     assert latest.baseline.requests == pytest.approx(10.0 * span, rel=1e-6)
     assert latest.canary.requests == pytest.approx(2.0 * span, rel=1e-6)
@@ -200,7 +202,9 @@ def test_history_tiles_the_span_and_its_counts_match_the_counters(
     backfilled: PrometheusServer,
 ) -> None:
     at = T0 + SPAN_S
-    source = PrometheusMetrics(PrometheusConfig(url=backfilled.url), _rollout(), clock=lambda: at)
+    source = PrometheusMetrics(
+        PrometheusConfig(scrape_interval_s=STEP_S, url=backfilled.url), _rollout(), clock=lambda: at
+    )
     samples = source.history(500, 50)  # one range query per count, a step of 10 s
 
     assert len(samples) == 50
@@ -225,7 +229,9 @@ def test_history_tiles_the_span_and_its_counts_match_the_counters(
 
 def test_history_before_the_data_is_gaps_not_zeros(backfilled: PrometheusServer) -> None:
     at = T0 + 100
-    source = PrometheusMetrics(PrometheusConfig(url=backfilled.url), _rollout(), clock=lambda: at)
+    source = PrometheusMetrics(
+        PrometheusConfig(scrape_interval_s=STEP_S, url=backfilled.url), _rollout(), clock=lambda: at
+    )
     samples = source.history(300, 30)
     before = [s for s in samples if s.t < T0]
     assert before and all(not s.has_data for s in before)
@@ -313,7 +319,7 @@ def test_bad_promql_override_shows_the_servers_error(backfilled: PrometheusServe
     assert snap.current("error_rate") == Pair()
 
     source = PrometheusMetrics(
-        PrometheusConfig(url=backfilled.url),
+        PrometheusConfig(scrape_interval_s=STEP_S, url=backfilled.url),
         _rollout(requests_query="sum by ($version_label) (increase(x{$filter}[$interval]) +)"),
     )
     with pytest.raises(SourceError, match="rejected the requests query"):
@@ -322,7 +328,9 @@ def test_bad_promql_override_shows_the_servers_error(backfilled: PrometheusServe
 
 
 def test_check_says_which_prometheus_answers(backfilled: PrometheusServer) -> None:
-    source = PrometheusMetrics(PrometheusConfig(url=backfilled.url), _rollout())
+    source = PrometheusMetrics(
+        PrometheusConfig(scrape_interval_s=STEP_S, url=backfilled.url), _rollout()
+    )
     assert re.fullmatch(rf"Prometheus \d+\.\d+\.\S+ answers at {backfilled.url}", source.check())
     source.close()
 

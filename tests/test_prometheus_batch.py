@@ -30,7 +30,7 @@ from monotui.sources.promql_batch import RECORDED, Member, batch_filter, batched
 from monotui.sources.router_static import StaticRouter
 from tests.configs import parse
 from tests.contract_common import closed_port
-from tests.fleet_history import T0, Traffic, openmetrics
+from tests.fleet_history import STEP_S, T0, Traffic, openmetrics
 from tests.prometheus_server import PrometheusServer, binary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,7 +63,7 @@ def _config(url: str, **prometheus: Any) -> Config:
 
     return parse(
         {
-            "prometheus": {"url": url, **prometheus},
+            "prometheus": {"url": url, "scrape_interval_s": STEP_S, **prometheus},
             "rollouts": [
                 rollout("reviews-a", "a"),
                 rollout("reviews-b", "b"),
@@ -136,7 +136,7 @@ def test_a_host_split_beside_the_batch_keeps_its_own_queries_and_its_numbers(
 ) -> None:
     cfg = parse(
         {
-            "prometheus": {"url": backfilled.url},
+            "prometheus": {"url": backfilled.url, "scrape_interval_s": STEP_S},
             "rollouts": [
                 {"name": "reviews", "namespace": "a", "router": {"kind": "none"}},
                 {
@@ -320,3 +320,17 @@ def test_a_rollout_behind_the_others_catches_up_through_one_bridge(
     assert b.baseline.value(0) == pytest.approx(0.20, rel=1e-3)
     assert ratings.baseline.requests == pytest.approx(3.0 * 60, rel=1e-3)
     assert ratings.canary.requests is None  # still NO DATA, not zero
+
+
+def test_a_rollout_a_few_seconds_behind_is_not_bridged_over_a_span_too_short_to_count(
+    backfilled: PrometheusServer,
+) -> None:
+    """A bridge shorter than two scrapes holds no series (increase() needs two samples): the
+    rollout counts its own whole span instead of losing the bridge's seconds."""
+    sources = _sources(_config(backfilled.url))
+    shared = sources["reviews-a"].shared
+    sources["reviews-a"].fetch(AT - 30)  # the group's newest tick: (AT-30, AT]
+    late = sources["reviews-b"].fetch(AT - 33)  # 3 s behind: less than two 5 s scrapes
+    assert shared.sent == 3 + 3  # its own tick, no bridge
+    assert late.span_s == pytest.approx(33)
+    assert late.baseline.requests == pytest.approx(5.0 * 33, rel=1e-3)  # not 5.0 * 30

@@ -33,7 +33,7 @@ from tests.prometheus_server import (  # noqa: F401
     prometheus,
     wait_until,
 )
-from tests.test_prometheus_backfill import T0, history_openmetrics
+from tests.test_prometheus_backfill import STEP_S, T0, history_openmetrics
 
 BUCKETS = {"100": 490.0, "250": 499.0, "+Inf": 500.0}
 
@@ -73,7 +73,9 @@ def poll() -> Iterator[Poll]:
 
     def run(url: str, timeout_s: float = 2.0) -> tuple[Snapshot, SourceStatus]:
         rollout = _rollout()
-        source = PrometheusMetrics(PrometheusConfig(url=url, timeout_s=timeout_s), rollout)
+        source = PrometheusMetrics(
+            PrometheusConfig(scrape_interval_s=STEP_S, url=url, timeout_s=timeout_s), rollout
+        )
         opened.append(source)
         snap = assemble(rollout, router=StaticRouter(), metrics=source).cycle()
         status = snap.source("metrics")
@@ -212,7 +214,7 @@ def test_a_negative_count_is_a_broken_query(prom: FakePrometheus, poll: Poll) ->
     assert status.state == SourceState.ERROR
     assert "a count cannot be negative; check the query" in status.message
     _assert_gap(snap)
-    source = PrometheusMetrics(PrometheusConfig(url=prom.url), _rollout())
+    source = PrometheusMetrics(PrometheusConfig(scrape_interval_s=STEP_S, url=prom.url), _rollout())
     with pytest.raises(SourceError, match="negative"):
         source.fetch(None)
     source.close()
@@ -242,7 +244,9 @@ def test_an_old_answer_is_stale_with_its_age(prom: FakePrometheus) -> None:
     body = {"status": "success", "data": {"resultType": "vector", "result": result}}
     _raw(prom, 200, json.dumps(body).encode())
     rollout = _rollout()
-    source = PrometheusMetrics(PrometheusConfig(url=prom.url), rollout, clock=lambda: now)
+    source = PrometheusMetrics(
+        PrometheusConfig(scrape_interval_s=STEP_S, url=prom.url), rollout, clock=lambda: now
+    )
     snap = assemble(rollout, router=StaticRouter(), metrics=source, clock=lambda: now).cycle()
     status = snap.source("metrics")
     assert status is not None and status.state == SourceState.STALE
@@ -283,7 +287,9 @@ def test_a_bad_server_never_holds_a_poll_past_its_timeout(
     prom.fault = fault
     prom.trickle_s = 0.2  # a whole answer would take ~14 s at this pace
     rollout = _rollout()
-    source = PrometheusMetrics(PrometheusConfig(url=prom.url, timeout_s=timeout_s), rollout)
+    source = PrometheusMetrics(
+        PrometheusConfig(scrape_interval_s=STEP_S, url=prom.url, timeout_s=timeout_s), rollout
+    )
     started = time.monotonic()
     with pytest.raises(error) as caught:
         source.fetch(None)
@@ -304,13 +310,16 @@ def test_a_bad_server_never_holds_a_poll_past_its_timeout(
 
 def test_check_config_fails_with_the_same_typed_errors(prom: FakePrometheus) -> None:
     _raw(prom, 401, b"token expired", "text/plain")
-    source = PrometheusMetrics(PrometheusConfig(url=prom.url), _rollout())
+    source = PrometheusMetrics(PrometheusConfig(scrape_interval_s=STEP_S, url=prom.url), _rollout())
     with pytest.raises(
         PermissionDeniedError, match="HTTP 401.: token expired: check the token"
     ) as caught:
         source.check()
     assert caught.value.exit_code == 4  # permission denied
-    down = PrometheusMetrics(PrometheusConfig(url=f"http://127.0.0.1:{free_port()}"), _rollout())
+    down = PrometheusMetrics(
+        PrometheusConfig(scrape_interval_s=STEP_S, url=f"http://127.0.0.1:{free_port()}"),
+        _rollout(),
+    )
     with pytest.raises(BackendUnavailableError, match="cannot reach Prometheus"):
         down.check()
     source.close()
@@ -328,7 +337,9 @@ def test_killed_prometheus_is_stale_then_error_then_recovers(
     rollout = _rollout()
     at = T0 + 200
     clock = Clock(at)  # the data's time and the rollout's move together
-    source = PrometheusMetrics(PrometheusConfig(url=prometheus.url, timeout_s=2), rollout)
+    source = PrometheusMetrics(
+        PrometheusConfig(scrape_interval_s=STEP_S, url=prometheus.url, timeout_s=2), rollout
+    )
     source.clock = clock
     controller = assemble(rollout, router=StaticRouter(), metrics=source, clock=clock)
 

@@ -131,7 +131,9 @@ def run(prom: PrometheusServer, service: str, at: float, hold_s: float = 60) -> 
     world.add_rollout(service, "bookinfo", HEALTHY, weights=AT_10)
     clock = Clock(T0 + at)
     cfg = config(service, hold_s)
-    source = PrometheusMetrics(PrometheusConfig(url=prom.url), cfg, clock=clock)
+    source = PrometheusMetrics(
+        PrometheusConfig(url=prom.url, scrape_interval_s=5), cfg, clock=clock
+    )
     rollout = assemble(cfg, router=SimRouter(world, service), metrics=source, clock=clock)
     rollout.start()
     return Run(rollout, world, clock, service)
@@ -146,7 +148,9 @@ def test_the_judge_on_real_history_passes_healthy_and_fails_a_5x_canary(
     verdicts = {}
     for service in ("healthy", "bad"):
         cfg = config(service)
-        source = PrometheusMetrics(PrometheusConfig(url=prom.url), cfg, clock=lambda: T0 + 900)
+        source = PrometheusMetrics(
+            PrometheusConfig(url=prom.url, scrape_interval_s=5), cfg, clock=lambda: T0 + 900
+        )
         samples = source.history(600, 60)
         source.close()
         canary = sum(s.canary.requests or 0.0 for s in samples)
@@ -274,22 +278,25 @@ def test_the_same_spike_on_the_canary_alone_rolls_back(prom: PrometheusServer) -
 # --- polls shorter than the scrape interval ---------------------------------------------------
 
 
-def test_polls_shorter_than_the_scrape_interval_grow_until_they_count_then_tile(
+def test_polls_shorter_than_the_scrape_interval_count_two_scrapes_at_a_time_then_tile(
     prom: PrometheusServer,
 ) -> None:
     """Scraped every 15 s, polled every 5 s: a 5 s span never holds the two scrapes increase()
-    needs. The spans grow from the first poll until they count; then they tile as always."""
+    needs, so a poll counts only once two scrapes have passed (the first one counts two scrapes
+    back) and the polls between read nothing new: no gap in the charts, and the spans tile."""
     cfg = config("sparse").model_copy(update={"interval_s": 5.0})
     clock = Clock(T0 + 200)
-    source = PrometheusMetrics(PrometheusConfig(url=prom.url), cfg, clock=clock)
+    prometheus = PrometheusConfig(url=prom.url, scrape_interval_s=15)
+    source = PrometheusMetrics(prometheus, cfg, clock=clock)
     rollout = assemble(cfg, router=StaticRouter(), metrics=source, clock=clock)
     rollout.start(history=False)
     for _ in range(15):
         clock.now += 5
         snap = rollout.cycle()
     counted = [s for s in snap.samples if s.baseline.requests is not None]
-    assert len(counted) >= 4, [(s.t - T0, s.span_s) for s in snap.samples]
-    assert counted[0].t - counted[0].span_s == pytest.approx(T0 + 195)  # the first poll's start
+    assert counted == list(snap.samples), [(s.t - T0, s.span_s) for s in snap.samples]
+    assert len(counted) == 3  # T0 + 200, 230, 260 (the first poll's and two more)
+    assert counted[0].t - counted[0].span_s == pytest.approx(T0 + 170)  # two scrapes back
     for before, after in zip(counted, counted[1:], strict=False):
         assert after.t - after.span_s == pytest.approx(before.t)
     start, end = counted[0].t - counted[0].span_s, counted[-1].t

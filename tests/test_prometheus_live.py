@@ -55,7 +55,9 @@ def _live(prometheus: PrometheusServer, exporter: SimExporter) -> Rollout:  # no
     return assemble(
         rollout,
         router=StaticRouter(),
-        metrics=PrometheusMetrics(PrometheusConfig(url=prometheus.url), rollout),
+        metrics=PrometheusMetrics(
+            PrometheusConfig(url=prometheus.url, scrape_interval_s=1), rollout
+        ),
     )
 
 

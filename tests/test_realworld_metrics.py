@@ -124,17 +124,20 @@ def istio(prometheus: PrometheusServer) -> PrometheusServer:  # noqa: F811
 
 def test_istio_series_give_the_destination_side_numbers(istio: PrometheusServer) -> None:
     at = T0 + 200
-    source = PrometheusMetrics(PrometheusConfig(url=istio.url), rollout(), clock=lambda: at)
+    source = PrometheusMetrics(
+        PrometheusConfig(scrape_interval_s=STEP_S, url=istio.url), rollout(), clock=lambda: at
+    )
     snap = assemble(rollout(), router=StaticRouter(), metrics=source, clock=lambda: at).cycle()
     status = snap.source("metrics")
     assert status is not None and status.state == SourceState.OK, status
     s = snap.latest
-    assert s is not None and s.span_s == 5.0
+    span = 2 * STEP_S  # a first poll counts two scrapes
+    assert s is not None and s.span_s == span
     # two pods summed; 404 and "0" are not errors; the source reporter is not counted twice
-    assert s.baseline.requests == pytest.approx(10.0 * 5, rel=1e-6)
-    assert s.canary.requests == pytest.approx(2.0 * 5, rel=1e-6)
-    assert s.baseline.bad_of(0) == pytest.approx(0.1 * 5, rel=1e-6)  # 503 and 504, two pods
-    assert s.canary.bad_of(0) == pytest.approx(0.4 * 5, rel=1e-6)  # not the source-only UH 503s
+    assert s.baseline.requests == pytest.approx(10.0 * span, rel=1e-6)
+    assert s.canary.requests == pytest.approx(2.0 * span, rel=1e-6)
+    assert s.baseline.bad_of(0) == pytest.approx(0.1 * span, rel=1e-6)  # 503 and 504, two pods
+    assert s.canary.bad_of(0) == pytest.approx(0.4 * span, rel=1e-6)  # not the UH 503s
     assert snap.current("error_rate").baseline == pytest.approx(0.01, abs=1e-6)
     assert snap.current("error_rate").canary == pytest.approx(0.20, abs=1e-6)
     assert snap.current("latency_p99_ms").baseline == pytest.approx(V1_P99, abs=1e-3)
@@ -147,7 +150,9 @@ def test_istio_series_give_the_destination_side_numbers(istio: PrometheusServer)
 
 def test_istio_history_over_the_real_series(istio: PrometheusServer) -> None:
     at = T0 + SPAN_S
-    source = PrometheusMetrics(PrometheusConfig(url=istio.url), rollout(), clock=lambda: at)
+    source = PrometheusMetrics(
+        PrometheusConfig(scrape_interval_s=STEP_S, url=istio.url), rollout(), clock=lambda: at
+    )
     samples = source.history(200, 20)
     settled = [s for s in samples if s.t - s.span_s >= T0]
     assert len(settled) >= 10
@@ -166,7 +171,9 @@ def test_istio_history_over_the_real_series(istio: PrometheusServer) -> None:
 def test_an_extra_selector_narrows_to_one_caller(istio: PrometheusServer) -> None:
     at = T0 + 200
     config = rollout(selector='source_workload="nobody"')
-    source = PrometheusMetrics(PrometheusConfig(url=istio.url), config, clock=lambda: at)
+    source = PrometheusMetrics(
+        PrometheusConfig(scrape_interval_s=STEP_S, url=istio.url), config, clock=lambda: at
+    )
     sample = source.fetch(None)
     assert not sample.has_data  # NO DATA, not zero
     assert sample.baseline.requests is None and sample.canary.bad_of(0) is None
@@ -246,7 +253,9 @@ def vec(version: str, value: str, at: float | None = None, **labels: str) -> dic
 
 def fetch(url: str, at: float | None = None) -> Any:
     source = PrometheusMetrics(
-        PrometheusConfig(url=url), rollout(), clock=None if at is None else (lambda: at)
+        PrometheusConfig(scrape_interval_s=STEP_S, url=url),
+        rollout(),
+        clock=None if at is None else (lambda: at),
     )
     try:
         return source.fetch(None)
@@ -291,7 +300,9 @@ def test_an_old_evaluation_from_a_lagging_store_is_stale(fake: ReplyServer) -> N
     fake.reply = answer({m: [vec("v1", "1", at=old), vec("v2", "1", at=old)]
                          for m in ("requests", "errors", "buckets")})  # fmt: skip
     rollout_cfg = rollout()
-    source = PrometheusMetrics(PrometheusConfig(url=fake.url), rollout_cfg)
+    source = PrometheusMetrics(
+        PrometheusConfig(scrape_interval_s=STEP_S, url=fake.url), rollout_cfg
+    )
     snap = assemble(rollout_cfg, router=StaticRouter(), metrics=source).cycle()
     status = snap.source("metrics")
     assert status is not None and status.state == SourceState.STALE
@@ -318,7 +329,9 @@ def test_a_matrix_with_nan_points_and_gaps(fake: ReplyServer) -> None:
 
     fake.reply = reply
     at = float(int(time.time()))
-    source = PrometheusMetrics(PrometheusConfig(url=fake.url), rollout(), clock=lambda: at)
+    source = PrometheusMetrics(
+        PrometheusConfig(scrape_interval_s=STEP_S, url=fake.url), rollout(), clock=lambda: at
+    )
     samples = source.history(60, 6)
     source.close()
     assert len(samples) == 6

@@ -79,7 +79,7 @@ def world(
             ],
         }
     )
-    prom = PrometheusConfig(url=prometheus.url)
+    prom = PrometheusConfig(url=prometheus.url, scrape_interval_s=1)  # scraped every second
     probe = BlackboxProbe(cfg.synthetics[0], PrometheusApi(prom), interval_s=1, owns_api=True)
     return assemble(
         cfg,

@@ -34,7 +34,14 @@ from monotui.rollout.health import SourceHealth
 from monotui.rollout.state import Known, RolloutState, RouteNews
 from monotui.rollout.synthetics import SyntheticsReader
 from monotui.rollout.told import Told
-from monotui.sources.base import FlagSet, FlagSource, MetricsSource, Router, RouteState
+from monotui.sources.base import (
+    FlagSet,
+    FlagSource,
+    MetricsSource,
+    NothingNewYet,
+    Router,
+    RouteState,
+)
 
 MAX_SAMPLES = 1800
 MAX_MARKS = 100
@@ -227,6 +234,11 @@ class Observer:
             return  # counted moments ago (the history ends now): a sliver would read as a gap
         try:
             sample = self.metrics.fetch(since)
+        except NothingNewYet:
+            # Fewer than two scrapes since the last count: nothing new is known, which is not
+            # "no data". The source proved it answers; the samples and the verdict stand.
+            self.health.ok("metrics")
+            return
         except MonotuiError as exc:
             self.health.failed("metrics", exc)
             sample = Sample(t=self.clock())  # a gap in the charts, never a zero
@@ -236,14 +248,8 @@ class Observer:
             self._samples = (*self._samples, sample)[-MAX_SAMPLES:]
             if sample.baseline.requests is not None or self._counted_until is None:
                 # Counted up to here; a gap keeps the start, so the next increase covers it
-                # (and a first poll without data starts the count: a span too short for the
-                # scrapes grows poll by poll until it holds two of them).
+                # (and a first poll without data starts the count there).
                 self._counted_until = sample.t
-            elif self._counted_until is None and sample.span_s > 0:
-                # Nothing counted yet: counting starts where this poll's span did, so the spans
-                # grow until the counters have two scrapes in one (a 5 s poll alone never
-                # counts a 15 s scrape: increase() needs two samples in its range).
-                self._counted_until = sample.t - sample.span_s
 
     def _read_flags(self) -> None:
         if self.flags is None:

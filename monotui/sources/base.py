@@ -72,6 +72,17 @@ class FlagSet:
     errors: tuple[str, ...] = ()
 
 
+class NothingNewYet(Exception):  # noqa: N818 (not an error: a reading that has not changed)
+    """`MetricsSource.fetch` came too soon to count anything new: fewer than two of Prometheus's
+    scrapes since the last counted poll, where increase() finds no series. The source answered
+    (it proved it), so this is neither NO DATA nor a failure: the previous reading stands and
+    the next poll's span grows until it holds two scrapes."""
+
+    def __init__(self, ready_at: float) -> None:
+        super().__init__(f"nothing new to count before {ready_at:.3f}")
+        self.ready_at = ready_at
+
+
 @runtime_checkable
 class MetricsSource(Protocol):
     """Error rate, p99 latency and request rate per version."""
@@ -81,7 +92,8 @@ class MetricsSource(Protocol):
     def fetch(self, since: float | None) -> Sample:
         """The counts of both versions over (since, now] (since None: over one poll interval)
         and the metrics' values over it; a version without series is None (NO DATA), never 0.
-        The sample's `t` is now and its `span_s` what it covers."""
+        The sample's `t` is now and its `span_s` what it covers. Raises NothingNewYet when
+        `since` is too recent for the counters to have moved (and the source answers)."""
         ...
 
     def history(self, span_s: float, points: int) -> tuple[Sample, ...]:

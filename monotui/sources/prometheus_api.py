@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from monotui.config import PrometheusConfig
-from monotui.errors import ConfigError, MonotuiError, SourceError
+from monotui.errors import BackendUnavailableError, ConfigError, MonotuiError, SourceError
 from monotui.outside_text import literal
 from monotui.sources.http_client import BoundedClient
 from monotui.sources.http_response import BoundedResponse
@@ -88,10 +88,15 @@ class PrometheusApi:
     # --- internals -----------------------------------------------------------------------------
 
     def _get(self, path: str, params: Mapping[str, str], what: str) -> Any:
-        if sum(len(v) for v in params.values()) > POST_FROM_CHARS:
-            answer = self._client.post(path, data=dict(params), headers=self._token())
-        else:
-            answer = self._client.get(path, params, headers=self._token())
+        try:
+            if sum(len(v) for v in params.values()) > POST_FROM_CHARS:
+                answer = self._client.post(path, data=dict(params), headers=self._token())
+            else:
+                answer = self._client.get(path, params, headers=self._token())
+        except (BackendUnavailableError, SourceError) as exc:
+            # Which query did not get through: the on-call engineer's first question.
+            exc.args = (f"{exc} (sending {what})",)
+            raise
         body = _decoded(answer)
         if isinstance(body, dict) and body.get("status") == "error":
             kind = literal(body.get("errorType", "error"), max_len=40)

@@ -114,8 +114,17 @@ class Range:
 class QueryBatcher:
     """Batches the count queries of the rollouts on one Prometheus. Thread-safe."""
 
-    def __init__(self, shared: Sender, *, monotonic: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        shared: Sender,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        min_span_s: float = 0.0,
+    ):
+        """`min_span_s`: the shortest span increase() counts on this Prometheus (two scrapes);
+        a member is not bridged over less (a bridge with no series would drop its span)."""
         self.shared = shared
+        self.min_span_s = min_span_s
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._members: dict[Group, dict[tuple[str, str], tuple[Member, frozenset[str]]]] = {}
@@ -186,6 +195,8 @@ class QueryBatcher:
             return None
         if not since < newest.since < newest.t:
             return None
+        if newest.since - since < self.min_span_s:
+            return None  # too short to count: the member counts its own whole span instead
         newest.taken.add(member.key)
         return newest
 

@@ -49,7 +49,8 @@ class SharedPrometheus:
         self._slots = threading.BoundedSemaphore(self.max_concurrent)
         self._sent = 0
         self._recording: bool | None = None if prom.recording_rules else False
-        self.batcher = QueryBatcher(self)
+        self._answered_at: float | None = None  # the evaluation time of the newest answer
+        self.batcher = QueryBatcher(self, min_span_s=2 * prom.scrape_interval_s)
 
     # --- sending -------------------------------------------------------------------------------
 
@@ -57,13 +58,27 @@ class SharedPrometheus:
         """One instant query, waiting for a free slot (counted)."""
         with self._slots:
             self._count()
-            return self.api.instant(query, at, what)
+            answer = self.api.instant(query, at, what)
+        self._answered(at)
+        return answer
 
     def range(self, query: str, start: float, end: float, step_s: float, what: str) -> list[Series]:
         """One range query, waiting for a free slot (counted)."""
         with self._slots:
             self._count()
-            return self.api.range(query, start, end, step_s, what)
+            answer = self.api.range(query, start, end, step_s, what)
+        self._answered(end)
+        return answer
+
+    def alive(self, at: float, within_s: float) -> None:
+        """Prove the server answers at `at`: free when a query of any rollout evaluated in the
+        last `within_s` seconds before it was answered, else one trivial query; raises that
+        query's error when the server does not answer."""
+        with self._lock:
+            last = self._answered_at
+        if last is not None and 0.0 <= at - last < within_s:
+            return
+        self.instant("vector(1)", at, "the liveness query")
 
     def all(self, ask: Ask, queries: Mapping[str, str]) -> dict[str, list[Series]]:
         """Every query at once on the shared pool (at most `max_concurrent` in flight): a poll
@@ -122,6 +137,11 @@ class SharedPrometheus:
             if self._pool is None:
                 self._pool = DaemonPool(self.max_concurrent, thread_name_prefix="prometheus")
             return self._pool
+
+    def _answered(self, at: float) -> None:
+        with self._lock:
+            if self._answered_at is None or at > self._answered_at:
+                self._answered_at = at
 
     def _count(self) -> None:
         with self._lock:
