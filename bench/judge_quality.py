@@ -53,6 +53,14 @@ CASES: tuple[Case, ...] = (
     Case("healthy 200 rps, split 1.3x", TrafficModel(rate_rps=200, split_bias=1.3), False),
     Case("healthy 200 rps, shared spike", TrafficModel(rate_rps=200, incident_at_s=300), False),
     Case("healthy 200 rps, bursty", TrafficModel(rate_rps=200, burst_size=5), False),
+    Case(
+        "healthy 200 rps, two-scrape counts",
+        TrafficModel(rate_rps=200, scrape_sampled=True),
+        False,
+    ),
+    Case(
+        "healthy 20 rps, two-scrape counts", TrafficModel(rate_rps=20, scrape_sampled=True), False
+    ),
     Case("2x at 200 rps", TrafficModel(rate_rps=200, error_multiplier=2), True),
     Case("5x at 20 rps", TrafficModel(rate_rps=20, error_multiplier=5), True),
     Case("10x at 2000 rps", TrafficModel(rate_rps=2000, error_multiplier=10), True),

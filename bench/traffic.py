@@ -13,6 +13,9 @@ What it models, per poll interval (10 s by default):
   in clumps of geometric size with that mean, independently per version, at the same mean rate;
 - a shared incident: `incident_error` (+10 percentage points) added to both versions' 5xx
   probability for `incident_s` (60 s) from `incident_at_s`;
+- scrapes: with `scrape_sampled`, each count is what `increase()` gives a poll that holds two
+  scrapes: the counters' change over half the span, doubled (its extrapolation), so a count's
+  variance is about twice a Poisson count's while its mean is right;
 - latency: lognormal, counted into Envoy/Istio's default `istio_request_duration_milliseconds`
   buckets; the canary's latency is scaled by `latency_multiplier` (x3 scales its p99 by 3); slow
   requests are those above the bucket bound `slow_ms`.
@@ -65,6 +68,7 @@ class TrafficModel:
     latency_median_ms: float = 60.0
     latency_sigma: float = 0.6
     slow_ms: float = 250.0
+    scrape_sampled: bool = False
 
     def bucket_probabilities(self, multiplier: float) -> Counts:
         """P(latency in each bucket), the last one being (largest bound, +Inf)."""
@@ -129,7 +133,9 @@ class Traffic:
         )
         odds = m.split_bias * weight
         share = np.divide(odds, odds + 1.0 - weight, out=np.zeros_like(weight), where=weight > 0)
-        total = rng.poisson(m.rate_rps * interval_s, self.rollouts)
+        seen_s = interval_s / 2 if m.scrape_sampled else interval_s  # what the scrapes hold
+        scale = interval_s / seen_s
+        total = rng.poisson(m.rate_rps * seen_s, self.rollouts)
         canary = rng.binomial(total, np.clip(share, 0.0, 1.0))
         baseline = total - canary
 
@@ -143,12 +149,12 @@ class Traffic:
         q_c = min(1.0, m.baseline_error * (m.error_multiplier if changed else 1.0) + incident)
         lat_c = m.latency_multiplier if changed else 1.0
         return PollCounts(
-            baseline_requests=baseline.astype(np.float64),
-            baseline_errors=self._errors(baseline, q_b),
-            baseline_slow=self._slow(baseline, 1.0),
-            canary_requests=canary.astype(np.float64),
-            canary_errors=self._errors(canary, q_c),
-            canary_slow=self._slow(canary, lat_c),
+            baseline_requests=scale * baseline.astype(np.float64),
+            baseline_errors=scale * self._errors(baseline, q_b),
+            baseline_slow=scale * self._slow(baseline, 1.0),
+            canary_requests=scale * canary.astype(np.float64),
+            canary_errors=scale * self._errors(canary, q_c),
+            canary_slow=scale * self._slow(canary, lat_c),
         )
 
     def bucket_counts(self, requests: npt.ArrayLike, multiplier: float = 1.0) -> Counts:
