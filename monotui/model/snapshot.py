@@ -8,7 +8,7 @@ from monotui.model.autopilot import AutopilotStatus
 from monotui.model.events import Event
 from monotui.model.rollout import Flag, Phase, Plan, SourceStatus, Weights
 from monotui.model.samples import MetricSpec, Pair, Sample, Series, Split, pooled, total_requests
-from monotui.model.split_check import SplitDisagreement, split_disagreement
+from monotui.model.split_check import SplitDisagreement
 from monotui.model.synthetics import Synthetics
 from monotui.model.verdict import Verdict, VerdictResult
 
@@ -50,6 +50,10 @@ class Snapshot:
     autopilot: AutopilotStatus | None = None  # None: no Lease is followed (no Kubernetes, manual)
     synthetics: Synthetics = Synthetics()
     """The probes beside the canary (`[[rollouts.synthetics]]`); empty without any."""
+    split_disagreement: SplitDisagreement | None = None
+    """The router's weight and the observed split disagree beyond noise (None: they agree, or
+    there is too little traffic since the weight was reached to tell); monotui.model.split_check,
+    worked out once when the snapshot is made."""
 
     def metric(self, name: str) -> tuple[int, MetricSpec] | None:
         """The index and spec of metric `name`, None when this rollout does not measure it."""
@@ -103,14 +107,6 @@ class Snapshot:
         """The split of requests over the last `window_s`."""
         rate = self.request_rate
         return Split.of(rate.baseline, rate.canary)
-
-    @property
-    def split_disagreement(self) -> SplitDisagreement | None:
-        """The router's weight and the observed split disagree beyond noise (None: they agree,
-        or there is too little traffic since the weight was reached to tell)."""
-        return split_disagreement(
-            self.weights, self.samples, step_since=self.step_since, window_s=self.window_s
-        )
 
     @property
     def live_kill_switches(self) -> tuple[str, ...]:

@@ -59,7 +59,10 @@ def split_disagreement(
     earliest = end - window_s
     if step_since is not None:
         earliest = max(earliest, step_since + SETTLE_S)
-    counted = [s for s in samples if s.t - s.span_s >= earliest and s.t <= end]
+    start = len(samples)  # the newest suffix only: samples are in time order
+    while start and samples[start - 1].t - samples[start - 1].span_s >= earliest:
+        start -= 1
+    counted = samples[start:]
     base = total_requests(counted, canary=False)
     can = total_requests(counted, canary=True)
     if base is None or can is None or base + can < MIN_REQUESTS:

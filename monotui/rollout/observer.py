@@ -30,6 +30,7 @@ from monotui.model import (
     VerdictChanged,
     VerdictResult,
 )
+from monotui.model.split_check import split_disagreement
 from monotui.rollout.health import SourceHealth
 from monotui.rollout.state import Known, RolloutState, RouteNews
 from monotui.rollout.synthetics import SyntheticsReader
@@ -335,6 +336,8 @@ class Observer:
         flags: tuple[Flag, ...] = known.flagset.flags if known.flagset else ()
         newest = next((x.t for x in reversed(samples) if x.has_data), None)
         d = self.display
+        weights = known.route.weights if known.route else None
+        window_s = duration_s(self.config.metrics.window)
         return Snapshot(
             rollout=self.name,
             namespace=self.config.namespace,
@@ -342,14 +345,14 @@ class Observer:
             backend=self.router.kind,
             t=now,
             plan=known.plan,
-            weights=known.route.weights if known.route else None,
+            weights=weights,
             samples=samples,
             verdict=verdict,
             flags=flags,
             events=self.told.recent(),
             sources=self.health.all(),
             metrics=specs(self.judge.metrics),
-            window_s=duration_s(self.config.metrics.window),
+            window_s=window_s,
             policy=d.policy,
             read_only=d.read_only,
             dry_run=d.dry_run,
@@ -362,6 +365,9 @@ class Observer:
             next_action=self._next_action(known, verdict),
             newest_data_t=newest,
             synthetics=self._synthetics(now),
+            split_disagreement=split_disagreement(
+                weights, samples, step_since=known.step_since, window_s=window_s
+            ),
         )
 
     def _synthetics(self, now: float) -> Synthetics:
