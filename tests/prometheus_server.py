@@ -7,6 +7,7 @@ never skips): CI installs the Debian package, and a developer is told how to.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -188,3 +189,26 @@ def prometheus(tmp_path: Path) -> Iterator[PrometheusServer]:
         yield server
     finally:
         server.kill()
+
+
+@contextlib.contextmanager
+def backfilled(directory: Path, openmetrics: str) -> Iterator[PrometheusServer]:
+    """A started Prometheus in `directory` whose history is `openmetrics`; always stopped."""
+    binary("prometheus")
+    server = PrometheusServer(directory)
+    server.backfill(openmetrics)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+class Clock:
+    """The data's and the rollout's time, moved by the test (`clock.now = t`)."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now

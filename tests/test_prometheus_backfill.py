@@ -23,7 +23,7 @@ from monotui.rollout import Rollout, assemble
 from monotui.sources.metrics_prometheus import PrometheusMetrics
 from monotui.sources.router_static import StaticRouter
 from tests.configs import parse
-from tests.prometheus_server import PrometheusServer, prometheus  # noqa: F401
+from tests.prometheus_server import Clock, PrometheusServer, prometheus  # noqa: F401
 
 STEP_S = 5
 SPAN_S = 600
@@ -114,16 +114,6 @@ def _rollout(**metrics: object) -> RolloutConfig:
         }
     )
     return config.rollouts[0]
-
-
-class Clock:
-    """The data's and the rollout's time, moved by the test."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _controller(url: str, at: float | Clock, **metrics: object) -> Rollout:

@@ -28,6 +28,7 @@ from monotui.sources.router_static import StaticRouter
 from tests.configs import parse
 from tests.fakeprom import FakePrometheus, Fault, counts
 from tests.prometheus_server import (  # noqa: F401
+    Clock,
     PrometheusServer,
     free_port,
     prometheus,
@@ -50,16 +51,6 @@ def prom() -> Iterator[FakePrometheus]:
 def _rollout() -> RolloutConfig:
     data = {"name": "reviews", "namespace": "bookinfo", "router": {"kind": "none"}}
     return parse({"rollouts": [data]}).rollouts[0]
-
-
-class Clock:
-    """The rollout's clock, moved by the test."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 Poll = Callable[..., tuple[Snapshot, SourceStatus]]

@@ -31,7 +31,7 @@ from monotui.sources.metrics_prometheus import PrometheusMetrics
 from monotui.sources.router_static import StaticRouter
 from tests.configs import parse
 from tests.prom_history import History
-from tests.prometheus_server import PrometheusServer, binary
+from tests.prometheus_server import Clock, PrometheusServer, backfilled
 
 T0 = float(int(time.time() - 3 * 3600) // 60 * 60)
 SPAN_S = 900
@@ -65,24 +65,8 @@ def history() -> History:
 @pytest.fixture(scope="module")
 def prom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
     """One Prometheus for the whole module: backfilling and starting it costs seconds."""
-    binary("prometheus")
-    server = PrometheusServer(Path(tmp_path_factory.mktemp("prometheus")))
-    server.backfill(history().openmetrics())
-    server.start()
-    try:
+    with backfilled(Path(tmp_path_factory.mktemp("prometheus")), history().openmetrics()) as server:
         yield server
-    finally:
-        server.kill()
-
-
-class Clock:
-    """The data's and the rollout's time, moved by the test."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def config(service: str, hold_s: float = 60, **judge: object) -> RolloutConfig:

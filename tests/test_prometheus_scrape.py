@@ -28,7 +28,7 @@ from monotui.sim.world import World
 from monotui.sources.metrics_prometheus import MAX_SPAN_S, PrometheusMetrics
 from tests.configs import parse
 from tests.prom_history import History
-from tests.prometheus_server import PrometheusServer, binary
+from tests.prometheus_server import Clock, PrometheusServer, backfilled
 
 T0 = float(int(time.time() - 3 * 3600) // 60 * 60)
 SPAN_S = 9000  # 2.5 h: room for a poll after a long outage to count a whole hour
@@ -57,24 +57,10 @@ def _history() -> History:
 
 @pytest.fixture(scope="module")
 def prom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
-    binary("prometheus")
-    server = PrometheusServer(Path(tmp_path_factory.mktemp("prometheus")))
-    server.backfill(_history().openmetrics())
-    server.start()
-    try:
+    with backfilled(
+        Path(tmp_path_factory.mktemp("prometheus")), _history().openmetrics()
+    ) as server:
         yield server
-    finally:
-        server.kill()
-
-
-class Clock:
-    """The data's and the rollout's time, moved by the test."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def config(service: str) -> RolloutConfig:
