@@ -114,6 +114,10 @@ class World:
         self.seed = seed
         self.rng = random.Random(seed)
         self.t = float(start)
+        # The traffic's daily-looking wave runs from the world's start, not from the wall clock:
+        # a world started at another time (tests backfill "three hours ago") sees the same
+        # traffic as one started at EPOCH, the demo's start.
+        self._wave_shift = int(EPOCH) - int(start)
         self.ring_s = ring_s
         self.follow: Callable[[], float] | None = None
         """When set, every `now()` first advances the world to `follow()` (real-time mode)."""
@@ -188,7 +192,8 @@ class World:
         rng = self.rng
         for ro in self._rollouts.values():
             sc = ro.scenario
-            wave = 1 + 0.08 * math.sin(2 * math.pi * second / 900) + 0.03 * math.sin(second / 21.7)
+            phase = second + self._wave_shift
+            wave = 1 + 0.08 * math.sin(2 * math.pi * phase / 900) + 0.03 * math.sin(phase / 21.7)
             total = sampling.poisson(rng, sc.rps * wave)
             share = ro.weights.canary if ro.traffic_canary_pct is None else ro.traffic_canary_pct
             canary_n = sampling.binomial(rng, total, share / 100)
