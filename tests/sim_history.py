@@ -28,7 +28,7 @@ def played(
     """Play `schedule` ((seconds after start, canary %) pairs, in order) for the rollout
     `checkout` in namespace `shop`; returns the world and its OpenMetrics text."""
     behaviour = scenario if canary is None else Scenario("custom", "", canary=canary)
-    world = World(seed, start=start - 120)
+    world = World(seed, start=start - 120, wave_from_start=True)
     world.add_rollout("checkout", "shop", _with(behaviour, rps), weights=Weights.canary_at(0))
     world.advance_to(start)
     lines: dict[str, list[str]] = {"requests": [], "buckets": []}

@@ -110,14 +110,21 @@ class _Rollout:
 class World:
     """Seeded traffic for a set of rollouts, with a simulated clock. Thread-safe."""
 
-    def __init__(self, seed: int = 7, *, start: float = EPOCH, ring_s: int = 1920) -> None:
+    def __init__(
+        self,
+        seed: int = 7,
+        *,
+        start: float = EPOCH,
+        ring_s: int = 1920,
+        wave_from_start: bool = False,
+    ) -> None:
         self.seed = seed
         self.rng = random.Random(seed)
         self.t = float(start)
-        # The traffic's daily-looking wave runs from the world's start, not from the wall clock:
-        # a world started at another time (tests backfill "three hours ago") sees the same
-        # traffic as one started at EPOCH, the demo's start.
-        self._wave_shift = int(EPOCH) - int(start)
+        # `wave_from_start`: the traffic's wave runs from the world's start, not from the clock,
+        # so a world started "three hours ago" (the tests' backfills) draws the same traffic
+        # whatever the minute it starts in. Off, the demo draws what it always drew.
+        self._wave_shift = int(EPOCH) - int(start) if wave_from_start else 0
         self.ring_s = ring_s
         self.follow: Callable[[], float] | None = None
         """When set, every `now()` first advances the world to `follow()` (real-time mode)."""
