@@ -130,19 +130,17 @@ class _Counting(BaseHTTPRequestHandler):
         with cls.lock:
             cls.now += 1
             cls.most = max(cls.most, cls.now)
-        try:
-            time.sleep(0.05)  # the server's own work, so that requests overlap
-            body = json.dumps(
-                {"status": "success", "data": {"resultType": "vector", "result": []}}
-            ).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-        finally:
-            with cls.lock:
-                cls.now -= 1
+        time.sleep(0.05)  # the server's own work, so that requests overlap
+        # Out of flight before the answer leaves: once the client reads it, it frees its slot and
+        # its next query may arrive before this thread would otherwise have counted down.
+        with cls.lock:
+            cls.now -= 1
+        body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": []}})
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body.encode())
 
     do_GET = _answer
     do_POST = _answer
