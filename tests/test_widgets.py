@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from rich.console import Console
 from textual.app import App, ComposeResult
 
 from monotui.model import (
@@ -326,3 +327,15 @@ async def test_after_an_automatic_rollback_the_verdict_says_who_when_and_why() -
         snap = next(s for s in demo.tick() if s.rollout == "checkout")
     text = " ".join((await text_of(snap)).split())
     assert re.search(r"rolled back at \d\d:\d\d:\d\d by the automation: verdict FAIL", text), text
+
+
+def test_the_automation_policy_is_never_split_across_two_lines() -> None:
+    # At 160x50 the plan panel is 42 cells wide: "automation" ended one line, "auto" began the
+    # next.
+    snap = snapshot(policy="auto")
+    hold = "hold 02:10 / 05:00  " + "x" * 10
+    for width in range(len(hold) + 2, len(hold) + 2 + len("automation auto") + 2):
+        # Wrapped at the panel's width, as the panel shows it.
+        wrapped = PlanPanel().draw(snap, width).wrap(Console(), width)
+        lines = [line.plain.rstrip() for line in wrapped]
+        assert any("automation auto" in line for line in lines), (width, lines)
