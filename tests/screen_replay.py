@@ -83,7 +83,7 @@ class TmuxScreen:
 
     def show(self, stream: bytes) -> tuple[str, str]:
         """What a fresh pane shows after `stream`: its cells with their colours (tmux's own
-        capture) and its cursor position."""
+        capture) and its cursor position ("hidden" when the cursor is hidden: it shows nothing)."""
         self._n += 1
         name = f"s{self._n}"
         data = self.folder / f"{name}.bin"
@@ -95,7 +95,9 @@ class TmuxScreen:
         self._tmux("set-option", "-t", name, "status", "off")
         self._tmux("wait-for", name)
         picture = self._tmux("capture-pane", "-p", "-e", "-N", "-t", name)
-        cursor = self._tmux("display-message", "-p", "-t", name, "#{cursor_x},#{cursor_y}")
+        cursor = self._tmux(
+            "display-message", "-p", "-t", name, "#{?cursor_flag,#{cursor_x}:#{cursor_y},hidden}"
+        )
         self._tmux("kill-session", "-t", name)
         return picture, cursor.strip()
 

@@ -65,6 +65,15 @@ def test_an_unchanged_frame_sends_nothing_not_even_its_sync() -> None:
     assert diff.feed("\x1b[?2026l") == ""
 
 
+def test_a_hidden_cursor_is_moved_only_when_textual_moves_it() -> None:
+    diff = ScreenDiff(*SIZE)
+    diff.feed("\x1b[?25l" + ALT + row(0, 0, ("", "hold 00:10")) + "\x1b[3;1H")
+    assert diff.feed(row(0, 0, ("", "hold 00:20")) + "\x1b[3;1H") == "\x1b[1;9H2"
+    assert diff.feed(row(0, 0, ("", "hold 00:20")) + "\x1b[4;2H") == "\x1b[4;2H"
+    diff.feed("\x1b[?25h")  # shown: it goes back after every change
+    assert diff.feed(row(0, 0, ("", "hold 00:30")) + "\x1b[4;2H") == "\x1b[1;9H3\x1b[4;2H"
+
+
 def test_a_new_size_or_an_erase_sends_the_next_frame_whole(tmux: TmuxScreen) -> None:
     frame = row(0, 0, (STYLES[1], "checkout"), ("", " 10 %"))
     diff = ScreenDiff(*SIZE)
@@ -138,7 +147,7 @@ def test_the_cockpit_over_a_pty_draws_the_same_picture_with_a_fraction_of_the_by
             term.expect(rb"% canary", timeout_s=60)
             mark = term.mark
             term.send(b"\r")
-            term.expect(rb"x: minutes", timeout_s=30, after=mark)
+            term.expect(rb"x: local time", timeout_s=30, after=mark)
             # A few polls of the cockpit, the help over it and back, the flags focused.
             writes = len(read_writes(sent_path))
             wait_for(lambda: len(read_writes(sent_path)) > writes + 12)

@@ -71,6 +71,9 @@ class ScreenDiff:
         self._terminal_cursor: tuple[int, int] | None = None
         """Where our output left the terminal's cursor (None: unknown)."""
         self._held_sync = False
+        self._cursor_hidden = False
+        self._placed: tuple[int, int] | None = None
+        """Where Textual last asked its (hidden) cursor to be."""
         self._out: list[str] = []
 
     # --- what the driver calls -----------------------------------------------------------------
@@ -136,7 +139,10 @@ class ScreenDiff:
             else:
                 self._out.append(token)
         elif params.startswith("?") and final in "hl":
-            self._pass(token, forget=bool(set(params[1:].split(";")) & _SCREEN_MODES))
+            modes = set(params[1:].split(";"))
+            if "25" in modes:
+                self._cursor_hidden = final == "l"
+            self._pass(token, forget=bool(modes & _SCREEN_MODES))
         elif (private or final in "nt" or token.endswith((" q", "$p"))) and final in _NO_CELLS:
             self._pass(token)
         else:
@@ -295,9 +301,14 @@ class ScreenDiff:
         shown[x] = cell
 
     def _place_cursor(self) -> None:
-        """Leave the terminal's cursor where Textual left its own."""
-        if self._x is None or self._y is None or self._terminal_cursor == (self._y, self._x):
+        """Leave the terminal's cursor where Textual left its own. A hidden one is moved only when
+        Textual moves it (an input took the focus), not after every change drawn elsewhere: it
+        shows nothing, and the move would be bytes on the link each frame."""
+        if self._x is None or self._y is None:
+            return
+        wanted = (self._y, self._x)
+        if self._terminal_cursor == wanted or self._cursor_hidden and self._placed == wanted:
             return
         self._release_sync()
         self._out.append(f"\x1b[{self._y + 1};{self._x + 1}H")
-        self._terminal_cursor = (self._y, self._x)
+        self._terminal_cursor = self._placed = wanted
