@@ -32,7 +32,7 @@ COUNT_S = 20.0
 DEMO_READY = rb"% canary"
 """The fleet rows show data: the world was built and polled."""
 FLOOR_READY = rb"floor-ready"
-COCKPIT_READY = rb"x: minutes"
+COCKPIT_READY = rb"x: local time"
 """A chart's title: enter on the fleet opened the first rollout's cockpit."""
 
 FLOOR_APP = '''
