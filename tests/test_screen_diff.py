@@ -74,6 +74,18 @@ def test_a_hidden_cursor_is_moved_only_when_textual_moves_it() -> None:
     assert diff.feed(row(0, 0, ("", "hold 00:30")) + "\x1b[4;2H") == "\x1b[1;9H3\x1b[4;2H"
 
 
+def test_what_moves_the_cursor_relatively_starts_where_textuals_output_would(
+    tmux: TmuxScreen,
+) -> None:
+    frames = [
+        ALT + row(0, 0, ("", "abcdef")) + "\n" + "ghi",  # a line feed, then text without a move
+        row(0, 0, ("", "abcdeX")) + "\x1b[2D" + "Y",  # cells skipped, then a move left
+        row(1, 0, ("", "ghi")) + "\r" + "Z" + "\x1b[3;1H",
+    ]
+    raw, sent = both(frames)
+    assert tmux.show(raw.encode()) == tmux.show(sent.encode())
+
+
 def test_a_new_size_or_an_erase_sends_the_next_frame_whole(tmux: TmuxScreen) -> None:
     frame = row(0, 0, (STYLES[1], "checkout"), ("", " 10 %"))
     diff = ScreenDiff(*SIZE)

@@ -71,6 +71,9 @@ class ScreenDiff:
         self._terminal_cursor: tuple[int, int] | None = None
         """Where our output left the terminal's cursor (None: unknown)."""
         self._held_sync = False
+        self._newline = False
+        """Textual wrote a line feed that was not sent: it moves the cursor down, and Textual
+        always moves it explicitly before it writes again. Sent only if something else comes."""
         self._cursor_hidden = False
         self._placed: tuple[int, int] | None = None
         """Where Textual last asked its (hidden) cursor to be."""
@@ -128,6 +131,7 @@ class ScreenDiff:
         if final == "m" and not private and _SGR_PARAMS.match(params):
             self._sgr = "" if params in ("", "0") else self._sgr + token
         elif final in "Hf" and (found := _CUP_PARAMS.match(params)):
+            self._newline = False
             self._y, self._x = int(found.group(1) or 1) - 1, int(found.group(2) or 1) - 1
         elif token == SYNC_START:
             self._flush()
@@ -149,12 +153,10 @@ class ScreenDiff:
             self._pass(token, forget=True)  # may move the cursor or change cells
 
     def _control(self, char: str) -> None:
-        if char == "\n":
-            # Down a row (and, with the tty's usual output processing, to column 0): Textual moves
-            # the cursor explicitly before it writes again, which is all this relies on.
+        if char == "\n" and not self._newline:
             self._flush()
-            self._x = None
-        elif char == "\r":
+            self._newline = True
+        elif char == "\r" and not self._newline and self._y is not None:
             self._x = 0
         elif char == "\x07":
             self._pass(char)
@@ -162,6 +164,7 @@ class ScreenDiff:
             self._pass(char, forget=True)
 
     def _text(self, text: str) -> None:
+        self._send_newline()
         x, y = self._x, self._y
         if x is None or y is None or (self.height and y >= self.height):
             self._pass(text, forget=True)
@@ -202,13 +205,25 @@ class ScreenDiff:
         self._x = x
 
     def _pass(self, token: str, *, forget: bool = False) -> None:
-        """Send `token` as it is, after what was drawn before it."""
+        """Send `token` as it is, after what was drawn before it. One that may draw or move the
+        cursor (`forget`) goes where Textual's own output would have put it: the terminal's
+        cursor is brought to Textual's first (the cells skipped left it elsewhere)."""
+        self._send_newline()
         self._flush()
         self._release_sync()
+        here = None if self._x is None or self._y is None else (self._y, self._x)
+        if forget and here is not None and self._terminal_cursor != here:
+            self._out.append(f"\x1b[{here[0] + 1};{here[1] + 1}H")
         self._out.append(token)
         if forget:
             self.forget()
             self._x = self._y = None
+
+    def _send_newline(self) -> None:
+        """A line feed held back, sent after all: something other than a cursor move follows."""
+        if self._newline:
+            self._newline = False
+            self._pass("\n", forget=True)
 
     # --- the terminal's output, written ---------------------------------------------------------
 
@@ -304,7 +319,7 @@ class ScreenDiff:
         """Leave the terminal's cursor where Textual left its own. A hidden one is moved only when
         Textual moves it (an input took the focus), not after every change drawn elsewhere: it
         shows nothing, and the move would be bytes on the link each frame."""
-        if self._x is None or self._y is None:
+        if self._x is None or self._y is None or self._newline:
             return
         wanted = (self._y, self._x)
         if self._terminal_cursor == wanted or self._cursor_hidden and self._placed == wanted:
