@@ -52,7 +52,7 @@ def test_a_changed_figure_at_the_right_of_a_row_is_sent_alone(tmux: TmuxScreen) 
     diff = ScreenDiff(*SIZE)
     sent = diff.feed(first)
     again = diff.feed(second)
-    assert again == "\x1b[2;35H\x1b[38;5;112m42\x1b[0m\x1b[1;1H"  # two digits, one move
+    assert again == "\x1b[2;35H\x1b[38;5;112m42\x1b[1;1H\x1b[0m"  # two digits, one move
     assert tmux.show((first + second).encode()) == tmux.show((sent + again).encode())
 
 
@@ -112,18 +112,23 @@ def test_double_width_characters_are_never_cut_in_half(tmux: TmuxScreen) -> None
 
 TEXT = st.text(alphabet="ab .%│⣀⣿▂日本é", min_size=1, max_size=12)
 SEGMENTS = st.lists(st.tuples(st.sampled_from(STYLES), TEXT), min_size=1, max_size=4)
-UPDATE = st.tuples(st.integers(0, SIZE[1] - 1), st.integers(0, 20), SEGMENTS)
+ODD = st.sampled_from(["", "", "", "\x1b[K", "\x1b[2D", "\n", "\r", "\x1b[?25h", "\x1b]0;t\x07"])
+"""What Textual does not write between cells, but a terminal must get right: erase to the end
+of the line (in the current background), relative moves, a line feed, modes, a title."""
+UPDATE = st.tuples(
+    st.integers(0, SIZE[1] - 1), st.integers(0, 20), SEGMENTS, ODD, st.sampled_from(STYLES)
+)
 
 
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.lists(UPDATE, min_size=1, max_size=5), min_size=2, max_size=6))
 def test_any_sequence_of_partial_rows_shows_the_same_picture(
-    tmux: TmuxScreen, frames: list[list[tuple[int, int, list[tuple[str, str]]]]]
+    tmux: TmuxScreen, frames: list[list[tuple[int, int, list[tuple[str, str]], str, str]]]
 ) -> None:
     written = [ALT]
     for updates in frames:
         frame = ""
-        for y, x, segments in updates:
+        for y, x, segments, odd, style in updates:
             fitting, room = [], SIZE[0] - x  # Textual never writes past the edge
             for style, text in segments:
                 kept = ""
@@ -134,6 +139,8 @@ def test_any_sequence_of_partial_rows_shows_the_same_picture(
                 room -= cell_len(kept)
                 fitting.append((style, kept))
             frame += row(y, x, *fitting)
+            if odd:  # in a style left on, then a character where the cursor went
+                frame += f"{style}{odd}z\x1b[0m"
         written.append(frame + "\x1b[1;1H")
     raw, sent = both(written)
     assert tmux.show(raw.encode()) == tmux.show(sent.encode())

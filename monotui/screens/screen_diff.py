@@ -71,6 +71,8 @@ class ScreenDiff:
         self._terminal_cursor: tuple[int, int] | None = None
         """Where our output left the terminal's cursor (None: unknown)."""
         self._held_sync = False
+        self._terminal_style = ("", "")
+        """The hyperlink and SGR sequences in force on the terminal ("", "": none)."""
         self._newline = False
         """Textual wrote a line feed that was not sent: it moves the cursor down, and Textual
         always moves it explicitly before it writes again. Sent only if something else comes."""
@@ -109,6 +111,7 @@ class ScreenDiff:
                 self._text(token)
         self._flush()
         self._place_cursor()
+        self._style(self._link, self._sgr)  # a write ends in Textual's style (the default)
         out, self._out = "".join(self._out), []
         return out
 
@@ -211,13 +214,34 @@ class ScreenDiff:
         self._send_newline()
         self._flush()
         self._release_sync()
-        here = None if self._x is None or self._y is None else (self._y, self._x)
-        if forget and here is not None and self._terminal_cursor != here:
-            self._out.append(f"\x1b[{here[0] + 1};{here[1] + 1}H")
+        if forget and self._x is not None and self._y is not None:
+            self._cursor_to(self._y, self._x)
+        self._style(self._link, self._sgr)  # what Textual's own output had in force here
         self._out.append(token)
         if forget:
             self.forget()
             self._x = self._y = None
+
+    def _cursor_to(self, y: int, x: int) -> None:
+        """Bring the terminal's cursor to (y, x). Past the last column is where a terminal leaves
+        it after writing there (the next character wraps): only writing that cell again gets it
+        there, a cursor move stops at the edge."""
+        if self._terminal_cursor == (y, x):
+            return
+        if self.width and x >= self.width:
+            row = self._shown.get(y, {})
+            last = self.width - 1
+            if last in row and row[last][2] == TAIL:
+                last -= 1
+            if last in row:
+                cell = row[last]
+                self._out.append(f"\x1b[{y + 1};{last + 1}H")
+                self._style(cell[0], cell[1])
+                self._out.append(cell[2])
+                self._terminal_cursor = (y, self.width)
+                return
+        self._out.append(f"\x1b[{y + 1};{x + 1}H")
+        self._terminal_cursor = (y, min(x, self.width - 1) if self.width else x)
 
     def _send_newline(self) -> None:
         """A line feed held back, sent after all: something other than a cursor move follows."""
@@ -226,6 +250,21 @@ class ScreenDiff:
             self._pass("\n", forget=True)
 
     # --- the terminal's output, written ---------------------------------------------------------
+
+    def _style(self, link: str, sgr: str) -> None:
+        """Put the terminal in this style (hyperlink and SGR), if it is not in it already: runs
+        of cells in the same style, in one frame, share one SGR sequence."""
+        if (link, sgr) == self._terminal_style:
+            return
+        shown_link, shown_sgr = self._terminal_style
+        if shown_sgr:
+            self._out.append(RESET)
+        if shown_link and shown_link != link:
+            self._out.append(LINK_END)
+        if link and link != shown_link:
+            self._out.append(link)
+        self._out.append(sgr)
+        self._terminal_style = (link, sgr)
 
     def _release_sync(self) -> None:
         if self._held_sync:
@@ -280,27 +319,13 @@ class ScreenDiff:
         out = self._out
         if self._terminal_cursor != (y, start):
             out.append(f"\x1b[{y + 1};{start + 1}H")
-        group: tuple[str, str] | None = None
-        texts: list[str] = []
-
-        def close() -> None:
-            if group is None:
-                return
-            link, sgr = group
-            out.append(
-                f"{link}{sgr}{''.join(texts)}{RESET if sgr else ''}{LINK_END if link else ''}"
-            )
-
         for x in range(start, end):
             cell = drawn[x]
             if cell[2] == TAIL:
                 continue  # drawn by the character on its left
-            if (cell[0], cell[1]) != group:
-                close()
-                group, texts = (cell[0], cell[1]), []
-            texts.append(cell[2])
-        close()
-        self._terminal_cursor = (y, end) if not self.width or end < self.width else None
+            self._style(cell[0], cell[1])
+            out.append(cell[2])
+        self._terminal_cursor = (y, end)  # at the width: past the edge, the next one wraps
 
     @staticmethod
     def _overwrite(shown: dict[int, Cell], drawn: dict[int, Cell], x: int) -> None:
@@ -325,5 +350,5 @@ class ScreenDiff:
         if self._terminal_cursor == wanted or self._cursor_hidden and self._placed == wanted:
             return
         self._release_sync()
-        self._out.append(f"\x1b[{self._y + 1};{self._x + 1}H")
-        self._terminal_cursor = self._placed = wanted
+        self._cursor_to(*wanted)
+        self._placed = wanted
