@@ -193,7 +193,9 @@ def test_the_cockpit_over_a_pty_draws_the_same_picture_with_a_fraction_of_the_by
     assert sum(map(len, sent)) < sum(map(len, raw)) / 2
 
 
-def test_the_driver_is_textuals_own_when_asked_or_not_a_terminal() -> None:
+def test_the_driver_is_textuals_own_when_asked_or_not_a_terminal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from textual.drivers.headless_driver import HeadlessDriver
     from textual.drivers.linux_driver import LinuxDriver
 
@@ -202,3 +204,7 @@ def test_the_driver_is_textuals_own_when_asked_or_not_a_terminal() -> None:
     assert issubclass(diffing(LinuxDriver, {}), DiffDriver)
     assert diffing(LinuxDriver, {"MONOTUI_SCREEN_DIFF": "off"}) is LinuxDriver
     assert diffing(HeadlessDriver, {}) is HeadlessDriver
+    from monotui.app import MonotuiApp
+
+    monkeypatch.delenv("MONOTUI_SCREEN_DIFF", raising=False)
+    assert issubclass(MonotuiApp().driver_class, DiffDriver)  # what the cockpit runs with
