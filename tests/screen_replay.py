@@ -84,6 +84,13 @@ class TmuxScreen:
     def show(self, stream: bytes) -> tuple[str, str]:
         """What a fresh pane shows after `stream`: its cells with their colours (tmux's own
         capture) and its cursor position ("hidden" when the cursor is hidden: it shows nothing)."""
+        return self._play(stream, ("-e", "-N"), "#{?cursor_flag,#{cursor_x}:#{cursor_y},hidden}")
+
+    def text(self, stream: bytes) -> str:
+        """The characters a fresh pane shows after `stream`, row by row."""
+        return self._play(stream, (), "")[0]
+
+    def _play(self, stream: bytes, capture: tuple[str, ...], cursor: str) -> tuple[str, str]:
         self._n += 1
         name = f"s{self._n}"
         data = self.folder / f"{name}.bin"
@@ -94,12 +101,11 @@ class TmuxScreen:
         self._tmux("new-session", "-d", "-s", name, "-x", str(columns), "-y", str(rows), script)
         self._tmux("set-option", "-t", name, "status", "off")
         self._tmux("wait-for", name)
-        picture = self._tmux("capture-pane", "-p", "-e", "-N", "-t", name)
-        cursor = self._tmux(
-            "display-message", "-p", "-t", name, "#{?cursor_flag,#{cursor_x}:#{cursor_y},hidden}"
-        )
+        picture = self._tmux("capture-pane", "-p", *capture, "-t", name)
+        where = self._tmux("display-message", "-p", "-t", name, cursor) if cursor else ""
         self._tmux("kill-session", "-t", name)
-        return picture, cursor.strip()
+        data.unlink()
+        return picture, where.strip()
 
     def close(self) -> None:
         subprocess.run([TMUX, "-S", self.socket, "kill-server"], capture_output=True, timeout=30)
