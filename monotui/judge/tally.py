@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 
 from monotui.model import Sample, Side
 
-__all__ = ["Pooling", "RunTracker", "StepTally", "newer_than"]
+__all__ = ["RUN_BREAK_POLLS", "Pooling", "RunTracker", "StepTally", "newer_than", "run_start"]
+
+RUN_BREAK_POLLS = 10
+"""Consecutive polls in which the canary served nothing end a run (when its start is unknown)."""
 
 
 def newer_than(samples: Sequence[Sample], newest: Sample | None) -> Sequence[Sample] | None:
@@ -33,6 +36,27 @@ def newer_than(samples: Sequence[Sample], newest: Sample | None) -> Sequence[Sam
         if sample.t < newest.t:
             return None
     return None
+
+
+def run_start(samples: Sequence[Sample]) -> float:
+    """When the canary's current run of traffic started, read from the samples: just before the
+    newest stretch in which it served nothing for RUN_BREAK_POLLS polls while the baseline did
+    (or where the first sample's span starts)."""
+    quiet = 0
+    for k in range(len(samples) - 1, -1, -1):
+        s = samples[k]
+        served = s.canary.requests is not None and s.canary.requests > 0
+        baseline = s.baseline.requests is not None and s.baseline.requests > 0
+        if served:
+            quiet = 0
+        elif baseline:
+            quiet += 1
+            if quiet >= RUN_BREAK_POLLS:
+                return samples[k + quiet - 1].t
+    first = samples[0]
+    # Before the first sample's span: at epoch-scale times `t - 1e-9` is `t` itself (a float
+    # has ~0.2 us there), which left the first poll's counts out of the run.
+    return first.t - first.span_s if first.span_s > 0 else math.nextafter(first.t, -math.inf)
 
 
 def _served(side: Side) -> bool:
