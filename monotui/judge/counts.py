@@ -55,19 +55,11 @@ SEED_POLLS = 60
 """Baseline polls before the run that seed the over-dispersion estimate."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Run:
-    """The evidence of one metric over the run so far."""
-
-    start: float
-    last_t: float
-    evidence: CountEvidence
-
-
 @dataclass(slots=True, eq=False)
 class Prepared:
     """One rollout's judgement between `CountJudge.prepare` and `CountJudge.finish`: per metric
-    the evidence so far and the polls it still has to take (`advance` adds them)."""
+    the evidence so far and the polls it still has to take (`advance` adds them). Each judge
+    has one and fills it again at every `prepare` (fewer objects a poll for the collector)."""
 
     judge: CountJudge
     samples: Sequence[Sample]
@@ -92,7 +84,12 @@ class CountJudge:
         self.tests = tuple(shared_test(m.allowed(cfg), cfg.alpha) for m in self.metrics)
         self._limits = tuple(m.limit(cfg) for m in self.metrics)
         self._critical = tuple(m.critical(cfg) for m in self.metrics)
-        self._runs: list[_Run | None] = [None] * len(self.metrics)
+        # The run's evidence per metric, cached between calls: when its run started, the newest
+        # sample it counted, the evidence (None: not started).
+        self._run_start = [0.0] * len(self.metrics)
+        self._run_last = [0.0] * len(self.metrics)
+        self._run_evidence: list[CountEvidence | None] = [None] * len(self.metrics)
+        self._ready: Prepared | None = None
         # The bookkeeping extended poll by poll (monotui.judge.tally), valid while the samples
         # continue the newest one seen.
         self._newest: Sample | None = None
@@ -132,7 +129,16 @@ class CountJudge:
         if not samples or not any(s.has_data for s in samples):
             return Verdict.no_data("no metrics read yet")
         start, step = self._bookkeeping(samples, run_since, step_since)
-        ready = Prepared(self, samples, start, step, canary_expected, [], [], [])
+        ready = self._ready
+        if ready is None:
+            starts = [self.tests[i].start() for i in range(len(self.metrics))]
+            polls: list[list[Poll]] = [[] for _ in self.metrics]
+            ready = Prepared(self, samples, start, step, canary_expected, starts, polls, [])
+            ready.last_t = [start] * len(self.metrics)
+            self._ready = ready
+        else:
+            ready.samples, ready.start, ready.step = samples, start, step
+            ready.canary_expected = canary_expected
         for i in range(len(self.metrics)):
             self._pending(ready, i)
         return ready
@@ -141,7 +147,8 @@ class CountJudge:
         """The verdict of a prepared judgement whose evidence has been advanced."""
         samples, step = ready.samples, ready.step
         for i, ev in enumerate(ready.evidence):
-            self._runs[i] = _Run(ready.start, ready.last_t[i], ev)
+            self._run_start[i], self._run_last[i] = ready.start, ready.last_t[i]
+            self._run_evidence[i] = ev
         judged = tuple(self._metric(i, samples, step, ev) for i, ev in enumerate(ready.evidence))
         newest = samples[-1]
         step_canary = step.canary_requests
@@ -196,7 +203,9 @@ class CountJudge:
         """The run's start read from the samples; once found it is kept while the run goes on
         (the oldest samples are dropped as new ones come: that must not restart the evidence)."""
         found = run_start(samples)
-        cached = next((r.start for r in self._runs if r is not None), None)
+        runs = zip(self._run_start, self._run_evidence, strict=True)
+        started = [t for t, ev in runs if ev is not None]
+        cached = started[0] if started else None
         if cached is not None and found <= samples[0].t and cached <= samples[0].t:
             return cached  # no break in the samples held: still the run that started earlier
         return found
@@ -205,8 +214,8 @@ class CountJudge:
         """Metric i's evidence so far and the polls since it: the cached evidence when the
         samples continue it, else the run's evidence started afresh from the samples."""
         samples, start = ready.samples, ready.start
-        test, run = self.tests[i], self._runs[i]
-        if run is None or run.start != start or not _continues(samples, run.last_t):
+        ev, last = self._run_evidence[i], self._run_last[i]
+        if ev is None or self._run_start[i] != start or not _continues(samples, last):
             seed = [
                 (s.baseline.requests or 0.0, s.baseline.bad_of(i) or 0.0)
                 for s in samples
@@ -215,20 +224,15 @@ class CountJudge:
             # Nothing before the run: the window fills with the run's own baseline polls as
             # each is judged. Seeding it with them ahead of time would judge a poll by polls
             # after it, which the live judge never sees: the verdict would depend on the cache.
-            run = _Run(start, start, test.start(seed))
-        polls: list[Poll] = []
-        last = run.last_t
+            ev, last = self.tests[i].start(seed), start
+        polls = ready.polls[i]
+        polls.clear()
         for sample in since(samples, last):
             last = sample.t
-            if not (_counted(sample, i, canary=False) and _counted(sample, i, canary=True)):
-                continue  # a gap: the next poll's increase covers it
-            b, c = sample.baseline, sample.canary
-            polls.append(
-                (b.requests or 0.0, b.bad_of(i) or 0.0, c.requests or 0.0, c.bad_of(i) or 0.0)
-            )
-        ready.evidence.append(run.evidence)
-        ready.polls.append(polls)
-        ready.last_t.append(last)
+            counts = _counts(sample, i)
+            if counts is not None:  # else a gap: the next poll's increase covers it
+                polls.append(counts)
+        ready.evidence[i], ready.last_t[i] = ev, last
 
     # --- one metric ----------------------------------------------------------------------------
 
@@ -290,7 +294,7 @@ class CountJudge:
                         f"canary/baseline at least {ratio_words(low)}): HIGH"
                     )
         if not sentence:
-            words = evidence_sentence(test, ev, what=spec.bad, bounds=(low, high), rho=ratio)
+            words = evidence_sentence(test, ev, what=spec.bad, rho=ratio)
             sentence = f"{words}: {label.value}"
         polls = ev.polls
         return MetricVerdict(
@@ -352,33 +356,41 @@ def combine(judged: Sequence[MetricVerdict], canary_requests: float) -> Verdict:
     """The overall call: a HIGH fails, both versions failing is an incident, else PASS; the
     score is how far the strongest evidence still is from rolling back (100: none, 0: FAIL)."""
     metrics = tuple(judged)
-    high = next((m for m in metrics if m.label == MetricLabel.HIGH), None)
-    rests = f"rests on {canary_requests:,.0f} canary requests in this step"
-    if high is not None:
-        return Verdict(VerdictResult.FAIL, 0.0, high.sentence, metrics, False, canary_requests)
-    incident = next((m for m in metrics if m.both_failing), None)
+    incident: MetricVerdict | None = None
+    strongest: MetricVerdict | None = None
+    for m in metrics:
+        if m.label == MetricLabel.HIGH:
+            return Verdict(VerdictResult.FAIL, 0.0, m.sentence, metrics, False, canary_requests)
+        if m.both_failing and incident is None:
+            incident = m
+        if m.evidence is not None and (
+            strongest is None
+            or strongest.evidence is None
+            or m.evidence.e_value > strongest.evidence.e_value
+        ):
+            strongest = m
     if incident is not None:
         return Verdict(
             VerdictResult.MARGINAL, None, incident.sentence, metrics, True, canary_requests
         )
-    strongest = max(
-        (m for m in metrics if m.evidence is not None),
-        key=lambda m: m.evidence.e_value if m.evidence else 0.0,
-        default=None,
-    )
-    score = 100.0
-    if strongest is not None and strongest.evidence is not None:
-        e, limit = strongest.evidence.e_value, strongest.evidence.limit
-        if e > 1:
-            score = max(0.0, 100.0 * (1.0 - math.log(e) / math.log(limit)))
-    reason = f"no evidence of harm; {rests}"
+    rests = f"rests on {canary_requests:,.0f} canary requests in this step"
     ev = strongest.evidence if strongest is not None else None
-    if strongest is not None and ev is not None:
-        shown = ratio_words(ev.e_value) if ev.e_value < 1e6 else "over 1,000,000x"
-        reason = (
-            f"no evidence of harm ({ev.what or strongest.name} evidence {shown} of the "
-            f"{ratio_words(ev.limit)} that rolls back); {rests}"
+    if strongest is None or ev is None:
+        return Verdict(
+            VerdictResult.PASS,
+            100.0,
+            f"no evidence of harm; {rests}",
+            metrics,
+            False,
+            canary_requests,
         )
+    e, limit = ev.e_value, ev.limit
+    score = max(0.0, 100.0 * (1.0 - math.log(e) / math.log(limit))) if e > 1 else 100.0
+    shown = ratio_words(e) if e < 1e6 else "over 1,000,000x"
+    reason = (
+        f"no evidence of harm ({ev.what or strongest.name} evidence {shown} of the "
+        f"{ratio_words(limit)} that rolls back); {rests}"
+    )
     return Verdict(VerdictResult.PASS, score, reason, metrics, False, canary_requests)
 
 
@@ -386,6 +398,22 @@ def _counted(sample: Sample, i: int, *, canary: bool) -> bool:
     side = sample.canary if canary else sample.baseline
     n, e = side.requests, side.bad_of(i)
     return n is not None and e is not None and math.isfinite(n) and math.isfinite(e)
+
+
+def _counts(sample: Sample, i: int) -> Poll | None:
+    """The poll's counts of metric i for both versions, None unless all four are finite."""
+    b, c = sample.baseline, sample.canary
+    n_b, n_c = b.requests, c.requests
+    if n_b is None or n_c is None:
+        return None
+    e_b, e_c = b.bad_of(i), c.bad_of(i)
+    if e_b is None or e_c is None:
+        return None
+    if not (
+        math.isfinite(n_b) and math.isfinite(e_b) and math.isfinite(n_c) and math.isfinite(e_c)
+    ):
+        return None
+    return (n_b or 0.0, e_b or 0.0, n_c or 0.0, e_c or 0.0)
 
 
 def _continues(samples: Sequence[Sample], last_t: float) -> bool:

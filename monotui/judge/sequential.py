@@ -146,6 +146,11 @@ class SequentialTest:
         self._theta_index = -first
         self._first_log_rho = float(self._log_grid[0])
         self._rho_at = np.exp(self._log_grid).tolist()
+        # The upper end of the two-sided set just above each top point, never below theta: how
+        # bad the canary may be when the shared excess is bounded (see dispersion).
+        self._worst_above = [
+            max(self._rho_at[min(top + 1, size - 1)], self.allowed_increase) for top in range(size)
+        ]
         self._log_threshold = math.log(self.threshold)
         # The prior over the alternatives d grid steps above the null: half-normal in log(rho /
         # theta) with scale log 4. Small harms need the help (a large one piles up evidence
@@ -158,6 +163,7 @@ class SequentialTest:
         # The weights' sums over the alternatives each grid point has room for (see _kept_from);
         # the top point has none, so it is never rejected.
         self._room = np.concatenate([np.cumsum(self._weights)[::-1], [0.0]])
+
         zeros = np.zeros((1, size))
         zeros.flags.writeable = False
         self._blank = (zeros[0], *(n[0] for n in self._summary(zeros)))
@@ -217,18 +223,22 @@ class SequentialTest:
         self, states: Sequence[CountEvidence], polls: Sequence[Poll]
     ) -> list[CountEvidence]:
         """`update_many` on counts already in Python floats: each state with its poll."""
-        key, estimator, theta, last = (
-            self._key,
-            self.dispersion,
-            self.allowed_increase,
-            self._size - 1,
-        )
+        key, worst_above = self._key, self._worst_above
+        estimate, shared_excess = self.dispersion.estimate, self.dispersion.shared_excess
         out = list(states)
-        # Per row, in plain floats: is the poll usable, the tempering it gets, its split.
-        moved: list[tuple[int, float, float, float, float, float, float, bool]] = []
-        sharp: list[tuple[float, float, float, float]] = []  # logit s, e_b, e_c, 1/phi
+        # Per row, in plain floats: is the poll usable, the tempering it gets, its split. Kept
+        # in columns, not a tuple per row: fewer objects for the garbage collector to count.
+        rows: list[int] = []
+        dispersions: list[float] = []
+        phis: list[float] = []
+        used: list[bool] = []
+        liks: list[Floats] = []
+        logit_s: list[float] = []
+        bad_b: list[float] = []
+        bad_c: list[float] = []
+        weights: list[float] = []
         for i, (ev, poll) in enumerate(zip(states, polls, strict=True)):
-            if ev.test != key:
+            if ev.test is not key and ev.test != key:
                 raise ValueError("this evidence was started by a test with another grid")
             n_b, e_b, n_c, e_c = poll
             if not (
@@ -238,34 +248,44 @@ class SequentialTest:
                 and 0.0 <= e_c <= MAX_COUNT
             ):
                 continue  # NaN fails every comparison: skipped too
-            dispersion, normal = estimator.estimate(ev.window)
-            worst = max(self._rho_at[min(int(ev.numbers[_TOP]) + 1, last)], theta)
+            dispersion, normal = estimate(ev.window)
             bad = e_b + e_c
-            phi = max(dispersion, estimator.shared_excess(normal, n_b, n_c, bad, worst))
+            phi = shared_excess(normal, n_b, n_c, bad, worst_above[int(ev.numbers[_TOP])])
+            if dispersion > phi:
+                phi = dispersion
             informative = n_b > 0 and n_c > 0 and bad > 0
             if informative:
-                sharp.append((math.log(n_c) - math.log(n_b), e_b, e_c, 1.0 / phi))
-            moved.append((i, n_b, e_b, n_c, e_c, dispersion, phi, informative))
-        if not moved:
+                liks.append(ev.log_lik)
+                logit_s.append(math.log(n_c) - math.log(n_b))
+                bad_b.append(e_b)
+                bad_c.append(e_c)
+                weights.append(1.0 / phi)
+            rows.append(i)
+            dispersions.append(dispersion)
+            phis.append(phi)
+            used.append(informative)
+        if not rows:
             return out
-        sharpened: list[tuple[Floats, float, float, float, float, float, float]] = []
-        if sharp:
-            lik = self._sharpen([out[i].log_lik for i, *_, used in moved if used], sharp)
+        if liks:
+            lik = self._sharpen(liks, logit_s, bad_b, bad_c, weights)
             # Each state owns its row: one kept for long must not pin a whole batch's block.
-            rows = [lik[0]] if len(sharp) == 1 else [row.copy() for row in lik]
-            for row in rows:
+            sharpened = [lik[0]] if len(liks) == 1 else [row.copy() for row in lik]
+            for row in sharpened:
                 row.flags.writeable = False
-            sharpened = list(zip(rows, *self._summary(lik), strict=True))
+            log_es, log_mixtures, lows, highs, tops, estimates = self._summary(lik)
         k = 0
-        for i, n_b, e_b, n_c, e_c, dispersion, phi, informative in moved:
+        append = self.dispersion.append
+        for i, dispersion, phi, informative in zip(rows, dispersions, phis, used, strict=True):
             ev = out[i]
+            n_b, e_b, n_c, e_c = polls[i]
             old = ev.numbers
             if informative:
-                lik_row, log_e, log_mixture, low, high, top, estimate = sharpened[k]
+                lik_row, log_e, log_mixture = sharpened[k], log_es[k], log_mixtures[k]
+                low, high, top, estimated = lows[k], highs[k], tops[k], estimates[k]
                 k += 1
             else:  # the likelihood and everything read from it stay as they were
                 lik_row, log_e, log_mixture = ev.log_lik, old[0], old[1]
-                low, high, top, estimate = old[_LOW], old[_HIGH], old[_TOP], old[_ESTIMATE]
+                low, high, top, estimated = old[_LOW], old[_HIGH], old[_TOP], old[_ESTIMATE]
             numbers = (
                 log_e,
                 log_mixture,
@@ -278,12 +298,11 @@ class SequentialTest:
                 low,
                 high,
                 top,
-                estimate,
+                estimated,
             )
             # The poll joins the dispersion window only after it was judged (phi stays
             # predictable).
-            window = estimator.append(ev.window, n_b, e_b, dispersion)
-            out[i] = CountEvidence(lik_row, window, numbers, key)
+            out[i] = CountEvidence(lik_row, append(ev.window, n_b, e_b, dispersion), numbers, key)
         return out
 
     def e_value(self, ev: CountEvidence) -> float:
@@ -299,7 +318,15 @@ class SequentialTest:
 
         The lower end is above allowed_increase exactly when `rolls_back` says yes.
         """
-        low, high = int(ev.numbers[_LOW]), int(ev.numbers[_HIGH])
+        return self.interval_at(*self.interval_index(ev))
+
+    def interval_index(self, ev: CountEvidence) -> tuple[int, int]:
+        """The grid points the interval's ends come from (see `interval_at`)."""
+        return int(ev.numbers[_LOW]), int(ev.numbers[_HIGH])
+
+    def interval_at(self, low: int, high: int) -> tuple[float | None, float | None]:
+        """The interval whose lower test first keeps grid point `low` and whose upper test last
+        keeps `high`."""
         # Grid point i stands for (rho_{i-1}, rho_i] against "rho <= rho_i", so the rejected
         # points below low exclude everything up to rho_{low-1}; the mirror for the upper end.
         lower = None if low == 0 else self._rho(low - 1)
@@ -314,22 +341,33 @@ class SequentialTest:
         return math.exp(self._first_log_rho + index * self._step)
 
     def _sharpen(
-        self, liks: Sequence[Floats], polls: Sequence[tuple[float, float, float, float]]
+        self,
+        liks: Sequence[Floats],
+        logit_s: Sequence[float],
+        e_b: Sequence[float],
+        e_c: Sequence[float],
+        weights: Sequence[float],
     ) -> Floats:
-        """The log-likelihoods (one row each) after one informative poll each."""
+        """The log-likelihoods (one row each) after one informative poll each: the log split,
+        the bad requests of each version, and the weight 1 / phi."""
         import numpy as np
 
         # One row: plain floats, the same elementwise arithmetic with fewer calls.
-        columns: Sequence[float | Floats] = polls[0]
-        block = liks[0][None, :]
-        if len(polls) > 1:
-            columns = [np.array(column)[:, None] for column in zip(*polls, strict=True)]
+        if len(liks) == 1:
+            split: float | Floats = logit_s[0]
+            base: float | Floats = e_b[0]
+            canary: float | Floats = e_c[0]
+            weight: float | Floats = weights[0]
+            block = liks[0][None, :]
+        else:
+            split, base, canary, weight = (
+                np.array(column)[:, None] for column in (logit_s, e_b, e_c, weights)
+            )
             block = np.stack(liks)
-        logit_s, e_b, e_c, weight = columns
-        logit_p = self._log_grid + logit_s
+        logit_p = self._log_grid + split
         log_q = -np.logaddexp(0.0, logit_p)  # log(1 - p), stable at both ends
         log_p = logit_p + log_q
-        lik: Floats = block + (e_c * log_p + e_b * log_q) * weight
+        lik: Floats = block + (canary * log_p + base * log_q) * weight
         lik -= np.maximum.reduce(lik, axis=1)[:, None]  # keeps l bounded; ratios unchanged
         return lik
 

@@ -139,8 +139,10 @@ class Pooling:
 
     def add(self, side: Side) -> None:
         """Add one sample's side."""
-        n = side.requests
-        b = side.bad_of(self.index)
+        self.add_read(side, side.requests, side.bad_of(self.index))
+
+    def add_read(self, side: Side, n: float | None, b: float | None) -> None:
+        """`add` with the side's requests and bad requests of this metric already read."""
         if self.ratio and b is not None and n is not None:
             self.bad += b
             self.requests += n
@@ -179,10 +181,13 @@ class MetricTally:
 
     def add(self, sample: Sample) -> None:
         i = self.baseline.index
-        self.baseline.add(sample.baseline)
-        self.canary.add(sample.canary)
         b, c = sample.baseline, sample.canary
-        b_n, b_e, c_n, c_e = b.requests, b.bad_of(i), c.requests, c.bad_of(i)
+        b_n, c_n = b.requests, c.requests
+        b_bad, c_bad = b.bad, c.bad
+        b_e = b_bad[i] if i < len(b_bad) else None
+        c_e = c_bad[i] if i < len(c_bad) else None
+        self.baseline.add_read(b, b_n, b_e)
+        self.canary.add_read(c, c_n, c_e)
         if _finite(b_n, b_e) and _finite(c_n, c_e):
             counts = self.counts
             counts[0] += b_n or 0.0
