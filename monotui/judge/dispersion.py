@@ -171,25 +171,15 @@ class DispersionEstimator:
         # score above 0 wins. Most polls are nowhere near a shift: when no span's deviance can
         # reach the threshold (it is at most twice Pearson's X^2, no logarithm needed), the
         # scores are not worked out.
-        spans: list[tuple[int, float, float, float, float]] = []
-        recent_n = recent_e = 0.0
-        reachable = False
         reach = self.shift_threshold * dispersion * _SAFETY
-        for m in _SHIFT_SPANS:
-            if len(ns) <= m:
-                break
-            recent_n, recent_e = recent_n + ns[-m], recent_e + es[-m]
-            rest_n, rest_e = total_n - recent_n, total_e - recent_e
-            if not rest_n > 0:
-                break
-            spans.append((m, recent_e, recent_n, rest_e, rest_n))
-            reachable = reachable or _pearson_bound(recent_e, recent_n, rest_e, rest_n) > reach
+        spans = _spans(ns, es, total_n, total_e)
         best, span, before = 0.0, 0, 0.0
-        for m, recent_e, recent_n, rest_e, rest_n in spans if reachable else ():
-            score = _rate_deviance(recent_e, recent_n, rest_e, rest_n) / dispersion
-            if score > best:
-                # +0.5: a rate before the shift of 0 bad requests is small, not zero
-                best, span, before = score, m, (rest_e + 0.5) / rest_n
+        if any(_pearson_bound(*counts) > reach for counts in spans):
+            for m, (recent_e, recent_n, rest_e, rest_n) in enumerate(spans, start=1):
+                score = _rate_deviance(recent_e, recent_n, rest_e, rest_n) / dispersion
+                if score > best:
+                    # +0.5: a rate before the shift of 0 bad requests is small, not zero
+                    best, span, before = score, m, (rest_e + 0.5) / rest_n
         if best > self.shift_threshold:
             # Inside a turbulent stretch (restarts in quick succession) the normal level is
             # the lowest one seen since it began.
@@ -199,6 +189,24 @@ class DispersionEstimator:
         if age >= size:
             return Window.of(ns, es, w.carry, w.reference)
         return Window(ns, es, total_n, total_e, squares, inverses, w.carry, w.reference, age)
+
+
+def _spans(
+    ns: tuple[float, ...], es: tuple[float, ...], total_n: float, total_e: float
+) -> list[tuple[float, float, float, float]]:
+    """(bad, requests) of the newest m polls and of the rest, for each span m in _SHIFT_SPANS
+    that leaves older polls with requests behind."""
+    spans = []
+    recent_n = recent_e = 0.0
+    for m in _SHIFT_SPANS:
+        if len(ns) <= m:
+            break
+        recent_n, recent_e = recent_n + ns[-m], recent_e + es[-m]
+        rest_n = total_n - recent_n
+        if not rest_n > 0:
+            break
+        spans.append((recent_e, recent_n, total_e - recent_e, rest_n))
+    return spans
 
 
 def _pearson_bound(e1: float, n1: float, e2: float, n2: float) -> float:
