@@ -26,7 +26,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -43,29 +42,40 @@ KEYS = 4
 FRAME_TIMEOUT_S = 180.0
 
 
+SPAWN_AND_MEASURE = """
+import json, os, sys, time
+began = time.perf_counter()
+pid = os.posix_spawn(sys.argv[2], sys.argv[2:], os.environ)
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - began
+with open(sys.argv[1], "w") as f:
+    json.dump({"wall_s": wall, "rss_mb": usage.ru_maxrss / 1024}, f)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+"""Runs argv[2:] and writes its wall time and peak RSS to argv[1]. A child's ru_maxrss counts
+the memory of the process it was forked from until it execs: spawned from the benchmark (which
+holds the whole world) it would read the benchmark's own RSS, so a small interpreter spawns it."""
+
+
 def status_run(world: FleetWorld) -> dict[str, float]:
     """One `monotui status --json` of the whole fleet: wall time, peak RSS, what it asked."""
     assert world.config is not None
     since, answered = len(world.fake.requests), world.queries_answered()
-    began = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "monotui", "status", "--json", "-c", str(world.config)],
+    measured = world.root / "status-usage.json"
+    argv = [sys.executable, "-m", "monotui", "status", "--json", "-c", str(world.config)]
+    done = subprocess.run(
+        [sys.executable, "-c", SPAWN_AND_MEASURE, str(measured), *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
+        check=False,
     )
-    out: list[bytes] = []
-    reader = threading.Thread(target=lambda: out.append(proc.stdout.read()))  # type: ignore[union-attr]
-    reader.start()
-    _, code, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - began
-    reader.join()
-    proc.returncode = os.waitstatus_to_exitcode(code)
-    rollouts = json.loads(out[0] or b"{}").get("rollouts", [])
+    usage = json.loads(measured.read_text(encoding="utf-8"))
+    rollouts = json.loads(done.stdout or b"{}").get("rollouts", [])
     filled = sum(1 for r in rollouts if r["error_rate"]["baseline"] is not None)
     return {
-        "wall_s": wall,
-        "rss_mb": usage.ru_maxrss / 1024,
-        "exit": proc.returncode,
+        "wall_s": usage["wall_s"],
+        "rss_mb": usage["rss_mb"],
+        "exit": done.returncode,
         "filled": filled,
         "queries": world.queries_answered() - answered,
         "api": world.fake.count_requests(since=since),
