@@ -126,12 +126,14 @@ class PrometheusMetrics:
     def queries_per_poll(self) -> int:
         return len(self._templates) + len(self._value_queries)
 
-    def queries(self, span_s: float) -> dict[str, str]:
-        """The PromQL a poll covering `span_s` seconds sends, by what it reads."""
+    def queries(self, span_s: float, *, batched: bool = True) -> dict[str, str]:
+        """The PromQL a poll covering `span_s` seconds sends, by what it reads (`batched`
+        False: only the queries this rollout sends itself, not those the batcher sends)."""
         interval = interval_text(span_s)
         out = {
             name: self.context.render(template, interval=interval)
             for name, template in self._templates.items()
+            if batched or name not in self.batched
         }
         if self._rate_template:
             out["requests"] = self.context.render(self._rate_template)
@@ -170,7 +172,7 @@ class PrometheusMetrics:
             now, span = share.t, share.span
             evaluated = share.t if share.earliest is None else share.earliest
             answers = {k: v for k, v in share.answers.items() if k in self.batched}
-        own = {k: q for k, q in self.queries(span).items() if k not in self.batched}
+        own = self.queries(span, batched=False)
         answers |= self.shared.all(lambda q, what: self.shared.instant(q, now, what), own)
         oldest = min(
             (p[0] for series in answers.values() for s in series for p in s.points),
@@ -211,7 +213,7 @@ class PrometheusMetrics:
             answers = {k: v for k, v in share.answers.items() if k in self.batched}
         start_ms = end_ms - step_ms * (points - 1)
         step, start, end = step_ms / 1000, start_ms / 1000, end_ms / 1000
-        own = {k: q for k, q in self.queries(step).items() if k not in self.batched}
+        own = self.queries(step, batched=False)
         answers |= self.shared.all(
             lambda q, what: self.shared.range(q, start, end, step, what), own
         )
