@@ -99,7 +99,7 @@ class Observer:
         router: RouteReader,
         metrics: MetricsSource | None,
         flags: FlagReader | None,
-        judge: Judge,
+        judge: Judge | None,
         clock: Callable[[], float],
         told: Told,
         health: SourceHealth,
@@ -111,7 +111,8 @@ class Observer:
         self.router = router
         self.metrics = metrics
         self.flags = flags
-        self.judge = judge
+        self._judge_made = judge  # None: judge_for(config), made at the first judgement
+        self._specs = specs(judge.metrics if judge is not None else metrics_for(config.judge))
         self.clock = clock
         self.told = told
         self.health = health
@@ -130,6 +131,15 @@ class Observer:
     @property
     def name(self) -> str:
         return self.config.name
+
+    @property
+    def judge(self) -> Judge:
+        """The rollout's judge, made when first needed: its tests take a few milliseconds each
+        to set up, and a fleet's first frame need not wait for hundreds of them."""
+        with self._lock:
+            if self._judge_made is None:
+                self._judge_made = judge_for(self.config)
+            return self._judge_made
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -351,7 +361,7 @@ class Observer:
             flags=flags,
             events=self.told.recent(),
             sources=self.health.all(),
-            metrics=specs(self.judge.metrics),
+            metrics=self._specs,
             window_s=window_s,
             policy=d.policy,
             read_only=d.read_only,
