@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from monotui import wording
 from monotui.config import RolloutConfig, duration_s
@@ -45,6 +45,7 @@ from monotui.sources.base import (
 )
 
 MAX_SAMPLES = 1800
+NOT_JUDGED = "not judged yet"
 MAX_MARKS = 100
 HISTORY_POINTS = 300
 
@@ -125,6 +126,7 @@ class Observer:
         self._counted_until: float | None = None  # the end of the newest counted span
         self._verdict = Verdict.no_data("no samples yet")
         self._verdict_changes: tuple[tuple[float, VerdictResult], ...] = ()
+        self._judged = False  # the judge has spoken at least once
         self._split_off = False  # the traffic did not follow the route at the last observation
         self._stop_watch: Callable[[], None] | None = None
 
@@ -183,6 +185,21 @@ class Observer:
             except MonotuiError as exc:
                 self.watch_failed(exc)
         return snapshot
+
+    def preview(self) -> Snapshot:
+        """A first look before `start`: the route, this poll's counts and the flags, without
+        the history, the judge, the probes or the watch, so that a fleet's first frame shows
+        every rollout while the histories are read. The snapshot says it is not judged yet
+        (`judging`); `start` follows it and judges as it would have."""
+        with self._observing:
+            self._read_route()
+            self._read_metrics()
+            self._read_flags()
+            with self._lock:
+                if not self._judged:
+                    why = NOT_JUDGED + (": reading the metrics history" if self.metrics else "")
+                    self._verdict = Verdict.no_data(why)
+        return replace(self.snapshot(), judging=True)
 
     def observe(self, *, metrics: bool = True) -> Snapshot:
         """Read every source (the metrics too unless `metrics` is False) and judge; returns the
@@ -317,6 +334,7 @@ class Observer:
                     probes=tallies,
                 )
             previous, self._verdict = self._verdict, verdict
+            self._judged = True
             if previous.result != verdict.result:
                 marks = (*self._verdict_changes, (now, verdict.result))
                 self._verdict_changes = marks[-MAX_MARKS:]

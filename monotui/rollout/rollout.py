@@ -34,6 +34,11 @@ class Rollout:
         automation's first look."""
         return self._steer(self.observer.start(history=history))
 
+    def preview(self) -> Snapshot:
+        """A first look before `start` (Observer.preview): no history, no judgement, no
+        automation; `start` must follow."""
+        return self.automation.annotate(self.observer.preview())
+
     def cycle(self) -> Snapshot:
         """Observe every source, then let the automation act on the verdict."""
         return self._steer(self.observer.observe())
