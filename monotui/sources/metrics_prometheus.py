@@ -40,6 +40,11 @@ from monotui.sources.promql_batch import Member
 
 Clock = Callable[[], float]
 
+HISTORY_TTL_S = 600.0
+"""How long a fleet's batched history serves its members' starts: judging hundreds of histories
+takes a while, and a start that came later than this would fetch the whole fleet's history again
+(a member that takes it late counts the time since in its first poll)."""
+
 MAX_SPAN_S = 3600.0
 """The longest span one poll counts: after a longer outage the poll counts the last hour (the
 rest is a gap in the charts), never one enormous increase that would swamp the judge's evidence
@@ -121,6 +126,11 @@ class PrometheusMetrics:
         self.member = Member(self.context.namespace, self.context.service, (m.baseline, m.canary))
         if self.batched:
             self.shared.batcher.join(self.group, self.member, sorted(self.batched))
+
+    @staticmethod
+    def history_ttl_s(interval_s: float) -> float:
+        """How long the fleet's batched history serves its members' starts (HISTORY_TTL_S)."""
+        return max(HISTORY_TTL_S, interval_s)
 
     @property
     def queries_per_poll(self) -> int:
@@ -207,7 +217,7 @@ class PrometheusMetrics:
                 step_ms=step_ms,
                 points=points,
                 end_ms=end_ms,
-                ttl_s=max(60.0, self.rollout.interval_s),
+                ttl_s=self.history_ttl_s(self.rollout.interval_s),
             )
             end_ms = round(share.end * 1000)
             answers = {k: v for k, v in share.answers.items() if k in self.batched}
