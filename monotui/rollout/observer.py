@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from monotui import wording
 from monotui.config import RolloutConfig, duration_s
@@ -189,8 +189,8 @@ class Observer:
     def preview(self) -> Snapshot:
         """A first look before `start`: the route, this poll's counts and the flags, without
         the history, the judge, the probes or the watch, so that a fleet's first frame shows
-        every rollout while the histories are read. The snapshot says it is not judged yet
-        (`judging`); `start` follows it and judges as it would have."""
+        every rollout while the histories are read. Its snapshots say they are not judged yet
+        (`judging`) until `start`, which follows it, judges as it would have."""
         with self._observing:
             self._read_route()
             self._read_metrics()
@@ -199,7 +199,7 @@ class Observer:
                 if not self._judged:
                     why = NOT_JUDGED + (": reading the metrics history" if self.metrics else "")
                     self._verdict = Verdict.no_data(why)
-        return replace(self.snapshot(), judging=True)
+        return self.snapshot()
 
     def observe(self, *, metrics: bool = True) -> Snapshot:
         """Read every source (the metrics too unless `metrics` is False) and judge; returns the
@@ -361,6 +361,7 @@ class Observer:
         known = self.state.known()
         with self._lock:
             samples, verdict, marks = self._samples, self._verdict, self._verdict_changes
+            judging = not self._judged
         flags: tuple[Flag, ...] = known.flagset.flags if known.flagset else ()
         newest = next((x.t for x in reversed(samples) if x.has_data), None)
         d = self.display
@@ -393,6 +394,7 @@ class Observer:
             next_action=self._next_action(known, verdict),
             newest_data_t=newest,
             synthetics=self._synthetics(now),
+            judging=judging,
             split_disagreement=split_disagreement(
                 weights, samples, step_since=known.step_since, window_s=window_s
             ),
