@@ -209,6 +209,8 @@ class MonotuiApp(App[None]):
                 started=self.fleet.started,
                 concurrency=self.concurrency or DEFAULT_CONCURRENCY,
                 pace=self.fleet.pace,
+                # A fleet's rows show their routes and counts before the histories are read.
+                preview=len(self.rollouts) > 1,
             )
             self.scheduler.start()
         elif not self.fleet.started:
@@ -269,9 +271,12 @@ class MonotuiApp(App[None]):
 
     def _show(self, snapshot: Snapshot) -> None:
         self.store.put(snapshot)
+        stack = self.screen_stack
+        if not stack:
+            return  # the app is closing while polls still deliver (a fleet's starts go on)
         # Only what is visible: the top screen, and the one under a modal. Hidden screens catch up
         # from the store when they are shown again.
-        visible = self.screen_stack[-2:] if isinstance(self.screen, ModalScreen) else [self.screen]
+        visible = stack[-2:] if isinstance(stack[-1], ModalScreen) else stack[-1:]
         for screen in visible:
             if isinstance(screen, RolloutScreen):
                 screen.show(snapshot)

@@ -10,6 +10,9 @@
   (no I/O) is delivered instead, so its sources age to STALE on screen while the others go on.
 - Every snapshot goes to `deliver(rollout, snapshot)` from a worker thread: the UI posts a
   message, the autopilot logs. A cycle that raises goes to `failed(rollout, error)`.
+- With `preview`, every rollout first gets a quick look (Rollout.preview: its route and this
+  poll's counts, no history, no judgement, no automation), all of them before any start: a
+  fleet's first frame shows every row while the histories are read. Each start follows at once.
 - `stop()` never waits for a cycle in flight: the workers are daemon threads (monotui.daemon_pool),
   so a source that hangs cannot hold the exit; each source still has its own deadline.
 
@@ -57,10 +60,12 @@ class PollScheduler:
         started: bool = False,
         lane: Lane = cluster_lane,
         pace: float = 1.0,
+        preview: bool = False,
     ) -> None:
         """`started`: the rollouts were already started (their first cycle is a plain one).
         `pace`: the rollouts' seconds per second of `clock` (the demo's world runs `--speed`
-        times faster: its 10 s interval is one real second at speed 10)."""
+        times faster: its 10 s interval is one real second at speed 10). `preview`: a quick
+        look at every rollout before the first starts (see the module's docstring)."""
         self._rollouts = {r.name: r for r in rollouts}
         self._deliver = deliver
         self._failed = failed or (lambda name, exc: log.error("poll of %s failed: %s", name, exc))
@@ -83,6 +88,7 @@ class PollScheduler:
         self._due: list[tuple[float, str]] = []
         self._in_flight: set[str] = set()
         self._started: set[str] = set(self._rollouts) if started else set()
+        self._preview = preview and not started
         self._stopped = False
         self._thread = threading.Thread(target=self._run, name="poll-scheduler", daemon=True)
 
@@ -90,8 +96,13 @@ class PollScheduler:
         """Start cycling every rollout now."""
         now = self._clock()
         with self._wake:
-            for name in self._rollouts:
-                heapq.heappush(self._due, (now, name))
+            for name, rollout in self._rollouts.items():
+                if self._preview:
+                    # Queued in the pools before any start is: every first look comes first.
+                    self._in_flight.add(name)
+                    self._pools[self._lane[name]].submit(self._first_look, rollout)
+                else:
+                    heapq.heappush(self._due, (now, name))
         self._thread.start()
 
     def stop(self, timeout_s: float = 1.0) -> None:
@@ -152,6 +163,23 @@ class PollScheduler:
             self.durations[name] = self._clock() - began
             with self._wake:
                 self._in_flight.discard(name)
+
+    def _first_look(self, rollout: Rollout) -> None:
+        name = rollout.name
+        try:
+            snapshot = rollout.preview()
+        except Exception as exc:  # its start says it again, and properly
+            log.info("first look at %s failed: %s", name, exc)
+        else:
+            try:
+                self._deliver(name, snapshot)
+            except Exception as exc:
+                self._failed(name, exc)
+        finally:
+            with self._wake:
+                self._in_flight.discard(name)
+                heapq.heappush(self._due, (self._clock(), name))
+                self._wake.notify()
 
     def _late(self, rollout: Rollout) -> None:
         """The rollout's cycle is still running: show its ageing snapshot meanwhile."""

@@ -51,9 +51,17 @@ def test_depth_is_counted_exactly_and_brackets_inside_strings_do_not_count() -> 
     assert load_json(text, max_bytes=MB, max_depth=1)["q"] == 'a "quoted" [ \\ ] {'
 
 
-@given(st.integers(min_value=0, max_value=200), st.integers(min_value=1, max_value=100))
-def test_a_nest_is_refused_exactly_when_it_is_deeper_than_the_limit(depth: int, limit: int) -> None:
-    text = '{"a":' * depth + '"[{"' + "}" * depth
+@given(
+    st.integers(min_value=0, max_value=200),
+    st.integers(min_value=1, max_value=100),
+    # A bracket in a string, an escape, neither (the fast scan), a nested list (depth 2).
+    st.sampled_from(['"[{"', '"a\\"b"', '"x"', '[1, "y", [2]]']),
+)
+def test_a_nest_is_refused_exactly_when_it_is_deeper_than_the_limit(
+    depth: int, limit: int, inner: str
+) -> None:
+    text = '{"a":' * depth + inner + "}" * depth
+    depth += inner.count("[") if inner.startswith("[") else 0
     if depth <= limit:
         assert load_json(text, max_bytes=MB, max_depth=limit) == json.loads(text)
     else:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import subprocess
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -334,3 +335,42 @@ def test_a_rollout_a_few_seconds_behind_is_not_bridged_over_a_span_too_short_to_
     assert shared.sent == 3 + 3  # its own tick, no bridge
     assert late.span_s == pytest.approx(33)
     assert late.baseline.requests == pytest.approx(5.0 * 33, rel=1e-3)  # not 5.0 * 30
+
+
+class _CountingSender:
+    """A Prometheus that answers every range query with nothing, counting them."""
+
+    def __init__(self) -> None:
+        self.ranges = 0
+
+    def instant(self, query: str, at: float, what: str) -> list[Any]:
+        return []
+
+    def range(self, query: str, start: float, end: float, step_s: float, what: str) -> list[Any]:
+        self.ranges += 1
+        return []
+
+    def all(self, ask: Any, queries: Mapping[str, str]) -> dict[str, list[Any]]:
+        return {name: ask(query, name) for name, query in queries.items()}
+
+    def recording_rules(self, at: float) -> bool:
+        return False
+
+
+def test_a_fleet_whose_starts_take_minutes_reads_its_history_once() -> None:
+    # Judging hundreds of histories takes a while: the last starts come minutes after the
+    # first, and must take the fleet's history, not fetch it all again.
+    sender, now = _CountingSender(), [0.0]
+    batcher = prometheus_batch.QueryBatcher(sender, monotonic=lambda: now[0])
+    group = prometheus_batch.Group("destination_version")
+    members = [Member("ns", f"svc-{i}", ("v1", "v2")) for i in range(5)]
+    for m in members:
+        batcher.join(group, m, ["requests", "errors"])
+    ttl = PrometheusMetrics.history_ttl_s(5.0)
+    for m in members:
+        batcher.range(group, m, step_ms=5000, points=360, end_ms=1_000_000, ttl_s=ttl)
+        now[0] += 120.0  # the next start, two minutes later
+    assert sender.ranges == 2  # the fleet's requests and 5xx, once
+    # A rollout started again later reads its history anew, not its old share.
+    batcher.range(group, members[0], step_ms=5000, points=360, end_ms=2_000_000, ttl_s=ttl)
+    assert sender.ranges == 4

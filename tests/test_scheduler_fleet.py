@@ -118,6 +118,70 @@ def test_a_hanging_cluster_holds_up_only_its_own_rollouts() -> None:
         scheduler.stop()
 
 
+class SlowHistory(Metrics):
+    """Counts at once; its history only once `gate` opens (a fleet's history being read)."""
+
+    def __init__(self, gate: threading.Event) -> None:
+        super().__init__()
+        self.history_gate = gate
+        self.histories = 0
+
+    def history(self, span_s: float, points: int) -> tuple[Sample, ...]:
+        self.histories += 1
+        self.history_gate.wait(30)
+        return ()
+
+
+def test_with_preview_every_rollout_shows_its_counts_before_any_history_is_read() -> None:
+    gate = threading.Event()
+    sources = [SlowHistory(gate) for _ in range(20)]
+    fleet = [
+        assemble(
+            rollout_config(
+                {
+                    "name": f"r{i}",
+                    "interval_s": 30,
+                    "router": {"kind": "none"},
+                    "metrics": {"kind": "none"},
+                    "judge": {"latency": False},
+                }
+            ),
+            router=StaticRouter(),
+            metrics=source,
+            clock=time.time,
+        )
+        for i, source in enumerate(sources)
+    ]
+    seen: dict[str, list[Snapshot]] = {}
+    lock = threading.Lock()
+
+    def deliver(name: str, snapshot: Snapshot) -> None:
+        with lock:
+            seen.setdefault(name, []).append(snapshot)
+
+    # Two workers: were the starts (whose histories hang) queued first, most rows would wait.
+    scheduler = PollScheduler(fleet, deliver=deliver, concurrency=2, preview=True)
+    scheduler.start()
+    try:
+        wait_for(lambda: len(seen) == 20, "a first look at every rollout")
+        with lock:
+            firsts = [snaps[0] for snaps in seen.values()]
+        assert all(s.judging and s.samples[-1].canary.requests == 100.0 for s in firsts)
+        assert all(s.verdict.reason.startswith("not judged yet") for s in firsts)
+        assert sum(s.histories for s in sources) <= 2  # only the two workers' starts began
+        gate.set()
+
+        def judged() -> bool:
+            with lock:
+                return all(not snaps[-1].judging for snaps in seen.values())
+
+        wait_for(judged, "every rollout started after its first look")
+        assert [s.histories for s in sources] == [1] * 20
+    finally:
+        gate.set()
+        scheduler.stop()
+
+
 class _Counting(BaseHTTPRequestHandler):
     """An empty vector after a moment, counting how many requests are in flight at once."""
 

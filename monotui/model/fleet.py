@@ -2,8 +2,8 @@
 view (filter, sort, grouping, namespace and cluster), and each cluster's health.
 
 Severity orders the rows by default: FAIL, both versions failing (an incident), ERROR, NO DATA
-(or STALE), paused, progressing, idle; a rollout not polled yet is "waiting". Pure: the fleet
-widgets and the fleet screen share it.
+(or STALE), paused, progressing, idle; a rollout not polled or not judged yet is "waiting".
+Pure: the fleet widgets and the fleet screen share it.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ _LABELS = {
 
 def severity(s: Snapshot) -> Severity:
     """Where `s` stands in the triage order."""
-    if not s.sources:
+    if not s.sources or s.judging:
         return Severity.WAITING
     if s.verdict.incident:
         return Severity.BOTH_FAILING

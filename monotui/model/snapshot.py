@@ -50,6 +50,9 @@ class Snapshot:
     autopilot: AutopilotStatus | None = None  # None: no Lease is followed (no Kubernetes, manual)
     synthetics: Synthetics = Synthetics()
     """The probes beside the canary (`[[rollouts.synthetics]]`); empty without any."""
+    judging: bool = False
+    """Not judged yet: what a first look read (the route, one poll's counts) is in, the history
+    and the verdict on it are still to come (a fleet's first frame; the verdict says so)."""
     split_disagreement: SplitDisagreement | None = None
     """The router's weight and the observed split disagree beyond noise (None: they agree, or
     there is too little traffic since the weight was reached to tell); monotui.model.split_check,

@@ -16,7 +16,7 @@ from monotui.registry import BuildContext
 from monotui.rollout.actuator import Actuator
 from monotui.rollout.automation import Automation
 from monotui.rollout.health import SourceHealth
-from monotui.rollout.observer import Display, FlagReader, Observer, RouteReader, judge_for
+from monotui.rollout.observer import Display, FlagReader, Observer, RouteReader
 from monotui.rollout.rollout import Rollout
 from monotui.rollout.state import RolloutState
 from monotui.rollout.synthetics import SyntheticsReader
@@ -99,7 +99,7 @@ def assemble(
         router=RouteReader(router),
         metrics=metrics,
         flags=FlagReader(flags) if flags is not None else None,
-        judge=judge or judge_for(config),
+        judge=judge,
         clock=clock,
         told=told,
         health=health,

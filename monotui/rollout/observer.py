@@ -45,6 +45,7 @@ from monotui.sources.base import (
 )
 
 MAX_SAMPLES = 1800
+NOT_JUDGED = "not judged yet"
 MAX_MARKS = 100
 HISTORY_POINTS = 300
 
@@ -99,7 +100,7 @@ class Observer:
         router: RouteReader,
         metrics: MetricsSource | None,
         flags: FlagReader | None,
-        judge: Judge,
+        judge: Judge | None,
         clock: Callable[[], float],
         told: Told,
         health: SourceHealth,
@@ -111,7 +112,8 @@ class Observer:
         self.router = router
         self.metrics = metrics
         self.flags = flags
-        self.judge = judge
+        self._judge_made = judge  # None: judge_for(config), made at the first judgement
+        self._specs = specs(judge.metrics if judge is not None else metrics_for(config.judge))
         self.clock = clock
         self.told = told
         self.health = health
@@ -124,12 +126,22 @@ class Observer:
         self._counted_until: float | None = None  # the end of the newest counted span
         self._verdict = Verdict.no_data("no samples yet")
         self._verdict_changes: tuple[tuple[float, VerdictResult], ...] = ()
+        self._judged = False  # the judge has spoken at least once
         self._split_off = False  # the traffic did not follow the route at the last observation
         self._stop_watch: Callable[[], None] | None = None
 
     @property
     def name(self) -> str:
         return self.config.name
+
+    @property
+    def judge(self) -> Judge:
+        """The rollout's judge, made when first needed: its tests take a few milliseconds each
+        to set up, and a fleet's first frame need not wait for hundreds of them."""
+        with self._lock:
+            if self._judge_made is None:
+                self._judge_made = judge_for(self.config)
+            return self._judge_made
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -173,6 +185,21 @@ class Observer:
             except MonotuiError as exc:
                 self.watch_failed(exc)
         return snapshot
+
+    def preview(self) -> Snapshot:
+        """A first look before `start`: the route, this poll's counts and the flags, without
+        the history, the judge, the probes or the watch, so that a fleet's first frame shows
+        every rollout while the histories are read. Its snapshots say they are not judged yet
+        (`judging`) until `start`, which follows it, judges as it would have."""
+        with self._observing:
+            self._read_route()
+            self._read_metrics()
+            self._read_flags()
+            with self._lock:
+                if not self._judged:
+                    why = NOT_JUDGED + (": reading the metrics history" if self.metrics else "")
+                    self._verdict = Verdict.no_data(why)
+        return self.snapshot()
 
     def observe(self, *, metrics: bool = True) -> Snapshot:
         """Read every source (the metrics too unless `metrics` is False) and judge; returns the
@@ -307,6 +334,7 @@ class Observer:
                     probes=tallies,
                 )
             previous, self._verdict = self._verdict, verdict
+            self._judged = True
             if previous.result != verdict.result:
                 marks = (*self._verdict_changes, (now, verdict.result))
                 self._verdict_changes = marks[-MAX_MARKS:]
@@ -333,6 +361,7 @@ class Observer:
         known = self.state.known()
         with self._lock:
             samples, verdict, marks = self._samples, self._verdict, self._verdict_changes
+            judging = not self._judged
         flags: tuple[Flag, ...] = known.flagset.flags if known.flagset else ()
         newest = next((x.t for x in reversed(samples) if x.has_data), None)
         d = self.display
@@ -351,7 +380,7 @@ class Observer:
             flags=flags,
             events=self.told.recent(),
             sources=self.health.all(),
-            metrics=specs(self.judge.metrics),
+            metrics=self._specs,
             window_s=window_s,
             policy=d.policy,
             read_only=d.read_only,
@@ -365,6 +394,7 @@ class Observer:
             next_action=self._next_action(known, verdict),
             newest_data_t=newest,
             synthetics=self._synthetics(now),
+            judging=judging,
             split_disagreement=split_disagreement(
                 weights, samples, step_since=known.step_since, window_s=window_s
             ),

@@ -32,13 +32,16 @@ class Rollout:
     def start(self, *, history: bool = True) -> Snapshot:
         """The first observation (charts filled from history, the route followed), then the
         automation's first look."""
-        self.observer.start(history=history)
-        return self._steer()
+        return self._steer(self.observer.start(history=history))
+
+    def preview(self) -> Snapshot:
+        """A first look before `start` (Observer.preview): no history, no judgement, no
+        automation; `start` must follow."""
+        return self.automation.annotate(self.observer.preview())
 
     def cycle(self) -> Snapshot:
         """Observe every source, then let the automation act on the verdict."""
-        self.observer.observe()
-        return self._steer()
+        return self._steer(self.observer.observe())
 
     def apply(self, action: Action) -> ActionResult:
         """Apply a person's (or the CLI's) action."""
@@ -64,8 +67,10 @@ class Rollout:
         if self.actuator.flags is not None:
             self.actuator.flags.close()
 
-    def _steer(self) -> Snapshot:
-        self.automation.step(self.snapshot())
+    def _steer(self, observed: Snapshot) -> Snapshot:
+        """Let the automation decide on what was just observed (no second look at the
+        sources), then the rollout as it is after that."""
+        self.automation.step(observed)
         self._keep_header_routes()
         return self.snapshot()
 

@@ -76,6 +76,8 @@ def load_json(
         raise DocumentError(f"{what} contains {name}, which is not a JSON value")
 
     try:
+        if on_duplicate == "last":  # what json's own dicts do: no hook called per object
+            return json.loads(text, parse_constant=constant)
         return json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
     except json.JSONDecodeError as exc:
         raise DocumentError(
@@ -91,10 +93,49 @@ _JSON_STRUCTURE = re.compile(r'[\[\]{}"]')
 _JSON_STRING_TAIL = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 
 
+_SKELETON = bytes(set(range(256)) - set(b'[]{}"\\'))
+"""Every byte but brackets, quotes and backslashes: what the nesting scan can ignore."""
+_AS_SQUARE = bytes.maketrans(b"{}", b"[]")
+
+
 def _json_too_deep(text: str, max_depth: int) -> int | None:
     """Index of the first bracket nested deeper than `max_depth`, or None."""
     if text.count("[") + text.count("{") <= max_depth:
         return None  # cannot be too deep: skip the scan
+    if _shallow(text.encode("utf-8", "surrogatepass"), max_depth):
+        return None
+    return _first_too_deep(text, max_depth)
+
+
+def _shallow(data: bytes, max_depth: int) -> bool:
+    """True when the brackets balance and nest `max_depth` deep at most, none of them inside a
+    string; False says nothing (too deep, unbalanced, an escape or a bracket in a string: the
+    exact scan decides). In C, not a Python step per bracket (a fleet's range answer has
+    millions of them).
+
+    Without backslashes, quotes alternate opening and closing; a string holding no bracket is
+    two adjacent quotes once everything else is dropped, and one pass of `replace` removes them
+    all, left to right, only when no string holds a bracket. Then each pass removes every
+    innermost pair, so a structure `d` deep is gone after `d` passes."""
+    skeleton = data.translate(None, _SKELETON)
+    if b"\\" in skeleton:
+        return False
+    brackets = skeleton.replace(b'""', b"")
+    if b'"' in brackets:
+        return False
+    brackets = brackets.translate(_AS_SQUARE)
+    for _ in range(max_depth):
+        if not brackets:
+            return True
+        shorter = brackets.replace(b"[]", b"")
+        if len(shorter) == len(brackets):
+            return False  # unbalanced
+        brackets = shorter
+    return not brackets
+
+
+def _first_too_deep(text: str, max_depth: int) -> int | None:
+    """The exact scan: where the nesting first passes `max_depth` (None: it never does)."""
     depth = 0
     pos = 0
     while (match := _JSON_STRUCTURE.search(text, pos)) is not None:

@@ -207,6 +207,7 @@ class KubeRouter:
         self.what = self.object.what
         self.resource = self.object.resource
         self.rbac = self.object.rbac
+        self._known: RouteState | None = None  # the state of the newest resourceVersion laid out
 
     @property
     def api_version(self) -> str | None:
@@ -289,13 +290,20 @@ class KubeRouter:
     # --- internals -----------------------------------------------------------------------------
 
     def _state(self, obj: dict[str, Any]) -> RouteState:
-        layout = self._layout(obj)
         version = self.object.remember(obj)
+        known = self._known
+        if known is not None and version and known.version == version:
+            # The same resourceVersion is the same object: a fleet reads hundreds a poll from
+            # the informers' cache, nearly all unchanged, and laying one out is the cost.
+            return known
+        layout = self._layout(obj)
         resource = f"{self.resource} ({layout.note})" if layout.note else self.resource
-        return RouteState(
+        state = RouteState(
             layout.weights,
             version,
             resource,
             pause=stored_pause(obj),
             track_routes=layout.track_routes,
         )
+        self._known = state
+        return state

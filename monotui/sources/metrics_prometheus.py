@@ -17,10 +17,9 @@ import time
 from collections.abc import Callable
 
 from monotui.config import PrometheusConfig, RolloutConfig
-from monotui.errors import ConfigError, SourceError, StaleDataError
-from monotui.metrics import Histogram, Metric, metrics_for, side_of, slow_threshold
+from monotui.errors import ConfigError, StaleDataError
+from monotui.metrics import Metric, metrics_for, slow_threshold
 from monotui.model import Sample
-from monotui.outside_text import literal
 from monotui.sources.base import NothingNewYet
 from monotui.sources.prometheus_api import Series
 from monotui.sources.prometheus_batch import Group, batchable
@@ -30,6 +29,7 @@ from monotui.sources.prometheus_settings import (
     PrometheusMetricsSettings as PrometheusMetricsSettings,
 )
 from monotui.sources.prometheus_shared import SharedPrometheus
+from monotui.sources.prometheus_tally import Grid, Read, Tally, grid, le_of, ordered, samples
 from monotui.sources.promql import (
     COUNT_TEMPLATES,
     SELF_SELECTING_LABELS,
@@ -40,6 +40,11 @@ from monotui.sources.promql_batch import Member
 from monotui.timespec import duration_s
 
 Clock = Callable[[], float]
+
+HISTORY_TTL_S = 600.0
+"""How long a fleet's batched history serves its members' starts: judging hundreds of histories
+takes a while, and a start that came later than this would fetch the whole fleet's history again
+(a member that takes it late counts the time since in its first poll)."""
 
 MAX_SPAN_S = 3600.0
 """The longest span one poll counts: after a longer outage the poll counts the last hour (the
@@ -125,16 +130,23 @@ class PrometheusMetrics:
         if self.batched:
             self.shared.batcher.join(self.group, self.member, sorted(self.batched))
 
+    @staticmethod
+    def history_ttl_s(interval_s: float) -> float:
+        """How long the fleet's batched history serves its members' starts (HISTORY_TTL_S)."""
+        return max(HISTORY_TTL_S, interval_s)
+
     @property
     def queries_per_poll(self) -> int:
         return len(self._templates) + len(self._value_queries)
 
-    def queries(self, span_s: float) -> dict[str, str]:
-        """The PromQL a poll covering `span_s` seconds sends, by what it reads."""
+    def queries(self, span_s: float, *, batched: bool = True) -> dict[str, str]:
+        """The PromQL a poll covering `span_s` seconds sends, by what it reads (`batched`
+        False: only the queries this rollout sends itself, not those the batcher sends)."""
         interval = interval_text(span_s)
         out = {
             name: self.context.render(template, interval=interval)
             for name, template in self._templates.items()
+            if batched or name not in self.batched
         }
         if self._rate_template:
             out["requests"] = self.context.render(self._rate_template)
@@ -173,7 +185,7 @@ class PrometheusMetrics:
             now, span = share.t, share.span
             evaluated = share.t if share.earliest is None else share.earliest
             answers = {k: v for k, v in share.answers.items() if k in self.batched}
-        own = {k: q for k, q in self.queries(span).items() if k not in self.batched}
+        own = self.queries(span, batched=False)
         answers |= self.shared.all(lambda q, what: self.shared.instant(q, now, what), own)
         oldest = min(
             (p[0] for series in answers.values() for s in series for p in s.points),
@@ -188,7 +200,7 @@ class PrometheusMetrics:
                 f"(more than two {self.rollout.interval_s:g}s intervals)",
                 age,
             )
-        return self._sample(now, span, {k: _last_points(v) for k, v in answers.items()})
+        return self._samples(self._tally(answers, None), [now], span)[0]
 
     def history(self, span_s: float, points: int) -> tuple[Sample, ...]:
         """Samples tiling the last `span_s` seconds, `points` of them, each counting its step;
@@ -208,28 +220,21 @@ class PrometheusMetrics:
                 step_ms=step_ms,
                 points=points,
                 end_ms=end_ms,
-                ttl_s=max(60.0, self.rollout.interval_s),
+                ttl_s=self.history_ttl_s(self.rollout.interval_s),
             )
             end_ms = round(share.end * 1000)
             answers = {k: v for k, v in share.answers.items() if k in self.batched}
         start_ms = end_ms - step_ms * (points - 1)
         step, start, end = step_ms / 1000, start_ms / 1000, end_ms / 1000
-        own = {k: q for k, q in self.queries(step).items() if k not in self.batched}
+        own = self.queries(step, batched=False)
         answers |= self.shared.all(
             lambda q, what: self.shared.range(q, start, end, step, what), own
         )
-        by_time: dict[int, dict[str, list[tuple[dict[str, str], float | None]]]] = {}
-        for name, series in answers.items():
-            for s in series:
-                labels = dict(s.labels)  # one per series: the rows only read it
-                for t, value in s.points:
-                    by_time.setdefault(round(t * 1000), {}).setdefault(name, []).append(
-                        (labels, value)
-                    )
         if self.slow_ms is None:  # from the answers alone, before the samples that use it
             self._derive_slow(answers)
-        grid = [(start_ms + k * step_ms) / 1000 for k in range(points)]
-        return tuple(self._sample(t, step, by_time.get(round(t * 1000), {})) for t in grid)
+        tally = self._tally(answers, grid(start_ms, step_ms, points))
+        times = [(start_ms + k * step_ms) / 1000 for k in range(points)]
+        return tuple(self._samples(tally, times, step))
 
     def check(self) -> str:
         """One cheap request to prove Prometheus answers (for `monotui check-config`)."""
@@ -248,43 +253,42 @@ class PrometheusMetrics:
 
     # --- reading the answers -------------------------------------------------------------------
 
-    def _sample(
-        self, t: float, span: float, answers: dict[str, list[tuple[dict[str, str], float | None]]]
-    ) -> Sample:
-        label, ctx = self.context.version_label, self.context
-        sides = []
-        for version in (ctx.baseline, ctx.canary):
-            requests = self._requests(answers.get("requests", []), version, span)
-            readings: list[float | Histogram | None] = []
-            for metric in self.metrics:
-                if metric.query in self._value_queries:
-                    readings.append(None)
-                elif metric.reading == "count":
-                    readings.append(_count(answers.get(metric.query, []), label, version, metric))
-                else:
-                    readings.append(_histogram(answers.get(metric.query, []), label, version))
-            side = side_of(self.metrics, requests, readings, self.slow_ms or math.inf)
-            bad, values = list(side.bad), list(side.values)
-            for i, metric in enumerate(self.metrics):
-                if metric.query in self._value_queries:
-                    values[i] = _count(
-                        answers.get(f"{metric.query}:value", []), label, version, metric
-                    )
-                elif metric.reading == "count" and _unknown(
-                    answers.get(metric.query, []), label, version
-                ):
-                    # A NaN or +Inf bad count is NO DATA, not "no 5xx series" (which is 0).
-                    bad[i] = values[i] = None
-            sides.append(type(side)(side.requests, tuple(bad), tuple(values)))
-        return Sample(t=t, span_s=span, baseline=sides[0], canary=sides[1])
+    def _tally(self, answers: dict[str, list[Series]], on: Grid | None) -> Tally:
+        counts = {"requests": "requests"}
+        histograms = []
+        for metric in self.metrics:
+            if metric.query in self._value_queries:
+                counts[f"{metric.query}:value"] = metric.name
+            elif metric.reading == "count":
+                counts[metric.query] = metric.name
+            else:
+                histograms.append(metric.query)
+        return Tally(
+            answers,
+            version_label=self.context.version_label,
+            versions=(self.context.baseline, self.context.canary),
+            counts=counts,
+            histograms=histograms,
+            grid=on,
+        )
 
-    def _requests(
-        self, rows: list[tuple[dict[str, str], float | None]], version: str, span: float
-    ) -> float | None:
-        value = _count(rows, self.context.version_label, version, None)
-        if value is not None and self._rate_template:
-            return value * span  # a requests-per-second override: its count over the span
-        return value
+    def _samples(self, tally: Tally, times: list[float], span: float) -> list[Sample]:
+        reads: list[Read] = []
+        for metric in self.metrics:
+            if metric.query in self._value_queries:
+                reads.append(("value", f"{metric.query}:value"))
+            else:
+                reads.append(("count" if metric.reading == "count" else "histogram", metric.query))
+        return samples(
+            tally,
+            metrics=self.metrics,
+            reads=reads,
+            versions=(self.context.baseline, self.context.canary),
+            times=times,
+            span=span,
+            slow_ms=self.slow_ms or math.inf,
+            per_second=bool(self._rate_template),
+        )
 
     def _derive_slow(self, answers: dict[str, list[Series]]) -> None:
         """Where slow starts when not configured: the baseline's p99 bucket over the history."""
@@ -295,84 +299,12 @@ class PrometheusMetrics:
         for s in buckets:
             if s.labels.get(self.context.version_label) != self.context.baseline:
                 continue
-            le = _le(s.labels.get("le"))
+            le = le_of(s.labels.get("le"))
             if le is not None:
                 totals[le] = totals.get(le, 0.0) + sum(v for _, v in s.points if v is not None)
-        hist = _ordered(totals)
+        hist = ordered(totals)
         if hist is not None:
             self.slow_ms = slow_threshold(*hist)
-
-
-def _last_points(series: list[Series]) -> list[tuple[dict[str, str], float | None]]:
-    return [(dict(s.labels), s.points[-1][1] if s.points else None) for s in series]
-
-
-def _count(
-    rows: list[tuple[dict[str, str], float | None]],
-    label: str,
-    version: str,
-    metric: Metric | None,
-) -> float | None:
-    """The (summed) value of `version`'s series; None without one (or NaN/Inf); a negative count
-    is refused: increase() never goes below 0, so the query is broken."""
-    found: float | None = None
-    seen = False
-    for labels, value in rows:
-        if labels.get(label) != version:
-            continue
-        seen = True
-        if value is None:
-            return None
-        if value < 0:
-            what = metric.name if metric else "requests"
-            raise SourceError(
-                f"Prometheus answered a negative {what} ({value:g}) for version "
-                f"{literal(version, max_len=60)}: a count cannot be negative; check the query"
-            )
-        found = (found or 0.0) + value
-    return found if seen else None
-
-
-def _unknown(rows: list[tuple[dict[str, str], float | None]], label: str, version: str) -> bool:
-    """Whether `version` has a series whose value is not a number (NaN, ±Inf)."""
-    return any(labels.get(label) == version and value is None for labels, value in rows)
-
-
-def _histogram(
-    rows: list[tuple[dict[str, str], float | None]], label: str, version: str
-) -> Histogram | None:
-    totals: dict[float, float] = {}
-    for labels, value in rows:
-        if labels.get(label) != version:
-            continue
-        le = _le(labels.get("le"))
-        if le is None or value is None:
-            continue
-        if value < 0:
-            raise SourceError(
-                f"Prometheus answered a negative bucket count ({value:g}) for version "
-                f"{literal(version, max_len=60)}: check the latency query"
-            )
-        totals[le] = totals.get(le, 0.0) + value
-    return _ordered(totals)
-
-
-def _le(text: str | None) -> float | None:
-    if text is None:
-        return None
-    try:
-        return float(text)  # "+Inf" parses to inf
-    except ValueError:
-        return None
-
-
-def _ordered(totals: dict[float, float]) -> Histogram | None:
-    """(finite bounds, cumulative counts at each then at +Inf); None without a +Inf bucket."""
-    if math.inf not in totals:
-        return None
-    bounds = tuple(sorted(le for le in totals if math.isfinite(le)))
-    cumulative = tuple(totals[le] for le in bounds) + (totals[math.inf],)
-    return bounds, cumulative
 
 
 def _check_window(window: str, scrape_interval_s: float, rollout: str) -> None:

@@ -142,7 +142,11 @@ class PrometheusApi:
             if not isinstance(raw, list):
                 raise self._garbage(what, "a series without values")
             points = tuple(self._point(p, what) for p in raw)
-            out.append(Series({str(k): str(v) for k, v in labels.items()}, points))
+            # JSON keys are strings; a fleet's answer has thousands of label sets to copy
+            # only when a value is not one.
+            if not all(type(v) is str for v in labels.values()):
+                labels = {str(k): str(v) for k, v in labels.items()}
+            out.append(Series(labels, points))
         return out
 
     def _point(self, point: Any, what: str) -> tuple[float, float | None]:

@@ -230,6 +230,11 @@ class QueryBatcher:
         tick, mine = self._tick(
             key, member, ttl_s, lambda: _Tick(end_ms / 1000, step_ms / 1000, self._monotonic())
         )
+        with self._lock:
+            if self._ticks.get(key) is tick and tick.taken >= self._members.get(group, {}).keys():
+                # Every member has its share: the fleet's history (some 100 MB of points at
+                # N=300) goes once the last of them has read it, not a minute later.
+                del self._ticks[key]
         end = tick.t
         start = (round(end * 1000) - step_ms * (points - 1)) / 1000
         step = step_ms / 1000

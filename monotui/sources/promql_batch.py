@@ -15,6 +15,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 from collections.abc import Iterable, Mapping, Sequence
@@ -81,6 +82,12 @@ def _alternation(values: Iterable[str]) -> str:
 
 def batch_filter(members: Sequence[Member], version_label: str, selector: str) -> str:
     """The label matchers selecting every member's traffic (put inside {...})."""
+    return _batch_filter(tuple(members), version_label, selector)
+
+
+@functools.lru_cache(maxsize=64)
+def _batch_filter(members: tuple[Member, ...], version_label: str, selector: str) -> str:
+    # The same members every poll: escaping 300 names anew cost some 20 ms of CPU per query.
     parts = [
         f'{SERVICE_LABEL}=~"{_alternation(m.service for m in members)}"',
         f'{NAMESPACE_LABEL}=~"{_alternation(m.namespace for m in members)}"',
