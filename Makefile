@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 ARGS ?=
 
-.PHONY: demo test check screenshots bench lab prometheus blackbox openssh kubectl clean
+.PHONY: demo test check screenshots bench lab prometheus blackbox openssh kubectl tmux clean
 
 # A first run says what it does: pip's own progress, not -q silence.
 $(BIN)/.installed: pyproject.toml
@@ -52,7 +52,14 @@ kubectl:
 	      (apt-get update -qq && (apt-get install -y -qq kubectl >/dev/null 2>&1 || apt-get install -y -qq kubernetes-client >/dev/null)); \
 	    else echo "kubectl is not installed: install it (Debian: kubernetes-client) for the deploy/ tests" >&2; fi; }
 
-test: $(BIN)/.installed-dev prometheus blackbox openssh kubectl
+# The screen-diff tests replay what the terminal receives in a real tmux and read its screen.
+tmux:
+	@command -v tmux >/dev/null || \
+	  { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      (apt-get update -qq && apt-get install -y -qq tmux >/dev/null); \
+	    else echo "tmux is not installed: run 'sudo apt-get install tmux' (the screen-diff tests need it)" >&2; fi; }
+
+test: $(BIN)/.installed-dev prometheus blackbox openssh kubectl tmux
 	$(PY) -m pytest -q $(ARGS)
 
 check: $(BIN)/.installed-dev

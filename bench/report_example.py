@@ -134,7 +134,9 @@ def run(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     prom = PrometheusServer(out / "prometheus")
     config = out / "monotui.toml"
-    config.write_text(config_toml(prom.url) + f'\n[audit]\npath = "{out / "audit.jsonl"}"\n')
+    config.write_text(
+        config_toml(prom.url, policy="auto") + f'\n[audit]\npath = "{out / "audit.jsonl"}"\n'
+    )
     actions = decisions(out)
     first = load(config).rollout("checkout").steps[0]
     schedule = [(0.0, first)] + [(t + 1, after) for t, _, after, _ in actions]

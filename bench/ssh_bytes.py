@@ -9,6 +9,7 @@ client's pty in 20 s. Also prints each session child's CPU and memory and the se
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import io
 import os
@@ -32,7 +33,7 @@ COUNT_S = 20.0
 DEMO_READY = rb"% canary"
 """The fleet rows show data: the world was built and polled."""
 FLOOR_READY = rb"floor-ready"
-COCKPIT_READY = rb"x: minutes"
+COCKPIT_READY = rb"x: local time"
 """A chart's title: enter on the fleet opened the first rollout's cockpit."""
 
 FLOOR_APP = '''
@@ -118,7 +119,12 @@ def _rss_mb(pid: int) -> float:
 
 
 def measure(
-    host: HostThread, ready: bytes, size: tuple[int, int], home: Path, open_cockpit: bool = False
+    host: HostThread,
+    ready: bytes,
+    size: tuple[int, int],
+    home: Path,
+    open_cockpit: bool = False,
+    count_s: float = COUNT_S,
 ) -> dict[str, float]:
     """Bytes/s reaching the client's pty while idle, and what the session costs."""
     key = client_key(home)
@@ -134,7 +140,7 @@ def measure(
         pid = host.child_pid()
         start_bytes, start = term.mark, time.monotonic()
         child_cpu, server_cpu = _cpu_s(pid), time.process_time()
-        time.sleep(COUNT_S)
+        time.sleep(count_s)
         elapsed = time.monotonic() - start
         sent = term.mark - start_bytes
         return {
@@ -172,19 +178,28 @@ def _report(
     }
 
 
-def main() -> dict[str, dict[str, float]]:
+def main(
+    sizes: tuple[tuple[int, int], ...] = SIZES,
+    screens: tuple[str, ...] = ("fleet", "cockpit"),
+    count_s: float = COUNT_S,
+) -> dict[str, dict[str, float]]:
     """One line per size and screen: floor and demo bytes/s, their ratio, the session's cost."""
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as folder:
         home = Path(folder)
         floor_host, demo_host = HostThread(floor_argv), HostThread(demo_argv)
         try:
-            for columns, rows in SIZES:
+            for columns, rows in sizes:
                 name = f"{columns}x{rows}"
-                floor = measure(floor_host, FLOOR_READY, (columns, rows), home)
-                for screen in ("fleet", "cockpit"):
+                floor = measure(floor_host, FLOOR_READY, (columns, rows), home, count_s=count_s)
+                for screen in screens:
                     demo = measure(
-                        demo_host, DEMO_READY, (columns, rows), home, screen == "cockpit"
+                        demo_host,
+                        DEMO_READY,
+                        (columns, rows),
+                        home,
+                        screen == "cockpit",
+                        count_s,
                     )
                     results[f"{name} {screen}"] = _report(name, screen, floor, demo)
         finally:
@@ -193,5 +208,19 @@ def main() -> dict[str, dict[str, float]]:
     return results
 
 
+def _size(text: str) -> tuple[int, int]:
+    columns, _, rows = text.partition("x")
+    if not (columns.isdigit() and rows.isdigit()):
+        raise argparse.ArgumentTypeError(f"a size is COLUMNSxROWS, like 80x24; got {text}")
+    return int(columns), int(rows)
+
+
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument(
+        "--size", type=_size, action="append", help="COLUMNSxROWS (repeatable; 80x24, 200x60)"
+    )
+    parser.add_argument("--screen", choices=("fleet", "cockpit"), action="append")
+    parser.add_argument("--seconds", type=float, default=COUNT_S, help="how long to count")
+    args = parser.parse_args()
+    main(tuple(args.size or SIZES), tuple(args.screen or ("fleet", "cockpit")), args.seconds)

@@ -20,6 +20,7 @@ from functools import partial
 
 from textual.app import App
 from textual.binding import Binding
+from textual.driver import Driver
 from textual.filter import LineFilter
 from textual.message import Message
 from textual.notifications import SeverityLevel
@@ -32,6 +33,7 @@ from monotui.scheduler import DEFAULT_CONCURRENCY, PollScheduler
 from monotui.screens.base import CockpitWanted, RolloutScreen
 from monotui.screens.cockpit import CockpitScreen
 from monotui.screens.commands import APP_COMMANDS, bindings
+from monotui.screens.diff_driver import diffing, forget_screens
 from monotui.screens.fleet import FleetScreen, FleetShown
 from monotui.screens.help import HelpScreen
 from monotui.screens.palette import FleetCommands, RolloutCommands
@@ -357,6 +359,15 @@ class MonotuiApp(App[None]):
 
     def action_palette(self) -> None:
         self.action_command_palette()
+
+    def action_redraw(self) -> None:
+        """Send the whole screen again (something else drew on the terminal)."""
+        forget_screens()
+        self.screen.refresh(layout=True)
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver for this terminal, sending only the cells that changed."""
+        return diffing(super().get_driver_class())
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         """Textual's filters, then the ASCII net when the look is ASCII."""

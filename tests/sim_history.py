@@ -73,7 +73,9 @@ def _record(world: World, t: float, lines: dict[str, list[str]]) -> None:
         )
 
 
-def config_toml(prometheus_url: str, *, interval_s: float = 10.0, hold_s: float = 100.0) -> str:
+def config_toml(
+    prometheus_url: str, *, interval_s: float = 10.0, hold_s: float = 100.0, policy: str = "manual"
+) -> str:
     """A monotui.toml for the played rollout: real Prometheus metrics, no router."""
     return f"""
 [prometheus]
@@ -87,6 +89,7 @@ namespace = "shop"
 steps = [1, 5, 10, 25, 50, 100]
 hold_s = {hold_s}
 interval_s = {interval_s}
+policy = "{policy}"
 [rollouts.router]
 kind = "none"
 [rollouts.metrics]

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.screen_replay import TmuxScreen
+
 ROOT = Path(__file__).resolve().parent.parent
 SSH = shutil.which("ssh") or "ssh"
 SFTP = shutil.which("sftp") or "sftp"
@@ -180,6 +182,8 @@ class SshTerminal:
             preexec_fn=_take_terminal,
         )
         os.close(slave)
+        self.size = size
+        self._screen: TmuxScreen | None = None
         self.output = bytearray()
         self._changed = threading.Condition()
         self._eof = False
@@ -222,6 +226,27 @@ class SshTerminal:
     def send(self, data: bytes) -> None:
         os.write(self.master, data)
 
+    def screen_text(self) -> str:
+        """What a terminal of this size shows now (tmux plays the output so far): the cockpit
+        sends only the cells that change, so a value that changed in place is in no byte run."""
+        if self._screen is None:
+            self._screen = TmuxScreen(self.size)
+        with self._changed:
+            stream = bytes(self.output)
+        return self._screen.text(stream)
+
+    def expect_screen(self, pattern: str, timeout_s: float = 40.0) -> re.Match[str]:
+        """The first match of the regex `pattern` on the screen, waited for."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            text = self.screen_text()
+            if found := re.search(pattern, text):
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{pattern!r} never appeared on the screen: {text!r}")
+            with self._changed:  # the next output, not a timed sleep
+                self._changed.wait(0.5)
+
     def resize(self, columns: int, rows: int) -> None:
         termios.tcsetwinsize(self.master, (rows, columns))
 
@@ -237,6 +262,8 @@ class SshTerminal:
             return self.output.decode("utf-8", "replace")
 
     def close(self) -> None:
+        if self._screen is not None:
+            self._screen.close()
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from monotui.config import PrometheusConfig
@@ -106,3 +110,40 @@ def test_explicit_versions_instead_of_filter_are_enough() -> None:
 def test_a_bad_version_label_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="not a Prometheus label name"):
         parse(_metrics(version_label="destination-version"))
+
+
+def test_a_rate_window_shorter_than_two_scrapes_is_refused_at_start(tmp_path: Path) -> None:
+    # rate() over a window that holds one scrape is always empty: NO DATA for ever, unless said.
+    config = tmp_path / "monotui.toml"
+    config.write_text(
+        """
+[prometheus]
+url = "http://127.0.0.1:9"
+scrape_interval_s = 15
+[[rollouts]]
+name = "reviews"
+[rollouts.router]
+kind = "none"
+[rollouts.metrics]
+window = "20s"
+error_rate_query = 'sum by ($version_label) (rate(x_errors{$filter}[$window]))'
+"""
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "monotui", "status", "-c", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2, out.stderr
+    (line,) = out.stderr.strip().splitlines()
+    assert "window '20s' holds fewer than two scrapes" in line and "at least 30s" in line
+
+
+def test_a_rate_window_of_two_scrapes_is_fine() -> None:
+    rollout = parse(
+        _metrics(window="30s", error_rate_query="sum by ($version_label) (x{$filter}[$window])")
+    ).rollouts[0]
+    PrometheusMetrics(PrometheusConfig(scrape_interval_s=15), rollout)  # no error
+    with pytest.raises(ConfigError, match="at least 60s"):
+        PrometheusMetrics(PrometheusConfig(scrape_interval_s=30), rollout)

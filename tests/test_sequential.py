@@ -237,7 +237,9 @@ def test_huge_counts_stay_finite() -> None:
     lower, upper = test.interval(ev)
     assert lower is not None and upper is not None and lower <= 2.0 <= upper
     assert test.estimate(ev) == pytest.approx(2.0, rel=0.01)
-    assert np.isfinite(ev.values).all()
+    window = ev.window
+    sums = (window.total_requests, window.total_bad, window.squares, window.inverses)
+    assert np.isfinite(ev.log_lik).all() and all(map(math.isfinite, (*ev.numbers, *sums)))
 
 
 def test_baseline_history_keeps_a_burst_from_blaming_the_canary() -> None:

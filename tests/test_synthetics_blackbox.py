@@ -229,3 +229,47 @@ def test_matchers_that_select_nothing_are_an_error_that_says_so(
         'no probe_success series for {job="x"}: is blackbox_exporter scraped with these labels?',
         'no probe_success series for {job="y"}: is blackbox_exporter scraped with these labels?',
     ]
+
+
+def test_a_clusters_own_prometheus_is_where_its_blackbox_probes_are_read() -> None:
+    # The cluster's Prometheus scrapes its blackbox_exporter; `[prometheus]` is somewhere else
+    # (here: nothing listens), as the rollout's metrics already knew.
+    from monotui.registry import BuildContext
+    from monotui.sources.synthetics.build import build_synthetics
+    from tests.configs import parse
+    from tests.fakeprom import FakePrometheus
+    from tests.prometheus_server import free_port
+
+    with FakePrometheus() as theirs:
+        for what, value in (("probes", 4.0), ("passes", 3.0), ("at", 1000.0)):
+            theirs.answer("count_over_time", {"q": what}, value)
+        cfg = parse(
+            {
+                "prometheus": {"url": f"http://127.0.0.1:{free_port()}"},
+                "clusters": [{"name": "prod", "prometheus": {"url": theirs.url}}],
+                "rollouts": [
+                    {
+                        "name": "checkout",
+                        "cluster": "prod",
+                        "router": {"kind": "none"},
+                        "metrics": {"kind": "none"},
+                        "synthetics": [
+                            {
+                                "name": "submit",
+                                "kind": "blackbox",
+                                "match": {"baseline": 'job="b"', "canary": 'job="c"'},
+                            }
+                        ],
+                    }
+                ],
+            }
+        )
+        ctx = BuildContext(cfg)
+        try:
+            (probe,) = build_synthetics(cfg.rollouts[0], ctx)
+            baseline, _ = probe.read(1010.0, frozenset())
+        finally:
+            probe.close()
+            ctx.close()
+    assert baseline.error is None, baseline.error
+    assert (baseline.passes, baseline.failures) == (3, 1)

@@ -17,7 +17,7 @@ MOUSE_ON = b"\x1b[?1000h"
 """What Textual sends to turn mouse tracking on (with 1003/1006 after it)."""
 FIRST_FRAME = b"rollouts"
 FLEET_READY = b"% canary"
-COCKPIT_READY = b"x: minutes"
+COCKPIT_READY = b"x: local time"
 SETTLE_S = 3.0
 COUNT_S = 10.0
 MOST_VS_FLOOR = 25.0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from rich.console import Console
 from textual.app import App, ComposeResult
 
 from monotui.model import (
@@ -286,6 +287,33 @@ def test_a_metric_line_drops_its_least_important_numbers_rather_than_wrap() -> N
     assert "evidence 0.61x of 100x" in tiny  # the evidence always shows
 
 
+def test_a_canary_without_traffic_in_its_step_reads_no_traffic_not_no_data() -> None:
+    from monotui.model import Evidence
+    from widgets.verdict_panel import metric_line
+
+    def line(canary_requests: float) -> str:
+        evidence = Evidence(
+            e_value=0.08,
+            limit=100.0,
+            ci_low=None,
+            ci_high=2.5,
+            ratio=0.64,
+            canary_requests=canary_requests,
+            canary_bad=0,
+            baseline_requests=50_000,
+            baseline_bad=400,
+            run_canary_requests=2_000,
+            run_canary_bad=30,
+            excess_bad=0.0,
+            what="5xx",
+        )
+        verdict = MetricVerdict("error_rate", MetricLabel.PASS, 0.008, None, evidence=evidence)
+        return metric_line(verdict, SPECS[0], 200).plain
+
+    assert "→ no traffic" in line(0)  # weight 0 after a rollback: nothing is wrong with metrics
+    assert "→ NO DATA" in line(120)  # it had requests and no value: the metrics are missing
+
+
 async def test_after_an_automatic_rollback_the_verdict_says_who_when_and_why() -> None:
     # The reason used to be one grey event line under "Failed / NO DATA".
     demo = build_demo("bad-canary", seed=7, realtime=False, policy="auto")
@@ -299,3 +327,15 @@ async def test_after_an_automatic_rollback_the_verdict_says_who_when_and_why() -
         snap = next(s for s in demo.tick() if s.rollout == "checkout")
     text = " ".join((await text_of(snap)).split())
     assert re.search(r"rolled back at \d\d:\d\d:\d\d by the automation: verdict FAIL", text), text
+
+
+def test_the_automation_policy_is_never_split_across_two_lines() -> None:
+    # At 160x50 the plan panel is 42 cells wide: "automation" ended one line, "auto" began the
+    # next.
+    snap = snapshot(policy="auto")
+    hold = "hold 02:10 / 05:00  " + "x" * 10
+    for width in range(len(hold) + 2, len(hold) + 2 + len("automation auto") + 2):
+        # Wrapped at the panel's width, as the panel shows it.
+        wrapped = PlanPanel().draw(snap, width).wrap(Console(), width)
+        lines = [line.plain.rstrip() for line in wrapped]
+        assert any("automation auto" in line for line in lines), (width, lines)

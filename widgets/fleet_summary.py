@@ -76,7 +76,8 @@ class FleetSummary(Static):
                 else:
                     text.append(f" {health.rollouts}")
                     if health.failing:
-                        text.append(f" · {health.failing} FAIL", style="bold red")
+                        # FAIL and both failing, as the summary line counts them apart.
+                        text.append(f" · {health.failing} failing", style="bold red")
                 text.append("   ")
         text.append("\n")
         text.append(view_text(view, shown, total), style="dim")

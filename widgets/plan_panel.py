@@ -71,6 +71,7 @@ class PlanPanel(SnapshotPanel):
         if plan.canary_pct and plan.canary_pct not in plan.steps:
             text.append(f"  (now {plan.canary_pct} %)", style="bold")
         text.append("\n")
+        line_start = len(text.plain)
         text.append("hold ")
         held = self._held(snapshot)
         pilot = _elsewhere(snapshot)
@@ -84,7 +85,11 @@ class PlanPanel(SnapshotPanel):
             text.append(drawn.left * (cells - filled), style="dim")
         else:
             text.append("none")
-        text.append(f"  automation {clean(snapshot.policy)}")
+        automation = f"automation {clean(snapshot.policy)}" + (" (paused)" if plan.paused else "")
+        # On the hold's line when it fits, else on a line of its own: never split in two.
+        held_cells = Text(text.plain[line_start:]).cell_len
+        text.append("\n" if held_cells + 2 + len(automation) > width else "  ")
+        text.append(f"automation {clean(snapshot.policy)}")
         if plan.paused:
             text.append(" (paused)", style="bold yellow")
         text.append("\nnext ")

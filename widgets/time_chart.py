@@ -3,10 +3,13 @@
 The plot is replotted only when what it would draw changed at its own resolution. Samples fall into
 columns of a round time span aligned to the clock (not to the newest sample), and only complete
 columns are drawn: a column's mean is final once its time is over, so the picture changes when a
-column fills (or the scale, the threshold or the marks change), not on every poll. The x axis ends
-at the end of the newest complete column, so the plot lags now by less than one column; the legend
-above it shows the newest values. Values are rounded to the plot's braille dots. Missing values are
-gaps, never zero.
+column fills (or the scale, the threshold or the marks change), not on every poll. The columns
+stand still: the window's start is a multiple of a quarter of its width, new columns fill it to the
+right, and when it is full it jumps a quarter ahead; the x axis is labelled with times of day, which
+move only with the window. So a new column repaints that column's cells, and the whole chart moves
+once a quarter window (over ssh, every repainted cell is bytes on the link). The newest column
+lags now by less than one column; the legend above shows the newest values. Values are rounded to
+the plot's braille dots. Missing values are gaps, never zero.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import widgets.look as look
 from monotui.model import MetricSpec, Snapshot, VerdictResult
 from widgets.chart_columns import (
     Point,
+    clock_ticks,
     column_span_s,
     columns_of,
     complete,
@@ -35,6 +39,7 @@ from widgets.chart_columns import (
     segments,
     tick_label,
     ticks,
+    window_start,
 )
 from widgets.repaint import changed_regions
 from widgets.text import source_problem
@@ -56,14 +61,18 @@ CANARY_NO_COLOR = "•"
 """The canary's mark when NO_COLOR turns both lines the same grey."""
 _Y_AXIS_COLUMNS = 8  # what plotext's y tick labels take; the rest is data
 _X_AXIS_ROWS = 2  # the x axis line and its tick labels
+_CLOCK_LABEL_CELLS = 8  # "14:05" and room on either side; "14:05:30" fits with less
+TITLE_X = "(x: local time)"
 
 
 @dataclass(frozen=True, slots=True)
 class Figure:
     """Everything a chart draws, already at the plot's resolution (comparable: equal = same picture)."""
 
-    left: float
-    """The x axis start in minutes (the end, 0, is the end of the newest column)."""
+    window: float
+    """The x axis's length in minutes (it starts, at 0, at the window's first column)."""
+    xticks: tuple[tuple[float, str], ...]
+    """The x axis's ticks: (minutes from the window's start, time of day)."""
     top: float
     """The y axis top, in the chart's unit."""
     base: tuple[Point, ...]
@@ -176,13 +185,13 @@ class TimeChart(Vertical):
         yield plot
 
     def on_mount(self) -> None:
-        self.border_title = f"{self.METRIC.replace('_', ' ')} (x: minutes)"
+        self.border_title = f"{self.METRIC.replace('_', ' ')} {TITLE_X}"
         self._redraw()
 
     def _title(self, snapshot: Snapshot | None) -> None:
         found = self.spec(snapshot)
         if found is not None:
-            title = f"{found[1].title} (x: minutes)"
+            title = f"{found[1].title} {TITLE_X}"
             if self.border_title != title:
                 self.border_title = title
 
@@ -272,7 +281,10 @@ class TimeChart(Vertical):
         samples = snapshot.samples
         span_s = column_span_s(snapshot.t - samples[0].t, columns)
         edge = math.floor(snapshot.t / span_s) * span_s  # the newest complete column ends here
-        base, canary = columns_of(complete(samples, edge), index, spec, span_s, edge)
+        first = window_start(math.floor(samples[0].t / span_s), round(edge / span_s) - 1, columns)
+        origin = first * span_s
+        shown = [s for s in complete(samples, edge) if s.t >= origin]
+        base, canary = columns_of(shown, index, spec, span_s, origin)
         if not base:
             return None
         ys = [y for _, y in (*base, *canary) if y is not None]
@@ -286,25 +298,25 @@ class TimeChart(Vertical):
                 (x, None if y is None else round(y * spec.scale / step) * step) for x, y in points
             )
 
-        # The axis starts at a round number of minutes at or before the oldest column: its ticks
-        # stay where they are while the lines move left a column at a time (a start that moves
-        # with the data shifts every tick a cell per column, repaints the axis rows and reads as
-        # jitter), and the data still fills at least 80 % of the width.
-        left = -nice_top(max(span_s / 60.0 - base[0][0], 1.0 / 60))
-
         def at(t: float) -> float:
-            # A change in the column still filling shows at once, at the right edge.
-            return min((t - edge) / 60.0, 0.0)
+            # A change in the column still filling shows at once, at the newest column's end.
+            return (min(t, edge) - origin) / 60.0
 
         marks = tuple(
-            (at(t), WEIGHT_MARK_COLOR) for t, _ in snapshot.weight_changes if at(t) >= left
+            (at(t), WEIGHT_MARK_COLOR) for t, _ in snapshot.weight_changes if at(t) >= 0
         ) + tuple(
             (at(t), VERDICT_MARK_COLORS[result])
             for t, result in snapshot.verdict_changes
-            if at(t) >= left
+            if at(t) >= 0
+        )
+        end = origin + columns * span_s
+        xticks = tuple(
+            ((t - origin) / 60.0, label)
+            for t, label in clock_ticks(origin, end, min(6, columns // _CLOCK_LABEL_CELLS))
         )
         return Figure(
-            left=left,
+            window=columns * span_s / 60.0,
+            xticks=xticks,
             top=top,
             base=rounded(base),
             canary=rounded(canary),
@@ -315,16 +327,15 @@ class TimeChart(Vertical):
 
     def _plot(self, plt: object, figure: Figure) -> None:
         p = plt  # plotext's Plot is untyped
-        p.xlim(figure.left, 0)  # type: ignore[attr-defined]
+        p.xlim(0, figure.window)  # type: ignore[attr-defined]
         p.ylim(0, figure.top)  # type: ignore[attr-defined]
         # Round ticks (plotext's own split the range in equal parts: -11.5, -8.6, 1.7, 3.3).
-        xs = ticks(figure.left, 0.0, 5)
         ys = ticks(0.0, figure.top, max(2, min(5, figure.rows)))  # a label a row at most
         if figure.limit is not None:
             # The axis names the limit; a round tick in the limit's row would hide it.
             row = figure.top / figure.rows
             ys = sorted([y for y in ys if abs(y - figure.limit) >= row] + [figure.limit])
-        p.xticks(xs, [tick_label(x) for x in xs])  # type: ignore[attr-defined]
+        p.xticks([x for x, _ in figure.xticks], [t for _, t in figure.xticks])  # type: ignore[attr-defined]
         p.yticks(ys, [tick_label(y) for y in ys])  # type: ignore[attr-defined]
         for x, color in figure.marks:
             p.vline(x, color)  # type: ignore[attr-defined]

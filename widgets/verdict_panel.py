@@ -60,11 +60,13 @@ def metric_line(metric: MetricVerdict, spec: MetricSpec | None, width: int = 200
     text.append(f"{clean(title)[:12]:<12} ", style="bold" if metric.critical else "")
     text.append(f"{metric.label.value:<6}", style=LABEL_STYLES.get(metric.label, ""))
     arrow = look.current().arrow
-    text.append(
-        f" {metric_value(spec, metric.baseline)} {arrow} {metric_value(spec, metric.canary)}"
-    )
-    extras: list[tuple[str, str]] = []  # (text, style), most important first
     ev = metric.evidence
+    # A canary that took no request in this step (weight 0, after a rollback) has no value to
+    # show, and that is not a fault of the metrics: say why, not NO DATA.
+    idle = metric.canary is None and ev is not None and ev.canary_requests == 0
+    canary = "no traffic" if idle else metric_value(spec, metric.canary)
+    text.append(f" {metric_value(spec, metric.baseline)} {arrow} {canary}")
+    extras: list[tuple[str, str]] = []  # (text, style), most important first
     if ev is not None:
         style = "bold red" if ev.e_value >= ev.limit else "yellow" if ev.e_value >= 10 else ""
         extras.append((f"  evidence {_ratio(ev.e_value)} of {_ratio(ev.limit)}", style))

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from monotui.config import Config
     from monotui.sources.discovery import Discovery, PrometheusFinding
     from monotui.sources.kube import KubeConnection
+    from monotui.sources.prometheus_proxy import ServiceRef
 
 
 @dataclass
@@ -113,6 +114,7 @@ def _discovered(
             notes.append(finding.line())
             if finding.service is not None:
                 prometheus["kubernetes_service"] = str(finding.service)
+                notes += _scrape_interval(kube, finding.service, found, prometheus)
         with_metrics = finding is None or finding.service is not None
         kept = _valid(found.found, notes, with_metrics)
         tables, sources = merge(kept, entries, file=str(file or ""), metrics=with_metrics)
@@ -143,6 +145,32 @@ def _discovered(
         prometheus=prometheus,
         inferred_metrics={f.name: f.metrics for f in kept},
     )
+
+
+def _scrape_interval(
+    kube: KubeConnection, service: ServiceRef, found: Discovery, prometheus: dict[str, Any]
+) -> list[str]:
+    """Sets `scrape_interval_s` in `prometheus` when the Prometheus discovery found scrapes
+    Istio's counters less often than the default assumes (a poll would count one scrape: NO
+    DATA); the line that says so, if it did."""
+    from monotui.config import PrometheusConfig
+    from monotui.sources.discovery.prometheus import scraped_every_s
+
+    if "scrape_interval_s" in prometheus:
+        return []
+    namespaces = sorted({f.namespace for f in found.found})
+    seen = scraped_every_s(kube, service, namespaces)
+    default = PrometheusConfig.model_fields["scrape_interval_s"].default
+    if seen is None or seen <= default * 1.25:
+        return []
+    # Counted samples say 28.6-31.6 s for 30 s as a window's ends fall; intervals are set in
+    # round numbers.
+    every = min(600, 5 * round(seen / 5))
+    prometheus["scrape_interval_s"] = every
+    return [
+        f"prometheus: Istio's series are scraped every {every}s there: scrape_interval_s = "
+        f"{every} (each poll counts two scrapes)"
+    ]
 
 
 def _valid(found: list[Any], notes: list[str], with_metrics: bool) -> list[Any]:

@@ -10,18 +10,24 @@ and the verdict in words. Pure apart from its incremental cache (same inputs, sa
   NaN, +Inf), or nothing has been read yet. Too little traffic is not NO DATA: it is PASS with
   little evidence, and the verdict says how much canary traffic it rests on.
 - PASS: no evidence of harm.
+
+A judgement comes in three parts, so that the rollouts judged at the same time can share the
+arithmetic: `prepare` (the bookkeeping, and the polls each metric's evidence must take),
+`advance` (the evidence of many prepared judgements in one SequentialTest batch per poll) and
+`finish` (the verdict). `judge` is the three for one rollout; `judge_many` for many. Each
+rollout's verdict is the same to the last bit either way (monotui.judge.sequential).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from monotui.config import JudgeConfig
 from monotui.judge.evidence import CountEvidence
-from monotui.judge.sequential import SequentialTest
-from monotui.judge.tally import MetricTally, RunTracker, StepTally, newer_than
+from monotui.judge.sequential import Poll, SequentialTest, shared_test
+from monotui.judge.tally import RUN_BREAK_POLLS, RunTracker, StepTally, newer_than, run_start
 from monotui.judge.words import evidence_sentence, ratio_words
 from monotui.metrics import Metric
 from monotui.model import (
@@ -35,19 +41,34 @@ from monotui.model import (
     since,
 )
 
+__all__ = [
+    "RUN_BREAK_POLLS",
+    "CountJudge",
+    "Prepared",
+    "advance",
+    "combine",
+    "judge_many",
+    "run_start",
+]
+
 SEED_POLLS = 60
 """Baseline polls before the run that seed the over-dispersion estimate."""
-RUN_BREAK_POLLS = 10
-"""Consecutive polls in which the canary served nothing end a run (when its start is unknown)."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Run:
-    """The evidence of one metric over the run so far."""
+@dataclass(slots=True, eq=False)
+class Prepared:
+    """One rollout's judgement between `CountJudge.prepare` and `CountJudge.finish`: per metric
+    the evidence so far and the polls it still has to take (`advance` adds them). Each judge
+    has one and fills it again at every `prepare` (fewer objects a poll for the collector)."""
 
+    judge: CountJudge
+    samples: Sequence[Sample]
     start: float
-    last_t: float
-    evidence: CountEvidence
+    step: StepTally
+    canary_expected: bool
+    evidence: list[CountEvidence]
+    polls: list[list[Poll]]
+    last_t: list[float]
 
 
 class CountJudge:
@@ -58,10 +79,17 @@ class CountJudge:
         self.config = cfg
         self.window_s = window_s
         """The limits are checked on the newest window_s of the step (what the charts show)."""
-        self.tests = tuple(
-            SequentialTest(allowed_increase=m.allowed(cfg), alpha=cfg.alpha) for m in self.metrics
-        )
-        self._runs: list[_Run | None] = [None] * len(self.metrics)
+        # One test per set of parameters for every judge: the judges that share one can have
+        # their polls updated in one batch.
+        self.tests = tuple(shared_test(m.allowed(cfg), cfg.alpha) for m in self.metrics)
+        self._limits = tuple(m.limit(cfg) for m in self.metrics)
+        self._critical = tuple(m.critical(cfg) for m in self.metrics)
+        # The run's evidence per metric, cached between calls: when its run started, the newest
+        # sample it counted, the evidence (None: not started).
+        self._run_start = [0.0] * len(self.metrics)
+        self._run_last = [0.0] * len(self.metrics)
+        self._run_evidence: list[CountEvidence | None] = [None] * len(self.metrics)
+        self._ready: Prepared | None = None
         # The bookkeeping extended poll by poll (monotui.judge.tally), valid while the samples
         # continue the newest one seen.
         self._newest: Sample | None = None
@@ -79,16 +107,55 @@ class CountJudge:
         """The verdict on `samples` (oldest first). `run_since`: when the canary started taking
         traffic (None: find it in the samples); `step_since`: when the current weight was reached;
         `canary_expected`: the route sends the canary traffic, so missing canary data is NO DATA."""
+        ready = self.prepare(
+            samples, run_since=run_since, step_since=step_since, canary_expected=canary_expected
+        )
+        if isinstance(ready, Verdict):
+            return ready
+        advance([ready])
+        return self.finish(ready)
+
+    def prepare(
+        self,
+        samples: Sequence[Sample],
+        *,
+        run_since: float | None,
+        step_since: float | None,
+        canary_expected: bool,
+    ) -> Prepared | Verdict:
+        """The bookkeeping of `judge` and the polls its evidence must take; a Verdict when
+        there is nothing to judge. Call `finish` on it after `advance` (nothing else in between
+        on this judge)."""
         if not samples or not any(s.has_data for s in samples):
             return Verdict.no_data("no metrics read yet")
         start, step = self._bookkeeping(samples, run_since, step_since)
-        judged = tuple(self._metric(i, samples, start, step) for i in range(len(self.metrics)))
+        ready = self._ready
+        if ready is None:
+            starts = [self.tests[i].start() for i in range(len(self.metrics))]
+            polls: list[list[Poll]] = [[] for _ in self.metrics]
+            ready = Prepared(self, samples, start, step, canary_expected, starts, polls, [])
+            ready.last_t = [start] * len(self.metrics)
+            self._ready = ready
+        else:
+            ready.samples, ready.start, ready.step = samples, start, step
+            ready.canary_expected = canary_expected
+        for i in range(len(self.metrics)):
+            self._pending(ready, i)
+        return ready
+
+    def finish(self, ready: Prepared) -> Verdict:
+        """The verdict of a prepared judgement whose evidence has been advanced."""
+        samples, step = ready.samples, ready.step
+        for i, ev in enumerate(ready.evidence):
+            self._run_start[i], self._run_last[i] = ready.start, ready.last_t[i]
+            self._run_evidence[i] = ev
+        judged = tuple(self._metric(i, samples, step, ev) for i, ev in enumerate(ready.evidence))
         newest = samples[-1]
         step_canary = step.canary_requests
-        if not canary_expected and step_canary <= 0:
+        if not ready.canary_expected and step_canary <= 0:
             why = "the canary takes no traffic (weight 0)"
             return Verdict(VerdictResult.NODATA, None, why, judged)
-        if canary_expected and newest.canary.requests is None:
+        if ready.canary_expected and newest.canary.requests is None:
             why = (
                 "no canary data in the newest poll (no series, NaN or +Inf) while the route "
                 "sends it traffic"
@@ -136,84 +203,19 @@ class CountJudge:
         """The run's start read from the samples; once found it is kept while the run goes on
         (the oldest samples are dropped as new ones come: that must not restart the evidence)."""
         found = run_start(samples)
-        cached = next((r.start for r in self._runs if r is not None), None)
+        runs = zip(self._run_start, self._run_evidence, strict=True)
+        started = [t for t, ev in runs if ev is not None]
+        cached = started[0] if started else None
         if cached is not None and found <= samples[0].t and cached <= samples[0].t:
             return cached  # no break in the samples held: still the run that started earlier
         return found
 
-    # --- one metric ----------------------------------------------------------------------------
-
-    def _metric(
-        self, i: int, samples: Sequence[Sample], start: float, step: StepTally
-    ) -> MetricVerdict:
-        metric, test = self.metrics[i], self.tests[i]
-        ev = self._evidence(i, samples, start)
-        spec = metric.spec
-        tally: MetricTally = step.metrics[i]
-        base, can, counts = tally.baseline.value, tally.canary.value, tally.counts
-        # The limits look at the newest window of the step: a spike that is over is over.
-        recent = since(samples, max(step.since, samples[-1].t - self.window_s))
-        recent_base = pooled(recent, i, ratio=spec.ratio, canary=False)
-        recent_can = pooled(recent, i, ratio=spec.ratio, canary=True)
-        low, high = test.interval(ev)
-        ratio = test.estimate(ev)
-        run_rate = ev.baseline_bad / ev.baseline_total if ev.baseline_total > 0 else 0.0
-        evidence = Evidence(
-            e_value=test.e_value(ev),
-            limit=test.threshold,
-            ci_low=low,
-            ci_high=high,
-            ratio=ratio,
-            canary_requests=counts[2],
-            canary_bad=counts[3],
-            baseline_requests=counts[0],
-            baseline_bad=counts[1],
-            run_canary_requests=ev.canary_total,
-            run_canary_bad=ev.canary_bad,
-            excess_bad=max(0.0, ev.canary_bad - ev.canary_total * run_rate),
-            dispersion=ev.dispersion,
-            what=spec.bad,
-        )
-        verdict = MetricVerdict(
-            spec.name,
-            MetricLabel.PASS,
-            base,
-            can,
-            effect=ratio,
-            n_baseline=int(ev.polls),
-            n_canary=int(ev.polls),
-            critical=metric.critical(self.config),
-            evidence=evidence,
-        )
-        words = evidence_sentence(test, ev, what=spec.bad, bounds=(low, high), rho=ratio)
-        limit = metric.limit(self.config)
-        if test.rolls_back(ev):
-            return replace(verdict, label=MetricLabel.HIGH, sentence=f"{words}: HIGH")
-        if limit is not None and recent_can is not None and recent_can > limit:
-            shown = f"{metric.words} {spec.format(recent_can)} now, above the {spec.format(limit)} limit"
-            if recent_base is None and counts[0] <= 0:
-                # No baseline traffic to compare with (promoted, or a canary-only route): the
-                # limit alone decides.
-                sentence = f"{shown}, and no baseline traffic to compare with: HIGH"
-                return replace(verdict, label=MetricLabel.HIGH, sentence=sentence)
-            if recent_base is not None and recent_base > limit:
-                sentence = (
-                    f"both versions failing: not the canary ({shown}, baseline "
-                    f"{spec.format(recent_base)} too)"
-                )
-                return replace(verdict, sentence=sentence, both_failing=True)
-            if low is not None and low > 1.0:
-                sentence = (
-                    f"{shown} and worse than the baseline ({spec.format(recent_base)}; "
-                    f"canary/baseline at least {ratio_words(low)}): HIGH"
-                )
-                return replace(verdict, label=MetricLabel.HIGH, sentence=sentence)
-        return replace(verdict, sentence=f"{words}: PASS")
-
-    def _evidence(self, i: int, samples: Sequence[Sample], start: float) -> CountEvidence:
-        """The metric's evidence over the run's samples, extended from the last call's."""
-        test, run = self.tests[i], self._runs[i]
-        if run is None or run.start != start or not _continues(samples, run.last_t):
+    def _pending(self, ready: Prepared, i: int) -> None:
+        """Metric i's evidence so far and the polls since it: the cached evidence when the
+        samples continue it, else the run's evidence started afresh from the samples."""
+        samples, start = ready.samples, ready.start
+        ev, last = self._run_evidence[i], self._run_last[i]
+        if ev is None or self._run_start[i] != start or not _continues(samples, last):
             seed = [
                 (s.baseline.requests or 0.0, s.baseline.bad_of(i) or 0.0)
                 for s in samples
@@ -222,82 +224,196 @@ class CountJudge:
             # Nothing before the run: the window fills with the run's own baseline polls as
             # each is judged. Seeding it with them ahead of time would judge a poll by polls
             # after it, which the live judge never sees: the verdict would depend on the cache.
-            run = _Run(start, start, test.start(seed))
-        ev, last = run.evidence, run.last_t
+            ev, last = self.tests[i].start(seed), start
+        polls = ready.polls[i]
+        polls.clear()
         for sample in since(samples, last):
             last = sample.t
-            if not (_counted(sample, i, canary=False) and _counted(sample, i, canary=True)):
-                continue  # a gap: the next poll's increase covers it
-            ev = test.update(
-                ev,
-                baseline_total=sample.baseline.requests or 0.0,
-                baseline_bad=sample.baseline.bad_of(i) or 0.0,
-                canary_total=sample.canary.requests or 0.0,
-                canary_bad=sample.canary.bad_of(i) or 0.0,
+            counts = _counts(sample, i)
+            if counts is not None:  # else a gap: the next poll's increase covers it
+                polls.append(counts)
+        ready.evidence[i], ready.last_t[i] = ev, last
+
+    # --- one metric ----------------------------------------------------------------------------
+
+    def _metric(
+        self, i: int, samples: Sequence[Sample], step: StepTally, ev: CountEvidence
+    ) -> MetricVerdict:
+        metric, test = self.metrics[i], self.tests[i]
+        spec = metric.spec
+        tally = step.metrics[i]
+        counts = tally.counts
+        low, high = test.interval(ev)
+        ratio = test.estimate(ev)
+        run_rate = ev.baseline_bad / ev.baseline_total if ev.baseline_total > 0 else 0.0
+        evidence = Evidence(
+            test.e_value(ev),
+            test.threshold,
+            low,
+            high,
+            ratio,
+            counts[2],
+            counts[3],
+            counts[0],
+            counts[1],
+            ev.canary_total,
+            ev.canary_bad,
+            max(0.0, ev.canary_bad - ev.canary_total * run_rate),
+            ev.dispersion,
+            spec.bad,
+        )
+        label, both, sentence = MetricLabel.PASS, False, ""
+        limit = self._limits[i]
+        if test.rolls_back(ev):
+            label = MetricLabel.HIGH
+        elif limit is not None:
+            # The limits look at the newest window of the step: a spike that is over is over.
+            recent = since(samples, max(step.since, samples[-1].t - self.window_s))
+            recent_can = pooled(recent, i, ratio=spec.ratio, canary=True)
+            if recent_can is not None and recent_can > limit:
+                recent_base = pooled(recent, i, ratio=spec.ratio, canary=False)
+                shown = (
+                    f"{metric.words} {spec.format(recent_can)} now, above the "
+                    f"{spec.format(limit)} limit"
+                )
+                if recent_base is None and counts[0] <= 0:
+                    # No baseline traffic to compare with (promoted, or a canary-only route):
+                    # the limit alone decides.
+                    label = MetricLabel.HIGH
+                    sentence = f"{shown}, and no baseline traffic to compare with: HIGH"
+                elif recent_base is not None and recent_base > limit:
+                    both = True
+                    sentence = (
+                        f"both versions failing: not the canary ({shown}, baseline "
+                        f"{spec.format(recent_base)} too)"
+                    )
+                elif low is not None and low > 1.0:
+                    label = MetricLabel.HIGH
+                    sentence = (
+                        f"{shown} and worse than the baseline ({spec.format(recent_base)}; "
+                        f"canary/baseline at least {ratio_words(low)}): HIGH"
+                    )
+        if not sentence:
+            words = evidence_sentence(test, ev, what=spec.bad, rho=ratio)
+            sentence = f"{words}: {label.value}"
+        polls = ev.polls
+        return MetricVerdict(
+            spec.name,
+            label,
+            tally.baseline.value,
+            tally.canary.value,
+            None,
+            ratio,
+            polls,
+            polls,
+            self._critical[i],
+            sentence,
+            evidence,
+            both,
+        )
+
+
+def advance(prepared: Sequence[Prepared]) -> None:
+    """Add every prepared judgement's polls to its evidence, one SequentialTest batch per test
+    and poll: the k-th pending poll of every metric that shares a test goes in one update."""
+    groups: dict[int, tuple[SequentialTest, list[tuple[Prepared, int]]]] = {}
+    for ready in prepared:
+        for i, polls in enumerate(ready.polls):
+            if polls:
+                test = ready.judge.tests[i]
+                groups.setdefault(id(test), (test, []))[1].append((ready, i))
+    for test, members in groups.values():
+        k = 0
+        while members:
+            states = test.advance(
+                [ready.evidence[i] for ready, i in members],
+                [ready.polls[i][k] for ready, i in members],
             )
-        self._runs[i] = _Run(start, last, ev)
-        return ev
+            for (ready, i), ev in zip(members, states, strict=True):
+                ready.evidence[i] = ev
+            k += 1
+            members = [(ready, i) for ready, i in members if len(ready.polls[i]) > k]
+    for ready in prepared:
+        for polls in ready.polls:
+            polls.clear()
+
+
+def judge_many(
+    calls: Sequence[tuple[CountJudge, Sequence[Sample], float | None, float | None, bool]],
+) -> list[Verdict]:
+    """`CountJudge.judge` for many rollouts at once, each (judge, samples, run_since, step_since,
+    canary_expected), their evidence advanced together: the same verdicts as judging each alone,
+    for a fraction of the numpy calls. A judge may appear once."""
+    ready = [
+        judge.prepare(samples, run_since=run, step_since=step, canary_expected=expected)
+        for judge, samples, run, step, expected in calls
+    ]
+    advance([r for r in ready if isinstance(r, Prepared)])
+    return [r if isinstance(r, Verdict) else r.judge.finish(r) for r in ready]
 
 
 def combine(judged: Sequence[MetricVerdict], canary_requests: float) -> Verdict:
     """The overall call: a HIGH fails, both versions failing is an incident, else PASS; the
     score is how far the strongest evidence still is from rolling back (100: none, 0: FAIL)."""
     metrics = tuple(judged)
-    high = next((m for m in metrics if m.label == MetricLabel.HIGH), None)
-    rests = f"rests on {canary_requests:,.0f} canary requests in this step"
-    if high is not None:
-        return Verdict(VerdictResult.FAIL, 0.0, high.sentence, metrics, False, canary_requests)
-    incident = next((m for m in metrics if m.both_failing), None)
+    incident: MetricVerdict | None = None
+    strongest: MetricVerdict | None = None
+    for m in metrics:
+        if m.label == MetricLabel.HIGH:
+            return Verdict(VerdictResult.FAIL, 0.0, m.sentence, metrics, False, canary_requests)
+        if m.both_failing and incident is None:
+            incident = m
+        if m.evidence is not None and (
+            strongest is None
+            or strongest.evidence is None
+            or m.evidence.e_value > strongest.evidence.e_value
+        ):
+            strongest = m
     if incident is not None:
         return Verdict(
             VerdictResult.MARGINAL, None, incident.sentence, metrics, True, canary_requests
         )
-    strongest = max(
-        (m for m in metrics if m.evidence is not None),
-        key=lambda m: m.evidence.e_value if m.evidence else 0.0,
-        default=None,
-    )
-    score = 100.0
-    if strongest is not None and strongest.evidence is not None:
-        e, limit = strongest.evidence.e_value, strongest.evidence.limit
-        if e > 1:
-            score = max(0.0, 100.0 * (1.0 - math.log(e) / math.log(limit)))
-    reason = f"no evidence of harm; {rests}"
+    rests = f"rests on {canary_requests:,.0f} canary requests in this step"
     ev = strongest.evidence if strongest is not None else None
-    if strongest is not None and ev is not None:
-        shown = ratio_words(ev.e_value) if ev.e_value < 1e6 else "over 1,000,000x"
-        reason = (
-            f"no evidence of harm ({ev.what or strongest.name} evidence {shown} of the "
-            f"{ratio_words(ev.limit)} that rolls back); {rests}"
+    if strongest is None or ev is None:
+        return Verdict(
+            VerdictResult.PASS,
+            100.0,
+            f"no evidence of harm; {rests}",
+            metrics,
+            False,
+            canary_requests,
         )
+    e, limit = ev.e_value, ev.limit
+    score = max(0.0, 100.0 * (1.0 - math.log(e) / math.log(limit))) if e > 1 else 100.0
+    shown = ratio_words(e) if e < 1e6 else "over 1,000,000x"
+    reason = (
+        f"no evidence of harm ({ev.what or strongest.name} evidence {shown} of the "
+        f"{ratio_words(limit)} that rolls back); {rests}"
+    )
     return Verdict(VerdictResult.PASS, score, reason, metrics, False, canary_requests)
-
-
-def run_start(samples: Sequence[Sample]) -> float:
-    """When the canary's current run of traffic started, read from the samples: just before the
-    newest stretch in which it served nothing for RUN_BREAK_POLLS polls while the baseline did
-    (or where the first sample's span starts)."""
-    quiet = 0
-    for k in range(len(samples) - 1, -1, -1):
-        s = samples[k]
-        served = s.canary.requests is not None and s.canary.requests > 0
-        baseline = s.baseline.requests is not None and s.baseline.requests > 0
-        if served:
-            quiet = 0
-        elif baseline:
-            quiet += 1
-            if quiet >= RUN_BREAK_POLLS:
-                return samples[k + quiet - 1].t
-    first = samples[0]
-    # Before the first sample's span: at epoch-scale times `t - 1e-9` is `t` itself (a float
-    # has ~0.2 us there), which left the first poll's counts out of the run.
-    return first.t - first.span_s if first.span_s > 0 else math.nextafter(first.t, -math.inf)
 
 
 def _counted(sample: Sample, i: int, *, canary: bool) -> bool:
     side = sample.canary if canary else sample.baseline
     n, e = side.requests, side.bad_of(i)
     return n is not None and e is not None and math.isfinite(n) and math.isfinite(e)
+
+
+def _counts(sample: Sample, i: int) -> Poll | None:
+    """The poll's counts of metric i for both versions, None unless all four are finite."""
+    b, c = sample.baseline, sample.canary
+    n_b, n_c = b.requests, c.requests
+    if n_b is None or n_c is None:
+        return None
+    e_b, e_c = b.bad_of(i), c.bad_of(i)
+    if e_b is None or e_c is None:
+        return None
+    if not (
+        math.isfinite(n_b) and math.isfinite(e_b) and math.isfinite(n_c) and math.isfinite(e_c)
+    ):
+        return None
+    return (n_b or 0.0, e_b or 0.0, n_c or 0.0, e_c or 0.0)
 
 
 def _continues(samples: Sequence[Sample], last_t: float) -> bool:

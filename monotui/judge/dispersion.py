@@ -1,14 +1,17 @@
 """How bursty the baseline's bad requests are: the over-dispersion phi that tempers the evidence.
 
-Pure numpy over many rollouts at once (rows). Each row keeps a window of the baseline's last
-`window` polls (requests, bad requests; oldest first, 0 requests = an empty slot; 60 polls is 10
-minutes at 10 s polls), `carry`, the dispersion in use when the window last restarted, and
-`reference`, the baseline's bad rate before that restart.
+Plain Python floats, one rollout at a time: each call is O(1) (running sums over the window), so
+a poll costs a few microseconds whatever the window's length. The window keeps the baseline's last
+`window` polls that had requests (requests, bad requests; oldest first; 60 polls is 10 minutes at
+10 s polls), `carry`, the dispersion in use when the window last restarted, and `reference`, the
+baseline's bad rate before that restart.
 
-phi is Pearson's X^2 of the window's bad counts against the window's pooled rate, per degree of
-freedom. Under Poisson noise X^2 has mean dof and a variance of about 2 dof + sum 1/mu_k, so only
-the excess beyond `noise_sd` such standard deviations counts as clumping, which keeps phi = 1 most
-of the time for Poisson errors:
+phi is Pearson's X^2 of the window's bad counts against the window's pooled rate r = E / N, per
+degree of freedom. With the running sums N = sum n_k, E = sum e_k, Q = sum e_k^2 / n_k and
+I = sum 1 / n_k that is X^2 = sum (e_k - r n_k)^2 / (r n_k) = Q / r - E. Under Poisson noise X^2
+has mean dof and a variance of about 2 dof + sum 1/mu_k = 2 dof + I / r, so only the excess beyond
+`noise_sd` such standard deviations counts as clumping, which keeps phi = 1 most of the time for
+Poisson errors:
 
     phi = 1 + margin * max(0, X^2 - dof - noise_sd * sd) / dof
 
@@ -26,24 +29,69 @@ had before the shift. A burst that trips the test only shortens the window; it n
 The shift's other half is `shared_excess`: a poll whose bad total is far above what the normal
 rate and a bad canary could explain carries errors shared by both versions; tempering by that
 excess keeps them from drowning the evidence of the normal polls (monotui.judge.sequential).
+
+The running sums are worked out again exactly (math.fsum) whenever the window restarts and once
+every `window` polls, so rounding never piles up over more than one window's worth of polls.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 
-if TYPE_CHECKING:
-    import numpy as np
-    import numpy.typing as npt
-
-    Floats = npt.NDArray[np.float64]
-    Bools = npt.NDArray[np.bool_]
-
-__all__ = ["DispersionEstimator"]
+__all__ = ["DispersionEstimator", "Window"]
 
 _SHIFT_SPANS = (1, 2, 3)
 """How many of the newest polls a level shift may span before it is noticed (low rates need 2-3)."""
+_SAFETY = 0.999
+"""The bound must stay below this share of the threshold to skip the exact scores (rounding)."""
+
+
+class Window(NamedTuple):
+    """The baseline's recent polls with requests (oldest first) and their running sums.
+
+    A named tuple, not a frozen dataclass: one is made per poll and rollout, and a tuple is made
+    several times faster."""
+
+    requests: tuple[float, ...] = ()
+    bad: tuple[float, ...] = ()
+    total_requests: float = 0.0
+    """N = sum of requests."""
+    total_bad: float = 0.0
+    """E = sum of bad requests."""
+    squares: float = 0.0
+    """Q = sum of bad^2 / requests."""
+    inverses: float = 0.0
+    """I = sum of 1 / requests."""
+    carry: float = 1.0
+    """The dispersion in use when the window last restarted at a level shift."""
+    reference: float = 0.0
+    """The baseline's bad rate before that shift (0: none yet)."""
+    age: int = 0
+    """Polls added since the sums were last worked out exactly."""
+
+    @classmethod
+    def of(
+        cls,
+        requests: Sequence[float],
+        bad: Sequence[float],
+        carry: float = 1.0,
+        reference: float = 0.0,
+    ) -> Window:
+        """A window holding these polls (each with requests > 0), its sums exact."""
+        ns, es = tuple(requests), tuple(bad)
+        return cls(
+            ns,
+            es,
+            math.fsum(ns),
+            math.fsum(es),
+            math.fsum(e * e / n for n, e in zip(ns, es, strict=True)),
+            math.fsum(1.0 / n for n in ns),
+            carry,
+            reference,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,54 +108,37 @@ class DispersionEstimator:
     margin: float = 1.5
     shift_threshold: float = 25.0
 
-    def estimate(
-        self, tail_n: Floats, tail_e: Floats, carry: Floats, reference: Floats
-    ) -> tuple[Floats, Floats]:
-        """(dispersion, normal bad rate) per row, from its window (R, window) before this poll.
+    def estimate(self, w: Window) -> tuple[float, float]:
+        """(dispersion, normal bad rate) from the window before this poll.
 
-        carry: the dispersion in use when the window last restarted; reference: the baseline's bad
-        rate before that restart (0 when none). The normal rate is the reference while the window
-        is young (inside a shift), else the window's pooled rate; 0 without any baseline requests.
+        The normal rate is the reference while the window is young (inside a shift), else the
+        window's pooled rate; 0 without any baseline requests.
         """
-        import numpy as np
-
-        # np.add.reduce and np.zeros, not .sum and zeros_like: the same numbers with less of
-        # numpy's per-call overhead, which is most of the cost for one row.
-        add, rows = np.add.reduce, tail_n.shape[0]
-        total_n, total_e = add(tail_n, axis=1), add(tail_e, axis=1)
-        rate = np.divide(total_e, total_n, out=np.zeros(rows), where=total_n > 0)
-        expected = rate[:, None] * tail_n
-        positive = expected > 0
-        pearson = add(
-            np.divide(
-                (tail_e - expected) ** 2, expected, out=np.zeros(tail_n.shape), where=positive
-            ),
-            axis=1,
-        )
-        # A denormal expected count (hypothesis finds them; Prometheus hardly does) overflows 1/x
-        # to inf: the spread goes infinite and the poll's window shows no over-dispersion, the
-        # stricter reading. Quietly: it is not a fault.
-        with np.errstate(over="ignore"):
-            inverse = add(
-                np.divide(1.0, expected, out=np.zeros(tail_n.shape), where=positive), axis=1
-            )
-        polls = add(tail_n > 0, axis=1)
+        total_n, total_e = w.total_requests, w.total_bad
+        polls = len(w.requests)
         dof = polls - 1.0
-        spread = np.sqrt(2.0 * np.maximum(dof, 0.0) + inverse)
-        excess = np.maximum(pearson - dof - self.noise_sd * spread, 0.0)
-        phi = np.where(
-            (dof >= 1) & (total_e > 0), 1.0 + self.margin * excess / np.maximum(dof, 1.0), 1.0
-        )
+        phi = 1.0
+        if dof >= 1 and total_e > 0 and total_n > 0:
+            # X^2 = Q / r - E and sum 1/mu = I / r with r = E / N. Overflow (denormal counts,
+            # which hypothesis finds and Prometheus hardly does) gives inf or NaN: the
+            # comparison below then reads no over-dispersion, the stricter reading.
+            scale = total_n / total_e
+            pearson = w.squares * scale - total_e
+            spread = math.sqrt(2.0 * dof + w.inverses * scale)
+            excess = pearson - dof - self.noise_sd * spread
+            if excess > 0:
+                phi = 1.0 + self.margin * excess / dof
         young = polls < self.window // 2  # too few polls since a restart to stand alone
-        dispersion = np.where(young, np.maximum(phi, carry), phi)
+        dispersion = max(phi, w.carry) if young else phi
+        if total_n <= 0:
+            return dispersion, 0.0
+        if young and w.reference > 0:
+            return dispersion, w.reference
         # +0.5: a window without bad requests has a small rate, not none
-        pooled = (total_e + 0.5) / np.maximum(total_n, 1e-300)
-        normal = np.where(young & (reference > 0), reference, pooled)
-        return dispersion, np.where(total_n > 0, normal, 0.0)
+        return dispersion, (total_e + 0.5) / total_n
 
-    def shared_excess(
-        self, normal: Floats, n_b: Floats, n_c: Floats, bad: Floats, worst: Floats
-    ) -> Floats:
+    @staticmethod
+    def shared_excess(normal: float, n_b: float, n_c: float, bad: float, worst: float) -> float:
         """How many times a poll's bad total exceeds what a bad canary alone could explain (>= 1).
 
         The bound is the total expected with the baseline at its normal rate and the canary at
@@ -116,77 +147,84 @@ class DispersionEstimator:
         about the release and would otherwise pull rho toward 1. It reads the poll's total, never
         its split, so it may temper the very poll it describes (see monotui.judge.sequential).
         """
-        import numpy as np
-
+        if normal <= 0:
+            return 1.0
         bound = normal * (n_b + worst * n_c)
-        bound = bound + 2.0 * np.sqrt(bound) + 1.0
-        return np.asarray(np.where(normal > 0, np.maximum(bad / bound, 1.0), 1.0), dtype=np.float64)
+        bound = bound + 2.0 * math.sqrt(bound) + 1.0
+        return max(bad / bound, 1.0)
 
-    def append(
-        self,
-        window: tuple[Floats, Floats, Floats, Floats],
-        n_b: Floats,
-        e_b: Floats,
-        dispersion: Floats,
-    ) -> tuple[Floats, Floats, Floats, Floats]:
-        """(tail_n, tail_e, carry, reference) after this poll's baseline counts join (n_b > 0)."""
-        import numpy as np
-
-        tail_n, tail_e, carry, reference = window
-        add, rows, size = np.add.reduce, n_b.shape[0], self.window
-        joins = n_b > 0
-        was_young = add(tail_n > 0, axis=1) < size // 2
-        new_n, new_e = np.empty(tail_n.shape), np.empty(tail_e.shape)
-        new_n[:, :-1], new_n[:, -1] = tail_n[:, 1:], n_b
-        new_e[:, :-1], new_e[:, -1] = tail_e[:, 1:], e_b
-        if not joins.all():
-            new_n[~joins], new_e[~joins] = tail_n[~joins], tail_e[~joins]
-        # The newest m polls against the rest of the window, for every span m at once (column
-        # m - 1); the first span with the largest score above 0 wins.
-        spans = len(_SHIFT_SPANS)
-        recent_n, recent_e = np.empty((rows, spans)), np.empty((rows, spans))
-        rest_n, rest_e = np.empty((rows, spans)), np.empty((rows, spans))
-        whole = np.empty((rows, spans), dtype=bool)
-        for k, m in enumerate(_SHIFT_SPANS):
-            recent_n[:, k], recent_e[:, k] = add(new_n[:, -m:], axis=1), add(new_e[:, -m:], axis=1)
-            rest_n[:, k], rest_e[:, k] = add(new_n[:, :-m], axis=1), add(new_e[:, :-m], axis=1)
-            whole[:, k] = (new_n[:, -m:] > 0).all(axis=1)
-        whole &= (rest_n > 0) & joins[:, None]
-        score = _rate_deviance(recent_e, recent_n, rest_e, rest_n) / dispersion[:, None]
-        candidates = np.where(whole & (score > 0.0), score, -np.inf)
-        pick = np.argmax(candidates, axis=1)
-        at = np.arange(rows), pick
-        found = candidates[at] > 0.0
-        best = np.where(found, candidates[at], 0.0)
-        restart = best > self.shift_threshold
-        new_carry = np.where(restart, dispersion, carry)
-        if not restart.any():
-            return new_n, new_e, new_carry, reference
-        span = np.where(found, pick + 1, 0)
-        # +0.5: a rate before the shift of 0 bad requests is small, not zero
-        before = np.where(found, (rest_e[at] + 0.5) / np.maximum(rest_n[at], 1e-300), 0.0)
-        keep = np.arange(size)[None, :] >= size - span[:, None]
-        drop = restart[:, None] & ~keep
-        # Inside a turbulent stretch (restarts in quick succession) the normal level is the
-        # lowest one seen since it began.
-        normal = np.where(was_young & (reference > 0), np.minimum(reference, before), before)
-        return (
-            np.where(drop, 0.0, new_n),
-            np.where(drop, 0.0, new_e),
-            new_carry,
-            np.where(restart, normal, reference),
-        )
+    def append(self, w: Window, n_b: float, e_b: float, dispersion: float) -> Window:
+        """The window after this poll's baseline counts join (when it had requests)."""
+        if not n_b > 0:
+            return w
+        size = self.window
+        was_young = len(w.requests) < size // 2
+        ns, es = (*w.requests, n_b), (*w.bad, e_b)
+        total_n, total_e = w.total_requests + n_b, w.total_bad + e_b
+        squares, inverses = w.squares + e_b * e_b / n_b, w.inverses + 1.0 / n_b
+        if len(ns) > size:
+            old_n, old_e = ns[0], es[0]
+            ns, es = ns[1:], es[1:]
+            total_n, total_e = total_n - old_n, total_e - old_e
+            squares, inverses = squares - old_e * old_e / old_n, inverses - 1.0 / old_n
+        # The newest m polls against the rest of the window; the first span with the largest
+        # score above 0 wins. Most polls are nowhere near a shift: when no span's deviance can
+        # reach the threshold (it is at most twice Pearson's X^2, no logarithm needed), the
+        # scores are not worked out.
+        reach = self.shift_threshold * dispersion * _SAFETY
+        spans = _spans(ns, es, total_n, total_e)
+        best, span, before = 0.0, 0, 0.0
+        if any(_pearson_bound(*counts) > reach for counts in spans):
+            for m, (recent_e, recent_n, rest_e, rest_n) in enumerate(spans, start=1):
+                score = _rate_deviance(recent_e, recent_n, rest_e, rest_n) / dispersion
+                if score > best:
+                    # +0.5: a rate before the shift of 0 bad requests is small, not zero
+                    best, span, before = score, m, (rest_e + 0.5) / rest_n
+        if best > self.shift_threshold:
+            # Inside a turbulent stretch (restarts in quick succession) the normal level is
+            # the lowest one seen since it began.
+            normal = min(w.reference, before) if was_young and w.reference > 0 else before
+            return Window.of(ns[-span:], es[-span:], dispersion, normal)
+        age = w.age + 1
+        if age >= size:
+            return Window.of(ns, es, w.carry, w.reference)
+        return Window(ns, es, total_n, total_e, squares, inverses, w.carry, w.reference, age)
 
 
-def _rate_deviance(e1: Floats, n1: Floats, e2: Floats, n2: Floats) -> Floats:
-    """Poisson deviance of "both groups share one rate" (~ chi^2 with 1 dof when they do)."""
-    import numpy as np
+def _spans(
+    ns: tuple[float, ...], es: tuple[float, ...], total_n: float, total_e: float
+) -> list[tuple[float, float, float, float]]:
+    """(bad, requests) of the newest m polls and of the rest, for each span m in _SHIFT_SPANS
+    that leaves older polls with requests behind."""
+    spans = []
+    recent_n = recent_e = 0.0
+    for m in _SHIFT_SPANS:
+        if len(ns) <= m:
+            break
+        recent_n, recent_e = recent_n + ns[-m], recent_e + es[-m]
+        rest_n = total_n - recent_n
+        if not rest_n > 0:
+            break
+        spans.append((recent_e, recent_n, total_e - recent_e, rest_n))
+    return spans
 
-    both = n1 + n2
-    rate = np.divide(e1 + e2, both, out=np.zeros(e1.shape), where=both > 0)
-    total = np.zeros(e1.shape)
-    for e, n in ((e1, n1), (e2, n2)):
-        mu = rate * n
-        ratio = np.divide(e, mu, out=np.ones(e.shape), where=(mu > 0) & (e > 0))
-        total += e * np.log(ratio) - (e - mu)
-    return np.asarray(2.0 * total, dtype=np.float64)
+
+def _pearson_bound(e1: float, n1: float, e2: float, n2: float) -> float:
+    """An upper bound of `_rate_deviance`: 2 x Pearson's X^2 (x log(x / mu) <= x (x / mu - 1))."""
+    both = e1 + e2
+    if not both > 0:
+        return 0.0  # no bad requests: the deviance is 0
+    rate = both / (n1 + n2)
+    mu1, mu2 = rate * n1, rate * n2
+    gap = e1 - mu1
+    return 2.0 * gap * gap * (1.0 / mu1 + 1.0 / mu2) if mu1 > 0 and mu2 > 0 else math.inf
+
+
+def _rate_deviance(e1: float, n1: float, e2: float, n2: float) -> float:
+    """Poisson deviance of "both groups share one rate" (~ chi^2 with 1 dof when they do);
+    n1 and n2 > 0."""
+    rate = (e1 + e2) / (n1 + n2)
+    mu1, mu2 = rate * n1, rate * n2
+    total = e1 * math.log(e1 / mu1) - (e1 - mu1) if mu1 > 0 and e1 > 0 else mu1 - e1
+    total += e2 * math.log(e2 / mu2) - (e2 - mu2) if mu2 > 0 and e2 > 0 else mu2 - e2
+    return 2.0 * total

@@ -1,15 +1,21 @@
-"""CountEvidence: what the sequential test knows about one rollout's metric, in one frozen row.
+"""CountEvidence: what the sequential test knows about one rollout's metric, frozen.
 
-The state is one read-only float64 array, so that many rollouts stack into one matrix for a batched
-update and split back into rows without converting through Python lists:
+Three parts, each kept in the form its arithmetic is cheapest in:
 
-    [ log-likelihood (grid) | baseline window requests (window) | window bad (window) | scalars ]
+- the tempered log-likelihood on the test's grid: one read-only float64 array, so that many
+  rollouts stack into one matrix for a batched update (monotui.judge.sequential);
+- the baseline's dispersion window (monotui.judge.dispersion.Window): a few dozen Python floats
+  with running sums, updated in O(1) per poll;
+- the numbers a verdict reads (the e-value, the counts, the interval's ends, the estimate): a
+  tuple of Python floats, worked out once per poll in the update, so that reading them costs no
+  numpy call.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
+
+from monotui.judge.dispersion import Window
 
 if TYPE_CHECKING:
     import numpy as np
@@ -17,9 +23,9 @@ if TYPE_CHECKING:
 
     Floats = npt.NDArray[np.float64]
 
-__all__ = ["SCALARS", "CountEvidence"]
+__all__ = ["NUMBERS", "CountEvidence", "number_at"]
 
-SCALARS = (
+NUMBERS = (
     "log_e",  # log of the e-value against rho <= allowed_increase
     "log_mixture",  # log of the two-sided mixture that bounds the confidence sequence
     "baseline_total",  # requests and bad requests summed over the accepted polls
@@ -28,127 +34,128 @@ SCALARS = (
     "canary_bad",
     "polls",  # polls that carried information about rho
     "dispersion",  # the phi that tempered the newest accepted poll
-    "dispersion_carry",  # the dispersion in use when the window last restarted at a level shift
-    "reference_rate",  # the baseline's bad rate before that shift (0: none yet)
-    "allowed_increase",  # the theta this evidence was built for
+    "low_index",  # the first grid point "rho <= rho_i" is not rejected at (the lower end)
+    "high_index",  # the last grid point "rho >= rho_i" is not rejected at (the upper end)
+    "top_index",  # the last grid point inside the two-sided confidence set
+    "estimate",  # the maximum-likelihood rho on the grid (meaningless while polls == 0)
 )
-"""The scalars at the end of the row, in order."""
-_OFFSET = {name: k for k, name in enumerate(SCALARS)}
+"""The numbers of `CountEvidence.numbers`, in order."""
+_AT = {name: k for k, name in enumerate(NUMBERS)}
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class CountEvidence:
+def number_at(name: str) -> int:
+    """Where number `name` is in `CountEvidence.numbers`."""
+    return _AT[name]
+
+
+(
+    _LOG_E,
+    _LOG_MIXTURE,
+    _BASELINE_TOTAL,
+    _BASELINE_BAD,
+    _CANARY_TOTAL,
+    _CANARY_BAD,
+    _POLLS,
+    _DISPERSION,
+    _LOW,
+    _HIGH,
+    _TOP,
+    _ESTIMATE,
+) = range(len(NUMBERS))
+
+
+class CountEvidence(NamedTuple):
     """Everything the test knows about one rollout's metric; immutable, made by SequentialTest.
 
-    Equal when the rows are equal, hashable, cheap to keep (one ~1 KB array; no shared buffers).
+    Equal when every part is equal, hashable, cheap to keep (one ~0.7 KB array, a window of
+    floats). `test` names the test's parameters: only a test with the same ones may update it.
+    A named tuple, not a frozen dataclass: one is made per poll, rollout and metric, and a tuple
+    is made several times faster.
     """
 
-    values: Floats
-    grid_size: int
-    window: int
-
-    @staticmethod
-    def width(grid_size: int, window: int) -> int:
-        """The length of a row for this grid and window."""
-        return grid_size + 2 * window + len(SCALARS)
-
-    @staticmethod
-    def column(name: str, grid_size: int, window: int) -> int:
-        """The column of one scalar in a row (or in a stacked matrix of rows)."""
-        return grid_size + 2 * window + _OFFSET[name]
+    log_lik: Floats
+    """The tempered log-likelihood on the test's grid, its maximum shifted to 0 (read-only)."""
+    window: Window
+    """The baseline's recent polls, for the dispersion estimate."""
+    numbers: tuple[float, ...]
+    """See NUMBERS."""
+    test: tuple[float, ...]
+    """The parameters of the test that made it (allowed_increase first)."""
 
     @property
-    def log_lik(self) -> Floats:
-        """The tempered log-likelihood on the test's grid, its maximum shifted to 0 (read-only)."""
-        return self.values[: self.grid_size]
-
-    @property
-    def tail_total(self) -> Floats:
-        """The baseline's requests in its last polls, oldest first (0 = an empty slot)."""
-        return self.values[self.grid_size : self.grid_size + self.window]
-
-    @property
-    def tail_bad(self) -> Floats:
-        """The baseline's bad requests in the same polls."""
-        start = self.grid_size + self.window
-        return self.values[start : start + self.window]
-
-    def _scalar(self, name: str) -> float:
-        return float(self.values[self.grid_size + 2 * self.window + _OFFSET[name]])
+    def grid_size(self) -> int:
+        """How many grid points the likelihood is kept at."""
+        return int(self.log_lik.size)
 
     @property
     def log_e(self) -> float:
         """The log of the e-value against rho <= allowed_increase."""
-        return self._scalar("log_e")
+        return self.numbers[_LOG_E]
 
     @property
     def log_mixture(self) -> float:
         """The log of the two-sided mixture that bounds the confidence sequence."""
-        return self._scalar("log_mixture")
+        return self.numbers[_LOG_MIXTURE]
 
     @property
     def baseline_total(self) -> float:
         """The baseline's requests over the accepted polls."""
-        return self._scalar("baseline_total")
+        return self.numbers[_BASELINE_TOTAL]
 
     @property
     def baseline_bad(self) -> float:
         """The baseline's bad requests over the accepted polls."""
-        return self._scalar("baseline_bad")
+        return self.numbers[_BASELINE_BAD]
 
     @property
     def canary_total(self) -> float:
         """The canary's requests over the accepted polls."""
-        return self._scalar("canary_total")
+        return self.numbers[_CANARY_TOTAL]
 
     @property
     def canary_bad(self) -> float:
         """The canary's bad requests over the accepted polls."""
-        return self._scalar("canary_bad")
+        return self.numbers[_CANARY_BAD]
 
     @property
     def polls(self) -> int:
         """The polls that carried information about rho."""
-        return int(self._scalar("polls"))
+        return int(self.numbers[_POLLS])
 
     @property
     def dispersion(self) -> float:
         """The phi that tempered the newest accepted poll."""
-        return self._scalar("dispersion")
+        return self.numbers[_DISPERSION]
 
     @property
     def dispersion_carry(self) -> float:
         """The dispersion in use when the window last restarted at a level shift."""
-        return self._scalar("dispersion_carry")
+        return self.window.carry
 
     @property
     def reference_rate(self) -> float:
         """The baseline's bad rate before that shift (0: none yet)."""
-        return self._scalar("reference_rate")
+        return self.window.reference
 
     @property
     def allowed_increase(self) -> float:
         """The theta this evidence was built for."""
-        return self._scalar("allowed_increase")
+        return self.test[0]
 
     def __eq__(self, other: object) -> bool:
         import numpy as np
 
         if not isinstance(other, CountEvidence):
             return NotImplemented
-        return (self.grid_size, self.window) == (other.grid_size, other.window) and bool(
-            np.array_equal(self.values, other.values)
+        return (
+            self.numbers == other.numbers
+            and self.test == other.test
+            and self.window == other.window
+            and bool(np.array_equal(self.log_lik, other.log_lik))
         )
 
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
     def __hash__(self) -> int:
-        return hash((self.grid_size, self.window, self.values.tobytes()))
-
-
-def frozen_rows(block: Floats, grid_size: int, window: int) -> list[CountEvidence]:
-    """One CountEvidence per row of a (R, width) matrix; each owns a read-only copy of its row."""
-    rows = []
-    for row in block:
-        own = row.copy()
-        own.flags.writeable = False
-        rows.append(CountEvidence(own, grid_size, window))
-    return rows
+        return hash((self.numbers, self.test, self.window, self.log_lik.tobytes()))

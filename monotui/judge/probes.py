@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from monotui.judge.evidence import CountEvidence
-from monotui.judge.sequential import SequentialTest
+from monotui.judge.sequential import shared_test
 from monotui.judge.words import ratio_words
 from monotui.model import Evidence, MetricLabel, MetricVerdict, Verdict, VerdictResult
 from monotui.model.synthetics import CANARY_TRACKS
@@ -57,7 +57,7 @@ class ProbeJudge:
     """Judges every probe's canary tracks against its baseline track, incrementally."""
 
     def __init__(self, alpha: float) -> None:
-        self.test = SequentialTest(allowed_increase=ALLOWED_INCREASE, alpha=alpha)
+        self.test = shared_test(ALLOWED_INCREASE, alpha)
         self._pairs: dict[tuple[str, str], _Pair] = {}
         self._run: float | None = None
         self.last: tuple[MetricVerdict, ...] = ()

@@ -39,7 +39,7 @@ above theta. (A two-sided mixture M = sum_j v_j exp(l_j) over the grid gives the
 shared-excess bound below, because its lower end can sit below theta while the test rolls back.)
 None stands for an end beyond the grid (below 1/max_ratio or above max_ratio).
 
-**Tempering.** phi_k = max(dispersion, shared excess), both from `sequential_dispersion`.
+**Tempering.** phi_k = max(dispersion, shared excess), both from monotui.judge.dispersion.
 Errors that arrive in clumps of m make e_c | e over-dispersed and the plain ratio no
 supermartingale; counting clumps instead of errors restores the model, and (L_j/L_theta)^(1/m) is
 exactly the clump-count ratio, so tempering by phi >= m is valid by the Jensen step. The dispersion
@@ -54,33 +54,46 @@ the requests it is the rare-event limit (at rho = 1 the exact law is hypergeomet
 convex order, so the e-value stays a supermartingale; Hoeffding 1963).
 
 Inputs: a non-finite, negative or absurd (> 1e15 in one poll) count skips the poll (the same state
-comes back): the caller decides what a missing canary means. A poll without requests on one side, or without bad requests
-on both, carries no information for rho (it still feeds the dispersion window).
+comes back): the caller decides what a missing canary means. A poll without requests on one side, or
+without bad requests on both, carries no information for rho (it still feeds the dispersion window).
+
+**Cost.** Per poll and rollout the arithmetic is one pass over the grid (numpy, batched over every
+rollout updated together) and O(1) Python floats for the dispersion (monotui.judge.dispersion);
+the e-value, the interval's ends and the estimate are worked out once, in the update, and read
+back for free. A batch gives each row exactly the bits it gets alone: the grid's operations are
+elementwise or reduce along the grid within one row, and everything else is done row by row.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from monotui.judge.dispersion import DispersionEstimator
-from monotui.judge.evidence import SCALARS, CountEvidence, frozen_rows
+from monotui.judge.dispersion import DispersionEstimator, Window
+from monotui.judge.evidence import CountEvidence, number_at
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
     Floats = npt.NDArray[np.float64]
-    Bools = npt.NDArray[np.bool_]
 
-__all__ = ["COLUMNS", "MAX_COUNT", "CountEvidence", "SequentialTest"]
+__all__ = ["COLUMNS", "MAX_COUNT", "CountEvidence", "SequentialTest", "shared_test"]
 
 COLUMNS = ("baseline_total", "baseline_bad", "canary_total", "canary_bad")
 """The column order of the count matrix `SequentialTest.update_many` takes."""
 
 MAX_COUNT = 1e15
 """More requests than this in one poll is a broken counter, not traffic: the poll is skipped."""
+
+Poll = tuple[float, float, float, float]
+"""One poll's counts in COLUMNS order."""
+
+_POLLS, _LOW, _HIGH, _TOP, _ESTIMATE = (
+    number_at(name) for name in ("polls", "low_index", "high_index", "top_index", "estimate")
+)
 
 
 class SequentialTest:
@@ -89,7 +102,8 @@ class SequentialTest:
     allowed_increase: theta >= 1, the ratio still called healthy. alpha: the chance of ever rolling
     back a canary within it (the e-value threshold is 1/alpha). grid_points: about how many ratios
     between 1/max_ratio and max_ratio the likelihood is kept at. dispersion: how the tempering is
-    estimated. One test serves many rollouts; the evidence it starts belongs to it.
+    estimated. One test serves many rollouts (`shared_test`); the evidence it starts can be updated
+    by any test with the same parameters.
     """
 
     def __init__(
@@ -115,6 +129,11 @@ class SequentialTest:
         self.alpha = float(alpha)
         self.max_ratio = float(max_ratio)
         self.dispersion = dispersion or DispersionEstimator()
+        d = self.dispersion
+        self._key = (
+            *(self.allowed_increase, self.alpha, float(grid_points), self.max_ratio),
+            *(float(d.window), d.noise_sd, d.margin, d.shift_threshold),
+        )
         # The grid's spacing is fixed by grid_points over [1/max, max]; it is shifted so that
         # theta is a grid point, which makes l_theta exact.
         log_theta, log_max = math.log(self.allowed_increase), math.log(self.max_ratio)
@@ -123,28 +142,36 @@ class SequentialTest:
         last = math.ceil((log_max - log_theta) / step - 1e-9)
         self._step = step
         self._log_grid: Floats = log_theta + step * np.arange(first, last + 1, dtype=np.float64)
+        self._size = size = int(self._log_grid.size)
         self._theta_index = -first
+        self._first_log_rho = float(self._log_grid[0])
+        self._rho_at = np.exp(self._log_grid).tolist()
+        # The upper end of the two-sided set just above each top point, never below theta: how
+        # bad the canary may be when the shared excess is bounded (see dispersion).
+        self._worst_above = [
+            max(self._rho_at[min(top + 1, size - 1)], self.allowed_increase) for top in range(size)
+        ]
+        self._log_threshold = math.log(self.threshold)
         # The prior over the alternatives d grid steps above the null: half-normal in log(rho /
         # theta) with scale log 4. Small harms need the help (a large one piles up evidence
         # anyway), so it leans toward the null, yet keeps 5 % of its mass beyond x15
         # (docs-judge.md has the power runs). Normalised over the points the grid has room for.
-        self._weights = np.exp(-0.5 * (step * np.arange(1, self._log_grid.size) / math.log(4)) ** 2)
-        above = self._weights[: self._log_grid.size - 1 - self._theta_index]
+        self._weights = np.exp(-0.5 * (step * np.arange(1, size) / math.log(4)) ** 2)
+        above = self._weights[: size - 1 - self._theta_index]
         self._log_w_test = np.log(above / above.sum())
-        self._log_v = np.full(self._log_grid.size, -math.log(self._log_grid.size))
-        self._columns = {
-            name: CountEvidence.column(name, self._log_grid.size, self.dispersion.window)
-            for name in SCALARS
-        }
-        # The weights' sums over the alternatives each grid point has room for (see _rejected).
+        self._log_v = np.full(size, -math.log(size))
+        # The weights' sums over the alternatives each grid point has room for (see _kept_from);
+        # the top point has none, so it is never rejected.
         self._room = np.concatenate([np.cumsum(self._weights)[::-1], [0.0]])
+
+        zeros = np.zeros((1, size))
+        zeros.flags.writeable = False
+        self._blank = (zeros[0], *(n[0] for n in self._summary(zeros)))
 
     @property
     def grid(self) -> tuple[float, ...]:
         """The rho values the likelihood is kept at, ascending."""
-        import numpy as np
-
-        return tuple(np.exp(self._log_grid).tolist())
+        return tuple(self._rho_at)
 
     @property
     def threshold(self) -> float:
@@ -158,21 +185,15 @@ class SequentialTest:
         rollout, oldest first; its last `dispersion.window` polls seed the dispersion estimate.
         Entries that are not finite, negative or without requests are left out.
         """
-        import numpy as np
-
-        window = self.dispersion.window
         kept = [
             (float(n), float(e))
             for n, e in baseline_history
             if math.isfinite(n) and math.isfinite(e) and n > 0 and e >= 0
-        ][-window:]
-        row = np.zeros(CountEvidence.width(self._log_grid.size, window))
-        tail = self._log_grid.size + window - len(kept)
-        row[tail : tail + len(kept)] = [n for n, _ in kept]
-        row[tail + window : tail + window + len(kept)] = [e for _, e in kept]
-        row[self._column("dispersion")] = row[self._column("dispersion_carry")] = 1.0
-        row[self._column("allowed_increase")] = self.allowed_increase
-        return frozen_rows(row[None, :], self._log_grid.size, window)[0]
+        ][-self.dispersion.window :]
+        window = Window.of([n for n, _ in kept], [e for _, e in kept])
+        lik, log_e, log_mixture, low, high, top, estimate = self._blank
+        numbers = (log_e, log_mixture, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, low, high, top, estimate)
+        return CountEvidence(lik, window, numbers, self._key)
 
     def update(
         self,
@@ -184,8 +205,8 @@ class SequentialTest:
         canary_bad: float,
     ) -> CountEvidence:
         """Add one poll's increases; the same object comes back when the poll is skipped."""
-        row = [[baseline_total, baseline_bad, canary_total, canary_bad]]
-        return self.update_many([ev], row)[0]
+        poll = (float(baseline_total), float(baseline_bad), float(canary_total), float(canary_bad))
+        return self.advance([ev], [poll])[0]
 
     def update_many(
         self, states: Sequence[CountEvidence], counts: npt.ArrayLike
@@ -196,62 +217,92 @@ class SequentialTest:
         table = np.asarray(counts, dtype=np.float64)
         if table.shape != (len(states), 4):
             raise ValueError(f"counts must have shape ({len(states)}, 4), not {table.shape}")
-        grid, window, col = self._log_grid.size, self.dispersion.window, self._columns
-        for ev in states:
-            same = (ev.grid_size, ev.window) == (grid, window)
-            if not same or ev.values[col["allowed_increase"]] != self.allowed_increase:
-                raise ValueError("this evidence was started by a test with another grid")
-        with np.errstate(invalid="ignore"):
-            accepted = (np.isfinite(table) & (table >= 0) & (table <= MAX_COUNT)).all(axis=1)
-        rows = np.flatnonzero(accepted).tolist()
+        return self.advance(states, table.tolist())
+
+    def advance(
+        self, states: Sequence[CountEvidence], polls: Sequence[Poll]
+    ) -> list[CountEvidence]:
+        """`update_many` on counts already in Python floats: each state with its poll."""
+        key, worst_above = self._key, self._worst_above
+        estimate, shared_excess = self.dispersion.estimate, self.dispersion.shared_excess
         out = list(states)
+        # Per row, in plain floats: is the poll usable, the tempering it gets, its split. Kept
+        # in columns, not a tuple per row: fewer objects for the garbage collector to count.
+        rows: list[int] = []
+        dispersions: list[float] = []
+        phis: list[float] = []
+        used: list[bool] = []
+        liks: list[Floats] = []
+        logit_s: list[float] = []
+        bad_b: list[float] = []
+        bad_c: list[float] = []
+        weights: list[float] = []
+        for i, (ev, poll) in enumerate(zip(states, polls, strict=True)):
+            if ev.test is not key and ev.test != key:
+                raise ValueError("this evidence was started by a test with another grid")
+            n_b, e_b, n_c, e_c = poll
+            if not (
+                0.0 <= n_b <= MAX_COUNT
+                and 0.0 <= e_b <= MAX_COUNT
+                and 0.0 <= n_c <= MAX_COUNT
+                and 0.0 <= e_c <= MAX_COUNT
+            ):
+                continue  # NaN fails every comparison: skipped too
+            dispersion, normal = estimate(ev.window)
+            bad = e_b + e_c
+            phi = shared_excess(normal, n_b, n_c, bad, worst_above[int(ev.numbers[_TOP])])
+            if dispersion > phi:
+                phi = dispersion
+            informative = n_b > 0 and n_c > 0 and bad > 0
+            if informative:
+                liks.append(ev.log_lik)
+                logit_s.append(math.log(n_c) - math.log(n_b))
+                bad_b.append(e_b)
+                bad_c.append(e_c)
+                weights.append(1.0 / phi)
+            rows.append(i)
+            dispersions.append(dispersion)
+            phis.append(phi)
+            used.append(informative)
         if not rows:
             return out
-        # A copy: the states stay frozen (np.stack costs more than the copy for one row).
-        if len(rows) == 1:
-            block = states[rows[0]].values[None, :].copy()
-        else:
-            block = np.stack([states[i].values for i in rows])
-        n_b, e_b, n_c, e_c = table[rows].T
-        log_lik = block[:, :grid]
-        tails = block[:, grid : grid + window], block[:, grid + window : grid + 2 * window]
-        carry, reference = block[:, col["dispersion_carry"]], block[:, col["reference_rate"]]
-
-        dispersion, normal = self.dispersion.estimate(*tails, carry, reference)
-        worst = np.maximum(
-            self._upper_ends(log_lik, block[:, col["log_mixture"]]), self.allowed_increase
-        )
-        phi = np.maximum(
-            dispersion, self.dispersion.shared_excess(normal, n_b, n_c, e_b + e_c, worst)
-        )
-        informative = (n_b > 0) & (n_c > 0) & (e_b + e_c > 0)
-        if informative.any():
-            log_lik += self._poll_log_lik(n_b, e_b, n_c, e_c, phi, informative)
-            log_lik -= log_lik.max(axis=1, keepdims=True)  # keeps l bounded; ratios are unchanged
-        # The poll joins the dispersion window only after it was judged (phi stays predictable).
-        new_n, new_e, new_carry, new_reference = self.dispersion.append(
-            (*tails, carry, reference), n_b, e_b, dispersion
-        )
-        block[:, grid : grid + window], block[:, grid + window : grid + 2 * window] = new_n, new_e
-        block[:, col["log_e"]] = self._log_e(log_lik)
-        block[:, col["log_mixture"]] = _log_sum_exp(log_lik + self._log_v)
-        block[:, col["dispersion"]] = phi
-        block[:, col["dispersion_carry"]] = new_carry
-        block[:, col["reference_rate"]] = new_reference
-        for name, value in (
-            ("baseline_total", n_b),
-            ("baseline_bad", e_b),
-            ("canary_total", n_c),
-            ("canary_bad", e_c),
-            ("polls", informative),
-        ):
-            block[:, col[name]] += value
-        if len(rows) == 1:  # the block is this call's own copy: no second one
-            block.flags.writeable = False
-            out[rows[0]] = CountEvidence(block[0], grid, window)
-            return out
-        for i, ev in zip(rows, frozen_rows(block, grid, window), strict=True):
-            out[i] = ev
+        if liks:
+            lik = self._sharpen(liks, logit_s, bad_b, bad_c, weights)
+            # Each state owns its row: one kept for long must not pin a whole batch's block.
+            sharpened = [lik[0]] if len(liks) == 1 else [row.copy() for row in lik]
+            for row in sharpened:
+                row.flags.writeable = False
+            log_es, log_mixtures, lows, highs, tops, estimates = self._summary(lik)
+        k = 0
+        append = self.dispersion.append
+        for i, dispersion, phi, informative in zip(rows, dispersions, phis, used, strict=True):
+            ev = out[i]
+            n_b, e_b, n_c, e_c = polls[i]
+            old = ev.numbers
+            if informative:
+                lik_row, log_e, log_mixture = sharpened[k], log_es[k], log_mixtures[k]
+                low, high, top, estimated = lows[k], highs[k], tops[k], estimates[k]
+                k += 1
+            else:  # the likelihood and everything read from it stay as they were
+                lik_row, log_e, log_mixture = ev.log_lik, old[0], old[1]
+                low, high, top, estimated = old[_LOW], old[_HIGH], old[_TOP], old[_ESTIMATE]
+            numbers = (
+                log_e,
+                log_mixture,
+                old[2] + n_b,
+                old[3] + e_b,
+                old[4] + n_c,
+                old[5] + e_c,
+                old[_POLLS] + informative,
+                phi,
+                low,
+                high,
+                top,
+                estimated,
+            )
+            # The poll joins the dispersion window only after it was judged (phi stays
+            # predictable).
+            out[i] = CountEvidence(lik_row, append(ev.window, n_b, e_b, dispersion), numbers, key)
         return out
 
     def e_value(self, ev: CountEvidence) -> float:
@@ -260,99 +311,134 @@ class SequentialTest:
 
     def rolls_back(self, ev: CountEvidence) -> bool:
         """Whether the evidence reached 1/alpha: the canary is worse than allowed."""
-        return ev.log_e >= math.log(self.threshold)
+        return ev.log_e >= self._log_threshold
 
     def interval(self, ev: CountEvidence) -> tuple[float | None, float | None]:
         """Anytime-valid bounds for rho, each at 1 - alpha (together 1 - 2 alpha); None: unbounded.
 
         The lower end is above allowed_increase exactly when `rolls_back` says yes.
         """
-        import numpy as np
+        return self.interval_at(*self.interval_index(ev))
 
-        lik = ev.log_lik
-        low = self._rejected(lik)  # "rho <= rho_i" rejected
-        high = self._rejected(lik[::-1])[::-1]  # "rho >= rho_i" rejected: the mirror image
-        kept_low, kept_high = np.flatnonzero(~low), np.flatnonzero(~high)
-        if kept_low.size == 0 or kept_high.size == 0:  # cannot happen: the top (bottom) is kept
-            return None, None  # pragma: no cover
-        lo, hi, last = int(kept_low[0]), int(kept_high[-1]), lik.size - 1
+    def interval_index(self, ev: CountEvidence) -> tuple[int, int]:
+        """The grid points the interval's ends come from (see `interval_at`)."""
+        return int(ev.numbers[_LOW]), int(ev.numbers[_HIGH])
+
+    def interval_at(self, low: int, high: int) -> tuple[float | None, float | None]:
+        """The interval whose lower test first keeps grid point `low` and whose upper test last
+        keeps `high`."""
         # Grid point i stands for (rho_{i-1}, rho_i] against "rho <= rho_i", so the rejected
-        # points below lo exclude everything up to rho_{lo-1}; the mirror for the upper end.
-        lower = None if lo == 0 else self._rho(lo - 1)
-        upper = None if hi == last else self._rho(hi + 1)
+        # points below low exclude everything up to rho_{low-1}; the mirror for the upper end.
+        lower = None if low == 0 else self._rho(low - 1)
+        upper = None if high == self._size - 1 else self._rho(high + 1)
         return lower, upper
 
     def estimate(self, ev: CountEvidence) -> float | None:
         """The maximum-likelihood rho (clamped to the grid), or None before any information."""
-        if ev.polls == 0:
-            return None
-        import numpy as np
-
-        lik = ev.log_lik
-        m = int(np.argmax(lik))  # the first maximum
-        offset = 0.0
-        if 0 < m < lik.size - 1:  # a parabola through the peak and its neighbours
-            before, peak, after = lik[m - 1 : m + 2].tolist()
-            curvature = before - 2.0 * peak + after
-            if curvature < 0:
-                offset = 0.5 * (before - after) / curvature
-        return self._rho(m + offset)
+        return None if ev.polls == 0 else ev.numbers[_ESTIMATE]
 
     def _rho(self, index: float) -> float:
-        return math.exp(float(self._log_grid[0]) + index * self._step)
+        return math.exp(self._first_log_rho + index * self._step)
 
-    def _rejected(self, lik: Floats) -> Bools:
-        """Whether the test against each grid point as theta, with the alternatives above, rejects.
+    def _sharpen(
+        self,
+        liks: Sequence[Floats],
+        logit_s: Sequence[float],
+        e_b: Sequence[float],
+        e_c: Sequence[float],
+        weights: Sequence[float],
+    ) -> Floats:
+        """The log-likelihoods (one row each) after one informative poll each: the log split,
+        the bad requests of each version, and the weight 1 / phi."""
+        import numpy as np
+
+        # One row: plain floats, the same elementwise arithmetic with fewer calls.
+        if len(liks) == 1:
+            split: float | Floats = logit_s[0]
+            base: float | Floats = e_b[0]
+            canary: float | Floats = e_c[0]
+            weight: float | Floats = weights[0]
+            block = liks[0][None, :]
+        else:
+            split, base, canary, weight = (
+                np.array(column)[:, None] for column in (logit_s, e_b, e_c, weights)
+            )
+            block = np.stack(liks)
+        logit_p = self._log_grid + split
+        log_q = -np.logaddexp(0.0, logit_p)  # log(1 - p), stable at both ends
+        log_p = logit_p + log_q
+        lik: Floats = block + (canary * log_p + base * log_q) * weight
+        lik -= np.maximum.reduce(lik, axis=1)[:, None]  # keeps l bounded; ratios unchanged
+        return lik
+
+    def _summary(self, lik: Floats) -> tuple[list[float], ...]:
+        """Per row of `lik` (maximum 0): log e-value, log mixture, the interval's grid ends, the
+        top of the two-sided set and the estimate, as Python floats."""
+        import numpy as np
+
+        rows, size, theta = lik.shape[0], self._size, self._theta_index
+        last = size - 1
+        log_e = _log_sum_exp(lik[:, theta + 1 :] + self._log_w_test) - lik[:, theta]
+        log_mixture = _log_sum_exp(lik + self._log_v)
+        inside = lik > (log_mixture - self._log_threshold)[:, None]
+        top = last - inside[:, ::-1].argmax(axis=1)
+        big = np.exp(lik)
+        # Both ends in one pass: the test against "rho >= rho_i" with the alternatives below is
+        # the lower end's test on the mirrored grid.
+        kept = self._kept_from(np.concatenate([big, big[:, ::-1]]))
+        peaks = lik.argmax(axis=1).tolist()  # the first maximum
+        at = [
+            r * size + min(max(m, 1), last - 1) + d for r, m in enumerate(peaks) for d in (-1, 0, 1)
+        ]
+        trios = lik.ravel()[at].tolist()
+        estimate = []
+        for r, m in enumerate(peaks):
+            offset = 0.0
+            if 0 < m < last:  # a parabola through the peak and its neighbours
+                before, peak, after = trios[3 * r : 3 * r + 3]
+                curvature = before - 2.0 * peak + after
+                if curvature < 0:
+                    offset = 0.5 * (before - after) / curvature
+            estimate.append(self._rho(m + offset))
+        return (
+            log_e.tolist(),
+            log_mixture.tolist(),
+            kept[:rows].tolist(),
+            (last - kept[rows:]).tolist(),
+            top.tolist(),
+            estimate,
+        )
+
+    def _kept_from(self, big: Floats) -> npt.NDArray[np.intp]:
+        """Per row of L = exp(l), the first grid point the test against it as theta, with the
+        alternatives above, does not reject.
 
         E_i = sum_d w_d L_{i+d} / (Z_i L_i): one correlation with the half-normal weights w_d, Z_i
         their sum over the d the grid has room for. l <= 0 (its maximum is 0), so where L
-        underflows the point is far from the estimate, and a 0/0 counts as "not rejected".
+        underflows the point is far from the estimate, and a 0/0 counts as "not rejected". The
+        top point has no alternative above it (Z = 0): never rejected, so one always exists.
         """
         import numpy as np
 
-        big = np.exp(lik)
         weights = self._weights
-        total = np.correlate(big[1:], weights, mode="full")[weights.size - 1 :]
-        total = np.concatenate([total, [0.0]])  # the top point has no alternative above
-        room = self._room
-        return np.asarray((total > 0) & (room > 0) & (total >= room * big * self.threshold))
+        skip = weights.size - 1
+        total = np.zeros(big.shape)
+        for r in range(big.shape[0]):  # np.correlate is 1-D only
+            total[r, :-1] = np.correlate(big[r, 1:], weights, mode="full")[skip:]
+        bar = self._room * big * self.threshold
+        return np.asarray(((total < bar) | (total <= 0)).argmax(axis=1))
 
-    def _column(self, name: str) -> int:
-        return CountEvidence.column(name, self._log_grid.size, self.dispersion.window)
 
-    def _upper_ends(self, log_lik: Floats, log_mixture: Floats) -> Floats:
-        """The grid point just above each row's confidence set (the grid's top when unbounded)."""
-        import numpy as np
-
-        inside = log_lik > (log_mixture - math.log(self.threshold))[:, None]
-        last = log_lik.shape[1] - 1
-        top = last - np.argmax(inside[:, ::-1], axis=1)
-        return np.asarray(np.exp(self._log_grid[np.minimum(top + 1, last)]), dtype=np.float64)
-
-    def _poll_log_lik(
-        self, n_b: Floats, e_b: Floats, n_c: Floats, e_c: Floats, phi: Floats, use: Bools
-    ) -> Floats:
-        import numpy as np
-
-        with np.errstate(divide="ignore", invalid="ignore"):
-            logit_s = np.where(use, np.log(n_c) - np.log(n_b), 0.0)
-        logit_p = self._log_grid[None, :] + logit_s[:, None]
-        log_q = -np.logaddexp(0.0, logit_p)  # log(1 - p), stable at both ends
-        log_p = logit_p + log_q
-        weight = np.where(use, 1.0 / phi, 0.0)
-        return (e_c[:, None] * log_p + e_b[:, None] * log_q) * weight[:, None]
-
-    def _log_e(self, log_lik: Floats) -> Floats:
-        alt = log_lik[:, self._theta_index + 1 :] + self._log_w_test
-        return _log_sum_exp(alt) - log_lik[:, self._theta_index]
+@lru_cache(maxsize=64)
+def shared_test(allowed_increase: float = 1.0, alpha: float = 0.01) -> SequentialTest:
+    """The one SequentialTest with these parameters (the default grid and dispersion): the judges
+    that share it can have their polls updated in one batch."""
+    return SequentialTest(allowed_increase=allowed_increase, alpha=alpha)
 
 
 def _log_sum_exp(values: Floats) -> Floats:
-    """log sum exp over the last axis, row by row, without overflow (-inf for an empty row)."""
+    """log sum exp along the rows of a matrix; every row holds a finite maximum."""
     import numpy as np
 
-    top = values.max(axis=-1, keepdims=True)
-    top = np.where(np.isfinite(top), top, 0.0)
-    with np.errstate(divide="ignore"):
-        total = np.log(np.exp(values - top).sum(axis=-1))
-    return np.asarray(total + top[..., 0], dtype=np.float64)
+    top = np.maximum.reduce(values, axis=-1)
+    return np.asarray(np.log(np.add.reduce(np.exp(values - top[:, None]), axis=-1)) + top)

@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 
 from monotui.model import Sample, Side
 
-__all__ = ["Pooling", "RunTracker", "StepTally", "newer_than"]
+__all__ = ["RUN_BREAK_POLLS", "Pooling", "RunTracker", "StepTally", "newer_than", "run_start"]
+
+RUN_BREAK_POLLS = 10
+"""Consecutive polls in which the canary served nothing end a run (when its start is unknown)."""
 
 
 def newer_than(samples: Sequence[Sample], newest: Sample | None) -> Sequence[Sample] | None:
@@ -33,6 +36,27 @@ def newer_than(samples: Sequence[Sample], newest: Sample | None) -> Sequence[Sam
         if sample.t < newest.t:
             return None
     return None
+
+
+def run_start(samples: Sequence[Sample]) -> float:
+    """When the canary's current run of traffic started, read from the samples: just before the
+    newest stretch in which it served nothing for RUN_BREAK_POLLS polls while the baseline did
+    (or where the first sample's span starts)."""
+    quiet = 0
+    for k in range(len(samples) - 1, -1, -1):
+        s = samples[k]
+        served = s.canary.requests is not None and s.canary.requests > 0
+        baseline = s.baseline.requests is not None and s.baseline.requests > 0
+        if served:
+            quiet = 0
+        elif baseline:
+            quiet += 1
+            if quiet >= RUN_BREAK_POLLS:
+                return samples[k + quiet - 1].t
+    first = samples[0]
+    # Before the first sample's span: at epoch-scale times `t - 1e-9` is `t` itself (a float
+    # has ~0.2 us there), which left the first poll's counts out of the run.
+    return first.t - first.span_s if first.span_s > 0 else math.nextafter(first.t, -math.inf)
 
 
 def _served(side: Side) -> bool:
@@ -115,8 +139,10 @@ class Pooling:
 
     def add(self, side: Side) -> None:
         """Add one sample's side."""
-        n = side.requests
-        b = side.bad_of(self.index)
+        self.add_read(side, side.requests, side.bad_of(self.index))
+
+    def add_read(self, side: Side, n: float | None, b: float | None) -> None:
+        """`add` with the side's requests and bad requests of this metric already read."""
         if self.ratio and b is not None and n is not None:
             self.bad += b
             self.requests += n
@@ -155,10 +181,13 @@ class MetricTally:
 
     def add(self, sample: Sample) -> None:
         i = self.baseline.index
-        self.baseline.add(sample.baseline)
-        self.canary.add(sample.canary)
         b, c = sample.baseline, sample.canary
-        b_n, b_e, c_n, c_e = b.requests, b.bad_of(i), c.requests, c.bad_of(i)
+        b_n, c_n = b.requests, c.requests
+        b_bad, c_bad = b.bad, c.bad
+        b_e = b_bad[i] if i < len(b_bad) else None
+        c_e = c_bad[i] if i < len(c_bad) else None
+        self.baseline.add_read(b, b_n, b_e)
+        self.canary.add_read(c, c_n, c_e)
         if _finite(b_n, b_e) and _finite(c_n, c_e):
             counts = self.counts
             counts[0] += b_n or 0.0

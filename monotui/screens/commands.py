@@ -44,6 +44,7 @@ APP_COMMANDS: tuple[Command, ...] = (
         "palette", "colon", "palette", "every action for every rollout", show=False, key_display=":"
     ),
     Command("quit", "q", "quit", "quit; the rollout keeps its last weight"),
+    Command("redraw", "ctrl+l", "redraw", "draw the whole screen again", show=False),
 )
 WRITING = frozenset(c.id for c in COCKPIT_COMMANDS if c.writes)
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 
 from monotui.config import PrometheusConfig, RolloutConfig
-from monotui.errors import StaleDataError
+from monotui.errors import ConfigError, StaleDataError
 from monotui.metrics import Metric, metrics_for, slow_threshold
 from monotui.model import Sample
 from monotui.sources.base import NothingNewYet
@@ -37,6 +37,7 @@ from monotui.sources.promql import (
     interval_text,
 )
 from monotui.sources.promql_batch import Member
+from monotui.timespec import duration_s
 
 Clock = Callable[[], float]
 
@@ -104,6 +105,8 @@ class PrometheusMetrics:
             if name not in self._value_queries
         }
         self._rate_template = m.request_rate_query
+        if self._value_queries or self._rate_template:
+            _check_window(m.window, prom.scrape_interval_s, rollout.name)
         self.min_span_s = 2 * prom.scrape_interval_s
         """The shortest span a poll counts: increase() needs two scrapes inside its range."""
         self._owns_shared = shared is None
@@ -302,3 +305,14 @@ class PrometheusMetrics:
         hist = ordered(totals)
         if hist is not None:
             self.slow_ms = slow_threshold(*hist)
+
+
+def _check_window(window: str, scrape_interval_s: float, rollout: str) -> None:
+    """A rate override's `$window` must hold two scrapes: rate() over fewer is empty, and the
+    rollout would be NO DATA for ever instead of a config error now."""
+    if duration_s(window) < 2 * scrape_interval_s:
+        raise ConfigError(
+            f"rollout {rollout}: metrics window '{window}' holds fewer than two scrapes at "
+            f"[prometheus] scrape_interval_s {scrape_interval_s:g}: rate() over it is always "
+            f"empty; set window to at least {2 * scrape_interval_s:g}s"
+        )

@@ -125,7 +125,7 @@ def promql_string(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def _regex_literal(value: str) -> str:
+def regex_literal(value: str) -> str:
     """`value` as an RE2 literal (only the metacharacters are escaped; RE2 rejects some escapes)."""
     return "".join("\\" + ch if ch in r"\.^$*+?()[]{}|" else ch for ch in value)
 
@@ -153,7 +153,7 @@ class QueryContext:
 
     @property
     def versions(self) -> str:
-        regex = f"{_regex_literal(self.baseline)}|{_regex_literal(self.canary)}"
+        regex = f"{regex_literal(self.baseline)}|{regex_literal(self.canary)}"
         return promql_string(regex)
 
     @property

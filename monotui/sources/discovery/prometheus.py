@@ -5,12 +5,16 @@ Tried in order: istio-system/prometheus:9090 (Istio's addon), monitoring/prometh
 (kube-prometheus), monitoring/prometheus-operated:9090 (the Prometheus operator),
 prometheus/prometheus-server:80 (the Helm chart), then any Service labelled
 app.kubernetes.io/name=prometheus (its port named web or http, else 9090, else its first port).
-Each is asked `/api/v1/status/buildinfo` with a short deadline.
+Each is asked `/api/v1/status/buildinfo` with a short deadline. The one found is then asked how
+often it scrapes Istio's request counters in the namespaces looked at (`scraped_every_s`): a
+Prometheus scraping every 30 s, kube-prometheus-stack's default, would give a poll tuned for 15 s
+one scrape to count and NO DATA.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +23,8 @@ from monotui.outside_text import literal
 from monotui.sources.discovery.lister import SERVICES, Lister, request
 from monotui.sources.kube import KubeConnection
 from monotui.sources.prometheus_proxy import ServiceRef
+from monotui.sources.prometheus_scrape import interval_from, scrape_interval_query
+from monotui.sources.promql import promql_string, regex_literal
 
 WELL_KNOWN = (
     ServiceRef("istio-system", "prometheus", "9090"),
@@ -70,6 +76,34 @@ def find_prometheus(kube: KubeConnection) -> PrometheusFinding:
         finding.service, finding.version = service, answer[0]
         return finding
     return finding
+
+
+def scraped_every_s(
+    kube: KubeConnection, service: ServiceRef, namespaces: Sequence[str] | None
+) -> float | None:
+    """How often `service` scrapes Istio's request counters in `namespaces` (None: all), from
+    the samples of the last ten minutes; None when it holds none or does not answer."""
+    label_filter = ""
+    if namespaces:
+        regex = "|".join(regex_literal(ns) for ns in namespaces)
+        label_filter = f'destination_service_namespace=~"{promql_string(regex)}"'
+    query = scrape_interval_query(label_filter).replace(",}", "}")
+    path = f"{service.proxy_path}/api/v1/query"
+    try:
+        status, data = request(kube, path, [("query", query)], timeout_s=PROBE_TIMEOUT_S)
+        body: Any = json.loads(data) if status == 200 else None
+    except (MonotuiError, ValueError):
+        return None
+    result = (body.get("data") or {}).get("result") if isinstance(body, dict) else None
+    counts = []
+    for series in result if isinstance(result, list) else []:
+        value = series.get("value") if isinstance(series, dict) else None
+        if isinstance(value, list) and len(value) == 2:
+            try:
+                counts.append(float(value[1]))
+            except (TypeError, ValueError):
+                continue
+    return interval_from([c for c in counts if c == c])  # not NaN
 
 
 def labelled(lister: Lister) -> list[ServiceRef]:

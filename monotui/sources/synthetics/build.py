@@ -1,5 +1,6 @@
 """Building one rollout's probes from `[[rollouts.synthetics]]`: blackbox probes read the
-configured Prometheus (its URL, or the API server's service proxy, like the metrics), http
+rollout's Prometheus (its cluster's, else `[prometheus]`; its URL or the API server's service
+proxy, like the metrics), http
 probes run from here. A BuildContext may bring its own builder (the demo's world)."""
 
 from __future__ import annotations
@@ -24,7 +25,12 @@ def build_synthetics(rollout: RolloutConfig, ctx: BuildContext) -> list[Syntheti
             from monotui.sources.prometheus_api import PrometheusApi
             from monotui.sources.synthetics.blackbox import BlackboxProbe
 
-            api = PrometheusApi(ctx.prometheus(), connection=ctx.prometheus_connection())
+            # The rollout's cluster's Prometheus, as its metrics read it, not `[prometheus]`.
+            prom = ctx.prometheus_config(rollout)
+            api = PrometheusApi(
+                ctx.prometheus(prom, rollout.cluster),
+                connection=ctx.prometheus_connection(prom, rollout.cluster),
+            )
             sources.append(
                 BlackboxProbe(settings, api, interval_s=rollout.interval_s, owns_api=True)
             )
