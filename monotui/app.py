@@ -34,7 +34,7 @@ from monotui.screens.base import CockpitWanted, RolloutScreen
 from monotui.screens.cockpit import CockpitScreen
 from monotui.screens.commands import APP_COMMANDS, bindings
 from monotui.screens.diff_driver import diffing, forget_screens
-from monotui.screens.fleet import FleetScreen
+from monotui.screens.fleet import FleetScreen, FleetShown
 from monotui.screens.help import HelpScreen
 from monotui.screens.palette import FleetCommands, RolloutCommands
 from monotui.screens.steering import Steering
@@ -260,6 +260,12 @@ class MonotuiApp(App[None]):
                 snapshot = self._arrived.pop(rollout)
             self._show(snapshot)
         self.post_message(SnapshotsArrived())  # behind whatever the user typed meanwhile
+
+    def on_fleet_shown(self, message: FleetShown) -> None:
+        """Every row is on screen: the starts (histories, judging) may take the CPU now."""
+        scheduler = self.scheduler
+        if scheduler is not None:
+            self.call_after_refresh(scheduler.release_starts)
 
     def _cycle_failed(self, rollout: str, exc: BaseException) -> None:
         self.call_from_thread(self._note_error, f"poll {rollout} failed: {clean(exc)}")

@@ -89,6 +89,11 @@ class BuildContext:
             pool = self._informers[key] = InformerPool(self.kube(cluster))
         return pool
 
+    def start_reads(self) -> None:
+        """Start the informers' lists of every object registered so far (with `shared_reads`)."""
+        for pool in list(self._informers.values()):
+            pool.start()
+
     def display_context(self, rollout: RolloutConfig) -> str:
         """What a rollout's snapshot names as its context: its cluster, or the context used."""
         return rollout.cluster or self.kube_context or self.context or ""

@@ -12,7 +12,12 @@
   message, the autopilot logs. A cycle that raises goes to `failed(rollout, error)`.
 - With `preview`, every rollout first gets a quick look (Rollout.preview: its route and this
   poll's counts, no history, no judgement, no automation), all of them before any start: a
-  fleet's first frame shows every row while the histories are read. Each start follows at once.
+  fleet's first frame shows every row while the histories are read. The starts follow once the
+  screen has shown them (`release_starts`; at the latest STARTS_WAIT_S after the last first
+  look), at most START_CONCURRENCY at a time per lane, beside the lane's polls: reading and
+  judging a history is work for the CPU (the fleet's history is one batched read, tens of MB of
+  JSON), and more threads at it would only take the interpreter from the screen and from the
+  rollouts already polling.
 - `stop()` never waits for a cycle in flight: the workers are daemon threads (monotui.daemon_pool),
   so a source that hangs cannot hold the exit; each source still has its own deadline.
 
@@ -44,6 +49,8 @@ def cluster_lane(rollout: Rollout) -> str:
 
 
 DEFAULT_CONCURRENCY = 8
+START_CONCURRENCY = 2
+STARTS_WAIT_S = 1.0
 
 
 class PollScheduler:
@@ -79,6 +86,12 @@ class PollScheduler:
             for name, count in lanes.items()
         }
         self._lane = {r.name: lane(r) for r in rollouts}
+        self._preview = preview and not started
+        self._start_pools = {
+            name: DaemonPool(max(1, min(START_CONCURRENCY, count)), f"start {name}".rstrip())
+            for name, count in lanes.items()
+            if self._preview
+        }
         self.durations: dict[str, float] = {}
         """Each rollout's last cycle, in seconds (the benchmarks' "every poll within its
         interval")."""
@@ -88,7 +101,9 @@ class PollScheduler:
         self._due: list[tuple[float, str]] = []
         self._in_flight: set[str] = set()
         self._started: set[str] = set(self._rollouts) if started else set()
-        self._preview = preview and not started
+        self._looks_left = len(self._rollouts) if self._preview else 0
+        self._starts_at: float | None = None if self._preview else 0.0
+        """When the starts may begin (None: not before every first look is in)."""
         self._stopped = False
         self._thread = threading.Thread(target=self._run, name="poll-scheduler", daemon=True)
 
@@ -113,8 +128,14 @@ class PollScheduler:
             self._wake.notify_all()
         if self._thread.is_alive():
             self._thread.join(timeout_s)
-        for pool in self._pools.values():
+        for pool in [*self._pools.values(), *self._start_pools.values()]:
             pool.shutdown(wait=False, cancel_futures=True)
+
+    def release_starts(self) -> None:
+        """The first looks are on screen: the starts may begin (with `preview`)."""
+        with self._wake:
+            self._starts_at = self._clock()
+            self._wake.notify_all()
 
     @property
     def in_flight(self) -> frozenset[str]:
@@ -129,6 +150,10 @@ class PollScheduler:
                     continue
                 due, name = self._due[0]
                 wait = due - self._clock()
+                if name not in self._started and self._preview:
+                    # A start waits for the screen to show the first looks.
+                    starts_at = self._starts_at
+                    wait = max(wait, 1.0 if starts_at is None else starts_at - self._clock())
                 if wait > 0:
                     self._wake.wait(wait)
                     continue
@@ -145,7 +170,10 @@ class PollScheduler:
                         self._wake.acquire()
                     continue
                 self._in_flight.add(name)
-                self._pools[self._lane[name]].submit(self._cycle, rollout, due)
+                lane = self._lane[name]
+                starting = self._preview and name not in self._started
+                pool = self._start_pools[lane] if starting else self._pools[lane]
+                pool.submit(self._cycle, rollout, due)
 
     def _cycle(self, rollout: Rollout, due: float) -> None:
         name = rollout.name
@@ -179,6 +207,9 @@ class PollScheduler:
             with self._wake:
                 self._in_flight.discard(name)
                 heapq.heappush(self._due, (self._clock(), name))
+                self._looks_left -= 1
+                if self._looks_left == 0 and self._starts_at is None:
+                    self._starts_at = self._clock() + STARTS_WAIT_S
                 self._wake.notify()
 
     def _late(self, rollout: Rollout) -> None:

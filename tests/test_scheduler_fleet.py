@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from monotui import scheduler as scheduler_module
 from monotui.config import Config, PrometheusConfig
 from monotui.model import Sample, Side, Snapshot, SourceState
 from monotui.registry import PRODUCTION, BuildContext
@@ -132,7 +133,10 @@ class SlowHistory(Metrics):
         return ()
 
 
-def test_with_preview_every_rollout_shows_its_counts_before_any_history_is_read() -> None:
+def test_with_preview_every_rollout_shows_its_counts_before_any_history_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(scheduler_module, "STARTS_WAIT_S", 60.0)  # only release_starts starts
     gate = threading.Event()
     sources = [SlowHistory(gate) for _ in range(20)]
     fleet = [
@@ -168,7 +172,9 @@ def test_with_preview_every_rollout_shows_its_counts_before_any_history_is_read(
             firsts = [snaps[0] for snaps in seen.values()]
         assert all(s.judging and s.samples[-1].canary.requests == 100.0 for s in firsts)
         assert all(s.verdict.reason.startswith("not judged yet") for s in firsts)
-        assert sum(s.histories for s in sources) <= 2  # only the two workers' starts began
+        assert sum(s.histories for s in sources) == 0  # held until the screen shows them
+        scheduler.release_starts()
+        wait_for(lambda: sum(s.histories for s in sources) == 2, "two starts at a time")
         gate.set()
 
         def judged() -> bool:

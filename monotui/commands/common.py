@@ -218,4 +218,5 @@ def session(
     except BaseException:
         ctx.close()
         raise
+    ctx.start_reads()  # the routes' lists are answered while the rest gets ready
     return Session(cfg, rollouts, ctx, bus, loaded)

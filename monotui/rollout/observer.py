@@ -114,6 +114,7 @@ class Observer:
         self.flags = flags
         self._judge_made = judge  # None: judge_for(config), made at the first judgement
         self._specs = specs(judge.metrics if judge is not None else metrics_for(config.judge))
+        self._window_s = duration_s(config.metrics.window)
         self.clock = clock
         self.told = told
         self.health = health
@@ -366,7 +367,7 @@ class Observer:
         newest = next((x.t for x in reversed(samples) if x.has_data), None)
         d = self.display
         weights = known.route.weights if known.route else None
-        window_s = duration_s(self.config.metrics.window)
+        window_s = self._window_s
         return Snapshot(
             rollout=self.name,
             namespace=self.config.namespace,

@@ -69,29 +69,34 @@ class Rollout:
 
     def _steer(self, observed: Snapshot) -> Snapshot:
         """Let the automation decide on what was just observed (no second look at the
-        sources), then the rollout as it is after that."""
-        self.automation.step(observed)
-        self._keep_header_routes()
+        sources), then the rollout as it is after that: the same picture when nothing was
+        done or told since (a fleet makes hundreds of snapshots a poll)."""
+        acted = self.automation.step(observed)
+        wrote = self._keep_header_routes()
+        if acted is None and not wrote and self.observer.told.recent() is observed.events:
+            return self.automation.annotate(observed)
         return self.snapshot()
 
-    def _keep_header_routes(self) -> None:
+    def _keep_header_routes(self) -> bool:
         """While the rollout runs, the probes that reach a version by header have their route:
-        added once per run (a rollback or promote removes it, a new run adds it again)."""
+        added once per run (a rollback or promote removes it, a new run adds it again).
+        Returns whether it tried to write."""
         reader = self.observer.synthetics
         route = self.actuator.state.route
         if reader is None or self.read_only or route is None or not reader.needs_header_route():
-            return
+            return False
         running = self.actuator.state.plan.phase in (Phase.PROGRESSING, Phase.PAUSED)
         if not running:
             self._header_tried = False
-            return
+            return False
         if self._header_tried:
-            return
+            return False
         self._header_tried = True
         if route.track_routes >= {"canary", "baseline"}:
-            return
+            return False
         probes = ", ".join(s.name for s in reader.sources if s.header_tracks())
         written = self.actuator.set_track_routes(
             True, origin="synthetics", reason=f"so probes reach one version: {probes}"
         )
         self._header_added = self._header_added or written.changed
+        return True

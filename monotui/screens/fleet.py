@@ -18,6 +18,7 @@ from dataclasses import replace
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import Footer, Input, Static
 
 from monotui.clusters import COLORS, PROD_COLOR
@@ -49,6 +50,10 @@ FLUSH_S = 0.25
 FLUSHES_PER_S = 4
 
 
+class FleetShown(Message):
+    """Every rollout of the fleet is on screen for the first time (polled, maybe not judged)."""
+
+
 class FleetScreen(RolloutScreen):
     """Shown first when two or more rollouts are configured."""
 
@@ -76,6 +81,8 @@ class FleetScreen(RolloutScreen):
         self._keys: object = None
         self._problem = ""
         self._editing_from: FleetView | None = None
+        self._all_shown = False
+        self._polled: set[str] = set()  # the rollouts shown polled at least once
 
     def compose(self) -> ComposeResult:
         yield Static("fleet", id="fleet-title", markup=False)
@@ -116,18 +123,22 @@ class FleetScreen(RolloutScreen):
     def show(self, snapshot: Snapshot) -> None:
         """Note the rollout's new row; the table catches up at the next flush."""
         self._rows[snapshot.rollout] = fleet_row(snapshot)
+        if snapshot.sources:
+            self._polled.add(snapshot.rollout)
         self._dirty = True
         self._schedule()
 
     def _schedule(self) -> None:
         """Flush after this burst of messages: at once while there were fewer than
-        FLUSHES_PER_S flushes in the last second, else FLUSH_S after the last one."""
-        if self._pending:
+        FLUSHES_PER_S flushes in the last second, else FLUSH_S after the last one; at once
+        when this burst completes the fleet's first full frame."""
+        first_full = not self._all_shown and len(self._polled) >= len(self.store) > 0
+        if self._pending and not first_full:
             return
         self._pending = True
         now = time.monotonic()
         busy = len(self._flushes) == FLUSHES_PER_S and now - self._flushes[0] < 1.0
-        if busy:
+        if busy and not first_full:
             self.set_timer(max(0.0, self._flushes[-1] + FLUSH_S - now), self.flush)
         else:
             self.call_after_refresh(self.flush)
@@ -146,9 +157,14 @@ class FleetScreen(RolloutScreen):
         shown = lines(self._rows.values(), self.view, down)
         table = self.query_one(FleetTable)
         table.show(shown, badges=badges, clusters=len(badges) > 1)
+        total = max(len(self.store), len(snapshots))
+        polled = sum(1 for s in snapshots if s.sources)
+        if polled >= total > 0 and not self._all_shown:
+            self._all_shown = True
+            self.post_message(FleetShown())
         self.query_one(FleetSummary).show(
-            total=max(len(self.store), len(snapshots)),
-            polled=sum(1 for s in snapshots if s.sources),
+            total=total,
+            polled=polled,
             summary=summary(snapshots),
             clusters=health,
             badges=badges,

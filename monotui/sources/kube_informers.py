@@ -53,6 +53,7 @@ class InformerPool:
         self.kube = kube
         self._lock = threading.Lock()
         self._objects: dict[KindKey, set[tuple[str, str]]] = {}
+        self._kinds: dict[KindKey, Kind] = {}
         self._cluster_wide: dict[KindKey, bool] = {}  # decided at first use
         self._informers: dict[tuple[KindKey, str | None], Informer] = {}  # (kind, namespace)
         self._retired: dict[KindKey, Informer] = {}  # cluster-wide ones refused a list
@@ -63,10 +64,22 @@ class InformerPool:
         key = kind.key
         with self._lock:
             self._objects.setdefault(key, set()).add((namespace, name))
+            self._kinds[key] = kind
             decided = self._cluster_wide.get(key)
         if decided is not None:  # registered late: the informer that covers it keeps it too
             self._informer(kind, namespace).want(namespace, name)
         return CachedObject(self, kind, namespace, name)
+
+    def start(self) -> None:
+        """Start listing every kind registered so far, now: the lists are then answered while
+        the program gets ready (the screen starting), not when the first reads wait for them."""
+        with self._lock:
+            if self._closed:
+                return
+            wanted = [(self._kinds[k], {ns for ns, _ in objs}) for k, objs in self._objects.items()]
+        for kind, namespaces in wanted:
+            for namespace in sorted(namespaces):
+                self._informer(kind, namespace).start()
 
     def informers(self) -> list[Informer]:
         """Every informer started so far (for tests and the benchmarks)."""
