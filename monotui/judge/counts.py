@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from monotui.config import JudgeConfig
 from monotui.judge.evidence import CountEvidence
-from monotui.judge.sequential import Poll, SequentialTest, shared_test
+from monotui.judge.rounds import Prepared, advance, judge_many
+from monotui.judge.sequential import Poll, shared_test
 from monotui.judge.tally import RUN_BREAK_POLLS, RunTracker, StepTally, newer_than, run_start
 from monotui.judge.words import evidence_sentence, ratio_words
 from monotui.metrics import Metric
@@ -53,22 +53,6 @@ __all__ = [
 
 SEED_POLLS = 60
 """Baseline polls before the run that seed the over-dispersion estimate."""
-
-
-@dataclass(slots=True, eq=False)
-class Prepared:
-    """One rollout's judgement between `CountJudge.prepare` and `CountJudge.finish`: per metric
-    the evidence so far and the polls it still has to take (`advance` adds them). Each judge
-    has one and fills it again at every `prepare` (fewer objects a poll for the collector)."""
-
-    judge: CountJudge
-    samples: Sequence[Sample]
-    start: float
-    step: StepTally
-    canary_expected: bool
-    evidence: list[CountEvidence]
-    polls: list[list[Poll]]
-    last_t: list[float]
 
 
 class CountJudge:
@@ -311,45 +295,6 @@ class CountJudge:
             evidence,
             both,
         )
-
-
-def advance(prepared: Sequence[Prepared]) -> None:
-    """Add every prepared judgement's polls to its evidence, one SequentialTest batch per test
-    and poll: the k-th pending poll of every metric that shares a test goes in one update."""
-    groups: dict[int, tuple[SequentialTest, list[tuple[Prepared, int]]]] = {}
-    for ready in prepared:
-        for i, polls in enumerate(ready.polls):
-            if polls:
-                test = ready.judge.tests[i]
-                groups.setdefault(id(test), (test, []))[1].append((ready, i))
-    for test, members in groups.values():
-        k = 0
-        while members:
-            states = test.advance(
-                [ready.evidence[i] for ready, i in members],
-                [ready.polls[i][k] for ready, i in members],
-            )
-            for (ready, i), ev in zip(members, states, strict=True):
-                ready.evidence[i] = ev
-            k += 1
-            members = [(ready, i) for ready, i in members if len(ready.polls[i]) > k]
-    for ready in prepared:
-        for polls in ready.polls:
-            polls.clear()
-
-
-def judge_many(
-    calls: Sequence[tuple[CountJudge, Sequence[Sample], float | None, float | None, bool]],
-) -> list[Verdict]:
-    """`CountJudge.judge` for many rollouts at once, each (judge, samples, run_since, step_since,
-    canary_expected), their evidence advanced together: the same verdicts as judging each alone,
-    for a fraction of the numpy calls. A judge may appear once."""
-    ready = [
-        judge.prepare(samples, run_since=run, step_since=step, canary_expected=expected)
-        for judge, samples, run, step, expected in calls
-    ]
-    advance([r for r in ready if isinstance(r, Prepared)])
-    return [r if isinstance(r, Verdict) else r.judge.finish(r) for r in ready]
 
 
 def combine(judged: Sequence[MetricVerdict], canary_requests: float) -> Verdict:

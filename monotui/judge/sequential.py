@@ -73,6 +73,7 @@ from typing import TYPE_CHECKING
 
 from monotui.judge.dispersion import DispersionEstimator, Window
 from monotui.judge.evidence import CountEvidence, number_at
+from monotui.judge.grid import Grid
 
 if TYPE_CHECKING:
     import numpy as np
@@ -134,44 +135,16 @@ class SequentialTest:
             *(self.allowed_increase, self.alpha, float(grid_points), self.max_ratio),
             *(float(d.window), d.noise_sd, d.margin, d.shift_threshold),
         )
-        # The grid's spacing is fixed by grid_points over [1/max, max]; it is shifted so that
-        # theta is a grid point, which makes l_theta exact.
-        log_theta, log_max = math.log(self.allowed_increase), math.log(self.max_ratio)
-        step = 2.0 * log_max / (grid_points - 1)
-        first = math.floor((-log_max - log_theta) / step + 1e-9)  # the grid covers [1/max, max]
-        last = math.ceil((log_max - log_theta) / step - 1e-9)
-        self._step = step
-        self._log_grid: Floats = log_theta + step * np.arange(first, last + 1, dtype=np.float64)
-        self._size = size = int(self._log_grid.size)
-        self._theta_index = -first
-        self._first_log_rho = float(self._log_grid[0])
-        self._rho_at = np.exp(self._log_grid).tolist()
-        # The upper end of the two-sided set just above each top point, never below theta: how
-        # bad the canary may be when the shared excess is bounded (see dispersion).
-        self._worst_above = [
-            max(self._rho_at[min(top + 1, size - 1)], self.allowed_increase) for top in range(size)
-        ]
-        self._log_threshold = math.log(self.threshold)
-        # The prior over the alternatives d grid steps above the null: half-normal in log(rho /
-        # theta) with scale log 4. Small harms need the help (a large one piles up evidence
-        # anyway), so it leans toward the null, yet keeps 5 % of its mass beyond x15
-        # (docs-judge.md has the power runs). Normalised over the points the grid has room for.
-        self._weights = np.exp(-0.5 * (step * np.arange(1, size) / math.log(4)) ** 2)
-        above = self._weights[: size - 1 - self._theta_index]
-        self._log_w_test = np.log(above / above.sum())
-        self._log_v = np.full(size, -math.log(size))
-        # The weights' sums over the alternatives each grid point has room for (see _kept_from);
-        # the top point has none, so it is never rejected.
-        self._room = np.concatenate([np.cumsum(self._weights)[::-1], [0.0]])
-
+        self._grid = grid = Grid(self.allowed_increase, self.threshold, grid_points, max_ratio)
+        size = grid.size
         zeros = np.zeros((1, size))
         zeros.flags.writeable = False
-        self._blank = (zeros[0], *(n[0] for n in self._summary(zeros)))
+        self._blank = (zeros[0], *(n[0] for n in grid.summary(zeros)))
 
     @property
     def grid(self) -> tuple[float, ...]:
         """The rho values the likelihood is kept at, ascending."""
-        return tuple(self._rho_at)
+        return tuple(self._grid.rho_at)
 
     @property
     def threshold(self) -> float:
@@ -223,7 +196,7 @@ class SequentialTest:
         self, states: Sequence[CountEvidence], polls: Sequence[Poll]
     ) -> list[CountEvidence]:
         """`update_many` on counts already in Python floats: each state with its poll."""
-        key, worst_above = self._key, self._worst_above
+        key, worst_above = self._key, self._grid.worst_above
         estimate, shared_excess = self.dispersion.estimate, self.dispersion.shared_excess
         out = list(states)
         # Per row, in plain floats: is the poll usable, the tempering it gets, its split. Kept
@@ -267,12 +240,12 @@ class SequentialTest:
         if not rows:
             return out
         if liks:
-            lik = self._sharpen(liks, logit_s, bad_b, bad_c, weights)
+            lik = self._grid.sharpen(liks, logit_s, bad_b, bad_c, weights)
             # Each state owns its row: one kept for long must not pin a whole batch's block.
             sharpened = [lik[0]] if len(liks) == 1 else [row.copy() for row in lik]
             for row in sharpened:
                 row.flags.writeable = False
-            log_es, log_mixtures, lows, highs, tops, estimates = self._summary(lik)
+            log_es, log_mixtures, lows, highs, tops, estimates = self._grid.summary(lik)
         k = 0
         append = self.dispersion.append
         for i, dispersion, phi, informative in zip(rows, dispersions, phis, used, strict=True):
@@ -311,7 +284,7 @@ class SequentialTest:
 
     def rolls_back(self, ev: CountEvidence) -> bool:
         """Whether the evidence reached 1/alpha: the canary is worse than allowed."""
-        return ev.log_e >= self._log_threshold
+        return ev.log_e >= self._grid.log_threshold
 
     def interval(self, ev: CountEvidence) -> tuple[float | None, float | None]:
         """Anytime-valid bounds for rho, each at 1 - alpha (together 1 - 2 alpha); None: unbounded.
@@ -329,104 +302,13 @@ class SequentialTest:
         keeps `high`."""
         # Grid point i stands for (rho_{i-1}, rho_i] against "rho <= rho_i", so the rejected
         # points below low exclude everything up to rho_{low-1}; the mirror for the upper end.
-        lower = None if low == 0 else self._rho(low - 1)
-        upper = None if high == self._size - 1 else self._rho(high + 1)
+        lower = None if low == 0 else self._grid.rho(low - 1)
+        upper = None if high == self._grid.size - 1 else self._grid.rho(high + 1)
         return lower, upper
 
     def estimate(self, ev: CountEvidence) -> float | None:
         """The maximum-likelihood rho (clamped to the grid), or None before any information."""
         return None if ev.polls == 0 else ev.numbers[_ESTIMATE]
-
-    def _rho(self, index: float) -> float:
-        return math.exp(self._first_log_rho + index * self._step)
-
-    def _sharpen(
-        self,
-        liks: Sequence[Floats],
-        logit_s: Sequence[float],
-        e_b: Sequence[float],
-        e_c: Sequence[float],
-        weights: Sequence[float],
-    ) -> Floats:
-        """The log-likelihoods (one row each) after one informative poll each: the log split,
-        the bad requests of each version, and the weight 1 / phi."""
-        import numpy as np
-
-        # One row: plain floats, the same elementwise arithmetic with fewer calls.
-        if len(liks) == 1:
-            split: float | Floats = logit_s[0]
-            base: float | Floats = e_b[0]
-            canary: float | Floats = e_c[0]
-            weight: float | Floats = weights[0]
-            block = liks[0][None, :]
-        else:
-            split, base, canary, weight = (
-                np.array(column)[:, None] for column in (logit_s, e_b, e_c, weights)
-            )
-            block = np.stack(liks)
-        logit_p = self._log_grid + split
-        log_q = -np.logaddexp(0.0, logit_p)  # log(1 - p), stable at both ends
-        log_p = logit_p + log_q
-        lik: Floats = block + (canary * log_p + base * log_q) * weight
-        lik -= np.maximum.reduce(lik, axis=1)[:, None]  # keeps l bounded; ratios unchanged
-        return lik
-
-    def _summary(self, lik: Floats) -> tuple[list[float], ...]:
-        """Per row of `lik` (maximum 0): log e-value, log mixture, the interval's grid ends, the
-        top of the two-sided set and the estimate, as Python floats."""
-        import numpy as np
-
-        rows, size, theta = lik.shape[0], self._size, self._theta_index
-        last = size - 1
-        log_e = _log_sum_exp(lik[:, theta + 1 :] + self._log_w_test) - lik[:, theta]
-        log_mixture = _log_sum_exp(lik + self._log_v)
-        inside = lik > (log_mixture - self._log_threshold)[:, None]
-        top = last - inside[:, ::-1].argmax(axis=1)
-        big = np.exp(lik)
-        # Both ends in one pass: the test against "rho >= rho_i" with the alternatives below is
-        # the lower end's test on the mirrored grid.
-        kept = self._kept_from(np.concatenate([big, big[:, ::-1]]))
-        peaks = lik.argmax(axis=1).tolist()  # the first maximum
-        at = [
-            r * size + min(max(m, 1), last - 1) + d for r, m in enumerate(peaks) for d in (-1, 0, 1)
-        ]
-        trios = lik.ravel()[at].tolist()
-        estimate = []
-        for r, m in enumerate(peaks):
-            offset = 0.0
-            if 0 < m < last:  # a parabola through the peak and its neighbours
-                before, peak, after = trios[3 * r : 3 * r + 3]
-                curvature = before - 2.0 * peak + after
-                if curvature < 0:
-                    offset = 0.5 * (before - after) / curvature
-            estimate.append(self._rho(m + offset))
-        return (
-            log_e.tolist(),
-            log_mixture.tolist(),
-            kept[:rows].tolist(),
-            (last - kept[rows:]).tolist(),
-            top.tolist(),
-            estimate,
-        )
-
-    def _kept_from(self, big: Floats) -> npt.NDArray[np.intp]:
-        """Per row of L = exp(l), the first grid point the test against it as theta, with the
-        alternatives above, does not reject.
-
-        E_i = sum_d w_d L_{i+d} / (Z_i L_i): one correlation with the half-normal weights w_d, Z_i
-        their sum over the d the grid has room for. l <= 0 (its maximum is 0), so where L
-        underflows the point is far from the estimate, and a 0/0 counts as "not rejected". The
-        top point has no alternative above it (Z = 0): never rejected, so one always exists.
-        """
-        import numpy as np
-
-        weights = self._weights
-        skip = weights.size - 1
-        total = np.zeros(big.shape)
-        for r in range(big.shape[0]):  # np.correlate is 1-D only
-            total[r, :-1] = np.correlate(big[r, 1:], weights, mode="full")[skip:]
-        bar = self._room * big * self.threshold
-        return np.asarray(((total < bar) | (total <= 0)).argmax(axis=1))
 
 
 @lru_cache(maxsize=64)
@@ -434,11 +316,3 @@ def shared_test(allowed_increase: float = 1.0, alpha: float = 0.01) -> Sequentia
     """The one SequentialTest with these parameters (the default grid and dispersion): the judges
     that share it can have their polls updated in one batch."""
     return SequentialTest(allowed_increase=allowed_increase, alpha=alpha)
-
-
-def _log_sum_exp(values: Floats) -> Floats:
-    """log sum exp along the rows of a matrix; every row holds a finite maximum."""
-    import numpy as np
-
-    top = np.maximum.reduce(values, axis=-1)
-    return np.asarray(np.log(np.add.reduce(np.exp(values - top[:, None]), axis=-1)) + top)
