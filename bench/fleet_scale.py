@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -113,65 +112,81 @@ def poll_run(world: FleetWorld, rounds: int = 4) -> dict[str, float]:
     }
 
 
-Keys = tuple[tuple[bytes, bytes], ...]
-"""(key, what appears on screen once it was handled), pressed in turn."""
+Keys = tuple[tuple[bytes, str, bool], ...]
+"""(key, a text on screen, whether it goes rather than comes once the key was handled), pressed
+in turn. Read on the screen, not in the bytes: monotui sends only the cells that change."""
 FLEET_KEYS: Keys = (
-    (b"g", b"group namespace"),
-    (b"g", b"group cluster"),
-    (b"g", "sort severity · / filter".encode()),
+    (b"g", "group namespace", False),
+    (b"g", "group cluster", False),
+    (b"g", "sort severity · / filter", False),
 )
-FLOOR_KEYS: Keys = ((b"/", b"filter: a regular"), (b"\x1b", b"floor-idle"))
-COCKPIT_KEYS: Keys = ((b"?", b"what happens next"), (b"\x1b", b"requests in this step"))
+FLOOR_KEYS: Keys = ((b"/", "filter: a regular", False), (b"\x1b", "floor-idle", False))
+# The help is a modal over the cockpit: escape is done when its text is gone.
+COCKPIT_KEYS: Keys = ((b"?", "what happens next", False), (b"\x1b", "what happens next", True))
 
 
 def keys(session: Session, presses: Keys) -> list[float]:
     """Seconds from each key to its mark on screen, KEYS rounds of `presses`."""
     out = []
     for _ in range(KEYS):
-        for key, marker in presses:
-            with session.lock:
-                session.output.clear()
+        for key, text, gone in presses:
             sent = time.monotonic()
             os.write(session.master, key)
-            shown = session.wait_for(marker, 20)
+            shown = session.wait_shown(text, 20, gone=gone)
             out.append(shown - (sent - session.started))
             time.sleep(0.1)  # benchmark: a person's pace between keys
     return out
 
 
+def summary_of(session: Session, n: int) -> str | None:
+    """The fleet's summary line once every row is polled ("300 rollouts · 3 FAIL · ...", not
+    "300 rollouts (polled 120) · ..."; the title line says "monotui: 300 rollouts · ...")."""
+    return next((r for r in session.shown() if r.strip().startswith(f"{n} rollouts ·")), None)
+
+
+def frame_at(session: Session, n: int, timeout_s: float) -> float:
+    """Seconds from start until the fleet's summary says every row is polled."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if summary_of(session, n) is not None:
+            return time.monotonic() - session.started
+        if session.proc.poll() is not None:
+            break
+        time.sleep(0.002)  # a benchmark polling a pty, not a test
+    raise RuntimeError(f"no full fleet frame; the screen: {session.shown()!r}")
+
+
 def judged_at(session: Session, n: int, timeout_s: float) -> float | None:
     """Seconds from start until the fleet's summary counts no rollout waiting: every row polled
     and judged (its history read). None if that did not happen within `timeout_s`."""
-    count = b"%d rollouts" % n
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        with session.lock:
-            out = bytes(session.output)
-        at = out.rfind(count)
-        end = out.find(b"\r\n", at)
-        line = out[at:end]
-        if at >= 0 and end > at and b"waiting" not in line and b"polled" not in line:
+        line = summary_of(session, n)
+        if line is not None and "waiting" not in line:
             return time.monotonic() - session.started
         time.sleep(0.01)  # a benchmark polling a pty, not a test
     return None
 
 
 def watch_run(
-    world: FleetWorld, argv: list[str], full: bytes, presses: Keys, *, fleet: bool = False
+    world: FleetWorld, argv: list[str], full: str, presses: Keys, *, fleet: bool = False
 ) -> dict[str, Any]:
-    """First full frame, every row judged (`fleet`: monotui's fleet screen; otherwise the two
-    are the same frame), steady CPU and RSS, threads, connections, key latency of `argv`. The
-    steady state starts WARMUP_S after every row was judged."""
+    """First full frame (`full` on the screen; `fleet`: monotui's fleet screen, its summary),
+    every row judged (`fleet`; otherwise the same frame), steady CPU and RSS, threads,
+    connections, key latency of `argv`. The steady state starts WARMUP_S after every row was
+    judged."""
     assert world.prometheus is not None
     session = start(argv)
     try:
         try:
-            frame_s: float | None = session.wait_for(full, FRAME_TIMEOUT_S)
+            if fleet:
+                frame_s: float | None = frame_at(session, world.n, FRAME_TIMEOUT_S)
+            else:
+                frame_s = session.wait_shown(full, FRAME_TIMEOUT_S)
         except RuntimeError:  # said in the report, with what the screen said last
             frame_s = None
-            with session.lock:
-                seen = re.findall(rb"\d+ rollouts[^\x1b]*", bytes(session.output))
-            print(f"  (no full frame in {FRAME_TIMEOUT_S:.0f} s; last: {seen[-1:]!r})", flush=True)
+            seen = [row.strip() for row in session.shown() if "rollouts" in row]
+            print(f"  (no full frame in {FRAME_TIMEOUT_S:.0f} s; last: {seen[:1]!r})", flush=True)
         judged_s = frame_s
         if fleet and frame_s is not None:
             judged_s = judged_at(session, world.n, FRAME_TIMEOUT_S)
@@ -266,10 +281,10 @@ def main(sizes: tuple[int, ...] = SIZES) -> None:
                 polls = poll_run(world)
                 argv = [sys.executable, "-m", "monotui", "watch", "-c", str(world.config)]
                 if n == 1:  # one rollout opens its cockpit: its verdict panel, the help key
-                    mon = watch_run(world, argv, b"requests in this step", COCKPIT_KEYS)
-                else:
-                    mon = watch_run(world, argv, b"%d rollouts\x1b" % n, FLEET_KEYS, fleet=True)
-                flo = watch_run(world, floor_argv(world), b"floor-ready %d" % n, FLOOR_KEYS)
+                    mon = watch_run(world, argv, "requests in this step", COCKPIT_KEYS)
+                else:  # the summary once every row is polled (frame_at)
+                    mon = watch_run(world, argv, "", FLEET_KEYS, fleet=True)
+                flo = watch_run(world, floor_argv(world), f"floor-ready {n}", FLOOR_KEYS)
                 report(n, status, floor_q, floor_k, polls, mon, flo)
             finally:
                 world.close()

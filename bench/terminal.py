@@ -3,6 +3,7 @@ CPU time and memory from /proc. Used by the first-frame, CPU and memory benchmar
 
 from __future__ import annotations
 
+import codecs
 import fcntl
 import os
 import pty
@@ -15,6 +16,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from monotui.screens.screen_diff import ScreenDiff
 
 FLOOR_APP = '''
 from textual.app import App, ComposeResult
@@ -55,6 +58,12 @@ class Session:
     lock: threading.Lock = field(default_factory=threading.Lock)
     written: int = 0
     """Bytes the process wrote to the terminal so far (`output` keeps only the last 200 KB)."""
+    screen: ScreenDiff = field(default_factory=ScreenDiff)
+    """What the terminal shows, cell by cell: the output played on a model of it (monotui sends
+    only the cells that change, so a text on screen need not be in the bytes in one piece)."""
+    decoder: codecs.IncrementalDecoder = field(
+        default_factory=lambda: codecs.getincrementaldecoder("utf-8")("replace")
+    )
 
     def wait_for(self, marker: bytes, timeout_s: float = 30.0) -> float:
         """Seconds from start until `marker` was written to the terminal."""
@@ -67,6 +76,23 @@ class Session:
                 break
             time.sleep(0.002)  # a benchmark polling a pty, not a test
         raise RuntimeError(f"{marker!r} never appeared; output tail: {bytes(self.output[-400:])!r}")
+
+    def shown(self) -> list[str]:
+        """The rows of the screen now."""
+        with self.lock:
+            return self.screen.rows()
+
+    def wait_shown(self, text: str, timeout_s: float = 30.0, *, gone: bool = False) -> float:
+        """Seconds from start until a row of the screen shows `text` (`gone`: until none does)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if any(text in row for row in self.shown()) != gone:
+                return time.monotonic() - self.started
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.002)  # a benchmark polling a pty, not a test
+        state = "still shown" if gone else "never shown"
+        raise RuntimeError(f"{text!r} {state}; the screen: {self.shown()!r}")
 
     def cpu_s(self) -> float:
         """User + system CPU seconds of the process so far."""
@@ -122,6 +148,7 @@ def start(
                 session.written += len(chunk)
                 session.output += chunk
                 del session.output[:-200_000]
+                session.screen.feed(session.decoder.decode(chunk))
 
     threading.Thread(target=drain, daemon=True).start()
     return session

@@ -89,6 +89,17 @@ class ScreenDiff:
             self.width, self.height = width, height
             self.forget()
 
+    def rows(self) -> list[str]:
+        """What the terminal shows, row by row, where known (an unknown cell reads as a space):
+        what a benchmark that plays a session's output on this model reads on its screen."""
+        out = []
+        for y in range(max(self._shown, default=-1) + 1):
+            row = self._shown.get(y, {})
+            out.append(
+                "".join(row[x][2] if x in row else " " for x in range(max(row, default=-1) + 1))
+            )
+        return out
+
     def forget(self) -> None:
         """Forget what the terminal shows: every cell is sent again the next time it is drawn."""
         self._shown.clear()
