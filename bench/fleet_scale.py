@@ -165,6 +165,7 @@ def judged_at(session: Session, n: int, timeout_s: float) -> float | None:
         if line is not None and "waiting" not in line:
             return time.monotonic() - session.started
         time.sleep(0.01)  # a benchmark polling a pty, not a test
+    print(f"  (rows still waiting after {timeout_s:.0f} s: {summary_of(session, n)!r})", flush=True)
     return None
 
 
