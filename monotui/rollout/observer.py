@@ -44,6 +44,7 @@ from monotui.sources.base import (
 
 MAX_SAMPLES = 1800
 MAX_MARKS = 100
+NO_METRICS = 'no metrics to judge: [rollouts.metrics] kind is "none"'
 HISTORY_POINTS = 300
 
 
@@ -300,10 +301,15 @@ class Observer:
         metrics = self.health.get("metrics")
         with self._lock:
             tallies, self._tallies = self._tallies, ()
-            if self.metrics is not None and (metrics is None or metrics.state != SourceState.OK):
-                why = f"{metrics.state.value}: {metrics.message}" if metrics else "no answer yet"
+            why = ""
+            if self.metrics is None:
+                why = NO_METRICS
+            elif metrics is None or metrics.state != SourceState.OK:
+                state = f"{metrics.state.value}: {metrics.message}" if metrics else "no answer yet"
+                why = f"metrics {state}"
+            if why:
                 probes = self.judge.probes.judge(tallies, run_since=self.state.known().run_since)
-                return Reading(now, with_probes(Verdict.no_data(f"metrics {why}"), probes))
+                return Reading(now, with_probes(Verdict.no_data(why), probes))
             known = self.state.known()
             pending = self.judge.prepare(
                 self._samples,
