@@ -90,3 +90,42 @@ def test_the_axis_shows_round_times_of_day() -> None:
     assert labels == ["22:20", "22:25", "22:30", "22:35", "22:40"]
     short = [label for _, label in clock_ticks(start, start + 100, 5)]
     assert short == ["22:20:00", "22:20:30", "22:21:00", "22:21:30"]  # under a minute apart
+
+
+async def test_charts_side_by_side_share_one_time_axis() -> None:
+    """The error-rate chart is wider than the latency chart beside it; at some widths it would
+    pick 20 s columns and the other 30 s, and the same moment would sit at different places.
+    Both lay out the narrower one's window: the same times of day under both."""
+    from textual.app import App, ComposeResult
+    from textual.containers import Horizontal
+
+    from widgets import LatencyChart
+    from widgets.time_chart import LinePlot, TimeChart
+
+    class Pair(App[None]):
+        CSS = "ErrorRateChart { width: 3fr; } LatencyChart { width: 2fr; }"
+
+        def compose(self) -> ComposeResult:
+            with Horizontal():
+                yield ErrorRateChart()
+                yield LatencyChart()
+
+    samples = tuple(
+        sample(T0 + 10 * i, (0.01, 0.02), (100.0, 120.0), (90.0, 10.0), span=10.0)
+        for i in range(90)
+    )
+    snap = snapshot(samples=samples, t=T0 + 900, newest_data_t=T0 + 890)
+    for width in range(76, 84):  # across the widths where one chart alone would change span
+        app = Pair()
+        async with app.run_test(size=(width, 16)) as pilot:
+            for chart in app.query(TimeChart):
+                chart.snapshot = snap
+            await pilot.pause()
+            axes = [
+                [word for word in row.split() if ":" in word]
+                for row in (
+                    chart.query_one(LinePlot).render().plain.splitlines()[-1]
+                    for chart in app.query(TimeChart)
+                )
+            ]
+            assert axes[0] and axes[0] == axes[1], (width, axes)

@@ -199,7 +199,28 @@ class TimeChart(Vertical):
         self._redraw()
 
     def on_resize(self, event: Resize) -> None:
-        self._redraw()
+        # The charts beside it share its time axis (`_shared_width`): they draw again too.
+        for chart in self._row():
+            chart._redraw()
+
+    def _row(self) -> list[TimeChart]:
+        """This chart and the charts beside it (the same parent)."""
+        parent = self.parent
+        if parent is None:
+            return [self]
+        return [c for c in parent.children if isinstance(c, TimeChart)]
+
+    def _shared_width(self, own: int) -> int:
+        """The plot width the time axis is laid out for: the narrowest of the charts side by
+        side, so that they pick one column span and window and a moment sits at the same place
+        in each (a column more or less would make one pick 20 s columns, the other 30 s)."""
+        widths = [own]
+        for chart in self._row():
+            if chart is not self and chart.is_mounted:
+                width = chart.query_one(PlotextPlot).size.width
+                if width > 0:
+                    widths.append(width)
+        return min(widths)
 
     def spec(self, snapshot: Snapshot | None) -> tuple[int, MetricSpec] | None:
         """The metric's index and spec in `snapshot` (None: the rollout does not measure it)."""
@@ -249,7 +270,7 @@ class TimeChart(Vertical):
             self._legend_drawn = legend
             self.query_one(ChartLegend).show(legend)
         plot = self.query_one(PlotextPlot)
-        figure = self.figure(snapshot, plot.size.width, plot.size.height)
+        figure = self.figure(snapshot, self._shared_width(plot.size.width), plot.size.height)
         # What would be drawn, at the plot's resolution: equal means the same picture.
         key = (plot.size, figure)
         if key == self._drawn:
