@@ -188,6 +188,16 @@ async def test_flags_fit_their_share_of_a_120_column_screen() -> None:
         assert "@example.com" not in text  # cut with an ellipsis, not by the border
 
 
+async def test_a_canary_without_traffic_reads_no_traffic_not_no_data() -> None:
+    """After a rollback the canary's requests are counted and none came: the charts' legends say
+    so, as the verdict does, and keep NO DATA for a canary whose metrics are missing."""
+    quiet = tuple(sample(T0 + i, (0.01, None), (100.0, None), (90.0, 0.0)) for i in range(120))
+    text = await text_of(snapshot(samples=quiet, weights=Weights.canary_at(0)))
+    assert "canary no traffic" in text and "canary NO DATA" not in text
+    missing = tuple(sample(T0 + i, (0.01, None), (100.0, None), (90.0, None)) for i in range(120))
+    assert "canary NO DATA" in await text_of(snapshot(samples=missing))
+
+
 async def test_chart_replots_only_when_a_column_fills() -> None:
     snap = snapshot()
     app = Panels(snap)

@@ -250,7 +250,9 @@ class TimeChart(Vertical):
         text.append(f"{base_sign} base ", style=f"bold {drawn.baseline}")
         text.append(spec.format(pair.baseline))
         text.append(f" {canary_sign} canary ", style=f"bold {drawn.canary}")
-        text.append(spec.format(pair.canary))
+        # Counted, and none came (weight 0, after a rollback): not a source without data.
+        quiet = pair.canary is None and snapshot.request_rate.canary == 0
+        text.append("no traffic" if quiet else spec.format(pair.canary))
         if spec.limit is not None:
             text.append(f" {limit_sign} limit ", style="bold red")
             text.append(spec.format(spec.limit))
