@@ -14,7 +14,8 @@
   poll's counts, no history, no judgement, no automation), all of them before any start: a
   fleet's first frame shows every row while the histories are read. The starts follow once the
   screen has shown them (`release_starts`; at the latest STARTS_WAIT_S after the last first
-  look), at most START_CONCURRENCY at a time per lane, beside the lane's polls: reading and
+  look), at most START_CONCURRENCY at a time per lane, beside the lane's polls, each taking up
+  to START_BATCH due starts whose histories it judges in one round: reading and
   judging a history is work for the CPU (the fleet's history is one batched read, tens of MB of
   JSON), and more threads at it would only take the interpreter from the screen and from the
   rollouts already polling.
@@ -35,6 +36,7 @@ from collections.abc import Callable, Sequence
 from monotui.daemon_pool import DaemonPool
 from monotui.model import Snapshot
 from monotui.rollout import Rollout
+from monotui.rollout.rollout import start_together
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,8 @@ def cluster_lane(rollout: Rollout) -> str:
 
 DEFAULT_CONCURRENCY = 8
 START_CONCURRENCY = 2
+START_BATCH = 16
+"""Starts taken together by one start worker: their histories judged in one round."""
 STARTS_WAIT_S = 1.0
 
 
@@ -171,9 +175,36 @@ class PollScheduler:
                     continue
                 self._in_flight.add(name)
                 lane = self._lane[name]
-                starting = self._preview and name not in self._started
-                pool = self._start_pools[lane] if starting else self._pools[lane]
-                pool.submit(self._cycle, rollout, due)
+                if self._preview and name not in self._started:
+                    batch = [rollout, *self._due_starts(lane, START_BATCH - 1)]
+                    self._start_pools[lane].submit(self._start_batch, batch, due)
+                    continue
+                self._pools[lane].submit(self._cycle, rollout, due)
+
+    def _due_starts(self, lane: str, most: int) -> list[Rollout]:
+        """Up to `most` more rollouts of `lane` whose start is due now, taken off the queue
+        (their next cycle queued) and marked in flight. Called with the lock held."""
+        now = self._clock()
+        taken: list[Rollout] = []
+        kept: list[tuple[float, str]] = []
+        for due, name in sorted(self._due):
+            if (
+                len(taken) < most
+                and due <= now
+                and name not in self._started
+                and name not in self._in_flight
+                and self._lane[name] == lane
+            ):
+                rollout = self._rollouts[name]
+                taken.append(rollout)
+                self._in_flight.add(name)
+                kept.append((max(due + rollout.config.interval_s / self._pace, now), name))
+            else:
+                kept.append((due, name))
+        if taken:
+            heapq.heapify(kept)
+            self._due = kept
+        return taken
 
     def _cycle(self, rollout: Rollout, due: float) -> None:
         name = rollout.name
@@ -191,6 +222,35 @@ class PollScheduler:
             self.durations[name] = self._clock() - began
             with self._wake:
                 self._in_flight.discard(name)
+
+    def _start_batch(self, rollouts: list[Rollout], due: float) -> None:
+        """Start several rollouts, their histories judged in one round (start_together); one
+        that fails is started alone again, so that it fails on its own."""
+        began = self._clock()
+        for rollout in rollouts:
+            self.late[rollout.name] = max(0.0, began - due)
+            self._started.add(rollout.name)
+        try:
+            try:
+                snapshots = start_together(rollouts)
+            except Exception:  # a bug in one: the others start alone, it fails alone
+                for rollout in rollouts:
+                    try:
+                        self._deliver(rollout.name, rollout.start())
+                    except Exception as exc:
+                        self._failed(rollout.name, exc)
+                return
+            for rollout, snapshot in zip(rollouts, snapshots, strict=True):
+                try:
+                    self._deliver(rollout.name, snapshot)
+                except Exception as exc:
+                    self._failed(rollout.name, exc)
+        finally:
+            took = self._clock() - began
+            with self._wake:
+                for rollout in rollouts:
+                    self.durations[rollout.name] = took
+                    self._in_flight.discard(rollout.name)
 
     def _first_look(self, rollout: Rollout) -> None:
         name = rollout.name

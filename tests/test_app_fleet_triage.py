@@ -238,3 +238,26 @@ async def test_a_burst_of_300_polls_reaches_every_row() -> None:
             assert len(rows(app)) == 300
     finally:
         app.shutdown()
+
+
+async def test_a_flush_due_at_once_while_busy_is_not_lost(demo: Demo) -> None:
+    """Four flushes in quick succession, then a change a little later: the next flush is due
+    at once while the screen is still "busy" (four in the last second). It was a Textual timer
+    of 0 s, whose task dies dividing by zero: the flush never came, and the fleet stood still
+    for good (seen as "300 waiting" on a fleet all judged). The change must reach the row."""
+    app = app_of(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, FleetScreen)
+        snapshot = next(r for r in demo.rollouts if r.name == "svc-099").snapshot()
+        await pilot.pause(1.1)  # no flush in the last second
+        for k in range(4):  # four flushes within a fraction of a second
+            screen.show(replace(snapshot, namespace=f"team-{k}"))
+            await pilot.pause(0.03)
+        await pilot.pause(0.35)  # past the last flush + FLUSH_S, within the second
+        screen.show(replace(snapshot, namespace="team-x"))
+        deadline = time.monotonic() + 5
+        while [r.namespace for r in rows(app) if r.name == "svc-099"] != ["team-x"]:
+            assert time.monotonic() < deadline, "the change never reached the fleet"
+            await pilot.pause(0.05)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import numpy as np
 import pytest
 
 from monotui import scheduler as scheduler_module
@@ -259,3 +260,78 @@ def test_no_more_queries_in_flight_than_max_concurrent_queries(counting_server: 
         assert sources[0].shared.sent == 12 + 2  # each rollout's own + the fleet's 5xx, buckets
     finally:
         ctx.close()
+
+
+class History(Metrics):
+    """An hour of 10 s polls ending at T: 200 req/s, the canary at `canary_bad` x the 0.5 %."""
+
+    T = 1_800_000_000.0
+
+    def __init__(self, seed: int, canary_bad: float) -> None:
+        super().__init__()
+        rng = np.random.default_rng(seed)
+        samples = []
+        for k in range(360):
+            n_b, n_c = float(rng.poisson(1800)), float(rng.poisson(200))
+            e_b = float(rng.binomial(int(n_b), 0.005))
+            e_c = float(rng.binomial(int(n_c), 0.005 * canary_bad))
+            samples.append(
+                Sample(
+                    self.T - 10.0 * (359 - k),
+                    10.0,
+                    Side(n_b, (e_b,), (e_b / n_b,)),
+                    Side(n_c, (e_c,), (e_c / n_c,)),
+                )
+            )
+        self.samples = tuple(samples)
+
+    def fetch(self, since: float | None) -> Sample:
+        return self.samples[-1]
+
+    def history(self, span_s: float, points: int) -> tuple[Sample, ...]:
+        return self.samples
+
+
+def _judged_fleet(n: int) -> list[Rollout]:
+    return [
+        assemble(
+            rollout_config(
+                {
+                    "name": f"r{i}",
+                    "interval_s": 10,
+                    "router": {"kind": "none"},
+                    "metrics": {"kind": "none"},
+                    "judge": {"latency": False},
+                }
+            ),
+            router=StaticRouter(),
+            metrics=History(i, 3.0 if i % 4 == 1 else 1.0),
+            clock=lambda: History.T,
+        )
+        for i in range(n)
+    ]
+
+
+def test_a_fleet_started_in_batches_gets_the_verdicts_of_rollouts_started_alone() -> None:
+    """With preview the starts are taken in batches whose histories are judged in one round:
+    every rollout's first verdict is the one it gets started on its own."""
+    alone = {r.name: r.start().verdict for r in _judged_fleet(40)}
+    assert any(v.result.value == "FAIL" for v in alone.values())  # a mixed fleet
+    seen: dict[str, Snapshot] = {}
+    lock = threading.Lock()
+
+    def deliver(name: str, snapshot: Snapshot) -> None:
+        with lock:
+            if not snapshot.judging:
+                seen.setdefault(name, snapshot)
+
+    scheduler = PollScheduler(_judged_fleet(40), deliver=deliver, concurrency=2, preview=True)
+    scheduler.start()
+    scheduler.release_starts()
+    try:
+        wait_for(lambda: len(seen) == 40, "every rollout judged")
+    finally:
+        scheduler.stop()
+    assert {name: repr(s.verdict) for name, s in seen.items()} == {
+        name: repr(v) for name, v in alone.items()
+    }

@@ -48,6 +48,13 @@ FLEET_COMMANDS = tuple(c for c in COCKPIT_COMMANDS if c.writes)
 """The cockpit's writing commands; on the fleet they act on the rollout under the cursor."""
 FLUSH_S = 0.25
 FLUSHES_PER_S = 4
+SHORTEST_TIMER_S = 0.05
+"""A flush due sooner runs after this refresh instead. Textual's one-shot timer never fires
+when the loop first runs it after its time (Timer._run skips the tick it is late for, and a
+zero delay divides by zero): with hundreds of snapshots a second that happened, the flush
+was lost, and the fleet stood still for good ("300 waiting" on a fleet all judged)."""
+LOST_FLUSH_S = 1.0
+"""A flush still pending after this long is taken as lost and scheduled again."""
 
 
 class FleetShown(Message):
@@ -77,6 +84,7 @@ class FleetScreen(RolloutScreen):
         self._rows: dict[str, FleetRow] = {}
         self._dirty = False
         self._pending = False
+        self._pending_since = 0.0
         self._flushes: deque[float] = deque(maxlen=FLUSHES_PER_S)
         self._keys: object = None
         self._problem = ""
@@ -133,13 +141,14 @@ class FleetScreen(RolloutScreen):
         FLUSHES_PER_S flushes in the last second, else FLUSH_S after the last one; at once
         when this burst completes the fleet's first full frame."""
         first_full = not self._all_shown and len(self._polled) >= len(self.store) > 0
-        if self._pending and not first_full:
-            return
-        self._pending = True
         now = time.monotonic()
+        if self._pending and not first_full and now - self._pending_since < LOST_FLUSH_S:
+            return
+        self._pending, self._pending_since = True, now
         busy = len(self._flushes) == FLUSHES_PER_S and now - self._flushes[0] < 1.0
-        if busy and not first_full:
-            self.set_timer(max(0.0, self._flushes[-1] + FLUSH_S - now), self.flush)
+        delay = self._flushes[-1] + FLUSH_S - now if self._flushes else 0.0
+        if busy and not first_full and delay >= SHORTEST_TIMER_S:
+            self.set_timer(delay, self.flush)
         else:
             self.call_after_refresh(self.flush)
 
