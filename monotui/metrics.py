@@ -161,22 +161,68 @@ def side_of(
     """One version's `Side` from its request count and, per metric, its reading: the bad count of
     a `count` metric, the histogram of a `histogram` one (None: no series). A version with
     requests but no bad-request series counted none (5xx that never happened have no series)."""
+    return sides_of(metrics, [requests], [[reading] for reading in readings], slow_ms)[0]
+
+
+def sides_of(
+    metrics: Sequence[Metric],
+    requests: Sequence[float | None],
+    readings: Sequence[Sequence[float | Histogram | None]],
+    slow_ms: float,
+) -> list[Side]:
+    """`side_of` at every point of a history at once: `requests` per point, and per metric its
+    readings per point (`readings[i][k]`: metric i at point k). The same numbers, worked out a
+    metric at a time: a fleet's history is hundreds of thousands of points."""
+    bad_columns: list[list[float | None]] = []
+    value_columns: list[list[float | None]] = []
+    for metric, column in zip(metrics, readings, strict=True):
+        if metric.reading == "count":
+            bad = [
+                reading if isinstance(reading, float) else (None if n is None else 0.0)
+                for reading, n in zip(column, requests, strict=True)
+            ]
+            bad_columns.append(bad)
+            value_columns.append(
+                [c / n if c is not None and n else None for c, n in zip(bad, requests, strict=True)]
+            )
+        else:
+            bad, values = _histogram_columns(metric, requests, column, slow_ms)
+            bad_columns.append(bad)
+            value_columns.append(values)
+    if not metrics:
+        return [Side(n, (), ()) for n in requests]
+    empty = Side(None, (None,) * len(metrics), (None,) * len(metrics))
+    out = []
+    # Frozen sides are shared where they are equal: most of a quiet fleet's points are empty.
+    for n, bad_row, value_row in zip(
+        requests, zip(*bad_columns, strict=True), zip(*value_columns, strict=True), strict=True
+    ):
+        if n is None and bad_row == empty.bad and value_row == empty.values:
+            out.append(empty)
+        else:
+            out.append(Side(n, bad_row, value_row))
+    return out
+
+
+def _histogram_columns(
+    metric: Metric,
+    requests: Sequence[float | None],
+    column: Sequence[float | Histogram | None],
+    slow_ms: float,
+) -> tuple[list[float | None], list[float | None]]:
+    """A `histogram` metric's bad counts and values per point (see `side_of`)."""
+    if column.count(None) == len(column):  # no buckets at all (a quiet fleet's usual history)
+        return [None] * len(column), [None] * len(column)
     bad: list[float | None] = []
     values: list[float | None] = []
-    for metric, reading in zip(metrics, readings, strict=True):
-        if metric.reading == "count":
-            count = reading if isinstance(reading, float) else None
-            if count is None and requests is not None:
-                count = 0.0
-            bad.append(count)
-            values.append(count / requests if count is not None and requests else None)
-        else:
-            hist = reading if isinstance(reading, tuple) else None
-            if hist is None or not hist[1] or not hist[1][-1] > 0:
-                bad.append(0.0 if requests is not None and hist is not None else None)
-                values.append(None)
-                continue
-            bounds, cumulative = hist
-            bad.append(slow_count(bounds, cumulative, slow_ms) if math.isfinite(slow_ms) else 0.0)
-            values.append(quantile(metric.quantile, bounds, cumulative))
-    return Side(requests, tuple(bad), tuple(values))
+    counts_slow = math.isfinite(slow_ms)
+    for reading, n in zip(column, requests, strict=True):
+        hist = reading if isinstance(reading, tuple) else None
+        if hist is None or not hist[1] or not hist[1][-1] > 0:
+            bad.append(0.0 if n is not None and hist is not None else None)
+            values.append(None)
+            continue
+        bounds, cumulative = hist
+        bad.append(slow_count(bounds, cumulative, slow_ms) if counts_slow else 0.0)
+        values.append(quantile(metric.quantile, bounds, cumulative))
+    return bad, values

@@ -14,14 +14,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Literal
 
 from monotui.errors import SourceError
-from monotui.metrics import Histogram, Metric, side_of
+from monotui.metrics import Histogram, Metric, sides_of
 from monotui.model import Sample, Side
 from monotui.outside_text import literal
 from monotui.sources.prometheus_api import Series
 
 _ABSENT, _COUNTED, _UNKNOWN = 0, 1, 2  # a count's state at a grid point
-_Columns = tuple[tuple[float, ...], list[list[float | None]], list[float | None] | None]
-"""A histogram's finite bounds in order, their counts per point, the +Inf counts per point."""
 
 Grid = Mapping[int, int]
 """A time grid: each point's time in whole milliseconds -> its index (Prometheus evaluates a
@@ -56,7 +54,6 @@ class Tally:
         self._sums: dict[tuple[str, str], list[float]] = {}
         self._states: dict[tuple[str, str], bytearray] = {}
         self._buckets: dict[tuple[str, str], dict[float, list[float | None]]] = {}
-        self._columns: dict[tuple[str, str], _Columns] = {}
         wanted = set(versions)
         histogram_names = set(histograms)
         for name, series in answers.items():
@@ -77,28 +74,31 @@ class Tally:
         states = self._states.get((name, version))
         return None if states is None else (self._sums[(name, version)], states)
 
-    def histogram(self, name: str, version: str, k: int) -> Histogram | None:
-        """`version`'s buckets at point `k` (summed over its series); None without a +Inf one."""
-        columns = self._columns.get((name, version))
-        if columns is None:
-            buckets = self._buckets.get((name, version))
-            if buckets is None:
-                return None
-            bounds = tuple(sorted(le for le in buckets if math.isfinite(le)))
-            columns = self._columns[(name, version)] = (
-                bounds,
-                [buckets[le] for le in bounds],
-                buckets.get(math.inf),
-            )
-        bounds, finite, at_inf = columns
-        top = None if at_inf is None else at_inf[k]
-        if top is None:
+    def histogram_column(self, name: str, version: str) -> list[Histogram | None] | None:
+        """`version`'s buckets (summed over its series) at every point, None at a point without
+        a +Inf one; None when it has no bucket series at all."""
+        buckets = self._buckets.get((name, version))
+        if buckets is None:
             return None
-        counts = [c[k] for c in finite]
-        if None in counts:  # a bucket without a series at this point: the others only
-            bounds = tuple(le for le, n in zip(bounds, counts, strict=True) if n is not None)
-            counts = [n for n in counts if n is not None]
-        return bounds, (*counts, top)  # type: ignore[arg-type]
+        bounds = tuple(sorted(le for le in buckets if math.isfinite(le)))
+        at_inf = buckets.get(math.inf)
+        if at_inf is None:
+            return [None] * self.points
+        finite = [buckets[le] for le in bounds]
+        out: list[Histogram | None] = []
+        # Point by point: the finite buckets' counts at a point are one row of the columns.
+        rows: Iterable[tuple[float | None, ...]] = (
+            zip(*finite, strict=True) if finite else [()] * self.points
+        )
+        for counts, top in zip(rows, at_inf, strict=True):
+            if top is None:
+                out.append(None)
+            elif None in counts:  # a bucket without a series at this point: the others only
+                kept = [(le, n) for le, n in zip(bounds, counts, strict=True) if n is not None]
+                out.append((tuple(le for le, _ in kept), (*(n for _, n in kept), top)))
+            else:
+                out.append((bounds, (*counts, top)))  # type: ignore[arg-type]
+        return out
 
     def _on_grid(self, s: Series) -> Iterator[tuple[int, float | None]]:
         """The series' points as (grid index, value), those off the grid left out."""
@@ -155,9 +155,16 @@ def _at(column: _CountColumn | None, k: int) -> float | None:
     return column[0][k]
 
 
+def _counted(column: _CountColumn | None, points: int) -> list[float | None]:
+    """A count at every point, None where it was not counted (absent, NaN)."""
+    if column is None:
+        return [None] * points
+    sums, states = column
+    return [total if state == _COUNTED else None for total, state in zip(sums, states, strict=True)]
+
+
 _CountColumn = tuple[list[float], bytearray]
 ReadKind = Literal["count", "histogram", "value"]
-_ReadColumn = tuple[ReadKind, str, _CountColumn | None]
 
 Read = tuple[ReadKind, str]
 """How a sample reads one metric from a tally: a bad count, buckets or a value (an override's
@@ -178,50 +185,61 @@ def samples(
     """One sample per point of `tally`, at `times`, each counting `span` seconds (baseline then
     canary from `versions`). `per_second`: the requests are a rate (an override's), counted
     over the span. A NaN or +Inf bad count is NO DATA, not "no 5xx series" (which is 0)."""
-    columns: list[tuple[str, _CountColumn | None, list[_ReadColumn]]] = []
-    for version in versions:
-        reading_columns: list[_ReadColumn] = []
-        for kind, name in reads:
-            if kind == "histogram":
-                reading_columns.append((kind, name, None))
-            else:
-                reading_columns.append((kind, name, tally.count_column(name, version)))
-        columns.append((version, tally.count_column("requests", version), reading_columns))
-    out = []
-    for k, t in enumerate(times):
-        sides = []
-        for version, requests_column, reading_columns in columns:
-            requests = _at(requests_column, k)
-            if requests is not None and per_second:
-                requests *= span
-            readings: list[float | Histogram | None] = []
-            fixes = False
-            for kind, name, column in reading_columns:
-                if kind == "count":
-                    readings.append(_at(column, k))
-                    fixes = fixes or (column is not None and column[1][k] == _UNKNOWN)
-                elif kind == "histogram":
-                    readings.append(tally.histogram(name, version, k))
-                else:
-                    readings.append(None)
-                    fixes = True
-            side = side_of(metrics, requests, readings, slow_ms)
-            if fixes:
-                side = _fixed(side, reading_columns, k)
-            sides.append(side)
-        out.append(Sample(t=t, span_s=span, baseline=sides[0], canary=sides[1]))
-    return out
+    baseline, canary = (
+        _sides(tally, metrics, reads, version, span, slow_ms, per_second, len(times))
+        for version in versions
+    )
+    return [Sample(t, span, b, c) for t, b, c in zip(times, baseline, canary, strict=True)]
 
 
-def _fixed(side: Side, reading_columns: Sequence[_ReadColumn], k: int) -> Side:
-    """`side` with each value read from its own query, and each NaN count NO DATA."""
+def _sides(
+    tally: Tally,
+    metrics: Sequence[Metric],
+    reads: Sequence[Read],
+    version: str,
+    span: float,
+    slow_ms: float,
+    per_second: bool,
+    points: int,
+) -> list[Side]:
+    """One version's side at every point, a metric at a time (see `samples`)."""
+    requests = _counted(tally.count_column("requests", version), points)
+    if per_second:
+        requests = [None if n is None else n * span for n in requests]
+    readings: list[Sequence[float | Histogram | None]] = []
+    fixes: list[tuple[int, ReadKind, _CountColumn | None]] = []
+    for i, (kind, name) in enumerate(reads):
+        if kind == "histogram":
+            readings.append(tally.histogram_column(name, version) or [None] * points)
+            continue
+        column = tally.count_column(name, version)
+        if kind == "value":  # read as a count of nothing, its value then from its own query
+            readings.append([None] * points)
+            fixes.append((i, kind, column))
+        else:
+            readings.append(_counted(column, points))
+            if column is not None and _UNKNOWN in column[1]:
+                fixes.append((i, kind, column))
+    sides = sides_of(metrics, requests, readings, slow_ms)
+    if fixes:
+        for k in range(points):
+            sides[k] = _fixed(sides[k], fixes, k)
+    return sides
+
+
+def _fixed(side: Side, fixes: Sequence[tuple[int, ReadKind, _CountColumn | None]], k: int) -> Side:
+    """`side` at point `k` with each value read from its own query, and each NaN count NO
+    DATA."""
     bad, values = list(side.bad), list(side.values)
-    for i, (kind, _, column) in enumerate(reading_columns):
+    changed = False
+    for i, kind, column in fixes:
         if kind == "value":
             values[i] = _at(column, k)
-        elif kind == "count" and column is not None and column[1][k] == _UNKNOWN:
+            changed = True
+        elif column is not None and column[1][k] == _UNKNOWN:
             bad[i] = values[i] = None
-    return Side(side.requests, tuple(bad), tuple(values))
+            changed = True
+    return Side(side.requests, tuple(bad), tuple(values)) if changed else side
 
 
 def le_of(text: str | None) -> float | None:
