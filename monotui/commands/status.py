@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import sys
 from collections.abc import Callable
 from typing import Any
 
 from monotui.commands.common import add_common, add_rollout, session
+from monotui.json_text import indented
 from monotui.model import SourceState
 from monotui.outside_text import literal
 
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         sources = built.loaded.sources
         rollouts = [snapshot_to_dict(s) | {"source": sources.get(s.rollout, {})} for s in snapshots]
-        print(json.dumps({"rollouts": rollouts}, indent=2))
+        print(indented({"rollouts": rollouts}))
     else:
         for snap in snapshots:
             print(summary_line(snap))
