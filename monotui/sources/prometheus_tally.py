@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Literal
+from typing import Literal, cast
 
 from monotui.errors import SourceError
 from monotui.metrics import Histogram, Metric, sides_of
@@ -51,6 +51,11 @@ class Tally:
     ) -> None:
         self.points = 1 if grid is None else len(grid)
         self._grid = grid
+        times: list[float] = [math.nan] * self.points
+        for ms, k in (grid or {}).items():
+            times[k] = ms / 1000
+        self._times = tuple(times)
+        """Each grid point's time in seconds, by index."""
         self._sums: dict[tuple[str, str], list[float]] = {}
         self._states: dict[tuple[str, str], bytearray] = {}
         self._buckets: dict[tuple[str, str], dict[float, list[float | None]]] = {}
@@ -111,6 +116,24 @@ class Tally:
             if k is not None:
                 yield k, value
 
+    def _run(self, s: Series) -> tuple[int, tuple[float, ...]] | None:
+        """(k, values) when the series' points are numbers on grid points k, k+1, ... in turn
+        (what a range answer is, but for its gaps); None otherwise. A whole series at once: a
+        fleet's history is millions of points."""
+        if self._grid is None or not s.points:
+            return None
+        stamps, values = zip(*s.points, strict=True)
+        if None in values:
+            return None
+        first = self._grid.get(round(stamps[0] * 1000))
+        if first is None:
+            return None
+        # Each point exactly at its grid time (ms / 1000, as Prometheus' decimal seconds parse)
+        # is at the index the point-by-point walk finds for it.
+        if stamps != self._times[first : first + len(stamps)]:
+            return None
+        return first, cast(tuple[float, ...], values)
+
     def _add_count(self, name: str, version: str, s: Series, what: str) -> None:
         key = (name, version)
         sums = self._sums.get(key)
@@ -118,6 +141,15 @@ class Tally:
             sums = self._sums[key] = [0.0] * self.points
             self._states[key] = bytearray([_ABSENT]) * self.points
         states = self._states[key]
+        run = self._run(s)
+        if run is not None:
+            k, values = run
+            end = k + len(values)
+            if min(values) >= 0 and states[k:end] == bytes(end - k):
+                # Counted where nothing was yet: the sums are the values (0.0 + each, exactly).
+                sums[k:end] = map((0.0).__add__, values)
+                states[k:end] = bytes([_COUNTED]) * (end - k)
+                return
         for k, value in self._on_grid(s):
             if states[k] == _UNKNOWN:
                 continue  # NaN there already, whatever the other series say
@@ -137,6 +169,13 @@ class Tally:
         counts = buckets.get(le)
         if counts is None:
             counts = buckets[le] = [None] * self.points
+        run = self._run(s)
+        if run is not None:
+            k, values = run
+            end = k + len(values)
+            if min(values) >= 0 and counts[k:end].count(None) == end - k:
+                counts[k:end] = values  # where no series had counted yet: the values themselves
+                return
         for k, value in self._on_grid(s):
             if value is None:
                 continue
