@@ -9,10 +9,11 @@ metric is one `Metric` here and its query template.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 from monotui.config import JudgeConfig
 from monotui.model import MetricSpec, Side
@@ -204,6 +205,11 @@ def sides_of(
     return out
 
 
+ROWS_FOR_NUMPY = 64
+"""Histograms of one bounds from which NumPy works them out (monotui.histogram_rows); fewer (a
+poll's one or two) are quicker one by one."""
+
+
 def _histogram_columns(
     metric: Metric,
     requests: Sequence[float | None],
@@ -216,13 +222,43 @@ def _histogram_columns(
     bad: list[float | None] = []
     values: list[float | None] = []
     counts_slow = math.isfinite(slow_ms)
-    for reading, n in zip(column, requests, strict=True):
+    by_bounds: dict[int, tuple[tuple[float, ...], list[int]]] = {}
+    for k, (reading, n) in enumerate(zip(column, requests, strict=True)):
         hist = reading if isinstance(reading, tuple) else None
         if hist is None or not hist[1] or not hist[1][-1] > 0:
             bad.append(0.0 if n is not None and hist is not None else None)
             values.append(None)
             continue
         bounds, cumulative = hist
-        bad.append(slow_count(bounds, cumulative, slow_ms) if counts_slow else 0.0)
-        values.append(quantile(metric.quantile, bounds, cumulative))
+        bad.append(None)
+        values.append(None)
+        # Grouped by the bounds object: a history's histograms share one (the tally's).
+        group = by_bounds.get(id(bounds))
+        if group is None:
+            group = by_bounds[id(bounds)] = (bounds, [])
+        group[1].append(k)
+    for bounds, points in by_bounds.values():
+        rows = [cast(Histogram, column[k])[1] for k in points]
+        if not _for_numpy(bounds, rows):
+            for k, cumulative in zip(points, rows, strict=True):
+                bad[k] = slow_count(bounds, cumulative, slow_ms) if counts_slow else 0.0
+                values[k] = quantile(metric.quantile, bounds, cumulative)
+            continue
+        from monotui import histogram_rows
+
+        slow = histogram_rows.slow_counts(bounds, rows, slow_ms) if counts_slow else None
+        shown = histogram_rows.quantiles(metric.quantile, bounds, rows)
+        for i, k in enumerate(points):
+            bad[k] = 0.0 if slow is None else slow[i]
+            values[k] = shown[i]
     return bad, values
+
+
+def _for_numpy(bounds: Sequence[float], rows: Sequence[Sequence[float]]) -> bool:
+    """Whether NumPy works these out: many, each a count per bound and +Inf, all finite."""
+    if len(rows) < ROWS_FOR_NUMPY or not bounds:
+        return False
+    width = len(bounds) + 1
+    return all(len(row) == width for row in rows) and all(
+        map(math.isfinite, itertools.chain.from_iterable(rows))
+    )
