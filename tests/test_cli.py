@@ -88,6 +88,8 @@ def test_status_json_shape_without_backends(tmp_path: Path) -> None:
     assert r["observed_split"] is None
     assert r["error_rate"] == {"baseline": None, "canary": None}
     assert r["verdict"]["result"] == "NODATA"
+    # It says why there is nothing to judge, not that the metrics are still to come.
+    assert r["verdict"]["reason"] == 'no metrics to judge: [rollouts.metrics] kind is "none"'
     assert r["step"] == {"index": -1, "of": 6}
     assert r["sources"]["router"]["state"] == "ok"
 

@@ -62,16 +62,19 @@ def window(text: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
+    from monotui.rollout.reading import conclude_together
     from monotui.status import snapshot_to_dict, summary_line
 
     # A fleet reads its routes from one list per kind and namespace, not a GET each.
     built = session(args, only=args.rollout, policy="manual", shared_reads=args.rollout is None)
     try:
-        # One range query per count over the window gives the judge its evidence in one shot.
-        snapshots = [
-            rollout.observer.start(history=True, watch=False, span_s=args.window)
-            for rollout in built.rollouts
+        # One range query per count over the window gives the judge its evidence in one shot,
+        # and the whole fleet's evidence is advanced in one batch per poll of it.
+        readings = [
+            (r.observer, r.observer.read_start(history=True, watch=False, span_s=args.window))
+            for r in built.rollouts
         ]
+        snapshots = conclude_together(readings)
     finally:
         built.close()
     for note in built.loaded.notes:

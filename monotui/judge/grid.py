@@ -63,6 +63,11 @@ class Grid:
         # The weights' sums over the alternatives each grid point has room for (see kept_from);
         # the top point has none, so it is never rejected.
         self.room = np.concatenate([np.cumsum(self.weights)[::-1], [0.0]])
+        # band[j, i] = w_(j-i): the correlation of a row's L_(i+1..) with the weights, as a
+        # matrix (kept_from).
+        lag = np.arange(size - 1)[:, None] - np.arange(size - 1)[None, :]
+        inside = (lag >= 0) & (lag < self.weights.size)
+        self.band = np.where(inside, self.weights[np.clip(lag, 0, self.weights.size - 1)], 0.0)
 
     def rho(self, index: float) -> float:
         """The ratio at a (fractional) grid index."""
@@ -141,18 +146,18 @@ class Grid:
         """Per row of L = exp(l), the first grid point the test against it as theta, with the
         alternatives above, does not reject.
 
-        E_i = sum_d w_d L_{i+d} / (Z_i L_i): one correlation with the half-normal weights w_d, Z_i
+        E_i = sum_d w_d L_{i+d} / (Z_i L_i): a correlation with the half-normal weights w_d, Z_i
         their sum over the d the grid has room for. l <= 0 (its maximum is 0), so where L
         underflows the point is far from the estimate, and a 0/0 counts as "not rejected". The
         top point has no alternative above it (Z = 0): never rejected, so one always exists.
         """
         import numpy as np
 
-        weights = self.weights
-        skip = weights.size - 1
         total = np.zeros(big.shape)
-        for r in range(big.shape[0]):  # np.correlate is 1-D only
-            total[r, :-1] = np.correlate(big[r, 1:], weights, mode="full")[skip:]
+        # One product with the banded matrix of the weights for every row at once. einsum's
+        # own loops (not BLAS, whose kernels change with the number of rows) sum each entry in
+        # the same order whatever the batch: a row gets the same bits alone as in a batch.
+        total[:, :-1] = np.einsum("ij,jk->ik", big[:, 1:], self.band, optimize=False)
         bar = self.room * big * self.threshold
         return np.asarray(((total < bar) | (total <= 0)).argmax(axis=1))
 

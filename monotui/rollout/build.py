@@ -16,7 +16,8 @@ from monotui.registry import BuildContext
 from monotui.rollout.actuator import Actuator
 from monotui.rollout.automation import Automation
 from monotui.rollout.health import SourceHealth
-from monotui.rollout.observer import Display, FlagReader, Observer, RouteReader
+from monotui.rollout.observer import Observer
+from monotui.rollout.readers import Display, FlagReader, RouteReader
 from monotui.rollout.rollout import Rollout
 from monotui.rollout.state import RolloutState
 from monotui.rollout.synthetics import SyntheticsReader

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from monotui import wording
 from monotui.config import RolloutConfig, duration_s
 from monotui.errors import MonotuiError, SourceError
-from monotui.judge import Judge
+from monotui.judge import Judge, judge_alone
 from monotui.judge.probes import ProbeTally, with_probes
 from monotui.metrics import metrics_for, specs
 from monotui.model import (
@@ -32,61 +31,21 @@ from monotui.model import (
 )
 from monotui.model.split_check import split_disagreement
 from monotui.rollout.health import SourceHealth
+from monotui.rollout.readers import Display, FlagReader, RouteReader
+from monotui.rollout.reading import NOT_JUDGED, NOT_YET, Reading
 from monotui.rollout.state import Known, RolloutState, RouteNews
 from monotui.rollout.synthetics import SyntheticsReader
 from monotui.rollout.told import Told
 from monotui.sources.base import (
-    FlagSet,
-    FlagSource,
     MetricsSource,
     NothingNewYet,
-    Router,
     RouteState,
 )
 
 MAX_SAMPLES = 1800
-NOT_JUDGED = "not judged yet"
 MAX_MARKS = 100
+NO_METRICS = 'no metrics to judge: [rollouts.metrics] kind is "none"'
 HISTORY_POINTS = 300
-
-
-class RouteReader:
-    """The reading half of a router: its kind, `read` and `watch`, nothing that writes."""
-
-    def __init__(self, router: Router) -> None:
-        self._router = router
-        self.kind = router.kind
-
-    def read(self) -> RouteState:
-        return self._router.read()
-
-    def watch(
-        self,
-        on_change: Callable[[RouteState], None],
-        on_error: Callable[[MonotuiError], None] | None = None,
-    ) -> Callable[[], None] | None:
-        return self._router.watch(on_change, on_error)
-
-
-class FlagReader:
-    """The reading half of a flag source."""
-
-    def __init__(self, flags: FlagSource) -> None:
-        self._flags = flags
-        self.kind = flags.kind
-
-    def read(self) -> FlagSet:
-        return self._flags.read()
-
-
-@dataclass(frozen=True, slots=True)
-class Display:
-    """What the snapshot says about the session (header badges, the plan's hint)."""
-
-    context: str = ""
-    policy: str = "manual"
-    read_only: bool = False
-    dry_run: bool = False
 
 
 class Observer:
@@ -150,7 +109,14 @@ class Observer:
         self, *, history: bool = True, watch: bool = True, span_s: float | None = None
     ) -> Snapshot:
         """Fill the charts (and the judge's evidence) from the metrics history over `span_s`
-        (default `history_s`), read everything once, follow the route (`watch`).
+        (default `history_s`), read everything once, judge, follow the route (`watch`)."""
+        return self.conclude(self.read_start(history=history, watch=watch, span_s=span_s))
+
+    def read_start(
+        self, *, history: bool = True, watch: bool = True, span_s: float | None = None
+    ) -> Reading:
+        """`start` up to its judgement: the history, every source read once, the route
+        followed; `conclude` judges it (or `conclude_together` with others).
 
         A history that was counted up to less than one interval ago is the current reading: the
         metrics are not read again over the few milliseconds since (an increase() that short
@@ -179,13 +145,13 @@ class Observer:
                 )
                 if fresh:
                     self.health.ok("metrics")
-        snapshot = self.observe(metrics=not fresh)
+        reading = self.read(metrics=not fresh)
         if watch and self._stop_watch is None:
             try:
                 self._stop_watch = self.router.watch(self._watched, self.watch_failed)
             except MonotuiError as exc:
                 self.watch_failed(exc)
-        return snapshot
+        return reading
 
     def preview(self) -> Snapshot:
         """A first look before `start`: the route, this poll's counts and the flags, without
@@ -205,13 +171,27 @@ class Observer:
     def observe(self, *, metrics: bool = True) -> Snapshot:
         """Read every source (the metrics too unless `metrics` is False) and judge; returns the
         new snapshot."""
+        return self.conclude(self.read(metrics=metrics))
+
+    def read(self, *, metrics: bool = True) -> Reading:
+        """`observe` up to its judgement, prepared (monotui.judge.Judge.prepare): `conclude`
+        must follow before this rollout is read again."""
         with self._observing:
             self._read_route()
             if metrics:
                 self._read_metrics()
             self._read_flags()
             self._read_synthetics()
-            self._judge()
+            return self._prepare()
+
+    def conclude(self, reading: Reading, verdict: Verdict | None = None) -> Snapshot:
+        """Judge a reading and return the new snapshot. `verdict`: its judgement already
+        finished with other rollouts' (`conclude_together`); else it is judged here, alone."""
+        if verdict is None:
+            pending = reading.pending
+            verdict = reading.verdict if pending is None else judge_alone(pending)
+        with self._observing:
+            self._record(reading.at, verdict)
         snapshot = self.snapshot()
         self._tell_split(snapshot)
         return snapshot
@@ -314,26 +294,37 @@ class Observer:
         else:
             self.health.ok("synthetics")
 
-    def _judge(self) -> None:
+    def _prepare(self) -> Reading:
+        """The judgement of what was just read, up to the judge's arithmetic (or the verdict
+        itself when the metrics failed: no judge needed)."""
         now = self.clock()
         metrics = self.health.get("metrics")
         with self._lock:
             tallies, self._tallies = self._tallies, ()
-            if self.metrics is not None and (metrics is None or metrics.state != SourceState.OK):
-                why = f"{metrics.state.value}: {metrics.message}" if metrics else "no answer yet"
+            why = ""
+            if self.metrics is None:
+                why = NO_METRICS
+            elif metrics is None or metrics.state != SourceState.OK:
+                state = f"{metrics.state.value}: {metrics.message}" if metrics else "no answer yet"
+                why = f"metrics {state}"
+            if why:
                 probes = self.judge.probes.judge(tallies, run_since=self.state.known().run_since)
-                verdict = with_probes(Verdict.no_data(f"metrics {why}"), probes)
-            else:
-                known = self.state.known()
-                verdict = self.judge.judge(
-                    self._samples,
-                    run_since=known.run_since,
-                    # A step monotui only saw, not saw start, started before it looked: judge
-                    # the whole run as this step (what status and a fresh cockpit know).
-                    step_since=known.step_since if known.step_started else None,
-                    canary_expected=known.route is not None and known.route.weights.canary > 0,
-                    probes=tallies,
-                )
+                return Reading(now, with_probes(Verdict.no_data(why), probes))
+            known = self.state.known()
+            pending = self.judge.prepare(
+                self._samples,
+                run_since=known.run_since,
+                # A step monotui only saw, not saw start, started before it looked: judge
+                # the whole run as this step (what status and a fresh cockpit know).
+                step_since=known.step_since if known.step_started else None,
+                canary_expected=known.route is not None and known.route.weights.canary > 0,
+                probes=tallies,
+            )
+        return Reading(now, NOT_YET, pending)
+
+    def _record(self, now: float, verdict: Verdict) -> None:
+        """The new verdict, its change marked and told."""
+        with self._lock:
             previous, self._verdict = self._verdict, verdict
             self._judged = True
             if previous.result != verdict.result:
