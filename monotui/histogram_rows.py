@@ -12,12 +12,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
+
+Rows = npt.NDArray[np.float64]
+"""Histograms, one a row: the counts at each bound, then at +Inf."""
 
 
-def quantiles(q: float, bounds: Sequence[float], rows: Sequence[Sequence[float]]) -> list[float]:
-    """`quantile(q, bounds, row)` of each row (its counts at each bound, then at +Inf; each
-    finite, with a positive total)."""
-    counts = np.asarray(rows, dtype=np.float64)
+def finite_rows(rows: Sequence[Sequence[float]], width: int) -> Rows | None:
+    """`rows` as an array, None unless each has `width` counts, all finite."""
+    try:
+        counts = np.asarray(rows, dtype=np.float64)
+    except (TypeError, ValueError):  # rows of different widths, or not numbers
+        return None
+    if counts.ndim != 2 or counts.shape[1] != width or not np.isfinite(counts).all():
+        return None
+    return counts
+
+
+def observed(counts: Rows) -> npt.NDArray[np.bool_]:
+    """The histograms with observations (a positive total): the others have no quantile."""
+    return counts[:, -1] > 0
+
+
+def quantiles(q: float, bounds: Sequence[float], counts: Rows) -> list[float]:
+    """`quantile(q, bounds, row)` of each row (finite, with a positive total)."""
     finite = counts[:, : len(bounds)]
     le = np.asarray(bounds, dtype=np.float64)
     rank = q * counts[:, -1]
@@ -41,11 +59,8 @@ def quantiles(q: float, bounds: Sequence[float], rows: Sequence[Sequence[float]]
     return out
 
 
-def slow_counts(
-    bounds: Sequence[float], rows: Sequence[Sequence[float]], slow_ms: float
-) -> list[float]:
+def slow_counts(bounds: Sequence[float], counts: Rows, slow_ms: float) -> list[float]:
     """`slow_count(bounds, row, slow_ms)` of each row (finite counts)."""
-    counts = np.asarray(rows, dtype=np.float64)
     total = counts[:, -1]
     fast_at = [i for i, le in enumerate(bounds) if le <= slow_ms + 1e-9]
     slow = total - (counts[:, fast_at[-1]] if fast_at else 0.0)

@@ -9,7 +9,6 @@ metric is one `Metric` here and its query template.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -217,48 +216,64 @@ def _histogram_columns(
     slow_ms: float,
 ) -> tuple[list[float | None], list[float | None]]:
     """A `histogram` metric's bad counts and values per point (see `side_of`)."""
-    if column.count(None) == len(column):  # no buckets at all (a quiet fleet's usual history)
-        return [None] * len(column), [None] * len(column)
-    bad: list[float | None] = []
-    values: list[float | None] = []
-    counts_slow = math.isfinite(slow_ms)
+    points = len(column)
+    bad: list[float | None] = [None] * points
+    values: list[float | None] = [None] * points
+    if column.count(None) == points:  # no buckets at all (a quiet fleet's usual history)
+        return bad, values
+    # Grouped by the bounds object: a history's histograms share one (the tally's).
     by_bounds: dict[int, tuple[tuple[float, ...], list[int]]] = {}
-    for k, (reading, n) in enumerate(zip(column, requests, strict=True)):
-        hist = reading if isinstance(reading, tuple) else None
-        if hist is None or not hist[1] or not hist[1][-1] > 0:
-            bad.append(0.0 if n is not None and hist is not None else None)
-            values.append(None)
+    for k, reading in enumerate(column):
+        if isinstance(reading, tuple):
+            group = by_bounds.get(id(reading[0]))
+            if group is None:
+                group = by_bounds[id(reading[0])] = (reading[0], [])
+            group[1].append(k)
+    for bounds, ks in by_bounds.values():
+        rows = [cast(Histogram, column[k])[1] for k in ks]
+        if len(ks) >= ROWS_FOR_NUMPY and _many(
+            metric, bounds, rows, slow_ms, requests, ks, bad, values
+        ):
             continue
-        bounds, cumulative = hist
-        bad.append(None)
-        values.append(None)
-        # Grouped by the bounds object: a history's histograms share one (the tally's).
-        group = by_bounds.get(id(bounds))
-        if group is None:
-            group = by_bounds[id(bounds)] = (bounds, [])
-        group[1].append(k)
-    for bounds, points in by_bounds.values():
-        rows = [cast(Histogram, column[k])[1] for k in points]
-        if not _for_numpy(bounds, rows):
-            for k, cumulative in zip(points, rows, strict=True):
-                bad[k] = slow_count(bounds, cumulative, slow_ms) if counts_slow else 0.0
+        for k, cumulative in zip(ks, rows, strict=True):
+            if not cumulative or not cumulative[-1] > 0:  # no observations: none slow, if counted
+                bad[k] = 0.0 if requests[k] is not None else None
+            else:
+                bad[k] = slow_count(bounds, cumulative, slow_ms) if math.isfinite(slow_ms) else 0.0
                 values[k] = quantile(metric.quantile, bounds, cumulative)
-            continue
-        from monotui import histogram_rows
-
-        slow = histogram_rows.slow_counts(bounds, rows, slow_ms) if counts_slow else None
-        shown = histogram_rows.quantiles(metric.quantile, bounds, rows)
-        for i, k in enumerate(points):
-            bad[k] = 0.0 if slow is None else slow[i]
-            values[k] = shown[i]
     return bad, values
 
 
-def _for_numpy(bounds: Sequence[float], rows: Sequence[Sequence[float]]) -> bool:
-    """Whether NumPy works these out: many, each a count per bound and +Inf, all finite."""
-    if len(rows) < ROWS_FOR_NUMPY or not bounds:
+def _many(
+    metric: Metric,
+    bounds: tuple[float, ...],
+    rows: list[tuple[float, ...]],
+    slow_ms: float,
+    requests: Sequence[float | None],
+    ks: list[int],
+    bad: list[float | None],
+    values: list[float | None],
+) -> bool:
+    """Fill `bad` and `values` at points `ks` with NumPy (monotui.histogram_rows); False, and
+    nothing filled, when these histograms are not for it (no bounds, a row of another width,
+    a count that is not finite)."""
+    if not bounds:
         return False
-    width = len(bounds) + 1
-    return all(len(row) == width for row in rows) and all(
-        map(math.isfinite, itertools.chain.from_iterable(rows))
-    )
+    from monotui import histogram_rows
+
+    counts = histogram_rows.finite_rows(rows, len(bounds) + 1)
+    if counts is None:
+        return False
+    observed = histogram_rows.observed(counts)
+    seen = counts[observed]
+    slow = histogram_rows.slow_counts(bounds, seen, slow_ms) if math.isfinite(slow_ms) else None
+    shown = histogram_rows.quantiles(metric.quantile, bounds, seen)
+    i = 0
+    for k, has in zip(ks, observed.tolist(), strict=True):
+        if has:
+            bad[k] = 0.0 if slow is None else slow[i]
+            values[k] = shown[i]
+            i += 1
+        elif requests[k] is not None:  # no observations: none slow, when requests were counted
+            bad[k] = 0.0
+    return True
