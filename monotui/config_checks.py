@@ -47,9 +47,18 @@ def http_url(value: str, what: str = "url") -> str:
         )
     try:
         parts = urlsplit(value)
-        port = parts.port
     except ValueError:
         raise ValueError(f"{what} {shown} is not a valid URL (check the host and port)") from None
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or out of range
+        text = parts.netloc.rpartition(":")[2]
+        if text.isdigit():
+            raise ValueError(f"{what} {shown} has port {text}: ports run from 1 to 65535") from None
+        raise ValueError(
+            f"{what} {shown} has port {literal(text, max_len=20)}: a port is a number "
+            "from 1 to 65535"
+        ) from None
     if not parts.hostname:
         raise ValueError(f"{what} {shown} has no host")
     if port is not None and not 0 < port < 65536:

@@ -29,6 +29,7 @@ from typing import Any
 import httpcore
 import httpx
 
+from monotui.config_checks import http_url
 from monotui.errors import ConfigError, MonotuiError, SourceError
 from monotui.outside_text import literal, redact, redact_url, redact_urls_in
 from monotui.sources import http_errors
@@ -224,28 +225,15 @@ def _ssl_context(base_url: str, verify_tls: bool | ssl.SSLContext, source: str) 
 def _checked_url(url: object, name: str) -> str:
     if not isinstance(url, str):
         raise ConfigError(f"{name} url must be text like http://host:9090")
-    shown = literal(redact_url(url), max_len=200, spell_breaks=True)
-    if not url:
-        raise ConfigError(f"{name} url is empty: set it to http://host:port or https://host:port")
-    if any(ch.isspace() or not ch.isprintable() for ch in url):
-        raise ConfigError(f"{name} url {shown} contains a space or a control character")
-    if "://" not in url:
-        raise ConfigError(f"{name} url {shown} has no scheme: add http:// or https://")
-    scheme = url.split("://", 1)[0].lower()
-    if scheme not in ("http", "https"):
-        raise ConfigError(
-            f"{name} url {shown}: {literal(scheme)}:// is not supported: use http:// or https://"
-        )
-    if "#" in url or "?" in url:
-        raise ConfigError(f"{name} url {shown} must not have a ?query or #fragment")
     try:
-        parsed = httpx.URL(url)
+        http_url(url, f"{name} url")  # the same rules, and words, as the config's check
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        httpx.URL(url)  # what the client itself will make of it
     except httpx.InvalidURL as exc:
+        shown = literal(redact_url(url), max_len=200, spell_breaks=True)
         raise ConfigError(f"{name} url {shown} is not a valid URL ({literal(exc)})") from None
-    if not parsed.host:
-        raise ConfigError(f"{name} url {shown} has no host")
-    if parsed.port is not None and not 0 < parsed.port < 65536:
-        raise ConfigError(f"{name} url {shown} has port {parsed.port}: ports run from 1 to 65535")
     return url
 
 
