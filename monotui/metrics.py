@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 from monotui.config import JudgeConfig
 from monotui.model import MetricSpec, Side
@@ -161,22 +161,119 @@ def side_of(
     """One version's `Side` from its request count and, per metric, its reading: the bad count of
     a `count` metric, the histogram of a `histogram` one (None: no series). A version with
     requests but no bad-request series counted none (5xx that never happened have no series)."""
-    bad: list[float | None] = []
-    values: list[float | None] = []
-    for metric, reading in zip(metrics, readings, strict=True):
+    return sides_of(metrics, [requests], [[reading] for reading in readings], slow_ms)[0]
+
+
+def sides_of(
+    metrics: Sequence[Metric],
+    requests: Sequence[float | None],
+    readings: Sequence[Sequence[float | Histogram | None]],
+    slow_ms: float,
+) -> list[Side]:
+    """`side_of` at every point of a history at once: `requests` per point, and per metric its
+    readings per point (`readings[i][k]`: metric i at point k). The same numbers, worked out a
+    metric at a time: a fleet's history is hundreds of thousands of points."""
+    bad_columns: list[list[float | None]] = []
+    value_columns: list[list[float | None]] = []
+    for metric, column in zip(metrics, readings, strict=True):
         if metric.reading == "count":
-            count = reading if isinstance(reading, float) else None
-            if count is None and requests is not None:
-                count = 0.0
-            bad.append(count)
-            values.append(count / requests if count is not None and requests else None)
+            bad = [
+                reading if isinstance(reading, float) else (None if n is None else 0.0)
+                for reading, n in zip(column, requests, strict=True)
+            ]
+            bad_columns.append(bad)
+            value_columns.append(
+                [c / n if c is not None and n else None for c, n in zip(bad, requests, strict=True)]
+            )
         else:
-            hist = reading if isinstance(reading, tuple) else None
-            if hist is None or not hist[1] or not hist[1][-1] > 0:
-                bad.append(0.0 if requests is not None and hist is not None else None)
-                values.append(None)
-                continue
-            bounds, cumulative = hist
-            bad.append(slow_count(bounds, cumulative, slow_ms) if math.isfinite(slow_ms) else 0.0)
-            values.append(quantile(metric.quantile, bounds, cumulative))
-    return Side(requests, tuple(bad), tuple(values))
+            bad, values = _histogram_columns(metric, requests, column, slow_ms)
+            bad_columns.append(bad)
+            value_columns.append(values)
+    if not metrics:
+        return [Side(n, (), ()) for n in requests]
+    empty = Side(None, (None,) * len(metrics), (None,) * len(metrics))
+    out = []
+    # Frozen sides are shared where they are equal: most of a quiet fleet's points are empty.
+    for n, bad_row, value_row in zip(
+        requests, zip(*bad_columns, strict=True), zip(*value_columns, strict=True), strict=True
+    ):
+        if n is None and bad_row == empty.bad and value_row == empty.values:
+            out.append(empty)
+        else:
+            out.append(Side(n, bad_row, value_row))
+    return out
+
+
+ROWS_FOR_NUMPY = 64
+"""Histograms of one bounds from which NumPy works them out (monotui.histogram_rows); fewer (a
+poll's one or two) are quicker one by one."""
+
+
+def _histogram_columns(
+    metric: Metric,
+    requests: Sequence[float | None],
+    column: Sequence[float | Histogram | None],
+    slow_ms: float,
+) -> tuple[list[float | None], list[float | None]]:
+    """A `histogram` metric's bad counts and values per point (see `side_of`)."""
+    points = len(column)
+    bad: list[float | None] = [None] * points
+    values: list[float | None] = [None] * points
+    if column.count(None) == points:  # no buckets at all (a quiet fleet's usual history)
+        return bad, values
+    # Grouped by the bounds object: a history's histograms share one (the tally's).
+    by_bounds: dict[int, tuple[tuple[float, ...], list[int]]] = {}
+    for k, reading in enumerate(column):
+        if isinstance(reading, tuple):
+            group = by_bounds.get(id(reading[0]))
+            if group is None:
+                group = by_bounds[id(reading[0])] = (reading[0], [])
+            group[1].append(k)
+    for bounds, ks in by_bounds.values():
+        rows = [cast(Histogram, column[k])[1] for k in ks]
+        if len(ks) >= ROWS_FOR_NUMPY and _many(
+            metric, bounds, rows, slow_ms, requests, ks, bad, values
+        ):
+            continue
+        for k, cumulative in zip(ks, rows, strict=True):
+            if not cumulative or not cumulative[-1] > 0:  # no observations: none slow, if counted
+                bad[k] = 0.0 if requests[k] is not None else None
+            else:
+                bad[k] = slow_count(bounds, cumulative, slow_ms) if math.isfinite(slow_ms) else 0.0
+                values[k] = quantile(metric.quantile, bounds, cumulative)
+    return bad, values
+
+
+def _many(
+    metric: Metric,
+    bounds: tuple[float, ...],
+    rows: list[tuple[float, ...]],
+    slow_ms: float,
+    requests: Sequence[float | None],
+    ks: list[int],
+    bad: list[float | None],
+    values: list[float | None],
+) -> bool:
+    """Fill `bad` and `values` at points `ks` with NumPy (monotui.histogram_rows); False, and
+    nothing filled, when these histograms are not for it (no bounds, a row of another width,
+    a count that is not finite)."""
+    if not bounds:
+        return False
+    from monotui import histogram_rows
+
+    counts = histogram_rows.finite_rows(rows, len(bounds) + 1)
+    if counts is None:
+        return False
+    observed = histogram_rows.observed(counts)
+    seen = counts[observed]
+    slow = histogram_rows.slow_counts(bounds, seen, slow_ms) if math.isfinite(slow_ms) else None
+    shown = histogram_rows.quantiles(metric.quantile, bounds, seen)
+    i = 0
+    for k, has in zip(ks, observed.tolist(), strict=True):
+        if has:
+            bad[k] = 0.0 if slow is None else slow[i]
+            values[k] = shown[i]
+            i += 1
+        elif requests[k] is not None:  # no observations: none slow, when requests were counted
+            bad[k] = 0.0
+    return True

@@ -60,6 +60,7 @@ class BuildContext:
     _informers: dict[str, InformerPool] = field(default_factory=dict, repr=False)
     _prometheus: dict[str, SharedPrometheus] = field(default_factory=dict, repr=False)
     _proxies: dict[str, PrometheusConnection] = field(default_factory=dict, repr=False)
+    _keys: dict[int, tuple[PrometheusConfig, str]] = field(default_factory=dict, repr=False)
 
     def kube(self, cluster: str | None = None) -> KubeConnection:
         """The connection to `cluster` (None: the one kubeconfig context), made like kubectl
@@ -143,11 +144,19 @@ class BuildContext:
         prom = prom or self.config.prometheus
         connection = self.prometheus_connection(prom, cluster)
         # Through a service proxy the same settings are a different server in each cluster.
-        key = prom.model_dump_json() + (f"\n{cluster or ''}" if connection is not None else "")
+        key = self._settings_key(prom) + (f"\n{cluster or ''}" if connection is not None else "")
         shared = self._prometheus.get(key)
         if shared is None:
             shared = self._prometheus[key] = SharedPrometheus(prom, connection)
         return shared
+
+    def _settings_key(self, prom: PrometheusConfig) -> str:
+        """`prom`'s settings as a key, worked out once per settings object (a fleet's rollouts
+        share one, and dumping it for each of them cost more than building their sources)."""
+        known = self._keys.get(id(prom))
+        if known is None or known[0] is not prom:
+            known = self._keys[id(prom)] = (prom, prom.model_dump_json())
+        return known[1]
 
     def prometheus_config(self, rollout: RolloutConfig) -> PrometheusConfig:
         """The Prometheus of the rollout's cluster (default `[prometheus]`)."""

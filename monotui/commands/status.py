@@ -4,13 +4,17 @@ no automation runs and nothing is written."""
 from __future__ import annotations
 
 import argparse
-import json
+import gc
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from monotui.commands.common import add_common, add_rollout, session
+from monotui.json_text import indented
 from monotui.model import SourceState
 from monotui.outside_text import literal
+
+Command = Callable[[argparse.Namespace], int]
 
 
 def register(sub: Any) -> None:
@@ -28,7 +32,24 @@ def register(sub: Any) -> None:
         metavar="DURATION",
         help="judge from this much history, e.g. 30m (default: [rollouts.metrics] history_s)",
     )
-    p.set_defaults(run=run)
+    p.set_defaults(run=without_collector(run))
+
+
+def without_collector(command: Command) -> Command:
+    """`command` with the cycle collector off while it runs: one pass over a fleet's history
+    makes millions of short-lived objects, all freed by their reference counts, that the
+    collector walked again and again (a tenth of `status` at N=300, for no memory back)."""
+
+    def run_without_collector(args: argparse.Namespace) -> int:
+        was_on = gc.isenabled()
+        gc.disable()
+        try:
+            return command(args)
+        finally:
+            if was_on:
+                gc.enable()
+
+    return run_without_collector
 
 
 def window(text: str) -> float:
@@ -61,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         sources = built.loaded.sources
         rollouts = [snapshot_to_dict(s) | {"source": sources.get(s.rollout, {})} for s in snapshots]
-        print(json.dumps({"rollouts": rollouts}, indent=2))
+        print(indented({"rollouts": rollouts}))
     else:
         for snap in snapshots:
             print(summary_line(snap))

@@ -7,7 +7,6 @@ Kept apart from monotui/cli.py so the CLI only registers it (`add_parser`) and d
 from __future__ import annotations
 
 import argparse
-import asyncio
 import errno
 import signal
 import socket
@@ -110,6 +109,8 @@ def _minutes(text: str) -> float:
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT or SIGTERM; 0 then, else the error's exit code with one line on stderr."""
     try:
+        import asyncio  # here: `monotui status` and the rest never start an event loop
+
         return asyncio.run(_serve(args))
     except MonotuiError as exc:
         print(f"monotui: {exc}", file=sys.stderr)
@@ -117,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _serve(args: argparse.Namespace) -> int:
+    import asyncio
+
     from monotui.serve import hostkey
     from monotui.serve.policy import DemoHost, HostSettings
     from monotui.serve.ssh_server import listen, stop_all

@@ -16,6 +16,7 @@ History at start is batched the same way (one range query per count for the grou
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -71,8 +72,10 @@ class Group:
     selector: str = ""
 
 
+@functools.cache
 def batchable(name: str) -> str | None:
-    """The batched template of count `name`, None when it cannot be batched."""
+    """The batched template of count `name`, None when it cannot be batched (the templates are
+    constants: worked out once, not for each of a fleet's rollouts and polls)."""
     template = COUNT_TEMPLATES.get(name)
     return None if template is None else batched_template(template)
 

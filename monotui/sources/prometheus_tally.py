@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Literal
+from typing import Literal, cast
 
 from monotui.errors import SourceError
-from monotui.metrics import Histogram, Metric, side_of
+from monotui.metrics import Histogram, Metric, sides_of
 from monotui.model import Sample, Side
 from monotui.outside_text import literal
 from monotui.sources.prometheus_api import Series
 
 _ABSENT, _COUNTED, _UNKNOWN = 0, 1, 2  # a count's state at a grid point
-_Columns = tuple[tuple[float, ...], list[list[float | None]], list[float | None] | None]
-"""A histogram's finite bounds in order, their counts per point, the +Inf counts per point."""
 
 Grid = Mapping[int, int]
 """A time grid: each point's time in whole milliseconds -> its index (Prometheus evaluates a
@@ -53,10 +51,14 @@ class Tally:
     ) -> None:
         self.points = 1 if grid is None else len(grid)
         self._grid = grid
+        times: list[float] = [math.nan] * self.points
+        for ms, k in (grid or {}).items():
+            times[k] = ms / 1000
+        self._times = tuple(times)
+        """Each grid point's time in seconds, by index."""
         self._sums: dict[tuple[str, str], list[float]] = {}
         self._states: dict[tuple[str, str], bytearray] = {}
         self._buckets: dict[tuple[str, str], dict[float, list[float | None]]] = {}
-        self._columns: dict[tuple[str, str], _Columns] = {}
         wanted = set(versions)
         histogram_names = set(histograms)
         for name, series in answers.items():
@@ -77,28 +79,31 @@ class Tally:
         states = self._states.get((name, version))
         return None if states is None else (self._sums[(name, version)], states)
 
-    def histogram(self, name: str, version: str, k: int) -> Histogram | None:
-        """`version`'s buckets at point `k` (summed over its series); None without a +Inf one."""
-        columns = self._columns.get((name, version))
-        if columns is None:
-            buckets = self._buckets.get((name, version))
-            if buckets is None:
-                return None
-            bounds = tuple(sorted(le for le in buckets if math.isfinite(le)))
-            columns = self._columns[(name, version)] = (
-                bounds,
-                [buckets[le] for le in bounds],
-                buckets.get(math.inf),
-            )
-        bounds, finite, at_inf = columns
-        top = None if at_inf is None else at_inf[k]
-        if top is None:
+    def histogram_column(self, name: str, version: str) -> list[Histogram | None] | None:
+        """`version`'s buckets (summed over its series) at every point, None at a point without
+        a +Inf one; None when it has no bucket series at all."""
+        buckets = self._buckets.get((name, version))
+        if buckets is None:
             return None
-        counts = [c[k] for c in finite]
-        if None in counts:  # a bucket without a series at this point: the others only
-            bounds = tuple(le for le, n in zip(bounds, counts, strict=True) if n is not None)
-            counts = [n for n in counts if n is not None]
-        return bounds, (*counts, top)  # type: ignore[arg-type]
+        bounds = tuple(sorted(le for le in buckets if math.isfinite(le)))
+        at_inf = buckets.get(math.inf)
+        if at_inf is None:
+            return [None] * self.points
+        finite = [buckets[le] for le in bounds]
+        out: list[Histogram | None] = []
+        # Point by point: the finite buckets' counts at a point are one row of the columns.
+        rows: Iterable[tuple[float | None, ...]] = (
+            zip(*finite, strict=True) if finite else [()] * self.points
+        )
+        for counts, top in zip(rows, at_inf, strict=True):
+            if top is None:
+                out.append(None)
+            elif None in counts:  # a bucket without a series at this point: the others only
+                kept = [(le, n) for le, n in zip(bounds, counts, strict=True) if n is not None]
+                out.append((tuple(le for le, _ in kept), (*(n for _, n in kept), top)))
+            else:
+                out.append((bounds, (*counts, top)))  # type: ignore[arg-type]
+        return out
 
     def _on_grid(self, s: Series) -> Iterator[tuple[int, float | None]]:
         """The series' points as (grid index, value), those off the grid left out."""
@@ -111,6 +116,24 @@ class Tally:
             if k is not None:
                 yield k, value
 
+    def _run(self, s: Series) -> tuple[int, tuple[float, ...]] | None:
+        """(k, values) when the series' points are numbers on grid points k, k+1, ... in turn
+        (what a range answer is, but for its gaps); None otherwise. A whole series at once: a
+        fleet's history is millions of points."""
+        if self._grid is None or not s.points:
+            return None
+        stamps, values = zip(*s.points, strict=True)
+        if None in values:
+            return None
+        first = self._grid.get(round(stamps[0] * 1000))
+        if first is None:
+            return None
+        # Each point exactly at its grid time (ms / 1000, as Prometheus' decimal seconds parse)
+        # is at the index the point-by-point walk finds for it.
+        if stamps != self._times[first : first + len(stamps)]:
+            return None
+        return first, cast(tuple[float, ...], values)
+
     def _add_count(self, name: str, version: str, s: Series, what: str) -> None:
         key = (name, version)
         sums = self._sums.get(key)
@@ -118,6 +141,15 @@ class Tally:
             sums = self._sums[key] = [0.0] * self.points
             self._states[key] = bytearray([_ABSENT]) * self.points
         states = self._states[key]
+        run = self._run(s)
+        if run is not None:
+            k, values = run
+            end = k + len(values)
+            if min(values) >= 0 and states[k:end] == bytes(end - k):
+                # Counted where nothing was yet: the sums are the values (0.0 + each, exactly).
+                sums[k:end] = map((0.0).__add__, values)
+                states[k:end] = bytes([_COUNTED]) * (end - k)
+                return
         for k, value in self._on_grid(s):
             if states[k] == _UNKNOWN:
                 continue  # NaN there already, whatever the other series say
@@ -137,6 +169,13 @@ class Tally:
         counts = buckets.get(le)
         if counts is None:
             counts = buckets[le] = [None] * self.points
+        run = self._run(s)
+        if run is not None:
+            k, values = run
+            end = k + len(values)
+            if min(values) >= 0 and counts[k:end].count(None) == end - k:
+                counts[k:end] = values  # where no series had counted yet: the values themselves
+                return
         for k, value in self._on_grid(s):
             if value is None:
                 continue
@@ -155,9 +194,16 @@ def _at(column: _CountColumn | None, k: int) -> float | None:
     return column[0][k]
 
 
+def _counted(column: _CountColumn | None, points: int) -> list[float | None]:
+    """A count at every point, None where it was not counted (absent, NaN)."""
+    if column is None:
+        return [None] * points
+    sums, states = column
+    return [total if state == _COUNTED else None for total, state in zip(sums, states, strict=True)]
+
+
 _CountColumn = tuple[list[float], bytearray]
 ReadKind = Literal["count", "histogram", "value"]
-_ReadColumn = tuple[ReadKind, str, _CountColumn | None]
 
 Read = tuple[ReadKind, str]
 """How a sample reads one metric from a tally: a bad count, buckets or a value (an override's
@@ -178,50 +224,61 @@ def samples(
     """One sample per point of `tally`, at `times`, each counting `span` seconds (baseline then
     canary from `versions`). `per_second`: the requests are a rate (an override's), counted
     over the span. A NaN or +Inf bad count is NO DATA, not "no 5xx series" (which is 0)."""
-    columns: list[tuple[str, _CountColumn | None, list[_ReadColumn]]] = []
-    for version in versions:
-        reading_columns: list[_ReadColumn] = []
-        for kind, name in reads:
-            if kind == "histogram":
-                reading_columns.append((kind, name, None))
-            else:
-                reading_columns.append((kind, name, tally.count_column(name, version)))
-        columns.append((version, tally.count_column("requests", version), reading_columns))
-    out = []
-    for k, t in enumerate(times):
-        sides = []
-        for version, requests_column, reading_columns in columns:
-            requests = _at(requests_column, k)
-            if requests is not None and per_second:
-                requests *= span
-            readings: list[float | Histogram | None] = []
-            fixes = False
-            for kind, name, column in reading_columns:
-                if kind == "count":
-                    readings.append(_at(column, k))
-                    fixes = fixes or (column is not None and column[1][k] == _UNKNOWN)
-                elif kind == "histogram":
-                    readings.append(tally.histogram(name, version, k))
-                else:
-                    readings.append(None)
-                    fixes = True
-            side = side_of(metrics, requests, readings, slow_ms)
-            if fixes:
-                side = _fixed(side, reading_columns, k)
-            sides.append(side)
-        out.append(Sample(t=t, span_s=span, baseline=sides[0], canary=sides[1]))
-    return out
+    baseline, canary = (
+        _sides(tally, metrics, reads, version, span, slow_ms, per_second, len(times))
+        for version in versions
+    )
+    return [Sample(t, span, b, c) for t, b, c in zip(times, baseline, canary, strict=True)]
 
 
-def _fixed(side: Side, reading_columns: Sequence[_ReadColumn], k: int) -> Side:
-    """`side` with each value read from its own query, and each NaN count NO DATA."""
+def _sides(
+    tally: Tally,
+    metrics: Sequence[Metric],
+    reads: Sequence[Read],
+    version: str,
+    span: float,
+    slow_ms: float,
+    per_second: bool,
+    points: int,
+) -> list[Side]:
+    """One version's side at every point, a metric at a time (see `samples`)."""
+    requests = _counted(tally.count_column("requests", version), points)
+    if per_second:
+        requests = [None if n is None else n * span for n in requests]
+    readings: list[Sequence[float | Histogram | None]] = []
+    fixes: list[tuple[int, ReadKind, _CountColumn | None]] = []
+    for i, (kind, name) in enumerate(reads):
+        if kind == "histogram":
+            readings.append(tally.histogram_column(name, version) or [None] * points)
+            continue
+        column = tally.count_column(name, version)
+        if kind == "value":  # read as a count of nothing, its value then from its own query
+            readings.append([None] * points)
+            fixes.append((i, kind, column))
+        else:
+            readings.append(_counted(column, points))
+            if column is not None and _UNKNOWN in column[1]:
+                fixes.append((i, kind, column))
+    sides = sides_of(metrics, requests, readings, slow_ms)
+    if fixes:
+        for k in range(points):
+            sides[k] = _fixed(sides[k], fixes, k)
+    return sides
+
+
+def _fixed(side: Side, fixes: Sequence[tuple[int, ReadKind, _CountColumn | None]], k: int) -> Side:
+    """`side` at point `k` with each value read from its own query, and each NaN count NO
+    DATA."""
     bad, values = list(side.bad), list(side.values)
-    for i, (kind, _, column) in enumerate(reading_columns):
+    changed = False
+    for i, kind, column in fixes:
         if kind == "value":
             values[i] = _at(column, k)
-        elif kind == "count" and column is not None and column[1][k] == _UNKNOWN:
+            changed = True
+        elif column is not None and column[1][k] == _UNKNOWN:
             bad[i] = values[i] = None
-    return Side(side.requests, tuple(bad), tuple(values))
+            changed = True
+    return Side(side.requests, tuple(bad), tuple(values)) if changed else side
 
 
 def le_of(text: str | None) -> float | None:
