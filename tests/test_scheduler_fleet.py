@@ -120,6 +120,20 @@ def test_a_hanging_cluster_holds_up_only_its_own_rollouts() -> None:
         scheduler.stop()
 
 
+def _fleet_member(
+    name: str, interval_s: float, metrics: Metrics, clock: Callable[[], float]
+) -> Rollout:
+    """A rollout of a fleet on a static route, read from `metrics`."""
+    cfg = {
+        "name": name,
+        "interval_s": interval_s,
+        "router": {"kind": "none"},
+        "metrics": {"kind": "none"},
+        "judge": {"latency": False},
+    }
+    return assemble(rollout_config(cfg), router=StaticRouter(), metrics=metrics, clock=clock)
+
+
 class SlowHistory(Metrics):
     """Counts at once; its history only once `gate` opens (a fleet's history being read)."""
 
@@ -140,23 +154,7 @@ def test_with_preview_every_rollout_shows_its_counts_before_any_history_is_read(
     monkeypatch.setattr(scheduler_module, "STARTS_WAIT_S", 60.0)  # only release_starts starts
     gate = threading.Event()
     sources = [SlowHistory(gate) for _ in range(20)]
-    fleet = [
-        assemble(
-            rollout_config(
-                {
-                    "name": f"r{i}",
-                    "interval_s": 30,
-                    "router": {"kind": "none"},
-                    "metrics": {"kind": "none"},
-                    "judge": {"latency": False},
-                }
-            ),
-            router=StaticRouter(),
-            metrics=source,
-            clock=time.time,
-        )
-        for i, source in enumerate(sources)
-    ]
+    fleet = [_fleet_member(f"r{i}", 30, source, time.time) for i, source in enumerate(sources)]
     seen: dict[str, list[Snapshot]] = {}
     lock = threading.Lock()
 
@@ -294,20 +292,7 @@ class History(Metrics):
 
 def _judged_fleet(n: int) -> list[Rollout]:
     return [
-        assemble(
-            rollout_config(
-                {
-                    "name": f"r{i}",
-                    "interval_s": 10,
-                    "router": {"kind": "none"},
-                    "metrics": {"kind": "none"},
-                    "judge": {"latency": False},
-                }
-            ),
-            router=StaticRouter(),
-            metrics=History(i, 3.0 if i % 4 == 1 else 1.0),
-            clock=lambda: History.T,
-        )
+        _fleet_member(f"r{i}", 10, History(i, 3.0 if i % 4 == 1 else 1.0), lambda: History.T)
         for i in range(n)
     ]
 
