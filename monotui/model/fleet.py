@@ -16,13 +16,10 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Literal
 
+from monotui.model.fleet_sparks import SparkMemo, error_spark, weight_spark
 from monotui.model.rollout import Phase, SourceState
-from monotui.model.samples import Sample, pooled
 from monotui.model.snapshot import Snapshot
 from monotui.model.verdict import VerdictResult
-
-SPARK = "▁▂▃▄▅▆▇█"
-SPARK_WIDTH = 8
 
 
 class Severity(IntEnum):
@@ -83,62 +80,6 @@ def summary(snapshots: Iterable[Snapshot]) -> str:
     return " · ".join(parts)
 
 
-def spark(values: Sequence[float | None], top: float) -> str:
-    """Block characters of `values` scaled to `top` (a full block at or above it); a gap for
-    None (NO DATA is never drawn as zero)."""
-    out = []
-    for v in values:
-        if v is None or not math.isfinite(v):
-            out.append(" ")
-            continue
-        share = 0.0 if top <= 0 else min(1.0, max(0.0, v / top))
-        out.append(SPARK[min(len(SPARK) - 1, int(share * (len(SPARK) - 1) + 0.5))])
-    return "".join(out)
-
-
-def _columns(s: Snapshot, width: int) -> list[list[Sample]]:
-    """The last `width` metrics windows, aligned on absolute time so a column keeps its
-    samples as time goes by (only the newest one fills up)."""
-    if not s.samples or s.window_s <= 0:
-        return [[] for _ in range(width)]
-    newest = int(s.samples[-1].t // s.window_s)
-    cols: list[list[Sample]] = [[] for _ in range(width)]
-    for sample in reversed(s.samples):
-        k = newest - int(sample.t // s.window_s)
-        if k >= width:
-            break
-        cols[width - 1 - k].append(sample)
-    return cols
-
-
-def error_spark(s: Snapshot, width: int = SPARK_WIDTH) -> str:
-    """The canary's error rate per metrics window; full scale at its limit (or its peak)."""
-    found = s.metric("error_rate")
-    if found is None:
-        return " " * width
-    i, spec = found
-    values = [
-        pooled(c, i, ratio=spec.ratio, canary=True) if c else None for c in _columns(s, width)
-    ]
-    peak = max((v for v in values if v is not None), default=0.0)
-    return spark(values, max(spec.limit or 0.0, peak))
-
-
-def weight_spark(s: Snapshot, width: int = SPARK_WIDTH) -> str:
-    """The canary's route weight at the end of each metrics window (0..100); a gap before
-    monotui first saw the route."""
-    if s.weights is None or s.window_s <= 0:
-        return " " * width
-    end = (int(s.t // s.window_s) + 1) * s.window_s
-    values: list[float | None] = []
-    for k in range(width):
-        at = end - (width - 1 - k) * s.window_s
-        seen = [w.canary for t, w in s.weight_changes if t <= at]
-        values.append(float(seen[-1]) if seen else None)
-    values[-1] = float(s.weights.canary)
-    return spark(values, 100.0)
-
-
 @dataclass(frozen=True, slots=True)
 class ClusterBadge:
     """A cluster of the fleet and its badge colour (a Rich colour name)."""
@@ -170,7 +111,9 @@ class FleetRow:
     paused: bool
 
 
-def fleet_row(s: Snapshot) -> FleetRow:
+def fleet_row(s: Snapshot, sparks: SparkMemo | None = None) -> FleetRow:
+    """`s` as the fleet table shows it; `sparks`: the error-rate windows pooled at the previous
+    poll (monotui.model.fleet_sparks), so that only the newest is pooled again."""
     err = s.current("error_rate")
     problem, state = "", SourceState.OK
     for name in ("router", "metrics", "flags", "watch"):
@@ -199,7 +142,7 @@ def fleet_row(s: Snapshot) -> FleetRow:
         canary_err=err.canary,
         problem=problem,
         problem_state=state,
-        error_spark=error_spark(s),
+        error_spark=error_spark(s, memo=sparks),
         weight_spark=weight_spark(s),
         paused=s.plan.paused,
     )

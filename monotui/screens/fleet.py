@@ -36,6 +36,7 @@ from monotui.model.fleet import (
     lines,
     summary,
 )
+from monotui.model.fleet_sparks import SparkMemo
 from monotui.screens.base import RolloutScreen
 from monotui.screens.commands import COCKPIT_COMMANDS, WRITING, applies, bindings
 from monotui.screens.steering import Steering
@@ -75,6 +76,7 @@ class FleetScreen(RolloutScreen):
         self.title_text = title
         self.view = FleetView()
         self._rows: dict[str, FleetRow] = {}
+        self._sparks = SparkMemo()  # each row's error-rate windows, pooled again only if new
         self._dirty = False
         self._pending = False
         self._flushes: deque[float] = deque(maxlen=FLUSHES_PER_S)
@@ -122,7 +124,7 @@ class FleetScreen(RolloutScreen):
 
     def show(self, snapshot: Snapshot) -> None:
         """Note the rollout's new row; the table catches up at the next flush."""
-        self._rows[snapshot.rollout] = fleet_row(snapshot)
+        self._rows[snapshot.rollout] = fleet_row(snapshot, self._sparks)
         if snapshot.sources:
             self._polled.add(snapshot.rollout)
         self._dirty = True
