@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Literal
@@ -72,10 +72,15 @@ def severity(s: Snapshot) -> Severity:
     return Severity.IDLE
 
 
-def summary(snapshots: Iterable[Snapshot]) -> str:
+Ranking = Callable[[Snapshot], Severity]
+"""How a rollout's severity is found: `severity` itself, or a screen's memory of it."""
+
+
+def summary(snapshots: Iterable[Snapshot], rank: Ranking = severity) -> str:
     """`3 FAIL · 1 both failing · 2 paused · 40 progressing · 250 idle`: FAIL always, the other
-    kinds when there are any; each rollout counts once, in its severity."""
-    counts = Counter(severity(s) for s in snapshots)
+    kinds when there are any; each rollout counts once, in its severity (`rank`: `severity`, or
+    what remembers it)."""
+    counts = Counter(rank(s) for s in snapshots)
     parts = [f"{counts[k]} {k.label}" for k in Severity if k == Severity.FAIL or counts[k]]
     return " · ".join(parts)
 
@@ -305,23 +310,30 @@ class ClusterHealth:
     """Rollouts whose verdict is FAIL (or both versions failing)."""
 
 
-def cluster_health(snapshots: Iterable[Snapshot]) -> list[ClusterHealth]:
+def cluster_health(snapshots: Iterable[Snapshot], rank: Ranking = severity) -> list[ClusterHealth]:
     """Per cluster (snapshot context): down when every polled rollout's router is in ERROR (the
-    cluster cannot be read: one line says why, not one red row per rollout)."""
+    cluster cannot be read: one line says why, not one red row per rollout); `rank` as in
+    `summary`."""
     by: dict[str, list[Snapshot]] = {}
     for s in snapshots:
         by.setdefault(s.context, []).append(s)
     out = []
     for name, members in by.items():
         polled = [s for s in members if s.sources]
-        routers = [s.source("router") for s in polled]
-        down = bool(polled) and all(r is not None and r.state == SourceState.ERROR for r in routers)
+        # Stops at the first router that is not in ERROR: the usual case, read at every flush.
+        down = bool(polled) and all(_router_down(s) for s in polled)
         message = ""
         if down:
+            routers = [s.source("router") for s in polled]
             said = Counter(r.message for r in routers if r is not None).most_common(1)[0][0]
             message = f"{name}: ERROR, {len(members)} rollouts not shown: {said}"
-        severities = [severity(s) for s in members]
+        severities = [rank(s) for s in members]
         worst = min(severities, default=Severity.WAITING)
         failing = sum(1 for x in severities if x <= Severity.BOTH_FAILING)
         out.append(ClusterHealth(name, len(members), down, message, worst, failing))
     return out
+
+
+def _router_down(s: Snapshot) -> bool:
+    router = s.source("router")
+    return router is not None and router.state == SourceState.ERROR
