@@ -147,6 +147,29 @@ async def test_g_groups_by_namespace_then_cluster_and_the_cursor_skips_titles(
         assert sorted(groups) == ["prod-eu", "staging"]
 
 
+async def test_rows_drawn_again_after_regrouping_show_what_they_say_now(demo: Demo) -> None:
+    # Rows are drawn from what was drawn before when nothing about them changed: going round
+    # the groupings shows the same screen, and a row whose content changed shows the new one.
+    app = app_of(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        first = screen_text(app)
+        for _ in range(3):
+            await pilot.press("g")
+            await settle(pilot)
+        assert screen_text(app) == first
+        screen = app.screen
+        assert isinstance(screen, FleetScreen)
+        shown = rows(app)[0]
+        snapshot = next(r for r in demo.rollouts if r.name == shown.name).snapshot()
+        screen.show(replace(snapshot, namespace="team-new"))
+        for _ in range(3):
+            await pilot.press("g")
+            await settle(pilot)
+        line = next(x for x in screen_text(app).splitlines() if f" {shown.name} " in x)
+        assert "team-new" in line
+
+
 async def test_palette_commands_ns_ctx_sort_and_filter(demo: Demo) -> None:
     app = app_of(demo)
     async with app.run_test(size=SIZE) as pilot:

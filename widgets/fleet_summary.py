@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from rich.cells import cell_len
 from rich.color import Color
 from rich.style import Style
 from rich.text import Text
@@ -40,6 +41,7 @@ class FleetSummary(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id, markup=False)
         self._shown: object = None
+        self._height: int | None = None
 
     def show(
         self,
@@ -84,7 +86,19 @@ class FleetSummary(Static):
         if problem:
             text.append("  ")
             text.append(clean(problem), style="bold red")
-        self.update(text)
+        self.update(text, layout=self._relayout(text))
+
+    def _relayout(self, text: Text) -> bool:
+        """Whether the screen must be laid out again for `text`: only when the summary's height
+        may change (another number of lines, or a line that may wrap). A key that changes the
+        view then repaints two lines instead of laying out and repainting the whole screen."""
+        lines = text.plain.split("\n")
+        room = self.content_region.width or self.size.width
+        fits = room > 0 and all(cell_len(line) <= room for line in lines)
+        height = len(lines) if fits else None
+        relayout = height is None or height != self._height
+        self._height = height
+        return relayout
 
 
 def view_text(view: FleetView, shown: int, total: int) -> str:

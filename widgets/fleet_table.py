@@ -182,6 +182,10 @@ class FleetTable(ScrollView, can_focus=True):
         self._clusters = False
         self._layout: list[tuple[Column, int]] = []
         self._header_key: object = None
+        self._strips: dict[tuple[FleetRow, Style | None, Style, int], Strip] = {}
+        """Rows as drawn, by their content and look: regrouping or sorting back and forth, or a
+        poll that changed nothing on a row, draws it from here."""
+        self._drawn_with: object = None
         self.redrawn = 0
         """Lines redrawn because they changed (for tests and the benchmarks)."""
 
@@ -293,6 +297,10 @@ class FleetTable(ScrollView, can_focus=True):
         width = self.size.width
         if not self._layout:
             self._layout = layout(width, self._clusters)
+            drawn_with = (tuple(self._layout), tuple(self._badges.items()))
+            if drawn_with != self._drawn_with:  # other columns or colours: rows look different
+                self._drawn_with = drawn_with
+                self._strips.clear()
         if y == 0:
             return self._header(width)
         index = y - 1 + int(self.scroll_y)
@@ -320,6 +328,15 @@ class FleetTable(ScrollView, can_focus=True):
         return Strip(segments).adjust_cell_length(width, style)
 
     def _row(self, row: FleetRow, width: int, cursor: Style | None) -> Strip:
+        key = (row, cursor, self.rich_style, width)
+        strip = self._strips.get(key)
+        if strip is None:
+            if len(self._strips) > 2 * len(self._lines) + 100:
+                self._strips.clear()  # rows polled since: their old looks go
+            strip = self._strips[key] = self._draw_row(row, width, cursor)
+        return strip
+
+    def _draw_row(self, row: FleetRow, width: int, cursor: Style | None) -> Strip:
         values = cells(row, self._badges)
         base = self.rich_style
         if cursor is not None:

@@ -11,18 +11,15 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Literal
 
+from monotui.model.fleet_sparks import SparkMemo, error_spark, weight_spark
 from monotui.model.rollout import Phase, SourceState
-from monotui.model.samples import Sample, pooled
 from monotui.model.snapshot import Snapshot
 from monotui.model.verdict import VerdictResult
-
-SPARK = "▁▂▃▄▅▆▇█"
-SPARK_WIDTH = 8
 
 
 class Severity(IntEnum):
@@ -75,68 +72,17 @@ def severity(s: Snapshot) -> Severity:
     return Severity.IDLE
 
 
-def summary(snapshots: Iterable[Snapshot]) -> str:
+Ranking = Callable[[Snapshot], Severity]
+"""How a rollout's severity is found: `severity` itself, or a screen's memory of it."""
+
+
+def summary(snapshots: Iterable[Snapshot], rank: Ranking = severity) -> str:
     """`3 FAIL · 1 both failing · 2 paused · 40 progressing · 250 idle`: FAIL always, the other
-    kinds when there are any; each rollout counts once, in its severity."""
-    counts = Counter(severity(s) for s in snapshots)
+    kinds when there are any; each rollout counts once, in its severity (`rank`: `severity`, or
+    what remembers it)."""
+    counts = Counter(rank(s) for s in snapshots)
     parts = [f"{counts[k]} {k.label}" for k in Severity if k == Severity.FAIL or counts[k]]
     return " · ".join(parts)
-
-
-def spark(values: Sequence[float | None], top: float) -> str:
-    """Block characters of `values` scaled to `top` (a full block at or above it); a gap for
-    None (NO DATA is never drawn as zero)."""
-    out = []
-    for v in values:
-        if v is None or not math.isfinite(v):
-            out.append(" ")
-            continue
-        share = 0.0 if top <= 0 else min(1.0, max(0.0, v / top))
-        out.append(SPARK[min(len(SPARK) - 1, int(share * (len(SPARK) - 1) + 0.5))])
-    return "".join(out)
-
-
-def _columns(s: Snapshot, width: int) -> list[list[Sample]]:
-    """The last `width` metrics windows, aligned on absolute time so a column keeps its
-    samples as time goes by (only the newest one fills up)."""
-    if not s.samples or s.window_s <= 0:
-        return [[] for _ in range(width)]
-    newest = int(s.samples[-1].t // s.window_s)
-    cols: list[list[Sample]] = [[] for _ in range(width)]
-    for sample in reversed(s.samples):
-        k = newest - int(sample.t // s.window_s)
-        if k >= width:
-            break
-        cols[width - 1 - k].append(sample)
-    return cols
-
-
-def error_spark(s: Snapshot, width: int = SPARK_WIDTH) -> str:
-    """The canary's error rate per metrics window; full scale at its limit (or its peak)."""
-    found = s.metric("error_rate")
-    if found is None:
-        return " " * width
-    i, spec = found
-    values = [
-        pooled(c, i, ratio=spec.ratio, canary=True) if c else None for c in _columns(s, width)
-    ]
-    peak = max((v for v in values if v is not None), default=0.0)
-    return spark(values, max(spec.limit or 0.0, peak))
-
-
-def weight_spark(s: Snapshot, width: int = SPARK_WIDTH) -> str:
-    """The canary's route weight at the end of each metrics window (0..100); a gap before
-    monotui first saw the route."""
-    if s.weights is None or s.window_s <= 0:
-        return " " * width
-    end = (int(s.t // s.window_s) + 1) * s.window_s
-    values: list[float | None] = []
-    for k in range(width):
-        at = end - (width - 1 - k) * s.window_s
-        seen = [w.canary for t, w in s.weight_changes if t <= at]
-        values.append(float(seen[-1]) if seen else None)
-    values[-1] = float(s.weights.canary)
-    return spark(values, 100.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +116,9 @@ class FleetRow:
     paused: bool
 
 
-def fleet_row(s: Snapshot) -> FleetRow:
+def fleet_row(s: Snapshot, sparks: SparkMemo | None = None) -> FleetRow:
+    """`s` as the fleet table shows it; `sparks`: the error-rate windows pooled at the previous
+    poll (monotui.model.fleet_sparks), so that only the newest is pooled again."""
     err = s.current("error_rate")
     problem, state = "", SourceState.OK
     for name in ("router", "metrics", "flags", "watch"):
@@ -199,7 +147,7 @@ def fleet_row(s: Snapshot) -> FleetRow:
         canary_err=err.canary,
         problem=problem,
         problem_state=state,
-        error_spark=error_spark(s),
+        error_spark=error_spark(s, memo=sparks),
         weight_spark=weight_spark(s),
         paused=s.plan.paused,
     )
@@ -362,23 +310,30 @@ class ClusterHealth:
     """Rollouts whose verdict is FAIL (or both versions failing)."""
 
 
-def cluster_health(snapshots: Iterable[Snapshot]) -> list[ClusterHealth]:
+def cluster_health(snapshots: Iterable[Snapshot], rank: Ranking = severity) -> list[ClusterHealth]:
     """Per cluster (snapshot context): down when every polled rollout's router is in ERROR (the
-    cluster cannot be read: one line says why, not one red row per rollout)."""
+    cluster cannot be read: one line says why, not one red row per rollout); `rank` as in
+    `summary`."""
     by: dict[str, list[Snapshot]] = {}
     for s in snapshots:
         by.setdefault(s.context, []).append(s)
     out = []
     for name, members in by.items():
         polled = [s for s in members if s.sources]
-        routers = [s.source("router") for s in polled]
-        down = bool(polled) and all(r is not None and r.state == SourceState.ERROR for r in routers)
+        # Stops at the first router that is not in ERROR: the usual case, read at every flush.
+        down = bool(polled) and all(_router_down(s) for s in polled)
         message = ""
         if down:
+            routers = [s.source("router") for s in polled]
             said = Counter(r.message for r in routers if r is not None).most_common(1)[0][0]
             message = f"{name}: ERROR, {len(members)} rollouts not shown: {said}"
-        severities = [severity(s) for s in members]
+        severities = [rank(s) for s in members]
         worst = min(severities, default=Severity.WAITING)
         failing = sum(1 for x in severities if x <= Severity.BOTH_FAILING)
         out.append(ClusterHealth(name, len(members), down, message, worst, failing))
     return out
+
+
+def _router_down(s: Snapshot) -> bool:
+    router = s.source("router")
+    return router is not None and router.state == SourceState.ERROR

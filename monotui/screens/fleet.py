@@ -30,12 +30,15 @@ from monotui.model.fleet import (
     FleetRow,
     FleetView,
     Grouping,
+    Severity,
     SortKey,
     cluster_health,
     fleet_row,
     lines,
+    severity,
     summary,
 )
+from monotui.model.fleet_sparks import SparkMemo
 from monotui.screens.base import RolloutScreen
 from monotui.screens.commands import COCKPIT_COMMANDS, WRITING, applies, bindings
 from monotui.screens.steering import Steering
@@ -82,6 +85,8 @@ class FleetScreen(RolloutScreen):
         self.title_text = title
         self.view = FleetView()
         self._rows: dict[str, FleetRow] = {}
+        self._sparks = SparkMemo()  # each row's error-rate windows, pooled again only if new
+        self._ranked: dict[str, tuple[Snapshot, Severity]] = {}  # severity of the row shown
         self._dirty = False
         self._pending = False
         self._pending_since = 0.0
@@ -130,7 +135,9 @@ class FleetScreen(RolloutScreen):
 
     def show(self, snapshot: Snapshot) -> None:
         """Note the rollout's new row; the table catches up at the next flush."""
-        self._rows[snapshot.rollout] = fleet_row(snapshot)
+        row = fleet_row(snapshot, self._sparks)
+        self._rows[snapshot.rollout] = row
+        self._ranked[snapshot.rollout] = (snapshot, row.severity)
         if snapshot.sources:
             self._polled.add(snapshot.rollout)
         self._dirty = True
@@ -160,7 +167,7 @@ class FleetScreen(RolloutScreen):
         self._dirty = False
         self._flushes.append(time.monotonic())
         snapshots = list(self.store)
-        health = cluster_health(snapshots)
+        health = cluster_health(snapshots, self._rank)
         badges = self.badges()
         down = [h for h in health if h.down and len(health) > 1]
         shown = lines(self._rows.values(), self.view, down)
@@ -174,7 +181,7 @@ class FleetScreen(RolloutScreen):
         self.query_one(FleetSummary).show(
             total=total,
             polled=polled,
-            summary=summary(snapshots),
+            summary=summary(snapshots, self._rank),
             clusters=health,
             badges=badges,
             view=self.view,
@@ -182,6 +189,12 @@ class FleetScreen(RolloutScreen):
             problem=self._problem,
         )
         self._refresh_keys()
+
+    def _rank(self, snapshot: Snapshot) -> Severity:
+        """The severity of `snapshot`, as its row found it when it is the snapshot shown (the
+        summary and each cluster's health count all 300 rollouts at every flush)."""
+        ranked = self._ranked.get(snapshot.rollout)
+        return ranked[1] if ranked is not None and ranked[0] is snapshot else severity(snapshot)
 
     def badges(self) -> dict[str, str]:
         """Each cluster's badge colour: as configured (the store), else red for "prod"."""
