@@ -147,4 +147,4 @@ class Judge:
 
 def _counted(samples: Sequence[Sample], i: int) -> bool:
     """Whether metric `i`'s bad requests are counted (some sample has them)."""
-    return any(s.baseline.bad_of(i) is not None for s in samples)
+    return any(s.baseline.bad_of(i) is not None for s in reversed(samples))  # newest first
