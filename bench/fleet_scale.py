@@ -6,8 +6,8 @@ services of history, each number printed as a ratio against a floor measured in 
   the API requests the fake received (`FakeKube.count_requests`);
 - polls (the scheduler headless, in this process): queries and API requests per poll at steady
   state, how late a poll started and how long the longest took, against the interval;
-- `watch` on a pty: time to the first full fleet frame (every row shows its route and counts)
-  and until every row is judged (its history read; the floor judges nothing), CPU and RSS at
+- `watch` on a pty, as installed (AS_INSTALLED): time to the first full fleet frame (every row
+  shows its route and counts) and until every row is judged (its history read; the floor judges nothing), CPU and RSS at
   steady state (from a few seconds after every row was judged), threads and connections, and
   key latency (`g` until the grouping shows), against a minimal Textual DataTable of N rows
   doing the same I/O at the same interval (its key: `/` until a line shows).
@@ -43,6 +43,12 @@ KEYS = 4
 FRAME_TIMEOUT_S = 180.0
 
 
+AS_INSTALLED: dict[str, str | None] = {"PYTHONDONTWRITEBYTECODE": None}
+"""What the measured processes (monotui and the floors alike) run without: an installed package
+has its bytecode compiled (pip does it), and a user's later starts read it. This machine sets
+PYTHONDONTWRITEBYTECODE=1, which would make every start compile monotui's changed modules
+again (0.1-0.2 s of the first frame at N=300)."""
+
 SPAWN_AND_MEASURE = """
 import json, os, sys, time
 began = time.perf_counter()
@@ -66,6 +72,7 @@ def status_run(world: FleetWorld) -> dict[str, float]:
     argv = [sys.executable, "-m", "monotui", "status", "--json", "-c", str(world.config)]
     done = subprocess.run(
         [sys.executable, "-c", SPAWN_AND_MEASURE, str(measured), *argv],
+        env={k: v for k, v in os.environ.items() if k not in AS_INSTALLED},
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         check=False,
@@ -177,7 +184,7 @@ def watch_run(
     connections, key latency of `argv`. The steady state starts WARMUP_S after every row was
     judged."""
     assert world.prometheus is not None
-    session = start(argv)
+    session = start(argv, env=AS_INSTALLED)
     try:
         try:
             if fleet:
