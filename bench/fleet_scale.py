@@ -7,9 +7,9 @@ services of history, each number printed as a ratio against a floor measured in 
 - polls (the scheduler headless, in this process): queries and API requests per poll at steady
   state, how late a poll started and how long the longest took, against the interval;
 - `watch` on a pty, as installed (AS_INSTALLED): time to the first full fleet frame (every row
-  shows its route and counts) and until every row is judged (its history read; the floor judges nothing), CPU and RSS at
-  steady state (from a few seconds after every row was judged), threads and connections, and
-  key latency (`g` until the grouping shows), against a minimal Textual DataTable of N rows
+  shows its route and counts) and until every row is judged (its history read; the floor judges
+  nothing), CPU and RSS at steady state (from a few seconds after every row was judged), threads
+  and connections, and key latency (`g` until the grouping shows), against a minimal Textual DataTable of N rows
   doing the same I/O at the same interval (its key: `/` until a line shows).
 
 Targets at N = 300 (issue 17): at most 3 queries per Prometheus per poll (plus history once), 0 API
