@@ -9,8 +9,8 @@ services of history, each number printed as a ratio against a floor measured in 
 - `watch` on a pty, as installed (AS_INSTALLED): time to the first full fleet frame (every row
   shows its route and counts) and until every row is judged (its history read; the floor judges
   nothing), CPU and RSS at steady state (from a few seconds after every row was judged), threads
-  and connections, and key latency (`g` until the grouping shows), against a minimal Textual DataTable of N rows
-  doing the same I/O at the same interval (its key: `/` until a line shows).
+  and connections, and key latency (`g` until the grouping shows), against a minimal Textual
+  DataTable of N rows doing the same I/O at the same interval (its key: `/` until a line shows).
 
 Targets at N = 300 (issue 17): at most 3 queries per Prometheus per poll (plus history once), 0 API
 requests per poll at steady state, status within 2x its floor, watch CPU within 2x the DataTable's,
