@@ -8,6 +8,7 @@ app's, not a 40 ms delayed ACK. Tests use it as the versions behind a route too.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,6 +17,15 @@ from typing import Any
 Failing = Callable[[Mapping[str, str]], bool]
 """Whether a request with these headers (names lower-cased) fails."""
 MAX_BODY = 64 * 1024
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that goes away mid-answer (a probe that timed out, the demo quitting) is no
+    error: socketserver would print its traceback to stderr, over the demo's screen."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class VersionApp:
@@ -40,7 +50,7 @@ class VersionApp:
 
             do_POST = do_HEAD = do_PUT = do_GET  # noqa: N815
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.2,), name=f"app {version}", daemon=True
