@@ -121,11 +121,9 @@ class Judge:
     def finish(self, pending: Pending) -> Verdict:
         """The verdict of a prepared judgement whose evidence was advanced."""
         ready = pending.waiting
-        if ready is None:
+        if ready is None:  # the Mann-Whitney verdict, or the count judge's NO DATA: final
             verdict = pending.counts
             assert isinstance(verdict, Verdict)
-            if self.config.method != "mann-whitney":
-                verdict = self._with_values(verdict, pending)
         else:
             verdict = self._with_values(self.counts.finish(ready), pending)
         return with_probes(verdict, pending.probes)
