@@ -19,6 +19,14 @@
   judging a history is work for the CPU (the fleet's history is one batched read, tens of MB of
   JSON), and more threads at it would only take the interpreter from the screen and from the
   rollouts already polling.
+- Polls due together are cycled together: a worker takes up to CYCLE_BATCH of its lane's
+  rollouts with the same interval due within BATCH_SLACK_S, reads them one after the other
+  (their metrics are one batched query anyway, monotui.sources.prometheus_batch) and judges
+  them in one round (rollout.cycle_together); those taken a little early poll on the first
+  one's cadence from then on, so a fleet's polls gather into rounds. Fewer threads then want
+  the interpreter at once (the screen's keys wait less) and the judge's arithmetic is batched.
+  A rollout whose read took SLOW_READ_S or more polls alone until a read of it is quick again:
+  a slow source delays its round-mates once, never for good.
 - `stop()` never waits for a cycle in flight: the workers are daemon threads (monotui.daemon_pool),
   so a source that hangs cannot hold the exit; each source still has its own deadline.
 
@@ -36,7 +44,8 @@ from collections.abc import Callable, Sequence
 from monotui.daemon_pool import DaemonPool
 from monotui.model import Snapshot
 from monotui.rollout import Rollout
-from monotui.rollout.rollout import start_together
+from monotui.rollout.reading import Reading
+from monotui.rollout.rollout import cycle_together, start_together
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +64,12 @@ START_CONCURRENCY = 2
 START_BATCH = 16
 """Starts taken together by one start worker: their histories judged in one round."""
 STARTS_WAIT_S = 1.0
+CYCLE_BATCH = 32
+"""Polls taken together by one worker: read one after the other, judged in one round."""
+BATCH_SLACK_S = 0.25
+"""How early a poll may be taken to join a round (at most a tenth of its interval)."""
+SLOW_READ_S = 1.0
+"""A read at least this long (a slow source) takes its rollout out of the rounds."""
 
 
 class PollScheduler:
@@ -105,6 +120,8 @@ class PollScheduler:
         self._due: list[tuple[float, str]] = []
         self._in_flight: set[str] = set()
         self._started: set[str] = set(self._rollouts) if started else set()
+        self._slow: set[str] = set()
+        """Rollouts whose last read was slow: polled alone, not in a round."""
         self._looks_left = len(self._rollouts) if self._preview else 0
         self._starts_at: float | None = None if self._preview else 0.0
         """When the starts may begin (None: not before every first look is in)."""
@@ -179,7 +196,41 @@ class PollScheduler:
                     batch = [rollout, *self._due_starts(lane, START_BATCH - 1)]
                     self._start_pools[lane].submit(self._start_batch, batch, due)
                     continue
+                if name in self._started and name not in self._slow:
+                    mates = self._due_cycles(rollout, nxt, CYCLE_BATCH - 1)
+                    if mates:
+                        self._pools[lane].submit(self._cycle_batch, [rollout, *mates], due)
+                        continue
                 self._pools[lane].submit(self._cycle, rollout, due)
+
+    def _due_cycles(self, lead: Rollout, nxt: float, most: int) -> list[Rollout]:
+        """Up to `most` started rollouts of `lead`'s lane and interval, due within the slack,
+        taken off the queue to be cycled with it: marked in flight, their next poll at `nxt`
+        (the lead's). Called with the lock held."""
+        interval_s = lead.config.interval_s
+        lane = self._lane[lead.name]
+        until = self._clock() + min(BATCH_SLACK_S, interval_s / self._pace / 10)
+        taken: list[Rollout] = []
+        passed: list[tuple[float, str]] = []
+        while self._due and len(taken) < most and self._due[0][0] <= until:
+            due, name = heapq.heappop(self._due)
+            rollout = self._rollouts[name]
+            if (
+                name in self._started
+                and name not in self._in_flight
+                and name not in self._slow
+                and self._lane[name] == lane
+                and rollout.config.interval_s == interval_s
+            ):
+                taken.append(rollout)
+                self._in_flight.add(name)
+                self.late[name] = max(0.0, self._clock() - due)
+                passed.append((nxt, name))
+            else:
+                passed.append((due, name))
+        for item in passed:
+            heapq.heappush(self._due, item)
+        return taken
 
     def _due_starts(self, lane: str, most: int) -> list[Rollout]:
         """Up to `most` more rollouts of `lane` whose start is due now, taken off the queue
@@ -219,9 +270,39 @@ class PollScheduler:
         else:
             self._deliver(name, snapshot)
         finally:
-            self.durations[name] = self._clock() - began
+            took = self.durations[name] = self._clock() - began
             with self._wake:
+                if took < SLOW_READ_S:
+                    self._slow.discard(name)  # quick again: back in the rounds
                 self._in_flight.discard(name)
+
+    def _cycle_batch(self, rollouts: list[Rollout], due: float) -> None:
+        """Cycle several rollouts in one round (cycle_together); a slow read takes its rollout
+        out of the rounds."""
+        began = self._clock()
+        self.late[rollouts[0].name] = max(0.0, began - due)
+
+        def read(rollout: Rollout) -> Reading:
+            start = self._clock()
+            try:
+                return rollout.observer.read()
+            finally:
+                if self._clock() - start >= SLOW_READ_S:
+                    with self._wake:
+                        self._slow.add(rollout.name)
+
+        try:
+            for rollout, snapshot in cycle_together(rollouts, self._failed, read):
+                try:
+                    self._deliver(rollout.name, snapshot)
+                except Exception as exc:
+                    self._failed(rollout.name, exc)
+        finally:
+            took = self._clock() - began
+            with self._wake:
+                for rollout in rollouts:
+                    self.durations[rollout.name] = took
+                    self._in_flight.discard(rollout.name)
 
     def _start_batch(self, rollouts: list[Rollout], due: float) -> None:
         """Start several rollouts, their histories judged in one round (start_together); one

@@ -21,6 +21,7 @@ from monotui.model import Sample, Side, Snapshot, SourceState
 from monotui.registry import PRODUCTION, BuildContext
 from monotui.rollout import Rollout, assemble
 from monotui.scheduler import PollScheduler
+from monotui.sources.base import NothingNewYet
 from monotui.sources.metrics_prometheus import PrometheusMetrics
 from monotui.sources.router_static import StaticRouter
 from tests.configs import rollout_config
@@ -320,3 +321,126 @@ def test_a_fleet_started_in_batches_gets_the_verdicts_of_rollouts_started_alone(
     assert {name: repr(s.verdict) for name, s in seen.items()} == {
         name: repr(v) for name, v in alone.items()
     }
+
+
+class Polls(History):
+    """History's hour, then `more` new polls of the same traffic, one per fetch; nothing new after
+    them. Its clock (`now`) is one poll past the newest sample fetched."""
+
+    def __init__(self, seed: int, canary_bad: float, more: int) -> None:
+        super().__init__(seed, canary_bad)
+        rng = np.random.default_rng(1000 + seed)
+        self.more = []
+        for k in range(1, more + 1):
+            n_b, n_c = float(rng.poisson(1800)), float(rng.poisson(200))
+            e_b = float(rng.binomial(int(n_b), 0.005))
+            e_c = float(rng.binomial(int(n_c), 0.005 * canary_bad))
+            b, c = Side(n_b, (e_b,), (e_b / n_b,)), Side(n_c, (e_c,), (e_c / n_c,))
+            self.more.append(Sample(self.T + 10.0 * k, 10.0, b, c))
+        self.fetched = 0
+        self.lock = threading.Lock()
+
+    def now(self) -> float:
+        with self.lock:
+            return self.T + 10.0 * (self.fetched + 1)
+
+    def fetch(self, since: float | None) -> Sample:
+        with self.lock:
+            self.polls += 1
+            if self.fetched == len(self.more):
+                raise NothingNewYet(self.T + 10.0 * (self.fetched + 1))
+            self.fetched += 1
+            return self.more[self.fetched - 1]
+
+
+def _polled_fleet(n: int, more: int) -> list[Rollout]:
+    fleet = []
+    for i in range(n):
+        source = Polls(i, 2.5 if i % 3 == 1 else 1.0, more)
+        fleet.append(_fleet_member(f"r{i}", 10, source, source.now))
+    return fleet
+
+
+def test_a_fleet_polled_in_rounds_gets_the_verdicts_of_rollouts_polled_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Polls due together are judged in one round: after the same polls, every rollout's verdict
+    is the one it gets polled on its own."""
+    more = 12
+    alone = {}
+    for rollout in _polled_fleet(40, more):
+        rollout.start()
+        for _ in range(more + 1):  # and one with nothing new
+            snapshot = rollout.cycle()
+        alone[rollout.name] = snapshot.verdict
+    assert len({v.result for v in alone.values()}) > 1  # a mixed fleet
+    rounds: list[int] = []
+    together = scheduler_module.cycle_together
+
+    def counted(fleet: Any, *args: Any) -> Any:
+        rounds.append(len(fleet))
+        return together(fleet, *args)
+
+    monkeypatch.setattr(scheduler_module, "cycle_together", counted)
+    fleet = _polled_fleet(40, more)
+    seen: dict[str, Snapshot] = {}
+    lock = threading.Lock()
+
+    def deliver(name: str, snapshot: Snapshot) -> None:
+        with lock:
+            seen[name] = snapshot
+
+    def done() -> bool:
+        # one poll with nothing new after the last sample, delivered
+        return all(polls(r) >= more + 2 for r in fleet) and len(seen) == 40
+
+    scheduler = PollScheduler(fleet, deliver=deliver, concurrency=2, pace=100.0)
+    scheduler.start()
+    try:
+        wait_for(done, "every rollout polled past its last sample")
+    finally:
+        scheduler.stop()
+    assert max(rounds) > 1  # they were cycled in rounds
+    assert {name: repr(s.verdict) for name, s in seen.items()} == {
+        name: repr(v) for name, v in alone.items()
+    }
+
+
+class Slow(Metrics):
+    """Counts after `delay_s` on every poll (a slow source)."""
+
+    def __init__(self, delay_s: float) -> None:
+        super().__init__()
+        self.delay_s = delay_s
+
+    def fetch(self, since: float | None) -> Sample:
+        time.sleep(self.delay_s)
+        return super().fetch(since)
+
+
+def test_a_slow_source_leaves_the_rounds_and_its_mates_keep_their_cadence(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Polls due together are read one after the other: a slow read would hold up the others of
+    its round every poll. It delays them once, then its rollout polls alone."""
+    monkeypatch.setattr(scheduler_module, "SLOW_READ_S", 0.3)
+    cfg = rollout_config(
+        {
+            "name": "slow",
+            "interval_s": INTERVAL_S,
+            "router": {"kind": "none"},
+            "metrics": {"kind": "none"},
+            "judge": {"latency": False},
+        }
+    )
+    slow = assemble(cfg, router=StaticRouter(), metrics=Slow(0.6), clock=time.time)
+    fine = [_rollout(f"fine-{i}", "") for i in range(8)]
+    scheduler = PollScheduler([slow, *fine], deliver=lambda name, snapshot: None, concurrency=2)
+    scheduler.start()
+    try:
+        wait_for(lambda: polls(slow) >= 6, "six slow polls", timeout_s=30)
+        # Six slow polls take 3.6 s: the others poll every 0.1 s meanwhile, unless each of their
+        # rounds waited for the slow read.
+        assert min(polls(r) for r in fine) >= 3 * polls(slow)
+    finally:
+        scheduler.stop()

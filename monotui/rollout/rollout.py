@@ -3,13 +3,14 @@ the autopilot drive it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 
-from monotui.model import Action, ActionResult, Event, Phase, Snapshot
+from monotui.judge import judge_together
+from monotui.model import Action, ActionResult, Event, Phase, Snapshot, Verdict
 from monotui.rollout.actuator import Actuator
 from monotui.rollout.automation import Automation
 from monotui.rollout.observer import Observer
-from monotui.rollout.reading import conclude_together
+from monotui.rollout.reading import Reading, conclude_together
 
 
 class Rollout:
@@ -35,7 +36,7 @@ class Rollout:
     def start(self, *, history: bool = True) -> Snapshot:
         """The first observation (charts filled from history, the route followed), then the
         automation's first look."""
-        return self._steer(self.observer.start(history=history))
+        return self.steer(self.observer.start(history=history))
 
     def preview(self) -> Snapshot:
         """A first look before `start` (Observer.preview): no history, no judgement, no
@@ -44,7 +45,7 @@ class Rollout:
 
     def cycle(self) -> Snapshot:
         """Observe every source, then let the automation act on the verdict."""
-        return self._steer(self.observer.observe())
+        return self.steer(self.observer.observe())
 
     def apply(self, action: Action) -> ActionResult:
         """Apply a person's (or the CLI's) action."""
@@ -70,7 +71,7 @@ class Rollout:
         if self.actuator.flags is not None:
             self.actuator.flags.close()
 
-    def _steer(self, observed: Snapshot) -> Snapshot:
+    def steer(self, observed: Snapshot) -> Snapshot:
         """Let the automation decide on what was just observed (no second look at the
         sources), then the rollout as it is after that: the same picture when nothing was
         done or told since (a fleet makes hundreds of snapshots a poll)."""
@@ -109,4 +110,40 @@ def start_together(rollouts: Sequence[Rollout]) -> list[Snapshot]:
     """`Rollout.start` for several rollouts, their histories judged in one round (each verdict
     the same as started alone, for about half the judge's work): a fleet's starts."""
     readings = [(r.observer, r.observer.read_start()) for r in rollouts]
-    return [r._steer(s) for r, s in zip(rollouts, conclude_together(readings), strict=True)]
+    return [r.steer(s) for r, s in zip(rollouts, conclude_together(readings), strict=True)]
+
+
+Failed = Callable[[str, BaseException], None]
+
+
+def cycle_together(
+    rollouts: Sequence[Rollout], failed: Failed, read: Callable[[Rollout], Reading] | None = None
+) -> list[tuple[Rollout, Snapshot]]:
+    """`Rollout.cycle` for several rollouts, their judgements advanced in one round (each
+    verdict the same as cycled alone): a fleet's polls. Returns the cycled rollouts with their
+    snapshots; one whose reading, judgement or steering raises goes to `failed` and is left
+    out (a round whose arithmetic raises is judged one rollout at a time: a bug in one fails it
+    alone). `read`: how each one is read (default `rollout.observer.read()`)."""
+    readings: list[tuple[Rollout, Reading]] = []
+    for rollout in rollouts:
+        try:
+            reading = read(rollout) if read is not None else rollout.observer.read()
+        except Exception as exc:  # a bug in one rollout must not stop the others
+            failed(rollout.name, exc)
+        else:
+            readings.append((rollout, reading))
+    pending = [reading.pending for _, reading in readings if reading.pending is not None]
+    try:
+        verdicts: Iterator[Verdict] | None = iter(judge_together(pending))
+    except Exception:  # each is judged alone below: a bug in one fails it alone
+        verdicts = None
+    out: list[tuple[Rollout, Snapshot]] = []
+    for rollout, reading in readings:
+        try:
+            verdict: Verdict | None = reading.verdict
+            if reading.pending is not None:
+                verdict = None if verdicts is None else next(verdicts)
+            out.append((rollout, rollout.steer(rollout.observer.conclude(reading, verdict))))
+        except Exception as exc:
+            failed(rollout.name, exc)
+    return out
