@@ -284,3 +284,21 @@ async def test_a_flush_due_at_once_while_busy_is_not_lost(demo: Demo) -> None:
         while [r.namespace for r in rows(app) if r.name == "svc-099"] != ["team-x"]:
             assert time.monotonic() < deadline, "the change never reached the fleet"
             await pilot.pause(0.05)
+
+
+async def test_a_theme_change_redraws_the_rows_in_its_colours(demo: Demo) -> None:
+    """The table keeps its own style between redraws: a new theme must still reach every row."""
+    app = app_of(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        fleet = table(app)
+
+        def background(y: int) -> Any:
+            style = next(iter(fleet.render_line(y))).style
+            return style.bgcolor if style is not None else None
+
+        before = background(3)
+        app.theme = "textual-light" if app.theme != "textual-light" else "nord"
+        await settle(pilot)
+        assert background(3) != before
+        assert background(3) == fleet.rich_style.bgcolor  # what the table looks like now

@@ -186,6 +186,9 @@ class FleetTable(ScrollView, can_focus=True):
         """Rows as drawn, by their content and look: regrouping or sorting back and forth, or a
         poll that changed nothing on a row, draws it from here."""
         self._drawn_with: object = None
+        self._base: Style | None = None
+        """The table's own style (`rich_style`, which walks every ancestor's styles: a fifth of
+        a fleet's redraw when worked out per line), kept until the styles change."""
         self.redrawn = 0
         """Lines redrawn because they changed (for tests and the benchmarks)."""
 
@@ -289,6 +292,17 @@ class FleetTable(ScrollView, can_focus=True):
 
     # --- drawing ---------------------------------------------------------------------------------
 
+    def notify_style_update(self) -> None:
+        self._base = None  # a theme or a class changed: the table's look is worked out again
+        super().notify_style_update()
+
+    @property
+    def base_style(self) -> Style:
+        """`rich_style`, worked out once per change of the styles."""
+        if self._base is None:
+            self._base = self.rich_style
+        return self._base
+
     def on_resize(self, event: events.Resize) -> None:
         self._layout = []
         self.virtual_size = Size(1, len(self._lines) + 1)
@@ -305,7 +319,7 @@ class FleetTable(ScrollView, can_focus=True):
             return self._header(width)
         index = y - 1 + int(self.scroll_y)
         if index >= len(self._lines):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self.base_style)
         line = self._lines[index]
         cursor = (
             self.get_component_rich_style("fleet-table--cursor") if index == self.cursor else None
@@ -328,7 +342,7 @@ class FleetTable(ScrollView, can_focus=True):
         return Strip(segments).adjust_cell_length(width, style)
 
     def _row(self, row: FleetRow, width: int, cursor: Style | None) -> Strip:
-        key = (row, cursor, self.rich_style, width)
+        key = (row, cursor, self.base_style, width)
         strip = self._strips.get(key)
         if strip is None:
             if len(self._strips) > 2 * len(self._lines) + 100:
@@ -338,7 +352,7 @@ class FleetTable(ScrollView, can_focus=True):
 
     def _draw_row(self, row: FleetRow, width: int, cursor: Style | None) -> Strip:
         values = cells(row, self._badges)
-        base = self.rich_style
+        base = self.base_style
         if cursor is not None:
             base = base + Style(bgcolor=cursor.bgcolor, bold=cursor.bold)
         segments = []
