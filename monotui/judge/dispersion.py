@@ -198,7 +198,10 @@ class DispersionEstimator:
         age = w.age + 1
         if age >= size:
             return Window.of(ns, es, w.carry, w.reference)
-        return Window(ns, es, total_n, total_e, squares, inverses, w.carry, w.reference, age)
+        # tuple.__new__: Window's own __new__ is a Python function around it (one per poll)
+        return tuple.__new__(
+            Window, (ns, es, total_n, total_e, squares, inverses, w.carry, w.reference, age)
+        )
 
 
 def _spans(
