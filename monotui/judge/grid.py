@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Grid", "log_sum_exp"]
 
+_FEW_ROWS = 16
+"""Below this many rows the per-row shortcuts cost more numpy calls than they save."""
+
 
 class Grid:
     """The grid of one test (theta = allowed_increase is a grid point) and its prior.
@@ -103,7 +106,7 @@ class Grid:
             split, base, canary, weight = (
                 np.array(column)[:, None] for column in (logit_s, e_b, e_c, weights)
             )
-            block = np.stack(liks)
+            block = np.concatenate(liks).reshape(len(liks), -1)  # np.stack, minus its checks
         logit_p = self.log_grid + split
         log_q = -np.logaddexp(0.0, logit_p)  # log(1 - p), stable at both ends
         log_p = logit_p + log_q
@@ -146,16 +149,27 @@ class Grid:
         import numpy as np
 
         rows, last = lik.shape[0], self.size - 1
+        exp, first, step = math.exp, self.first_log_rho, self.step
+        if rows < _FEW_ROWS:  # numpy's calls cost more than the rows' arithmetic
+            out = []
+            for r, m in enumerate(peaks.tolist()):
+                offset = 0.0
+                if 0 < m < last:
+                    before, peak, after = lik[r, m - 1 : m + 2].tolist()
+                    curvature = before - 2.0 * peak + after
+                    if curvature < 0:
+                        offset = 0.5 * (before - after) / curvature
+                out.append(exp(first + (m + offset) * step))
+            return out
         inner = np.clip(peaks, 1, last - 1)
         flat = lik.ravel()
         at = np.arange(rows) * self.size + inner
-        before, peak, after = flat[at - 1], flat[at], flat[at + 1]
-        curvature = before - 2.0 * peak + after
-        bends = (curvature < 0) & (peaks == inner)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            offset = np.where(bends, 0.5 * (before - after) / curvature, 0.0)
-        index = peaks + offset
-        exp, first, step = math.exp, self.first_log_rho, self.step
+        left, centre, right = flat[at - 1], flat[at], flat[at + 1]
+        with np.errstate(divide="ignore", invalid="ignore"):  # the rows it leaves out
+            curvatures = left - 2.0 * centre + right
+            bends = (curvatures < 0) & (peaks == inner)
+            offsets = np.where(bends, 0.5 * (left - right) / curvatures, 0.0)
+        index = peaks + offsets
         return [exp(first + i * step) for i in index.tolist()]
 
     def kept_from(self, big: Floats) -> npt.NDArray[np.intp]:
@@ -170,7 +184,9 @@ class Grid:
         import numpy as np
 
         rows, size = big.shape
-        if np.isnan(big).any():  # a NaN spreads over its whole row in the one product
+        # A NaN spreads over its whole row in the one product; a few rows are worked out
+        # faster in it than in blocks.
+        if rows < _FEW_ROWS or np.isnan(big).any():
             return self._kept_whole(big)
         # The product in blocks of columns from the left, until each row's first kept point is
         # found (it is mostly in the lower half, and the entries right of it never change the

@@ -203,20 +203,20 @@ class SequentialTest:
         """`update_many` on counts already in Python floats: each state with its poll."""
         key, worst_above = self._key, self._grid.worst_above
         estimate, shared_excess = self.dispersion.estimate, self.dispersion.shared_excess
+        append = self.dispersion.append
         out = list(states)
-        # Per row, in plain floats: is the poll usable, the tempering it gets, its split. Kept
-        # in columns, not a tuple per row: fewer objects for the garbage collector to count.
+        # Per usable row: its index, and what its new state takes that does not wait for the
+        # likelihood, worked out while the old state is still in cache (the numpy work between
+        # the two loops evicts a fleet's states). The informative rows' split in columns.
         rows: list[int] = []
-        dispersions: list[float] = []
-        phis: list[float] = []
-        used: list[bool] = []
+        carried: list[tuple[float, float, float, float, float, float, bool, Window]] = []
         liks: list[Floats] = []
         logit_s: list[float] = []
         bad_b: list[float] = []
         bad_c: list[float] = []
         weights: list[float] = []
         for i, (ev, poll) in enumerate(zip(states, polls, strict=True)):
-            log_lik, window, numbers, made_by = ev
+            log_lik, window, old, made_by = ev
             if made_by is not key and made_by != key:
                 raise ValueError("this evidence was started by a test with another grid")
             n_b, e_b, n_c, e_c = poll
@@ -229,7 +229,7 @@ class SequentialTest:
                 continue  # NaN fails every comparison: skipped too
             dispersion, normal = estimate(window)
             bad = e_b + e_c
-            phi = shared_excess(normal, n_b, n_c, bad, worst_above[int(numbers[_TOP])])
+            phi = shared_excess(normal, n_b, n_c, bad, worst_above[int(old[_TOP])])
             if dispersion > phi:
                 phi = dispersion
             informative = n_b > 0 and n_c > 0 and bad > 0
@@ -240,9 +240,20 @@ class SequentialTest:
                 bad_c.append(e_c)
                 weights.append(1.0 / phi)
             rows.append(i)
-            dispersions.append(dispersion)
-            phis.append(phi)
-            used.append(informative)
+            carried.append(
+                (
+                    old[2] + n_b,
+                    old[3] + e_b,
+                    old[4] + n_c,
+                    old[5] + e_c,
+                    old[_POLLS] + informative,
+                    phi,
+                    informative,
+                    # The poll joins the dispersion window only after it was judged (phi
+                    # stays predictable).
+                    append(window, n_b, e_b, dispersion),
+                )
+            )
         if not rows:
             return out
         if liks:
@@ -253,37 +264,33 @@ class SequentialTest:
                 row.flags.writeable = False
             log_es, log_mixtures, lows, highs, tops, estimates = self._grid.summary(lik)
         k = 0
-        append = self.dispersion.append
         make = tuple.__new__  # CountEvidence's own __new__ is a Python function around it
-        for i, dispersion, phi, informative in zip(rows, dispersions, phis, used, strict=True):
-            lik_row, window, old, _ = out[i]
-            n_b, e_b, n_c, e_c = polls[i]
+        for i, (b_n, b_e, c_n, c_e, informed, phi, informative, window) in zip(
+            rows, carried, strict=True
+        ):
             if informative:
                 lik_row, log_e, log_mixture = sharpened[k], log_es[k], log_mixtures[k]
                 low, high, top, estimated = lows[k], highs[k], tops[k], estimates[k]
                 k += 1
             else:  # the likelihood and everything read from it stay as they were
+                lik_row, _, old, _ = out[i]
                 log_e, log_mixture = old[0], old[1]
                 low, high, top, estimated = old[_LOW], old[_HIGH], old[_TOP], old[_ESTIMATE]
             numbers = (
                 log_e,
                 log_mixture,
-                old[2] + n_b,
-                old[3] + e_b,
-                old[4] + n_c,
-                old[5] + e_c,
-                old[_POLLS] + informative,
+                b_n,
+                b_e,
+                c_n,
+                c_e,
+                informed,
                 phi,
                 low,
                 high,
                 top,
                 estimated,
             )
-            # The poll joins the dispersion window only after it was judged (phi stays
-            # predictable).
-            out[i] = make(
-                CountEvidence, (lik_row, append(window, n_b, e_b, dispersion), numbers, key)
-            )
+            out[i] = make(CountEvidence, (lik_row, window, numbers, key))
         return out
 
     def e_value(self, ev: CountEvidence) -> float:
