@@ -110,7 +110,9 @@ class CountJudge:
         """The bookkeeping of `judge` and the polls its evidence must take; a Verdict when
         there is nothing to judge. Call `finish` on it after `advance` (nothing else in between
         on this judge)."""
-        if not samples or not any(s.has_data for s in reversed(samples)):  # newest first
+        if not samples or not (
+            samples[-1].has_data or any(s.has_data for s in reversed(samples))  # newest first
+        ):
             return Verdict.no_data("no metrics read yet")
         start, step = self._bookkeeping(samples, run_since, step_since)
         ready = self._ready
@@ -130,10 +132,15 @@ class CountJudge:
     def finish(self, ready: Prepared) -> Verdict:
         """The verdict of a prepared judgement whose evidence has been advanced."""
         samples, step = ready.samples, ready.step
+        # Not kept past the poll: the caller's window of samples is the caller's to drop (the
+        # bookkeeping keeps only the newest sample).
+        ready.samples = ()
         for i, ev in enumerate(ready.evidence):
             self._run_start[i], self._run_last[i] = ready.start, ready.last_t[i]
             self._run_evidence[i] = ev
-        judged = tuple(self._metric(i, samples, step, ev) for i, ev in enumerate(ready.evidence))
+        # The limits look at the newest window of the step: a spike that is over is over.
+        recent = since(samples, max(step.since, samples[-1].t - self.window_s))
+        judged = tuple(self._metric(i, recent, step, ev) for i, ev in enumerate(ready.evidence))
         newest = samples[-1]
         step_canary = step.canary_requests
         if not ready.canary_expected and step_canary <= 0:
@@ -221,17 +228,19 @@ class CountJudge:
     # --- one metric ----------------------------------------------------------------------------
 
     def _metric(
-        self, i: int, samples: Sequence[Sample], step: StepTally, ev: CountEvidence
+        self, i: int, recent: Sequence[Sample], step: StepTally, ev: CountEvidence
     ) -> MetricVerdict:
+        """Metric i's verdict; `recent`: the samples of the step's newest window."""
         metric, test = self.metrics[i], self.tests[i]
         spec = metric.spec
         tally = step.metrics[i]
         counts = tally.counts
         low, high = test.interval(ev)
         ratio = test.estimate(ev)
+        e_value, reached = test.e_value(ev), test.rolls_back(ev)
         run_rate = ev.baseline_bad / ev.baseline_total if ev.baseline_total > 0 else 0.0
         evidence = Evidence(
-            test.e_value(ev),
+            e_value,
             test.threshold,
             low,
             high,
@@ -248,11 +257,9 @@ class CountJudge:
         )
         label, both, sentence = MetricLabel.PASS, False, ""
         limit = self._limits[i]
-        if test.rolls_back(ev):
+        if reached:
             label = MetricLabel.HIGH
         elif limit is not None:
-            # The limits look at the newest window of the step: a spike that is over is over.
-            recent = since(samples, max(step.since, samples[-1].t - self.window_s))
             recent_can = pooled(recent, i, ratio=spec.ratio, canary=True)
             if recent_can is not None and recent_can > limit:
                 recent_base = pooled(recent, i, ratio=spec.ratio, canary=False)
@@ -278,7 +285,9 @@ class CountJudge:
                         f"canary/baseline at least {ratio_words(low)}): HIGH"
                     )
         if not sentence:
-            words = evidence_sentence(test, ev, what=spec.bad, rho=ratio)
+            words = evidence_sentence(
+                test, ev, what=spec.bad, rho=ratio, e_value=e_value, reached=reached
+            )
             sentence = f"{words}: {label.value}"
         polls = ev.polls
         return MetricVerdict(

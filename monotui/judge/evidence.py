@@ -4,8 +4,8 @@ Three parts, each kept in the form its arithmetic is cheapest in:
 
 - the tempered log-likelihood on the test's grid: one read-only float64 array, so that many
   rollouts stack into one matrix for a batched update (monotui.judge.sequential);
-- the baseline's dispersion window (monotui.judge.dispersion.Window): a few dozen Python floats
-  with running sums, updated in O(1) per poll;
+- the baseline's dispersion window (monotui.judge.dispersion.Window): a few dozen doubles in
+  arrays with running sums, updated in O(1) arithmetic per poll;
 - the numbers a verdict reads (the e-value, the counts, the interval's ends, the estimate): a
   tuple of Python floats, worked out once per poll in the update, so that reading them costs no
   numpy call.
@@ -68,7 +68,7 @@ class CountEvidence(NamedTuple):
     """Everything the test knows about one rollout's metric; immutable, made by SequentialTest.
 
     Equal when every part is equal, hashable, cheap to keep (one ~0.7 KB array, a window of
-    floats). `test` names the test's parameters: only a test with the same ones may update it.
+    doubles). `test` names the test's parameters: only a test with the same ones may update it.
     A named tuple, not a frozen dataclass: one is made per poll, rollout and metric, and a tuple
     is made several times faster.
     """

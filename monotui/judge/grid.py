@@ -9,6 +9,7 @@ numbers are the same to the bit whether it is alone or in a batch of a fleet's r
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
     Floats = npt.NDArray[np.float64]
 
 __all__ = ["Grid", "log_sum_exp"]
+
+_FEW_ROWS = 16
+"""Below this many rows the per-row shortcuts cost more numpy calls than they save."""
 
 
 class Grid:
@@ -68,6 +72,12 @@ class Grid:
         lag = np.arange(size - 1)[:, None] - np.arange(size - 1)[None, :]
         inside = (lag >= 0) & (lag < self.weights.size)
         self.band = np.where(inside, self.weights[np.clip(lag, 0, self.weights.size - 1)], 0.0)
+        # kept_from's blocks of columns (each at least two wide: the product's loops stay the
+        # same), the first one a bit short of theta, where most first kept points are.
+        edges = [0, *range(max(2, self.theta_index - 8), size - 1, 12)]
+        if size - 1 - edges[-1] < 2:
+            edges.pop()
+        self._blocks = list(itertools.pairwise([*edges, size - 1]))
 
     def rho(self, index: float) -> float:
         """The ratio at a (fractional) grid index."""
@@ -96,7 +106,7 @@ class Grid:
             split, base, canary, weight = (
                 np.array(column)[:, None] for column in (logit_s, e_b, e_c, weights)
             )
-            block = np.stack(liks)
+            block = np.concatenate(liks).reshape(len(liks), -1)  # np.stack, minus its checks
         logit_p = self.log_grid + split
         log_q = -np.logaddexp(0.0, logit_p)  # log(1 - p), stable at both ends
         log_p = logit_p + log_q
@@ -119,20 +129,8 @@ class Grid:
         # Both ends in one pass: the test against "rho >= rho_i" with the alternatives below is
         # the lower end's test on the mirrored grid.
         kept = self.kept_from(np.concatenate([big, big[:, ::-1]]))
-        peaks = lik.argmax(axis=1).tolist()  # the first maximum
-        at = [
-            r * size + min(max(m, 1), last - 1) + d for r, m in enumerate(peaks) for d in (-1, 0, 1)
-        ]
-        trios = lik.ravel()[at].tolist()
-        estimate = []
-        for r, m in enumerate(peaks):
-            offset = 0.0
-            if 0 < m < last:  # a parabola through the peak and its neighbours
-                before, peak, after = trios[3 * r : 3 * r + 3]
-                curvature = before - 2.0 * peak + after
-                if curvature < 0:
-                    offset = 0.5 * (before - after) / curvature
-            estimate.append(self.rho(m + offset))
+        peaks = lik.argmax(axis=1)  # the first maximum
+        estimate = self._estimates(lik, peaks)
         return (
             log_e.tolist(),
             log_mixture.tolist(),
@@ -141,6 +139,38 @@ class Grid:
             top.tolist(),
             estimate,
         )
+
+    def _estimates(self, lik: Floats, peaks: npt.NDArray[np.intp]) -> list[float]:
+        """Per row, rho at the vertex of the parabola through the peak and its neighbours (the
+        peak itself at the grid's ends or where the parabola does not open downwards).
+
+        The offset's arithmetic is elementwise (the same operations as on Python floats, in the
+        same order); exp is math.exp per row, as numpy's may round differently."""
+        import numpy as np
+
+        rows, last = lik.shape[0], self.size - 1
+        exp, first, step = math.exp, self.first_log_rho, self.step
+        if rows < _FEW_ROWS:  # numpy's calls cost more than the rows' arithmetic
+            out = []
+            for r, m in enumerate(peaks.tolist()):
+                offset = 0.0
+                if 0 < m < last:
+                    before, peak, after = lik[r, m - 1 : m + 2].tolist()
+                    curvature = before - 2.0 * peak + after
+                    if curvature < 0:
+                        offset = 0.5 * (before - after) / curvature
+                out.append(exp(first + (m + offset) * step))
+            return out
+        inner = np.clip(peaks, 1, last - 1)
+        flat = lik.ravel()
+        at = np.arange(rows) * self.size + inner
+        left, centre, right = flat[at - 1], flat[at], flat[at + 1]
+        with np.errstate(divide="ignore", invalid="ignore"):  # the rows it leaves out
+            curvatures = left - 2.0 * centre + right
+            bends = (curvatures < 0) & (peaks == inner)
+            offsets = np.where(bends, 0.5 * (left - right) / curvatures, 0.0)
+        index = peaks + offsets
+        return [exp(first + i * step) for i in index.tolist()]
 
     def kept_from(self, big: Floats) -> npt.NDArray[np.intp]:
         """Per row of L = exp(l), the first grid point the test against it as theta, with the
@@ -153,10 +183,40 @@ class Grid:
         """
         import numpy as np
 
+        rows, size = big.shape
+        # A NaN spreads over its whole row in the one product; a few rows are worked out
+        # faster in it than in blocks.
+        if rows < _FEW_ROWS or np.isnan(big).any():
+            return self._kept_whole(big)
+        # The product in blocks of columns from the left, until each row's first kept point is
+        # found (it is mostly in the lower half, and the entries right of it never change the
+        # answer), on the transposed rows so that the product's inner loop runs along them. Each entry is summed as the one product sums it, in order of j
+        # from 0 (the band's zeros left out at a block's front add +0.0 to 0.0 there).
+        columns = np.ascontiguousarray(big.T)
+        kept = np.full(rows, size - 1, dtype=np.intp)  # the top point: never rejected
+        pending = np.arange(rows)
+        for k0, k1 in self._blocks:
+            # A few rows left: those alone (gathering many costs more than it saves).
+            few = 4 * pending.size < rows
+            part = columns[:, pending] if few else columns
+            total = np.einsum("jk,ji->ki", self.band[k0:, k0:k1], part[1 + k0 :], optimize=False)
+            bar = self.room[k0:k1, None] * part[k0:k1] * self.threshold
+            hit = (total < bar) | (total <= 0)
+            first = hit.argmax(axis=0)
+            found = hit[first, np.arange(first.size)]
+            if not few:  # every row was worked out: keep the ones still pending
+                first, found = first[pending], found[pending]
+            kept[pending[found]] = first[found] + k0
+            pending = pending[~found]
+            if not pending.size:
+                break
+        return kept
+
+    def _kept_whole(self, big: Floats) -> npt.NDArray[np.intp]:
+        """`kept_from` in one product over every column (what the blocks give, NaN or not)."""
+        import numpy as np
+
         total = np.zeros(big.shape)
-        # One product with the banded matrix of the weights for every row at once. einsum's
-        # own loops (not BLAS, whose kernels change with the number of rows) sum each entry in
-        # the same order whatever the batch: a row gets the same bits alone as in a batch.
         total[:, :-1] = np.einsum("ij,jk->ik", big[:, 1:], self.band, optimize=False)
         bar = self.room * big * self.threshold
         return np.asarray(((total < bar) | (total <= 0)).argmax(axis=1))

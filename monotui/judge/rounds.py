@@ -54,13 +54,16 @@ class Prepared:
 def advance(prepared: Sequence[Prepared]) -> None:
     """Add every prepared judgement's polls to its evidence, one SequentialTest batch per test
     and poll: the k-th pending poll of every metric that shares a test goes in one update."""
-    groups: dict[int, tuple[SequentialTest, list[tuple[Prepared, int]]]] = {}
+    groups: dict[SequentialTest, list[tuple[Prepared, int]]] = {}  # by identity
     for ready in prepared:
+        tests = ready.judge.tests
         for i, polls in enumerate(ready.polls):
             if polls:
-                test = ready.judge.tests[i]
-                groups.setdefault(id(test), (test, []))[1].append((ready, i))
-    for test, members in groups.values():
+                group = groups.get(tests[i])
+                if group is None:
+                    group = groups[tests[i]] = []
+                group.append((ready, i))
+    for test, members in groups.items():
         k = 0
         while members:
             states = test.advance(

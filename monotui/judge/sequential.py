@@ -140,6 +140,11 @@ class SequentialTest:
         zeros = np.zeros((1, size))
         zeros.flags.writeable = False
         self._blank = (zeros[0], *(n[0] for n in grid.summary(zeros)))
+        # The interval's ends per grid index, worked out once: grid point i stands for
+        # (rho_{i-1}, rho_i] against "rho <= rho_i", so the rejected points below low exclude
+        # everything up to rho_{low-1}; the mirror for the upper end.
+        self._lower_ends: list[float | None] = [None, *(grid.rho(i - 1) for i in range(1, size))]
+        self._upper_ends: list[float | None] = [*(grid.rho(i + 1) for i in range(size - 1)), None]
 
     @property
     def grid(self) -> tuple[float, ...]:
@@ -198,20 +203,21 @@ class SequentialTest:
         """`update_many` on counts already in Python floats: each state with its poll."""
         key, worst_above = self._key, self._grid.worst_above
         estimate, shared_excess = self.dispersion.estimate, self.dispersion.shared_excess
+        append = self.dispersion.append
         out = list(states)
-        # Per row, in plain floats: is the poll usable, the tempering it gets, its split. Kept
-        # in columns, not a tuple per row: fewer objects for the garbage collector to count.
+        # Per usable row: its index, and what its new state takes that does not wait for the
+        # likelihood, worked out while the old state is still in cache (the numpy work between
+        # the two loops evicts a fleet's states). The informative rows' split in columns.
         rows: list[int] = []
-        dispersions: list[float] = []
-        phis: list[float] = []
-        used: list[bool] = []
+        carried: list[tuple[float, float, float, float, float, float, bool, Window]] = []
         liks: list[Floats] = []
         logit_s: list[float] = []
         bad_b: list[float] = []
         bad_c: list[float] = []
         weights: list[float] = []
         for i, (ev, poll) in enumerate(zip(states, polls, strict=True)):
-            if ev.test is not key and ev.test != key:
+            log_lik, window, old, made_by = ev
+            if made_by is not key and made_by != key:
                 raise ValueError("this evidence was started by a test with another grid")
             n_b, e_b, n_c, e_c = poll
             if not (
@@ -221,22 +227,33 @@ class SequentialTest:
                 and 0.0 <= e_c <= MAX_COUNT
             ):
                 continue  # NaN fails every comparison: skipped too
-            dispersion, normal = estimate(ev.window)
+            dispersion, normal = estimate(window)
             bad = e_b + e_c
-            phi = shared_excess(normal, n_b, n_c, bad, worst_above[int(ev.numbers[_TOP])])
+            phi = shared_excess(normal, n_b, n_c, bad, worst_above[int(old[_TOP])])
             if dispersion > phi:
                 phi = dispersion
             informative = n_b > 0 and n_c > 0 and bad > 0
             if informative:
-                liks.append(ev.log_lik)
+                liks.append(log_lik)
                 logit_s.append(math.log(n_c) - math.log(n_b))
                 bad_b.append(e_b)
                 bad_c.append(e_c)
                 weights.append(1.0 / phi)
             rows.append(i)
-            dispersions.append(dispersion)
-            phis.append(phi)
-            used.append(informative)
+            carried.append(
+                (
+                    old[2] + n_b,
+                    old[3] + e_b,
+                    old[4] + n_c,
+                    old[5] + e_c,
+                    old[_POLLS] + informative,
+                    phi,
+                    informative,
+                    # The poll joins the dispersion window only after it was judged (phi
+                    # stays predictable).
+                    append(window, n_b, e_b, dispersion),
+                )
+            )
         if not rows:
             return out
         if liks:
@@ -247,35 +264,33 @@ class SequentialTest:
                 row.flags.writeable = False
             log_es, log_mixtures, lows, highs, tops, estimates = self._grid.summary(lik)
         k = 0
-        append = self.dispersion.append
-        for i, dispersion, phi, informative in zip(rows, dispersions, phis, used, strict=True):
-            ev = out[i]
-            n_b, e_b, n_c, e_c = polls[i]
-            old = ev.numbers
+        make = tuple.__new__  # CountEvidence's own __new__ is a Python function around it
+        for i, (b_n, b_e, c_n, c_e, informed, phi, informative, window) in zip(
+            rows, carried, strict=True
+        ):
             if informative:
                 lik_row, log_e, log_mixture = sharpened[k], log_es[k], log_mixtures[k]
                 low, high, top, estimated = lows[k], highs[k], tops[k], estimates[k]
                 k += 1
             else:  # the likelihood and everything read from it stay as they were
-                lik_row, log_e, log_mixture = ev.log_lik, old[0], old[1]
+                lik_row, _, old, _ = out[i]
+                log_e, log_mixture = old[0], old[1]
                 low, high, top, estimated = old[_LOW], old[_HIGH], old[_TOP], old[_ESTIMATE]
             numbers = (
                 log_e,
                 log_mixture,
-                old[2] + n_b,
-                old[3] + e_b,
-                old[4] + n_c,
-                old[5] + e_c,
-                old[_POLLS] + informative,
+                b_n,
+                b_e,
+                c_n,
+                c_e,
+                informed,
                 phi,
                 low,
                 high,
                 top,
                 estimated,
             )
-            # The poll joins the dispersion window only after it was judged (phi stays
-            # predictable).
-            out[i] = CountEvidence(lik_row, append(ev.window, n_b, e_b, dispersion), numbers, key)
+            out[i] = make(CountEvidence, (lik_row, window, numbers, key))
         return out
 
     def e_value(self, ev: CountEvidence) -> float:
@@ -300,11 +315,7 @@ class SequentialTest:
     def interval_at(self, low: int, high: int) -> tuple[float | None, float | None]:
         """The interval whose lower test first keeps grid point `low` and whose upper test last
         keeps `high`."""
-        # Grid point i stands for (rho_{i-1}, rho_i] against "rho <= rho_i", so the rejected
-        # points below low exclude everything up to rho_{low-1}; the mirror for the upper end.
-        lower = None if low == 0 else self._grid.rho(low - 1)
-        upper = None if high == self._grid.size - 1 else self._grid.rho(high + 1)
-        return lower, upper
+        return self._lower_ends[low], self._upper_ends[high]
 
     def estimate(self, ev: CountEvidence) -> float | None:
         """The maximum-likelihood rho (clamped to the grid), or None before any information."""

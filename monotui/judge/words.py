@@ -22,42 +22,52 @@ def evidence_sentence(
     *,
     bounds: tuple[float | None, float | None] | None = None,
     rho: float | None = None,
+    e_value: float | None = None,
+    reached: bool | None = None,
 ) -> str:
     """One line: the evidence against the canary, its ratio with the interval, what it rests on.
 
     e.g. "5xx: evidence 37x of the 100x that rolls back; canary 1.9x baseline (98 % CI 0.8x-3.1x);
     9 5xx in 412 canary requests, 41 in 8,800 baseline". The interval's ends are each 1 - alpha
     bounds, so it is a 1 - 2 alpha interval; its lower end passes allowed_increase exactly when
-    the evidence reaches 1/alpha. `bounds` and `rho`: `test.interval(ev)` and
-    `test.estimate(ev)` when the caller has them already (else they are read from `ev`).
+    the evidence reaches 1/alpha. `bounds`, `rho`, `e_value` and `reached`: `test.interval(ev)`,
+    `test.estimate(ev)`, `test.e_value(ev)` and `test.rolls_back(ev)` when the caller has them
+    already (else they are read from `ev`).
     """
-    canary = f"{ev.canary_bad:,.0f} {what} in {ev.canary_total:,.0f} canary requests"
-    baseline = f"{ev.baseline_bad:,.0f} in {ev.baseline_total:,.0f} baseline"
+    counts = (
+        f"{ev.canary_bad:,.0f} {what} in {ev.canary_total:,.0f} canary requests, "
+        f"{ev.baseline_bad:,.0f} in {ev.baseline_total:,.0f} baseline"
+    )
     if ev.polls == 0:
-        return f"{what}: no evidence yet ({canary}, {baseline})"
-    e = test.e_value(ev)
-    judged = "reaches" if test.rolls_back(ev) else "of"
+        return f"{what}: no evidence yet ({counts})"
+    e = test.e_value(ev) if e_value is None else e_value
+    judged = "reaches" if (test.rolls_back(ev) if reached is None else reached) else "of"
     shown = ratio_words(e) if e < 1e6 else "over 1,000,000x"
     if bounds is None:
-        lower_words, upper_words = _interval_words(test, ev)
+        interval = _interval_text(test, *test.interval_index(ev))
     else:
         lower, upper = bounds
-        lower_words = None if lower is None else ratio_words(lower)
-        upper_words = None if upper is None else ratio_words(upper)
-    if lower_words is None and upper_words is None:
-        interval = "any ratio"
-    elif lower_words is None:
-        interval = f"below {upper_words}"
-    elif upper_words is None:
-        interval = f"above {lower_words}"
-    else:
-        interval = f"{lower_words}-{upper_words}"
+        interval = _between(
+            None if lower is None else ratio_words(lower),
+            None if upper is None else ratio_words(upper),
+        )
     rho = (test.estimate(ev) if rho is None else rho) or 0.0
     limit, level = _constants(test)
     return (
         f"{what}: evidence {shown} {judged} {limit}; canary {ratio_words(rho)} baseline "
-        f"({level} CI {interval}); {canary}, {baseline}"
+        f"({level} CI {interval}); {counts}"
     )
+
+
+def _between(lower_words: str | None, upper_words: str | None) -> str:
+    """The interval in words from its ends' words (None: unbounded)."""
+    if lower_words is None and upper_words is None:
+        return "any ratio"
+    if lower_words is None:
+        return f"below {upper_words}"
+    if upper_words is None:
+        return f"above {lower_words}"
+    return f"{lower_words}-{upper_words}"
 
 
 @lru_cache(maxsize=64)
@@ -67,11 +77,21 @@ def _constants(test: SequentialTest) -> tuple[str, str]:
     return f"the {test.threshold:,.0f}x that rolls back", level
 
 
-def _interval_words(test: SequentialTest, ev: CountEvidence) -> tuple[str | None, str | None]:
-    """`ratio_words` of the interval's ends (None: unbounded), from the per-grid-point words."""
-    words = _grid_words(test)
-    low, high = test.interval_index(ev)
-    return words[low][0], words[high][1]
+def _interval_text(test: SequentialTest, low: int, high: int) -> str:
+    """The interval between grid indexes `low` and `high` in words (each pair worked out once
+    per test: a verdict is made every poll)."""
+    texts = _interval_texts(test)
+    text = texts.get((low, high))
+    if text is None:
+        words = _grid_words(test)
+        text = texts[low, high] = _between(words[low][0], words[high][1])
+    return text
+
+
+@lru_cache(maxsize=64)
+def _interval_texts(test: SequentialTest) -> dict[tuple[int, int], str]:
+    """The interval texts of a test seen so far, by their grid indexes (at most grid size^2)."""
+    return {}
 
 
 @lru_cache(maxsize=64)
