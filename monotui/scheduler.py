@@ -39,7 +39,7 @@ import heapq
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from monotui.daemon_pool import DaemonPool
 from monotui.model import Snapshot
@@ -294,17 +294,9 @@ class PollScheduler:
                         self._slow.add(rollout.name)
 
         try:
-            for rollout, snapshot in cycle_together(rollouts, self._failed, read):
-                try:
-                    self._deliver(rollout.name, snapshot)
-                except Exception as exc:
-                    self._failed(rollout.name, exc)
+            self._deliver_each(cycle_together(rollouts, self._failed, read))
         finally:
-            took = self._clock() - began
-            with self._wake:
-                for rollout in rollouts:
-                    self.durations[rollout.name] = took
-                    self._in_flight.discard(rollout.name)
+            self._done(rollouts, began)
 
     def _start_batch(self, rollouts: list[Rollout], due: float) -> None:
         """Start several rollouts, their histories judged in one round (start_together); one
@@ -323,17 +315,24 @@ class PollScheduler:
                     except Exception as exc:
                         self._failed(rollout.name, exc)
                 return
-            for rollout, snapshot in zip(rollouts, snapshots, strict=True):
-                try:
-                    self._deliver(rollout.name, snapshot)
-                except Exception as exc:
-                    self._failed(rollout.name, exc)
+            self._deliver_each(zip(rollouts, snapshots, strict=True))
         finally:
-            took = self._clock() - began
-            with self._wake:
-                for rollout in rollouts:
-                    self.durations[rollout.name] = took
-                    self._in_flight.discard(rollout.name)
+            self._done(rollouts, began)
+
+    def _deliver_each(self, snapshots: Iterable[tuple[Rollout, Snapshot]]) -> None:
+        for rollout, snapshot in snapshots:
+            try:
+                self._deliver(rollout.name, snapshot)
+            except Exception as exc:
+                self._failed(rollout.name, exc)
+
+    def _done(self, rollouts: Sequence[Rollout], began: float) -> None:
+        """A round begun at `began` is over: each of its rollouts took that long."""
+        took = self._clock() - began
+        with self._wake:
+            for rollout in rollouts:
+                self.durations[rollout.name] = took
+                self._in_flight.discard(rollout.name)
 
     def _first_look(self, rollout: Rollout) -> None:
         name = rollout.name
