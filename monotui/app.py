@@ -35,6 +35,7 @@ from monotui.screens.cockpit import CockpitScreen
 from monotui.screens.commands import APP_COMMANDS, bindings
 from monotui.screens.diff_driver import diffing, forget_screens
 from monotui.screens.fleet import FleetScreen, FleetShown
+from monotui.screens.hangup import leave_on_hangup
 from monotui.screens.help import HelpScreen
 from monotui.screens.palette import FleetCommands, RolloutCommands
 from monotui.screens.steering import Steering
@@ -159,6 +160,7 @@ class MonotuiApp(App[None]):
         return self.fleet.rollouts
 
     def on_mount(self) -> None:
+        leave_on_hangup(self)
         if self.boot is not None:
             # The fleet is the "starting…" screen; it becomes a cockpit if only one rollout comes.
             self.push_screen(FleetScreen(self.store, self.steering, title=str(self.title)))

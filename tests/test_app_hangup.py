@@ -1,0 +1,105 @@
+"""An ssh session that drops, a tmux pane killed, a `kill`: `monotui watch` leaves the way `q`
+does (exit 128 + the signal), so the probes' header routes it added to the route are removed and
+the weights stay. A terminal that hung up without a SIGHUP reaching us is noticed too (Textual's
+input thread would otherwise read end-of-file from it for ever)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bench.terminal import Session, start
+from tests.fakekube import FakeKube
+from tests.router_helpers import ISTIO, NS, dest
+
+CONFIG = """
+[audit]
+path = "{audit}"
+
+[[rollouts]]
+name = "reviews"
+namespace = "{ns}"
+interval_s = 1
+[rollouts.router]
+kind = "istio"
+name = "reviews"
+stable = "v1"
+canary = "v2"
+[rollouts.metrics]
+kind = "none"
+[[rollouts.synthetics]]
+name = "checkout"
+kind = "http"
+url = "http://127.0.0.1:9/checkout"
+timeout_s = 1
+"""
+
+
+def names(fake: FakeKube) -> list[str | None]:
+    obj = fake.get_object(ISTIO, "v1", "virtualservices", NS, "reviews")
+    return [r.get("name") for r in obj["spec"]["http"]]
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def hang_up(session: Session) -> None:
+    """What sshd does when the connection drops: the terminal's other side closes."""
+    os.close(session.master)
+    session.master = os.open(os.devnull, os.O_RDWR)  # for Session.close
+
+
+@pytest.mark.parametrize(
+    ("how", "code"),
+    [
+        ("the terminal hangs up", 129),
+        ("SIGHUP", 128 + signal.SIGHUP),
+        ("SIGTERM", 128 + signal.SIGTERM),
+    ],
+)
+def test_watch_leaves_as_q_does_and_takes_its_header_routes_away(
+    fake_kube: FakeKube, fake_kubeconfig: Path, tmp_path: Path, how: str, code: int
+) -> None:
+    fake_kube.put_object(
+        {
+            "apiVersion": f"{ISTIO}/v1",
+            "kind": "VirtualService",
+            "metadata": {"name": "reviews", "namespace": NS},
+            "spec": {
+                "hosts": ["reviews"],
+                "http": [{"name": "primary", "route": [dest("v1", 90), dest("v2", 10)]}],
+            },
+        }
+    )
+    cfg = tmp_path / "monotui.toml"
+    cfg.write_text(CONFIG.format(audit=tmp_path / "audit.jsonl", ns=NS))
+    argv = ["env", f"KUBECONFIG={fake_kubeconfig}", sys.executable, "-m", "monotui"]
+    session = start([*argv, "watch", "-c", str(cfg)])
+    try:
+        wait_until(lambda: len(names(fake_kube)) == 3, "the probes' header routes")
+        if how == "the terminal hangs up":
+            hang_up(session)
+        else:
+            session.proc.send_signal(signal.SIGHUP if how == "SIGHUP" else signal.SIGTERM)
+        try:
+            returned = session.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"monotui watch still runs after {how}") from None
+        assert returned == code
+        assert names(fake_kube) == ["primary"]  # removed on the way out, the weights kept
+        obj = fake_kube.get_object(ISTIO, "v1", "virtualservices", NS, "reviews")
+        assert [d["weight"] for d in obj["spec"]["http"][0]["route"]] == [90, 10]
+    finally:
+        session.close()
