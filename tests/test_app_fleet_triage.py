@@ -19,6 +19,7 @@ from monotui.sim.demo import Demo
 from monotui.sim.fleet import build_fleet
 from tests.test_app_support import screen_text, settle
 from widgets import FleetTable
+from widgets.fleet_summary import FleetSummary
 
 SIZE = (160, 50)
 FAILING = {Severity.FAIL, Severity.BOTH_FAILING}
@@ -302,3 +303,21 @@ async def test_a_theme_change_redraws_the_rows_in_its_colours(demo: Demo) -> Non
         await settle(pilot)
         assert background(3) != before
         assert background(3) == fleet.rich_style.bgcolor  # what the table looks like now
+
+
+@pytest.mark.parametrize(("size", "hints"), [((80, 24), False), ((160, 50), True)])
+async def test_the_view_line_keeps_to_one_line_at_80_columns(
+    demo: Demo, size: tuple[int, int], hints: bool
+) -> None:
+    """Grouped, the view line and its key hints are wider than 80 columns: the hints (the footer
+    has them too) give way, so the line does not wrap and push the table down."""
+    app = app_of(demo)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press("g")
+        await settle(pilot)
+        (view,) = [row for row in screen_text(app).splitlines() if "showing 300 of 300" in row]
+        assert "group namespace" in view
+        assert ("s sort · g group" in view) == hints
+        # Three lines (the counts, the clusters, the view): none wrapped onto a fourth.
+        assert app.screen.query_one(FleetSummary).content_region.height == 3

@@ -56,7 +56,9 @@ class FleetSummary(Static):
         problem: str = "",
     ) -> None:
         """Say it (nothing is sent when it says the same as before)."""
-        key = (total, polled, summary, tuple(clusters), tuple(badges.items()), view, shown, problem)
+        room = self.content_region.width or self.size.width
+        looks = (total, polled, summary, tuple(clusters), tuple(badges.items()), view, shown)
+        key = (*looks, problem, room)
         if key == self._shown:
             return
         self._shown = key
@@ -82,7 +84,7 @@ class FleetSummary(Static):
                         text.append(f" · {health.failing} failing", style="bold red")
                 text.append("   ")
         text.append("\n")
-        text.append(view_text(view, shown, total), style="dim")
+        text.append(view_text(view, shown, total, room), style="dim")
         if problem:
             text.append("  ")
             text.append(clean(problem), style="bold red")
@@ -101,8 +103,13 @@ class FleetSummary(Static):
         return relayout
 
 
-def view_text(view: FleetView, shown: int, total: int) -> str:
-    """What the view shows, in words: "showing 12 of 300 · filter /svc-00/ · sort severity"."""
+KEY_HINTS = "/ filter · s sort · g group"
+
+
+def view_text(view: FleetView, shown: int, total: int, width: int = 0) -> str:
+    """What the view shows, in words: "showing 12 of 300 · filter /svc-00/ · sort severity",
+    and the keys that change it when they fit in `width` (0: always; the footer has them too,
+    and a line that wraps at 80 columns pushes the table down)."""
     parts = [f"showing {shown} of {total}"]
     if view.filter:
         parts.append(f"filter /{view.filter}/")
@@ -113,5 +120,6 @@ def view_text(view: FleetView, shown: int, total: int) -> str:
     parts.append(f"sort {view.sort}{' ↑' if view.reverse else ''}")
     if view.group != "none":
         parts.append(f"group {view.group}")
-    parts.append("/ filter · s sort · g group")
-    return " · ".join(clean(p) for p in parts)
+    text = " · ".join(clean(p) for p in parts)
+    hinted = f"{text} · {KEY_HINTS}"
+    return hinted if not width or cell_len(hinted) <= width else text
