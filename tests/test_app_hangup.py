@@ -9,15 +9,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from bench.terminal import Session, start
 from tests.fakekube import FakeKube
-from tests.router_helpers import ISTIO, NS, dest
+from tests.router_helpers import ISTIO, NS, dest, wait_for
 
 CONFIG = """
 [audit]
@@ -45,14 +43,6 @@ timeout_s = 1
 def names(fake: FakeKube) -> list[str | None]:
     obj = fake.get_object(ISTIO, "v1", "virtualservices", NS, "reviews")
     return [r.get("name") for r in obj["spec"]["http"]]
-
-
-def wait_until(check: Callable[[], bool], what: str, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def hang_up(session: Session) -> None:
@@ -88,7 +78,7 @@ def test_watch_leaves_as_q_does_and_takes_its_header_routes_away(
     argv = ["env", f"KUBECONFIG={fake_kubeconfig}", sys.executable, "-m", "monotui"]
     session = start([*argv, "watch", "-c", str(cfg)])
     try:
-        wait_until(lambda: len(names(fake_kube)) == 3, "the probes' header routes")
+        wait_for(lambda: len(names(fake_kube)) == 3, 30)  # the probes' header routes
         if how == "the terminal hangs up":
             hang_up(session)
         else:
