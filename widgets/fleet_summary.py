@@ -57,8 +57,10 @@ class FleetSummary(Static):
     ) -> None:
         """Say it (nothing is sent when it says the same as before)."""
         room = self.content_region.width or self.size.width
-        looks = (total, polled, summary, tuple(clusters), tuple(badges.items()), view, shown)
-        key = (*looks, problem, room)
+        key = (
+            *(total, polled, summary, tuple(clusters), tuple(badges.items())),
+            *(view, shown, problem, room),
+        )
         if key == self._shown:
             return
         self._shown = key
@@ -88,14 +90,13 @@ class FleetSummary(Static):
         if problem:
             text.append("  ")
             text.append(clean(problem), style="bold red")
-        self.update(text, layout=self._relayout(text))
+        self.update(text, layout=self._relayout(text, room))
 
-    def _relayout(self, text: Text) -> bool:
+    def _relayout(self, text: Text, room: int) -> bool:
         """Whether the screen must be laid out again for `text`: only when the summary's height
         may change (another number of lines, or a line that may wrap). A key that changes the
         view then repaints two lines instead of laying out and repainting the whole screen."""
         lines = text.plain.split("\n")
-        room = self.content_region.width or self.size.width
         fits = room > 0 and all(cell_len(line) <= room for line in lines)
         height = len(lines) if fits else None
         relayout = height is None or height != self._height

@@ -110,9 +110,7 @@ class CountJudge:
         """The bookkeeping of `judge` and the polls its evidence must take; a Verdict when
         there is nothing to judge. Call `finish` on it after `advance` (nothing else in between
         on this judge)."""
-        if not samples or not (
-            samples[-1].has_data or any(s.has_data for s in reversed(samples))  # newest first
-        ):
+        if not any(s.has_data for s in reversed(samples)):  # newest first
             return Verdict.no_data("no metrics read yet")
         start, step = self._bookkeeping(samples, run_since, step_since)
         ready = self._ready

@@ -10,7 +10,14 @@ from typing import Protocol
 from monotui.judge import Pending, judge_together
 from monotui.model import Snapshot, Verdict
 
-__all__ = ["NOT_JUDGED", "NOT_YET", "Concluding", "Reading", "conclude_together"]
+__all__ = [
+    "NOT_JUDGED",
+    "NOT_YET",
+    "Concluding",
+    "Reading",
+    "conclude_together",
+    "verdicts_together",
+]
 
 NOT_JUDGED = "not judged yet"
 NOT_YET = Verdict.no_data(NOT_JUDGED)
@@ -33,13 +40,15 @@ class Concluding(Protocol):
     def conclude(self, reading: Reading, verdict: Verdict | None = None) -> Snapshot: ...
 
 
+def verdicts_together(readings: Sequence[Reading]) -> list[Verdict]:
+    """Each reading's verdict, the pending judgements advanced in one batch
+    (monotui.judge.judge_together)."""
+    verdicts = iter(judge_together([r.pending for r in readings if r.pending is not None]))
+    return [r.verdict if r.pending is None else next(verdicts) for r in readings]
+
+
 def conclude_together(readings: Sequence[tuple[Concluding, Reading]]) -> list[Snapshot]:
     """`Observer.conclude` for many rollouts' readings (each rollout once), their judgements
-    advanced in one batch (monotui.judge.judge_together): `monotui status` judges a whole
-    fleet's histories this way."""
-    pending = [r.pending for _, r in readings if r.pending is not None]
-    verdicts = iter(judge_together(pending))
-    return [
-        observer.conclude(r, r.verdict if r.pending is None else next(verdicts))
-        for observer, r in readings
-    ]
+    advanced in one batch: `monotui status` judges a whole fleet's histories this way."""
+    verdicts = verdicts_together([r for _, r in readings])
+    return [observer.conclude(r, v) for (observer, r), v in zip(readings, verdicts, strict=True)]

@@ -3,14 +3,13 @@ the autopilot drive it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
-from monotui.judge import judge_together
 from monotui.model import Action, ActionResult, Event, Phase, Snapshot, Verdict
 from monotui.rollout.actuator import Actuator
 from monotui.rollout.automation import Automation
 from monotui.rollout.observer import Observer
-from monotui.rollout.reading import Reading, conclude_together
+from monotui.rollout.reading import Reading, conclude_together, verdicts_together
 
 
 class Rollout:
@@ -132,17 +131,14 @@ def cycle_together(
             failed(rollout.name, exc)
         else:
             readings.append((rollout, reading))
-    pending = [reading.pending for _, reading in readings if reading.pending is not None]
+    verdicts: list[Verdict | None]
     try:
-        verdicts: Iterator[Verdict] | None = iter(judge_together(pending))
+        verdicts = [*verdicts_together([reading for _, reading in readings])]
     except Exception:  # each is judged alone below: a bug in one fails it alone
-        verdicts = None
+        verdicts = [None] * len(readings)
     out: list[tuple[Rollout, Snapshot]] = []
-    for rollout, reading in readings:
+    for (rollout, reading), verdict in zip(readings, verdicts, strict=True):
         try:
-            verdict: Verdict | None = reading.verdict
-            if reading.pending is not None:
-                verdict = None if verdicts is None else next(verdicts)
             out.append((rollout, rollout.steer(rollout.observer.conclude(reading, verdict))))
         except Exception as exc:
             failed(rollout.name, exc)
