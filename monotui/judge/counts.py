@@ -21,7 +21,7 @@ rollout's verdict is the same to the last bit either way (monotui.judge.sequenti
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from monotui.config import JudgeConfig
 from monotui.judge.evidence import CountEvidence
@@ -214,14 +214,10 @@ class CountJudge:
             # each is judged. Seeding it with them ahead of time would judge a poll by polls
             # after it, which the live judge never sees: the verdict would depend on the cache.
             ev, last = self.tests[i].start(seed), start
+        new = since(samples, last)
         polls = ready.polls[i]
-        polls.clear()
-        for sample in since(samples, last):
-            last = sample.t
-            counts = _counts(sample, i)
-            if counts is not None:  # else a gap: the next poll's increase covers it
-                polls.append(counts)
-        ready.evidence[i], ready.last_t[i] = ev, last
+        polls[:] = _counts(new, i)  # a gap's poll is left out: the next poll's increase covers it
+        ready.evidence[i], ready.last_t[i] = ev, new[-1].t if new else last
 
     # --- one metric ----------------------------------------------------------------------------
 
@@ -352,20 +348,23 @@ def _counted(sample: Sample, i: int, *, canary: bool) -> bool:
     return n is not None and e is not None and math.isfinite(n) and math.isfinite(e)
 
 
-def _counts(sample: Sample, i: int) -> Poll | None:
-    """The poll's counts of metric i for both versions, None unless all four are finite."""
-    b, c = sample.baseline, sample.canary
-    n_b, n_c = b.requests, c.requests
-    if n_b is None or n_c is None:
-        return None
-    e_b, e_c = b.bad_of(i), c.bad_of(i)
-    if e_b is None or e_c is None:
-        return None
-    if not (
-        math.isfinite(n_b) and math.isfinite(e_b) and math.isfinite(n_c) and math.isfinite(e_c)
-    ):
-        return None
-    return (n_b or 0.0, e_b or 0.0, n_c or 0.0, e_c or 0.0)
+def _counts(samples: Iterable[Sample], i: int) -> list[Poll]:
+    """Each poll's counts of metric i for both versions, of the polls where all four are
+    finite (in one loop: a fleet's history is hundreds of thousands of polls)."""
+    out = []
+    isfinite = math.isfinite
+    for sample in samples:
+        b, c = sample.baseline, sample.canary
+        n_b, n_c, all_b, all_c = b.requests, c.requests, b.bad, c.bad
+        if n_b is None or n_c is None:
+            continue
+        e_b = all_b[i] if i < len(all_b) else None
+        e_c = all_c[i] if i < len(all_c) else None
+        if e_b is None or e_c is None:
+            continue
+        if isfinite(n_b) and isfinite(e_b) and isfinite(n_c) and isfinite(e_c):
+            out.append((n_b or 0.0, e_b or 0.0, n_c or 0.0, e_c or 0.0))
+    return out
 
 
 def _continues(samples: Sequence[Sample], last_t: float) -> bool:

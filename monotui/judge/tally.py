@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from monotui.model import Sample, Side
+from monotui.model.samples import Pooling
 
 __all__ = ["RUN_BREAK_POLLS", "Pooling", "RunTracker", "StepTally", "newer_than", "run_start"]
 
@@ -124,52 +125,6 @@ class RunTracker:
 
 
 @dataclass(slots=True)
-class Pooling:
-    """monotui.model.pooled for one version and metric, one sample at a time (the same sums)."""
-
-    index: int
-    ratio: bool
-    bad: float = 0.0
-    requests: float = 0.0
-    weighted: float = 0.0
-    weights: float = 0.0
-    plain: float = 0.0
-    counted: int = 0
-    valued: int = 0
-
-    def add(self, side: Side) -> None:
-        """Add one sample's side."""
-        self.add_read(side, side.requests, side.bad_of(self.index))
-
-    def add_read(self, side: Side, n: float | None, b: float | None) -> None:
-        """`add` with the side's requests and bad requests of this metric already read."""
-        if self.ratio and b is not None and n is not None:
-            self.bad += b
-            self.requests += n
-            self.counted += 1
-            return
-        v = side.value(self.index)
-        if v is None:
-            return
-        self.valued += 1
-        self.plain += v
-        if n is not None and n > 0:
-            self.weighted += v * n
-            self.weights += n
-
-    @property
-    def value(self) -> float | None:
-        """What `pooled` says of the sides added."""
-        if self.counted and self.requests > 0:
-            return self.bad / self.requests
-        if self.counted and not self.valued:
-            return None
-        if self.weights > 0:
-            return self.weighted / self.weights
-        return self.plain / self.valued if self.valued else None
-
-
-@dataclass(slots=True)
 class MetricTally:
     """One metric's counts in the step: pooled rates and the polls counted on both sides."""
 
@@ -179,25 +134,34 @@ class MetricTally:
     """(baseline requests, baseline bad, canary requests, canary bad) over the polls in which
     both versions' counts are finite."""
 
-    def add(self, sample: Sample) -> None:
+    def add_all(self, samples: Sequence[Sample]) -> None:
+        """Add each sample in turn (the counts' sums held in locals meanwhile)."""
+        self.baseline.add_all([sample.baseline for sample in samples])
+        self.canary.add_all([sample.canary for sample in samples])
         i = self.baseline.index
-        b, c = sample.baseline, sample.canary
-        b_n, c_n = b.requests, c.requests
-        b_bad, c_bad = b.bad, c.bad
-        b_e = b_bad[i] if i < len(b_bad) else None
-        c_e = c_bad[i] if i < len(c_bad) else None
-        self.baseline.add_read(b, b_n, b_e)
-        self.canary.add_read(c, c_n, c_e)
-        if _finite(b_n, b_e) and _finite(c_n, c_e):
-            counts = self.counts
-            counts[0] += b_n or 0.0
-            counts[1] += b_e or 0.0
-            counts[2] += c_n or 0.0
-            counts[3] += c_e or 0.0
-
-
-def _finite(n: float | None, e: float | None) -> bool:
-    return n is not None and e is not None and math.isfinite(n) and math.isfinite(e)
+        counts = self.counts
+        b_n_sum, b_e_sum, c_n_sum, c_e_sum = counts
+        isfinite = math.isfinite
+        for sample in samples:
+            b, c = sample.baseline, sample.canary
+            b_n, c_n, b_bad, c_bad = b.requests, c.requests, b.bad, c.bad
+            b_e = b_bad[i] if i < len(b_bad) else None
+            c_e = c_bad[i] if i < len(c_bad) else None
+            if (
+                b_n is not None
+                and b_e is not None
+                and c_n is not None
+                and c_e is not None
+                and isfinite(b_n)
+                and isfinite(b_e)
+                and isfinite(c_n)
+                and isfinite(c_e)
+            ):
+                b_n_sum += b_n or 0.0
+                b_e_sum += b_e or 0.0
+                c_n_sum += c_n or 0.0
+                c_e_sum += c_e or 0.0
+        counts[:] = b_n_sum, b_e_sum, c_n_sum, c_e_sum
 
 
 class StepTally:
@@ -220,9 +184,11 @@ class StepTally:
     def extend(self, samples: Sequence[Sample]) -> None:
         """Add the samples newer than every one added before (those up to `since` are not in
         the step)."""
-        for sample in samples:
-            if sample.t <= self.since:
-                continue
-            self.canary_requests += sample.canary.requests or 0.0
-            for metric in self.metrics:
-                metric.add(sample)
+        since = self.since
+        fresh = [sample for sample in samples if sample.t > since]
+        total = self.canary_requests
+        for sample in fresh:
+            total += sample.canary.requests or 0.0
+        self.canary_requests = total
+        for metric in self.metrics:
+            metric.add_all(fresh)

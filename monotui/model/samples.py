@@ -112,32 +112,65 @@ def pooled(samples: Iterable[Sample], i: int, *, ratio: bool, canary: bool) -> f
     """Metric `i` of one version over `samples`: bad / requests summed (a ratio metric whose bad
     requests were counted), else the request-weighted mean of its values (the plain mean where
     no requests were counted). None when no sample has a value."""
-    bad = requests = weighted = weights = plain = 0.0
-    counted = valued = 0
-    for sample in samples:
-        side = sample.canary if canary else sample.baseline
-        n = side.requests
-        b = side.bad_of(i)
-        if ratio and b is not None and n is not None:
-            bad += b
-            requests += n
-            counted += 1
-            continue
-        v = side.value(i)
-        if v is None:
-            continue
-        valued += 1
-        plain += v
-        if n is not None and n > 0:
-            weighted += v * n
-            weights += n
-    if counted and requests > 0:
-        return bad / requests
-    if counted and not valued:
-        return None  # counted, but no requests: no rate
-    if weights > 0:
-        return weighted / weights
-    return plain / valued if valued else None
+    pool = Pooling(i, ratio)
+    pool.add_all(sample.canary if canary else sample.baseline for sample in samples)
+    return pool.value
+
+
+@dataclass(slots=True)
+class Pooling:
+    """`pooled` of one version and metric, kept up to date as sides come."""
+
+    index: int
+    ratio: bool
+    bad: float = 0.0
+    requests: float = 0.0
+    weighted: float = 0.0
+    weights: float = 0.0
+    plain: float = 0.0
+    counted: int = 0
+    valued: int = 0
+
+    def add(self, side: Side) -> None:
+        """Add one sample's side."""
+        self.add_all((side,))
+
+    def add_all(self, sides: Iterable[Side]) -> None:
+        """Add each side in turn, the sums held in locals meanwhile (`status` tallies a fleet's
+        whole history at once: hundreds of thousands of sides)."""
+        i, ratio = self.index, self.ratio
+        bad, requests, counted = self.bad, self.requests, self.counted
+        weighted, weights, plain, valued = self.weighted, self.weights, self.plain, self.valued
+        for side in sides:
+            n, all_bad = side.requests, side.bad
+            b = all_bad[i] if i < len(all_bad) else None
+            if ratio and b is not None and n is not None:
+                bad += b
+                requests += n
+                counted += 1
+                continue
+            values = side.values
+            v = values[i] if i < len(values) else None
+            if v is None:
+                continue
+            valued += 1
+            plain += v
+            if n is not None and n > 0:
+                weighted += v * n
+                weights += n
+        self.bad, self.requests, self.counted = bad, requests, counted
+        self.weighted, self.weights, self.plain, self.valued = weighted, weights, plain, valued
+
+    @property
+    def value(self) -> float | None:
+        """What `pooled` says of the sides added."""
+        if self.counted and self.requests > 0:
+            return self.bad / self.requests
+        if self.counted and not self.valued:
+            return None
+        if self.weights > 0:
+            return self.weighted / self.weights
+        return self.plain / self.valued if self.valued else None
 
 
 def total_requests(samples: Iterable[Sample], *, canary: bool) -> float | None:
