@@ -202,6 +202,24 @@ def test_history_is_batched_the_same_way(backfilled: PrometheusServer) -> None:
     assert histories["details"][-1].canary.value(0) == pytest.approx(0.25, rel=1e-3)
 
 
+def test_a_history_asked_for_ahead_is_what_every_rollout_then_reads(
+    backfilled: PrometheusServer,
+) -> None:
+    # `status` asks for the fleet's history while it connects to Kubernetes: the rollouts' own
+    # history calls must take that answer, not ask again, and read the same samples.
+    alone = {name: s.history(600, 60) for name, s in _sources(_config(backfilled.url)).items()}
+    sources = _sources(_config(backfilled.url))
+    shared = sources["reviews-a"].shared
+    before = shared.sent
+    sources["ratings"].prefetch_history(600, 60)
+    sources["reviews-b"].prefetch_history(600, 60)  # the same grid, fresh: nothing sent
+    assert shared.sent - before == 3  # the fleet's three range queries
+    ahead = {name: s.history(600, 60) for name, s in sources.items()}
+    assert shared.sent - before == 4  # and the override's own, when its rollout asks
+    assert ahead == alone
+    assert ahead["reviews-b"][-1].baseline.requests == pytest.approx(5.0 * 10, rel=1e-3)
+
+
 def test_a_prometheus_that_is_down_costs_one_try_per_count_not_one_per_rollout() -> None:
     sources = _sources(_config(f"http://127.0.0.1:{closed_port()}", timeout_s=1))
     shared = sources["reviews-a"].shared

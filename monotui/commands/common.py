@@ -178,12 +178,13 @@ def session(
     policy: str | None = None,
     clock: Callable[[], float] | None = None,
     shared_reads: bool = False,
+    history_ahead: float | None = None,
 ) -> Session:
     """Build the configured rollouts (or `only` that one) with their sources.
 
     `shared_reads`: routers read from one list+watch per kind and namespace (a fleet's `watch`
     and `status`), not a GET each. Several `--context`s (or `[[clusters]]`) make one fleet
-    across clusters (monotui.clusters)."""
+    across clusters (monotui.clusters). `history_ahead`: see `build_rollouts`."""
     import time
 
     from monotui import clusters
@@ -214,6 +215,7 @@ def session(
             dry_run=args.dry_run,
             policy=policy,
             only=only,
+            history_ahead=history_ahead,
         )
     except BaseException:
         ctx.close()

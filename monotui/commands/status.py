@@ -65,8 +65,15 @@ def run(args: argparse.Namespace) -> int:
     from monotui.rollout.reading import conclude_together
     from monotui.status import snapshot_to_dict, summary_line
 
-    # A fleet reads its routes from one list per kind and namespace, not a GET each.
-    built = session(args, only=args.rollout, policy="manual", shared_reads=args.rollout is None)
+    # A fleet reads its routes from one list per kind and namespace, not a GET each, and its
+    # histories are asked for while the routers connect.
+    built = session(
+        args,
+        only=args.rollout,
+        policy="manual",
+        shared_reads=args.rollout is None,
+        history_ahead=args.window or 0.0,
+    )
     try:
         # One range query per count over the window gives the judge its evidence in one shot,
         # and the whole fleet's evidence is advanced in one batch per poll of it.

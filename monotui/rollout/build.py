@@ -3,8 +3,9 @@ the lab and the demo), and `assemble`, which puts one rollout's parts together f
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from monotui.audit import AuditLog
 from monotui.config import Config, RolloutConfig, duration_s
@@ -16,13 +17,13 @@ from monotui.registry import BuildContext
 from monotui.rollout.actuator import Actuator
 from monotui.rollout.automation import Automation
 from monotui.rollout.health import SourceHealth
-from monotui.rollout.observer import Observer
+from monotui.rollout.observer import Observer, history_points
 from monotui.rollout.readers import Display, FlagReader, RouteReader
 from monotui.rollout.rollout import Rollout
 from monotui.rollout.state import RolloutState
 from monotui.rollout.synthetics import SyntheticsReader
 from monotui.rollout.told import Told
-from monotui.sources.base import FlagSource, MetricsSource, Router, TrackRouter
+from monotui.sources.base import FlagSource, HistoryAhead, MetricsSource, Router, TrackRouter
 from monotui.sources.synthetics.base import SyntheticSource
 from monotui.sources.synthetics.build import build_synthetics
 
@@ -38,24 +39,33 @@ def build_rollouts(
     dry_run: bool = False,
     policy: str | None = None,
     only: str | None = None,
+    history_ahead: float | None = None,
 ) -> list[Rollout]:
-    """Every configured rollout (or `only` that one), its sources built by their kinds.
+    """Every configured rollout (or `only` that one), its sources built by their kinds (the
+    metrics first: they need no cluster).
 
     `policy` overrides each rollout's own (`monotui status` observes only: "manual").
+    `history_ahead`: read the metrics histories over this span (0: each rollout's `history_s`)
+    in the background while the routers connect to their clusters; a `start` over the same span
+    then takes them (`monotui status` reads every history at once).
     """
     chosen = [config.rollout(only)] if only else config.rollouts
     bus = bus or EventBus()
+    sources = [
+        _metrics(kinds.get("metrics", r.metrics.kind).build(r.metrics, r, ctx), r) for r in chosen
+    ]
+    if history_ahead is not None:
+        _read_histories(zip(chosen, sources, strict=True), history_ahead)
     built = []
-    for rollout in chosen:
+    for rollout, metrics in zip(chosen, sources, strict=True):
         router = kinds.get("router", rollout.router.kind).build(rollout.router, rollout, ctx)
-        metrics = kinds.get("metrics", rollout.metrics.kind).build(rollout.metrics, rollout, ctx)
         flags = kinds.get("flags", rollout.flags.kind).build(rollout.flags, rollout, ctx)
         synthetics = build_synthetics(rollout, ctx)
         built.append(
             assemble(
                 rollout,
                 router=_router(router, rollout),
-                metrics=_metrics(metrics, rollout),
+                metrics=metrics,
                 flags=_flags(flags, rollout),
                 synthetics=synthetics,
                 audit=audit,
@@ -154,6 +164,27 @@ def _router(source: object, rollout: RolloutConfig) -> Router:
     if not isinstance(source, Router):
         raise TypeError(f"rollout {rollout.name}: router kind built {type(source).__name__}")
     return source
+
+
+def _read_histories(
+    pairs: Iterable[tuple[RolloutConfig, MetricsSource | None]], span_s: float
+) -> None:
+    """Ask for each source's history over `span_s` (0: its rollout's history_s) in one
+    background thread: a fleet's batched history is one query per count, which Prometheus
+    evaluates while this process connects and imports (a failure is kept for `history` to raise,
+    as its own query's would be)."""
+    ahead: list[tuple[HistoryAhead, float, int]] = []
+    for rollout, source in pairs:
+        if isinstance(source, HistoryAhead):
+            span = span_s or rollout.metrics.history_s
+            ahead.append((source, span, history_points(span, rollout.interval_s)))
+
+    def read() -> None:
+        for source, span, points in ahead:
+            source.prefetch_history(span, points)
+
+    if ahead:
+        threading.Thread(target=read, name="history-ahead", daemon=True).start()
 
 
 def _metrics(source: object, rollout: RolloutConfig) -> MetricsSource | None:

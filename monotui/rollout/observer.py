@@ -48,6 +48,12 @@ NO_METRICS = 'no metrics to judge: [rollouts.metrics] kind is "none"'
 HISTORY_POINTS = 300
 
 
+def history_points(span_s: float, interval_s: float) -> int:
+    """The samples a history over `span_s` is read in: one per poll interval (the judge's counts
+    tile time), a few hundred at most for a long span; a range query holds at most 11,000."""
+    return int(min(11_000, max(HISTORY_POINTS, span_s / interval_s)))
+
+
 class Observer:
     """Reads one rollout into Snapshots. Thread-safe; one observation runs at a time."""
 
@@ -124,9 +130,7 @@ class Observer:
         fresh = False
         if history and self.metrics is not None:
             span = span_s or self.config.metrics.history_s
-            # One sample per poll interval (the judge's counts tile time), a few hundred at most
-            # for a long span; a range query holds at most 11,000 points.
-            points = int(min(11_000, max(HISTORY_POINTS, span / self.config.interval_s)))
+            points = history_points(span, self.config.interval_s)
             try:
                 past = self.metrics.history(span, points)
             except MonotuiError as exc:

@@ -107,6 +107,16 @@ class MetricsSource(Protocol):
 
 
 @runtime_checkable
+class HistoryAhead(Protocol):
+    """A metrics source that can have its history read before it is asked for it."""
+
+    def prefetch_history(self, span_s: float, points: int) -> None:
+        """Start reading what `history(span_s, points)` will return (blocking the caller's
+        thread until it is read); `history` then takes it instead of asking again."""
+        ...
+
+
+@runtime_checkable
 class Router(Protocol):
     """Where the weights live: reads them and writes them compare-and-set."""
 

@@ -205,13 +205,7 @@ class PrometheusMetrics:
     def history(self, span_s: float, points: int) -> tuple[Sample, ...]:
         """Samples tiling the last `span_s` seconds, `points` of them, each counting its step;
         one range query per count (batched with the fleet's)."""
-        points = max(points, 2)
-        # In whole milliseconds, as Prometheus evaluates a range: the points come back at exactly
-        # these times, and each counts exactly its step.
-        # At least two scrapes a step (increase() needs both), so a long scrape means fewer points.
-        step_ms = max(round(span_s / points * 1000), 1000, round(self.min_span_s * 1000))
-        points = max(2, min(points, int(span_s * 1000 // step_ms)))
-        end_ms = round(self.clock() * 1000)
+        step_ms, points, end_ms = self._history_grid(span_s, points)
         answers: dict[str, list[Series]] = {}
         if self.batched:
             share = self.shared.batcher.range(
@@ -235,6 +229,31 @@ class PrometheusMetrics:
         tally = self._tally(answers, grid(start_ms, step_ms, points))
         times = [(start_ms + k * step_ms) / 1000 for k in range(points)]
         return tuple(self._samples(tally, times, step))
+
+    def prefetch_history(self, span_s: float, points: int) -> None:
+        """Ask for the fleet's batched history that `history(span_s, points)` takes its share
+        of, in this thread (see QueryBatcher.prefetch_range): `status` has Prometheus work on it
+        while it connects to Kubernetes. Nothing when the counts are not batched."""
+        if not self.batched:
+            return
+        step_ms, points, end_ms = self._history_grid(span_s, points)
+        self.shared.batcher.prefetch_range(
+            self.group,
+            step_ms=step_ms,
+            points=points,
+            end_ms=end_ms,
+            ttl_s=self.history_ttl_s(self.rollout.interval_s),
+        )
+
+    def _history_grid(self, span_s: float, points: int) -> tuple[int, int, int]:
+        """(step, points, end) of a history of `points` over `span_s`, in whole milliseconds as
+        Prometheus evaluates a range: the points come back at exactly these times, and each
+        counts exactly its step. At least two scrapes a step (increase() needs both), so a long
+        scrape means fewer points."""
+        points = max(points, 2)
+        step_ms = max(round(span_s / points * 1000), 1000, round(self.min_span_s * 1000))
+        points = max(2, min(points, int(span_s * 1000 // step_ms)))
+        return step_ms, points, round(self.clock() * 1000)
 
     def check(self) -> str:
         """One cheap request to prove Prometheus answers (for `monotui check-config`)."""

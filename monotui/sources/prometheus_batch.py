@@ -238,18 +238,25 @@ class QueryBatcher:
                 # Every member has its share: the fleet's history (some 100 MB of points at
                 # N=300) goes once the last of them has read it, not a minute later.
                 del self._ticks[key]
+        if mine:
+            self._answer_range(tick, group, step_ms, points)
         end = tick.t
         start = (round(end * 1000) - step_ms * (points - 1)) / 1000
-        step = step_ms / 1000
-        if mine:
-            self._answer(
-                tick,
-                group,
-                lambda q, what: self.shared.range(q, start, end, step, what),
-                step,
-                points,
-            )
-        return Range(start, end, step, self._share(tick, member))
+        return Range(start, end, step_ms / 1000, self._share(tick, member))
+
+    def prefetch_range(
+        self, group: Group, *, step_ms: int, points: int, end_ms: int, ttl_s: float
+    ) -> None:
+        """Ask now (in this thread) for the history tick that the members' `range` calls with
+        the same grid take their shares of. Call it once every member has joined: one that
+        joins later is not in the answer. Nothing when such a tick is fresh already."""
+        key: tuple[object, ...] = ("range", group, step_ms, points)
+        with self._lock:
+            tick = self._ticks.get(key)
+            if tick is not None and self._monotonic() - tick.born <= ttl_s:
+                return
+            tick = self._ticks[key] = _Tick(end_ms / 1000, step_ms / 1000, self._monotonic())
+        self._answer_range(tick, group, step_ms, points)
 
     # --- internals -------------------------------------------------------------------------------
 
@@ -322,6 +329,14 @@ class QueryBatcher:
             tick.result.set_exception(exc)
             if not isinstance(exc, Exception):
                 raise
+
+    def _answer_range(self, tick: _Tick, group: Group, step_ms: int, points: int) -> None:
+        """`_answer` for a history tick: `points` steps of `step_ms` ending at its time."""
+        end, step = tick.t, step_ms / 1000
+        start = (round(end * 1000) - step_ms * (points - 1)) / 1000
+        self._answer(
+            tick, group, lambda q, what: self.shared.range(q, start, end, step, what), step, points
+        )
 
     def _share(self, tick: _Tick, member: Member) -> Answers:
         answers: Mapping[str, dict[tuple[str, str], list[Series]]] = tick.result.result()
