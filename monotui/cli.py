@@ -25,7 +25,7 @@ from monotui.commands import (
     status,
     watch,
 )
-from monotui.commands.common import add_common, add_terminal, with_defaults
+from monotui.commands.common import add_common, add_terminal, reader_gone, with_defaults
 from monotui.errors import MonotuiError
 from monotui.outside_text import literal, redact_urls_in
 
@@ -97,6 +97,18 @@ def _joined(argv: Sequence[str]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
+    try:
+        return _run(argv)
+    finally:
+        # What is still buffered for a reader that went away (`monotui --help | true`) fails
+        # here, not in the interpreter's exit with a second error and exit code 120.
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            reader_gone()
+
+
+def _run(argv: Sequence[str] | None) -> int:
     argv = _joined(sys.argv[1:] if argv is None else argv)
     args = with_defaults(build_parser().parse_args(argv))
     try:
@@ -108,9 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        # The reader went away (`monotui status | head`): no traceback, no second error.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        reader_gone()  # no traceback, no second error
         return 0
     except Exception as exc:  # a bug: still one line, never a traceback (unless asked for)
         if os.environ.get("MONOTUI_DEBUG"):

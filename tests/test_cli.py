@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -122,6 +125,47 @@ def test_status_prints_the_snapshot_and_exits_5_when_a_backend_is_down(tmp_path:
     lines = run("status", "-c", str(cfg)).stdout.splitlines()
     (line,) = [x for x in lines if x.startswith("reviews")]
     assert line.count("cannot reach Prometheus") == 1, line  # once, not as reason and again
+
+
+@pytest.mark.parametrize("unbuffered", [True, False], ids=["unbuffered", "buffered"])
+def test_a_reader_that_went_away_keeps_the_errors_and_the_exit_code(
+    tmp_path: Path, unbuffered: bool
+) -> None:
+    # `monotui status | head` in a script: the reader closes before monotui writes (unbuffered
+    # the write fails at once, buffered only at the exit's flush). The failed source must still
+    # be said on stderr and in the exit code; no Python error text, no exit code 120.
+    cfg = tmp_path / "monotui.toml"
+    text = UNMANAGED.format(audit=tmp_path / "audit.jsonl").replace(
+        '[rollouts.metrics]\nkind = "none"', '[rollouts.metrics]\nkind = "prometheus"'
+    )
+    cfg.write_text('[prometheus]\nurl = "http://127.0.0.1:9"\ntimeout_s = 1\n' + text)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+
+    def closed_reader(*args: str) -> subprocess.CompletedProcess[str]:
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        try:
+            return subprocess.run(
+                [sys.executable, "-m", "monotui", *args],
+                stdout=write_end,
+                stderr=subprocess.PIPE,
+                text=True,
+                cwd=ROOT,
+                env=env,
+                timeout=60,
+            )
+        finally:
+            os.close(write_end)
+
+    for args in (("status", "-c", str(cfg)), ("status", "--json", "-c", str(cfg))):
+        out = closed_reader(*args)
+        assert out.returncode == 5, out.stderr
+        assert "cannot reach Prometheus" in out.stderr
+        assert "BrokenPipe" not in out.stderr and "Exception" not in out.stderr
+    out = closed_reader("--help")
+    assert (out.returncode, out.stderr) == (0, "")
 
 
 def test_version_and_top_level_help() -> None:

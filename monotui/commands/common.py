@@ -4,6 +4,8 @@ rollouts of the configuration, built by their kinds, with the audit log and the 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,3 +224,11 @@ def session(
         raise
     ctx.start_reads()  # the routes' lists are answered while the rest gets ready
     return Session(cfg, rollouts, ctx, bus, loaded)
+
+
+def reader_gone() -> None:
+    """Standard output's reader went away (`monotui status | head`): what is still written to
+    it goes nowhere, and the exit's flush cannot fail with a second error."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from monotui.commands.common import add_common, add_rollout, session
+from monotui.commands.common import add_common, add_rollout, reader_gone, session
 from monotui.json_text import indented
 from monotui.model import SourceState
 from monotui.outside_text import literal
@@ -86,13 +86,19 @@ def run(args: argparse.Namespace) -> int:
         built.close()
     for note in built.loaded.notes:
         print(f"monotui: {note}", file=sys.stderr)
-    if args.json:
-        sources = built.loaded.sources
-        rollouts = [snapshot_to_dict(s) | {"source": sources.get(s.rollout, {})} for s in snapshots]
-        print(indented({"rollouts": rollouts}))
-    else:
-        for snap in snapshots:
-            print(summary_line(snap))
+    try:
+        if args.json:
+            sources = built.loaded.sources
+            rollouts = [
+                snapshot_to_dict(s) | {"source": sources.get(s.rollout, {})} for s in snapshots
+            ]
+            print(indented({"rollouts": rollouts}))
+        else:
+            for snap in snapshots:
+                print(summary_line(snap))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        reader_gone()  # `status | head`: the sources that failed still say so below
     # The snapshot is printed either way; a source in ERROR makes the exit code say so too.
     failed = [src for snap in snapshots for src in snap.sources if src.state == SourceState.ERROR]
     for src in failed:
