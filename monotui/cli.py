@@ -25,7 +25,13 @@ from monotui.commands import (
     status,
     watch,
 )
-from monotui.commands.common import add_common, add_terminal, reader_gone, with_defaults
+from monotui.commands.common import (
+    add_common,
+    add_terminal,
+    output_failed,
+    reader_gone,
+    with_defaults,
+)
 from monotui.errors import MonotuiError
 from monotui.outside_text import literal, redact_urls_in
 
@@ -98,14 +104,25 @@ def _joined(argv: Sequence[str]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     try:
-        return _run(argv)
-    finally:
-        # What is still buffered for a reader that went away (`monotui --help | true`) fails
-        # here, not in the interpreter's exit with a second error and exit code 120.
-        try:
-            sys.stdout.flush()
-        except BrokenPipeError:
-            reader_gone()
+        code = _run(argv)
+    except SystemExit:  # argparse's --help, --version and usage errors
+        if _flush_stdout() is not None:
+            raise SystemExit(1) from None
+        raise
+    failed = _flush_stdout()
+    return code if failed is None else failed
+
+
+def _flush_stdout() -> int | None:
+    """Write out what is still buffered for standard output here, not in the interpreter's exit
+    (a failure there is a second error and exit code 120). None when it is written or its
+    reader went away (`monotui --help | true`: the command's own exit code stands); 1, said in
+    one line, when it cannot be written (a full disk)."""
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        return output_failed(exc)
+    return None
 
 
 def _run(argv: Sequence[str] | None) -> int:

@@ -128,7 +128,7 @@ def test_status_prints_the_snapshot_and_exits_5_when_a_backend_is_down(tmp_path:
 
 
 @pytest.mark.parametrize("unbuffered", [True, False], ids=["unbuffered", "buffered"])
-def test_a_reader_that_went_away_keeps_the_errors_and_the_exit_code(
+def test_a_reader_that_went_away_or_a_full_disk_keeps_the_errors_and_the_exit_code(
     tmp_path: Path, unbuffered: bool
 ) -> None:
     # `monotui status | head` in a script: the reader closes before monotui writes (unbuffered
@@ -166,6 +166,20 @@ def test_a_reader_that_went_away_keeps_the_errors_and_the_exit_code(
         assert "BrokenPipe" not in out.stderr and "Exception" not in out.stderr
     out = closed_reader("--help")
     assert (out.returncode, out.stderr) == (0, "")
+    # A full disk is not a reader that went away: the lost output is said, in one line.
+    with open("/dev/full", "w") as full:
+        out = subprocess.run(
+            [sys.executable, "-m", "monotui", "status", "-c", str(cfg)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            timeout=60,
+        )
+    assert out.returncode == 5, out.stderr
+    assert "cannot write the output: No space left on device" in out.stderr
+    assert "cannot reach Prometheus" in out.stderr and "unexpected" not in out.stderr
 
 
 def test_version_and_top_level_help() -> None:

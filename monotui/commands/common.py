@@ -232,3 +232,14 @@ def reader_gone() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
+
+
+def output_failed(exc: OSError) -> int | None:
+    """A write to standard output failed: None when its reader went away (the command's own
+    exit code stands), else 1, said in one line (a full disk: the output is lost). Either way,
+    what is still written goes nowhere."""
+    reader_gone()
+    if isinstance(exc, BrokenPipeError):
+        return None
+    print(f"monotui: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+    return 1
