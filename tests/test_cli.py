@@ -143,19 +143,22 @@ def test_a_reader_that_went_away_or_a_full_disk_keeps_the_errors_and_the_exit_co
     if unbuffered:
         env["PYTHONUNBUFFERED"] = "1"
 
+    def writing_to(stdout: int, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "monotui", *args],
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            timeout=60,
+        )
+
     def closed_reader(*args: str) -> subprocess.CompletedProcess[str]:
         read_end, write_end = os.pipe()
         os.close(read_end)
         try:
-            return subprocess.run(
-                [sys.executable, "-m", "monotui", *args],
-                stdout=write_end,
-                stderr=subprocess.PIPE,
-                text=True,
-                cwd=ROOT,
-                env=env,
-                timeout=60,
-            )
+            return writing_to(write_end, *args)
         finally:
             os.close(write_end)
 
@@ -168,15 +171,7 @@ def test_a_reader_that_went_away_or_a_full_disk_keeps_the_errors_and_the_exit_co
     assert (out.returncode, out.stderr) == (0, "")
     # A full disk is not a reader that went away: the lost output is said, in one line.
     with open("/dev/full", "w") as full:
-        out = subprocess.run(
-            [sys.executable, "-m", "monotui", "status", "-c", str(cfg)],
-            stdout=full,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-            env=env,
-            timeout=60,
-        )
+        out = writing_to(full.fileno(), "status", "-c", str(cfg))
     assert out.returncode == 5, out.stderr
     assert "cannot write the output: No space left on device" in out.stderr
     assert "cannot reach Prometheus" in out.stderr and "unexpected" not in out.stderr
