@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any, TextIO
+from typing import Any, Protocol
 
 from monotui.audit import AuditError, AuditLog, default_path
 from monotui.config import Config, RolloutConfig
@@ -21,10 +21,16 @@ from monotui.sources.base import FlagSource, MetricsSource, Router
 LINE_MAX = 600
 
 
+class Lines(Protocol):
+    """Where the report's lines go (standard output, as a command guards it)."""
+
+    def write(self, text: str, /) -> object: ...
+
+
 class _Report:
     """The lines printed, and the exit code of the first failure."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: Lines) -> None:
         self.out = out
         self.worst = 0
 
@@ -38,7 +44,7 @@ class _Report:
 
 
 def check_config(
-    config: Config, *, context: str | None, out: TextIO, read_only: bool = False
+    config: Config, *, context: str | None, out: Lines, read_only: bool = False
 ) -> int:
     """Print one line per check; the exit code of the first failure, 0 when all passed."""
     ctx = BuildContext(config, context=context, read_only=read_only)

@@ -169,6 +169,9 @@ def test_a_reader_that_went_away_or_a_full_disk_keeps_the_errors_and_the_exit_co
         assert "BrokenPipe" not in out.stderr and "Exception" not in out.stderr
     out = closed_reader("--help")
     assert (out.returncode, out.stderr) == (0, "")
+    # check-config's lines are its report: gone with the reader, but every check still runs
+    # and the exit code is the failed one's.
+    assert closed_reader("check-config", "-c", str(cfg)).returncode == 5
     # A full disk is not a reader that went away: the lost output is said, in one line.
     with open("/dev/full", "w") as full:
         out = writing_to(full.fileno(), "status", "-c", str(cfg))

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from monotui.commands import configure
-from monotui.commands.common import add_common
+from monotui.commands.common import GuardedStdout, add_common
 from monotui.outside_text import literal
 
 
@@ -24,8 +23,11 @@ def run(args: argparse.Namespace) -> int:
     loaded = configure.load(args)
     if loaded.kube is not None:
         loaded.kube.close()  # check_config makes its own connection, as a session would
+    # `check-config | head` still checks everything, and its exit code says how it went.
+    out = GuardedStdout()
     for note in loaded.notes:
-        print(literal(note), file=sys.stdout)
+        print(literal(note), file=out)
     # Several --contexts (or [[clusters]]): every rollout checked in each of its clusters.
     config, context = clusters.for_session(loaded.config, args.context)
-    return check_config(config, context=context, out=sys.stdout, read_only=args.read_only)
+    worst = check_config(config, context=context, out=out, read_only=args.read_only)
+    return worst or out.lost or 0

@@ -243,3 +243,24 @@ def output_failed(exc: OSError) -> int | None:
         return None
     print(f"monotui: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
     return 1
+
+
+class GuardedStdout:
+    """Standard output for a command whose exit code says more than its lines: a write that
+    fails (the reader went away, a full disk) is said once (`output_failed`) and the rest goes
+    nowhere, so the command runs to its end and its exit code stands (`lost`: the code of the
+    failed write itself)."""
+
+    def __init__(self) -> None:
+        self.failed = False
+        self.lost: int | None = None
+
+    def write(self, text: str, /) -> int:
+        if not self.failed:
+            try:
+                sys.stdout.write(text)
+                sys.stdout.flush()  # a line at a time: a failure is found at the line that failed
+            except OSError as exc:
+                self.failed = True
+                self.lost = output_failed(exc)
+        return len(text)
