@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from monotui.commands.common import add_common, add_rollout, output_failed, session
+from monotui.commands.common import GuardedStdout, add_common, add_rollout, session
 from monotui.json_text import indented
 from monotui.model import SourceState
 from monotui.outside_text import literal
@@ -86,22 +86,16 @@ def run(args: argparse.Namespace) -> int:
         built.close()
     for note in built.loaded.notes:
         print(f"monotui: {note}", file=sys.stderr)
-    lost: int | None = None
-    try:
-        if args.json:
-            sources = built.loaded.sources
-            rollouts = [
-                snapshot_to_dict(s) | {"source": sources.get(s.rollout, {})} for s in snapshots
-            ]
-            print(indented({"rollouts": rollouts}))
-        else:
-            for snap in snapshots:
-                print(summary_line(snap))
-        sys.stdout.flush()
-    except OSError as exc:  # `status | head`: the sources that failed still say so below
-        lost = output_failed(exc)
+    out = GuardedStdout()  # `status | head`: the sources that failed still say so below
+    if args.json:
+        sources = built.loaded.sources
+        rollouts = [snapshot_to_dict(s) | {"source": sources.get(s.rollout, {})} for s in snapshots]
+        print(indented({"rollouts": rollouts}), file=out)
+    else:
+        for snap in snapshots:
+            print(summary_line(snap), file=out)
     # The snapshot is printed either way; a source in ERROR makes the exit code say so too.
     failed = [src for snap in snapshots for src in snap.sources if src.state == SourceState.ERROR]
     for src in failed:
         print(f"monotui: {literal(src.name)}: {literal(src.message, max_len=600)}", file=sys.stderr)
-    return failed[0].exit_code or 1 if failed else lost or 0
+    return failed[0].exit_code or 1 if failed else out.lost or 0
