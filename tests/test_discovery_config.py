@@ -4,12 +4,14 @@ the same status as discovery itself; a config file overrides what discovery find
 from __future__ import annotations
 
 import json
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from monotui.cli import main
 from tests.discovery_world import Cluster, cluster, mesh, monotui  # noqa: F401
 from tests.prometheus_server import PrometheusServer
 
@@ -58,6 +60,21 @@ def test_discover_prints_a_config_that_checks_and_gives_the_same_status(
         assert comparable(from_file[name]) == comparable(discovered[name]), name
         assert from_file[name]["source"] == {}  # from the file: nothing inferred
         assert discovered[name]["source"]
+
+
+def test_discover_into_a_full_disk_says_so_and_exits_1(
+    cluster: Cluster,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `monotui discover > monotui.toml` with no room left: a half-written file must not look
+    # like a finished one to a script.
+    with open("/dev/full", "w", encoding="utf-8") as full:
+        monkeypatch.setattr(sys, "stdout", full)
+        code = main(["discover", "-A", "-o", "toml"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "monotui: cannot write the output: No space left on device" in err
 
 
 def test_discover_as_json_carries_the_provenance(

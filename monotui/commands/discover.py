@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from monotui.commands import configure
-from monotui.commands.common import add_common
+from monotui.commands.common import GuardedStdout, add_common
 
 
 def register(sub: Any) -> None:
@@ -54,7 +54,9 @@ def run(args: argparse.Namespace) -> int:
             inferred_metrics=loaded.inferred_metrics,
             context=f"context {context}",
         )
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    # `discover > monotui.toml` on a full disk: one line and exit 1, not a half file said fine.
+    out = GuardedStdout()
+    out.write(text if text.endswith("\n") else text + "\n")
     for note in loaded.notes:
         print(f"monotui: {note}", file=sys.stderr)
-    return 0
+    return out.lost or 0
