@@ -181,7 +181,8 @@ class FleetTable(ScrollView, can_focus=True):
         self._badges: dict[str, str] = {}
         self._clusters = False
         self._layout: list[tuple[Column, int]] = []
-        self._header_key: object = None
+        self._layout_width = 0
+        """The width `_layout` was worked out for."""
         self._strips: dict[tuple[FleetRow, Style | None, Style, int], Strip] = {}
         """Rows as drawn, by their content and look: regrouping or sorting back and forth, or a
         poll that changed nothing on a row, draws it from here."""
@@ -309,8 +310,11 @@ class FleetTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        if not self._layout:
-            self._layout = layout(width, self._clusters)
+        # The columns follow the width they are drawn at, not only `on_resize`: in tmux, a
+        # header drawn at a new width with the old columns stayed after the terminal grew (the
+        # rows, redrawn by the next poll, had the new ones).
+        if not self._layout or width != self._layout_width:
+            self._layout, self._layout_width = layout(width, self._clusters), width
             drawn_with = (tuple(self._layout), tuple(self._badges.items()))
             if drawn_with != self._drawn_with:  # other columns or colours: rows look different
                 self._drawn_with = drawn_with
