@@ -31,7 +31,7 @@ from monotui.sim.demo import Demo, build_demo
 from monotui.sim.sources import SimRouter
 from monotui.sources.base import RouteState, WriteResult
 from monotui.sources.router_istio import IstioRouter
-from tests.configs import parse
+from tests.configs import parse, reviews_toml
 from tests.fakekube import FakeKube
 from tests.router_helpers import ISTIO, NS, kube, no_metrics, rollout, virtual_service, wait_for
 from tests.test_audit_wal import fill, tmpfs
@@ -238,21 +238,7 @@ def test_a_patch_applied_but_never_answered_is_uncertain_with_its_patch(
     conn.close()
 
 
-CLI_CONFIG = """
-[audit]
-path = "{audit}"
-
-[[rollouts]]
-name = "reviews"
-namespace = "bookinfo"
-[rollouts.router]
-kind = "istio"
-name = "reviews"
-stable = "v1"
-canary = "v2"
-[rollouts.metrics]
-kind = "none"
-"""
+CLI_CONFIG = reviews_toml()
 
 
 def _cli(kubeconfig: Path, cfg: Path, *args: str) -> subprocess.Popen[str]:

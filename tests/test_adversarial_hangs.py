@@ -33,7 +33,7 @@ from monotui.sources.flags_ofrep import OfrepFlags
 from monotui.sources.kube_watch import ObjectWatch
 from monotui.sources.router_istio import IstioRouter
 from monotui.sources.router_static import StaticRouter
-from tests.configs import rollout_config
+from tests.configs import reviews_toml, rollout_config
 from tests.fakekube import FakeKube
 from tests.router_helpers import ISTIO, NS, kube, no_metrics, rollout, virtual_service, wait_for
 from tests.test_app_support import screen_text, settle
@@ -248,26 +248,10 @@ async def test_the_cockpit_shows_a_key_listed_twice_once() -> None:
 
 # The metrics are left out: the Prometheus source runs its queries on a pool of its own (not
 # this suite's to change); the route and the flags hang here.
-CONFIG = """
-[audit]
-path = "{audit}"
-
-[[rollouts]]
-name = "reviews"
-namespace = "bookinfo"
-interval_s = 1
-[rollouts.router]
-kind = "istio"
-name = "reviews"
-stable = "v1"
-canary = "v2"
-[rollouts.metrics]
-kind = "none"
-[rollouts.flags]
-kind = "ofrep"
-url = "{ofrep}"
-timeout_s = 30
-"""
+CONFIG = reviews_toml(
+    interval_s=1,
+    more='[rollouts.flags]\nkind = "ofrep"\nurl = "{ofrep}"\ntimeout_s = 30\n',
+)
 
 
 def test_q_quits_while_every_source_hangs(

@@ -25,7 +25,7 @@ from monotui.sim.demo import build_demo, run_headless
 from monotui.sources.flags_flagd import FlagdFileFlags
 from monotui.sources.kube_router import BY_KEY, PAUSED_KEY
 from monotui.sources.router_static import StaticRouter
-from tests.configs import rollout_config
+from tests.configs import reviews_toml, rollout_config
 from tests.fakekube import FakeKube
 from tests.fakeprom import FakePrometheus
 from tests.router_helpers import dest, virtual_service
@@ -55,21 +55,7 @@ def one_clean_line(stderr: str) -> str:
     return stderr
 
 
-CONFIG = """
-[audit]
-path = "{audit}"
-
-[[rollouts]]
-name = "reviews"
-namespace = "bookinfo"
-[rollouts.router]
-kind = "istio"
-name = "reviews"
-stable = "v1"
-canary = "v2"
-[rollouts.metrics]
-kind = "none"
-"""
+CONFIG = reviews_toml()
 
 
 def cli(kubeconfig: Path, tmp_path: Path, *args: str, config: str = CONFIG, **fmt: Any) -> Any:

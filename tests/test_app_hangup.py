@@ -14,30 +14,17 @@ from pathlib import Path
 import pytest
 
 from bench.terminal import Session, start
+from tests.configs import reviews_toml
 from tests.fakekube import FakeKube
 from tests.router_helpers import ISTIO, NS, dest, wait_for
 
-CONFIG = """
-[audit]
-path = "{audit}"
-
-[[rollouts]]
-name = "reviews"
-namespace = "{ns}"
-interval_s = 1
-[rollouts.router]
-kind = "istio"
-name = "reviews"
-stable = "v1"
-canary = "v2"
-[rollouts.metrics]
-kind = "none"
-[[rollouts.synthetics]]
-name = "checkout"
-kind = "http"
-url = "http://127.0.0.1:9/checkout"
-timeout_s = 1
-"""
+CONFIG = reviews_toml(
+    interval_s=1,
+    more=(
+        '[[rollouts.synthetics]]\nname = "checkout"\nkind = "http"\n'
+        'url = "http://127.0.0.1:9/checkout"\ntimeout_s = 1\n'
+    ),
+)
 
 
 def names(fake: FakeKube) -> list[str | None]:
@@ -74,7 +61,7 @@ def test_watch_leaves_as_q_does_and_takes_its_header_routes_away(
         }
     )
     cfg = tmp_path / "monotui.toml"
-    cfg.write_text(CONFIG.format(audit=tmp_path / "audit.jsonl", ns=NS))
+    cfg.write_text(CONFIG.format(audit=tmp_path / "audit.jsonl"))  # in NS, bookinfo
     argv = ["env", f"KUBECONFIG={fake_kubeconfig}", sys.executable, "-m", "monotui"]
     session = start([*argv, "watch", "-c", str(cfg)])
     try:
