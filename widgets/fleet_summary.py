@@ -58,8 +58,15 @@ class FleetSummary(Static):
         """Say it (nothing is sent when it says the same as before)."""
         room = self.content_region.width or self.size.width
         key = (
-            *(total, polled, summary, tuple(clusters), tuple(badges.items())),
-            *(view, shown, problem, room),
+            total,
+            polled,
+            summary,
+            tuple(clusters),
+            tuple(badges.items()),
+            view,
+            shown,
+            problem,
+            room,
         )
         if key == self._shown:
             return

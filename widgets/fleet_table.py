@@ -305,8 +305,7 @@ class FleetTable(ScrollView, can_focus=True):
         return self._base
 
     def on_resize(self, event: events.Resize) -> None:
-        self._layout = []
-        self.virtual_size = Size(1, len(self._lines) + 1)
+        self.virtual_size = Size(1, len(self._lines) + 1)  # the columns follow in render_line
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width

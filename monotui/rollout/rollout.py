@@ -131,9 +131,9 @@ def cycle_together(
             failed(rollout.name, exc)
         else:
             readings.append((rollout, reading))
-    verdicts: list[Verdict | None]
+    verdicts: Sequence[Verdict | None]
     try:
-        verdicts = [*verdicts_together([reading for _, reading in readings])]
+        verdicts = verdicts_together([reading for _, reading in readings])
     except Exception:  # each is judged alone below: a bug in one fails it alone
         verdicts = [None] * len(readings)
     out: list[tuple[Rollout, Snapshot]] = []
