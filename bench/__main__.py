@@ -17,6 +17,13 @@ SKIP = {"terminal", "screenshots", "traffic"}  # helpers, not benchmarks
 
 
 def main(argv: list[str]) -> int:
+    options = [a for a in argv if a.startswith("-")]
+    if options:  # main() is called with no arguments here: options would be silently dropped
+        print(
+            f"bench: {options[0]} is an option of one benchmark: run python -m bench.NAME {options[0]} ...",
+            file=sys.stderr,
+        )
+        return 2
     names = argv or sorted(
         m.name
         for m in pkgutil.iter_modules(bench.__path__)

@@ -11,7 +11,7 @@ Per case it prints, with 95 % Wilson intervals: false rollbacks and false pauses
 detection (bad cases), the median polls to the rollback, the canary share and the bad requests
 served at the rollback, and the median time to 100 % (healthy cases).
 
-    python -m bench judge_quality [--rollouts 300] [--seed 1] [--case NAME ...]
+    python -m bench.judge_quality [--rollouts 300] [--seed 1] [--case NAME ...]
 """
 
 from __future__ import annotations
