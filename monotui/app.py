@@ -27,6 +27,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen
 from textual.worker import Worker, WorkerState
 
+from monotui import collector
 from monotui.model import Action, ActionResult, EventLevel, Snapshot
 from monotui.rollout import Rollout
 from monotui.scheduler import DEFAULT_CONCURRENCY, PollScheduler
@@ -147,6 +148,9 @@ class MonotuiApp(App[None]):
         self.title = title
         self.poll = poll
         self.concurrency = concurrency
+        self.keep_heap = False
+        """Freeze what lives once the rollouts are built and started (monotui.collector): the
+        process is the cockpit's (run_app), not a test's that runs many apps."""
         self.store = SnapshotStore()
         self.store.starting = boot is not None
         self.steering = Steering(self, self.store, self.apply)
@@ -199,6 +203,8 @@ class MonotuiApp(App[None]):
             self.notify(note, severity="warning", markup=False, timeout=15)
         for rollout in self.rollouts:
             self.store.put(rollout.snapshot())  # no I/O: the first frame is fast
+        if self.keep_heap:
+            collector.keep_what_lives()  # the sources, their clients and connections
         starting = self.screen if isinstance(self.screen, FleetScreen) else None
         self._open_first_screen()
         if starting is not None and self.screen is starting:
@@ -213,6 +219,7 @@ class MonotuiApp(App[None]):
                 pace=self.fleet.pace,
                 # A fleet's rows show their routes and counts before the histories are read.
                 preview=len(self.rollouts) > 1,
+                started_round=collector.keep_what_lives if self.keep_heap else None,
             )
             self.scheduler.start()
         elif not self.fleet.started:
@@ -423,6 +430,8 @@ def run_app(
     app.fleet.notes = notes
     app.fleet.inferred = inferred or {}
     app.fleet.badges = dict(badges or {})
+    app.keep_heap = True
+    collector.tune()
     try:
         # Off over ssh (unless asked): plain selection works, and no mouse traffic.
         app.run(mouse=terminal.mouse)
@@ -432,4 +441,5 @@ def run_app(
         if app.boot_started:
             app.booted.wait(timeout=30)
         app.shutdown()
+        collector.release()
     return app.return_code or 0

@@ -89,11 +89,14 @@ class PollScheduler:
         lane: Lane = cluster_lane,
         pace: float = 1.0,
         preview: bool = False,
+        started_round: Callable[[], None] | None = None,
     ) -> None:
         """`started`: the rollouts were already started (their first cycle is a plain one).
         `pace`: the rollouts' seconds per second of `clock` (the demo's world runs `--speed`
         times faster: its 10 s interval is one real second at speed 10). `preview`: a quick
-        look at every rollout before the first starts (see the module's docstring)."""
+        look at every rollout before the first starts (see the module's docstring).
+        `started_round`: called after each round of starts, from its worker (the cockpit keeps
+        the histories just read out of later garbage collections: monotui.collector)."""
         self._rollouts = {r.name: r for r in rollouts}
         self._deliver = deliver
         self._failed = failed or (lambda name, exc: log.error("poll of %s failed: %s", name, exc))
@@ -127,6 +130,7 @@ class PollScheduler:
         self._looks_left = len(self._rollouts) if self._preview else 0
         self._starts_at: float | None = None if self._preview else 0.0
         """When the starts may begin (None: not before every first look is in)."""
+        self._started_round = started_round
         self._stopped = False
         self._thread = threading.Thread(target=self._run, name="poll-scheduler", daemon=True)
 
@@ -318,6 +322,8 @@ class PollScheduler:
             self._deliver_each(zip(rollouts, snapshots, strict=True))
         finally:
             self._done(rollouts, began)
+            if self._started_round is not None:
+                self._started_round()
 
     def _deliver_each(self, snapshots: Iterable[tuple[Rollout, Snapshot]]) -> None:
         for rollout, snapshot in snapshots:
