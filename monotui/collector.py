@@ -20,8 +20,10 @@ went from 155-191 ms to 10-54 ms, the collections of the first 10 s from 1.1 s t
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-__all__ = ["YOUNG_THRESHOLD", "keep_what_lives", "release", "tune"]
+__all__ = ["YOUNG_THRESHOLD", "held", "keep_what_lives", "release", "tune"]
 
 YOUNG_THRESHOLD = 10_000
 
@@ -30,6 +32,22 @@ def tune() -> None:
     """Collect the youngest generation less often (see the module's docstring)."""
     young, middle, old = gc.get_threshold()
     gc.set_threshold(max(YOUNG_THRESHOLD, young), middle, old)
+
+
+@contextmanager
+def held() -> Iterator[None]:
+    """No collection while the block builds what the cockpit keeps (the Kubernetes client, the
+    rollouts: two full collections of 40-90 ms before the first frame at 300 rollouts); after
+    it, what it built is kept (`keep_what_lives`). The collector is on again however the block
+    ends."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+        keep_what_lives()
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def keep_what_lives() -> None:

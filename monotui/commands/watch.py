@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
+from monotui import collector
 from monotui.commands.common import Session, add_common, add_terminal, session, terminal
 
 if TYPE_CHECKING:
@@ -27,11 +28,12 @@ def run(args: argparse.Namespace) -> int:
     (monotui.clusters): each gets its badge colour. A terminal that cannot show the cockpit is
     refused before anything is read."""
     drawing = terminal(args)
-    built = session(args, shared_reads=True)
+    with collector.held():  # the modules, the client and the rollouts live as long as the cockpit
+        built = session(args, shared_reads=True)
+        from monotui.app import run_app
+        from monotui.clusters import badges
+        from monotui.notify.attach import attach
     ctx = built.context
-    from monotui.app import run_app
-    from monotui.clusters import badges
-    from monotui.notify.attach import attach
 
     try:
         told = attach(built.config.notify, built.rollouts, built.bus)
