@@ -103,17 +103,21 @@ class CanaryView:
         return self._count("threshold", self.analysis)
 
     def steps(self) -> tuple[int, ...]:
-        """The weights Flagger steps through (stepWeights, or stepWeight up to maxWeight), then
-        100 (the promotion); an analysis by iterations only (A/B testing) is just (100,)."""
+        """The weights Flagger steps through (stepWeights, or stepWeight until maxWeight), then
+        100 (the promotion); an analysis by iterations only (A/B testing) is just (100,).
+
+        Flagger adds stepWeight while the weight is below maxWeight, so the last step may pass
+        it: maxWeight 50 and stepWeight 20 go 20, 40, 60 (its docs' own example), then promote.
+        """
         listed = self.analysis.get("stepWeights")
         weights: list[int] = []
         if isinstance(listed, list):
             weights = [w for w in listed if isinstance(w, int) and not isinstance(w, bool)]
         else:
             step = self._count("stepWeight", self.analysis)
-            top = self._count("maxWeight", self.analysis) or 100
+            top = min(self._count("maxWeight", self.analysis) or 100, 100)
             if step is not None and step > 0:
-                weights = list(range(step, min(top, 100) + 1, step))
+                weights = list(range(step, top + step, step))  # the last one is >= top
         kept: list[int] = []
         for weight in weights:
             if 0 < weight < 100 and (not kept or weight > kept[-1]):

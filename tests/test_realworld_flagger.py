@@ -1,0 +1,65 @@
+"""The flagger router on a Canary shaped like Flagger's docs' own example (maxWeight 50 with
+stepWeight 20, a confirm-promotion gate) through every phase its controller writes, with the
+VirtualService as Flagger leaves it in each, through the fake API server and the real
+kubernetes client: the steps it walks, the weights the mesh has, and no false disagreement."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from string import Template
+from typing import Any
+
+import pytest
+import yaml
+
+from monotui.sources.flagger_canary import CanaryView
+from monotui.sources.kube import KubeConnection
+from monotui.sources.router_flagger import FlaggerRouter
+from tests.configs import rollout_config
+from tests.fakekube import FakeKube
+from tests.router_helpers import NS, conn_fixture
+
+conn = conn_fixture()
+GATED = (Path(__file__).parent / "manifests" / "flagger-gated.yaml").read_text()
+ISTIO = "networking.istio.io"
+
+
+def load(fake: FakeKube, phase: str, weight: int, mesh: tuple[int, int]) -> None:
+    """The Canary in `phase` with status.canaryWeight `weight`, its VirtualService at `mesh`."""
+    text = Template(GATED).substitute(phase=phase, weight=weight, primary=mesh[0], canary=mesh[1])
+    for doc in (d for d in yaml.safe_load_all(text) if d):
+        doc["metadata"]["namespace"] = NS
+        if doc["kind"] == "VirtualService" and mesh[1] == 0:
+            del doc["spec"]["http"][0]["route"][1]["weight"]  # omitempty, as Flagger writes it
+        fake.put_object(doc)
+
+
+def router(conn: KubeConnection) -> FlaggerRouter:
+    cfg = rollout_config(
+        {
+            "name": "cart",
+            "namespace": NS,
+            "router": {"kind": "flagger"},
+            "metrics": {"kind": "none"},
+        }
+    )
+    return FlaggerRouter(conn, cfg)
+
+
+@pytest.mark.parametrize(
+    ("analysis", "steps"),
+    [
+        ({"maxWeight": 50, "stepWeight": 20}, (20, 40, 60, 100)),  # the docs: past maxWeight
+        ({"maxWeight": 50, "stepWeight": 10}, (10, 20, 30, 40, 50, 100)),
+        ({"stepWeight": 30}, (30, 60, 90, 100)),  # maxWeight defaults to 100
+        ({"maxWeight": 50, "stepWeights": [1, 5, 25, 50]}, (1, 5, 25, 50, 100)),
+        ({"iterations": 10, "match": [{"headers": {"x-canary": {"exact": "yes"}}}]}, (100,)),
+    ],
+)
+def test_the_steps_are_the_weights_flagger_walks(
+    analysis: dict[str, Any], steps: tuple[int, ...]
+) -> None:
+    text = Template(GATED).substitute(phase="Progressing", weight=20, primary=80, canary=20)
+    doc = next(yaml.safe_load_all(text))
+    doc["spec"]["analysis"] = analysis
+    assert CanaryView.parse(doc, "canary bookinfo/cart").steps() == steps
