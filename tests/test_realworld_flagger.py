@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from monotui.model import Phase, Weights
 from monotui.sources.flagger_canary import CanaryView
 from monotui.sources.kube import KubeConnection
 from monotui.sources.router_flagger import FlaggerRouter
@@ -63,3 +64,49 @@ def test_the_steps_are_the_weights_flagger_walks(
     doc = next(yaml.safe_load_all(text))
     doc["spec"]["analysis"] = analysis
     assert CanaryView.parse(doc, "canary bookinfo/cart").steps() == steps
+
+
+@pytest.mark.parametrize(
+    ("phase", "weight", "mesh", "shown"),
+    [
+        ("Initialized", 0, (100, 0), Phase.PROMOTED),
+        ("Progressing", 40, (60, 40), Phase.PROGRESSING),
+        ("WaitingPromotion", 0, (40, 60), Phase.PAUSED),  # the gate holds it at the last step
+        ("Promoting", 60, (40, 60), Phase.PROGRESSING),
+        ("Finalising", 0, (100, 0), Phase.PROGRESSING),  # all back on the (promoted) primary
+        ("Succeeded", 0, (100, 0), Phase.PROMOTED),
+        ("Failed", 0, (100, 0), Phase.ROLLED_BACK),
+    ],
+)
+def test_each_phase_shows_the_mesh_weights_and_no_false_disagreement(
+    fake_kube: FakeKube,
+    conn: KubeConnection,
+    phase: str,
+    weight: int,
+    mesh: tuple[int, int],
+    shown: Phase,
+) -> None:
+    load(fake_kube, phase, weight, mesh)
+    state = router(conn).read()
+    assert state.weights == Weights(*mesh)
+    assert state.progress is not None
+    assert state.progress.phase == shown
+    message = state.progress.message
+    assert f"Flagger: {phase}" in message
+    assert "the Canary says" not in message, message  # Flagger set both: they agree
+
+
+def test_held_for_promotion_the_weight_is_the_last_steps_even_without_the_virtual_service(
+    fake_kube: FakeKube, conn: KubeConnection
+) -> None:
+    # Flagger zeroes status.canaryWeight on entering WaitingPromotion; the mesh stays at 60.
+    load(fake_kube, "WaitingPromotion", 0, (40, 60))
+    state = router(conn).read()
+    assert state.progress is not None
+    assert "canary weight 60, held until promoted" in state.progress.message
+    fake_kube.delete_object(ISTIO, "virtualservices", NS, "cart")
+    state = router(conn).read()
+    assert state.weights == Weights(40, 60)  # not 100/0: the canary still takes 60 %
+    assert state.progress is not None
+    assert "virtualservice cart unreadable" in state.progress.message
+    assert "weights from the last step" in state.progress.message

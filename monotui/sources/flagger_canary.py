@@ -99,6 +99,22 @@ class CanaryView:
         return max(0, min(100, weight)) if weight is not None else None
 
     @property
+    def held_for_promotion(self) -> bool:
+        """WaitingPromotion: Flagger resets status.canaryWeight to 0 on entering it (every phase
+        but Progressing, Waiting and Promoting does), while the mesh stays at the last step."""
+        return self.phase_name == "WaitingPromotion"
+
+    @property
+    def mesh_weight(self) -> int | None:
+        """The canary weight the status means the mesh has: status.canaryWeight, except while
+        held for promotion, when it is the last step's weight (0 for an A/B test by iterations,
+        whose general traffic stays on the primary)."""
+        if not self.held_for_promotion:
+            return self.canary_weight
+        steps = self.steps()
+        return steps[-2] if len(steps) > 1 else 0
+
+    @property
     def threshold(self) -> int | None:
         return self._count("threshold", self.analysis)
 
@@ -132,7 +148,9 @@ class CanaryView:
     def message(self) -> str:
         """One line: Flagger's phase, weight, failed checks against the threshold, iterations."""
         parts = [f"Flagger: {self.phase_name or 'no status yet (is Flagger running?)'}"]
-        if self.canary_weight is not None:
+        if self.held_for_promotion:
+            parts.append(f"canary weight {self.mesh_weight}, held until promoted")
+        elif self.canary_weight is not None:
             parts.append(f"canary weight {self.canary_weight}")
         failed = self._count("failedChecks")
         if failed is not None:

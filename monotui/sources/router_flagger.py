@@ -94,13 +94,18 @@ class FlaggerRouter:
     def _weights(self, view: CanaryView) -> tuple[Weights, str]:
         """The VirtualService's weights, or the Canary's when it cannot be read, and a note."""
         name = self.cfg.virtual_service or view.apex
-        said = view.canary_weight
+        said = view.mesh_weight
         try:
             obj, route = self._route(name, view)
             weights = route.layout(obj.get()).weights
         except MonotuiError as exc:
             canary = said or 0
-            why = f"virtualservice {name} unreadable ({exc}); weights from status.canaryWeight"
+            source = (
+                "the last step (status.canaryWeight is 0 while it waits for promotion)"
+                if view.held_for_promotion
+                else "status.canaryWeight"
+            )
+            why = f"virtualservice {name} unreadable ({exc}); weights from {source}"
             return Weights(100 - canary, canary), why if said is not None else f"{why} (none yet)"
         note = f"virtualservice {name}: {weights}"
         if said is not None and said != weights.canary:
