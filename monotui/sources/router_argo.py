@@ -164,7 +164,7 @@ class ArgoRouter:
         weights, _ = view.weights()
         progress = view.progress()
         if self.traffic is not None:
-            weights, note = self._traffic_weights(weights)
+            weights, note = self._traffic_weights(weights, view.fully_promoted)
             progress = replace(progress, message=f"{progress.message}; {note}")
         with self._lock:
             self._last = view
@@ -174,9 +174,16 @@ class ArgoRouter:
         pause = StoredPause(progress.paused) if progress is not None else None
         return RouteState(weights, version, self.resource, progress, pause)
 
-    def _traffic_weights(self, said: Weights) -> tuple[Weights, str]:
+    def _traffic_weights(self, said: Weights, promoted: bool) -> tuple[Weights, str]:
         """The weights of the route Argo steers, or the status' with why."""
         assert self.traffic is not None
+        if promoted:
+            # Argo points the stable Service at the new revision and puts the route back to
+            # stable 100: the route's stable share is the new version now, not the old one.
+            return said, (
+                f"fully promoted: {self.traffic.resource} sends its traffic to the stable "
+                "Service, which runs the new revision now"
+            )
         try:
             state = self.traffic.read()
         except MonotuiError as exc:
