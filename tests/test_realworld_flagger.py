@@ -5,6 +5,7 @@ kubernetes client: the steps it walks, the weights the mesh has, and no false di
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -17,6 +18,7 @@ from monotui.sources.flagger_canary import CanaryView
 from monotui.sources.kube import KubeConnection
 from monotui.sources.router_flagger import FlaggerRouter
 from tests.configs import rollout_config
+from tests.discovery_world import Cluster, cluster, monotui  # noqa: F401
 from tests.fakekube import FakeKube
 from tests.router_helpers import NS, conn_fixture
 
@@ -110,3 +112,51 @@ def test_held_for_promotion_the_weight_is_the_last_steps_even_without_the_virtua
     assert state.progress is not None
     assert "virtualservice cart unreadable" in state.progress.message
     assert "weights from the last step" in state.progress.message
+
+
+GATEWAY_API = (Path(__file__).parent / "manifests" / "flagger-gatewayapi.yaml").read_text()
+
+
+def test_a_gateway_api_provider_is_read_from_the_http_route_flagger_generated(
+    fake_kube: FakeKube, conn: KubeConnection
+) -> None:
+    for doc in (d for d in yaml.safe_load_all(GATEWAY_API) if d):
+        doc["metadata"]["namespace"] = NS
+        fake_kube.put_object(doc)
+    podinfo = rollout_config(
+        {
+            "name": "podinfo",
+            "namespace": NS,
+            "router": {"kind": "flagger"},
+            "metrics": {"kind": "none"},
+        }
+    )
+    flagger = FlaggerRouter(conn, podinfo)
+    state = flagger.read()
+    assert state.weights == Weights(80, 20)
+    assert state.progress is not None
+    assert "httproute podinfo: 80/20" in state.progress.message
+    assert "virtualservice" not in state.progress.message  # no Istio route to look for
+    route = fake_kube.get_object("gateway.networking.k8s.io", "v1", "httproutes", NS, "podinfo")
+    refs = route["spec"]["rules"][0]["backendRefs"]
+    refs[0]["weight"], refs[1]["weight"] = 70, 30  # someone edits Flagger's route
+    fake_kube.put_object(route)
+    state = flagger.read()
+    assert state.weights == Weights(70, 30)  # what the gateway does
+    assert state.progress is not None
+    assert "the Canary says 20, its HTTPRoute 30" in state.progress.message
+
+
+def test_discovery_does_not_offer_flaggers_http_route_as_a_rollout_of_its_own(
+    cluster: Cluster,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Flagger sets no owner references when the mesh is another cluster (-kubeconfig-service-mesh).
+    for doc in (d for d in yaml.safe_load_all(GATEWAY_API) if d):
+        doc["metadata"]["namespace"] = "shop"
+        doc["metadata"].pop("ownerReferences", None)
+        cluster.fake.put_object(doc)
+    found = monotui(capsys, "discover", "-n", "shop", "-o", "toml")
+    assert found.code == 0, found.err
+    (entry,) = tomllib.loads(found.out)["rollouts"]  # not also a gateway-api one on its route
+    assert entry["router"] == {"kind": "flagger", "name": "podinfo"}

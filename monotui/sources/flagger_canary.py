@@ -1,9 +1,10 @@
 """A Flagger `Canary` (flagger.app/v1beta1) as monotui sees it, and what may be sent to it. Pure.
 
-Flagger owns the canary: it moves the weights of the VirtualService it generated (named after
-`spec.service.name`, else `spec.targetRef.name`; destinations `<name>-primary` and `<name>-canary`)
-at every analysis interval, and puts back any weight someone else writes there. So monotui reads
-the Canary and that VirtualService, and steers only through what Flagger itself offers:
+Flagger owns the canary: it moves the weights of the VirtualService it generated (an HTTPRoute
+with a `gatewayapi` provider; named after `spec.service.name`, else `spec.targetRef.name`;
+destinations `<name>-primary` and `<name>-canary`) at every analysis interval, and puts back any
+weight someone else writes there. So monotui reads the Canary and that route, and steers only
+through what Flagger itself offers:
 `spec.suspend` (Flagger skips every run of a suspended Canary: the weights stay where they are) is
 pause/resume; advance, promote, rollback and exact weights are refused with how to do them with
 Flagger.
@@ -45,6 +46,7 @@ class CanaryView:
     status: dict[str, Any]
     analysis: dict[str, Any]
     suspend: bool | None  # None: spec.suspend absent
+    provider: str = ""  # spec.provider ("" : the Flagger controller's default mesh)
 
     @classmethod
     def parse(cls, obj: dict[str, Any], resource: str) -> CanaryView:
@@ -71,9 +73,20 @@ class CanaryView:
             status=status if isinstance(status, dict) else {},
             analysis=analysis if isinstance(analysis, dict) else {},
             suspend=bool(suspend) if suspend is not None else None,
+            provider=str(spec.get("provider") or ""),
         )
 
     # --- what it says ---------------------------------------------------------------------------
+
+    @property
+    def gateway_api(self) -> bool:
+        """Whether Flagger routes it with an HTTPRoute (provider gatewayapi:v1 or :v1beta1)
+        rather than an Istio VirtualService; both are named after the apex."""
+        return self.provider.startswith("gatewayapi")
+
+    @property
+    def route_kind(self) -> str:
+        return "HTTPRoute" if self.gateway_api else "VirtualService"
 
     @property
     def primary_host(self) -> str:
@@ -208,6 +221,6 @@ class CanaryView:
             f"maxWeight, stepWeights): change those with {where} '...'",
         }.get(kind, "it does not offer that")
         return ConfigError(
-            f"Flagger overwrites direct edits of its VirtualService {virtual_service}; steer "
+            f"Flagger overwrites direct edits of its {self.route_kind} {virtual_service}; steer "
             f"{self.resource} with Flagger: {how}. Nothing was sent"
         )
