@@ -127,3 +127,40 @@ def test_discover_then_check_config_then_status(
     assert status["weights"] == {"stable": 90, "canary": 10}
     assert status["phase"] == "Paused"
     assert status["sources"]["router"]["state"] == "ok"
+
+
+MISSPELT = """
+[[rollouts]]
+name = "payments"
+namespace = "shop"
+[rollouts.router]
+kind = "argo"
+name = "payments"
+[rollouts.router.traffic]
+kind = "istio"
+name = "paymnts"
+route = "weighted"
+stable = "stable"
+canary = "canary"
+[rollouts.metrics]
+kind = "none"
+"""
+
+
+def test_check_config_fails_a_traffic_route_it_cannot_read(
+    cluster: Cluster,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The status would show the Rollout's own weights and carry on: the route must be named.
+    for doc in copy.deepcopy(DOCS):
+        doc["metadata"]["namespace"] = "shop"
+        cluster.fake.put_object(doc)
+    file = cluster.home / "monotui.toml"
+    file.write_text(MISSPELT, encoding="utf-8")
+    checked = monotui(capsys, "check-config", "-c", str(file))
+    assert checked.code == 2, checked.out
+    assert "payments: router argo: FAILED: virtualservice paymnts not found" in checked.out
+    file.write_text(MISSPELT.replace('"paymnts"', '"payments"'), encoding="utf-8")
+    checked = monotui(capsys, "check-config", "-c", str(file))
+    assert checked.code == 0, checked.out
+    assert "router argo: ok (weights from virtualservice shop/payments)" in checked.out

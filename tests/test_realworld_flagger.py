@@ -160,3 +160,53 @@ def test_discovery_does_not_offer_flaggers_http_route_as_a_rollout_of_its_own(
     assert found.code == 0, found.err
     (entry,) = tomllib.loads(found.out)["rollouts"]  # not also a gateway-api one on its route
     assert entry["router"] == {"kind": "flagger", "name": "podinfo"}
+
+
+FLAGGER_CONFIG = """
+[[rollouts]]
+name = "podinfo"
+namespace = "shop"
+[rollouts.router]
+kind = "flagger"
+{route}
+[rollouts.metrics]
+kind = "none"
+"""
+
+
+@pytest.mark.parametrize(
+    ("route", "code", "line"),
+    [
+        ("", 0, "router flagger: ok"),
+        ('virtual_service = "podinf"', 2, "router flagger: FAILED: httproute podinf not found"),
+    ],
+)
+def test_check_config_reads_the_route_flagger_generated(
+    cluster: Cluster,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    route: str,
+    code: int,
+    line: str,
+) -> None:
+    for doc in (d for d in yaml.safe_load_all(GATEWAY_API) if d):
+        doc["metadata"]["namespace"] = "shop"
+        cluster.fake.put_object(doc)
+    file = cluster.home / "monotui.toml"
+    file.write_text(FLAGGER_CONFIG.format(route=route), encoding="utf-8")
+    checked = monotui(capsys, "check-config", "-c", str(file))
+    assert checked.code == code, checked.out
+    assert f"podinfo: {line}" in checked.out
+
+
+def test_check_config_says_when_flaggers_route_is_not_there_yet(
+    cluster: Cluster,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    canary, _route = (d for d in yaml.safe_load_all(GATEWAY_API) if d)
+    canary["metadata"]["namespace"] = "shop"
+    cluster.fake.put_object(canary)  # Flagger has not generated its HTTPRoute yet
+    file = cluster.home / "monotui.toml"
+    file.write_text(FLAGGER_CONFIG.format(route=""), encoding="utf-8")
+    checked = monotui(capsys, "check-config", "-c", str(file))
+    assert checked.code == 0, checked.out
+    assert "podinfo: router flagger: ok, but HTTPRoute podinfo cannot be read" in checked.out

@@ -102,6 +102,16 @@ class ArgoRouter:
         """The weights, steps and phase now; version is the Rollout's resourceVersion."""
         return self._state(self.object.get())
 
+    def check(self) -> str:
+        """check-config: the Rollout reads, and so does the route named in
+        `[rollouts.router.traffic]`, whose weights are the ones shown (MonotuiError if not: the
+        status would otherwise hide a misspelt route behind its own weights)."""
+        self.read()
+        if self.traffic is not None:
+            self.traffic.read()
+            return f"ok (weights from {self.traffic.resource})"
+        return "ok"
+
     def message(self) -> str:
         """The current step and Argo's own phase and message, as last read."""
         with self._lock:

@@ -103,11 +103,7 @@ class FlaggerRouter:
         what = f"{view.route_kind.lower()} {name}"
         said = view.mesh_weight
         try:
-            if view.gateway_api:
-                weights = self._http_route(name, view).read().weights
-            else:
-                obj, route = self._route(name, view)
-                weights = route.layout(obj.get()).weights
+            weights = self._mesh_weights(name, view)
         except MonotuiError as exc:
             canary = said or 0
             source = (
@@ -125,6 +121,30 @@ class FlaggerRouter:
                 f"not applied it yet, or someone edited the {kind} (Flagger puts it back)"
             )
         return weights, note
+
+    def check(self) -> str:
+        """check-config: the Canary reads, and so does its route; a route named in the config
+        (`virtual_service`) that cannot be read fails, Flagger's default one only says so (it is
+        not generated before Flagger's first run, nor for providers without one)."""
+        view = CanaryView.parse(self.object.get(), self.resource)
+        name = self.cfg.virtual_service or view.apex
+        try:
+            self._mesh_weights(name, view)
+        except MonotuiError as exc:
+            if self.cfg.virtual_service:
+                raise
+            return (
+                f"ok, but {view.route_kind} {name} cannot be read ({exc}): the weights shown "
+                "are the Canary's status.canaryWeight"
+            )
+        return "ok"
+
+    def _mesh_weights(self, name: str, view: CanaryView) -> Weights:
+        """The weights of the route Flagger generated (MonotuiError when it cannot be read)."""
+        if view.gateway_api:
+            return self._http_route(name, view).read().weights
+        obj, route = self._route(name, view)
+        return route.layout(obj.get()).weights
 
     def _http_route(self, name: str, view: CanaryView) -> GatewayRouter:
         """A read-only reader of the HTTPRoute Flagger generated (gatewayapi providers)."""
