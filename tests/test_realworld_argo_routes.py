@@ -164,3 +164,23 @@ def test_check_config_fails_a_traffic_route_it_cannot_read(
     checked = monotui(capsys, "check-config", "-c", str(file))
     assert checked.code == 0, checked.out
     assert "router argo: ok (weights from virtualservice shop/payments)" in checked.out
+
+
+def test_check_config_passes_a_traffic_route_mid_experiment(
+    cluster: Cluster,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # An experiment step routes to a third service for a while: the config is still right.
+    docs = copy.deepcopy(DOCS)
+    weighted = docs[1]["spec"]["http"][1]["route"]
+    weighted[0]["weight"] = 80
+    extra = {"destination": {"host": "payments-baseline", "port": {"number": 8443}}, "weight": 10}
+    weighted.append(extra)
+    for doc in docs:
+        doc["metadata"]["namespace"] = "shop"
+        cluster.fake.put_object(doc)
+    file = cluster.home / "monotui.toml"
+    file.write_text(MISSPELT.replace('"paymnts"', '"payments"'), encoding="utf-8")
+    checked = monotui(capsys, "check-config", "-c", str(file))
+    assert checked.code == 0, checked.out
+    assert "router argo: ok, but virtualservice shop/payments cannot be read" in checked.out

@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from monotui.config import RolloutConfig
-from monotui.errors import ConflictError, MonotuiError, ReadOnlyError
+from monotui.errors import ConflictError, MonotuiError, ReadOnlyError, SourceError
 from monotui.kinds import RouterSettings
 from monotui.model import ActionKind, Weights
 from monotui.sources import jsonpatch
@@ -107,10 +107,13 @@ class ArgoRouter:
         `[rollouts.router.traffic]`, whose weights are the ones shown (MonotuiError if not: the
         status would otherwise hide a misspelt route behind its own weights)."""
         self.read()
-        if self.traffic is not None:
+        if self.traffic is None:
+            return "ok"
+        try:
             self.traffic.read()
-            return f"ok (weights from {self.traffic.resource})"
-        return "ok"
+        except SourceError as exc:  # what Argo put there now (an experiment's third service)
+            return f"ok, but {self.traffic.resource} cannot be read as two weights now ({exc})"
+        return f"ok (weights from {self.traffic.resource})"
 
     def message(self) -> str:
         """The current step and Argo's own phase and message, as last read."""
