@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from monotui.errors import ConfigError, ConflictError, NotFoundError, SourceError
 from monotui.model import Weights
+from monotui.sources import track_routes
 from monotui.sources.base import Router
 from monotui.sources.kube import KubeConnection
 from monotui.sources.kube_router import percentages
@@ -142,3 +143,31 @@ def test_percentages_sum_to_100_and_stay_close(raw: list[int]) -> None:
     assert sum(shown) == 100
     total = sum(raw)
     assert all(abs(p - 100 * w / total) < 1 for p, w in zip(shown, raw, strict=True))
+
+
+def test_a_header_rule_keeps_the_weighted_rules_timeouts_and_not_its_name() -> None:
+    # Gateway API v1 rules carry timeouts (and name, retry, sessionPersistence in later ones).
+    weighted = {
+        "name": "split",
+        "matches": [{"path": {"type": "PathPrefix", "value": "/cart"}}],
+        "filters": [
+            {
+                "type": "RequestHeaderModifier",
+                "requestHeaderModifier": {"set": [{"name": "x-env", "value": "prod"}]},
+            }
+        ],
+        "timeouts": {"request": "10s", "backendRequest": "2s"},
+        "sessionPersistence": {"sessionName": "cart", "type": "Cookie"},
+        "backendRefs": [
+            {"name": "cart-v1", "port": 80, "weight": 90},
+            {"name": "cart-v2", "port": 80, "weight": 10},
+        ],
+    }
+    ops = track_routes.gateway_ops([weighted], 0, {"stable": 0, "canary": 1}, True)
+    added = [op["value"] for op in ops if op["op"] == "add"]
+    assert [rule["backendRefs"][0]["name"] for rule in added] == ["cart-v2", "cart-v1"]
+    for rule in added:
+        assert "name" not in rule  # rule names are unique within an HTTPRoute
+        assert rule["timeouts"] == weighted["timeouts"]
+        assert rule["sessionPersistence"] == weighted["sessionPersistence"]
+        assert rule["filters"] == weighted["filters"]
