@@ -171,3 +171,25 @@ def test_a_header_rule_keeps_the_weighted_rules_timeouts_and_not_its_name() -> N
         assert rule["timeouts"] == weighted["timeouts"]
         assert rule["sessionPersistence"] == weighted["sessionPersistence"]
         assert rule["filters"] == weighted["filters"]
+
+
+def test_a_named_rule_that_moved_is_not_written_in_its_old_place(
+    fake_kube: FakeKube, conn: KubeConnection
+) -> None:
+    def rule(name: str, prefix: str) -> dict[str, Any]:
+        refs = [
+            {"name": "reviews-v1", "port": 9080, "weight": 90},
+            {"name": "reviews-v2", "port": 9080, "weight": 10},
+        ]
+        return {"name": name, "matches": [{"path": {"type": "PathPrefix", "value": prefix}}],
+                "backendRefs": refs}  # fmt: skip
+
+    fake_kube.put_object(http_route(rules=[rule("web", "/"), rule("api", "/api")]))
+    router = GatewayRouter(conn, gateway(route="api"))
+    seen = router.read()
+    moved = stored(fake_kube)  # someone puts a rule first: "web" is now where "api" was
+    moved["spec"]["rules"].insert(0, rule("docs", "/docs"))
+    fake_kube.put_object(moved)
+    with pytest.raises(ConflictError):
+        router.write(Weights(50, 50), seen)
+    assert [weights_of(stored(fake_kube), i) for i in range(3)] == [[90, 10]] * 3

@@ -97,8 +97,12 @@ class GatewayRouter(KubeRouter):
 
         def build_ops(target: Weights) -> list[jsonpatch.Op]:
             base = ("spec", "rules", index, "backendRefs")
+            ops: list[jsonpatch.Op] = []
+            name = _name(rules[index])
+            if name is not None:  # a rule moved to another index is not written blindly
+                ops.append(jsonpatch.test(jsonpatch.pointer("spec", "rules", index, "name"), name))
             # Pins the backendRef names, their order and count, and every weight as last read.
-            ops = [jsonpatch.test(jsonpatch.pointer(*base), refs)]
+            ops.append(jsonpatch.test(jsonpatch.pointer(*base), refs))
             for role in ROLES:
                 want = target.stable if role == "stable" else target.canary
                 if role not in found:
