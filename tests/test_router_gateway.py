@@ -74,7 +74,13 @@ def test_writes_percentages_and_leaves_everything_else(
     assert weights_of(after) == [90, 10]
     assert result.state is not None and result.state.weights == Weights(90, 10)
     assert json.dumps(without_weights(after)) == json.dumps(without_weights(before))
-    assert [op["op"] for op in json.loads(result.patch)] == ["test", "add", "add"]
+    ops = [(op["op"], op["path"].rsplit("/", 2)[-2:]) for op in json.loads(result.patch)]
+    assert ops == [  # the rule pinned by its matches and backendRefs, then the two weights added
+        ("test", ["0", "matches"]),
+        ("test", ["0", "backendRefs"]),
+        ("add", ["0", "weight"]),
+        ("add", ["1", "weight"]),
+    ]
 
 
 def test_a_lone_backend_is_all_traffic(fake_kube: FakeKube, conn: KubeConnection) -> None:
@@ -173,19 +179,23 @@ def test_a_header_rule_keeps_the_weighted_rules_timeouts_and_not_its_name() -> N
         assert rule["filters"] == weighted["filters"]
 
 
-def test_a_named_rule_that_moved_is_not_written_in_its_old_place(
-    fake_kube: FakeKube, conn: KubeConnection
+@pytest.mark.parametrize("named", [True, False])
+def test_a_rule_that_moved_is_not_written_in_its_old_place(
+    fake_kube: FakeKube, conn: KubeConnection, named: bool
 ) -> None:
     def rule(name: str, prefix: str) -> dict[str, Any]:
         refs = [
             {"name": "reviews-v1", "port": 9080, "weight": 90},
             {"name": "reviews-v2", "port": 9080, "weight": 10},
         ]
-        return {"name": name, "matches": [{"path": {"type": "PathPrefix", "value": prefix}}],
-                "backendRefs": refs}  # fmt: skip
+        found = {
+            "matches": [{"path": {"type": "PathPrefix", "value": prefix}}],
+            "backendRefs": refs,
+        }
+        return {"name": name, **found} if named else found
 
     fake_kube.put_object(http_route(rules=[rule("web", "/"), rule("api", "/api")]))
-    router = GatewayRouter(conn, gateway(route="api"))
+    router = GatewayRouter(conn, gateway(route="api" if named else 1))
     seen = router.read()
     moved = stored(fake_kube)  # someone puts a rule first: "web" is now where "api" was
     moved["spec"]["rules"].insert(0, rule("docs", "/docs"))

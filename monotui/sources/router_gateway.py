@@ -98,9 +98,15 @@ class GatewayRouter(KubeRouter):
         def build_ops(target: Weights) -> list[jsonpatch.Op]:
             base = ("spec", "rules", index, "backendRefs")
             ops: list[jsonpatch.Op] = []
-            name = _name(rules[index])
-            if name is not None:  # a rule moved to another index is not written blindly
+            # A rule moved to another index is not written blindly: its name pins it, or for an
+            # unnamed rule its matches (two path splits to the same backends differ only there).
+            rule = rules[index]
+            name = _name(rule)
+            if name is not None:
                 ops.append(jsonpatch.test(jsonpatch.pointer("spec", "rules", index, "name"), name))
+            elif rule.get("matches") is not None:
+                where = jsonpatch.pointer("spec", "rules", index, "matches")
+                ops.append(jsonpatch.test(where, rule["matches"]))
             # Pins the backendRef names, their order and count, and every weight as last read.
             ops.append(jsonpatch.test(jsonpatch.pointer(*base), refs))
             for role in ROLES:
