@@ -17,6 +17,7 @@ from monotui.sources.kube import KubeConnection
 from monotui.sources.kube_router import percentages
 from monotui.sources.router_gateway import GatewayRouter
 from tests.fakekube import FakeKube
+from tests.fakekube.jsonpatch import JsonPatchTestFailed, apply_json_patch
 from tests.router_helpers import (
     GATEWAY,
     NS,
@@ -203,3 +204,33 @@ def test_a_rule_that_moved_is_not_written_in_its_old_place(
     with pytest.raises(ConflictError):
         router.write(Weights(50, 50), seen)
     assert [weights_of(stored(fake_kube), i) for i in range(3)] == [[90, 10]] * 3
+
+
+@pytest.mark.parametrize("section", ["http", "rules"])
+def test_header_routes_for_a_route_that_moved_are_not_added(section: str) -> None:
+    # Two unnamed path routes to the same two destinations differ only by their matches.
+    if section == "http":
+
+        def route(prefix: str) -> dict[str, Any]:
+            refs = [
+                {"destination": {"host": "r", "subset": s}, "weight": w}
+                for s, w in (("v1", 90), ("v2", 10))
+            ]
+            return {"match": [{"uri": {"prefix": prefix}}], "route": refs}
+    else:
+
+        def route(prefix: str) -> dict[str, Any]:
+            refs = [{"name": n, "port": 80, "weight": w} for n, w in (("r-v1", 90), ("r-v2", 10))]
+            return {
+                "matches": [{"path": {"type": "PathPrefix", "value": prefix}}],
+                "backendRefs": refs,
+            }
+
+    seen = [route("/"), route("/api")]
+    found = {"stable": 0, "canary": 1}
+    make = track_routes.istio_ops if section == "http" else track_routes.gateway_ops
+    ops = make(seen, 1, found, True)
+    moved = {"spec": {section: [route("/docs"), *seen]}}  # "/" is now where "/api" was
+    with pytest.raises(JsonPatchTestFailed):
+        apply_json_patch(moved, ops)
+    apply_json_patch({"spec": {section: seen}}, ops)  # as read, it applies

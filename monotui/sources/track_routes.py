@@ -56,6 +56,8 @@ def istio_ops(
     ops: list[jsonpatch.Op] = [jsonpatch.test(jsonpatch.pointer(*base, "route"), weighted["route"])]
     if weighted.get("name") is not None:
         ops.append(jsonpatch.test(jsonpatch.pointer(*base, "name"), weighted["name"]))
+    elif weighted.get("match") is not None:  # an unnamed route is known by its matches
+        ops.append(jsonpatch.test(jsonpatch.pointer(*base, "match"), weighted["match"]))
     for value in reversed(missing):  # each goes in at `index`: the canary's ends up first
         entry = copy.deepcopy(weighted["route"][found[_ROLE[value]]])
         entry.pop("weight", None)  # a lone destination takes every request it matches
@@ -114,6 +116,12 @@ def gateway_ops(
         return []
     pinned = jsonpatch.pointer("spec", "rules", index, "backendRefs")
     ops: list[jsonpatch.Op] = [jsonpatch.test(pinned, refs)]
+    for key in ("name", "matches"):  # the rule itself, not another one now at its index
+        if weighted.get(key) is not None:
+            ops.append(
+                jsonpatch.test(jsonpatch.pointer("spec", "rules", index, key), weighted[key])
+            )
+            break
     for value in missing:
         ref = copy.deepcopy(refs[found[_ROLE[value]]])
         ref["weight"] = 1
