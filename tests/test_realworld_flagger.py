@@ -210,3 +210,16 @@ def test_check_config_says_when_flaggers_route_is_not_there_yet(
     checked = monotui(capsys, "check-config", "-c", str(file))
     assert checked.code == 0, checked.out
     assert "podinfo: router flagger: ok, but HTTPRoute podinfo cannot be read" in checked.out
+
+
+def test_without_a_threshold_flaggers_default_of_one_failed_check_is_shown(
+    fake_kube: FakeKube, conn: KubeConnection
+) -> None:
+    text = Template(GATED).substitute(phase="Progressing", weight=20, primary=80, canary=20)
+    canary, virtual_service = (d for d in yaml.safe_load_all(text) if d)
+    del canary["spec"]["analysis"]["threshold"]  # Flagger rolls back at the first failed check
+    for doc in (canary, virtual_service):
+        doc["metadata"]["namespace"] = NS
+        fake_kube.put_object(doc)
+    state = router(conn).read()
+    assert state.progress is not None and "failed checks 0/1" in state.progress.message

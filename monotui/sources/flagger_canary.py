@@ -129,7 +129,12 @@ class CanaryView:
 
     @property
     def threshold(self) -> int | None:
-        return self._count("threshold", self.analysis)
+        """The failed checks that roll the canary back: spec.analysis.threshold, 1 when unset
+        or not positive (Flagger's default); None without an analysis."""
+        if not self.analysis:
+            return None
+        value = self._count("threshold", self.analysis)
+        return value if value is not None and value > 0 else 1
 
     def steps(self) -> tuple[int, ...]:
         """The weights Flagger steps through (stepWeights, or stepWeight until maxWeight), then
