@@ -78,7 +78,10 @@ def _check_rollout(
         return
     checks: list[tuple[str, Callable[[], object]]] = []
     if isinstance(router, Router):
-        checks.append((f"router {rollout.router.kind}", router.read))
+        # A router that reads a second object (Argo's traffic route, Flagger's) checks it too.
+        router_check = getattr(router, "check", None)
+        call = router_check if callable(router_check) else router.read
+        checks.append((f"router {rollout.router.kind}", call))
     if isinstance(metrics, MetricsSource):
         check = getattr(metrics, "check", None)
         call = check if callable(check) else partial(metrics.fetch, None)

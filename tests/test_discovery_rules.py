@@ -212,3 +212,23 @@ def test_toml_output_survives_names_and_comments_from_the_cluster() -> None:
     data = tomllib.loads(text)
     assert data["rollouts"][0]["router"]["name"] == weird
     assert "\x1b" not in text and "prometheus" not in data
+
+
+@pytest.mark.parametrize(
+    ("name", "traffic"),
+    [
+        ("rollouts-demo-vsvc.default", "rollouts-demo-vsvc"),  # its own namespace, spelt out
+        ("rollouts-demo-vsvc.istio-system", None),  # the documented <name>.<namespace> form
+    ],
+)
+def test_an_argo_rollout_naming_its_virtual_service_with_a_namespace(
+    name: str, traffic: str | None
+) -> None:
+    routing = {"istio": {"virtualService": {"name": name, "routes": ["primary"]}}}
+    found = rollout_found(argo(trafficRouting=routing), DestinationRules([]))
+    assert isinstance(found, Found)
+    if traffic is None:  # [rollouts.router.traffic] reads in the Rollout's namespace only
+        assert "traffic" not in found.router
+        assert "istio-system/rollouts-demo-vsvc, outside" in found.source["router.traffic"]
+    else:
+        assert found.router["traffic"]["name"] == traffic

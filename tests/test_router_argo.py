@@ -90,7 +90,7 @@ def test_max_traffic_weight_scales_weights_and_steps(
     [
         (0, 20, "step 1/8 (setWeight 20)"),
         (2, 40, "step 3/8 (setWeight 40)"),
-        (3, 40, "step 4/8 (pause 10)"),  # a pause keeps the weight of the setWeight before it
+        (3, 40, "step 4/8 (pause 10s)"),  # a pause keeps the weight of the setWeight before it
         (7, 80, "step 8/8 (pause 10s)"),
         (8, 100, "past the last of 8 steps"),
     ],

@@ -11,11 +11,13 @@ from hypothesis import strategies as st
 
 from monotui.errors import ConfigError, ConflictError, NotFoundError, SourceError
 from monotui.model import Weights
+from monotui.sources import track_routes
 from monotui.sources.base import Router
 from monotui.sources.kube import KubeConnection
 from monotui.sources.kube_router import percentages
 from monotui.sources.router_gateway import GatewayRouter
 from tests.fakekube import FakeKube
+from tests.fakekube.jsonpatch import JsonPatchTestFailed, apply_json_patch
 from tests.router_helpers import (
     GATEWAY,
     NS,
@@ -73,7 +75,13 @@ def test_writes_percentages_and_leaves_everything_else(
     assert weights_of(after) == [90, 10]
     assert result.state is not None and result.state.weights == Weights(90, 10)
     assert json.dumps(without_weights(after)) == json.dumps(without_weights(before))
-    assert [op["op"] for op in json.loads(result.patch)] == ["test", "add", "add"]
+    ops = [(op["op"], op["path"].rsplit("/", 2)[-2:]) for op in json.loads(result.patch)]
+    assert ops == [  # the rule pinned by its matches and backendRefs, then the two weights added
+        ("test", ["0", "matches"]),
+        ("test", ["0", "backendRefs"]),
+        ("add", ["0", "weight"]),
+        ("add", ["1", "weight"]),
+    ]
 
 
 def test_a_lone_backend_is_all_traffic(fake_kube: FakeKube, conn: KubeConnection) -> None:
@@ -142,3 +150,87 @@ def test_percentages_sum_to_100_and_stay_close(raw: list[int]) -> None:
     assert sum(shown) == 100
     total = sum(raw)
     assert all(abs(p - 100 * w / total) < 1 for p, w in zip(shown, raw, strict=True))
+
+
+def test_a_header_rule_keeps_the_weighted_rules_timeouts_and_not_its_name() -> None:
+    # Gateway API v1 rules carry timeouts (and name, retry, sessionPersistence in later ones).
+    weighted = {
+        "name": "split",
+        "matches": [{"path": {"type": "PathPrefix", "value": "/cart"}}],
+        "filters": [
+            {
+                "type": "RequestHeaderModifier",
+                "requestHeaderModifier": {"set": [{"name": "x-env", "value": "prod"}]},
+            }
+        ],
+        "timeouts": {"request": "10s", "backendRequest": "2s"},
+        "sessionPersistence": {"sessionName": "cart", "type": "Cookie"},
+        "backendRefs": [
+            {"name": "cart-v1", "port": 80, "weight": 90},
+            {"name": "cart-v2", "port": 80, "weight": 10},
+        ],
+    }
+    ops = track_routes.gateway_ops([weighted], 0, {"stable": 0, "canary": 1}, True)
+    added = [op["value"] for op in ops if op["op"] == "add"]
+    assert [rule["backendRefs"][0]["name"] for rule in added] == ["cart-v2", "cart-v1"]
+    for rule in added:
+        assert "name" not in rule  # rule names are unique within an HTTPRoute
+        assert rule["timeouts"] == weighted["timeouts"]
+        assert rule["sessionPersistence"] == weighted["sessionPersistence"]
+        assert rule["filters"] == weighted["filters"]
+
+
+@pytest.mark.parametrize("named", [True, False])
+def test_a_rule_that_moved_is_not_written_in_its_old_place(
+    fake_kube: FakeKube, conn: KubeConnection, named: bool
+) -> None:
+    def rule(name: str, prefix: str) -> dict[str, Any]:
+        refs = [
+            {"name": "reviews-v1", "port": 9080, "weight": 90},
+            {"name": "reviews-v2", "port": 9080, "weight": 10},
+        ]
+        found = {
+            "matches": [{"path": {"type": "PathPrefix", "value": prefix}}],
+            "backendRefs": refs,
+        }
+        return {"name": name, **found} if named else found
+
+    fake_kube.put_object(http_route(rules=[rule("web", "/"), rule("api", "/api")]))
+    router = GatewayRouter(conn, gateway(route="api" if named else 1))
+    seen = router.read()
+    moved = stored(fake_kube)  # someone puts a rule first: "web" is now where "api" was
+    moved["spec"]["rules"].insert(0, rule("docs", "/docs"))
+    fake_kube.put_object(moved)
+    with pytest.raises(ConflictError):
+        router.write(Weights(50, 50), seen)
+    assert [weights_of(stored(fake_kube), i) for i in range(3)] == [[90, 10]] * 3
+
+
+@pytest.mark.parametrize("section", ["http", "rules"])
+def test_header_routes_for_a_route_that_moved_are_not_added(section: str) -> None:
+    # Two unnamed path routes to the same two destinations differ only by their matches.
+    if section == "http":
+
+        def route(prefix: str) -> dict[str, Any]:
+            refs = [
+                {"destination": {"host": "r", "subset": s}, "weight": w}
+                for s, w in (("v1", 90), ("v2", 10))
+            ]
+            return {"match": [{"uri": {"prefix": prefix}}], "route": refs}
+    else:
+
+        def route(prefix: str) -> dict[str, Any]:
+            refs = [{"name": n, "port": 80, "weight": w} for n, w in (("r-v1", 90), ("r-v2", 10))]
+            return {
+                "matches": [{"path": {"type": "PathPrefix", "value": prefix}}],
+                "backendRefs": refs,
+            }
+
+    seen = [route("/"), route("/api")]
+    found = {"stable": 0, "canary": 1}
+    make = track_routes.istio_ops if section == "http" else track_routes.gateway_ops
+    ops = make(seen, 1, found, True)
+    moved = {"spec": {section: [route("/docs"), *seen]}}  # "/" is now where "/api" was
+    with pytest.raises(JsonPatchTestFailed):
+        apply_json_patch(moved, ops)
+    apply_json_patch({"spec": {section: seen}}, ops)  # as read, it applies

@@ -307,3 +307,21 @@ def test_a_missing_virtual_service_is_named(fake_kube: FakeKube, conn: KubeConne
         NotFoundError, match="virtualservice ratings not found in namespace bookinfo"
     ):
         IstioRouter(conn, rollout(name="ratings")).read()
+
+
+def test_an_unnamed_route_that_moved_is_not_written_in_its_old_place(
+    fake_kube: FakeKube, conn: KubeConnection
+) -> None:
+    # Two unnamed path routes to the same subsets at the same weights differ only by match.
+    def route(prefix: str) -> dict[str, Any]:
+        return {"match": [{"uri": {"prefix": prefix}}], "route": [dest("v1", 90), dest("v2", 10)]}
+
+    fake_kube.put_object(virtual_service(http=[route("/"), route("/api")]))
+    router = IstioRouter(conn, rollout("istio", route=1))
+    seen = router.read()
+    moved = stored(fake_kube)  # someone puts a route first: "/" is now where "/api" was
+    moved["spec"]["http"].insert(0, route("/docs"))
+    fake_kube.put_object(moved)
+    with pytest.raises(ConflictError):
+        router.write(Weights(50, 50), seen)
+    assert [weights_of(stored(fake_kube), "http", i) for i in range(3)] == [[90, 10]] * 3

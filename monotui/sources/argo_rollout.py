@@ -345,7 +345,11 @@ def describe(step: dict[str, Any]) -> str:
     if "pause" in step:
         pause = step.get("pause") or {}
         duration = pause.get("duration") if isinstance(pause, dict) else None
-        return f"pause {duration}" if duration is not None else "pause until promoted"
+        if duration is None:
+            return "pause until promoted"
+        # Argo reads a bare number (10, or "10") as seconds: "pause 10" would say no unit.
+        seconds = _whole(duration) or (isinstance(duration, str) and duration.isdigit())
+        return f"pause {duration}s" if seconds else f"pause {duration}"
     for key in step:
         return str(key)
     return "empty step"

@@ -1,9 +1,10 @@
 """A Flagger `Canary` (flagger.app/v1beta1) as monotui sees it, and what may be sent to it. Pure.
 
-Flagger owns the canary: it moves the weights of the VirtualService it generated (named after
-`spec.service.name`, else `spec.targetRef.name`; destinations `<name>-primary` and `<name>-canary`)
-at every analysis interval, and puts back any weight someone else writes there. So monotui reads
-the Canary and that VirtualService, and steers only through what Flagger itself offers:
+Flagger owns the canary: it moves the weights of the VirtualService it generated (an HTTPRoute
+with a `gatewayapi` provider; named after `spec.service.name`, else `spec.targetRef.name`;
+destinations `<name>-primary` and `<name>-canary`) at every analysis interval, and puts back any
+weight someone else writes there. So monotui reads the Canary and that route, and steers only
+through what Flagger itself offers:
 `spec.suspend` (Flagger skips every run of a suspended Canary: the weights stay where they are) is
 pause/resume; advance, promote, rollback and exact weights are refused with how to do them with
 Flagger.
@@ -45,6 +46,7 @@ class CanaryView:
     status: dict[str, Any]
     analysis: dict[str, Any]
     suspend: bool | None  # None: spec.suspend absent
+    provider: str = ""  # spec.provider ("" : the Flagger controller's default mesh)
 
     @classmethod
     def parse(cls, obj: dict[str, Any], resource: str) -> CanaryView:
@@ -71,9 +73,20 @@ class CanaryView:
             status=status if isinstance(status, dict) else {},
             analysis=analysis if isinstance(analysis, dict) else {},
             suspend=bool(suspend) if suspend is not None else None,
+            provider=str(spec.get("provider") or ""),
         )
 
     # --- what it says ---------------------------------------------------------------------------
+
+    @property
+    def gateway_api(self) -> bool:
+        """Whether Flagger routes it with an HTTPRoute (provider gatewayapi:v1 or :v1beta1)
+        rather than an Istio VirtualService; both are named after the apex."""
+        return self.provider.startswith("gatewayapi")
+
+    @property
+    def route_kind(self) -> str:
+        return "HTTPRoute" if self.gateway_api else "VirtualService"
 
     @property
     def primary_host(self) -> str:
@@ -99,21 +112,46 @@ class CanaryView:
         return max(0, min(100, weight)) if weight is not None else None
 
     @property
+    def held_for_promotion(self) -> bool:
+        """WaitingPromotion: Flagger resets status.canaryWeight to 0 on entering it (every phase
+        but Progressing, Waiting and Promoting does), while the mesh stays at the last step."""
+        return self.phase_name == "WaitingPromotion"
+
+    @property
+    def mesh_weight(self) -> int | None:
+        """The canary weight the status means the mesh has: status.canaryWeight, except while
+        held for promotion, when it is the last step's weight (0 for an A/B test by iterations,
+        whose general traffic stays on the primary)."""
+        if not self.held_for_promotion:
+            return self.canary_weight
+        steps = self.steps()
+        return steps[-2] if len(steps) > 1 else 0
+
+    @property
     def threshold(self) -> int | None:
-        return self._count("threshold", self.analysis)
+        """The failed checks that roll the canary back: spec.analysis.threshold, 1 when unset
+        or not positive (Flagger's default); None without an analysis."""
+        if not self.analysis:
+            return None
+        value = self._count("threshold", self.analysis)
+        return value if value is not None and value > 0 else 1
 
     def steps(self) -> tuple[int, ...]:
-        """The weights Flagger steps through (stepWeights, or stepWeight up to maxWeight), then
-        100 (the promotion); an analysis by iterations only (A/B testing) is just (100,)."""
+        """The weights Flagger steps through (stepWeights, or stepWeight until maxWeight), then
+        100 (the promotion); an analysis by iterations only (A/B testing) is just (100,).
+
+        Flagger adds stepWeight while the weight is below maxWeight, so the last step may pass
+        it: maxWeight 50 and stepWeight 20 go 20, 40, 60 (its docs' own example), then promote.
+        """
         listed = self.analysis.get("stepWeights")
         weights: list[int] = []
         if isinstance(listed, list):
             weights = [w for w in listed if isinstance(w, int) and not isinstance(w, bool)]
         else:
             step = self._count("stepWeight", self.analysis)
-            top = self._count("maxWeight", self.analysis) or 100
+            top = min(self._count("maxWeight", self.analysis) or 100, 100)
             if step is not None and step > 0:
-                weights = list(range(step, min(top, 100) + 1, step))
+                weights = list(range(step, top + step, step))  # the last one is >= top
         kept: list[int] = []
         for weight in weights:
             if 0 < weight < 100 and (not kept or weight > kept[-1]):
@@ -128,7 +166,9 @@ class CanaryView:
     def message(self) -> str:
         """One line: Flagger's phase, weight, failed checks against the threshold, iterations."""
         parts = [f"Flagger: {self.phase_name or 'no status yet (is Flagger running?)'}"]
-        if self.canary_weight is not None:
+        if self.held_for_promotion:
+            parts.append(f"canary weight {self.mesh_weight}, held until promoted")
+        elif self.canary_weight is not None:
             parts.append(f"canary weight {self.canary_weight}")
         failed = self._count("failedChecks")
         if failed is not None:
@@ -186,6 +226,6 @@ class CanaryView:
             f"maxWeight, stepWeights): change those with {where} '...'",
         }.get(kind, "it does not offer that")
         return ConfigError(
-            f"Flagger overwrites direct edits of its VirtualService {virtual_service}; steer "
+            f"Flagger overwrites direct edits of its {self.route_kind} {virtual_service}; steer "
             f"{self.resource} with Flagger: {how}. Nothing was sent"
         )

@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from monotui.config import RolloutConfig
-from monotui.errors import ConflictError, MonotuiError, ReadOnlyError
+from monotui.errors import ConflictError, MonotuiError, ReadOnlyError, SourceError
 from monotui.kinds import RouterSettings
 from monotui.model import ActionKind, Weights
 from monotui.sources import jsonpatch
@@ -102,6 +102,19 @@ class ArgoRouter:
         """The weights, steps and phase now; version is the Rollout's resourceVersion."""
         return self._state(self.object.get())
 
+    def check(self) -> str:
+        """check-config: the Rollout reads, and so does the route named in
+        `[rollouts.router.traffic]`, whose weights are the ones shown (MonotuiError if not: the
+        status would otherwise hide a misspelt route behind its own weights)."""
+        self.read()
+        if self.traffic is None:
+            return "ok"
+        try:
+            self.traffic.read()
+        except SourceError as exc:  # what Argo put there now (an experiment's third service)
+            return f"ok, but {self.traffic.resource} cannot be read as two weights now ({exc})"
+        return f"ok (weights from {self.traffic.resource})"
+
     def message(self) -> str:
         """The current step and Argo's own phase and message, as last read."""
         with self._lock:
@@ -164,7 +177,7 @@ class ArgoRouter:
         weights, _ = view.weights()
         progress = view.progress()
         if self.traffic is not None:
-            weights, note = self._traffic_weights(weights)
+            weights, note = self._traffic_weights(weights, view.fully_promoted)
             progress = replace(progress, message=f"{progress.message}; {note}")
         with self._lock:
             self._last = view
@@ -174,9 +187,16 @@ class ArgoRouter:
         pause = StoredPause(progress.paused) if progress is not None else None
         return RouteState(weights, version, self.resource, progress, pause)
 
-    def _traffic_weights(self, said: Weights) -> tuple[Weights, str]:
+    def _traffic_weights(self, said: Weights, promoted: bool) -> tuple[Weights, str]:
         """The weights of the route Argo steers, or the status' with why."""
         assert self.traffic is not None
+        if promoted:
+            # Argo points the stable Service at the new revision and puts the route back to
+            # stable 100: the route's stable share is the new version now, not the old one.
+            return said, (
+                f"fully promoted: {self.traffic.resource} sends its traffic to the stable "
+                "Service, which runs the new revision now"
+            )
         try:
             state = self.traffic.read()
         except MonotuiError as exc:

@@ -1,6 +1,9 @@
 """Flagger as the router (`[rollouts.router] kind = "flagger"`): one Canary and the VirtualService
 Flagger generated for it, side by side (`monotui.sources.flagger_canary` says what they mean).
 
+With a `gatewayapi` provider (`spec.provider: gatewayapi:v1`) Flagger generates an HTTPRoute of
+the same name instead, and that is read the same way.
+
 The weights shown are the VirtualService's (what the mesh does); the Canary's phase, weight,
 failed checks against the threshold and iterations are the step status. The two can disagree
 (Flagger applies its weight a moment later, or someone edited the VirtualService, which Flagger
@@ -29,6 +32,7 @@ from monotui.sources.base import RouteState, StoredPause, WriteResult
 from monotui.sources.flagger_canary import CanaryView
 from monotui.sources.kube import KubeConnection
 from monotui.sources.kube_object import KubeObject, Recheck
+from monotui.sources.router_gateway import GatewayRouter, GatewaySettings
 from monotui.sources.router_istio import IstioRouter, IstioSettings, VirtualServiceRoute
 
 GROUP = "flagger.app"
@@ -41,8 +45,8 @@ class FlaggerSettings(RouterSettings):
 
     kind: Literal["flagger"] = "flagger"
     virtual_service: str = ""
-    """The VirtualService Flagger generated; default: the Canary's spec.service.name, else its
-    spec.targetRef.name, as Flagger names it."""
+    """The VirtualService (HTTPRoute, with a gatewayapi provider) Flagger generated; default: the
+    Canary's spec.service.name, else its spec.targetRef.name, as Flagger names it."""
 
 
 class FlaggerRouter:
@@ -57,6 +61,7 @@ class FlaggerRouter:
         self, kube: KubeConnection, rollout: RolloutConfig, *, can_write: bool = True
     ) -> None:
         self.kube = kube
+        self.rollout = rollout
         self.cfg = FlaggerSettings.of(rollout.router, f"rollout {rollout.name} router")
         self.name = rollout.router_name
         self.namespace = rollout.namespace
@@ -75,6 +80,7 @@ class FlaggerRouter:
         )
         self.resource = self.object.resource
         self._routes: dict[str, tuple[KubeObject, VirtualServiceRoute]] = {}
+        self._http_routes: dict[str, GatewayRouter] = {}
         self._lock = threading.Lock()
 
     # --- reading -------------------------------------------------------------------------------
@@ -94,21 +100,65 @@ class FlaggerRouter:
     def _weights(self, view: CanaryView) -> tuple[Weights, str]:
         """The VirtualService's weights, or the Canary's when it cannot be read, and a note."""
         name = self.cfg.virtual_service or view.apex
-        said = view.canary_weight
+        what = f"{view.route_kind.lower()} {name}"
+        said = view.mesh_weight
         try:
-            obj, route = self._route(name, view)
-            weights = route.layout(obj.get()).weights
+            weights = self._mesh_weights(name, view)
         except MonotuiError as exc:
             canary = said or 0
-            why = f"virtualservice {name} unreadable ({exc}); weights from status.canaryWeight"
+            source = (
+                "the last step (status.canaryWeight is 0 while it waits for promotion)"
+                if view.held_for_promotion
+                else "status.canaryWeight"
+            )
+            why = f"{what} unreadable ({exc}); weights from {source}"
             return Weights(100 - canary, canary), why if said is not None else f"{why} (none yet)"
-        note = f"virtualservice {name}: {weights}"
+        note = f"{what}: {weights}"
         if said is not None and said != weights.canary:
+            kind = view.route_kind
             note += (
-                f"; the Canary says {said}, its VirtualService {weights.canary}: Flagger has "
-                "not applied it yet, or someone edited the VirtualService (Flagger puts it back)"
+                f"; the Canary says {said}, its {kind} {weights.canary}: Flagger has "
+                f"not applied it yet, or someone edited the {kind} (Flagger puts it back)"
             )
         return weights, note
+
+    def check(self) -> str:
+        """check-config: the Canary reads, and so does its route; a route named in the config
+        (`virtual_service`) that cannot be read fails, Flagger's default one only says so (it is
+        not generated before Flagger's first run, nor for providers without one)."""
+        view = CanaryView.parse(self.object.get(), self.resource)
+        name = self.cfg.virtual_service or view.apex
+        try:
+            self._mesh_weights(name, view)
+        except MonotuiError as exc:
+            if self.cfg.virtual_service:
+                raise
+            return (
+                f"ok, but {view.route_kind} {name} cannot be read ({exc}): the weights shown "
+                "are the Canary's status.canaryWeight"
+            )
+        return "ok"
+
+    def _mesh_weights(self, name: str, view: CanaryView) -> Weights:
+        """The weights of the route Flagger generated (MonotuiError when it cannot be read)."""
+        if view.gateway_api:
+            return self._http_route(name, view).read().weights
+        obj, route = self._route(name, view)
+        return route.layout(obj.get()).weights
+
+    def _http_route(self, name: str, view: CanaryView) -> GatewayRouter:
+        """A read-only reader of the HTTPRoute Flagger generated (gatewayapi providers)."""
+        key = f"{name} {view.primary_host} {view.canary_host}"
+        with self._lock:
+            found = self._http_routes.get(key)
+            if found is None:
+                settings = GatewaySettings(
+                    name=name, stable=view.primary_host, canary=view.canary_host
+                )
+                routed = self.rollout.model_copy(update={"router": settings})
+                found = GatewayRouter(self.kube, routed, can_write=False)
+                self._http_routes = {key: found}  # one HTTPRoute per Canary: forget others
+            return found
 
     def _route(self, name: str, view: CanaryView) -> tuple[KubeObject, VirtualServiceRoute]:
         key = f"{name} {view.primary_host} {view.canary_host}"

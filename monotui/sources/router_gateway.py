@@ -97,8 +97,18 @@ class GatewayRouter(KubeRouter):
 
         def build_ops(target: Weights) -> list[jsonpatch.Op]:
             base = ("spec", "rules", index, "backendRefs")
+            ops: list[jsonpatch.Op] = []
+            # A rule moved to another index is not written blindly: its name pins it, or for an
+            # unnamed rule its matches (two path splits to the same backends differ only there).
+            rule = rules[index]
+            name = _name(rule)
+            if name is not None:
+                ops.append(jsonpatch.test(jsonpatch.pointer("spec", "rules", index, "name"), name))
+            elif rule.get("matches") is not None:
+                where = jsonpatch.pointer("spec", "rules", index, "matches")
+                ops.append(jsonpatch.test(where, rule["matches"]))
             # Pins the backendRef names, their order and count, and every weight as last read.
-            ops = [jsonpatch.test(jsonpatch.pointer(*base), refs)]
+            ops.append(jsonpatch.test(jsonpatch.pointer(*base), refs))
             for role in ROLES:
                 want = target.stable if role == "stable" else target.canary
                 if role not in found:

@@ -150,6 +150,8 @@ class _KeyedRoute:
                 base = ("spec", section, i)
                 if route.get("name") is not None:
                     ops.append(jsonpatch.test(jsonpatch.pointer(*base, "name"), route["name"]))
+                elif route.get("match") is not None:  # an unnamed route is known by its matches
+                    ops.append(jsonpatch.test(jsonpatch.pointer(*base, "match"), route["match"]))
                 # Pins the destinations, their order and count, and every weight as last read.
                 ops.append(jsonpatch.test(jsonpatch.pointer(*base, "route"), route["route"]))
             for section, i, route in touched:

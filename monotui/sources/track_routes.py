@@ -9,7 +9,8 @@ the rollout ends (rollback, promote) or monotui quits. Pure: the JSON patch ops 
   (timeout, retries, rewrite, headers) are copied so a probe is served like a user.
 - Gateway API: rules appended to the HTTPRoute (a header match is more specific than the
   weighted rule's own matches, so it wins wherever it stands; rule indexes stay put), each with
-  the weighted rule's matches plus the header, its filters and the one backendRef.
+  the weighted rule's matches plus the header, its other settings (filters, timeouts, retry,
+  sessionPersistence; not its name) and the one backendRef.
 
 Every add tests the weighted route's destinations as read; every removal tests the whole route
 it removes, so a route that someone changed meanwhile is never removed blindly (422, re-read).
@@ -28,6 +29,7 @@ VALUES = ("canary", "baseline")
 ISTIO_PREFIX = "monotui-track-"
 _ROLE = {"canary": "canary", "baseline": "stable"}
 _NOT_COPIED = ("name", "match", "route", "mirror", "mirrors", "mirrorPercentage", "mirror_percent")
+_GATEWAY_OWN = ("name", "matches", "backendRefs")  # a rule's name must be unique in its route
 
 
 def istio_present(http: list[dict[str, Any]]) -> frozenset[str]:
@@ -54,6 +56,8 @@ def istio_ops(
     ops: list[jsonpatch.Op] = [jsonpatch.test(jsonpatch.pointer(*base, "route"), weighted["route"])]
     if weighted.get("name") is not None:
         ops.append(jsonpatch.test(jsonpatch.pointer(*base, "name"), weighted["name"]))
+    elif weighted.get("match") is not None:  # an unnamed route is known by its matches
+        ops.append(jsonpatch.test(jsonpatch.pointer(*base, "match"), weighted["match"]))
     for value in reversed(missing):  # each goes in at `index`: the canary's ends up first
         entry = copy.deepcopy(weighted["route"][found[_ROLE[value]]])
         entry.pop("weight", None)  # a lone destination takes every request it matches
@@ -112,13 +116,19 @@ def gateway_ops(
         return []
     pinned = jsonpatch.pointer("spec", "rules", index, "backendRefs")
     ops: list[jsonpatch.Op] = [jsonpatch.test(pinned, refs)]
+    for key in ("name", "matches"):  # the rule itself, not another one now at its index
+        if weighted.get(key) is not None:
+            ops.append(
+                jsonpatch.test(jsonpatch.pointer("spec", "rules", index, key), weighted[key])
+            )
+            break
     for value in missing:
         ref = copy.deepcopy(refs[found[_ROLE[value]]])
         ref["weight"] = 1
         matches = weighted.get("matches") or [{"path": {"type": "PathPrefix", "value": "/"}}]
         rule: dict[str, Any] = {"matches": [_gateway_match(m, value) for m in matches]}
-        if weighted.get("filters"):
-            rule["filters"] = copy.deepcopy(weighted["filters"])
+        # filters, timeouts, retry, sessionPersistence: a probe is served like a user.
+        rule |= {k: copy.deepcopy(v) for k, v in weighted.items() if k not in _GATEWAY_OWN}
         rule["backendRefs"] = [ref]
         ops.append({"op": "add", "path": "/spec/rules/-", "value": rule})
     return ops

@@ -85,8 +85,16 @@ def _istio(
         found.note("router.traffic", f"none: {where} names no VirtualService")
         return
     first = named[0]
-    vs = str(first["name"])
     found.owns = frozenset(_ref("virtualservices", found.namespace, s["name"]) for s in named)
+    # Argo names a VirtualService of another namespace "<name>.<namespace>".
+    _, vs_namespace, vs = _ref("virtualservices", found.namespace, first["name"])
+    if vs_namespace != found.namespace:
+        found.note(
+            "router.traffic",
+            f"none: {where} names VirtualService {vs_namespace}/{vs}, outside the Rollout's "
+            "namespace; weights from its status",
+        )
+        return
     traffic: dict[str, Any] = {"kind": "istio", "name": vs}
     routes = first.get("routes")
     if isinstance(routes, list) and routes:

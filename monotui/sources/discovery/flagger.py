@@ -1,5 +1,6 @@
 """Flagger Canaries (flagger.app/v1beta1) as discovered rollouts, steered by the flagger router
-kind (`monotui.sources.router_flagger`): the Canary's status and its VirtualService side by side."""
+kind (`monotui.sources.router_flagger`): the Canary's status and its VirtualService (HTTPRoute, with
+a gatewayapi provider) side by side."""
 
 from __future__ import annotations
 
@@ -30,9 +31,11 @@ def canary_found(obj: dict[str, Any]) -> Found | str:
         metrics=metrics,
         steps=view.steps(),
         labels={str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {},
-        owns=frozenset({("virtualservices", namespace, view.apex)}),
+        owns=frozenset(
+            {("httproutes" if view.gateway_api else "virtualservices", namespace, view.apex)}
+        ),
     )
-    found.note("router.kind", f"{where} is a Flagger Canary: Flagger owns its VirtualService")
+    found.note("router.kind", f"{where} is a Flagger Canary: Flagger owns its {view.route_kind}")
     found.note("steps", f"spec.analysis of {where} (stepWeight up to maxWeight, or stepWeights)")
     found.source |= prefixed("metrics", how)
     provider = (obj.get("spec") or {}).get("provider")
