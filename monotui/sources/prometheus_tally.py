@@ -105,6 +105,10 @@ class Tally:
                 out.append((bounds, (*counts, top)))  # type: ignore[arg-type]
         return out
 
+    def bounds(self, name: str, version: str) -> frozenset[float]:
+        """The finite `le` bounds of `version`'s buckets of `name` (empty: no bucket series)."""
+        return frozenset(le for le in self._buckets.get((name, version), ()) if math.isfinite(le))
+
     def _on_grid(self, s: Series) -> Iterator[tuple[int, float | None]]:
         """The series' points as (grid index, value), those off the grid left out."""
         if self._grid is None:
@@ -224,11 +228,34 @@ def samples(
     """One sample per point of `tally`, at `times`, each counting `span` seconds (baseline then
     canary from `versions`). `per_second`: the requests are a rate (an override's), counted
     over the span. A NaN or +Inf bad count is NO DATA, not "no 5xx series" (which is 0)."""
+    slow_ms = common_cut(tally, reads, versions, slow_ms)
     baseline, canary = (
         _sides(tally, metrics, reads, version, span, slow_ms, per_second, len(times))
         for version in versions
     )
     return [Sample(t, span, b, c) for t, b, c in zip(times, baseline, canary, strict=True)]
+
+
+def common_cut(
+    tally: Tally, reads: Sequence[Read], versions: tuple[str, str], slow_ms: float
+) -> float:
+    """Where both versions' slow requests are counted: the largest bucket bound at or under
+    `slow_ms` that both versions' histograms have. A histogram counts its slow requests from its
+    own largest bound under `slow_ms`: a canary whose buckets differ from the baseline's (a new
+    release that changed them) would otherwise be cut lower than the baseline, its fast requests
+    counted slow, and rolled back for a change of buckets. `slow_ms` when there is no such bound
+    (or a version has no buckets)."""
+    if not math.isfinite(slow_ms):
+        return slow_ms
+    for kind, name in reads:
+        if kind != "histogram":
+            continue
+        baseline, canary = (tally.bounds(name, version) for version in versions)
+        if baseline and canary and baseline != canary:
+            shared = [le for le in baseline & canary if le <= slow_ms + 1e-9]
+            if shared:
+                return max(shared)
+    return slow_ms
 
 
 def _sides(
