@@ -116,3 +116,25 @@ def test_a_token_the_proxy_echoes_is_never_shown(
     said = str(caught.value)
     assert "rejected the requests query: unauthorized: token *** is expired" in said
     assert TOKEN not in said and "sa-token" not in said
+
+
+def test_a_prometheus_under_a_route_prefix_reads_there_and_says_so_without_it(
+    tmp_path: Path,
+) -> None:
+    server = PrometheusServer(tmp_path / "prometheus", route_prefix="/prometheus")
+    server.start()
+    try:
+        at = time.time()
+        prefixed = PrometheusConfig(url=server.url, scrape_interval_s=5)
+        source = PrometheusMetrics(prefixed, rollout(), clock=lambda: at)
+        sample = source.fetch(None)
+        source.close()
+        assert not sample.has_data  # it answered (no series yet): NO DATA, not an error
+        bare = server.url.removesuffix("/prometheus")
+        with pytest.raises(SourceError) as caught:
+            fetch(PrometheusConfig(url=bare, scrape_interval_s=5), rollout())
+    finally:
+        server.kill()
+    said = str(caught.value)
+    assert "has no /api/v1/query (HTTP 404, sending the requests query)" in said
+    assert "with the server's route prefix" in said

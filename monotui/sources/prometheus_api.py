@@ -105,6 +105,14 @@ class PrometheusApi:
             kind = _told(body.get("errorType", "error"), answer.secrets, 40)
             said = _told(body.get("error"), answer.secrets, 300)
             raise SourceError(f"{self.source} rejected {what}: {kind}: {said}")
+        if answer.status == 404 and self.connection is None:  # the proxy's 404 says its own
+            # A Prometheus with --web.route-prefix (behind a path-routing ingress) serves its
+            # API under that path only: a url without it finds nothing there.
+            raise SourceError(
+                f"{self.source} has no {path} (HTTP 404, sending {what}): set [prometheus] url "
+                "to the API's base, with the server's route prefix if it has one "
+                "(http://host:9090/prometheus)"
+            )
         answer.raise_for_status()
         if not isinstance(body, dict) or body.get("status") != "success" or "data" not in body:
             shown = answer.summary(80)
