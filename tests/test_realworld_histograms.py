@@ -1,7 +1,7 @@
 """Classic histograms as real services write them, through the real Prometheus: a canary release
 that changed its duration buckets (the baseline's `le` set is not the canary's), `le` values
 written "100" on one pod and "1e+02" on another, and a pod restart (counter reset) in the middle
-of a poll's span. Each is backfilled with exact linear counters, so every count is known.
+of a poll's span, a gRPC service whose failures are HTTP 200. Each is backfilled with exact linear counters, so every count is known.
 """
 
 from __future__ import annotations
@@ -104,6 +104,12 @@ def openmetrics() -> str:
     requests += _counter(
         "istio_requests_total", _labels("restarted", "v2", response_code="200"), RPS, 302.0
     )
+    # gRPC: every answer is HTTP 200; the canary's failures are grpc-status 14 (UNAVAILABLE).
+    for version, failing in (("v1", 0.0), ("v2", 0.2)):
+        for status, share in (("0", 1 - failing), ("14", failing)):
+            if share:
+                labels = _labels("grpc", version, response_code="200", grpc_response_status=status)
+                requests += _counter("istio_requests_total", labels, RPS * share)
     return "\n".join(
         [*requests, "# TYPE istio_request_duration_milliseconds histogram", *buckets, "# EOF"]
     )
@@ -115,13 +121,16 @@ def prom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]
         yield server
 
 
-def config(service: str, **judge: object) -> RolloutConfig:
+def config(
+    service: str, more: dict[str, object] | None = None, /, **judge: object
+) -> RolloutConfig:
+    """`more`: further `[rollouts.metrics]` keys."""
     data = {
         "name": service,
         "namespace": "shop",
         "interval_s": 10,
         "router": {"kind": "none"},
-        "metrics": {"kind": "prometheus", "history_s": 300},
+        "metrics": {"kind": "prometheus", "history_s": 300, **(more or {})},
         "judge": {"latency": True, **judge},
     }
     return parse({"rollouts": [data]}).rollouts[0]
@@ -194,3 +203,26 @@ def test_a_pod_restart_inside_a_span_counts_what_was_served(prom: PrometheusServ
     around = [s for s in history if T0 + 280 < s.t <= T0 + 320]
     assert len(around) == 3  # 290, 300, 310
     assert all(0 < (s.canary.requests or 0) <= (s.baseline.requests or 0) for s in around)
+
+
+GRPC_ERRORS = (
+    'sum by ($version_label) (increase(istio_requests_total{reporter="destination",$filter,'
+    'grpc_response_status=~"2|4|12|13|14|15"}[$interval]))'
+)
+"""The README's errors_query for a gRPC service: the server-side gRPC status codes."""
+
+
+def test_grpc_failures_need_the_readmes_errors_query(prom: PrometheusServer) -> None:
+    at = T0 + 400
+    prometheus = PrometheusConfig(url=prom.url, scrape_interval_s=STEP_S)
+    plain = PrometheusMetrics(prometheus, config("grpc", latency=False), clock=lambda: at)
+    told = config("grpc", {"errors_query": GRPC_ERRORS}, latency=False)
+    grpc = PrometheusMetrics(prometheus, told, clock=lambda: at)
+    default, fixed = plain.fetch(at - 10), grpc.fetch(at - 10)
+    plain.close()
+    grpc.close()
+    # As documented: HTTP 200 is no 5xx, so the default reads a failing gRPC canary as clean.
+    assert default.canary.requests == pytest.approx(100.0)
+    assert default.canary.value(0) == 0.0
+    assert fixed.canary.value(0) == pytest.approx(0.2)
+    assert fixed.baseline.value(0) == 0.0
