@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from monotui.config import PrometheusConfig, RolloutConfig
+from monotui.errors import ConfigError
 from monotui.model import Snapshot, VerdictResult
 from monotui.rollout import assemble
 from monotui.sources.metrics_prometheus import PrometheusMetrics
@@ -111,8 +112,29 @@ def openmetrics() -> str:
                 labels = _labels("grpc", version, response_code="200", grpc_response_status=status)
                 requests += _counter("istio_requests_total", labels, RPS * share)
     return "\n".join(
-        [*requests, "# TYPE istio_request_duration_milliseconds histogram", *buckets, "# EOF"]
+        [*requests, "# TYPE istio_request_duration_milliseconds histogram", *buckets, *app()]
+        + ["# EOF"]
     )
+
+
+# An application's own OpenTelemetry histogram, in seconds: `le` as the Go client writes it on
+# the baseline ("0.005", "1") and as the Python client and %g do on the canary ("5e-03", "1.0").
+GO_LE = ("0.005", "0.05", "0.1", "0.25", "0.5", "1", "+Inf")
+PY_LE = ("5e-03", "0.05", "0.1", "0.25", "0.5", "1.0", "+Inf")
+APP_BASELINE = (1.0, 6.0, 9.0, 9.95, 10.0, 10.0, 10.0)  # p99: 100 + 150 * 0.9 / 0.95 ms
+APP_CANARY = (0.0, 1.0, 4.0, 9.0, 9.9, 10.0, 10.0)  # p99: 500 ms, the 0.5 s bound
+
+
+def app() -> list[str]:
+    lines = ["# TYPE http_server_request_duration_seconds histogram"]
+    for version, les, rates in (("1.4.0", GO_LE, APP_BASELINE), ("1.5.0", PY_LE, APP_CANARY)):
+        labels = f'service_name="checkout",service_namespace="shop",service_version="{version}"'
+        for le, rate in zip(les, rates, strict=True):
+            lines += _counter(
+                "http_server_request_duration_seconds_bucket", f'{labels},le="{le}"', rate
+            )
+        lines += _counter("http_server_request_duration_seconds_count", labels, rates[-1])
+    return lines
 
 
 @pytest.fixture(scope="module")
@@ -226,3 +248,47 @@ def test_grpc_failures_need_the_readmes_errors_query(prom: PrometheusServer) -> 
     assert default.canary.value(0) == 0.0
     assert fixed.canary.value(0) == pytest.approx(0.2)
     assert fixed.baseline.value(0) == 0.0
+
+
+APP_METRICS: dict[str, object] = {
+    "version_label": "service_version",
+    "baseline": "1.4.0",
+    "canary": "1.5.0",
+    "requests_query": (
+        "sum by ($version_label) (increase(http_server_request_duration_seconds_count"
+        '{service_name="$service",$version_label=~"$baseline|$canary"}[$interval]))'
+    ),
+    "latency_buckets_query": (
+        "sum by (le, $version_label) (increase(http_server_request_duration_seconds_bucket"
+        '{service_name="$service",$version_label=~"$baseline|$canary"}[$interval]))'
+    ),
+}
+
+
+def test_a_histogram_in_seconds_is_read_in_ms_when_its_unit_is_given(
+    prom: PrometheusServer,
+) -> None:
+    metrics = APP_METRICS | {"latency_buckets_unit": "s"}
+    cfg = config("checkout", metrics, max_latency_ms=300)
+    clock = Clock(T0 + 400)
+    source = PrometheusMetrics(
+        PrometheusConfig(url=prom.url, scrape_interval_s=STEP_S), cfg, clock=clock
+    )
+    sample = source.fetch(T0 + 390)
+    assert sample.baseline.value(1) == pytest.approx(100 + 150 * 0.9 / 0.95)
+    assert sample.canary.value(1) == pytest.approx(500.0)
+    rollout = assemble(cfg, router=StaticRouter(), metrics=source, clock=clock)
+    rollout.start()  # history: slow starts at the baseline's p99 bucket, 250 ms (0.25 s)
+    assert source.slow_ms == 250.0
+    for _ in range(6):
+        clock.now += 10
+        snap = rollout.cycle()
+    rollout.close()
+    # 10 % of the canary over 250 ms against 0.5 % of the baseline
+    assert snap.verdict.result == VerdictResult.FAIL, snap.verdict.reason
+    assert "360 slow in 3,600 canary requests, 18 in 3,600 baseline" in snap.verdict.reason
+
+
+def test_a_seconds_histogram_read_as_ms_is_refused_at_load() -> None:
+    with pytest.raises(ConfigError, match='set latency_buckets_unit = "s"'):
+        config("checkout", APP_METRICS)

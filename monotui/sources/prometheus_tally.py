@@ -48,6 +48,7 @@ class Tally:
         counts: Mapping[str, str],
         histograms: Iterable[str],
         grid: Grid | None,
+        le_scale: float = 1.0,
     ) -> None:
         self.points = 1 if grid is None else len(grid)
         self._grid = grid
@@ -70,7 +71,7 @@ class Tally:
             elif name in histogram_names:
                 for s in series:
                     version = s.labels.get(version_label)
-                    le = le_of(s.labels.get("le"))
+                    le = le_of(s.labels.get("le"), le_scale)
                     if version in wanted and le is not None:
                         self._add_buckets(name, version, le, s)
 
@@ -308,14 +309,16 @@ def _fixed(side: Side, fixes: Sequence[tuple[int, ReadKind, _CountColumn | None]
     return Side(side.requests, tuple(bad), tuple(values)) if changed else side
 
 
-def le_of(text: str | None) -> float | None:
-    """A bucket's `le` label as a number ("+Inf" is inf); None when it is not one."""
+def le_of(text: str | None, scale: float = 1.0) -> float | None:
+    """A bucket's `le` label as a number ("+Inf" is inf, "5e-03" is 0.005) times `scale` (1000:
+    seconds as ms, to 12 digits so 0.025 s is 25 ms exactly); None when it is not one."""
     if text is None:
         return None
     try:
-        return float(text)
+        le = float(text)
     except ValueError:
         return None
+    return le if scale == 1.0 or not math.isfinite(le) else float(f"{le * scale:.12g}")
 
 
 def ordered(totals: Mapping[float, float]) -> Histogram | None:
