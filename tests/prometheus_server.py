@@ -68,10 +68,14 @@ class PrometheusServer:
         targets: Sequence[str] = (),
         scrape_interval: str = "1s",
         port: int | None = None,
+        route_prefix: str = "",
     ) -> None:
+        """`route_prefix` ("/prometheus"): serve under that path (--web.route-prefix), as a
+        Prometheus behind a path-routing ingress does; `url` then includes it."""
         self.root = root
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.route_prefix = route_prefix
+        self.url = f"http://127.0.0.1:{self.port}{route_prefix}"
         self.data = root / "data"
         self.data.mkdir(parents=True, exist_ok=True)
         self.config = root / "prometheus.yml"
@@ -125,6 +129,7 @@ class PrometheusServer:
                 f"--web.listen-address=127.0.0.1:{self.port}",
                 "--storage.tsdb.retention.time=30d",
                 "--log.level=warn",
+                *([f"--web.route-prefix={self.route_prefix}"] if self.route_prefix else []),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -104,6 +104,8 @@ class PrometheusMetrics:
             for name in ("requests", *(x.query for x in self.metrics))
             if name not in self._value_queries
         }
+        self._le_scale = 1000.0 if m.latency_buckets_unit == "s" else 1.0
+        """ms per unit of the buckets' `le` (an override's histogram in seconds)."""
         self._rate_template = m.request_rate_query
         if self._value_queries or self._rate_template:
             _check_window(m.window, prom.scrape_interval_s, rollout.name)
@@ -289,6 +291,7 @@ class PrometheusMetrics:
             counts=counts,
             histograms=histograms,
             grid=on,
+            le_scale=self._le_scale,
         )
 
     def _samples(self, tally: Tally, times: list[float], span: float) -> list[Sample]:
@@ -318,7 +321,7 @@ class PrometheusMetrics:
         for s in buckets:
             if s.labels.get(self.context.version_label) != self.context.baseline:
                 continue
-            le = le_of(s.labels.get("le"))
+            le = le_of(s.labels.get("le"), self._le_scale)
             if le is not None:
                 totals[le] = totals.get(le, 0.0) + sum(v for _, v in s.points if v is not None)
         hist = ordered(totals)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from monotui.config import PrometheusConfig
 from monotui.errors import BackendUnavailableError, ConfigError, MonotuiError, SourceError
-from monotui.outside_text import literal
+from monotui.outside_text import literal, redact, redact_urls_in
 from monotui.sources.http_client import BoundedClient
 from monotui.sources.http_response import BoundedResponse
 
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 """The largest answer read (a 60 MB error page costs no more than this)."""
+RESULT_TYPES = frozenset({"vector", "matrix", "scalar", "string"})
+"""The result types of the Prometheus query API."""
 POST_FROM_CHARS = 2000
 """A longer query (a fleet's batched one) is POSTed as a form: a URL that long may be refused
 by a proxy on the way."""
@@ -99,9 +101,18 @@ class PrometheusApi:
             raise
         body = _decoded(answer)
         if isinstance(body, dict) and body.get("status") == "error":
-            kind = literal(body.get("errorType", "error"), max_len=40)
-            said = literal(body.get("error"), max_len=300)
+            # A proxy in front may echo the token it refused: its words are redacted like any.
+            kind = _told(body.get("errorType", "error"), answer.secrets, 40)
+            said = _told(body.get("error"), answer.secrets, 300)
             raise SourceError(f"{self.source} rejected {what}: {kind}: {said}")
+        if answer.status == 404 and self.connection is None:  # the proxy's 404 says its own
+            # A Prometheus with --web.route-prefix (behind a path-routing ingress) serves its
+            # API under that path only: a url without it finds nothing there.
+            raise SourceError(
+                f"{self.source} has no {path} (HTTP 404, sending {what}): set [prometheus] url "
+                "to the API's base, with the server's route prefix if it has one "
+                "(http://host:9090/prometheus)"
+            )
         answer.raise_for_status()
         if not isinstance(body, dict) or body.get("status") != "success" or "data" not in body:
             shown = answer.summary(80)
@@ -128,7 +139,15 @@ class PrometheusApi:
 
     def _result(self, data: Any, what: str, *, matrix: bool) -> list[Series]:
         kind = "matrix" if matrix else "vector"
-        if not isinstance(data, dict) or data.get("resultType") != kind:
+        got = data.get("resultType") if isinstance(data, dict) else None
+        if got in RESULT_TYPES and got != kind:
+            # The API answered; the query is what gives another type (an override's scalar()).
+            raise SourceError(
+                f"{self.source} answered {what} with a {got}, not a {kind} of one series per "
+                "version: check the query (an override must give an instant vector, grouped by "
+                "$version_label)"
+            )
+        if got != kind:
             raise self._garbage(what, f"a result that is not a {kind}")
         result = data.get("result")
         if not isinstance(result, list):
@@ -165,6 +184,13 @@ class PrometheusApi:
         return SourceError(
             f"{self.source} answered {what} with {detail}; is [prometheus] url a Prometheus API?"
         )
+
+
+def _told(value: object, secrets: tuple[str, ...], max_len: int) -> str:
+    """A server's own words for a message: secrets and URL credentials redacted, then literal
+    (redacted before it is cut short, so no part of a secret is left)."""
+    text = value if isinstance(value, str) else str(value)
+    return literal(redact(redact_urls_in(text), secrets), max_len=max_len)
 
 
 def _decoded(answer: BoundedResponse) -> Any:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 
 from monotui.kinds import MetricsSettings
 from monotui.sources.promql import TemplateError, validate_template
+
+_SECONDS_BUCKET = re.compile(r"_seconds_bucket\b")
 
 
 class PrometheusMetricsSettings(MetricsSettings):
@@ -33,6 +35,9 @@ class PrometheusMetricsSettings(MetricsSettings):
     """Override of the 5xx count: the increase over $interval per version."""
     latency_buckets_query: str | None = None
     """Override of the duration histogram: bucket increases over $interval, by le and version."""
+    latency_buckets_unit: Literal["ms", "s"] = "ms"
+    """The unit of latency_buckets_query's `le` bounds: "s" for a Prometheus-style
+    `..._seconds_bucket` histogram (its bounds are read as ms x 1000)."""
     error_rate_query: str | None = None
     """Override giving the error rate as a value (a fraction over $window, not a count): the
     error rate is then judged by its Mann-Whitney test."""
@@ -40,6 +45,21 @@ class PrometheusMetricsSettings(MetricsSettings):
     """Override giving the p99 latency as a value in ms (judged by its Mann-Whitney test)."""
     request_rate_query: str | None = None
     """Override giving requests per second (the request counts become rate x span)."""
+
+    @model_validator(mode="after")
+    def _unit(self) -> PrometheusMetricsSettings:
+        # A histogram in seconds read as ms shows a p99 1000x too small and never reaches
+        # max_latency_ms or slow_ms: refused at load, with the key that reads it right.
+        query = self.latency_buckets_query
+        if query is None:
+            if self.latency_buckets_unit != "ms":
+                raise ValueError("latency_buckets_unit applies to latency_buckets_query only")
+        elif self.latency_buckets_unit == "ms" and _SECONDS_BUCKET.search(query):
+            raise ValueError(
+                "latency_buckets_query reads a histogram in seconds (_seconds_bucket): set "
+                'latency_buckets_unit = "s" (latency is shown and limited in ms)'
+            )
+        return self
 
     @field_validator("version_label")
     @classmethod

@@ -48,6 +48,7 @@ class Tally:
         counts: Mapping[str, str],
         histograms: Iterable[str],
         grid: Grid | None,
+        le_scale: float = 1.0,
     ) -> None:
         self.points = 1 if grid is None else len(grid)
         self._grid = grid
@@ -70,7 +71,7 @@ class Tally:
             elif name in histogram_names:
                 for s in series:
                     version = s.labels.get(version_label)
-                    le = le_of(s.labels.get("le"))
+                    le = le_of(s.labels.get("le"), le_scale)
                     if version in wanted and le is not None:
                         self._add_buckets(name, version, le, s)
 
@@ -104,6 +105,10 @@ class Tally:
             else:
                 out.append((bounds, (*counts, top)))  # type: ignore[arg-type]
         return out
+
+    def bounds(self, name: str, version: str) -> frozenset[float]:
+        """The finite `le` bounds of `version`'s buckets of `name` (empty: no bucket series)."""
+        return frozenset(le for le in self._buckets.get((name, version), ()) if math.isfinite(le))
 
     def _on_grid(self, s: Series) -> Iterator[tuple[int, float | None]]:
         """The series' points as (grid index, value), those off the grid left out."""
@@ -224,11 +229,34 @@ def samples(
     """One sample per point of `tally`, at `times`, each counting `span` seconds (baseline then
     canary from `versions`). `per_second`: the requests are a rate (an override's), counted
     over the span. A NaN or +Inf bad count is NO DATA, not "no 5xx series" (which is 0)."""
+    slow_ms = common_cut(tally, reads, versions, slow_ms)
     baseline, canary = (
         _sides(tally, metrics, reads, version, span, slow_ms, per_second, len(times))
         for version in versions
     )
     return [Sample(t, span, b, c) for t, b, c in zip(times, baseline, canary, strict=True)]
+
+
+def common_cut(
+    tally: Tally, reads: Sequence[Read], versions: tuple[str, str], slow_ms: float
+) -> float:
+    """Where both versions' slow requests are counted: the largest bucket bound at or under
+    `slow_ms` that both versions' histograms have. A histogram counts its slow requests from its
+    own largest bound under `slow_ms`: a canary whose buckets differ from the baseline's (a new
+    release that changed them) would otherwise be cut lower than the baseline, its fast requests
+    counted slow, and rolled back for a change of buckets. `slow_ms` when there is no such bound
+    (or a version has no buckets)."""
+    if not math.isfinite(slow_ms):
+        return slow_ms
+    for kind, name in reads:
+        if kind != "histogram":
+            continue
+        baseline, canary = (tally.bounds(name, version) for version in versions)
+        if baseline and canary and baseline != canary:
+            shared = [le for le in baseline & canary if le <= slow_ms + 1e-9]
+            if shared:
+                return max(shared)
+    return slow_ms
 
 
 def _sides(
@@ -281,14 +309,16 @@ def _fixed(side: Side, fixes: Sequence[tuple[int, ReadKind, _CountColumn | None]
     return Side(side.requests, tuple(bad), tuple(values)) if changed else side
 
 
-def le_of(text: str | None) -> float | None:
-    """A bucket's `le` label as a number ("+Inf" is inf); None when it is not one."""
+def le_of(text: str | None, scale: float = 1.0) -> float | None:
+    """A bucket's `le` label as a number ("+Inf" is inf, "5e-03" is 0.005) times `scale` (1000:
+    seconds as ms, to 12 digits so 0.025 s is 25 ms exactly); None when it is not one."""
     if text is None:
         return None
     try:
-        return float(text)
+        le = float(text)
     except ValueError:
         return None
+    return le if scale == 1.0 or not math.isfinite(le) else float(f"{le * scale:.12g}")
 
 
 def ordered(totals: Mapping[float, float]) -> Histogram | None:
