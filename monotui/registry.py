@@ -1,7 +1,7 @@
 """The production source kinds, registered once: each kind's settings model and its builder.
 
 Adding a kind is its module (settings model + source class) and one `SourceKind(...)` line in
-`PRODUCTION` below. The heavy clients (kubernetes ~200 ms, prometheus-api-client) are imported by
+`PRODUCTION` below. The heavy clients (kubernetes ~200 ms, httpx) are imported by
 the sources when they first talk to their backend, never here.
 """
 
