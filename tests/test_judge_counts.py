@@ -335,3 +335,32 @@ def _with_slow(s: Side, slow: float) -> Side:
     if s.requests is None:
         return s
     return Side(s.requests, (s.bad_of(0), slow), (s.value(0), 100.0))
+
+
+def test_a_metric_that_counts_nothing_of_the_canarys_requests_is_no_data_not_a_pass() -> None:
+    """A canary whose duration histogram lost its +Inf bucket serves requests, but its slow
+    requests cannot be counted: the latency metric is NO DATA (and so the verdict), never the
+    PASS "no evidence yet" that too little traffic is. A HIGH on another metric still fails."""
+    cfg = JudgeConfig(latency=True, slow_ms=250)
+
+    def sample(k: int, canary_5xx: float, canary_slow: float | None) -> Sample:
+        baseline = Side(200.0, (1.0, 2.0), (0.005, 100.0))
+        canary = Side(50.0, (canary_5xx, canary_slow), (canary_5xx / 50, None))
+        return poll(k, baseline, canary)
+
+    blind = [sample(k, 0.0, None) for k in range(1, 6)]
+    verdict = judge(blind, cfg)
+    assert verdict.result == VerdictResult.NODATA and verdict.score is None
+    errors, latency = verdict.metrics
+    assert errors.label == MetricLabel.PASS
+    assert latency.label == MetricLabel.NODATA
+    assert latency.sentence.endswith(
+        "in this step's 250 canary requests (no series, NaN or +Inf): NO DATA"
+    )
+    assert verdict.reason == latency.sentence
+    # Once the histogram is whole again the step counts it: a PASS that says what it rests on.
+    mended = [*blind, *(sample(k, 0.0, 0.0) for k in range(6, 9))]
+    assert judge(mended, cfg).result == VerdictResult.PASS
+    # Errors far above the baseline's are evidence whatever the latency says.
+    failing = [sample(k, 25.0, None) for k in range(1, 6)]
+    assert judge(failing, cfg).result == VerdictResult.FAIL

@@ -253,6 +253,15 @@ class CountJudge:
         limit = self._limits[i]
         if reached:
             label = MetricLabel.HIGH
+        elif counts[2] <= 0 < step.canary_requests:
+            # The canary served requests in this step, but no poll of it counted this metric
+            # on both versions (a histogram without its +Inf bucket, a NaN series): that is not
+            # "too little traffic" and never a PASS.
+            label = MetricLabel.NODATA
+            sentence = (
+                f"{metric.words}: no {spec.bad} counted of both versions in this step's "
+                f"{step.canary_requests:,.0f} canary requests (no series, NaN or +Inf): NO DATA"
+            )
         elif limit is not None:
             recent_can = pooled(recent, i, ratio=spec.ratio, canary=True)
             if recent_can is not None and recent_can > limit:
@@ -301,8 +310,9 @@ class CountJudge:
 
 
 def combine(judged: Sequence[MetricVerdict], canary_requests: float) -> Verdict:
-    """The overall call: a HIGH fails, both versions failing is an incident, else PASS; the
-    score is how far the strongest evidence still is from rolling back (100: none, 0: FAIL)."""
+    """The overall call: a HIGH fails, both versions failing is an incident, a metric without
+    canary data is NO DATA, else PASS; the score is how far the strongest evidence still is
+    from rolling back (100: none, 0: FAIL)."""
     metrics = tuple(judged)
     incident: MetricVerdict | None = None
     strongest: MetricVerdict | None = None
@@ -320,6 +330,11 @@ def combine(judged: Sequence[MetricVerdict], canary_requests: float) -> Verdict:
     if incident is not None:
         return Verdict(
             VerdictResult.MARGINAL, None, incident.sentence, metrics, True, canary_requests
+        )
+    unknown = next((m for m in metrics if m.label == MetricLabel.NODATA), None)
+    if unknown is not None:  # no evidence of harm on the others is not a PASS of this one
+        return Verdict(
+            VerdictResult.NODATA, None, unknown.sentence, metrics, False, canary_requests
         )
     rests = f"rests on {canary_requests:,.0f} canary requests in this step"
     ev = strongest.evidence if strongest is not None else None
