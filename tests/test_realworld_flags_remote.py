@@ -224,3 +224,25 @@ def test_an_empty_spec_is_a_clear_error(fake_kube: FakeKube, kube_source: Featur
     fake_kube.put_object(resource({}))  # the scaffolded "TODO(user): Add fields here" sample
     with pytest.raises(SourceError, match="has no spec.flagSpec"):
         kube_source.read()
+
+
+def test_an_empty_default_variant_is_the_code_default_as_in_flagd(
+    fake_kube: FakeKube, kube_source: FeatureFlagFlags
+) -> None:
+    # The CRD's defaultVariant is a required string, so "use the code default" is written "".
+    fake_kube.put_object(resource({"flagSpec": {"flags": {
+        "code-default": {"state": "ENABLED", "variants": {"on": True, "off": False},
+                         "defaultVariant": "", "targeting": {"if": [{"var": "beta"}, "on"]}},
+        "parked": {"state": "DISABLED", "variants": {"a": "x"}, "defaultVariant": ""},
+    }}}))  # fmt: skip
+    flagset = kube_source.read()
+    flags = {f.key: f for f in flagset.flags}
+    assert flagset.errors == ()
+    assert (flags["code-default"].default_variant, flags["code-default"].value) == (None, None)
+    assert flags["code-default"].targeting == "if beta -> on"
+    assert flags["parked"].toggle == "enable"
+    kube_source.toggle("parked", flagset)
+    stored = fake_kube.get_object(GROUP, VERSION, PLURAL, NS, "shop-flags")
+    assert stored["spec"]["flagSpec"]["flags"]["parked"] == {
+        "state": "ENABLED", "variants": {"a": "x"}, "defaultVariant": ""
+    }  # fmt: skip

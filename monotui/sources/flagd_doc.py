@@ -103,6 +103,10 @@ def parse_flag(
     if len(kinds) > 1:
         problems.append(f"variants mix types ({', '.join(kinds)}); flagd needs one type per flag")
     default = definition.get("defaultVariant")
+    if default == "":
+        # flagd reads "" as no default variant (the code default), and the operator's FeatureFlag
+        # writes "" when none is set (its Go field has no omitempty): not a missing variant.
+        default = None
     if default is not None and not isinstance(default, str):
         problems.append(f"defaultVariant {default!r} is not a string")
         default = str(default)
