@@ -40,6 +40,7 @@ class Answer:
     body: Any = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     url: str = ""
+    requests: int = 0  # how many evaluations were asked for
 
 
 @pytest.fixture
@@ -49,6 +50,7 @@ def server() -> Iterator[Answer]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            answer.requests += 1
             data = json.dumps(answer.body).encode()
             self.send_response(answer.status)
             self.send_header("Content-Type", "application/json")
@@ -146,6 +148,32 @@ def test_rate_limit_says_when_to_retry_under_either_header_name(server: Answer) 
     server.headers = {"Retry-Later": "2025-02-07T12:00:00Z"}
     with pytest.raises(BackendUnavailableError, match="retry after 2025-02-07T12:00:00Z"):
         ofrep(server.url).read()
+
+
+@pytest.mark.parametrize("retry", ["120", "2999-02-07T12:00:00Z", "Thu, 07 Feb 2999 12:00:00 GMT"])
+def test_a_rate_limited_service_is_not_asked_again_before_retry_after(
+    server: Answer, retry: str
+) -> None:
+    server.status, server.body, server.headers = 429, {}, {"Retry-After": retry}
+    source = ofrep(server.url)
+    with pytest.raises(BackendUnavailableError, match="HTTP 429, retry after"):
+        source.read()
+    server.status, server.headers = 200, {}
+    server.body = {"flags": [{"key": "a", "value": True, "reason": "STATIC", "variant": "on"}]}
+    with pytest.raises(BackendUnavailableError, match="HTTP 429, retry after"):
+        source.read()  # the next poll: still rate limited, and nothing sent
+    assert server.requests == 1
+
+
+def test_a_retry_after_that_has_passed_asks_again(server: Answer) -> None:
+    server.status, server.body, server.headers = 429, {}, {"Retry-After": "0"}
+    source = ofrep(server.url)
+    with pytest.raises(BackendUnavailableError):
+        source.read()
+    server.status, server.headers = 200, {}
+    server.body = {"flags": [{"key": "a", "value": True, "reason": "STATIC", "variant": "on"}]}
+    assert [f.key for f in source.read().flags] == ["a"]
+    assert server.requests == 2
 
 
 def test_server_error_shows_the_general_error_details(server: Answer) -> None:
