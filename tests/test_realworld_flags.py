@@ -296,7 +296,7 @@ def test_broken_rules_name_the_flag_and_the_problem(tmp_path: Path) -> None:
     )
     assert "25.5" in str(flags["decimal"].error) and "whole number" in str(flags["decimal"].error)
     assert "-50" in str(flags["negative"].error)
-    assert flags["zero"].error == "fractional weights sum to 0: flagd cannot split"
+    assert flags["zero"].error == "fractional weights sum to 0: flagd serves the default variant"
     assert "'purple' names no variant (variants: red)" in str(flags["purple"].error)
     assert "'enabled' is not ENABLED or DISABLED" in str(flags["lowercase"].error)
     assert "mix types" in str(flags["mixed"].error) and flags["mixed"].toggle is None

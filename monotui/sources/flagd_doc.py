@@ -132,9 +132,10 @@ def parse_flag(
 
 
 def _fatal(problems: list[str]) -> bool:
-    # A fractional sum other than 100 is legal flagd (relative weights), and an operator we do not
-    # know may be one flagd added after us: warn, but keep toggling offered.
-    warnings = ("fractional weights sum to", "unknown operator")
+    # A fractional sum other than 100 is legal flagd (relative weights), so is a negative weight
+    # (counted as 0), and an operator we do not know may be one flagd added after us: warn, but
+    # keep toggling offered.
+    warnings = ("fractional weights sum to", "unknown operator", "negative fractional weight")
     return any(not p.startswith(warnings) for p in problems)
 
 
