@@ -87,3 +87,14 @@ def test_a_key_written_both_plain_and_quoted_is_one_clear_error(tmp_path: Path) 
     text = UNQUOTED_BOOLEAN_NAMES.replace("      false: false\n", '      "true": false\n')
     with pytest.raises(SourceError, match="not valid YAML: the key 'true' appears twice"):
         source(write(tmp_path, text, "flags.flagd.yaml")).read()
+
+
+def test_a_file_saved_with_a_byte_order_mark_toggles_in_place(tmp_path: Path) -> None:
+    # yaml.v3 (flagd) skips a leading BOM; Windows editors write one.
+    path = write(tmp_path, "\ufeff" + UNQUOTED_BOOLEAN_NAMES, "flags.flagd.yaml")
+    src = source(path)
+    src.toggle("dark-mode", src.read())
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("\ufeffflags:\n  dark-mode:            # the shorthand")
+    assert '    defaultVariant: "true"\n' in text
+    assert {f.key: f.value for f in src.read().flags}["dark-mode"] is True

@@ -204,12 +204,15 @@ def _json_child(text: str, pos: int, part: str | int) -> int:
 
 
 def _splice_yaml(text: str, path: tuple[str | int, ...], new: str) -> str:
-    node = yaml.compose(text, Loader=_Loader)
+    # libyaml does not count a leading byte order mark in its marks (a file saved by a Windows
+    # editor): compose without it and shift the marks back, or the splice lands one off.
+    bom = 1 if text.startswith("\ufeff") else 0
+    node = yaml.compose(text[bom:], Loader=_Loader)
     for part in path:
         node = _yaml_child(node, part)
     if not isinstance(node, yaml.ScalarNode) or node.style in ("|", ">"):
         raise ValueError("not a one-line scalar")
-    start, end = node.start_mark.index, node.end_mark.index
+    start, end = node.start_mark.index + bom, node.end_mark.index + bom
     return text[:start] + _yaml_scalar(new, node.style) + text[end:]
 
 
