@@ -237,9 +237,6 @@ def test_shared_evaluators_nested_refs_read_through(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("targeting", "summary"),
     [
-        # the boolean shorthand of flagd's docs: the rule's true/false names the variant
-        ({"ends_with": [{"var": "email"}, "@shop.example"]},
-         "if email ends with @shop.example -> true else false"),
         ({"if": [True, None, "on"]}, "if true -> default else on"),
         ({"if": [{"in": [{"var": "locale"}, ["de", "fr"]]}, "on", None]}, "if locale in [de, fr] -> on"),
         ({"if": [{"sem_ver": [{"var": "version"}, "^", "3.0.0"]}, "on", "off"]},

@@ -69,7 +69,33 @@ def problems(
     """What is wrong with a rule, each as a short sentence (empty when nothing is)."""
     found: list[str] = []
     _check(targeting, variants, evaluators or {}, found, set())
+    found.extend(_shorthand_problems(targeting, variants, evaluators or {}))
     return found
+
+
+def _shorthand_problems(
+    targeting: Any, variants: Mapping[str, Any], evaluators: Mapping[str, Any]
+) -> list[str]:
+    """A rule that is a comparison returns true/false, which flagd reads as the variant named
+    "true" or "false" (the boolean shorthand); without that variant every evaluation errors."""
+    rule = targeting
+    for _ in range(8):  # a top-level $ref to a $ref ...: follow it as flagd inlines it
+        ref = rule.get("$ref") if isinstance(rule, dict) and len(rule) == 1 else None
+        if not isinstance(ref, str) or ref not in evaluators:
+            break
+        rule = evaluators[ref]
+    if not (isinstance(rule, dict) and len(rule) == 1 and next(iter(rule)) in _BOOLEAN):
+        return []
+    return [
+        _no_bool_variant(name) for name in ("true", "false") if variants and name not in variants
+    ]
+
+
+def _no_bool_variant(name: str) -> str:
+    return (
+        f"targeting returns {name}, so flagd looks for a variant named '{name}' (the boolean "
+        "shorthand), and there is none"
+    )
 
 
 def fractional_shares(args: list[Any]) -> tuple[str | None, list[tuple[Any, float]]]:
@@ -259,6 +285,10 @@ def _check(
                 is_result = i % 2 == 1 or i == len(args) - 1
                 if is_result and isinstance(branch, str) and variants and branch not in variants:
                     found.append(f"targeting returns '{branch}', which is not a variant")
+                elif is_result and isinstance(branch, bool) and variants:
+                    name = "true" if branch else "false"
+                    if name not in variants:
+                        found.append(_no_bool_variant(name))
         _check(args, variants, evaluators, found, seen_refs)
 
 
