@@ -126,7 +126,7 @@ def test_check_config_names_broken_flags_and_fails_on_an_unusable_kill_switch(
     flags.write_text(json.dumps(broken))
     out = run("check-config", "-c", str(cfg))
     assert out.returncode == 2, out.stdout + out.stderr
-    assert "flags flagd-file: ok (2 flags; 1 with problems: flag new-checkout: " in out.stdout
+    assert "flags flagd-file: ok (2 flags; 2 with problems: flagd refuses this whole" in out.stdout
     assert "FAILED: kill switch 'new-checkout' cannot be toggled" in out.stdout
     cfg.write_text(cfg.read_text().replace('["new-checkout"]', '["new-chekout"]'))
     flags.write_text(json.dumps(FLAGS))

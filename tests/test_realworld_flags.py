@@ -286,7 +286,8 @@ def test_broken_rules_name_the_flag_and_the_problem(tmp_path: Path) -> None:
     }})))  # fmt: skip
     flagset = flagd.read()
     flags = {f.key: f for f in flagset.flags}
-    assert flags["ok"].error is None and flags["ok"].toggle == "on -> off"
+    # "purple" makes flagd refuse the whole file: no flag of it can be toggled to effect
+    assert flags["ok"].error is None and flags["ok"].toggle is None
     assert flags["missing-variant"].error == "targeting returns 'three', which is not a variant"
     assert (
         flags["unknown-op"].error == "unknown operator 'invalid': flagd cannot evaluate this rule"
@@ -297,8 +298,9 @@ def test_broken_rules_name_the_flag_and_the_problem(tmp_path: Path) -> None:
     assert "'purple' names no variant (variants: red)" in str(flags["purple"].error)
     assert "'enabled' is not ENABLED or DISABLED" in str(flags["lowercase"].error)
     assert "mix types" in str(flags["mixed"].error) and flags["mixed"].toggle is None
-    assert len(flagset.errors) == 8
-    assert all(e.startswith("flag ") for e in flagset.errors)
+    assert len(flagset.errors) == 9
+    assert flagset.errors[0].startswith("flagd refuses this whole flag set (flag purple: ")
+    assert all(e.startswith("flag ") for e in flagset.errors[1:])
 
 
 def test_flags_as_a_list_the_import_shape(tmp_path: Path) -> None:
