@@ -53,6 +53,10 @@ flags:
     state: ENABLED
     variants: {strict: 0o077, loose: 0o022}        # 1.2 octal: 63 and 18
     defaultVariant: strict
+  compare:
+    state: ENABLED
+    variants: {eq: =, ne: "!="}                    # 1.1's value tag: the file did not load
+    defaultVariant: eq
 """
 
 
@@ -81,6 +85,7 @@ def test_plain_scalars_show_the_values_flagd_serves(tmp_path: Path) -> None:
     assert flags["cutover"].value == "2024-06-01"
     assert dict(flags["quiet-hours"].variants) == {"night": "22:00", "noon": "12:00"}
     assert dict(flags["umask"].variants) == {"strict": 0o77, "loose": 0o22}
+    assert flags["compare"].value == "="
 
 
 def test_a_key_written_both_plain_and_quoted_is_one_clear_error(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ a file that flagd serves would show different values here, or none at all:
 - timestamps stay text (yaml.v3 keeps a timestamp read into an interface as its string), so
   `old: 2024-01-01` is the string variant "2024-01-01", not a date;
 - numbers are YAML 1.2's with yaml.v3's extras: `1e6` is a number (1.1: a string), `12:00` is a
-  string (1.1: the sexagesimal 720), `0o17` and `017` are 15, `0x1F` is 31, underscores are ignored.
+  string (1.1: the sexagesimal 720), `0o17` and `017` are 15, `0x1F` is 31, underscores are ignored;
+- a plain `=` is the string "=" (1.1's value tag made the whole file unreadable).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ _BOOL = "tag:yaml.org,2002:bool"
 _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_VALUE = "tag:yaml.org,2002:value"  # YAML 1.1's plain "=", which the safe loader cannot build
 _NUMBER = "tag:monotui,2026:go-number"  # our own: resolved here, decided by _go_number
 
 # A plain scalar that may be a yaml.v3 number; _go_number decides, and gives the text back if not.
@@ -43,7 +45,11 @@ class FlagdYamlLoader(_Base):  # type: ignore[misc]
     """PyYAML's safe loader resolving plain scalars and keys as flagd does (see the module doc)."""
 
     yaml_implicit_resolvers = {
-        first: [(tag, rx) for tag, rx in resolvers if tag not in (_BOOL, _INT, _FLOAT, _TIMESTAMP)]
+        first: [
+            (tag, rx)
+            for tag, rx in resolvers
+            if tag not in (_BOOL, _INT, _FLOAT, _TIMESTAMP, _VALUE)
+        ]
         for first, resolvers in _Base.yaml_implicit_resolvers.items()
     }
 
