@@ -13,10 +13,10 @@ from typing import Any, Protocol
 
 from monotui.audit import AuditError, AuditLog, default_path
 from monotui.config import Config, RolloutConfig
-from monotui.errors import MonotuiError, PermissionDeniedError
+from monotui.errors import ConfigError, MonotuiError, PermissionDeniedError
 from monotui.outside_text import literal, redact_urls_in
 from monotui.registry import PRODUCTION, BuildContext
-from monotui.sources.base import FlagSource, MetricsSource, Router
+from monotui.sources.base import FlagSet, FlagSource, MetricsSource, Router
 
 LINE_MAX = 600
 
@@ -95,12 +95,42 @@ def _check_rollout(
             except MonotuiError as exc:
                 report.failed(f"{name}: {what}: FAILED: {exc}", exc.exit_code)
             else:
+                if isinstance(answer, FlagSet):
+                    _check_flags(report, rollout, flags, answer, what)
+                    continue
                 report.line(f"{name}: {what}: {answer if isinstance(answer, str) else 'ok'}")
         _check_access(report, rollout, router, flags, read_only)
     finally:
         for source in (router, metrics, flags):
             if isinstance(source, Router | MetricsSource | FlagSource):
                 source.close()
+
+
+def _check_flags(
+    report: _Report, rollout: RolloutConfig, source: Any, flagset: FlagSet, what: str
+) -> None:
+    """The flags were read: say how many and what is wrong with them, and fail when a kill
+    switch is not there, or cannot be turned where monotui may write (it is the emergency exit)."""
+    name = rollout.name
+    problems = flagset.errors
+    said = f"; {len(problems)} with problems: {'; '.join(problems)}" if problems else ""
+    report.line(f"{name}: {what}: ok ({len(flagset.flags)} flags{said})")
+    flags = {flag.key: flag for flag in flagset.flags}
+    writable = bool(getattr(source, "can_write", False))
+    for key in rollout.flags.kill_switches:
+        flag = flags.get(key)
+        shown = literal(key, max_len=80)
+        if flag is None:
+            why = "is not among its flags: check [rollouts.flags] kill_switches"
+        elif writable and flag.toggle is None:
+            issues = f"; its problems: {flag.error}" if flag.error else ""
+            why = (
+                "cannot be toggled (a kill switch is a boolean flag with a valid default "
+                f"variant, or a disabled flag){issues}"
+            )
+        else:
+            continue
+        report.failed(f"{name}: {what}: FAILED: kill switch '{shown}' {why}", ConfigError.exit_code)
 
 
 def _routed(router: Any) -> tuple[str, str] | None:

@@ -115,3 +115,21 @@ def test_check_config_reports_every_backend(tmp_path: Path) -> None:
     out = run("check-config", "-c", str(cfg))
     assert out.returncode == 2
     assert "checkout: flags flagd-file: FAILED" in out.stdout
+
+
+def test_check_config_names_broken_flags_and_fails_on_an_unusable_kill_switch(
+    tmp_path: Path,
+) -> None:
+    cfg, flags, _ = _setup(tmp_path)
+    broken = json.loads(flags.read_text())
+    broken["flags"]["new-checkout"]["defaultVariant"] = "maybe"  # names no variant
+    flags.write_text(json.dumps(broken))
+    out = run("check-config", "-c", str(cfg))
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "flags flagd-file: ok (2 flags; 2 with problems: flagd refuses this whole" in out.stdout
+    assert "FAILED: kill switch 'new-checkout' cannot be toggled" in out.stdout
+    cfg.write_text(cfg.read_text().replace('["new-checkout"]', '["new-chekout"]'))
+    flags.write_text(json.dumps(FLAGS))
+    out = run("check-config", "-c", str(cfg))
+    assert out.returncode == 2
+    assert "FAILED: kill switch 'new-chekout' is not among its flags" in out.stdout

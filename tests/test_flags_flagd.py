@@ -170,7 +170,8 @@ def test_broken_flags_are_reported_and_the_valid_ones_still_show(tmp_path: Path)
     }
     flagset = source(write_json(tmp_path, doc)).read()
     flags = by_key(flagset.flags)
-    assert flags["good"].error is None and flags["good"].toggle == "on -> off"
+    # "typo" makes flagd refuse the whole file: "good" shows, but a toggle would never be served
+    assert flags["good"].error is None and flags["good"].toggle is None
     assert flags["typo"].error == "defaultVariant 'of' names no variant (variants: on, off)"
     assert flags["typo"].toggle is None
     split_error = flags["split"].error or ""
@@ -180,8 +181,9 @@ def test_broken_flags_are_reported_and_the_valid_ones_still_show(tmp_path: Path)
     assert "must be a whole number" in (flags["decimal"].error or "")
     assert flags["lower"].error == "state 'enabled' is not ENABLED or DISABLED"
     assert "$ref 'missing' names no entry of $evaluators" in (flags["dangling"].error or "")
-    assert len(flagset.errors) == 5
-    assert all(e.startswith("flag ") for e in flagset.errors)
+    assert len(flagset.errors) == 6
+    assert flagset.errors[0].startswith("flagd refuses this whole flag set (flag typo: ")
+    assert all(e.startswith("flag ") for e in flagset.errors[1:])
 
 
 @pytest.mark.parametrize(

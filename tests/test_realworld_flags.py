@@ -237,9 +237,6 @@ def test_shared_evaluators_nested_refs_read_through(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("targeting", "summary"),
     [
-        # the boolean shorthand of flagd's docs: the rule's true/false names the variant
-        ({"ends_with": [{"var": "email"}, "@shop.example"]},
-         "if email ends with @shop.example -> true else false"),
         ({"if": [True, None, "on"]}, "if true -> default else on"),
         ({"if": [{"in": [{"var": "locale"}, ["de", "fr"]]}, "on", None]}, "if locale in [de, fr] -> on"),
         ({"if": [{"sem_ver": [{"var": "version"}, "^", "3.0.0"]}, "on", "off"]},
@@ -289,19 +286,21 @@ def test_broken_rules_name_the_flag_and_the_problem(tmp_path: Path) -> None:
     }})))  # fmt: skip
     flagset = flagd.read()
     flags = {f.key: f for f in flagset.flags}
-    assert flags["ok"].error is None and flags["ok"].toggle == "on -> off"
+    # "purple" makes flagd refuse the whole file: no flag of it can be toggled to effect
+    assert flags["ok"].error is None and flags["ok"].toggle is None
     assert flags["missing-variant"].error == "targeting returns 'three', which is not a variant"
     assert (
         flags["unknown-op"].error == "unknown operator 'invalid': flagd cannot evaluate this rule"
     )
     assert "25.5" in str(flags["decimal"].error) and "whole number" in str(flags["decimal"].error)
     assert "-50" in str(flags["negative"].error)
-    assert flags["zero"].error == "fractional weights sum to 0: flagd cannot split"
+    assert flags["zero"].error == "fractional weights sum to 0: flagd serves the default variant"
     assert "'purple' names no variant (variants: red)" in str(flags["purple"].error)
     assert "'enabled' is not ENABLED or DISABLED" in str(flags["lowercase"].error)
     assert "mix types" in str(flags["mixed"].error) and flags["mixed"].toggle is None
-    assert len(flagset.errors) == 8
-    assert all(e.startswith("flag ") for e in flagset.errors)
+    assert len(flagset.errors) == 9
+    assert flagset.errors[0].startswith("flagd refuses this whole flag set (flag purple: ")
+    assert all(e.startswith("flag ") for e in flagset.errors[1:])
 
 
 def test_flags_as_a_list_the_import_shape(tmp_path: Path) -> None:

@@ -40,6 +40,7 @@ class Answer:
     body: Any = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     url: str = ""
+    requests: int = 0  # how many evaluations were asked for
 
 
 @pytest.fixture
@@ -49,6 +50,7 @@ def server() -> Iterator[Answer]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            answer.requests += 1
             data = json.dumps(answer.body).encode()
             self.send_response(answer.status)
             self.send_header("Content-Type", "application/json")
@@ -148,6 +150,32 @@ def test_rate_limit_says_when_to_retry_under_either_header_name(server: Answer) 
         ofrep(server.url).read()
 
 
+@pytest.mark.parametrize("retry", ["120", "2999-02-07T12:00:00Z", "Thu, 07 Feb 2999 12:00:00 GMT"])
+def test_a_rate_limited_service_is_not_asked_again_before_retry_after(
+    server: Answer, retry: str
+) -> None:
+    server.status, server.body, server.headers = 429, {}, {"Retry-After": retry}
+    source = ofrep(server.url)
+    with pytest.raises(BackendUnavailableError, match="HTTP 429, retry after"):
+        source.read()
+    server.status, server.headers = 200, {}
+    server.body = {"flags": [{"key": "a", "value": True, "reason": "STATIC", "variant": "on"}]}
+    with pytest.raises(BackendUnavailableError, match="HTTP 429, retry after"):
+        source.read()  # the next poll: still rate limited, and nothing sent
+    assert server.requests == 1
+
+
+def test_a_retry_after_that_has_passed_asks_again(server: Answer) -> None:
+    server.status, server.body, server.headers = 429, {}, {"Retry-After": "0"}
+    source = ofrep(server.url)
+    with pytest.raises(BackendUnavailableError):
+        source.read()
+    server.status, server.headers = 200, {}
+    server.body = {"flags": [{"key": "a", "value": True, "reason": "STATIC", "variant": "on"}]}
+    assert [f.key for f in source.read().flags] == ["a"]
+    assert server.requests == 2
+
+
 def test_server_error_shows_the_general_error_details(server: Answer) -> None:
     server.status = 500
     server.body = {"errorDetails": "Bulk evaluation failed. Tracking ID: c1a2b3"}
@@ -224,3 +252,25 @@ def test_an_empty_spec_is_a_clear_error(fake_kube: FakeKube, kube_source: Featur
     fake_kube.put_object(resource({}))  # the scaffolded "TODO(user): Add fields here" sample
     with pytest.raises(SourceError, match="has no spec.flagSpec"):
         kube_source.read()
+
+
+def test_an_empty_default_variant_is_the_code_default_as_in_flagd(
+    fake_kube: FakeKube, kube_source: FeatureFlagFlags
+) -> None:
+    # The CRD's defaultVariant is a required string, so "use the code default" is written "".
+    fake_kube.put_object(resource({"flagSpec": {"flags": {
+        "code-default": {"state": "ENABLED", "variants": {"on": True, "off": False},
+                         "defaultVariant": "", "targeting": {"if": [{"var": "beta"}, "on"]}},
+        "parked": {"state": "DISABLED", "variants": {"a": "x"}, "defaultVariant": ""},
+    }}}))  # fmt: skip
+    flagset = kube_source.read()
+    flags = {f.key: f for f in flagset.flags}
+    assert flagset.errors == ()
+    assert (flags["code-default"].default_variant, flags["code-default"].value) == (None, None)
+    assert flags["code-default"].targeting == "if beta -> on"
+    assert flags["parked"].toggle == "enable"
+    kube_source.toggle("parked", flagset)
+    stored = fake_kube.get_object(GROUP, VERSION, PLURAL, NS, "shop-flags")
+    assert stored["spec"]["flagSpec"]["flags"]["parked"] == {
+        "state": "ENABLED", "variants": {"a": "x"}, "defaultVariant": ""
+    }  # fmt: skip

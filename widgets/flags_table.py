@@ -5,6 +5,8 @@ Kill switches are marked; when the verdict is FAIL the subtitle says which one t
 
 from __future__ import annotations
 
+import json
+
 from rich.text import Text
 from textual.events import Resize
 from textual.message import Message
@@ -81,11 +83,16 @@ def _first_of_each_key(flags: tuple[Flag, ...]) -> tuple[Flag, ...]:
 
 
 def _json(value: object) -> str:
+    """A value as the flag file writes it (JSON), not as Python prints it: an object variant reads
+    {"title": "Hi", "images": true}, never {'title': 'Hi', 'images': True}."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return value
-    return repr(value)
+        return value or '""'  # an empty string variant must not read as nothing at all
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 class FlagsTable(DataTable[Text]):

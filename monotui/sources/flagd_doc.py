@@ -14,6 +14,8 @@ from monotui.model import Flag
 from monotui.sources import flagd_targeting
 
 STATES = ("ENABLED", "DISABLED")
+REFUSED = "flagd refuses this whole flag set"
+"""How the error of a document flagd will not load at all begins (FlagSet.errors[0])."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,7 @@ class Parsed:
     flags: tuple[Flag, ...]
     errors: tuple[str, ...]
     changes: Mapping[str, Change]
+    refused: str | None = None  # why flagd will not load the document at all (no toggle works)
 
 
 def flag_entries(doc: Mapping[str, Any]) -> list[tuple[str, tuple[str | int, ...], Any]]:
@@ -64,7 +67,11 @@ def parse(doc: Any) -> Parsed:
     flags: dict[str, Flag] = {}
     errors: list[str] = []
     changes: dict[str, Change] = {}
+    refusals: list[str] = []
     for key, path, definition in flag_entries(doc):
+        why = refusal(definition)
+        if why is not None:
+            refusals.append(f"flag {key}: {why}")
         if key in flags:
             # A list may name one key twice: which one flagd serves is not ours to guess, so the
             # flag shows once, as an error, and cannot be toggled until the file is fixed.
@@ -79,7 +86,37 @@ def parse(doc: Any) -> Parsed:
             errors.append(f"flag {key}: {flag.error}")
         if change is not None:
             changes[key] = change
-    return Parsed(tuple(flags.values()), tuple(errors), changes)
+    if not refusals:
+        return Parsed(tuple(flags.values()), tuple(errors), changes)
+    # flagd loads a flag set whole or not at all (evaluator/json.go: SetState): it keeps serving
+    # the last one it accepted, so a toggle of any flag here would be written and never served.
+    more = f" and {len(refusals) - 1} more" if len(refusals) > 1 else ""
+    refused = (
+        f"{REFUSED} ({refusals[0]}{more}) and keeps serving the last one it accepted, so no "
+        "toggle here would take effect: fix that first"
+    )
+    unusable = tuple(replace(flag, toggle=None) for flag in flags.values())
+    return Parsed(unusable, (refused, *errors), {}, refused)
+
+
+def refusal(definition: Any) -> str | None:
+    """Why flagd would refuse the whole document for this one flag definition (None: it loads):
+    a field of the wrong JSON type, or a defaultVariant that names none of the flag's variants
+    (flagd's json.Unmarshal into model.Flag and validateDefaultVariants)."""
+    if definition is None:
+        return None
+    if not isinstance(definition, Mapping):
+        return f"is a {_kind(definition)}, not an object"
+    for field, kind in (("state", str), ("defaultVariant", str), ("variants", Mapping)):
+        value = definition.get(field)
+        if value is not None and not isinstance(value, kind):
+            return f"{field} is a {_kind(value)}"
+    if definition.get("metadata") is not None and not isinstance(definition["metadata"], Mapping):
+        return f"metadata is a {_kind(definition['metadata'])}, not an object"
+    default, variants = definition.get("defaultVariant"), definition.get("variants")
+    if default and isinstance(variants, Mapping) and default not in variants:
+        return f"defaultVariant '{default}' names no variant"
+    return None
 
 
 def parse_flag(
@@ -103,6 +140,10 @@ def parse_flag(
     if len(kinds) > 1:
         problems.append(f"variants mix types ({', '.join(kinds)}); flagd needs one type per flag")
     default = definition.get("defaultVariant")
+    if default == "":
+        # flagd reads "" as no default variant (the code default), and the operator's FeatureFlag
+        # writes "" when none is set (its Go field has no omitempty): not a missing variant.
+        default = None
     if default is not None and not isinstance(default, str):
         problems.append(f"defaultVariant {default!r} is not a string")
         default = str(default)
@@ -128,9 +169,10 @@ def parse_flag(
 
 
 def _fatal(problems: list[str]) -> bool:
-    # A fractional sum other than 100 is legal flagd (relative weights), and an operator we do not
-    # know may be one flagd added after us: warn, but keep toggling offered.
-    warnings = ("fractional weights sum to", "unknown operator")
+    # A fractional sum other than 100 is legal flagd (relative weights), so is a negative weight
+    # (counted as 0), and an operator we do not know may be one flagd added after us: warn, but
+    # keep toggling offered.
+    warnings = ("fractional weights sum to", "unknown operator", "negative fractional weight")
     return any(not p.startswith(warnings) for p in problems)
 
 

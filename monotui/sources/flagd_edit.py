@@ -28,34 +28,15 @@ import yaml
 from monotui.outside_text import literal
 from monotui.sources.bounded_parse import DocumentError, load_json, parse_yaml
 from monotui.sources.flagd_doc import Change, apply
+from monotui.sources.flagd_yaml import FlagdYamlLoader
 
 MAX_BYTES = 4 << 20
 """A flag file larger than 4 MB is refused: the biggest real ones are a few hundred KB."""
 MAX_DEPTH = 64
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
-# libyaml is ~10x faster than the pure-Python parser; both give character indexes in marks.
-_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_BOOL = "tag:yaml.org,2002:bool"
-
-
-class _Loader(_Base):  # type: ignore[misc]
-    """PyYAML's safe loader with YAML 1.2 booleans, as flagd reads YAML (Go's yaml.v3).
-
-    PyYAML follows YAML 1.1, where a plain `on`/`off`/`yes`/`no` is a boolean: the common
-    `variants: {on: true, off: false}` with `defaultVariant: on` would read as True/False keys and a
-    boolean default, and a file flagd serves would show as broken. Only true/false are booleans here.
-    """
-
-    yaml_implicit_resolvers = {
-        first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL]
-        for first, resolvers in _Base.yaml_implicit_resolvers.items()
-    }
-
-
-_Loader.add_implicit_resolver(
-    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
+# How flagd reads YAML (yaml.v3 then JSON), not YAML 1.1: see flagd_yaml.
+_Loader = FlagdYamlLoader
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = JSONDecoder()
 # The stdlib's string scanner (typeshed does not declare it): returns (string, end index).
@@ -223,12 +204,15 @@ def _json_child(text: str, pos: int, part: str | int) -> int:
 
 
 def _splice_yaml(text: str, path: tuple[str | int, ...], new: str) -> str:
-    node = yaml.compose(text, Loader=_Loader)
+    # libyaml does not count a leading byte order mark in its marks (a file saved by a Windows
+    # editor): compose without it and shift the marks back, or the splice lands one off.
+    bom = 1 if text.startswith("\ufeff") else 0
+    node = yaml.compose(text[bom:], Loader=_Loader)
     for part in path:
         node = _yaml_child(node, part)
     if not isinstance(node, yaml.ScalarNode) or node.style in ("|", ">"):
         raise ValueError("not a one-line scalar")
-    start, end = node.start_mark.index, node.end_mark.index
+    start, end = node.start_mark.index + bom, node.end_mark.index + bom
     return text[:start] + _yaml_scalar(new, node.style) + text[end:]
 
 

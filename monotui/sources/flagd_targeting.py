@@ -6,9 +6,10 @@ weights that are not whole non-negative numbers, variants the rule names but the
 that do not add up to 100).
 
 flagd's `fractional` weights are relative: flagd (core/pkg/evaluator/fractional.go) accepts any
-whole, non-negative weights and splits by weight / sum (a missing weight counts as 1). Only the
-deprecated `fractionalEvaluation` required a sum of 100. We still report a sum other than 100, since
-"on 10 / off 80" reads like percentages, and say what flagd will really do.
+whole weights and splits by weight / sum (a missing weight counts as 1, a negative one as 0, and
+when all are 0 the default variant is served); a weight or a sum above 2^31 - 1 fails. Only the
+deprecated `fractionalEvaluation` required a sum of 100. We still report a sum of written weights
+other than 100, since "on 10 / off 80" reads like percentages, and say what flagd will really do.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from collections.abc import Mapping
 from typing import Any
 
 STATIC = "static"
+MAX_WEIGHT = 2**31 - 1
+"""flagd's limit for one fractional weight and for their sum (math.MaxInt32)."""
 
 _INFIX = {
     "==": "==",
@@ -66,7 +69,33 @@ def problems(
     """What is wrong with a rule, each as a short sentence (empty when nothing is)."""
     found: list[str] = []
     _check(targeting, variants, evaluators or {}, found, set())
+    found.extend(_shorthand_problems(targeting, variants, evaluators or {}))
     return found
+
+
+def _shorthand_problems(
+    targeting: Any, variants: Mapping[str, Any], evaluators: Mapping[str, Any]
+) -> list[str]:
+    """A rule that is a comparison returns true/false, which flagd reads as the variant named
+    "true" or "false" (the boolean shorthand); without that variant every evaluation errors."""
+    rule = targeting
+    for _ in range(8):  # a top-level $ref to a $ref ...: follow it as flagd inlines it
+        ref = rule.get("$ref") if isinstance(rule, dict) and len(rule) == 1 else None
+        if not isinstance(ref, str) or ref not in evaluators:
+            break
+        rule = evaluators[ref]
+    if not (isinstance(rule, dict) and len(rule) == 1 and next(iter(rule)) in _BOOLEAN):
+        return []
+    return [
+        _no_bool_variant(name) for name in ("true", "false") if variants and name not in variants
+    ]
+
+
+def _no_bool_variant(name: str) -> str:
+    return (
+        f"targeting returns {name}, so flagd looks for a variant named '{name}' (the boolean "
+        "shorthand), and there is none"
+    )
 
 
 def fractional_shares(args: list[Any]) -> tuple[str | None, list[tuple[Any, float]]]:
@@ -77,7 +106,9 @@ def fractional_shares(args: list[Any]) -> tuple[str | None, list[tuple[Any, floa
     if args and not isinstance(args[0], list):
         bucket = _Summary({}).operand(args[0]) if args[0] is not None else None
         entries = args[1:]
-    weights = [(_entry_variant(e), _entry_weight(e)) for e in entries if isinstance(e, list)]
+    weights = [
+        (_entry_variant(e), _clamped(_entry_weight(e))) for e in entries if isinstance(e, list)
+    ]
     total = sum(w for _, w in weights if isinstance(w, int | float))
     shares = [
         (v, 100.0 * w / total if total and isinstance(w, int | float) else 0.0) for v, w in weights
@@ -92,6 +123,12 @@ def _entry_variant(entry: list[Any]) -> Any:
 def _entry_weight(entry: list[Any]) -> Any:
     # flagd: a distribution entry without a weight weighs 1.
     return entry[1] if len(entry) >= 2 and entry[1] is not None else 1
+
+
+def _clamped(weight: Any) -> Any:
+    # flagd counts a negative weight as 0 (it may come from a rollout calculation).
+    is_number = isinstance(weight, int | float) and not isinstance(weight, bool)
+    return max(weight, 0) if is_number else weight
 
 
 def _pct(share: float) -> str:
@@ -248,6 +285,10 @@ def _check(
                 is_result = i % 2 == 1 or i == len(args) - 1
                 if is_result and isinstance(branch, str) and variants and branch not in variants:
                     found.append(f"targeting returns '{branch}', which is not a variant")
+                elif is_result and isinstance(branch, bool) and variants:
+                    name = "true" if branch else "false"
+                    if name not in variants:
+                        found.append(_no_bool_variant(name))
         _check(args, variants, evaluators, found, seen_refs)
 
 
@@ -258,6 +299,9 @@ def _fractional_problems(args: list[Any], variants: Mapping[str, Any]) -> list[s
         return ["fractional has no variants to split between"]
     total = 0
     computed = False
+    warnings: list[str] = []
+    # The documented shorthand [["heads"], ["tails"]] writes no weight: equal shares, no surprise.
+    written = any(isinstance(e, list) and len(e) >= 2 and e[1] is not None for e in entries)
     for entry in entries:
         if not isinstance(entry, list) or not entry:
             found.append(f"fractional entry {entry!r} is not [variant, weight]")
@@ -270,19 +314,29 @@ def _fractional_problems(args: list[Any], variants: Mapping[str, Any]) -> list[s
             continue
         if isinstance(weight, bool) or not isinstance(weight, int | float):
             found.append(f"fractional weight {weight!r} of '{variant}' is not a number")
-        elif weight < 0 or weight != int(weight):
-            found.append(f"fractional weight {weight!r} of '{variant}' must be a whole number >= 0")
+        elif weight != int(weight):
+            found.append(f"fractional weight {weight!r} of '{variant}' must be a whole number")
+        elif weight > MAX_WEIGHT:
+            found.append(
+                f"fractional weight {weight!r} of '{variant}' is above flagd's {MAX_WEIGHT}"
+            )
+        elif weight < 0:
+            warnings.append(
+                f"negative fractional weight {weight!r} of '{variant}' counts as 0 (flagd clamps it)"
+            )
         else:
             total += int(weight)
     if found or computed:
-        return found
+        return found + warnings
+    if total > MAX_WEIGHT:
+        return [f"the fractional weights add up to {total}, above flagd's limit of {MAX_WEIGHT}"]
     if total == 0:
-        return ["fractional weights sum to 0: flagd cannot split"]
-    if total != 100:
+        return [*warnings, "fractional weights sum to 0: flagd serves the default variant"]
+    if total != 100 and written:
         _, shares = fractional_shares(args)
         real = " / ".join(f"{v} {_pct(s)}" for v, s in shares)
         found.append(
             f"fractional weights sum to {total}, not 100; flagd treats them as relative "
             f"shares ({real}): write percentages that add up to 100 to avoid surprises"
         )
-    return found
+    return warnings + found

@@ -21,6 +21,7 @@ from monotui.errors import (
     NotFoundError,
     SourceError,
     UncertainWriteError,
+    UnsafeEditError,
 )
 from monotui.kinds import FlagsSettings
 from monotui.model import Flag
@@ -76,6 +77,9 @@ class FeatureFlagFlags:
         if flag is None:
             raise NotFoundError(f"no flag '{key}' in {self.what} (namespace {self.namespace})")
         change = _change_of(flag)
+        refused = next((e for e in expected.errors if e.startswith(flagd_doc.REFUSED)), None)
+        if change is None and refused:
+            raise UnsafeEditError(f"{self.what}: {refused}; nothing was applied")
         if change is None:
             why = f"is invalid ({flag.error})" if flag.error else "has no on/off toggle"
             raise MonotuiError(f"flag '{key}' in {self.what} {why}: edit the resource instead")

@@ -174,6 +174,8 @@ def _why_not(current: _Read, key: str, path: Path) -> MonotuiError:
     flag = next((f for f in current.flagset.flags if f.key == key), None)
     if flag is None:
         return NotFoundError(f"no flag '{key}' in {path}")
+    if current.parsed.refused:
+        return UnsafeEditError(f"{path}: {current.parsed.refused}; nothing was written")
     if flag.error:
         return MonotuiError(f"flag '{key}' in {path} is invalid ({flag.error}): fix the file first")
     return MonotuiError(

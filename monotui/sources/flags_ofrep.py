@@ -5,14 +5,20 @@ config, through the `BoundedClient` (one deadline for the whole request, a size 
 redacted from messages); the answer is decoded within limits, and a key it lists twice is shown
 once, as an error, instead of breaking whoever lists the flags. The answer's ETag goes back as `If-None-Match`; a 304 keeps the last result without
 re-parsing. Each flag shows its evaluated value, variant and reason; a per-flag failure (e.g.
-FLAG_NOT_FOUND) shows on that flag. See open-feature/protocol service/openapi.yaml.
+FLAG_NOT_FOUND) shows on that flag. A 429 is obeyed: until its Retry-After (seconds, an
+ISO 8601 time as OFREP's spec writes it, or an HTTP date) has passed, a poll fails at once with the
+same words and sends nothing, so a rate-limited service is not asked again on every poll. See
+open-feature/protocol service/openapi.yaml.
 """
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import threading
+import time
 from dataclasses import replace
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
@@ -37,6 +43,8 @@ BULK_PATH = "/ofrep/v1/evaluate/flags"
 MAX_BYTES = 4 << 20
 """The largest bulk answer taken: thousands of flags fit in a fraction of it."""
 _BULK_EXTRAS = {"metadata", "eventStreams"}  # what a bulk answer may carry besides `flags`
+MAX_QUIET_S = 3600.0
+"""The longest a Retry-After keeps us quiet: a wrong clock or a typo never silences us for days."""
 
 # What the targeting column says for each OpenFeature reason (the raw reason is kept in `reason`).
 _REASON_TEXT = {
@@ -96,10 +104,15 @@ class OfrepFlags:
         self._lock = threading.Lock()
         self._etag: str | None = None
         self._last: FlagSet | None = None
+        # After a 429: until when (time.monotonic) we send nothing, and the error we repeat.
+        self._quiet_until = 0.0
+        self._rate_limited: BackendUnavailableError | None = None
 
     def read(self) -> FlagSet:
         """Every flag as the service evaluates it now (the last result again on 304)."""
         with self._lock:
+            if self._rate_limited is not None and time.monotonic() < self._quiet_until:
+                raise self._rate_limited
             headers = {"If-None-Match": self._etag} if self._etag and self._last else {}
             response = self._client.post(
                 BULK_PATH.lstrip("/"), json={"context": self.context}, headers=headers
@@ -107,7 +120,12 @@ class OfrepFlags:
             if response.status == 304 and self._last is not None:
                 return self._last
             if response.status != 200:
-                raise _http_error(response, self.url)
+                error = _http_error(response, self.url)
+                wait = _retry_after(response) if response.status == 429 else None
+                if wait and isinstance(error, BackendUnavailableError):
+                    self._quiet_until = time.monotonic() + min(wait, MAX_QUIET_S)
+                    self._rate_limited = error
+                raise error
             flagset = _parse(response, self.url)
             etag = response.headers.get("ETag")
             self._etag = etag if etag and is_sane_header_value(etag) else None
@@ -211,6 +229,35 @@ def _http_error(response: BoundedResponse, url: str) -> Exception:
     except MonotuiError as exc:
         return exc
     return SourceError(f"{url} answered HTTP {status}{said}")
+
+
+def _retry_after(response: BoundedResponse) -> float | None:
+    """Seconds to wait from a 429's Retry-After: delay-seconds, or a time (OFREP's spec shows
+    ISO 8601, HTTP itself an HTTP date); None when absent or unreadable."""
+    value = (
+        response.headers.get("Retry-After") or response.headers.get("Retry-Later") or ""
+    ).strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        when = _when(value)
+        if when is None:
+            return None
+        seconds = when.timestamp() - time.time()
+    return seconds if seconds == seconds and seconds > 0 else None  # NaN or past: no wait
+
+
+def _when(value: str) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+    return when if when.tzinfo is not None else None  # a time without a zone means nothing here
 
 
 def _details(response: BoundedResponse) -> str:
