@@ -20,7 +20,7 @@ from monotui.judge.probes import ProbeJudge, ProbeTally, with_probes
 from monotui.judge.rounds import Prepared
 from monotui.judge.rounds import advance as advance_counts
 from monotui.metrics import Metric
-from monotui.model import MetricLabel, MetricVerdict, Sample, Verdict, VerdictResult
+from monotui.model import MetricVerdict, Sample, Verdict, VerdictResult
 
 __all__ = ["Judge", "Pending", "advance", "judge_alone", "judge_together"]
 
@@ -132,14 +132,8 @@ class Judge:
         """A metric read as a value only (a rate query override) is judged by its U test."""
         samples, step_since = pending.samples, pending.step_since
         uncounted = [i for i in range(len(self.metrics)) if not _counted(samples, i)]
-        if not uncounted:
+        if not uncounted or verdict.result == VerdictResult.NODATA:
             return verdict
-        if verdict.result == VerdictResult.NODATA:
-            # The count judge's NO DATA stands unless it is only that the value metrics have
-            # no counts (they are the U test's to judge).
-            gaps = {i for i, m in enumerate(verdict.metrics) if m.label == MetricLabel.NODATA}
-            if not gaps or not gaps <= set(uncounted):
-                return verdict
         since = None if step_since is None else step_since + self.window_s
         by_values = self.values.judge(samples, since=since).metrics
         merged = tuple(

@@ -138,7 +138,10 @@ class CountJudge:
             self._run_evidence[i] = ev
         # The limits look at the newest window of the step: a spike that is over is over.
         recent = since(samples, max(step.since, samples[-1].t - self.window_s))
-        judged = tuple(self._metric(i, recent, step, ev) for i, ev in enumerate(ready.evidence))
+        judged = tuple(
+            self._metric(i, recent, step, ev, _baseline_counts(samples, i))
+            for i, ev in enumerate(ready.evidence)
+        )
         newest = samples[-1]
         step_canary = step.canary_requests
         if not ready.canary_expected and step_canary <= 0:
@@ -164,7 +167,12 @@ class CountJudge:
                 for m, metric in zip(judged, self.metrics, strict=True)
             )
             return Verdict(VerdictResult.NODATA, None, why, quiet, canary_requests=step_canary)
-        return combine(judged, step_canary)
+        verdict = combine(judged, step_canary)
+        unknown = next((m for m in judged if m.label == MetricLabel.NODATA), None)
+        if unknown is not None and verdict.result == VerdictResult.PASS:
+            # No evidence of harm on the others is not a PASS of this one.
+            return Verdict(VerdictResult.NODATA, None, unknown.sentence, judged, False, step_canary)
+        return verdict
 
     def _bookkeeping(
         self, samples: Sequence[Sample], run_since: float | None, step_since: float | None
@@ -222,9 +230,10 @@ class CountJudge:
     # --- one metric ----------------------------------------------------------------------------
 
     def _metric(
-        self, i: int, recent: Sequence[Sample], step: StepTally, ev: CountEvidence
+        self, i: int, recent: Sequence[Sample], step: StepTally, ev: CountEvidence, counted: bool
     ) -> MetricVerdict:
-        """Metric i's verdict; `recent`: the samples of the step's newest window."""
+        """Metric i's verdict; `recent`: the samples of the step's newest window; `counted`:
+        whether the samples count it at all (a metric read as a value only is the U test's)."""
         metric, test = self.metrics[i], self.tests[i]
         spec = metric.spec
         tally = step.metrics[i]
@@ -253,7 +262,7 @@ class CountJudge:
         limit = self._limits[i]
         if reached:
             label = MetricLabel.HIGH
-        elif counts[2] <= 0 < step.canary_requests:
+        elif counts[2] <= 0 < step.canary_requests and counted:
             # The canary served requests in this step, but no poll of it counted this metric
             # on both versions (a histogram without its +Inf bucket, a NaN series): that is not
             # "too little traffic" and never a PASS.
@@ -310,9 +319,8 @@ class CountJudge:
 
 
 def combine(judged: Sequence[MetricVerdict], canary_requests: float) -> Verdict:
-    """The overall call: a HIGH fails, both versions failing is an incident, a metric without
-    canary data is NO DATA, else PASS; the score is how far the strongest evidence still is
-    from rolling back (100: none, 0: FAIL)."""
+    """The overall call: a HIGH fails, both versions failing is an incident, else PASS; the
+    score is how far the strongest evidence still is from rolling back (100: none, 0: FAIL)."""
     metrics = tuple(judged)
     incident: MetricVerdict | None = None
     strongest: MetricVerdict | None = None
@@ -330,11 +338,6 @@ def combine(judged: Sequence[MetricVerdict], canary_requests: float) -> Verdict:
     if incident is not None:
         return Verdict(
             VerdictResult.MARGINAL, None, incident.sentence, metrics, True, canary_requests
-        )
-    unknown = next((m for m in metrics if m.label == MetricLabel.NODATA), None)
-    if unknown is not None:  # no evidence of harm on the others is not a PASS of this one
-        return Verdict(
-            VerdictResult.NODATA, None, unknown.sentence, metrics, False, canary_requests
         )
     rests = f"rests on {canary_requests:,.0f} canary requests in this step"
     ev = strongest.evidence if strongest is not None else None
@@ -380,6 +383,12 @@ def _counts(samples: Iterable[Sample], i: int) -> list[Poll]:
         if isfinite(n_b) and isfinite(e_b) and isfinite(n_c) and isfinite(e_c):
             out.append((n_b or 0.0, e_b or 0.0, n_c or 0.0, e_c or 0.0))
     return out
+
+
+def _baseline_counts(samples: Sequence[Sample], i: int) -> bool:
+    """Whether some sample counts metric i's bad requests of the baseline (newest first: a
+    count metric's newest sample has them)."""
+    return any(s.baseline.bad_of(i) is not None for s in reversed(samples))
 
 
 def _continues(samples: Sequence[Sample], last_t: float) -> bool:
