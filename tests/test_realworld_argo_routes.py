@@ -107,13 +107,18 @@ def test_fully_promoted_is_all_new_though_the_route_is_back_to_stable_100(
     assert "fully promoted" in state.progress.message
 
 
+def put_in_shop(world: Cluster) -> None:
+    """The manifests, in namespace shop."""
+    for doc in copy.deepcopy(DOCS):
+        doc["metadata"]["namespace"] = "shop"
+        world.fake.put_object(doc)
+
+
 def test_discover_then_check_config_then_status(
     cluster: Cluster,  # noqa: F811
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    for doc in copy.deepcopy(DOCS):
-        doc["metadata"]["namespace"] = "shop"
-        cluster.fake.put_object(doc)
+    put_in_shop(cluster)
     found = monotui(capsys, "discover", "-n", "shop", "-o", "toml")
     assert found.code == 0, found.err
     (entry,) = tomllib.loads(found.out)["rollouts"]
@@ -152,9 +157,7 @@ def test_check_config_fails_a_traffic_route_it_cannot_read(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # The status would show the Rollout's own weights and carry on: the route must be named.
-    for doc in copy.deepcopy(DOCS):
-        doc["metadata"]["namespace"] = "shop"
-        cluster.fake.put_object(doc)
+    put_in_shop(cluster)
     file = cluster.home / "monotui.toml"
     file.write_text(MISSPELT, encoding="utf-8")
     checked = monotui(capsys, "check-config", "-c", str(file))

@@ -7,24 +7,22 @@ other flag would be written and never served, so none is offered, and the refusa
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from monotui.config import KubernetesConfig
 from monotui.errors import UnsafeEditError
 from monotui.sources.flags_featureflag import FeatureFlagFlags
-from monotui.sources.kube import connect
 from tests import fakekube
-from tests.configs import rollout_config
+from tests import test_realworld_flags_remote as remote
 from tests.fakekube import FakeKube
 from tests.test_realworld_flags import source, write
 from tests.test_realworld_flags_remote import NS, resource
 
 fake_kube = fakekube.fake_kube
 fake_kubeconfig = fakekube.fake_kubeconfig
+kube_source = remote.kube_source  # the operator's FeatureFlag on the fake API server
 
 KILL = {"state": "ENABLED", "variants": {"on": True, "off": False}, "defaultVariant": "on"}
 
@@ -56,16 +54,6 @@ def test_a_flag_that_flagd_refuses_blocks_every_toggle_of_the_file(
     with pytest.raises(UnsafeEditError, match="no toggle here would take effect.*nothing was"):
         src.toggle("kill-switch", flagset)
     assert path.read_bytes() == before
-
-
-@pytest.fixture
-def kube_source(fake_kubeconfig: Path) -> Iterator[FeatureFlagFlags]:
-    kube = connect(KubernetesConfig(kubeconfig=fake_kubeconfig))
-    rollout = rollout_config(
-        {"name": "shop", "namespace": NS, "flags": {"kind": "featureflag", "name": "shop-flags"}}
-    )
-    yield FeatureFlagFlags(kube, rollout)
-    kube.api_client.close()
 
 
 def test_a_featureflag_that_flagd_refuses_is_not_patched(
