@@ -79,12 +79,9 @@ def _check_rollout(
     checks: list[tuple[str, Callable[[], object]]] = []
     if isinstance(router, Router):
         # A router that reads a second object (Argo's traffic route, Flagger's) checks it too.
-        router_check = getattr(router, "check", None)
-        call = router_check if callable(router_check) else router.read
-        checks.append((f"router {rollout.router.kind}", call))
+        checks.append((f"router {rollout.router.kind}", _own_check(router, router.read)))
     if isinstance(metrics, MetricsSource):
-        check = getattr(metrics, "check", None)
-        call = check if callable(check) else partial(metrics.fetch, None)
+        call = _own_check(metrics, partial(metrics.fetch, None))
         checks.append((f"metrics {rollout.metrics.kind}", call))
     if isinstance(flags, FlagSource):
         checks.append((f"flags {rollout.flags.kind}", flags.read))
@@ -104,6 +101,12 @@ def _check_rollout(
         for source in (router, metrics, flags):
             if isinstance(source, Router | MetricsSource | FlagSource):
                 source.close()
+
+
+def _own_check(source: object, read: Callable[[], object]) -> Callable[[], object]:
+    """The source's own `check()` when it has one (it says more than a read), else `read`."""
+    check = getattr(source, "check", None)
+    return check if callable(check) else read
 
 
 def _check_flags(

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from monotui.config import JudgeConfig
-from monotui.judge.counts import CountJudge, combine
+from monotui.judge.counts import CountJudge, combine, counted
 from monotui.judge.mann_whitney import MannWhitneyJudge
 from monotui.judge.probes import ProbeJudge, ProbeTally, with_probes
 from monotui.judge.rounds import Prepared
@@ -131,7 +131,7 @@ class Judge:
     def _with_values(self, verdict: Verdict, pending: Pending) -> Verdict:
         """A metric read as a value only (a rate query override) is judged by its U test."""
         samples, step_since = pending.samples, pending.step_since
-        uncounted = [i for i in range(len(self.metrics)) if not _counted(samples, i)]
+        uncounted = [i for i in range(len(self.metrics)) if not counted(samples, i)]
         if not uncounted or verdict.result == VerdictResult.NODATA:
             return verdict
         since = None if step_since is None else step_since + self.window_s
@@ -141,8 +141,3 @@ class Judge:
             for i, m in enumerate(verdict.metrics)
         )
         return combine(merged, verdict.canary_requests)
-
-
-def _counted(samples: Sequence[Sample], i: int) -> bool:
-    """Whether metric `i`'s bad requests are counted (some sample has them)."""
-    return any(s.baseline.bad_of(i) is not None for s in reversed(samples))  # newest first

@@ -139,7 +139,7 @@ class CountJudge:
         # The limits look at the newest window of the step: a spike that is over is over.
         recent = since(samples, max(step.since, samples[-1].t - self.window_s))
         judged = tuple(
-            self._metric(i, recent, step, ev, _baseline_counts(samples, i))
+            self._metric(i, recent, step, ev, counted(samples, i))
             for i, ev in enumerate(ready.evidence)
         )
         newest = samples[-1]
@@ -385,9 +385,10 @@ def _counts(samples: Iterable[Sample], i: int) -> list[Poll]:
     return out
 
 
-def _baseline_counts(samples: Sequence[Sample], i: int) -> bool:
-    """Whether some sample counts metric i's bad requests of the baseline (newest first: a
-    count metric's newest sample has them)."""
+def counted(samples: Sequence[Sample], i: int) -> bool:
+    """Whether metric i's bad requests are counted (some sample has the baseline's; newest
+    first: a count metric's newest sample has them). A metric that is not is read as a value
+    only, and judged by its U test (monotui.judge.Judge)."""
     return any(s.baseline.bad_of(i) is not None for s in reversed(samples))
 
 
