@@ -432,7 +432,7 @@ def run_app(
     app.fleet.badges = dict(badges or {})
     app.keep_heap = True
     collector.tune()
-    collector.keep_what_lives()  # the modules: the first frame's collections skip them
+    collector.keep_what_lives()  # the modules (and watch's session): no collection walks them
     try:
         # Off over ssh (unless asked): plain selection works, and no mouse traffic.
         app.run(mouse=terminal.mouse)
