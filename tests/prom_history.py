@@ -28,6 +28,19 @@ HEALTHY_LE: tuple[float, ...] = (0.2, 0.6, 0.9, 0.99, 0.999, 1.0, 1.0)
 Share = float | Callable[[float], float]
 
 
+def istio_labels(namespace: str, service: str, version: str, **extra: str) -> str:
+    """The label set Istio's destination reporter writes for `service`'s `version`, as
+    exposition text (`k="v",...`), with `extra` labels (response_code, le) after them."""
+    labels = {
+        "reporter": "destination",
+        "destination_service_name": service,
+        "destination_service_namespace": namespace,
+        "destination_version": version,
+        **extra,
+    }
+    return ",".join(f'{k}="{v}"' for k, v in labels.items())
+
+
 @dataclass(frozen=True)
 class Version:
     """One version of one service."""

@@ -23,6 +23,7 @@ from monotui.rollout import Rollout, assemble
 from monotui.sources.metrics_prometheus import PrometheusMetrics
 from monotui.sources.router_static import StaticRouter
 from tests.configs import parse
+from tests.prom_history import istio_labels
 from tests.prometheus_server import Clock, PrometheusServer, prometheus  # noqa: F401
 
 STEP_S = 5
@@ -38,14 +39,7 @@ T0 = float(int(time.time() - 3 * 3600) // 60 * 60)
 
 
 def _labels(service: str, version: str, **extra: str) -> str:
-    labels = {
-        "reporter": "destination",
-        "destination_service_name": service,
-        "destination_service_namespace": "bookinfo",
-        "destination_version": version,
-        **extra,
-    }
-    return ",".join(f'{k}="{v}"' for k, v in labels.items())
+    return istio_labels("bookinfo", service, version, **extra)
 
 
 def history_openmetrics() -> str:

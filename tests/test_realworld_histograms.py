@@ -19,6 +19,7 @@ from monotui.rollout import assemble
 from monotui.sources.metrics_prometheus import PrometheusMetrics
 from monotui.sources.router_static import StaticRouter
 from tests.configs import parse
+from tests.prom_history import istio_labels
 from tests.prometheus_server import Clock, PrometheusServer, backfilled
 
 STEP_S = 5
@@ -36,14 +37,7 @@ SLOWER = (1.0, 2.0, 4.0, 8.0, 10.0, 10.0)  # 60 % over 100 ms
 
 
 def _labels(service: str, version: str, **extra: str) -> str:
-    labels = {
-        "reporter": "destination",
-        "destination_service_name": service,
-        "destination_service_namespace": "shop",
-        "destination_version": version,
-        **extra,
-    }
-    return ",".join(f'{k}="{v}"' for k, v in labels.items())
+    return istio_labels("shop", service, version, **extra)
 
 
 def _counter(name: str, labels: str, per_s: float, reset_at: float | None = None) -> list[str]:
