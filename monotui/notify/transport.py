@@ -9,8 +9,6 @@ prints or raises the URL: it is a secret, redacted from every message.
 
 from __future__ import annotations
 
-import email.utils
-import time
 from collections.abc import Callable
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
@@ -19,7 +17,7 @@ from monotui.errors import ConfigError, MonotuiError
 from monotui.notify.message import Message
 from monotui.outside_text import literal, redact
 from monotui.sources.http_client import BoundedClient
-from monotui.sources.http_response import BoundedResponse
+from monotui.sources.http_response import BoundedResponse, retry_after_s
 
 MAX_ANSWER_BYTES = 64 * 1024
 REFUSED = frozenset({400, 413, 422})
@@ -114,7 +112,7 @@ def check(answer: BoundedResponse, label: str, secrets: tuple[str, ...]) -> None
     said = f": {said}" if said else ""
     status = answer.status
     if status in (429, 503):
-        wait = retry_after(answer.headers.get("Retry-After"))
+        wait = retry_after_s(answer.headers.get("Retry-After"))
         if wait is None and status == 429:
             wait = _discord_retry_after(answer)
         raise DeliveryError(
@@ -129,28 +127,10 @@ def check(answer: BoundedResponse, label: str, secrets: tuple[str, ...]) -> None
     raise DeliveryError(f"{label} failed (HTTP {status}){said}")
 
 
-def retry_after(value: str | None, now: float | None = None) -> float | None:
-    """A Retry-After header (delay-seconds or an HTTP date) as seconds from now, at most a day."""
-    if not value:
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
-    if seconds != seconds:  # NaN
-        return None
-    return min(max(seconds, 0.0), 86_400.0)
-
-
 def _discord_retry_after(answer: BoundedResponse) -> float | None:
     try:
         body = answer.json()
     except MonotuiError:
         return None
     value = body.get("retry_after") if isinstance(body, dict) else None
-    return retry_after(str(value)) if isinstance(value, int | float) else None
+    return retry_after_s(str(value)) if isinstance(value, int | float) else None

@@ -13,12 +13,10 @@ open-feature/protocol service/openapi.yaml.
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import threading
 import time
 from dataclasses import replace
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
@@ -38,6 +36,7 @@ from monotui.model import Flag
 from monotui.outside_text import is_sane_header_value, literal
 from monotui.sources.base import FlagSet
 from monotui.sources.http_client import BoundedClient, BoundedResponse
+from monotui.sources.http_response import retry_after_s
 
 BULK_PATH = "/ofrep/v1/evaluate/flags"
 MAX_BYTES = 4 << 20
@@ -232,32 +231,9 @@ def _http_error(response: BoundedResponse, url: str) -> Exception:
 
 
 def _retry_after(response: BoundedResponse) -> float | None:
-    """Seconds to wait from a 429's Retry-After: delay-seconds, or a time (OFREP's spec shows
-    ISO 8601, HTTP itself an HTTP date); None when absent or unreadable."""
-    value = (
-        response.headers.get("Retry-After") or response.headers.get("Retry-Later") or ""
-    ).strip()
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        when = _when(value)
-        if when is None:
-            return None
-        seconds = when.timestamp() - time.time()
-    return seconds if seconds == seconds and seconds > 0 else None  # NaN or past: no wait
-
-
-def _when(value: str) -> datetime | None:
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-    return when if when.tzinfo is not None else None  # a time without a zone means nothing here
+    """Seconds to wait from a 429's Retry-After; None when absent, unreadable or past."""
+    headers = response.headers
+    return retry_after_s(headers.get("Retry-After") or headers.get("Retry-Later")) or None
 
 
 def _details(response: BoundedResponse) -> str:

@@ -8,10 +8,13 @@ error status into the typed error a user sees.
 
 from __future__ import annotations
 
+import email.utils
 import html
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from monotui.errors import BackendUnavailableError, PermissionDeniedError, SourceError
@@ -128,3 +131,37 @@ def _json_words(data: bytes) -> str | None:
     if isinstance(kind, str) and kind and parts:
         parts.insert(0, kind)  # Prometheus: "bad_data: invalid parameter ..."
     return ": ".join(dict.fromkeys(parts)) if parts else None
+
+
+MAX_RETRY_AFTER_S = 86_400.0
+"""The longest a Retry-After is obeyed: a wrong clock or a typo never silences us for days."""
+
+
+def retry_after_s(value: str | None, now: float | None = None) -> float | None:
+    """A Retry-After header as seconds from now (0 for a time already past, at most a day):
+    delay-seconds, an HTTP date, or an ISO 8601 time with a zone (as OFREP's spec writes it);
+    None when absent or unreadable."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        when = _when(text)
+        if when is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+
+
+def _when(text: str) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+    return when if when.tzinfo is not None else None  # a time without a zone means nothing here
