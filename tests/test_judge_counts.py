@@ -76,7 +76,7 @@ def judge(
     *,
     run_since: float | None = T,
     step_since: float | None = None,
-    canary_expected: bool = True,
+    canary_expected: bool | None = True,
     judge_: CountJudge | None = None,
 ) -> Verdict:
     j = judge_ or CountJudge(metrics_for(cfg), cfg)
@@ -163,6 +163,51 @@ def test_an_empty_poll_is_no_data_and_a_gap_before_the_newest_costs_nothing() ->
     verdict = judge(gap_then_data)
     assert verdict.result == VerdictResult.PASS
     assert verdict.canary_requests == 140
+
+
+def test_a_canary_that_vanishes_while_the_route_is_unread_is_no_data_not_a_pass() -> None:
+    # The router has failed since start-up: its weights are unknown (canary_expected None).
+    healthy = polls(5, (200, 0.005), (20, 0.0))
+    assert judge(healthy, canary_expected=None).result == VerdictResult.PASS  # data: judged
+    vanished = [*healthy, poll(6, side(200, 1), Side())]
+    verdict = judge(vanished, canary_expected=None)
+    assert verdict.result == VerdictResult.NODATA, verdict.reason
+    assert verdict.reason == (
+        "no canary data in the newest poll (no series, NaN or +Inf), and the route's weights "
+        "are unknown (not read yet)"
+    )
+    idle = judge(polls(5, (200, 0.005), (0, 0.0)), canary_expected=None)
+    assert idle.result == VerdictResult.NODATA  # no traffic, weight unknown: never a PASS
+    assert "the route's weights are unknown" in idle.reason
+
+
+def test_a_failing_canary_that_then_vanishes_stays_failed() -> None:
+    failing = polls(12, (2000, 0.005), (200, 0.2))  # 40x the baseline's 5xx
+    assert judge(failing).result == VerdictResult.FAIL
+    vanished = [*failing, poll(13, side(2000, 10), Side())]
+    verdict = judge(vanished)
+    assert verdict.result == VerdictResult.FAIL, verdict.reason  # the harm found stands
+    assert verdict.metrics[0].label == MetricLabel.HIGH
+
+
+def test_the_mann_whitney_judge_never_passes_a_canary_that_vanished() -> None:
+    from monotui.judge import Judge
+
+    cfg = JudgeConfig(method="mann-whitney", latency=False, min_requests=0, min_samples=3)
+    healthy = polls(30, (200, 0.005), (20, 0.005), seed=3)
+    j = Judge(metrics_for(cfg), cfg, SPAN)
+
+    def verdict(samples: Sequence[Sample], expected: bool | None) -> Verdict:
+        return j.judge(samples, run_since=T, step_since=None, canary_expected=expected)
+
+    assert verdict(healthy, True).result == VerdictResult.PASS
+    vanished = [*healthy, poll(31, side(200, 1), Side())]
+    gone = verdict(vanished, True)
+    assert gone.result == VerdictResult.NODATA, gone.reason
+    assert "no canary data in the newest poll" in gone.reason
+    assert all(m.label == MetricLabel.NODATA for m in gone.metrics)
+    assert verdict(vanished, None).result == VerdictResult.NODATA
+    assert verdict(vanished, False).result == VerdictResult.PASS  # the route sends it nothing
 
 
 def test_a_canary_at_weight_zero_without_traffic_is_no_data_and_nothing_read_is_no_data() -> None:

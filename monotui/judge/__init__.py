@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from monotui.config import JudgeConfig
-from monotui.judge.counts import CountJudge, combine, counted
+from monotui.judge.counts import CountJudge, canary_missing, combine, counted, nothing_of_canary
 from monotui.judge.mann_whitney import MannWhitneyJudge
 from monotui.judge.probes import ProbeJudge, ProbeTally, with_probes
 from monotui.judge.rounds import Prepared
@@ -78,7 +78,7 @@ class Judge:
         *,
         run_since: float | None,
         step_since: float | None,
-        canary_expected: bool,
+        canary_expected: bool | None,
         probes: Sequence[ProbeTally] = (),
     ) -> Verdict:
         """The verdict on `samples` and this poll's synthetic probes (monotui.judge.probes: a
@@ -99,7 +99,7 @@ class Judge:
         *,
         run_since: float | None,
         step_since: float | None,
-        canary_expected: bool,
+        canary_expected: bool | None,
         probes: Sequence[ProbeTally] = (),
     ) -> Pending:
         """The first part of `judge`: `advance` it (with others), then `finish` it, with no
@@ -109,6 +109,10 @@ class Judge:
         if self.config.method == "mann-whitney":
             since = None if step_since is None else step_since + self.window_s
             counts = self.values.judge(samples, since=since)
+            why = canary_missing(samples[-1], canary_expected, counted=False) if samples else ""
+            if why and counts.result not in (VerdictResult.FAIL, VerdictResult.NODATA):
+                # Old samples in the lookback are no word on a canary that is gone now.
+                counts = nothing_of_canary(why, counts.metrics, self.metrics, 0.0)
         else:
             counts = self.counts.prepare(
                 samples,

@@ -6,8 +6,9 @@ and the verdict in words. Pure apart from its incremental cache (same inputs, sa
   reached 1/alpha (monotui.judge.sequential), or the canary is above an absolute limit in this
   step while the baseline is not and the canary is significantly worse than the baseline.
 - MARGINAL, `incident`: both versions are above a limit: an incident, not the canary.
-- NO DATA: the route sends the canary traffic but the newest poll has no canary data (no series,
-  NaN, +Inf), or nothing has been read yet. Too little traffic is not NO DATA: it is PASS with
+- NO DATA: the route sends the canary traffic (or its weights are unknown) but the newest poll
+  has no canary data (no series, NaN, +Inf), or nothing has been read yet. A FAIL found before
+  the canary vanished stands. Too little traffic is not NO DATA: it is PASS with
   little evidence, and the verdict says how much canary traffic it rests on.
 - PASS: no evidence of harm.
 
@@ -46,8 +47,10 @@ __all__ = [
     "CountJudge",
     "Prepared",
     "advance",
+    "canary_missing",
     "combine",
     "judge_many",
+    "nothing_of_canary",
     "run_start",
 ]
 
@@ -86,11 +89,12 @@ class CountJudge:
         *,
         run_since: float | None,
         step_since: float | None,
-        canary_expected: bool,
+        canary_expected: bool | None,
     ) -> Verdict:
         """The verdict on `samples` (oldest first). `run_since`: when the canary started taking
         traffic (None: find it in the samples); `step_since`: when the current weight was reached;
-        `canary_expected`: the route sends the canary traffic, so missing canary data is NO DATA."""
+        `canary_expected`: the route sends the canary traffic, so missing canary data is NO DATA
+        (None: the route's weights are unknown, and missing canary data is NO DATA too)."""
         ready = self.prepare(
             samples, run_since=run_since, step_since=step_since, canary_expected=canary_expected
         )
@@ -105,7 +109,7 @@ class CountJudge:
         *,
         run_since: float | None,
         step_since: float | None,
-        canary_expected: bool,
+        canary_expected: bool | None,
     ) -> Prepared | Verdict:
         """The bookkeeping of `judge` and the polls its evidence must take; a Verdict when
         there is nothing to judge. Call `finish` on it after `advance` (nothing else in between
@@ -144,30 +148,19 @@ class CountJudge:
         )
         newest = samples[-1]
         step_canary = step.canary_requests
-        if not ready.canary_expected and step_canary <= 0:
-            why = "the canary takes no traffic (weight 0)"
-            return Verdict(VerdictResult.NODATA, None, why, judged)
-        if ready.canary_expected and newest.canary.requests is None:
+        expected = ready.canary_expected
+        if expected is not True and step_canary <= 0:
             why = (
-                "no canary data in the newest poll (no series, NaN or +Inf) while the route "
-                "sends it traffic"
-                if newest.has_data
-                else "the newest poll returned no metric values"
+                "the canary takes no traffic (weight 0)"
+                if expected is False
+                else "the canary took no traffic in this step, and the route's weights are "
+                "unknown (not read yet)"
             )
-            quiet = tuple(
-                MetricVerdict(
-                    m.name,
-                    MetricLabel.NODATA,
-                    m.baseline,
-                    m.canary,
-                    critical=m.critical,
-                    sentence=f"{metric.words}: {why}: NO DATA",
-                    evidence=m.evidence,
-                )
-                for m, metric in zip(judged, self.metrics, strict=True)
-            )
-            return Verdict(VerdictResult.NODATA, None, why, quiet, canary_requests=step_canary)
+            return Verdict(VerdictResult.NODATA, None, why, judged)
         verdict = combine(judged, step_canary)
+        why = canary_missing(newest, expected, counted=True)
+        if why and verdict.result != VerdictResult.FAIL:  # a harm found stays found
+            return nothing_of_canary(why, judged, self.metrics, step_canary)
         unknown = next((m for m in judged if m.label == MetricLabel.NODATA), None)
         if unknown is not None and verdict.result == VerdictResult.PASS:
             # No evidence of harm on the others is not a PASS of this one.
@@ -358,6 +351,49 @@ def combine(judged: Sequence[MetricVerdict], canary_requests: float) -> Verdict:
         f"{ratio_words(limit)} that rolls back); {rests}"
     )
     return Verdict(VerdictResult.PASS, score, reason, metrics, False, canary_requests)
+
+
+def canary_missing(newest: Sample, expected: bool | None, *, counted: bool) -> str:
+    """Why the newest poll says nothing of a canary the route sends traffic, or may (`expected`
+    None: its weights are unknown); "" when it says something, or the route sends it none. With
+    `counted`, a poll without the canary's request count says nothing (the count judge's
+    evidence needs it); else a metric value of the canary's is enough (the U test's)."""
+    if expected is False:
+        return ""
+    side = newest.canary
+    if side.requests is not None or (not counted and any(v is not None for v in side.values)):
+        return ""
+    if not newest.has_data:
+        return "the newest poll returned no metric values"
+    if expected:
+        return (
+            "no canary data in the newest poll (no series, NaN or +Inf) while the route sends "
+            "it traffic"
+        )
+    return (
+        "no canary data in the newest poll (no series, NaN or +Inf), and the route's weights "
+        "are unknown (not read yet)"
+    )
+
+
+def nothing_of_canary(
+    why: str, judged: Sequence[MetricVerdict], metrics: Sequence[Metric], canary_requests: float
+) -> Verdict:
+    """NO DATA for a canary the newest poll says nothing of (`canary_missing`), each metric
+    NO DATA with the reason, its numbers kept for the panel."""
+    quiet = tuple(
+        MetricVerdict(
+            m.name,
+            MetricLabel.NODATA,
+            m.baseline,
+            m.canary,
+            critical=m.critical,
+            sentence=f"{metric.words}: {why}: NO DATA",
+            evidence=m.evidence,
+        )
+        for m, metric in zip(judged, metrics, strict=True)
+    )
+    return Verdict(VerdictResult.NODATA, None, why, quiet, canary_requests=canary_requests)
 
 
 def _counted(sample: Sample, i: int, *, canary: bool) -> bool:

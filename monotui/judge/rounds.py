@@ -29,7 +29,7 @@ class Judging(Protocol):
         *,
         run_since: float | None,
         step_since: float | None,
-        canary_expected: bool,
+        canary_expected: bool | None,
     ) -> Prepared | Verdict: ...
 
     def finish(self, ready: Prepared) -> Verdict: ...
@@ -45,7 +45,7 @@ class Prepared:
     samples: Sequence[Sample]
     start: float
     step: StepTally
-    canary_expected: bool
+    canary_expected: bool | None
     evidence: list[CountEvidence]
     polls: list[list[Poll]]
     last_t: list[float]
@@ -80,7 +80,7 @@ def advance(prepared: Sequence[Prepared]) -> None:
 
 
 def judge_many(
-    calls: Sequence[tuple[Judging, Sequence[Sample], float | None, float | None, bool]],
+    calls: Sequence[tuple[Judging, Sequence[Sample], float | None, float | None, bool | None]],
 ) -> list[Verdict]:
     """`CountJudge.judge` for many rollouts at once, each (judge, samples, run_since, step_since,
     canary_expected), their evidence advanced together: the same verdicts as judging each alone,

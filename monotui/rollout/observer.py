@@ -321,7 +321,8 @@ class Observer:
                 # A step monotui only saw, not saw start, started before it looked: judge
                 # the whole run as this step (what status and a fresh cockpit know).
                 step_since=known.step_since if known.step_started else None,
-                canary_expected=known.route is not None and known.route.weights.canary > 0,
+                # None: the route was never read, so its weights are unknown.
+                canary_expected=None if known.route is None else known.route.weights.canary > 0,
                 probes=tallies,
             )
         return Reading(now, NOT_YET, pending)
