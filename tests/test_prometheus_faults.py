@@ -170,6 +170,26 @@ def test_status_error_in_a_200_reaches_the_user(prom: FakePrometheus, poll: Poll
     _assert_gap(snap)
 
 
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [(503, "timeout"), (503, "unavailable"), (422, "timeout"), (500, "internal")],
+)
+def test_a_query_prometheus_failed_to_run_is_not_called_rejected(
+    prom: FakePrometheus, poll: Poll, status: int, kind: str
+) -> None:
+    # Prometheus' own answer when its query times out or it is shutting down (HTTP 503).
+    error = {"status": "error", "errorType": kind, "error": "query timed out in query execution"}
+    _raw(prom, status, json.dumps(error).encode())
+    snap, health = poll(prom.url)
+    assert health.state == SourceState.ERROR
+    assert "rejected" not in health.message, health.message
+    assert (
+        f"could not answer the requests query (HTTP {status}, {kind}: query timed out in query "
+        "execution)" in health.message
+    )
+    _assert_gap(snap)
+
+
 def test_unreachable_is_an_error_that_names_the_url(poll: Poll) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     snap, status = poll(url)

@@ -27,6 +27,8 @@ RESULT_TYPES = frozenset({"vector", "matrix", "scalar", "string"})
 POST_FROM_CHARS = 2000
 """A longer query (a fleet's batched one) is POSTed as a form: a URL that long may be refused
 by a proxy on the way."""
+_OVERLOADED = frozenset({"timeout", "canceled", "unavailable", "internal"})
+"""Prometheus' errorTypes of a query it failed to run (HTTP 503 or 500), not one it refused."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,12 @@ class PrometheusApi:
             # A proxy in front may echo the token it refused: its words are redacted like any.
             kind = _told(body.get("errorType", "error"), answer.secrets, 40)
             said = _told(body.get("error"), answer.secrets, 300)
+            if answer.status >= 500 or kind in _OVERLOADED:
+                # A query that timed out or a server shutting down did not refuse the query: it
+                # failed to answer it (the next poll may get through).
+                raise BackendUnavailableError(
+                    f"{self.source} could not answer {what} (HTTP {answer.status}, {kind}: {said})"
+                )
             raise SourceError(f"{self.source} rejected {what}: {kind}: {said}")
         if answer.status == 404 and self.connection is None:  # the proxy's 404 says its own
             # A Prometheus with --web.route-prefix (behind a path-routing ingress) serves its
