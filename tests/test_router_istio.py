@@ -280,20 +280,24 @@ def test_an_unrelated_foreign_edit_does_not_block_a_write(
     assert after["spec"]["http"][0]["timeout"] == "30s" and weights_of(after) == [75, 25]
 
 
-def test_falls_back_to_v1beta1_when_v1_is_not_served(
-    fake_kube: FakeKube, conn: KubeConnection
+@pytest.mark.parametrize("served", ["v1beta1", "v1alpha3"])
+def test_falls_back_to_an_older_version_when_v1_is_not_served(
+    fake_kube: FakeKube, conn: KubeConnection, served: str
 ) -> None:
+    # Istio before 1.22 serves no v1; before 1.5, v1alpha3 alone.
     fake_kube.put_object(virtual_service(10))
-    fake_kube.unserve(ISTIO, "v1")
+    for version in ("v1", "v1beta1", "v1alpha3"):
+        if version != served:
+            fake_kube.unserve(ISTIO, version)
     router = IstioRouter(conn, rollout())
     state = router.read()
-    assert router.api_version == "v1beta1" and state.weights == Weights(90, 10)
+    assert router.api_version == served and state.weights == Weights(90, 10)
     router.write(Weights(50, 50), state)
-    assert weights_of(fake_kube.get_object(ISTIO, "v1beta1", "virtualservices", NS, "reviews")) == [
+    assert weights_of(fake_kube.get_object(ISTIO, served, "virtualservices", NS, "reviews")) == [
         50,
         50,
     ]
-    assert all("/v1beta1/" in r.path for r in fake_kube.requests if r.method == "PATCH")
+    assert all(f"/{served}/" in r.path for r in fake_kube.requests if r.method == "PATCH")
 
 
 def test_no_istio_at_all_says_so(fake_kube: FakeKube, conn: KubeConnection) -> None:

@@ -1,4 +1,4 @@
-"""Weights in an Istio VirtualService (networking.istio.io/v1, falling back to v1beta1).
+"""Weights in an Istio VirtualService (networking.istio.io/v1, falling back to v1beta1, v1alpha3).
 
 The http route is found by name (`[rollouts.router] route`), or is the only one, or the only one
 sending traffic to both the stable and the canary destination. `stable`/`canary` name a subset or a
@@ -56,7 +56,7 @@ class IstioRouter(KubeRouter):
     cfg: IstioSettings
     kind = "istio"
     group = "networking.istio.io"
-    versions = ("v1", "v1beta1")
+    versions = ("v1", "v1beta1", "v1alpha3")  # each Istio serves the same schema at all
     plural = "virtualservices"
     singular = "virtualservice"
 
