@@ -170,7 +170,11 @@ def test_the_rbac_is_exactly_the_verbs_the_autopilot_needs() -> None:
     expected = (
         {("coordination.k8s.io", "leases", v) for v in ("get", "create", "update")}
         | {("networking.istio.io", "virtualservices", v) for v in routes}
-        | {("gateway.networking.k8s.io", "httproutes", v) for v in routes}
+        | {
+            ("gateway.networking.k8s.io", r, v)
+            for r in ("httproutes", "grpcroutes")
+            for v in routes
+        }
         | {("argoproj.io", "rollouts", v) for v in routes}
         | {("argoproj.io", "rollouts/status", "patch")}
         | {("flagger.app", "canaries", v) for v in routes}

@@ -401,13 +401,81 @@ def test_a_rule_is_found_by_its_name(fake_kube: FakeKube, conn: KubeConnection) 
 GRPC = text("gateway-grpcroute")
 
 
-def test_a_grpc_route_is_refused_by_name(fake_kube: FakeKube, conn: KubeConnection) -> None:
+def test_an_http_route_router_pointed_at_a_grpc_route_says_how_to_steer_it(
+    fake_kube: FakeKube, conn: KubeConnection
+) -> None:
     fake_kube.serve(GATEWAY, ["v1"], {"grpcroutes": "GRPCRoute"})
     load(fake_kube, GRPC)
     with pytest.raises(NotFoundError) as err:
         gateway(conn).read()
-    assert "reviews is a GRPCRoute" in str(err.value)
-    assert "HTTPRoute" in str(err.value)
+    assert "reviews is a GRPCRoute, not an HTTPRoute" in str(err.value)
+    assert 'route_kind = "GRPCRoute"' in str(err.value)
+
+
+@pytest.mark.parametrize("version", ["v1", "v1alpha2"])
+def test_a_grpc_route_reads_and_moves_only_its_weights(
+    fake_kube: FakeKube, conn: KubeConnection, version: str
+) -> None:
+    # GRPCRoute: v1 from Gateway API 1.1, v1alpha2 (experimental channel) before it.
+    fake_kube.serve(GATEWAY, [version], {"grpcroutes": "GRPCRoute"})
+    for newer in ("v1", "v1beta1"):  # the fake serves each resource at every served version
+        if newer != version:
+            fake_kube.unserve(GATEWAY, newer)
+    doc = yaml.safe_load(GRPC)
+    doc["apiVersion"] = f"{GATEWAY}/{version}"
+    doc["spec"]["rules"][0]["matches"] = [{"method": {"service": "reviews.Reviews"}}]
+    load(fake_kube, yaml.safe_dump(doc))
+    router = gateway(conn, route_kind="GRPCRoute")
+    assert router.read().weights == Weights(90, 10)
+    assert steer(router, 25) == Weights(75, 25)
+    after = fake_kube.get_object(GATEWAY, version, "grpcroutes", NS, "reviews")
+    rule = after["spec"]["rules"][0]
+    assert weights(rule, "backendRefs") == [75, 25]
+    assert rule["matches"] == [{"method": {"service": "reviews.Reviews"}}]  # as it was
+    assert after["spec"]["parentRefs"] == [{"name": "public-web"}]
+    paths = {r.path for r in fake_kube.requests if r.method == "PATCH"}
+    assert paths and all(f"/{version}/namespaces/{NS}/grpcroutes/reviews" in p for p in paths)
+
+
+def test_a_grpc_route_without_matches_gets_header_rules_without_a_path(
+    fake_kube: FakeKube, conn: KubeConnection
+) -> None:
+    fake_kube.serve(GATEWAY, ["v1"], {"grpcroutes": "GRPCRoute"})
+    load(fake_kube, GRPC)
+    router = gateway(conn, route_kind="GRPCRoute")
+    router.set_track_routes(True, router.read())
+    rules = fake_kube.get_object(GATEWAY, "v1", "grpcroutes", NS, "reviews")["spec"]["rules"]
+    assert len(rules) == 3  # the weighted rule, then one header rule per track
+    for rule in rules[1:]:
+        (match,) = rule["matches"]
+        assert "path" not in match  # a GRPCRoute match has method and headers only
+        assert match["headers"][0]["name"] == "x-monotui-track"
+    assert weights(rules[0], "backendRefs") == [90, 10]
+
+
+def test_discovery_finds_a_grpc_route_and_its_router_steers_it(
+    fake_kube: FakeKube, conn: KubeConnection
+) -> None:
+    from monotui.sources.discovery.run import discover
+    from tests.configs import rollout_config
+
+    fake_kube.serve(GATEWAY, ["v1"], {"grpcroutes": "GRPCRoute"})
+    load(fake_kube, GRPC)
+    found = [f for f in discover(conn, NS).found if f.name == "reviews"]
+    assert [f.router for f in found] == [
+        {
+            "kind": "gateway-api",
+            "name": "reviews",
+            "stable": "reviews-v1",
+            "canary": "reviews-v2",
+            "route_kind": "GRPCRoute",
+        }
+    ]
+    assert found[0].owner == f"grpcroute {NS}/reviews"
+    config = rollout_config({"name": "reviews", "namespace": NS, "router": found[0].router})
+    router = GatewayRouter(conn, config)
+    assert router.read().weights == Weights(90, 10)
+    assert steer(router, 50) == Weights(50, 50)
 
 
 def test_a_header_matched_rule_to_both_backends_is_not_the_split(

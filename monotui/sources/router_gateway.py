@@ -1,4 +1,6 @@
-"""Weights in a Gateway API HTTPRoute (gateway.networking.k8s.io/v1, falling back to v1beta1).
+"""Weights in a Gateway API HTTPRoute (gateway.networking.k8s.io/v1, falling back to v1beta1), or
+a GRPCRoute (`route_kind = "GRPCRoute"`: v1, falling back to v1alpha2; the same rules and
+backendRefs).
 
 `spec.rules[i].backendRefs[*].weight` is proportional (default 1; 0 sends nothing): the rule's
 weights are shown as whole percentages summing to 100 (1/1 is 50/50, 3/1 is 75/25), and written as
@@ -12,10 +14,13 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
+from monotui.config import RolloutConfig
 from monotui.errors import ConfigError, MonotuiError, NotFoundError, SourceError
 from monotui.model import Weights
 from monotui.sources import jsonpatch, kube_http, track_routes
 from monotui.sources.base import RouteState
+from monotui.sources.kube import KubeConnection
+from monotui.sources.kube_informers import InformerPool
 from monotui.sources.kube_router import (
     ROLES,
     KubeRouter,
@@ -29,9 +34,18 @@ from monotui.sources.kube_router import (
 
 
 class GatewaySettings(TwoWaySettings):
-    """`[rollouts.router] kind = "gateway-api"`: an HTTPRoute."""
+    """`[rollouts.router] kind = "gateway-api"`: an HTTPRoute, or a GRPCRoute."""
 
     kind: Literal["gateway-api"] = "gateway-api"
+    route_kind: Literal["HTTPRoute", "GRPCRoute"] = "HTTPRoute"
+    """The route object steered: an HTTPRoute, or a GRPCRoute (gRPC services)."""
+
+
+_OBJECTS = {
+    "HTTPRoute": (("v1", "v1beta1"), "httproutes", "httproute"),
+    "GRPCRoute": (("v1", "v1alpha2"), "grpcroutes", "grpcroute"),
+}
+"""Per route kind: the API versions tried (newest first), the plural and the singular."""
 
 
 class GatewayRouter(KubeRouter):
@@ -44,22 +58,39 @@ class GatewayRouter(KubeRouter):
     plural = "httproutes"
     singular = "httproute"
 
+    def __init__(
+        self,
+        kube: KubeConnection,
+        rollout: RolloutConfig,
+        *,
+        can_write: bool = True,
+        informers: InformerPool | None = None,
+    ) -> None:
+        route_kind = self.settings.of(rollout.router, f"rollout {rollout.name} router").route_kind
+        self.route_kind = route_kind
+        self.versions, self.plural, self.singular = _OBJECTS[route_kind]
+        super().__init__(kube, rollout, can_write=can_write, informers=informers)
+
     def read(self) -> RouteState:
         """The weights now; a GRPCRoute of the configured name is named as such, not 'not found'."""
         try:
             return super().read()
         except NotFoundError as exc:
-            if self.object.api_version is None or not self._is_grpc_route():
+            if (
+                self.route_kind != "HTTPRoute"
+                or self.object.api_version is None
+                or not self._is_grpc_route()
+            ):
                 raise  # the API itself is missing, or there is really nothing of that name
             raise NotFoundError(
-                f"{self.namespace}/{self.name} is a GRPCRoute, not an HTTPRoute: monotui steers "
-                "HTTPRoute weights only, GRPCRoutes are not supported; point [rollouts.router] "
-                f"name at an HTTPRoute ({exc})"
+                f"{self.namespace}/{self.name} is a GRPCRoute, not an HTTPRoute: set "
+                '[rollouts.router] route_kind = "GRPCRoute" to steer it '
+                f"({exc})"
             ) from None
 
     def _is_grpc_route(self) -> bool:
         """Whether a GRPCRoute of our name exists (only asked after the HTTPRoute was not found)."""
-        for version in ("v1", "v1alpha2"):
+        for version in _OBJECTS["GRPCRoute"][0]:
             try:
                 kube_http.call(
                     self.kube.custom.get_namespaced_custom_object,
@@ -79,7 +110,7 @@ class GatewayRouter(KubeRouter):
         spec = obj.get("spec")
         rules = spec.get("rules") if isinstance(spec, dict) else None
         if not isinstance(rules, list) or not rules:
-            raise SourceError(f"{self.resource} has no spec.rules: is it an HTTPRoute?")
+            raise SourceError(f"{self.resource} has no spec.rules: is it a {self.route_kind}?")
         index = self._rule(rules)
         refs = rules[index].get("backendRefs") if isinstance(rules[index], dict) else None
         if not isinstance(refs, list) or not refs:
@@ -125,10 +156,15 @@ class GatewayRouter(KubeRouter):
             return ops
 
         def track_ops(on: bool) -> list[jsonpatch.Op]:
-            return track_routes.gateway_ops(rules, index, found, on)
+            return track_routes.gateway_ops(rules, index, found, on, grpc=self.grpc)
 
         present = track_routes.gateway_present(rules)
         return Layout(Weights(stable, canary), note, build_ops, present, track_ops)
+
+    @property
+    def grpc(self) -> bool:
+        """Whether the route is a GRPCRoute (its matches have no path)."""
+        return self.route_kind == "GRPCRoute"
 
     def _rule(self, rules: list[Any]) -> int:
         wanted = self.cfg.route

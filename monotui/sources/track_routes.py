@@ -103,10 +103,11 @@ def gateway_present(rules: list[Any]) -> frozenset[str]:
 
 
 def gateway_ops(
-    rules: list[Any], index: int, found: dict[str, int], on: bool
+    rules: list[Any], index: int, found: dict[str, int], on: bool, *, grpc: bool = False
 ) -> list[jsonpatch.Op]:
     """The patch that appends (`on`) or removes the header rules for rule `index`, whose
-    backendRefs are at `found`; [] when nothing changes."""
+    backendRefs are at `found`; [] when nothing changes. `grpc`: a GRPCRoute's rules (a match
+    has no path there: the header alone matches every method)."""
     if not on:
         return _removals("rules", [(j, r) for j, r in enumerate(rules) if gateway_value(r)])
     weighted = rules[index]
@@ -125,7 +126,8 @@ def gateway_ops(
     for value in missing:
         ref = copy.deepcopy(refs[found[_ROLE[value]]])
         ref["weight"] = 1
-        matches = weighted.get("matches") or [{"path": {"type": "PathPrefix", "value": "/"}}]
+        every = {} if grpc else {"path": {"type": "PathPrefix", "value": "/"}}
+        matches = weighted.get("matches") or [every]
         rule: dict[str, Any] = {"matches": [_gateway_match(m, value) for m in matches]}
         # filters, timeouts, retry, sessionPersistence: a probe is served like a user.
         rule |= {k: copy.deepcopy(v) for k, v in weighted.items() if k not in _GATEWAY_OWN}

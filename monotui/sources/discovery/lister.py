@@ -46,6 +46,7 @@ CANARIES = Kind("flagger.app", ("v1beta1",), "canaries")
 VIRTUAL_SERVICES = Kind("networking.istio.io", ISTIO_VERSIONS, "virtualservices")
 DESTINATION_RULES = Kind("networking.istio.io", ISTIO_VERSIONS, "destinationrules")
 HTTP_ROUTES = Kind("gateway.networking.k8s.io", ("v1", "v1beta1"), "httproutes")
+GRPC_ROUTES = Kind("gateway.networking.k8s.io", ("v1", "v1alpha2"), "grpcroutes")
 FEATURE_FLAGS = Kind("core.openfeature.dev", ("v1beta1",), "featureflags")
 SERVICES = Kind("", ("v1",), "services")
 

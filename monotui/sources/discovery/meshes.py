@@ -1,4 +1,4 @@
-"""VirtualServices and HTTPRoutes that split traffic two ways and that no Rollout or Canary owns,
+"""VirtualServices, HTTPRoutes and GRPCRoutes that split traffic two ways and that no Rollout or Canary owns,
 as discovered rollouts steered by the istio and gateway-api router kinds."""
 
 from __future__ import annotations
@@ -51,12 +51,16 @@ def virtual_service_found(obj: dict[str, Any], rules: DestinationRules) -> Found
     return found
 
 
-def http_route_found(obj: dict[str, Any]) -> Found | str:
-    """The rollout an HTTPRoute's split is, or why it has none."""
+def http_route_found(obj: dict[str, Any], *, grpc: bool = False) -> Found | str:
+    """The rollout an HTTPRoute's split is (a GRPCRoute's with `grpc`: the same rules and
+    backendRefs), or why it has none."""
     split = http_route_split(obj)
     if isinstance(split, str):
         return split
-    found = _found(obj, "httproute", "gateway-api", split)
+    found = _found(obj, "grpcroute" if grpc else "httproute", "gateway-api", split)
+    if grpc:
+        found.router["route_kind"] = "GRPCRoute"
+        found.note("router.route_kind", f"{found.owner} is a GRPCRoute")
     metrics, how = host_metrics(split.stable, split.canary, found.owner)
     found.metrics = metrics
     found.source |= prefixed("metrics", how)

@@ -15,6 +15,7 @@ from monotui.sources.discovery.lister import (
     CANARIES,
     DESTINATION_RULES,
     FEATURE_FLAGS,
+    GRPC_ROUTES,
     HTTP_ROUTES,
     ROLLOUTS,
     VIRTUAL_SERVICES,
@@ -38,6 +39,7 @@ def discover(kube: KubeConnection, namespace: str | None) -> Discovery:
     services = lister.objects(VIRTUAL_SERVICES)
     rules = DestinationRules(lister.objects(DESTINATION_RULES))
     routes = lister.objects(HTTP_ROUTES)
+    grpc_routes = lister.objects(GRPC_ROUTES)
     flags = lister.objects(FEATURE_FLAGS)
     found: list[Found] = []
     passed: list[str] = []
@@ -57,6 +59,7 @@ def discover(kube: KubeConnection, namespace: str | None) -> Discovery:
     for plural, singular, objects in (
         ("virtualservices", "virtualservice", services),
         ("httproutes", "httproute", routes),
+        ("grpcroutes", "grpcroute", grpc_routes),
     ):
         for obj in objects:
             meta = obj.get("metadata") or {}
@@ -68,7 +71,7 @@ def discover(kube: KubeConnection, namespace: str | None) -> Discovery:
             if plural == "virtualservices":
                 take(singular, obj, virtual_service_found(obj, rules))
             else:
-                take(singular, obj, http_route_found(obj))
+                take(singular, obj, http_route_found(obj, grpc=plural == "grpcroutes"))
     attach_flags(found, flags)
     found.sort(key=lambda f: (f.namespace, f.name))
     _unique_names(found)
