@@ -383,18 +383,23 @@ def test_markup_and_escapes_in_keys_and_values_come_through_unchanged(tmp_path: 
     assert flag.value == "\x1b[31mred"
 
 
-def test_omitted_state_and_variants_take_the_schema_defaults(tmp_path: Path) -> None:
+def test_omitted_variants_with_a_default_variant_are_refused_as_flagd_refuses_them(
+    tmp_path: Path,
+) -> None:
+    # The schema's default for omitted variants is {"true": true, "false": false}, but flagd's
+    # loader reads them as none and refuses the whole file: no toggle would ever be served.
     path = write_json(tmp_path, {"flags": {"f": {"defaultVariant": "true"}}})
+    before = path.read_bytes()
     src = source(path)
-    flag = src.read().flags[0]
-    assert (flag.state, flag.value, flag.toggle, flag.error) == (
-        "ENABLED",
-        True,
-        "true -> false",
-        None,
+    flagset = src.read()
+    assert flagset.errors[0].startswith(
+        "flagd refuses this whole flag set (flag f: defaultVariant 'true' names no variant (the "
+        "flag has no variants)"
     )
-    src.toggle("f", src.read())
-    assert json.loads(path.read_text()) == {"flags": {"f": {"defaultVariant": "false"}}}
+    assert flagset.flags[0].toggle is None
+    with pytest.raises(UnsafeEditError):
+        src.toggle("f", flagset)
+    assert path.read_bytes() == before
 
 
 def test_the_flagd_list_form_reads_and_toggles(tmp_path: Path) -> None:

@@ -157,12 +157,12 @@ def test_omitted_state_empty_and_null_targeting_are_valid(tmp_path: Path) -> Non
         "no-state": {"variants": {"on": True, "off": False}, "defaultVariant": "on"},
         "empty": boolean("on", targeting={}),
         "null": boolean("on", targeting=None),
-        "no-variants": {"state": "ENABLED", "defaultVariant": "true"},
+        "no-variants": {"state": "ENABLED"},  # flagd loads it: no variants, the code default
     }})  # fmt: skip
     assert flags["no-state"].state == "ENABLED" and flags["no-state"].toggle == "on -> off"
     assert flags["empty"].targeting == "static" and flags["empty"].toggle == "on -> off"
     assert flags["null"].targeting == "static"
-    assert flags["no-variants"].value is True  # the schema's default pair {"true": true, ...}
+    assert (flags["no-variants"].value, flags["no-variants"].toggle) == (None, None)
     assert all(f.error is None for f in flags.values())
 
 

@@ -39,6 +39,8 @@ def flag_set(typo: dict[str, Any]) -> dict[str, Any]:
         ({"state": "ENABLED", "variants": {"a": "x"}, "defaultVariant": 1},
          "flag banner: defaultVariant is a number"),
         ({"state": "ENABLED", "variants": ["a", "b"]}, "flag banner: variants is a list"),
+        ({"state": "ENABLED", "defaultVariant": "true"},  # no variants: flagd's map is empty
+         "flag banner: defaultVariant 'true' names no variant (the flag has no variants)"),
     ],
 )  # fmt: skip
 def test_a_flag_that_flagd_refuses_blocks_every_toggle_of_the_file(

@@ -114,6 +114,9 @@ def refusal(definition: Any) -> str | None:
     if definition.get("metadata") is not None and not isinstance(definition["metadata"], Mapping):
         return f"metadata is a {_kind(definition['metadata'])}, not an object"
     default, variants = definition.get("defaultVariant"), definition.get("variants")
+    if default and variants is None:
+        # The schema allows omitted variants, but flagd's loader reads them as none at all.
+        return f"defaultVariant '{default}' names no variant (the flag has no variants)"
     if default and isinstance(variants, Mapping) and default not in variants:
         return f"defaultVariant '{default}' names no variant"
     return None
@@ -131,8 +134,10 @@ def parse_flag(
     state = raw_state if isinstance(raw_state, str) else "UNKNOWN"
     if raw_state not in STATES:
         problems.append(f"state {raw_state!r} is not ENABLED or DISABLED")
-    # The schema's default for omitted variants is a boolean pair (positive/omitted-variants.json).
-    raw_variants = definition.get("variants", {"true": True, "false": False})
+    # The schema's default for omitted variants is a boolean pair (its positive test
+    # omitted-variants.json), but flagd's loader reads omitted variants as none (its
+    # convertToModelFlag), and refuses the whole set when a defaultVariant is set (`refusal`).
+    raw_variants = definition.get("variants", {})
     variants: Mapping[str, Any] = raw_variants if isinstance(raw_variants, Mapping) else {}
     if not isinstance(raw_variants, Mapping):
         problems.append(f"variants is a {_kind(raw_variants)}, not an object")
