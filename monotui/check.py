@@ -155,7 +155,7 @@ def _check_access(
     kube = getattr(router, "kube", None) or getattr(flags, "kube", None)
     if kube is None:
         return  # nothing of this rollout lives in the cluster
-    from monotui.sources.kube_access import can_i, needs
+    from monotui.sources.kube_access import Need, can_i, needs
 
     routed = _routed(router)
     featureflag = isinstance(flags, FeatureFlagFlags)
@@ -163,11 +163,20 @@ def _check_access(
         routed, argo=rollout.router.kind == "argo", featureflag=featureflag, read_only=read_only
     )
     namespace = rollout.namespace
+    asked = [
+        (need, namespace, flags.name if need.resource == "featureflags" else rollout.router_name)
+        for need in wanted
+    ]
+    # An Argo Rollout's traffic route (`[rollouts.router.traffic]`) is read for its weights.
+    traffic = getattr(router, "traffic", None)
+    if traffic is not None and isinstance(getattr(traffic, "plural", None), str):
+        why = "show the weights of the route the Rollout's traffic router steers"
+        need = Need("get", traffic.plural, traffic.group, why=why)
+        asked.append((need, traffic.namespace, traffic.name))
     missing = 0
-    for need in wanted:
-        target = flags.name if need.resource == "featureflags" else rollout.router_name
+    for need, where, target in asked:
         try:
-            allowed, _reason = can_i(kube, need, namespace, target)
+            allowed, _reason = can_i(kube, need, where, target)
         except MonotuiError as exc:
             report.failed(f"{rollout.name}: rbac: cannot ask the API server: {exc}", exc.exit_code)
             return
@@ -175,9 +184,9 @@ def _check_access(
             missing += 1
             report.failed(
                 f"{rollout.name}: rbac: {kube.user or 'this user'} cannot {need} in namespace "
-                f"{namespace} (needed to {need.why}): ask for a Role granting it",
+                f"{where} (needed to {need.why}): ask for a Role granting it",
                 PermissionDeniedError.exit_code,
             )
     if not missing:
-        verbs = ", ".join(str(n) for n in wanted)
+        verbs = ", ".join(str(need) for need, _, _ in asked)
         report.line(f"{rollout.name}: rbac: ok ({verbs} in namespace {namespace})")

@@ -104,6 +104,24 @@ def test_argo_needs_the_status_subresource(
     assert "cannot patch rollouts.argoproj.io/status" in line
 
 
+def test_argo_needs_to_read_its_traffic_route(
+    fake_kube: FakeKube, fake_kubeconfig: Path, tmp_path: Path
+) -> None:
+    fake_kube.put_object(rollout_obj())
+    fake_kube.put_object(virtual_service(10))
+    fake_kube.deny("get", "virtualservices")
+    traffic = '[rollouts.router.traffic]\nkind = "istio"\nname = "reviews"\n'
+    out = check(fake_kubeconfig, tmp_path, kind="argo", names=traffic)
+    assert out.returncode == 4, out.stdout + out.stderr
+    (line,) = rbac_lines(out.stdout)
+    assert "cannot get virtualservices.networking.istio.io in namespace bookinfo" in line
+    assert "the route the Rollout's traffic router steers" in line
+    fake_kube.allow_all()
+    out = check(fake_kubeconfig, tmp_path, kind="argo", names=traffic)
+    (line,) = rbac_lines(out.stdout)
+    assert "rbac: ok" in line and "get virtualservices.networking.istio.io" in line
+
+
 def test_a_featureflag_the_user_cannot_patch(
     fake_kube: FakeKube, fake_kubeconfig: Path, tmp_path: Path
 ) -> None:
