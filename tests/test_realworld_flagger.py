@@ -56,6 +56,10 @@ def router(conn: KubeConnection) -> FlaggerRouter:
         ({"maxWeight": 50, "stepWeight": 10}, (10, 20, 30, 40, 50, 100)),
         ({"stepWeight": 30}, (30, 60, 90, 100)),  # maxWeight defaults to 100
         ({"maxWeight": 50, "stepWeights": [1, 5, 25, 50]}, (1, 5, 25, 50, 100)),
+        ({"maxWeight": 30, "stepWeights": [10, 60]}, (10, 60, 100)),  # the list's top wins
+        # stepWeight wins the walk; the list still sets the top (nextStepWeight, maxWeight)
+        ({"stepWeight": 10, "stepWeights": [1, 5, 25, 50]}, (10, 20, 30, 40, 50, 100)),
+        ({"stepWeight": 0, "stepWeights": [5, 50]}, (5, 50, 100)),
         ({"iterations": 10, "match": [{"headers": {"x-canary": {"exact": "yes"}}}]}, (100,)),
     ],
 )

@@ -137,21 +137,28 @@ class CanaryView:
         return value if value is not None and value > 0 else 1
 
     def steps(self) -> tuple[int, ...]:
-        """The weights Flagger steps through (stepWeights, or stepWeight until maxWeight), then
-        100 (the promotion); an analysis by iterations only (A/B testing) is just (100,).
+        """The weights Flagger steps through, then 100 (the promotion); an analysis by
+        iterations only (A/B testing) is just (100,). As Flagger's scheduler walks them
+        (nextStepWeight, maxWeight):
 
-        Flagger adds stepWeight while the weight is below maxWeight, so the last step may pass
-        it: maxWeight 50 and stepWeight 20 go 20, 40, 60 (its docs' own example), then promote.
+        - it adds stepWeight while the weight is below the top, so the last step may pass it:
+          maxWeight 50 and stepWeight 20 go 20, 40, 60 (its docs' own example), then promote;
+        - stepWeights are walked instead only when stepWeight is unset (or 0);
+        - with stepWeights the top is their last entry (at most 100), whatever maxWeight says.
         """
-        listed = self.analysis.get("stepWeights")
+        raw = self.analysis.get("stepWeights")
+        listed = (
+            [w for w in raw if isinstance(w, int) and not isinstance(w, bool)]
+            if isinstance(raw, list)
+            else []
+        )
+        step = self._count("stepWeight", self.analysis)
         weights: list[int] = []
-        if isinstance(listed, list):
-            weights = [w for w in listed if isinstance(w, int) and not isinstance(w, bool)]
+        if step is not None and step > 0:
+            top = min(listed[-1] if listed else self._count("maxWeight", self.analysis) or 100, 100)
+            weights = list(range(step, top + step, step))  # the last one is >= top
         else:
-            step = self._count("stepWeight", self.analysis)
-            top = min(self._count("maxWeight", self.analysis) or 100, 100)
-            if step is not None and step > 0:
-                weights = list(range(step, top + step, step))  # the last one is >= top
+            weights = listed
         kept: list[int] = []
         for weight in weights:
             if 0 < weight < 100 and (not kept or weight > kept[-1]):
