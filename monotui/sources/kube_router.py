@@ -184,6 +184,7 @@ class KubeRouter:
         self.kube = kube
         self.rollout = rollout
         self.cfg = self.settings.of(rollout.router, f"rollout {rollout.name} router")
+        self.versions, self.plural, self.singular = self._served()
         self.name = rollout.router_name
         self.namespace = rollout.namespace
         self.can_write = can_write
@@ -208,6 +209,11 @@ class KubeRouter:
         self.resource = self.object.resource
         self.rbac = self.object.rbac
         self._known: RouteState | None = None  # the state of the newest resourceVersion laid out
+
+    def _served(self) -> tuple[tuple[str, ...], str, str]:
+        """The API versions tried (newest first), the plural and the singular of the object
+        `self.cfg` names: the class's own, unless the settings choose another kind of object."""
+        return self.versions, self.plural, self.singular
 
     @property
     def api_version(self) -> str | None:

@@ -14,13 +14,10 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from monotui.config import RolloutConfig
 from monotui.errors import ConfigError, MonotuiError, NotFoundError, SourceError
 from monotui.model import Weights
 from monotui.sources import jsonpatch, kube_http, track_routes
 from monotui.sources.base import RouteState
-from monotui.sources.kube import KubeConnection
-from monotui.sources.kube_informers import InformerPool
 from monotui.sources.kube_router import (
     ROLES,
     KubeRouter,
@@ -49,27 +46,23 @@ _OBJECTS = {
 
 
 class GatewayRouter(KubeRouter):
-    """The weights of one HTTPRoute rule's two backendRefs."""
+    """The weights of one HTTPRoute (or GRPCRoute) rule's two backendRefs."""
 
     settings = GatewaySettings
+    cfg: GatewaySettings
     kind = "gateway-api"
     group = "gateway.networking.k8s.io"
     versions = ("v1", "v1beta1")
     plural = "httproutes"
     singular = "httproute"
 
-    def __init__(
-        self,
-        kube: KubeConnection,
-        rollout: RolloutConfig,
-        *,
-        can_write: bool = True,
-        informers: InformerPool | None = None,
-    ) -> None:
-        route_kind = self.settings.of(rollout.router, f"rollout {rollout.name} router").route_kind
-        self.route_kind = route_kind
-        self.versions, self.plural, self.singular = _OBJECTS[route_kind]
-        super().__init__(kube, rollout, can_write=can_write, informers=informers)
+    def _served(self) -> tuple[tuple[str, ...], str, str]:
+        return _OBJECTS[self.cfg.route_kind]
+
+    @property
+    def route_kind(self) -> str:
+        """HTTPRoute or GRPCRoute."""
+        return self.cfg.route_kind
 
     def read(self) -> RouteState:
         """The weights now; a GRPCRoute of the configured name is named as such, not 'not found'."""
