@@ -478,6 +478,48 @@ def test_discovery_finds_a_grpc_route_and_its_router_steers_it(
     assert steer(router, 50) == Weights(50, 50)
 
 
+def test_status_reads_a_fleet_of_grpc_routes_from_one_list(
+    fake_kube: FakeKube, fake_kubeconfig: Path, tmp_path: Path
+) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    fake_kube.serve(GATEWAY, ["v1"], {"grpcroutes": "GRPCRoute"})
+    blocks = []
+    for name, canary in (("reviews", 10), ("ratings", 30)):
+        doc = yaml.safe_load(GRPC)
+        doc["metadata"]["name"] = name
+        refs = doc["spec"]["rules"][0]["backendRefs"]
+        refs[0]["weight"], refs[1]["weight"] = 100 - canary, canary
+        load(fake_kube, yaml.safe_dump(doc))
+        blocks.append(
+            f'[[rollouts]]\nname = "{name}"\nnamespace = "{NS}"\n[rollouts.router]\n'
+            f'kind = "gateway-api"\nroute_kind = "GRPCRoute"\nname = "{name}"\n'
+            'stable = "reviews-v1"\ncanary = "reviews-v2"\n[rollouts.metrics]\nkind = "none"\n'
+        )
+    config = tmp_path / "monotui.toml"
+    config.write_text("\n".join(blocks))
+    fake_kube.requests.clear()
+    out = subprocess.run(
+        [sys.executable, "-m", "monotui", "status", "--json", "-c", str(config)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "KUBECONFIG": str(fake_kubeconfig)},
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    weights = {r["name"]: r["weights"] for r in json.loads(out.stdout)["rollouts"]}
+    assert weights == {
+        "reviews": {"stable": 90, "canary": 10},
+        "ratings": {"stable": 70, "canary": 30},
+    }
+    reads = [r for r in fake_kube.requests if r.resource == "grpcroutes"]
+    verbs = [r.verb for r in reads]
+    assert verbs.count("list") == 1 and "get" not in verbs  # one list for the fleet, no GETs
+
+
 def test_a_header_matched_rule_to_both_backends_is_not_the_split(
     fake_kube: FakeKube, conn: KubeConnection
 ) -> None:
