@@ -86,6 +86,27 @@ def test_without_its_virtual_service_the_canary_weight_is_shown_and_why(
     assert "weights from status.canaryWeight" in state.progress.message
 
 
+@pytest.mark.parametrize("provider", ["nginx", "linkerd", "kubernetes", "smi:v1alpha3"])
+def test_a_provider_monotui_does_not_read_shows_the_canary_weight_without_a_get(
+    fake_kube: FakeKube, conn: KubeConnection, provider: str
+) -> None:
+    seed(fake_kube, "flagger-podinfo")
+    fake_kube.delete_object("networking.istio.io", "virtualservices", NS, "podinfo")
+    obj = canary(fake_kube)
+    obj["spec"]["provider"] = provider
+    fake_kube.put_object(obj)
+    reader = router(conn)
+    fake_kube.requests.clear()
+    state = reader.read()
+    assert state.weights == Weights(80, 20)
+    assert state.progress is not None
+    assert f"provider {provider}: Flagger routes it with objects monotui does not read" in (
+        state.progress.message
+    )
+    assert not [r for r in fake_kube.requests if r.resource == "virtualservices"]
+    assert "status.canaryWeight" in reader.check()
+
+
 @pytest.mark.parametrize(
     ("kind", "how"),
     [

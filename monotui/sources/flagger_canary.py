@@ -89,6 +89,14 @@ class CanaryView:
         return "HTTPRoute" if self.gateway_api else "VirtualService"
 
     @property
+    def unread_provider(self) -> str | None:
+        """The provider when Flagger routes this Canary with objects monotui does not read
+        (nginx, linkerd, contour, kubernetes, ...); None for istio, gatewayapi, or none named
+        (the controller's default mesh: its VirtualService is tried)."""
+        name = self.provider.split(":", 1)[0]
+        return None if name in ("", "istio", "gatewayapi") else self.provider
+
+    @property
     def primary_host(self) -> str:
         return f"{self.apex}-primary"
 

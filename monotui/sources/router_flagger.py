@@ -40,6 +40,9 @@ VERSION = "v1beta1"
 PLURAL = "canaries"
 
 
+_UNREAD = "Flagger routes it with objects monotui does not read (it reads istio and gatewayapi)"
+
+
 class FlaggerSettings(RouterSettings):
     """`[rollouts.router] kind = "flagger"`: a Flagger Canary (`name`, default the rollout's)."""
 
@@ -102,6 +105,11 @@ class FlaggerRouter:
         name = self.cfg.virtual_service or view.apex
         what = f"{view.route_kind.lower()} {name}"
         said = view.mesh_weight
+        other = None if self.cfg.virtual_service else view.unread_provider
+        if other is not None:  # nothing of ours to read: no GET that can only fail, each poll
+            canary = said or 0
+            why = f"provider {other}: {_UNREAD}; weights from status.canaryWeight"
+            return Weights(100 - canary, canary), why if said is not None else f"{why} (none yet)"
         try:
             weights = self._mesh_weights(name, view)
         except MonotuiError as exc:
@@ -128,6 +136,12 @@ class FlaggerRouter:
         not generated before Flagger's first run, nor for providers without one)."""
         view = CanaryView.parse(self.object.get(), self.resource)
         name = self.cfg.virtual_service or view.apex
+        other = None if self.cfg.virtual_service else view.unread_provider
+        if other is not None:
+            return (
+                f"ok, but provider {other}: {_UNREAD}: the weights shown are the Canary's "
+                "status.canaryWeight"
+            )
         try:
             self._mesh_weights(name, view)
         except MonotuiError as exc:
