@@ -53,6 +53,8 @@ class BuildContext:
     shared_reads: bool = False
     """Routers read their objects from one list+watch per kind and namespace (informers), not
     a GET per poll and a watch per object: what `watch` and `status` do for a fleet."""
+    follow_reads: bool = True
+    """The informers watch after their lists (False: they list once, for `status`)."""
     synthetics: SyntheticsBuilder | None = None
     """Builds the probes instead of the production kinds (the demo's simulated world)."""
     _kube: KubeConnection | None = field(default=None, repr=False)
@@ -87,7 +89,7 @@ class BuildContext:
         key = cluster or ""
         pool = self._informers.get(key)
         if pool is None:
-            pool = self._informers[key] = InformerPool(self.kube(cluster))
+            pool = self._informers[key] = InformerPool(self.kube(cluster), follow=self.follow_reads)
         return pool
 
     def start_reads(self) -> None:

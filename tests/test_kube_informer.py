@@ -82,6 +82,26 @@ def test_a_fleet_reads_from_one_list_per_namespace_and_then_sends_nothing(
     assert len(fake.requests) == steady  # 0 API requests per poll at steady state
 
 
+def test_a_one_shot_command_lists_once_and_opens_no_watch(
+    fake_kube: FakeKube, tmp_path: Path
+) -> None:
+    kubeconfig = fake_kube.write_kubeconfig(tmp_path / "kubeconfig")
+    config = Config(kubernetes=KubernetesConfig(kubeconfig=kubeconfig))
+    ctx = BuildContext(config, shared_reads=True, follow_reads=False)  # what `status` builds
+    try:
+        built = routers(fake_kube, ctx, fleet(30, namespaces=2))
+        since = len(fake_kube.requests)
+        assert all(r.read().weights == Weights(90, 10) for r in built)
+        assert fake_kube.count_requests("list", since=since) == 2  # one per namespace
+        time.sleep(0.3)  # a watch would have been opened by now
+        assert fake_kube.count_requests("watch", since=since) == 0
+        assert fake_kube.open_watches == 0
+        started = time.monotonic()
+    finally:
+        ctx.close()
+    assert time.monotonic() - started < 2.0  # the idle informers end at once
+
+
 def test_objects_in_many_namespaces_share_one_cluster_wide_list(
     world: tuple[FakeKube, BuildContext],
 ) -> None:

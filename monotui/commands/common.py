@@ -180,12 +180,14 @@ def session(
     policy: str | None = None,
     clock: Callable[[], float] | None = None,
     shared_reads: bool = False,
+    follow_reads: bool = True,
     history_ahead: float | None = None,
 ) -> Session:
     """Build the configured rollouts (or `only` that one) with their sources.
 
     `shared_reads`: routers read from one list+watch per kind and namespace (a fleet's `watch`
-    and `status`), not a GET each. Several `--context`s (or `[[clusters]]`) make one fleet
+    and `status`), not a GET each; `follow_reads` False lists them once without a watch (a
+    one-shot command). Several `--context`s (or `[[clusters]]`) make one fleet
     across clusters (monotui.clusters). `history_ahead`: see `build_rollouts`."""
     import time
 
@@ -202,6 +204,7 @@ def session(
         context=context,
         read_only=args.read_only,
         shared_reads=shared_reads,
+        follow_reads=follow_reads,
         _kube=loaded.kube,
     )
     bus = EventBus()

@@ -72,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         only=args.rollout,
         policy="manual",
         shared_reads=args.rollout is None,
+        follow_reads=False,  # one reading: a list per kind, no watch
         history_ahead=args.window or 0.0,
     )
     try:

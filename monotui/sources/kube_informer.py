@@ -85,8 +85,11 @@ class Informer:
         rbac: str,
         selector: str | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        follow: bool = True,
     ) -> None:
         self.kube = kube
+        self.follow = follow
+        """Watch after the list (False: list once, for a one-shot command such as `status`)."""
         self.group = group
         self.versions = versions
         self.plural = plural
@@ -274,6 +277,9 @@ class Informer:
                     self._stopped.wait(delay)
                     delay = min(delay * 2, BACKOFF_MAX_S)
                     continue
+            if not self.follow:  # listed: nothing to follow for a command that reads once
+                self._stopped.wait()
+                break
             w = watch.Watch()
             with self._lock:
                 self._current = w

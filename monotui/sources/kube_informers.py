@@ -49,8 +49,10 @@ KindKey = tuple[str, str, str | None]
 class InformerPool:
     """The informers of one connection. Thread-safe; `close()` once, at the end."""
 
-    def __init__(self, kube: KubeConnection) -> None:
+    def __init__(self, kube: KubeConnection, *, follow: bool = True) -> None:
+        """`follow`: each informer watches after its list (False: lists once, `status`)."""
         self.kube = kube
+        self.follow = follow
         self._lock = threading.Lock()
         self._objects: dict[KindKey, set[tuple[str, str]]] = {}
         self._kinds: dict[KindKey, Kind] = {}
@@ -126,6 +128,7 @@ class InformerPool:
                     unserved=kind.unserved,
                     rbac=kind.rbac,
                     selector=kind.selector,
+                    follow=self.follow,
                 )
                 for ns, name in self._objects.get(key, ()):
                     if scope is None or ns == scope:
