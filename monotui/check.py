@@ -168,8 +168,8 @@ def _check_access(
         for need in wanted
     ]
     # An Argo Rollout's traffic route (`[rollouts.router.traffic]`) is read for its weights.
-    traffic = getattr(router, "traffic", None)
-    if traffic is not None and isinstance(getattr(traffic, "plural", None), str):
+    traffic = getattr(router, "traffic", None)  # an ArgoRouter's: an Istio or Gateway router
+    if traffic is not None:
         why = "show the weights of the route the Rollout's traffic router steers"
         need = Need("get", traffic.plural, traffic.group, why=why)
         asked.append((need, traffic.namespace, traffic.name))

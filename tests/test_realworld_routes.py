@@ -6,6 +6,10 @@ into the fake API server and read and written through the real kubernetes client
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -15,10 +19,12 @@ import yaml
 
 from monotui.errors import ConfigError, MonotuiError, NotFoundError, SourceError
 from monotui.model import Weights
+from monotui.sources.discovery.run import discover
 from monotui.sources.kube import KubeConnection
 from monotui.sources.kube_router import KubeRouter
 from monotui.sources.router_gateway import GatewayRouter
 from monotui.sources.router_istio import IstioRouter
+from tests.configs import rollout_config
 from tests.fakekube import FakeKube
 from tests.router_helpers import GATEWAY, ISTIO, NS, conn_fixture, rollout, without_weights
 
@@ -456,9 +462,6 @@ def test_a_grpc_route_without_matches_gets_header_rules_without_a_path(
 def test_discovery_finds_a_grpc_route_and_its_router_steers_it(
     fake_kube: FakeKube, conn: KubeConnection
 ) -> None:
-    from monotui.sources.discovery.run import discover
-    from tests.configs import rollout_config
-
     fake_kube.serve(GATEWAY, ["v1"], {"grpcroutes": "GRPCRoute"})
     load(fake_kube, GRPC)
     found = [f for f in discover(conn, NS).found if f.name == "reviews"]
@@ -481,11 +484,6 @@ def test_discovery_finds_a_grpc_route_and_its_router_steers_it(
 def test_status_reads_a_fleet_of_grpc_routes_from_one_list(
     fake_kube: FakeKube, fake_kubeconfig: Path, tmp_path: Path
 ) -> None:
-    import json
-    import os
-    import subprocess
-    import sys
-
     fake_kube.serve(GATEWAY, ["v1"], {"grpcroutes": "GRPCRoute"})
     blocks = []
     for name, canary in (("reviews", 10), ("ratings", 30)):

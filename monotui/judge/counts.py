@@ -8,8 +8,8 @@ and the verdict in words. Pure apart from its incremental cache (same inputs, sa
 - MARGINAL, `incident`: both versions are above a limit: an incident, not the canary.
 - NO DATA: the route sends the canary traffic (or its weights are unknown) but the newest poll
   has no canary data (no series, NaN, +Inf), or nothing has been read yet. A FAIL found before
-  the canary vanished stands. Too little traffic is not NO DATA: it is PASS with
-  little evidence, and the verdict says how much canary traffic it rests on.
+  the canary vanished stands. Too little traffic is not NO DATA: it is PASS with little
+  evidence, and the verdict says how much canary traffic it rests on.
 - PASS: no evidence of harm.
 
 A judgement comes in three parts, so that the rollouts judged at the same time can share the

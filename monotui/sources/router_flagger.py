@@ -24,7 +24,7 @@ from dataclasses import replace
 from typing import Any, Literal
 
 from monotui.config import RolloutConfig
-from monotui.errors import MonotuiError, ReadOnlyError
+from monotui.errors import MonotuiError, ReadOnlyError, SourceError
 from monotui.kinds import RouterSettings
 from monotui.model import ActionKind, Weights
 from monotui.sources import jsonpatch
@@ -38,9 +38,6 @@ from monotui.sources.router_istio import IstioRouter, IstioSettings, VirtualServ
 GROUP = "flagger.app"
 VERSION = "v1beta1"
 PLURAL = "canaries"
-
-
-_UNREAD = "Flagger routes it with objects monotui does not read (it reads istio and gatewayapi)"
 
 
 class FlaggerSettings(RouterSettings):
@@ -105,11 +102,6 @@ class FlaggerRouter:
         name = self.cfg.virtual_service or view.apex
         what = f"{view.route_kind.lower()} {name}"
         said = view.mesh_weight
-        other = None if self.cfg.virtual_service else view.unread_provider
-        if other is not None:  # nothing of ours to read: no GET that can only fail, each poll
-            canary = said or 0
-            why = f"provider {other}: {_UNREAD}; weights from status.canaryWeight"
-            return Weights(100 - canary, canary), why if said is not None else f"{why} (none yet)"
         try:
             weights = self._mesh_weights(name, view)
         except MonotuiError as exc:
@@ -136,12 +128,6 @@ class FlaggerRouter:
         not generated before Flagger's first run, nor for providers without one)."""
         view = CanaryView.parse(self.object.get(), self.resource)
         name = self.cfg.virtual_service or view.apex
-        other = None if self.cfg.virtual_service else view.unread_provider
-        if other is not None:
-            return (
-                f"ok, but provider {other}: {_UNREAD}: the weights shown are the Canary's "
-                "status.canaryWeight"
-            )
         try:
             self._mesh_weights(name, view)
         except MonotuiError as exc:
@@ -154,7 +140,14 @@ class FlaggerRouter:
         return "ok"
 
     def _mesh_weights(self, name: str, view: CanaryView) -> Weights:
-        """The weights of the route Flagger generated (MonotuiError when it cannot be read)."""
+        """The weights of the route Flagger generated (MonotuiError when it cannot be read, at
+        once for a provider whose routes monotui does not read: no GET that can only fail)."""
+        other = None if self.cfg.virtual_service else view.unread_provider
+        if other is not None:
+            raise SourceError(
+                f"provider {other}: Flagger routes it with objects monotui does not read (it "
+                "reads istio and gatewayapi)"
+            )
         if view.gateway_api:
             return self._http_route(name, view).read().weights
         obj, route = self._route(name, view)

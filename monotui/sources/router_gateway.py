@@ -52,9 +52,7 @@ class GatewayRouter(KubeRouter):
     cfg: GatewaySettings
     kind = "gateway-api"
     group = "gateway.networking.k8s.io"
-    versions = ("v1", "v1beta1")
-    plural = "httproutes"
-    singular = "httproute"
+    versions, plural, singular = _OBJECTS["HTTPRoute"]  # the default route_kind
 
     def _served(self) -> tuple[tuple[str, ...], str, str]:
         return _OBJECTS[self.cfg.route_kind]
@@ -149,15 +147,11 @@ class GatewayRouter(KubeRouter):
             return ops
 
         def track_ops(on: bool) -> list[jsonpatch.Op]:
-            return track_routes.gateway_ops(rules, index, found, on, grpc=self.grpc)
+            grpc = self.route_kind == "GRPCRoute"  # its matches have no path
+            return track_routes.gateway_ops(rules, index, found, on, grpc=grpc)
 
         present = track_routes.gateway_present(rules)
         return Layout(Weights(stable, canary), note, build_ops, present, track_ops)
-
-    @property
-    def grpc(self) -> bool:
-        """Whether the route is a GRPCRoute (its matches have no path)."""
-        return self.route_kind == "GRPCRoute"
 
     def _rule(self, rules: list[Any]) -> int:
         wanted = self.cfg.route

@@ -1,5 +1,5 @@
-"""VirtualServices, HTTPRoutes and GRPCRoutes that split traffic two ways and that no Rollout or Canary owns,
-as discovered rollouts steered by the istio and gateway-api router kinds."""
+"""VirtualServices, HTTPRoutes and GRPCRoutes that split traffic two ways and that no Rollout or
+Canary owns, as discovered rollouts steered by the istio and gateway-api router kinds."""
 
 from __future__ import annotations
 
