@@ -164,7 +164,9 @@ def _check_access(
     )
     namespace = rollout.namespace
     asked = [
-        (need, namespace, flags.name if need.resource == "featureflags" else rollout.router_name)
+        (need, flags.namespace, flags.name)
+        if need.resource == "featureflags"
+        else (need, namespace, rollout.router_name)
         for need in wanted
     ]
     # An Argo Rollout's traffic route (`[rollouts.router.traffic]`) is read for its weights.

@@ -142,6 +142,26 @@ def test_a_featureflag_the_user_cannot_patch(
     assert "cannot patch featureflags.core.openfeature.dev" in line
 
 
+def test_a_featureflag_of_another_namespace_is_checked_there(
+    fake_kube: FakeKube, fake_kubeconfig: Path, tmp_path: Path
+) -> None:
+    fake_kube.put_object(virtual_service(10))
+    fake_kube.put_object(
+        {
+            "apiVersion": "core.openfeature.dev/v1beta1",
+            "kind": "FeatureFlag",
+            "metadata": {"name": "shared", "namespace": "flags"},
+            "spec": {"flagSpec": {"flags": {}}},
+        }
+    )
+    fake_kube.deny("get", "featureflags", "flags")  # allowed in bookinfo, not where it lives
+    flags = '[rollouts.flags]\nkind = "featureflag"\nname = "shared"\nnamespace = "flags"\n'
+    out = check(fake_kubeconfig, tmp_path, flags=flags)
+    assert out.returncode == 4, out.stdout + out.stderr
+    (line,) = rbac_lines(out.stdout)
+    assert "cannot get featureflags.core.openfeature.dev in namespace flags" in line
+
+
 def test_https_to_a_plain_http_server_says_so(
     fake_kube: FakeKube, fake_kubeconfig: Path, tmp_path: Path
 ) -> None:

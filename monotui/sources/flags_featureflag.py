@@ -39,11 +39,15 @@ class FeatureFlagSettings(FlagsSettings):
 
     kind: Literal["featureflag"] = "featureflag"
     name: str = Field(min_length=1)
-    """The FeatureFlag resource's name (in the rollout's namespace)."""
+    """The FeatureFlag resource's name."""
+    namespace: str | None = Field(default=None, min_length=1)
+    """Its namespace, when not the rollout's (a FeatureFlagSource may name a FeatureFlag of
+    another namespace, as `namespace/name`)."""
 
 
 class FeatureFlagFlags:
-    """One FeatureFlag resource in the rollout's namespace, read and toggled through the API."""
+    """One FeatureFlag resource (in the rollout's namespace unless told), read and toggled
+    through the API."""
 
     kind = "featureflag"
     can_write = True
@@ -55,7 +59,7 @@ class FeatureFlagFlags:
         settings = FeatureFlagSettings.of(rollout.flags, f"rollout {rollout.name} flags")
         self.kube = kube
         self.name = settings.name
-        self.namespace = rollout.namespace
+        self.namespace = settings.namespace or rollout.namespace
         self.what = f"featureflag {self.name}"
 
     def read(self) -> FlagSet:

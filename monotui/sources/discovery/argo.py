@@ -14,7 +14,7 @@ from typing import Any
 
 from monotui.errors import SourceError
 from monotui.sources.argo_rollout import RolloutView
-from monotui.sources.discovery.found import Found, Ref
+from monotui.sources.discovery.found import Found, PodTemplate, Ref
 from monotui.sources.discovery.infer import host_metrics, prefixed, short_host, subset_metrics
 from monotui.sources.discovery.rules import DestinationRules
 
@@ -37,6 +37,7 @@ def rollout_found(obj: dict[str, Any], rules: DestinationRules) -> Found | str:
         metrics={"kind": "none"},
         steps=view.plan_steps(),
         labels=_labels(obj),
+        pods=_pods(obj, where),
     )
     found.note("router.kind", f"{where} has a canary strategy (spec.strategy.canary)")
     found.note("steps", f"the setWeight steps of {where}")
@@ -174,6 +175,28 @@ def _gateway_plugin(routing: dict[str, Any]) -> dict[str, Any] | None:
 def _ref(plural: str, namespace: str, name: Any) -> Ref:
     service, ns = short_host(str(name), namespace)
     return (plural, ns, service)
+
+
+def _pods(obj: dict[str, Any], where: str) -> PodTemplate | None:
+    """The Rollout's pod template: `spec.workloadRef`'s Deployment when it names one (the
+    Rollout then runs that Deployment's template), else `spec.template`."""
+    spec = obj.get("spec") or {}
+    ref = spec.get("workloadRef")
+    if isinstance(ref, dict):
+        name = ref.get("name")
+        if ref.get("kind", "Deployment") == "Deployment" and isinstance(name, str) and name:
+            namespace = str((obj.get("metadata") or {}).get("namespace") or "")
+            return PodTemplate(f"Deployment {namespace}/{name}", deployment=name)
+        return None  # another kind of workload: not looked at
+    template = spec.get("template")
+    meta = template.get("metadata") if isinstance(template, dict) else None
+    annotations = meta.get("annotations") if isinstance(meta, dict) else None
+    return PodTemplate(
+        f"the pod template of {where}",
+        annotations={str(k): str(v) for k, v in annotations.items()}
+        if isinstance(annotations, dict)
+        else {},
+    )
 
 
 def _labels(obj: dict[str, Any]) -> dict[str, str]:

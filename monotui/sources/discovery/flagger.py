@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from monotui.errors import SourceError
-from monotui.sources.discovery.found import Found
+from monotui.sources.discovery.found import Found, PodTemplate
 from monotui.sources.discovery.infer import prefixed, workload_metrics
 from monotui.sources.flagger_canary import CanaryView
 
@@ -34,6 +34,7 @@ def canary_found(obj: dict[str, Any]) -> Found | str:
         owns=frozenset(
             {("httproutes" if view.gateway_api else "virtualservices", namespace, view.apex)}
         ),
+        pods=_pods(obj, namespace, view.target),
     )
     found.note("router.kind", f"{where} is a Flagger Canary: Flagger owns its {view.route_kind}")
     found.note("steps", f"spec.analysis of {where} (stepWeight up to maxWeight, or stepWeights)")
@@ -46,3 +47,12 @@ def canary_found(obj: dict[str, Any]) -> Found | str:
             "metrics may be missing",
         )
     return found
+
+
+def _pods(obj: dict[str, Any], namespace: str, target: str) -> PodTemplate | None:
+    """The targetRef Deployment, whose pod template Flagger copies to `<target>-primary` (a
+    DaemonSet or Service target is not looked at)."""
+    ref = (obj.get("spec") or {}).get("targetRef") or {}
+    if ref.get("kind", "Deployment") != "Deployment":
+        return None
+    return PodTemplate(f"Deployment {namespace}/{target}", deployment=target)

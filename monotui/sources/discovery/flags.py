@@ -1,4 +1,5 @@
-"""OpenFeature operator FeatureFlags attached to the discovered rollout they belong with.
+"""OpenFeature operator FeatureFlags attached by a guess to the discovered rollouts the operator's
+own binding (`openfeature`) decided nothing for.
 
 A FeatureFlag (core.openfeature.dev) in a rollout's namespace is that rollout's flag source when
 its name is the rollout's (or the rollout's name with a "-flags" suffix), else when its `app` or

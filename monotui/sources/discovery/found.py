@@ -19,6 +19,19 @@ Ref = tuple[str, str, str]
 """(plural, namespace, name) of a routed resource."""
 
 
+@dataclass(frozen=True, slots=True)
+class PodTemplate:
+    """Where a rollout's pods come from, for the annotations the OpenFeature operator reads:
+    the template itself (an Argo Rollout's `spec.template`), or a Deployment in the rollout's
+    namespace whose template it is (`spec.workloadRef`, a Flagger Canary's `targetRef`)."""
+
+    what: str
+    """In words: "the pod template of rollout default/demo", "Deployment test/podinfo"."""
+    annotations: Mapping[str, str] | None = None
+    """The template's annotations; None: read them from `deployment`."""
+    deployment: str | None = None
+
+
 @dataclass
 class Found:
     """One discovered rollout."""
@@ -37,6 +50,8 @@ class Found:
     """The owning resource's labels, to attach flags that share them."""
     owns: frozenset[Ref] = frozenset()
     """The routes it steers: never listed again as rollouts of their own."""
+    pods: PodTemplate | None = None
+    """Where its pods come from; None: unknown (no operator binding is looked for)."""
 
     def table(self, *, metrics: bool = True) -> dict[str, Any]:
         """The `[[rollouts]]` table; `metrics` False: kind none (no Prometheus to ask)."""

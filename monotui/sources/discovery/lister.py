@@ -9,6 +9,7 @@ to discover. Lists are read in pages of `PAGE`, at most `MAX_ITEMS` objects per 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -48,7 +49,12 @@ DESTINATION_RULES = Kind("networking.istio.io", ISTIO_VERSIONS, "destinationrule
 HTTP_ROUTES = Kind("gateway.networking.k8s.io", ("v1", "v1beta1"), "httproutes")
 GRPC_ROUTES = Kind("gateway.networking.k8s.io", ("v1", "v1alpha2"), "grpcroutes")
 FEATURE_FLAGS = Kind("core.openfeature.dev", ("v1beta1",), "featureflags")
+FEATURE_FLAG_SOURCES = Kind("core.openfeature.dev", ("v1beta1",), "featureflagsources")
+DEPLOYMENTS = Kind("apps", ("v1",), "deployments")
 SERVICES = Kind("", ("v1",), "services")
+
+Found = dict[str, Any] | str
+"""An object looked up by name, or why there is none: "not found", "forbidden: ...", ..."""
 
 
 @dataclass
@@ -61,6 +67,9 @@ class Lister:
     """One line per kind the kube user may not list: the permission it needs."""
     absent: list[str] = field(default_factory=list)
     """The kinds the cluster does not serve."""
+    denied: set[str] = field(default_factory=set)
+    """The kinds it may not list (their `rbac` names)."""
+    _named: dict[tuple[str, str, str], Found] = field(default_factory=dict)
 
     @property
     def scope(self) -> str:
@@ -77,6 +86,7 @@ class Lister:
                 continue
             except _Forbidden as exc:
                 where = f"in namespace {namespace}" if namespace else "across all namespaces"
+                self.denied.add(kind.rbac)
                 self.skipped.append(
                     f"skipped {kind.rbac}: forbidden to list them {where}: your kube user needs "
                     f"'list' on {kind.rbac} (see the README's RBAC section). The API said: {exc}"
@@ -84,6 +94,47 @@ class Lister:
                 return []
         self.absent.append(kind.rbac)
         return []
+
+    def covers(self, namespace: str) -> bool:
+        """Whether a list in this scope holds the objects of `namespace`."""
+        return self.namespace is None or self.namespace == namespace
+
+    def finder(self, kind: Kind, listed: list[dict[str, Any]]) -> Callable[[str, str], Found]:
+        """Look up objects of `kind` by (namespace, name): in `listed` (its `objects`) within the
+        scope, one GET each outside it (remembered), never a failure."""
+        index = {
+            (str(meta.get("namespace") or ""), str(meta.get("name") or "")): obj
+            for obj in listed
+            if isinstance(meta := obj.get("metadata"), dict)
+        }
+
+        def find(namespace: str, name: str) -> Found:
+            if kind.rbac in self.absent:
+                return f"not served by this cluster ({kind.rbac} not installed)"
+            if self.covers(namespace):
+                if kind.rbac in self.denied:
+                    return f"forbidden to list {kind.rbac} (see the skipped line)"
+                return index.get((namespace, name)) or "not found"
+            return self._one(kind, namespace, name)
+
+        return find
+
+    def _one(self, kind: Kind, namespace: str, name: str) -> Found:
+        key = (kind.rbac, namespace, name)
+        if key not in self._named:
+            path = f"{kind.path(kind.versions[0], namespace)}/{quote(name, safe='')}"
+            try:
+                self._named[key] = self.get(
+                    path, what=f"{kind.rbac} {namespace}/{name}", verb="get"
+                )
+            except _Unserved:
+                self._named[key] = "not found"
+            except _Forbidden as exc:
+                self._named[key] = (
+                    f"forbidden: your kube user needs 'get' on {kind.rbac} in namespace "
+                    f"{namespace} (the API said: {exc})"
+                )
+        return self._named[key]
 
     def _pages(
         self, kind: Kind, version: str, namespace: str | None, labels: str
@@ -110,7 +161,12 @@ class Lister:
                 return items[:MAX_ITEMS]
 
     def get(
-        self, path: str, query: list[tuple[str, str]] | None = None, *, what: str = ""
+        self,
+        path: str,
+        query: list[tuple[str, str]] | None = None,
+        *,
+        what: str = "",
+        verb: str = "list",
     ) -> dict[str, Any]:
         """GET `path` of the API server with the kubeconfig's credentials, as JSON."""
         status, data = request(self.kube, path, query)
@@ -125,14 +181,16 @@ class Lister:
             )
         if status != 200:
             raise SourceError(
-                f"kubernetes API answered {status} to list {what or path}: {_message(data)}"
+                f"kubernetes API answered {status} to {verb} {what or path}: {_message(data)}"
             )
         try:
             body = json.loads(data)
         except ValueError:
-            raise SourceError(f"the API answered the list of {what or path} with no JSON") from None
+            raise SourceError(
+                f"the API answered the {verb} of {what or path} with no JSON"
+            ) from None
         if not isinstance(body, dict):
-            raise SourceError(f"the API answered the list of {what or path} with no object")
+            raise SourceError(f"the API answered the {verb} of {what or path} with no object")
         return body
 
 
