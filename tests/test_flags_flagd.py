@@ -179,7 +179,10 @@ def test_broken_flags_are_reported_and_the_valid_ones_still_show(tmp_path: Path)
     assert "a 11.1 % / b 88.9 %" in split_error  # what flagd will really do
     assert flags["split"].targeting == "fractional: a 11.1 % / b 88.9 %"
     assert "must be a whole number" in (flags["decimal"].error or "")
-    assert flags["lower"].error == "state 'enabled' is not ENABLED or DISABLED"
+    assert flags["lower"].error == (
+        "state 'enabled' is not ENABLED or DISABLED: flagd serves it as ENABLED "
+        '(only "DISABLED" disables a flag); write ENABLED or DISABLED'
+    )
     assert "$ref 'missing' names no entry of $evaluators" in (flags["dangling"].error or "")
     assert len(flagset.errors) == 6
     assert flagset.errors[0].startswith("flagd refuses this whole flag set (flag typo: ")

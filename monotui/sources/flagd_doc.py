@@ -129,11 +129,23 @@ def parse_flag(
     if not isinstance(definition, Mapping):
         return Flag(key, "UNKNOWN", None, error=f"is a {_kind(definition)}, not an object"), None
     problems: list[str] = []
-    # flagd treats a missing state as ENABLED (schema test positive/omitted-state.json).
+    # flagd treats a missing state as ENABLED (schema test positive/omitted-state.json), and
+    # any other string but exactly "DISABLED" too: its schema check only warns, and it disables
+    # on `flag.State == "DISABLED"` alone (core/pkg/evaluator/json.go). So "disabled" is served
+    # enabled: show what flagd serves, and the spelling as the error (no toggle: fix it first).
     raw_state = definition.get("state", "ENABLED")
-    state = raw_state if isinstance(raw_state, str) else "UNKNOWN"
+    if not isinstance(raw_state, str):
+        state = "UNKNOWN"
+    else:
+        state = "DISABLED" if raw_state == "DISABLED" else "ENABLED"
     if raw_state not in STATES:
-        problems.append(f"state {raw_state!r} is not ENABLED or DISABLED")
+        served = (
+            ': flagd serves it as ENABLED (only "DISABLED" disables a flag); write ENABLED or '
+            "DISABLED"
+            if isinstance(raw_state, str)
+            else ""
+        )
+        problems.append(f"state {raw_state!r} is not ENABLED or DISABLED{served}")
     # The schema's default for omitted variants is a boolean pair (its positive test
     # omitted-variants.json), but flagd's loader reads omitted variants as none (its
     # convertToModelFlag), and refuses the whole set when a defaultVariant is set (`refusal`).
