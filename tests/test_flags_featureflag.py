@@ -154,31 +154,3 @@ def test_an_unreachable_api_is_backend_unavailable(
         src.read()
     fake_kube.start()
     assert src.read().flags  # and comes back
-
-
-def test_a_state_flagd_does_not_disable_shows_as_enabled(
-    fake_kube: FakeKube, fake_kubeconfig: Path
-) -> None:
-    # The CRD's enum says ENABLED/DISABLED, but flagd disables a flag on exactly "DISABLED" only
-    # (its schema check merely warns): "disabled" is served, so it must not read as off.
-    obj = feature_flag()
-    obj["spec"]["flagSpec"]["flags"] = {
-        "kill-new-checkout": {
-            "state": "disabled",
-            "variants": {"on": True, "off": False},
-            "defaultVariant": "on",
-        },
-        "shouty": {"state": "Enabled", "variants": {"on": True}, "defaultVariant": "on"},
-    }
-    fake_kube.put_object(obj)
-    kube = connect(KubernetesConfig(kubeconfig=fake_kubeconfig))
-    rollout = rollout_config(
-        {"name": "shop", "namespace": NS, "flags": {"kind": "featureflag", "name": "shop-flags"}}
-    )
-    flags = {f.key: f for f in FeatureFlagFlags(kube, rollout).read().flags}
-    kill = flags["kill-new-checkout"]
-    assert (kill.state, kill.value, kill.is_on) == ("ENABLED", True, True)
-    assert "state 'disabled' is not ENABLED or DISABLED" in str(kill.error)
-    assert 'flagd serves it as ENABLED (only "DISABLED" disables a flag)' in str(kill.error)
-    assert kill.toggle is None  # fix the spelling first: a patch would test the wrong state
-    assert flags["shouty"].state == "ENABLED"

@@ -472,3 +472,26 @@ def test_a_yaml_alias_shared_by_two_flags_is_not_toggled_for_both(tmp_path: Path
     with pytest.raises(UnsafeEditError, match="shared through a YAML anchor and alias"):
         src.toggle("a", src.read())
     assert path.read_bytes() == before
+
+
+def test_a_state_flagd_does_not_disable_shows_as_enabled(tmp_path: Path) -> None:
+    # flagd disables a flag on exactly "DISABLED" only (its schema check merely warns), so a
+    # kill switch written "disabled" is served on: it must not read as off. (The FeatureFlag
+    # CRD's enum refuses such a state; a flagd file, or a ConfigMap of one, does not.)
+    doc = {
+        "flags": {
+            "kill-new-checkout": {
+                "state": "disabled",
+                "variants": {"on": True, "off": False},
+                "defaultVariant": "on",
+            },
+            "shouty": {"state": "Enabled", "variants": {"on": True}, "defaultVariant": "on"},
+        }
+    }
+    flags = by_key(source(write_json(tmp_path, doc)).read().flags)
+    kill = flags["kill-new-checkout"]
+    assert (kill.state, kill.value, kill.is_on) == ("ENABLED", True, True)
+    assert "state 'disabled' is not ENABLED or DISABLED" in str(kill.error)
+    assert 'flagd serves it as ENABLED (only "DISABLED" disables a flag)' in str(kill.error)
+    assert kill.toggle is None  # fix the spelling first: a toggle would pin the wrong state
+    assert flags["shouty"].state == "ENABLED"
