@@ -50,6 +50,11 @@ def test_resource_lists_name_kinds_scopes_verbs_and_subresources(
     assert "ro" in argo["rollouts"].short_names
     assert set(argo["rollouts"].verbs) >= {"get", "list", "watch", "patch", "update"}
     assert sorted(argo["rollouts/status"].verbs) == ["get", "patch", "update"]
+    openfeature = custom.get_api_resources("core.openfeature.dev", "v1beta1").resources
+    assert {r.name: r.short_names for r in openfeature if "/" not in r.name} == {
+        "featureflags": ["ff"],
+        "featureflagsources": ["ffs"],
+    }
     flagger = {r.name for r in custom.get_api_resources("flagger.app", "v1beta1").resources}
     assert flagger == {"canaries", "canaries/status"}
 

@@ -108,6 +108,8 @@ _SHORT_NAMES = {
     "deployments": ["deploy"],
     "destinationrules": ["dr"],
     "events": ["ev"],
+    "featureflags": ["ff"],  # the OpenFeature operator's CRDs (config/crd/bases)
+    "featureflagsources": ["ffs"],
     "namespaces": ["ns"],
     "pods": ["po"],
     "rollouts": ["ro"],
