@@ -153,3 +153,70 @@ def test_a_feature_flag_source_that_does_not_exist_binds_nothing(
     table, source = rollout(discovered(capsys), "open-feature-demo")
     assert "FeatureFlagSource open-feature-demo/end-to-end: not found" in source["flags"]
     assert "flags" not in table  # not the decoy named after the rollout
+
+
+@pytest.mark.parametrize(
+    ("annotations", "said"),
+    [
+        (
+            {"openfeature.dev": "enabled", "openfeature.dev/featureflagsource": "end-to-end"},
+            'openfeature.dev/enabled is not set ("openfeature.dev: enabled" is the spelling '
+            "before v0.5",
+        ),
+        (
+            {"openfeature.dev/enabled": "True", "openfeature.dev/featureflagsource": "end-to-end"},
+            "openfeature.dev/enabled is 'True', not \"true\": the operator injects no flagd",
+        ),
+        (
+            {"openfeature.dev/enabled": "true"},
+            "names no FeatureFlagSource (openfeature.dev/featureflagsource): the operator "
+            "refuses to admit its pods",
+        ),
+    ],
+)
+def test_annotations_the_operator_does_not_act_on_bind_nothing(
+    cluster: Cluster,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    annotations: dict[str, str],
+    said: str,
+) -> None:
+    seed_operator(cluster)
+    obj = cluster.object(
+        "argoproj.io", "v1alpha1", "rollouts", "open-feature-demo", "open-feature-demo"
+    )
+    obj["spec"]["template"]["metadata"]["annotations"] = annotations
+    cluster.fake.put_object(obj)
+    table, source = rollout(discovered(capsys), "open-feature-demo")
+    assert said in source["flags"]
+    assert table.get("flags", {}).get("name") != "featureflag-sample"
+
+
+@pytest.mark.parametrize(
+    ("provider", "bound", "said"),
+    [
+        (
+            "flagd-proxy",
+            True,
+            "FeatureFlagSource open-feature-demo/end-to-end's flagd-proxy source",
+        ),
+        ("file", False, "from a ConfigMap the operator copied once"),
+        ("https", False, "provider 'https', which the operator does not know"),
+    ],
+)
+def test_what_each_provider_binds(
+    cluster: Cluster,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    provider: str,
+    bound: bool,
+    said: str,
+) -> None:
+    seed_operator(cluster)
+    obj = cluster.object(GROUP, "v1beta1", "featureflagsources", "open-feature-demo", "end-to-end")
+    obj["spec"]["sources"][0]["provider"] = provider
+    cluster.fake.put_object(obj)
+    table, source = rollout(discovered(capsys), "open-feature-demo")
+    assert said in (source.get("flags.name") if bound else source["flags"])
+    # Never the decoy named after the rollout: the binding decided.
+    assert table.get("flags") == (
+        {"kind": "featureflag", "name": "featureflag-sample"} if bound else None
+    )

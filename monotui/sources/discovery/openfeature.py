@@ -101,9 +101,18 @@ def bind(
                     "from a flagd sync source, not from a FeatureFlag monotui can read"
                 ]
             )
+        if enabled == "true":
+            return Binding(
+                notes=[
+                    f"{what} has {ENABLED} but names no FeatureFlagSource ({SOURCES}): the "
+                    "operator refuses to admit its pods"
+                ]
+            )
         return None
     if enabled != "true":
         said = "not set" if enabled is None else f'{enabled!r}, not "true"'
+        if annotations.get(PREFIX) == "enabled":
+            said += f' ("{PREFIX}: enabled" is the spelling before v0.5, which v0.5 ignores)'
         return Binding(
             notes=[
                 f"{what} names FeatureFlagSource(s) in {SOURCES}, but {ENABLED} is {said}: "
@@ -118,9 +127,10 @@ def bind(
         ns, name = parse_ref(ref, namespace)
         obj = source_of(ns, name)
         if isinstance(obj, str):
-            binding.notes.append(f"FeatureFlagSource {ns}/{name}: {obj}")
-            if not obj.startswith("not found"):
-                binding.decided = False
+            missing = obj.startswith("not found")
+            tail = " (the operator refuses to admit the pods)" if missing else ""
+            binding.notes.append(f"FeatureFlagSource {ns}/{name}: {obj}{tail}")
+            binding.decided = binding.decided and missing
             continue
         spec = obj.get("spec")
         spec = spec if isinstance(spec, dict) else {}
@@ -180,6 +190,8 @@ def attach_bound(found: list[Found], bindings: Mapping[int, Binding], exists: Lo
         if binding.decided:
             decided.add(i)
         notes = list(binding.notes)
+        if not binding.flags and not notes:
+            notes.append(f"{binding.how} names no source flagd follows")
         if binding.flags:
             (ns, name, source), others = binding.flags[0], binding.flags[1:]
             there = exists(ns, name)
