@@ -220,3 +220,39 @@ def test_what_each_provider_binds(
     assert table.get("flags") == (
         {"kind": "featureflag", "name": "featureflag-sample"} if bound else None
     )
+
+
+def test_a_bare_route_is_bound_through_the_deployment_behind_its_canary(
+    cluster: Cluster,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    seed_operator(cluster)
+    table, source = rollout(discovered(capsys), "reviews")
+    # The app label would guess reviews-featureflags; the v2 pods' flagd follows reviews-ratings.
+    assert table["flags"] == {"kind": "featureflag", "name": "reviews-ratings"}
+    how = source["flags.name"]
+    assert "Deployment bookinfo/reviews-v2, behind Service reviews (the canary" in how
+    assert "'version': 'v2'" in how  # picked by the DestinationRule subset's labels
+
+
+def test_a_bare_route_keeps_the_guess_when_its_workload_is_unknown(
+    cluster: Cluster,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    seed_operator(cluster)
+    cluster.fake.delete_object("", "services", "bookinfo", "reviews")
+    table, source = rollout(discovered(capsys), "reviews")
+    assert table["flags"] == {"kind": "featureflag", "name": "reviews-featureflags"}
+    assert "label app=reviews" in source["flags.name"]
+
+
+def test_no_service_or_deployment_is_listed_where_no_feature_flag_is(
+    cluster: Cluster,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    discovered(capsys, "-n", "web")  # foo-route, a bare HTTPRoute; no FeatureFlag in web
+    requests = [r for r in cluster.fake.requests if r.verb == "list"]
+    assert [r for r in requests if r.resource == "deployments"] == []
+    assert [
+        r for r in requests if r.resource == "services" and "labelSelector" not in r.query
+    ] == []

@@ -9,8 +9,9 @@ tables of the config schema, with how each value was inferred.
 
 Modules: `lister` (listing kinds, forbidden/absent ones noted), `argo`, `flagger`, `meshes`
 (what each kind of resource becomes), `splits` and `rules` (VirtualService/HTTPRoute splits,
-DestinationRule subsets), `infer` (the inference rules), `openfeature` (the FeatureFlag the
-OpenFeature operator binds a rollout's pods to), `flags` (else a FeatureFlag by name or label),
+DestinationRule subsets), `infer` (the inference rules), `workloads` (the pod template each
+rollout runs), `openfeature` (the FeatureFlag the OpenFeature operator binds those pods to),
+`flags` (else a FeatureFlag by name or label),
 `prometheus` (finding one), `merge` (a config file over what was found), `render` (TOML, JSON),
 `found` (the result types), `run` (one run).
 """

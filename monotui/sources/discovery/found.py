@@ -32,6 +32,16 @@ class PodTemplate:
     deployment: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """A Service a bare route sends one version to, and the pod labels that pick that version
+    among the Service's pods (a DestinationRule subset's; none for a host split)."""
+
+    role: str  # "canary" or "stable"
+    service: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
 @dataclass
 class Found:
     """One discovered rollout."""
@@ -52,6 +62,8 @@ class Found:
     """The routes it steers: never listed again as rollouts of their own."""
     pods: PodTemplate | None = None
     """Where its pods come from; None: unknown (no operator binding is looked for)."""
+    backends: tuple[Backend, ...] = ()
+    """A bare route's Services, canary first: its pods are the Deployments behind them."""
 
     def table(self, *, metrics: bool = True) -> dict[str, Any]:
         """The `[[rollouts]]` table; `metrics` False: kind none (no Prometheus to ask)."""

@@ -53,7 +53,7 @@ FEATURE_FLAG_SOURCES = Kind("core.openfeature.dev", ("v1beta1",), "featureflagso
 DEPLOYMENTS = Kind("apps", ("v1",), "deployments")
 SERVICES = Kind("", ("v1",), "services")
 
-Found = dict[str, Any] | str
+Named = dict[str, Any] | str
 """An object looked up by name, or why there is none: "not found", "forbidden: ...", ..."""
 
 
@@ -69,7 +69,7 @@ class Lister:
     """The kinds the cluster does not serve."""
     denied: set[str] = field(default_factory=set)
     """The kinds it may not list (their `rbac` names)."""
-    _named: dict[tuple[str, str, str], Found] = field(default_factory=dict)
+    _named: dict[tuple[str, str, str], Named] = field(default_factory=dict)
 
     @property
     def scope(self) -> str:
@@ -99,7 +99,7 @@ class Lister:
         """Whether a list in this scope holds the objects of `namespace`."""
         return self.namespace is None or self.namespace == namespace
 
-    def finder(self, kind: Kind, listed: list[dict[str, Any]]) -> Callable[[str, str], Found]:
+    def finder(self, kind: Kind, listed: list[dict[str, Any]]) -> Callable[[str, str], Named]:
         """Look up objects of `kind` by (namespace, name): in `listed` (its `objects`) within the
         scope, one GET each outside it (remembered), never a failure."""
         index = {
@@ -108,7 +108,7 @@ class Lister:
             if isinstance(meta := obj.get("metadata"), dict)
         }
 
-        def find(namespace: str, name: str) -> Found:
+        def find(namespace: str, name: str) -> Named:
             if kind.rbac in self.absent:
                 return f"not served by this cluster ({kind.rbac} not installed)"
             if self.covers(namespace):
@@ -119,7 +119,7 @@ class Lister:
 
         return find
 
-    def _one(self, kind: Kind, namespace: str, name: str) -> Found:
+    def _one(self, kind: Kind, namespace: str, name: str) -> Named:
         key = (kind.rbac, namespace, name)
         if key not in self._named:
             path = f"{kind.path(kind.versions[0], namespace)}/{quote(name, safe='')}"

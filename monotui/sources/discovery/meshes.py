@@ -3,9 +3,10 @@ Canary owns, as discovered rollouts steered by the istio and gateway-api router 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from monotui.sources.discovery.found import Found
+from monotui.sources.discovery.found import Backend, Found
 from monotui.sources.discovery.infer import host_metrics, prefixed, subset_metrics
 from monotui.sources.discovery.rules import DestinationRules
 from monotui.sources.discovery.splits import Split, http_route_split, virtual_service_split
@@ -29,6 +30,7 @@ def virtual_service_found(obj: dict[str, Any], rules: DestinationRules) -> Found
         return split
     found = _found(obj, "virtualservice", "istio", split)
     where = found.owner
+    subsets: Mapping[str, Any] = {}
     if split.by == "subset":
         rule = rules.for_host(split.host_namespace, split.host)
         subsets = rule.subsets if rule else {}
@@ -40,6 +42,7 @@ def virtual_service_found(obj: dict[str, Any], rules: DestinationRules) -> Found
         kind = "hosts"
     found.metrics = metrics
     found.source |= prefixed("metrics", how)
+    found.backends = _backends(split, subsets, found.namespace)
     found.note("router.stable", f"the {kind} of {split.label} in {where}: {split.rule}")
     found.note("router.canary", f"the other one of {split.label} in {where}")
     if split.host_namespace != found.namespace:
@@ -64,6 +67,7 @@ def http_route_found(obj: dict[str, Any], *, grpc: bool = False) -> Found | str:
     metrics, how = host_metrics(split.stable, split.canary, found.owner)
     found.metrics = metrics
     found.source |= prefixed("metrics", how)
+    found.backends = _backends(split, {}, found.namespace)
     found.note("router.stable", f"the backendRefs of {split.label} in {found.owner}: {split.rule}")
     found.note("router.canary", f"the other backendRef of {split.label} in {found.owner}")
     return found
@@ -96,3 +100,23 @@ def _found(obj: dict[str, Any], singular: str, kind: str, split: Split) -> Found
         router["route"] = split.route
         found.note("router.route", f"{split.label}: the split (the others route elsewhere)")
     return found
+
+
+def _backends(split: Split, subsets: Mapping[str, Any], namespace: str) -> tuple[Backend, ...]:
+    """The split's Services, canary first, when they live in the route's namespace (where its
+    Deployments are looked for); a subset split's pod labels from its DestinationRule."""
+    if split.by == "subset":
+        if split.host_namespace != namespace:
+            return ()
+        return tuple(
+            Backend(role, split.host, _labels(subsets.get(subset)))
+            for role, subset in (("canary", split.canary), ("stable", split.stable))
+        )
+    canary_ns = split.canary_namespace or split.host_namespace
+    if split.host_namespace != namespace or canary_ns != namespace:
+        return ()
+    return (Backend("canary", split.canary), Backend("stable", split.stable))
+
+
+def _labels(labels: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, Mapping) else {}

@@ -12,9 +12,10 @@ from the FeatureFlag once, when it first admits a pod, and never updates (a togg
 FeatureFlag would not reach that flagd); `http`, `grpc`, `gcs`, `azblob`, `s3` are outside the
 cluster's FeatureFlags. Each is said in the rollout's provenance.
 
-The pods are the rollout's pod template (`found.PodTemplate`): an Argo Rollout's own, or the
-Deployment its `workloadRef` or a Flagger Canary's `targetRef` names. A rollout whose workload
-is unknown gets no binding from here. This binding wins over the name/label guess of `flags`.
+The pods are the rollout's pod template (`workloads`): an Argo Rollout's own, the Deployment its
+`workloadRef` or a Flagger Canary's `targetRef` names, or the Deployment behind a bare route's
+canary Service. A rollout whose workload is unknown gets no binding from here. This binding wins
+over the name/label guess of `flags`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 
 from monotui.outside_text import redact_url
 from monotui.sources.discovery.found import Found
+from monotui.sources.discovery.lister import Named
 
 PREFIX = "openfeature.dev"
 ENABLED = f"{PREFIX}/enabled"
@@ -38,7 +40,7 @@ DEFAULT_PROVIDER = "kubernetes"
 FOLLOWED = ("kubernetes", "flagd-proxy")
 OUTSIDE = ("http", "grpc", "gcs", "azblob", "s3")
 
-Lookup = Callable[[str, str], "dict[str, Any] | str"]
+Lookup = Callable[[str, str], Named]
 """(namespace, name) -> the object, or why it is not there ("not found", "forbidden: ...")."""
 
 

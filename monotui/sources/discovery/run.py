@@ -6,7 +6,6 @@ the names unique (a config's rollout names are; the same name in two namespaces 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
 from typing import Any
 
 from monotui.sources.discovery.argo import rollout_found
@@ -15,7 +14,6 @@ from monotui.sources.discovery.flags import attach_flags
 from monotui.sources.discovery.found import Discovery, Found
 from monotui.sources.discovery.lister import (
     CANARIES,
-    DEPLOYMENTS,
     DESTINATION_RULES,
     FEATURE_FLAG_SOURCES,
     FEATURE_FLAGS,
@@ -32,6 +30,7 @@ from monotui.sources.discovery.meshes import (
 )
 from monotui.sources.discovery.openfeature import Binding, attach_bound, bind, wants_sources
 from monotui.sources.discovery.rules import DestinationRules
+from monotui.sources.discovery.workloads import pod_templates
 from monotui.sources.kube import KubeConnection
 
 
@@ -77,7 +76,8 @@ def discover(kube: KubeConnection, namespace: str | None) -> Discovery:
                 take(singular, obj, virtual_service_found(obj, rules))
             else:
                 take(singular, obj, http_route_found(obj, grpc=plural == "grpcroutes"))
-    bound = attach_bound(found, _bindings(lister, found), lister.finder(FEATURE_FLAGS, flags))
+    bindings = _bindings(lister, found, flags)
+    bound = attach_bound(found, bindings, lister.finder(FEATURE_FLAGS, flags))
     attach_flags([f for i, f in enumerate(found) if i not in bound], flags)
     found.sort(key=lambda f: (f.namespace, f.name))
     _unique_names(found)
@@ -90,39 +90,18 @@ def discover(kube: KubeConnection, namespace: str | None) -> Discovery:
     )
 
 
-def _bindings(lister: Lister, found: list[Found]) -> dict[int, Binding]:
+def _bindings(
+    lister: Lister, found: list[Found], flags: list[dict[str, Any]]
+) -> dict[int, Binding]:
     """The operator binding of each rollout whose pods are known, by its index in `found`.
-    Deployments and FeatureFlagSources are listed once each, and only when one is needed."""
-    annotations: dict[int, Mapping[str, str]] = {}
-    if any(f.pods is not None and f.pods.deployment for f in found):
-        find = lister.finder(DEPLOYMENTS, lister.objects(DEPLOYMENTS))
-        for i, rollout in enumerate(found):
-            if rollout.pods is None or rollout.pods.deployment is None:
-                continue
-            obj = find(rollout.namespace, rollout.pods.deployment)
-            if isinstance(obj, str):
-                if obj != "not found":  # a missing workload is the router's to report
-                    rollout.note("flags", f"{rollout.pods.what}, its pods' template: {obj}")
-                continue
-            template = (obj.get("spec") or {}).get("template") or {}
-            raw = (template.get("metadata") or {}).get("annotations")
-            annotations[i] = (
-                {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
-            )
-    for i, rollout in enumerate(found):
-        if rollout.pods is not None and rollout.pods.annotations is not None:
-            annotations[i] = rollout.pods.annotations
-    sources = (
-        lister.objects(FEATURE_FLAG_SOURCES)
-        if any(wants_sources(a) for a in annotations.values())
-        else []
-    )
+    FeatureFlagSources are listed once, and only when a pod template names one."""
+    templates = pod_templates(lister, found, flags)
+    wanted = any(wants_sources(values) for _, values in templates.values())
+    sources = lister.objects(FEATURE_FLAG_SOURCES) if wanted else []
     source_of = lister.finder(FEATURE_FLAG_SOURCES, sources)
     bindings: dict[int, Binding] = {}
-    for i, values in annotations.items():
-        rollout = found[i]
-        assert rollout.pods is not None
-        binding = bind(values, rollout.namespace, rollout.pods.what, source_of)
+    for i, (what, values) in templates.items():
+        binding = bind(values, found[i].namespace, what, source_of)
         if binding is not None:
             bindings[i] = binding
     return bindings

@@ -28,6 +28,7 @@ class Split:
     host: str  # subset split: the short host both go to; else the stable's
     host_namespace: str  # where that host lives
     rule: str  # why the stable is the stable
+    canary_namespace: str = ""  # a host split: where the canary's host lives ("": host_namespace)
 
 
 def virtual_service_split(obj: dict[str, Any]) -> Split | str:
@@ -80,7 +81,16 @@ def _two_destinations(route: dict[str, Any], i: int, count: int, namespace: str)
     st, ca, why = roles(names, weights)
     host, host_ns = hosts[st]
     return Split(
-        ident, label, by, names[st], names[ca], (weights[st], weights[ca]), host, host_ns, why
+        ident,
+        label,
+        by,
+        names[st],
+        names[ca],
+        (weights[st], weights[ca]),
+        host,
+        host_ns,
+        why,
+        hosts[ca][1],
     )
 
 
