@@ -115,12 +115,28 @@ def test_one_list_per_kind_across_all_namespaces(
         assert cluster.fake.count_requests("get", path=f"/{plural}/") == 0, plural
 
 
-def test_no_feature_flag_source_is_listed_when_no_pod_names_one(
+def test_no_deployment_is_listed_across_the_cluster_without_a_feature_flag_source(
     cluster: Cluster,  # noqa: F811
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    discovered(capsys)  # the upstream examples: no openfeature.dev annotation anywhere
-    assert cluster.fake.count_requests("list", path="/featureflagsources") == 0
+    # The upstream examples: a Flagger Canary whose targetRef Deployment could be read, but no
+    # FeatureFlagSource anywhere, so no Deployment's template can bind: one cheap list, not
+    # every Deployment of the cluster.
+    discovered(capsys)
+    assert cluster.fake.count_requests("list", path="/featureflagsources$") == 1
+    assert cluster.fake.count_requests("list", path="/deployments") == 0
+    assert cluster.fake.count_requests("get", path="/deployments/") == 0
+
+
+def test_nothing_more_is_asked_of_a_cluster_without_the_operator(
+    cluster: Cluster,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    seed_operator(cluster)
+    cluster.fake.unserve(GROUP)
+    discovered(capsys)
+    assert cluster.fake.count_requests(path="/featureflagsources") == 0
+    assert cluster.fake.count_requests(path="/deployments") == 0
 
 
 def test_a_cluster_without_the_crd_or_the_right_is_a_note_not_a_failure(

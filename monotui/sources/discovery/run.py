@@ -94,11 +94,21 @@ def _bindings(
     lister: Lister, found: list[Found], flags: list[dict[str, Any]]
 ) -> dict[int, Binding]:
     """The operator binding of each rollout whose pods are known, by its index in `found`.
-    FeatureFlagSources are listed once, and only when a pod template names one."""
-    templates = pod_templates(lister, found, flags)
+    FeatureFlagSources are listed once, and only when needed."""
+    listed: list[list[dict[str, Any]]] = []
+
+    def sources() -> list[dict[str, Any]]:
+        if not listed and FEATURE_FLAGS.rbac in lister.absent:
+            # Served with FeatureFlags (v0.5 and later) or not at all: no request to learn it.
+            lister.absent.append(FEATURE_FLAG_SOURCES.rbac)
+            listed.append([])
+        if not listed:
+            listed.append(lister.objects(FEATURE_FLAG_SOURCES))
+        return listed[0]
+
+    templates = pod_templates(lister, found, flags, sources)
     wanted = any(wants_sources(values) for _, values in templates.values())
-    sources = lister.objects(FEATURE_FLAG_SOURCES) if wanted else []
-    source_of = lister.finder(FEATURE_FLAG_SOURCES, sources)
+    source_of = lister.finder(FEATURE_FLAG_SOURCES, sources() if wanted else [])
     bindings: dict[int, Binding] = {}
     for i, (what, values) in templates.items():
         binding = bind(values, found[i].namespace, what, source_of)

@@ -4,9 +4,11 @@ Flagger Canary's `targetRef` names, or, for a bare VirtualService or HTTPRoute, 
 behind the Service it sends the canary to (else the stable): the one Deployment of the route's
 namespace whose pod labels hold the Service's selector and the subset's labels.
 
-Deployments and Services are listed once each, and only when a rollout needs them; a bare route's
-only when the scope holds a FeatureFlag at all (without one no binding can be found, so a cluster
-without the operator pays nothing). A rollout whose workload is not found gets no template.
+Deployments and Services are listed once each, and only when a rollout needs them and something
+could bind: never without the operator's CRDs, across all namespaces only when a
+FeatureFlagSource exists, and for a bare route only when the scope holds a FeatureFlag. A
+cluster without the operator pays nothing. A rollout whose workload is not found gets no
+template.
 """
 
 from __future__ import annotations
@@ -15,20 +17,33 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from monotui.sources.discovery.found import Backend, Found
-from monotui.sources.discovery.lister import DEPLOYMENTS, FEATURE_FLAGS, SERVICES, Lister, Named
+from monotui.sources.discovery.lister import (
+    DEPLOYMENTS,
+    FEATURE_FLAG_SOURCES,
+    FEATURE_FLAGS,
+    SERVICES,
+    Lister,
+    Named,
+)
 
 Template = tuple[str, Mapping[str, str]]
 """(the pods in words, their template's annotations)."""
 
 
 def pod_templates(
-    lister: Lister, found: list[Found], flags: list[dict[str, Any]]
+    lister: Lister,
+    found: list[Found],
+    flags: list[dict[str, Any]],
+    sources: Callable[[], list[dict[str, Any]]],
 ) -> dict[int, Template]:
-    """The template of each rollout whose workload is known, by its index in `found`."""
+    """The template of each rollout whose workload is known, by its index in `found`. `flags`:
+    the FeatureFlags listed; `sources`: the FeatureFlagSources (listed when first asked)."""
     named = any(f.pods is not None and f.pods.deployment for f in found)
     routed = [i for i, f in enumerate(found) if f.pods is None and f.backends]
     if routed and not flags and FEATURE_FLAGS.rbac not in lister.denied:
         routed = []
+    if (named or routed) and not _may_bind(lister, sources):
+        named, routed = False, []
     deployments = lister.objects(DEPLOYMENTS) if named or routed else []
     templates: dict[int, Template] = {}
     if named:
@@ -51,6 +66,17 @@ def pod_templates(
             if behind is not None:
                 templates[i] = behind
     return templates
+
+
+def _may_bind(lister: Lister, sources: Callable[[], list[dict[str, Any]]]) -> bool:
+    """Whether a Deployment's template could bind anything: not without the operator's CRDs,
+    nor, across all namespaces, without one FeatureFlagSource anywhere (a namespace's
+    Deployments are few; the cluster's may be thousands, so they are listed only then)."""
+    if FEATURE_FLAGS.rbac in lister.absent:
+        return False
+    if lister.namespace is not None:
+        return True
+    return bool(sources()) or FEATURE_FLAG_SOURCES.rbac in lister.denied
 
 
 def _behind(
