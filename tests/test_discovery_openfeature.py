@@ -272,3 +272,24 @@ def test_no_service_or_deployment_is_listed_where_no_feature_flag_is(
     assert [
         r for r in requests if r.resource == "services" and "labelSelector" not in r.query
     ] == []
+
+
+def test_names_from_an_annotation_reach_the_api_only_when_valid(
+    cluster: Cluster,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    seed_operator(cluster)
+    obj = cluster.object("apps", "v1", "deployments", "shop", "checkout")
+    many = ", ".join(f"ns{i}/ffs" for i in range(80))
+    obj["spec"]["template"]["metadata"]["annotations"]["openfeature.dev/featureflagsource"] = (
+        f"../end-to-end, flags/Bad_Name, {many}"
+    )
+    cluster.fake.put_object(obj)
+    before = len(cluster.fake.requests)
+    table, source = rollout(discovered(capsys, "-n", "shop"), "checkout")
+    gets = [r.path for r in cluster.fake.requests[before:] if r.verb == "get"]
+    assert not [p for p in gets if ".." in p or "Bad_Name" in p]
+    assert len([p for p in gets if "/featureflagsources/" in p]) == 50  # then no more
+    notes = source["flags"]
+    assert "FeatureFlagSource ../end-to-end: not found (not a valid namespace name)" in notes
+    assert "not looked up: more than 50 objects named outside namespace shop" in notes

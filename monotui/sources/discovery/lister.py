@@ -9,6 +9,7 @@ to discover. Lists are read in pages of `PAGE`, at most `MAX_ITEMS` objects per 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,10 @@ from monotui.sources.kube import KubeConnection, translate
 
 PAGE = 500
 MAX_ITEMS = 5000
+MAX_NAMED = 50
+"""At most this many objects are read one by one (named by annotations, outside the scope)."""
+_NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,19 +126,24 @@ class Lister:
 
     def _one(self, kind: Kind, namespace: str, name: str) -> Named:
         key = (kind.rbac, namespace, name)
-        if key not in self._named:
-            path = f"{kind.path(kind.versions[0], namespace)}/{quote(name, safe='')}"
-            try:
-                self._named[key] = self.get(
-                    path, what=f"{kind.rbac} {namespace}/{name}", verb="get"
-                )
-            except _Unserved:
-                self._named[key] = "not found"
-            except _Forbidden as exc:
-                self._named[key] = (
-                    f"forbidden: your kube user needs 'get' on {kind.rbac} in namespace "
-                    f"{namespace} (the API said: {exc})"
-                )
+        if key in self._named:
+            return self._named[key]
+        if not (_NAMESPACE.fullmatch(namespace) and len(namespace) <= 63):
+            return "not found (not a valid namespace name)"
+        if not (_NAME.fullmatch(name) and len(name) <= 253):
+            return "not found (not a valid name)"
+        if len(self._named) >= MAX_NAMED:
+            return f"not looked up: more than {MAX_NAMED} objects named outside {self.scope}"
+        path = f"{kind.path(kind.versions[0], namespace)}/{quote(name, safe='')}"
+        try:
+            self._named[key] = self.get(path, what=f"{kind.rbac} {namespace}/{name}", verb="get")
+        except _Unserved:
+            self._named[key] = "not found"
+        except _Forbidden as exc:
+            self._named[key] = (
+                f"forbidden: your kube user needs 'get' on {kind.rbac} in namespace "
+                f"{namespace} (the API said: {exc})"
+            )
         return self._named[key]
 
     def _pages(
