@@ -152,3 +152,25 @@ def _until(check: object, what: str, timeout_s: float = 10.0) -> None:
             return
         time.sleep(0.01)
     raise AssertionError(f"waited {timeout_s}s for {what}")
+
+
+def test_a_queue_file_that_cannot_be_rewritten_does_not_stop_the_deliveries(
+    tmp_path: Path,
+) -> None:
+    # The spool's atomic rewrite goes through "<spool>.tmp": a folder in its way makes every
+    # rewrite fail, as a full or read-only disk would, after each message went out.
+    with receiving() as rx:
+        settings = sink(tmp_path, rx.url + "/hook", kind="webhook")
+        with notified([settings], tmp_path / "state") as (demo, notifier):
+            courier = notifier.sinks[0].courier
+            assert courier.spool.path is not None
+            blocker = courier.spool.path.with_name(courier.spool.path.name + ".tmp")
+            blocker.mkdir(parents=True)
+            rollback(demo, "checkout")
+            rx.wait_for(1)
+            rollback(demo, "reviews")
+            got = rx.wait_for(2)
+            assert notifier.flush(10)
+            assert courier.problem is None and courier.failures == 0
+    assert [r.body["rollout"] for r in got] == ["checkout", "reviews"]
+    assert len(rx.requests) == 2  # each sent once

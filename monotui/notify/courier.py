@@ -29,6 +29,7 @@ from monotui.notify.ledger import Ledger
 from monotui.notify.message import Message
 from monotui.notify.spool import Spool
 from monotui.notify.transport import DeliveryError, Transport
+from monotui.outside_text import literal
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,11 @@ class Courier:
 
     def _run(self) -> None:
         while True:
-            wait = self._step()
+            try:
+                wait = self._step()
+            except Exception as exc:  # a bug or a full disk must not end this sink's deliveries
+                log.exception("%s: a delivery round failed", self.label)
+                wait = self._after_crash(exc)
             if wait is None:
                 return
             with self._cond:
@@ -168,6 +173,16 @@ class Courier:
                 if not self._wake and wait > 0:
                     self._cond.wait(wait)
                 self._wake = False
+
+    def _after_crash(self, exc: Exception) -> float | None:
+        """Counted as a failed delivery (so the sink shows as failing), tried again after the
+        backoff; None once the final flush's deadline has passed."""
+        self._failed(DeliveryError(f"{self.label}: {literal(exc)}"))
+        now = self.clock()
+        if self._closing is not None and now >= self._closing:
+            return None
+        wait = max(0.0, self._next_try - now)
+        return wait if self._closing is None else min(wait, self._closing - now)
 
     def _step(self) -> float | None:
         """One round: take in the inbox, maybe deliver; the seconds to wait (None: stop)."""
@@ -253,7 +268,12 @@ class Courier:
             with self._cond:
                 self._busy = False
         self.bucket.take()
-        self.spool.drop_front(head)
+        try:
+            self.spool.drop_front(head)
+        except OSError as exc:
+            # Delivered, and off the queue in memory; the file keeps it, so a restart may send
+            # it again (once too often is better than a courier that stops).
+            log.warning("%s: cannot update the queue on disk: %s", self.label, literal(exc))
         for m in head:
             self._arrived.pop(m.key, None)
         self.sent += len(head)
