@@ -137,3 +137,39 @@ def receiving(respond: Callable[[Received], Answer] | None = None) -> Iterator[R
         yield receiver
     finally:
         receiver.down()
+
+
+def discord_webhook(got: Received) -> Answer:
+    """Answers as Discord's execute webhook does: 400 "Invalid Form Body" (code 50035) past one of
+    its documented limits, else 204."""
+    body = got.body if isinstance(got.body, dict) else {}
+    embeds = body.get("embeds", [])
+    problems = []
+    if len(body.get("content", "")) > 2000:
+        problems.append("content")
+    if len(embeds) > 10:
+        problems.append("embeds")
+    total = 0
+    for e in embeds:
+        footer = e.get("footer", {}).get("text", "")
+        fields = e.get("fields", [])
+        if len(e.get("title", "")) > 256 or len(e.get("description", "")) > 4096:
+            problems.append("embed title or description")
+        if len(footer) > 2048 or len(fields) > 25:
+            problems.append("embed footer or fields")
+        if any(len(f["name"]) > 256 or len(f["value"]) > 1024 for f in fields):
+            problems.append("embed field")
+        total += len(e.get("title", "")) + len(e.get("description", "")) + len(footer)
+        total += sum(len(f["name"]) + len(f["value"]) for f in fields)
+    if total > 6000:
+        problems.append("embeds total")
+    if problems:
+        return Answer(400, {}, {"code": 50035, "message": f"Invalid Form Body: {problems}"})
+    return Answer(204, {}, b"")
+
+
+def teams_workflow(got: Received) -> Answer:
+    """Answers as a Teams Workflows webhook does: 413 past 28 KB counted as UTF-16, else 202."""
+    if len(json.dumps(got.body).encode("utf-16-le")) > 28 * 1024:
+        return Answer(413, {}, {"error": {"code": "MessageSizeTooBig"}})
+    return Answer(202, {}, b"")
