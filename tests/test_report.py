@@ -9,6 +9,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from monotui.sim.world import World
 from monotui.status import iso
@@ -146,3 +147,32 @@ def _number(doc: str, pattern: str) -> float:
 def _world_5xx(world: World) -> float:
     counters: Any = world.counters("checkout")["v2"]
     return float(sum(n for code, n in counters.requests.items() if code >= 500))
+
+
+HOSTILE_REASON = (
+    "evil &#x202e;gnp.exe &amp; ~~struck~~ <script>alert(1)</script> | cell | ``` [x](http://e)"
+)
+
+
+def test_outside_text_reads_literally_in_the_rendered_draft(
+    prometheus: PrometheusServer, tmp_path: Path
+) -> None:
+    from markdown_it import MarkdownIt
+
+    config, _ = setup(prometheus, tmp_path)
+    audit = tmp_path / "audit.jsonl"
+    reason = json.dumps("verdict FAIL: 5xx evidence reached 100x")[1:-1]
+    audit.write_text(audit.read_text().replace(reason, json.dumps(HOSTILE_REASON)[1:-1]))
+    # A file name with a space and parentheses: the charts' links must still reach their files.
+    out_file = tmp_path / "post mortem (draft).md"
+    out = monotui(config, "report", "--rollout", "checkout", *_window(), "-o", str(out_file))
+    assert out.returncode == 0, out.stderr
+    html = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(out_file.read_text())
+    assert "\u202e" not in html and "<script" not in html and "<s>" not in html
+    assert "<a href" not in html
+    rollback = next(row for row in html.split("<tr>") if "75/25 -&gt; 100/0" in row)
+    assert rollback.count("<td>") == 5  # the | inside stayed in its cell
+    assert "evil &amp;#x202e;gnp.exe &amp;amp; ~~struck~~ &lt;script&gt;" in rollback
+    for chart in ("error-rate", "latency-p99-ms"):
+        (src,) = re.findall(rf'<img src="([^"]*{chart}\.svg)"', html)
+        assert (tmp_path / unquote(src)).exists()

@@ -4,6 +4,7 @@ the Markdown (linked relatively) or as text charts inline."""
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from monotui.report import svg, textchart
 from monotui.report.analysis import Findings
@@ -50,5 +51,5 @@ def build(f: Findings, markdown_file: Path | None, *, text: bool) -> dict[str, s
         name = f"{markdown_file.stem}-{metric.replace('_', '-')}.svg"
         document = svg.chart(title, data, unit=unit, scale=scale, limit=spec.limit, marks=marks(f))
         (markdown_file.parent / name).write_text(document, encoding="utf-8")
-        out[title] = f"![{title}]({name})"
+        out[title] = f"![{title}]({quote(name)})"  # a space or a parenthesis ends a bare link
     return out

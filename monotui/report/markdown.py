@@ -14,7 +14,9 @@ from monotui.report.analysis import Findings
 from monotui.report.impact import Cost
 from monotui.status import iso
 
-_MD = re.compile(r"([\\`*_\[\]<|])")
+# Markup characters, `&` among them: an entity (`&#x202e;`, `&amp;`) would render as the character
+# it names (a bidi override, a hidden one), not as what the text says; `~` strikes through (GFM).
+_MD = re.compile(r"([\\`*_\[\]<|&~])")
 HUMANS = "_To be written by the people involved._"
 
 
