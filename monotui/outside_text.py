@@ -194,6 +194,31 @@ def redact_urls_in(text: str) -> str:
     return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
 
 
+def url_credentials(url: str) -> list[str]:
+    """The parts of `url` that are secrets on their own, for `redact`: its password, the values
+    of its credential parameters (`?token=...`, `&sig=...`), and the long path segments that
+    name nothing but a key (a Slack or Discord webhook's token). An error text that echoes just
+    one of them ("invalid token abc123") must not show it."""
+    head, _, fragment = url.partition("#")
+    base, _, query = head.partition("?")
+    found = []
+    for part in (*query.split("&"), *fragment.split("&")):
+        name, equals, value = part.partition("=")
+        if equals and value and _is_secret_param(name):
+            found += [value, unquote_plus(value)]
+    authority_end = base.find("/", base.find("://") + 3 if "://" in base else 0)
+    userinfo = base[: authority_end if authority_end >= 0 else len(base)].rpartition("@")[0]
+    if ":" in userinfo:
+        found.append(userinfo.rpartition(":")[2])
+    path = base[authority_end:] if authority_end >= 0 else ""
+    found += [seg for seg in path.split("/") if len(seg) >= _TOKEN_SEGMENT_LEN]
+    return [f for f in dict.fromkeys(found) if f]
+
+
+_TOKEN_SEGMENT_LEN = 16
+"""A path segment this long is taken for a key (Slack's are 24 characters, Discord's 68)."""
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
     """`text` with every occurrence of each known secret (and its URL-encoded forms) as ***."""
     forms: set[str] = set()

@@ -177,7 +177,8 @@ class Courier:
     def _after_crash(self, exc: Exception) -> float | None:
         """Counted as a failed delivery (so the sink shows as failing), tried again after the
         backoff; None once the final flush's deadline has passed."""
-        self._failed(DeliveryError(f"{self.label}: {literal(exc)}"))
+        # Its type only: an unexpected error's text may hold the URL (the log has it whole).
+        self._failed(DeliveryError(f"{self.label}: {type(exc).__name__} (see the log)"))
         now = self.clock()
         if self._closing is not None and now >= self._closing:
             return None

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from monotui.errors import ConfigError, MonotuiError
 from monotui.notify.message import Message
-from monotui.outside_text import literal, redact
+from monotui.outside_text import literal, redact, url_credentials
 from monotui.sources.http_client import BoundedClient
 from monotui.sources.http_response import BoundedResponse, retry_after_s
 
@@ -45,6 +45,7 @@ class Transport(Protocol):
 
 
 Payload = Callable[[list[Message]], dict[str, Any]]
+Secrets = tuple[str, ...]
 
 
 class WebhookTransport:
@@ -64,38 +65,42 @@ class WebhookTransport:
         self.batches = batches
         self._read_url = read_url
         self._timeout_s = timeout_s
-        self._client: tuple[BoundedClient, str, tuple[tuple[str, str], ...], str] | None = None
+        self._client: tuple[BoundedClient, str, tuple[tuple[str, str], ...], Secrets] | None = None
 
     def send(self, messages: list[Message]) -> None:
-        client, path, query, url = self._connect()
+        client, path, query, secrets = self._connect()
         try:
             answer = client.request("POST", path, params=query or None, json=self.payload(messages))
         except MonotuiError as exc:
             self._forget()  # the URL may have changed: read it again next time
-            raise DeliveryError(f"{self.label}: {redact(str(exc), (url,))}") from None
-        check(answer, self.label, (url,))
+            raise DeliveryError(f"{self.label}: {redact(str(exc), secrets)}") from None
+        check(answer, self.label, secrets)
 
     def close(self) -> None:
         self._forget()
 
-    def _connect(self) -> tuple[BoundedClient, str, tuple[tuple[str, str], ...], str]:
+    def _connect(self) -> tuple[BoundedClient, str, tuple[tuple[str, str], ...], Secrets]:
         if self._client is None:
             url = self._read_url()
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 raise ConfigError(f"{self.label}: the webhook URL is not an http(s) URL")
             origin = f"{parts.scheme}://{parts.netloc}"
+            # The whole URL, its path (a bare "/" holds nothing and would blot out every slash
+            # of an error text), its query, and each credential in them on its own.
+            path = parts.path if parts.path not in ("", "/") else ""
+            secrets = (url, path, parts.query, *url_credentials(url))
             client = BoundedClient(
                 origin,
                 timeout_s=self._timeout_s,
                 max_bytes=MAX_ANSWER_BYTES,
                 name=self.label,
-                secrets=(url, parts.path, parts.query),
+                secrets=secrets,
             )
             # The client names the server by its origin: the path and query hold the secret.
             client.source = self.label
             query = tuple(parse_qsl(parts.query, keep_blank_values=True))
-            self._client = (client, parts.path or "/", query, url)
+            self._client = (client, parts.path or "/", query, secrets)
         return self._client
 
     def _forget(self) -> None:
