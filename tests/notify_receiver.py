@@ -173,3 +173,24 @@ def teams_workflow(got: Received) -> Answer:
     if len(json.dumps(got.body).encode("utf-16-le")) > 28 * 1024:
         return Answer(413, {}, {"error": {"code": "MessageSizeTooBig"}})
     return Answer(202, {}, b"")
+
+
+def slack_blocks_problem(body: Any) -> str | None:
+    """What Slack refuses in a message's blocks: Block Kit's documented limits, and blocks of
+    more than about 13,000 characters in all (msg_blocks_too_long, slackapi/bolt-js#2509)."""
+    blocks = body.get("blocks", []) if isinstance(body, dict) else []
+    if len(blocks) > 50 or len(json.dumps(blocks)) > 13_000:
+        return "msg_blocks_too_long"
+    for b in blocks:
+        text = b.get("text", {}).get("text", "")
+        if b["type"] == "header" and len(text) > 150:
+            return "invalid_blocks"
+        if len(text) > 3000 or any(len(f["text"]) > 2000 for f in b.get("fields", [])):
+            return "invalid_blocks"
+    return None
+
+
+def slack_webhook(got: Received) -> Answer:
+    """Answers as a Slack incoming webhook does: 400 with the error's name, else 200 "ok"."""
+    problem = slack_blocks_problem(got.body)
+    return Answer(400, {}, problem.encode()) if problem else Answer(200, {}, b"ok")

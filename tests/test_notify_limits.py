@@ -1,7 +1,7 @@
 """Each platform's documented size limits hold whatever the outside text: a burst of messages
 with long error texts full of markup (every character escaped, so twice as long) still reaches a
 receiver that refuses what the platform refuses (Discord 400 past its embed limits, Teams 413
-past 28 KB), with the newest message whole: nothing of the burst is dropped."""
+past 28 KB, Slack 400 past Block Kit's limits or about 13,000 characters of blocks), with the newest message whole: nothing of the burst is dropped."""
 
 from __future__ import annotations
 
@@ -12,13 +12,20 @@ import pytest
 from monotui.model import EventLevel, OutsideChange
 from monotui.notify import escape
 from tests.notify_helpers import notified, rollback, sink
-from tests.notify_receiver import Answer, discord_webhook, receiving, teams_workflow
+from tests.notify_receiver import (
+    Answer,
+    discord_webhook,
+    receiving,
+    slack_webhook,
+    teams_workflow,
+)
 
 LONG = "_*" * 1000  # markup from end to end: each character is escaped
 
 
 @pytest.mark.parametrize(
-    ("kind", "respond"), [("discord", discord_webhook), ("teams", teams_workflow)]
+    ("kind", "respond"),
+    [("discord", discord_webhook), ("teams", teams_workflow), ("slack", slack_webhook)],
 )
 def test_a_burst_of_long_hostile_texts_stays_within_the_limits(
     tmp_path: Path, kind: str, respond: object

@@ -85,3 +85,25 @@ def test_a_refused_token_is_a_failing_sink_and_the_token_is_never_shown(tmp_path
             status = demo.rollout("checkout").snapshot().source("notify slack")
     assert "invalid_auth" in problem and "xoxb-wrong" not in problem
     assert status is not None and "xoxb" not in status.message
+
+
+def test_a_message_slack_refuses_for_its_blocks_does_not_hold_up_the_ones_after_it(
+    tmp_path: Path,
+) -> None:
+    calls, respond = slack_api()
+
+    def refusing(got: Received) -> Answer:
+        if "reviews" in str(got.body.get("blocks")):
+            return Answer(200, {}, {"ok": False, "error": "msg_blocks_too_long"})
+        return respond(got)  # type: ignore[operator, no-any-return]
+
+    with receiving(refusing) as rx:
+        settings = bot(tmp_path, rx.url + "/api")
+        with notified([settings], None, max_backoff_s=0.05) as (demo, notifier):
+            rollback(demo, "reviews")
+            rollback(demo, "checkout")
+            assert notifier.flush(10)
+            courier = notifier.sinks[0].courier
+            assert courier.refused == 1 and courier.sent == 1
+    delivered = [r for r in rx.requests if "checkout" in str(r.body.get("blocks"))]
+    assert len(delivered) == 2  # the anchor and its reply

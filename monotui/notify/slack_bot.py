@@ -26,7 +26,9 @@ from monotui.sources.http_client import BoundedClient
 MAX_ANSWER_BYTES = 256 * 1024
 GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
 """chat.update errors that mean: post a new anchor."""
-REFUSED = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_too_long", "no_text"})
+REFUSED = frozenset(
+    {"invalid_blocks", "invalid_blocks_format", "msg_too_long", "msg_blocks_too_long", "no_text"}
+)
 
 
 class SlackBotTransport:
