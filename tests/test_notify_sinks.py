@@ -108,3 +108,18 @@ def test_discord_gets_content_embeds_and_no_mentions(tmp_path: Path) -> None:
     assert set(embed) >= {"title", "description", "color", "timestamp", "fields", "footer"}
     assert len(embed["fields"]) <= 25 and all(len(f["value"]) <= 1024 for f in embed["fields"])
     assert "monotui status --rollout checkout" in embed["description"]
+
+
+def test_discord_is_asked_to_wait_so_that_a_2xx_means_the_message_was_saved(
+    tmp_path: Path,
+) -> None:
+    # Without wait=true Discord answers 204 before saving, and a message it does not save
+    # returns no error. A thread_id the URL names is kept.
+    with receiving() as rx:
+        plain = sink(tmp_path, f"{rx.url}/api/webhooks/1/tok", kind="discord")
+        threaded = sink(tmp_path, f"{rx.url}/api/webhooks/2/tok?thread_id=42", kind="discord")
+        with notified([plain, threaded], None) as (demo, notifier):
+            rollback(demo)
+            assert notifier.flush(10)
+        got = sorted(rx.wait_for(2), key=lambda r: r.path)
+    assert [r.query for r in got] == [{"wait": "true"}, {"thread_id": "42", "wait": "true"}]

@@ -150,7 +150,10 @@ def transport_for(settings: NotifySettings, ledger: Ledger) -> Transport:
         "teams": teams_payload.payload,
         "discord": discord_payload.payload,
     }[settings.kind]
-    return WebhookTransport(label, payload, url, timeout_s=settings.timeout_s)
+    # Discord answers 204 at once unless asked to wait, and then "a message that is not saved
+    # does not return an error" (its execute-webhook docs): only wait=true makes a 2xx mean sent.
+    query = (("wait", "true"),) if settings.kind == "discord" else ()
+    return WebhookTransport(label, payload, url, timeout_s=settings.timeout_s, query=query)
 
 
 def _rereading(read: Callable[[], str]) -> Callable[[], str]:

@@ -59,8 +59,11 @@ class WebhookTransport:
         *,
         timeout_s: float,
         batches: bool = True,
+        query: tuple[tuple[str, str], ...] = (),
     ) -> None:
         self.label = label
+        self.query = query
+        """Parameters added to the URL's own (kept when it has them already)."""
         self.payload = payload
         self.batches = batches
         self._read_url = read_url
@@ -100,6 +103,8 @@ class WebhookTransport:
             # The client names the server by its origin: the path and query hold the secret.
             client.source = self.label
             query = tuple(parse_qsl(parts.query, keep_blank_values=True))
+            named = {name for name, _ in query}
+            query += tuple((k, v) for k, v in self.query if k not in named)
             self._client = (client, parts.path or "/", query, secrets)
         return self._client
 
