@@ -4,11 +4,13 @@ annotation written as `<!channel> *urgent* @everyone [click](http://evil)` arriv
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from monotui.model import EventLevel, OutsideChange
-from monotui.notify import escape
+from monotui.notify import discord_payload, escape, webhook_payload
+from monotui.notify.message import Message
 from tests.notify_helpers import notified, sink
 from tests.notify_receiver import receiving
 
@@ -56,3 +58,15 @@ def test_the_escapes_leave_ordinary_text_alone() -> None:
     assert escape.slack("new-checkout 5.2 % vs 0.5 %") == "new-checkout 5.2 % vs 0.5 %"
     assert escape.discord("a_b") == "a\\_b" and escape.card("a_b") == "a\\_b"
     assert escape.slack("a & b < c") == "a &amp; b &lt; c"
+
+
+def test_the_command_to_act_is_literal_too() -> None:
+    # The command holds the rollout's and the context's names (a kubeconfig context's name is
+    # free text), and shlex quoting keeps control characters as they are.
+    command = "monotui rollback --rollout checkout --context 'prod\x1b]52;c;ZXZpbA==\x07\u202e'"
+    message = Message("k", "checkout", "shop", "prod", "action", "t", "x", "", "info", 0.0)
+    message = replace(message, command=command)
+    for body in (discord_payload.payload([message]), webhook_payload.payload(message)):
+        raw = json.dumps(body, ensure_ascii=False)
+        assert "\x1b" not in raw and "\x07" not in raw and "\u202e" not in raw
+        assert "--context 'prod\\\\x1b]52;c;ZXZpbA==" in raw

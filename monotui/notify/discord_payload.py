@@ -98,7 +98,7 @@ def _description(m: Message, with_numbers: bool, space: int) -> str:
     if m.who:
         add("**by:** ", m.who, 200)
     if with_numbers and m.command:
-        command = m.command.replace("`", "")
+        command = escape.plain(m.command, 300).replace("`", "")  # names in it are outside text
         if len(command) + 11 <= left:
             add("To act: ", f"`{command}`", len(command) + 2, escaped=False)
     return "\n".join(parts)

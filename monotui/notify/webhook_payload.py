@@ -38,7 +38,7 @@ def payload(message: Message) -> dict[str, Any]:
         "reason": literal(message.reason, max_len=2000),
         "who": literal(message.who),
         "numbers": asdict(message.numbers),
-        "command": message.command,
+        "command": literal(message.command, max_len=500),
         "time": iso(message.time),
         "key": message.key,
     }
