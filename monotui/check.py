@@ -1,6 +1,7 @@
 """`monotui check-config`: the file is valid (it was loaded), the audit log can be written, every
-backend is reached once, and the kube user may do what the tool needs (SelfSubjectAccessReview,
-as `kubectl auth can-i`): each missing verb is a line of its own and exit code 4.
+backend is reached once, the kube user may do what the tool needs (SelfSubjectAccessReview,
+as `kubectl auth can-i`): each missing verb is a line of its own and exit code 4; and each
+notification sink's secret can be read.
 
 Every line is literal: a server's version string or error message cannot style the terminal.
 """
@@ -60,7 +61,20 @@ def check_config(
             _check_rollout(report, rollout, ctx, read_only)
     finally:
         ctx.close()
+    _check_sinks(report, config)
     return report.worst
+
+
+def _check_sinks(report: _Report, config: Config) -> None:
+    """Each `[[notify]]` sink's secret reads (nothing is sent: a test message would page)."""
+    from monotui.notify.build import check_sink
+
+    for sink in config.notify:
+        try:
+            report.line(check_sink(sink))
+        except ConfigError as exc:
+            said = str(exc).removeprefix(f"{sink.label}: ")
+            report.failed(f"{sink.label}: FAILED: {said}", exc.exit_code)
 
 
 def _check_rollout(

@@ -93,3 +93,40 @@ def test_a_missing_secret_is_a_config_error_at_start(tmp_path: Path) -> None:
     cfg = load(_config(tmp_path, f'[[notify]]\nkind = "webhook"\nurl_file = "{tmp_path}/nope"\n'))
     with pytest.raises(ConfigError, match="does not exist"):
         build_notifier(cfg.notify, [], persist=False)
+
+
+def test_check_config_reads_each_sinks_secret_and_never_shows_it(tmp_path: Path) -> None:
+    from tests.test_cli import run
+    from tests.test_cli_flags import _setup
+
+    cfg, _, _ = _setup(tmp_path)
+    hook = tmp_path / "hook"
+    hook.write_text("https://bot:pa55@hooks.slack.com/services/T0/B0/SECRETKEY1234567890abcd\n")
+    sinks = f'\n[[notify]]\nkind = "slack"\nurl_file = "{hook}"\n'
+    cfg.write_text(cfg.read_text() + sinks)
+    out = run("check-config", "-c", str(cfg))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "notify slack: webhook URL ok (https://hooks.slack.com, kind slack" in out.stdout
+    for secret in ("SECRETKEY", "pa55", "/services/"):
+        assert secret not in out.stdout + out.stderr
+    cfg.write_text(cfg.read_text() + '\n[[notify]]\nkind = "teams"\nurl_env = "NO_SUCH_HOOK"\n')
+    out = run("check-config", "-c", str(cfg))
+    assert out.returncode == 2
+    assert "notify teams: FAILED: the webhook URL environment variable NO_SUCH_HOOK" in out.stdout
+
+
+def test_an_action_is_not_held_back_by_a_sinks_missing_secret(tmp_path: Path) -> None:
+    from tests.test_cli import run
+    from tests.test_cli_flags import _setup
+
+    cfg, flags, _ = _setup(tmp_path)
+    cfg.write_text(cfg.read_text() + '\n[[notify]]\nkind = "slack"\nurl_file = "/run/gone"\n')
+    out = run("flag", "toggle", "-c", str(cfg), "--rollout", "checkout", "new-checkout")
+    assert out.returncode == 0, out.stderr
+    assert "new-checkout: on -> off" in out.stdout
+    assert '"defaultVariant": "off"' in flags.read_text()
+    (line,) = out.stderr.splitlines()
+    assert line == (
+        "monotui: notifications are off for this action: "
+        "notify slack: webhook URL file /run/gone does not exist"
+    )

@@ -77,7 +77,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         from monotui.notify.attach import attach
 
-        told = attach(built.config.notify, built.rollouts, built.bus)
+        try:
+            told = attach(built.config.notify, built.rollouts, built.bus)
+        except ConfigError as exc:
+            # A rollback must not wait for a webhook's secret: act, and say who is not told.
+            print(
+                f"monotui: notifications are off for this action: {literal(exc)}", file=sys.stderr
+            )
+            told = attach([], built.rollouts, built.bus)
         try:
             (rollout,) = built.rollouts
             result = rollout.apply(action)

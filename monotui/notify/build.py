@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from monotui.errors import ConfigError, SourceError
 from monotui.model import Snapshot
@@ -154,6 +155,32 @@ def transport_for(settings: NotifySettings, ledger: Ledger) -> Transport:
     # does not return an error" (its execute-webhook docs): only wait=true makes a 2xx mean sent.
     query = (("wait", "true"),) if settings.kind == "discord" else ()
     return WebhookTransport(label, payload, url, timeout_s=settings.timeout_s, query=query)
+
+
+def check_sink(settings: NotifySettings) -> str:
+    """For check-config: that the sink's secret reads and is a usable URL (ConfigError saying
+    what is wrong). The line names the server by its origin only: the path and query of a
+    webhook URL are its key, and a bot token is shown not at all."""
+    label = settings.label
+    if settings.bot:
+        read_secret(settings.token_file, settings.token_env, what="bot token", sink=label)
+        return f"{label}: bot token ok, channel {settings.channel}, at {_origin(settings.api_url)}"
+    url = read_secret(settings.url_file, settings.url_env, what="webhook URL", sink=label)
+    if urlsplit(url).scheme not in ("http", "https") or not _origin(url):
+        raise ConfigError(f"{label}: the webhook URL is not an http(s) URL")
+    return f"{label}: webhook URL ok ({_origin(url)}, kind {settings.kind}; nothing sent)"
+
+
+def _origin(url: str) -> str:
+    """scheme://host[:port], without a user or password ("" when there is no host)."""
+    parts = urlsplit(url)
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:  # a port that is not a number
+        return ""
+    if not host:
+        return ""
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
 
 
 def _rereading(read: Callable[[], str]) -> Callable[[], str]:
