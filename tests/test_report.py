@@ -176,3 +176,19 @@ def test_outside_text_reads_literally_in_the_rendered_draft(
     for chart in ("error-rate", "latency-p99-ms"):
         (src,) = re.findall(rf'<img src="([^"]*{chart}\.svg)"', html)
         assert (tmp_path / unquote(src)).exists()
+
+
+def test_an_output_that_cannot_be_written_is_one_line_and_exit_2(
+    prometheus: PrometheusServer, tmp_path: Path
+) -> None:
+    config, _ = setup(prometheus, tmp_path)
+    (tmp_path / "a-file").write_text("")
+    (tmp_path / "a-folder.md").mkdir()
+    for target, says in (
+        (tmp_path / "a-file" / "draft.md", "no folder"),  # said before any query
+        (tmp_path / "a-folder.md", "Is a directory"),
+    ):
+        out = monotui(config, "report", "--rollout", "checkout", *_window(), "-o", str(target))
+        assert out.returncode == 2, out.stderr
+        (line,) = out.stderr.splitlines()
+        assert line.startswith(f"monotui: cannot write the report to {target}: ") and says in line

@@ -5,7 +5,8 @@ beside FILE (or inline text charts with --text, or when printing to stdout). Wri
 The window defaults to the rollout's audit records of the last day (from 10 minutes before the
 first to 10 minutes after the last, at most now); without records, the last hour.
 
-Exit codes: 0 written; 2 bad arguments; 5 Prometheus unreachable.
+Exit codes: 0 written; 2 bad arguments (an -o that cannot be written among them); 5 Prometheus
+unreachable.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from monotui.commands.common import add_common, add_rollout, load_config
 from monotui.errors import ConfigError
+from monotui.outside_text import literal
 from monotui.sources.base import MetricsSource
 
 MARGIN_S = 600.0
@@ -45,6 +47,11 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = load_config(args)
     rollout = cfg.rollout(args.rollout)
+    output: Path | None = args.output
+    if output is not None and not output.parent.is_dir():  # said now, not after the queries
+        raise ConfigError(
+            f"cannot write the report to {literal(output)}: no folder {literal(output.parent)}"
+        )
     audit_path = cfg.audit.path or default_path()
     now = time.time()
     start, end = _window(args, audit_path, rollout.name, now)
@@ -59,13 +66,19 @@ def run(args: argparse.Namespace) -> int:
         source.close()
         ctx.close()
     findings = analyse(rollout, samples, recs, start, end)
-    output: Path | None = args.output
-    shown = charts.build(findings, output, text=args.text)
-    document = markdown.render(findings, shown)
-    if output is None:
-        sys.stdout.write(document)
-        return 0
-    output.write_text(document, encoding="utf-8")
+    try:
+        shown = charts.build(findings, output, text=args.text)
+        document = markdown.render(findings, shown)
+        if output is None:
+            sys.stdout.write(document)
+            return 0
+        output.write_text(document, encoding="utf-8")
+    except OSError as exc:
+        if output is None:
+            raise  # standard output: the command line's own handling
+        raise ConfigError(
+            f"cannot write the report to {literal(output)}: {exc.strerror or exc}"
+        ) from None
     print(f"monotui: wrote {output}" + ("" if args.text else " and its charts beside it"))
     return 0
 
