@@ -174,3 +174,16 @@ def test_a_queue_file_that_cannot_be_rewritten_does_not_stop_the_deliveries(
             assert courier.problem is None and courier.failures == 0
     assert [r.body["rollout"] for r in got] == ["checkout", "reviews"]
     assert len(rx.requests) == 2  # each sent once
+
+
+def test_a_retry_after_of_a_day_holds_the_queue_five_minutes_at_most(tmp_path: Path) -> None:
+    with receiving() as rx:
+        rx.script.append(Answer(503, {"Retry-After": "86400"}, {"message": "maintenance"}))
+        settings = sink(tmp_path, rx.url + "/hook", kind="webhook", failing_after=1)
+        with notified([settings], None) as (demo, notifier):
+            rollback(demo)
+            rx.wait_for(1)
+            courier = notifier.sinks[0].courier
+            _until(lambda: courier.problem is not None, "the sink to count as failing")
+            problem = courier.problem or ""
+    assert "rate limiting us (HTTP 503)" in problem and "next try in 300s" in problem

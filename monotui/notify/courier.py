@@ -8,8 +8,8 @@ restart, a second monotui), then delivers the spool's front in order:
   for transports that batch;
 - a token bucket spaces deliveries (`per_minute`, bursts of `burst`);
 - a failure retries with exponential backoff up to `max_backoff_s`, or after the server's
-  Retry-After; the message stays at the front, so nothing is lost or reordered while the sink is
-  down (the spool's cap drops the oldest, counted);
+  Retry-After (at most `MAX_RETRY_AFTER_S`); the message stays at the front, so nothing is
+  lost or reordered while the sink is down (the spool's cap drops the oldest, counted);
 - a payload the server refuses outright (HTTP 400) is dropped and counted, so it cannot block
   the queue behind it;
 - `failing_after` failures in a row report the sink as failing (`on_health(label, problem)`),
@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 Health = Callable[[str, str | None], None]
 """(the sink's label, what is wrong, or None once it delivers again)."""
 MAX_BATCH = 10
+MAX_RETRY_AFTER_S = 300.0
+"""The longest a Retry-After holds a sink's queue before the next try."""
 IDLE_WAIT_S = 0.5
 
 
@@ -287,7 +289,11 @@ class Courier:
     def _failed(self, exc: DeliveryError) -> None:
         self.failures += 1
         backoff = min(self.max_backoff_s, self.first_backoff_s * 2 ** (self.failures - 1))
-        delay = exc.retry_after_s if exc.retry_after_s is not None else backoff
+        delay = backoff
+        if exc.retry_after_s is not None:
+            # The server's word, within reason: a proxy's "Retry-After: 86400" must not hold
+            # every message back for a day while the sink looks fine.
+            delay = min(exc.retry_after_s, MAX_RETRY_AFTER_S)
         self._next_try = self.clock() + delay
         if self.failures >= self.failing_after and self.problem is None:
             # Told once when it starts failing: a retry every few seconds is not news.
