@@ -57,3 +57,20 @@ def test_a_url_whose_path_is_a_slash_keeps_the_slashes_of_an_error(tmp_path: Pat
             notifier.flush(0.3)
             problem = notifier.sinks[0].courier.problem or ""
     assert "upstream http://10.0.0.1/api/v1 failed" in problem
+
+
+def test_a_redirect_is_not_followed_so_the_payload_and_url_stay_with_their_host(
+    tmp_path: Path,
+) -> None:
+    with receiving() as elsewhere:
+        to = {"Location": f"{elsewhere.url}/collect?token=s3cret-value"}
+        with receiving(lambda got: Answer(307, to, b"moved")) as rx:
+            settings = sink(tmp_path, rx.url + CASES[0][0], kind="webhook", failing_after=1)
+            with notified([settings], None, max_backoff_s=0.05) as (demo, notifier):
+                rollback(demo)
+                rx.wait_for(2)  # tried again, never elsewhere
+                courier = notifier.sinks[0].courier
+                problem, queued = courier.problem or "", len(courier.spool)
+    assert elsewhere.requests == []
+    assert "answered a redirect (HTTP 307), not followed" in problem and "s3cret" not in problem
+    assert queued == 1  # kept for when the URL is right again

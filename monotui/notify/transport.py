@@ -130,6 +130,12 @@ def check(answer: BoundedResponse, label: str, secrets: tuple[str, ...]) -> None
         )
     if status in REFUSED:
         raise DeliveryError(f"{label} refused the message (HTTP {status}){said}", refused=True)
+    if 300 <= status < 400:
+        # Not followed: the payload and the URL's key would go to a host nobody configured.
+        raise DeliveryError(
+            f"{label} answered a redirect (HTTP {status}), not followed: "
+            "set the webhook URL to where it points"
+        )
     if status in (401, 403, 404, 410):
         raise DeliveryError(
             f"{label} refused us (HTTP {status}){said}: check that the webhook URL still exists"
