@@ -187,3 +187,15 @@ def test_a_retry_after_of_a_day_holds_the_queue_five_minutes_at_most(tmp_path: P
             _until(lambda: courier.problem is not None, "the sink to count as failing")
             problem = courier.problem or ""
     assert "rate limiting us (HTTP 503)" in problem and "next try in 300s" in problem
+
+
+def test_a_receiver_answering_200_with_a_big_page_gets_the_message_once(tmp_path: Path) -> None:
+    page = b"<html><title>Welcome</title>" + b"x" * 300_000 + b"</html>"
+    with receiving(lambda got: Answer(200, {"Content-Type": "text/html"}, page)) as rx:
+        settings = sink(tmp_path, rx.url + "/hook", kind="webhook")
+        with notified([settings], None, max_backoff_s=0.05) as (demo, notifier):
+            rollback(demo)
+            assert notifier.flush(10)
+            rollback(demo, "reviews")  # the queue goes on
+            assert notifier.flush(10)
+    assert [r.body["rollout"] for r in rx.requests] == ["checkout", "reviews"]

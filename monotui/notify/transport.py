@@ -19,7 +19,10 @@ from monotui.outside_text import literal, redact, url_credentials
 from monotui.sources.http_client import BoundedClient
 from monotui.sources.http_response import BoundedResponse, retry_after_s
 
-MAX_ANSWER_BYTES = 64 * 1024
+MAX_ANSWER_BYTES = 1024 * 1024
+"""The answer read at most. Past it the client calls the delivery failed, though the POST went
+through; so it is set where no receiver's answer reaches (a web app's HTML page answering 200 to
+a POST would otherwise get the same message again at every retry)."""
 REFUSED = frozenset({400, 413, 422})
 """Statuses that say the payload itself is wrong: retrying it cannot help."""
 
