@@ -31,6 +31,10 @@ class HostSettings:
     max_sessions: int = 8
     max_per_client: int = 2
     session_s: float = 900.0
+    idle_s: float = 30.0
+    """A connection without a session channel, or a channel that asked for neither a shell nor a
+    command, is closed after this: otherwise `ssh -N` holds a connection slot for as long as a
+    session may last, and a few of them lock every visitor out."""
     child_argv: Callable[[Choice], list[str]] = demo_argv
     """What a session runs; the byte-rate benchmark swaps in its floor app here."""
 

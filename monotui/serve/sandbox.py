@@ -12,6 +12,7 @@ import os
 import re
 import resource
 import termios
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,9 +26,28 @@ PACKAGE_ROOT = str(Path(monotui.__file__).resolve().parent.parent)
 """Where `python -m monotui` finds the package, installed or not."""
 
 
-def child_env(term: str | None, home: str) -> dict[str, str]:
-    """The whole environment of a session's child: nothing inherited from the server."""
+COLORTERMS = frozenset({"truecolor", "24bit"})
+
+
+def visitor_setting(name: str, value: str) -> str | None:
+    """What the child gets of one variable the visitor's ssh sends (SendEnv, SetEnv), or None:
+    only the terminal's colour depth (COLORTERM) and the wish for no colour (NO_COLOR, as
+    no-color.org defines it), each as one of a few fixed values. Everything else (LD_PRELOAD,
+    PYTHONPATH, LANG, ...) is refused, as sshd refuses what AcceptEnv does not name."""
+    if name == "COLORTERM" and value.lower() in COLORTERMS:
+        return value.lower()
+    if name == "NO_COLOR" and value:
+        return "1"
+    return None
+
+
+def child_env(
+    term: str | None, home: str, visitor: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The whole environment of a session's child: nothing inherited from the server, and of the
+    visitor's only what `visitor_setting` let through."""
     return {
+        **(visitor or {}),
         "TERM": term if term and SANE_TERM.fullmatch(term) else FALLBACK_TERM,
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",

@@ -16,11 +16,12 @@ import tempfile
 from datetime import UTC, datetime
 
 import asyncssh
+from asyncssh.packet import SSHPacket
 
 from monotui.serve.choices import Choice, RefusedChoice, choose, usage
 from monotui.serve.logline import SessionRecord, client_address
 from monotui.serve.policy import DemoHost
-from monotui.serve.sandbox import child_env
+from monotui.serve.sandbox import child_env, visitor_setting
 from monotui.serve.session import INPUT_BACKLOG_MAX, PtyChild
 
 TIME_LIMIT_STATUS = 124
@@ -30,6 +31,9 @@ REFUSING_MAX = 32
 """Connections over the cap that are told so after the key exchange; past this, closed at once."""
 KEEPALIVE_S = 30
 """A vanished client (no FIN) is noticed after ~3 keepalives and its child ended."""
+CHANNELS_PER_CONNECTION = 4
+"""Session channels open at once on one connection (OpenSSH's sshd allows 10): asyncssh itself
+takes any number, each one costing the server memory until it closes."""
 TERMINAL_RESET = (
     b"\x18"  # cancels an escape sequence the killed child may have left half-written
     b"\x1b[0m\x1b[?25h\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1004l\x1b[?2004l"
@@ -50,9 +54,19 @@ class DemoConnection(asyncssh.SSHServer):
         self._counted = False
         self._refusing = False
         self._lifetime: asyncio.TimerHandle | None = None
+        self._idle: asyncio.TimerHandle | None = None
+        self.channels: set[DemoSession] = set()
+        self.transport_full = False
+        """The socket's send buffer is over its high-water mark: the client is not reading."""
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._conn = conn
+        # asyncssh ignores the transport's flow control (SSHConnection.pause_writing does
+        # nothing): a client that opens a huge channel window and stops reading would have the
+        # server buffer everything its demo draws. The connection is the transport's protocol,
+        # so its own pause/resume calls reach the sessions here.
+        setattr(conn, "pause_writing", self._transport_paused)  # noqa: B010
+        setattr(conn, "resume_writing", self._transport_resumed)  # noqa: B010
         peer = conn.get_extra_info("peername")
         self.client = client_address(peer)
         self.client_host = str(peer[0]) if isinstance(peer, tuple) else "?"
@@ -69,10 +83,13 @@ class DemoConnection(asyncssh.SSHServer):
         self._lifetime = asyncio.get_running_loop().call_later(
             self.host.settings.session_s + 60, conn.close
         )
+        self._wait_for_a_channel()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._lifetime is not None:
-            self._lifetime.cancel()
+        self._conn = None  # sessions may finish later (their children exit): no timer then
+        for timer in (self._lifetime, self._idle):
+            if timer is not None:
+                timer.cancel()
         if self._counted:
             self.host.connections.give_back(self.client_host)
             self._counted = False
@@ -91,7 +108,49 @@ class DemoConnection(asyncssh.SSHServer):
         return False  # the demo is for anyone: no key, no password
 
     def session_requested(self) -> DemoSession:
+        if len(self.channels) >= CHANNELS_PER_CONNECTION:
+            raise asyncssh.ChannelOpenError(
+                asyncssh.OPEN_RESOURCE_SHORTAGE,
+                f"at most {CHANNELS_PER_CONNECTION} sessions on one connection",
+            )
         return DemoSession(self)
+
+    def channel_opened(self, session: DemoSession) -> None:
+        """A session channel of this connection opened: the connection is in use."""
+        self.channels.add(session)
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
+
+    def channel_closed(self, session: DemoSession) -> None:
+        """A session channel closed; without any, the connection may wait only so long."""
+        self.channels.discard(session)
+        if not self.channels and self._conn is not None:
+            self._wait_for_a_channel()
+
+    def _wait_for_a_channel(self) -> None:
+        if self._idle is None:
+            self._idle = asyncio.get_running_loop().call_later(
+                self.host.settings.idle_s, self._close_idle
+            )
+
+    def _close_idle(self) -> None:
+        self._idle = None
+        if self._conn is not None and not self.channels:
+            self._conn.disconnect(
+                asyncssh.DISC_BY_APPLICATION,
+                f"no demo was asked for; this host only runs the demo: {usage(self.host.port)}",
+            )
+
+    def _transport_paused(self) -> None:
+        self.transport_full = True
+        for session in self.channels:
+            session.output_may_flow()
+
+    def _transport_resumed(self) -> None:
+        self.transport_full = False
+        for session in self.channels:
+            session.output_may_flow()
 
     # Port forwarding (-L, -R): refused, as asyncssh's defaults do; said here so it stays so.
     def connection_requested(
@@ -122,23 +181,44 @@ class DemoSession(asyncssh.SSHServerSession[bytes]):
         self._holds_slot = False
         self._finished = False
         self._reading_paused = False
+        self._channel_full = False
+        self._start_deadline: asyncio.TimerHandle | None = None
+        self._visitor_env: dict[str, str] = {}
 
     # --- the client's requests ---------------------------------------------------------------
 
     def connection_made(self, chan: asyncssh.SSHServerChannel[bytes]) -> None:
         self._chan = chan
+        # asyncssh keeps every env request, any number of any size (SSHServerChannel.
+        # _process_env_request): a client could fill the server's memory with them. Its channel
+        # dispatches each request to the `_process_<name>_request` attribute: this one keeps
+        # what the child may have and nothing else.
+        setattr(chan, "_process_env_request", self._env_requested)  # noqa: B010
         self.host.live.add(self)
         self.host.all_gone.clear()
-        # From the channel's opening: a session that never asks for anything ends on time too.
-        self._timer = asyncio.get_running_loop().call_later(
-            self.host.settings.session_s, self.stop, "time-limit"
-        )
+        self.connection.channel_opened(self)
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(self.host.settings.session_s, self.stop, "time-limit")
+        # A channel that asks for nothing holds memory and keeps its connection open.
+        self._start_deadline = loop.call_later(self.host.settings.idle_s, self._never_started)
 
     def pty_requested(
         self, term_type: str, term_size: tuple[int, int, int, int], term_modes: object
     ) -> bool:
         self.record.term = term_type
         self._size = (term_size[0] or 80, term_size[1] or 24)
+        return True
+
+    def _env_requested(self, packet: SSHPacket) -> bool:
+        name, value = packet.get_string(), packet.get_string()
+        packet.check_end()
+        try:
+            setting = visitor_setting(name.decode("ascii"), value.decode("ascii"))
+        except UnicodeDecodeError:
+            return False
+        if setting is None:
+            return False
+        self._visitor_env[name.decode("ascii")] = setting
         return True
 
     def shell_requested(self) -> bool:
@@ -163,6 +243,9 @@ class DemoSession(asyncssh.SSHServerSession[bytes]):
         return True
 
     def session_started(self) -> None:
+        if self._start_deadline is not None:
+            self._start_deadline.cancel()
+            self._start_deadline = None
         if self._refusal is not None:
             tag = "help" if self._refusal.exit_status == 0 else "refused:command"
             self._refuse(tag, str(self._refusal), self._refusal.exit_status)
@@ -211,11 +294,21 @@ class DemoSession(asyncssh.SSHServerSession[bytes]):
             self._child.resize(*self._size)
 
     def pause_writing(self) -> None:
-        if self._child is not None:
-            self._child.pause_output()
+        self._channel_full = True
+        self.output_may_flow()
 
     def resume_writing(self) -> None:
-        if self._child is not None:
+        self._channel_full = False
+        self.output_may_flow()
+
+    def output_may_flow(self) -> None:
+        """Read the child's output only while both the channel and the socket take more: a slow
+        or stalled client slows its own demo down instead of filling the server's memory."""
+        if self._child is None:
+            return
+        if self._channel_full or self.connection.transport_full:
+            self._child.pause_output()
+        else:
             self._child.resume_output()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -228,6 +321,12 @@ class DemoSession(asyncssh.SSHServerSession[bytes]):
             self._finish()
 
     # --- the host's side ---------------------------------------------------------------------
+
+    def _never_started(self) -> None:
+        self._start_deadline = None
+        if self._chan is not None:
+            self.record.ended = "refused:no-request"
+            self._chan.close()
 
     def stop(self, reason: str = "server-stopped") -> None:
         """End this session: its child first, then the channel with a message."""
@@ -243,7 +342,7 @@ class DemoSession(asyncssh.SSHServerSession[bytes]):
         self._home = tempfile.mkdtemp(prefix="monotui-ssh-")
         child = PtyChild(
             self.host.settings.child_argv(choice),
-            env=child_env(self.record.term, self._home),
+            env=child_env(self.record.term, self._home, self._visitor_env),
             cwd=self._home,
             size=size,
             limits=self.host.limits,
@@ -259,6 +358,7 @@ class DemoSession(asyncssh.SSHServerSession[bytes]):
         self._child = child
         self.record.child_pid = child.pid
         self.record.ended = "running"
+        self.output_may_flow()
 
     def _child_output(self, data: bytes) -> None:
         if self._chan is not None:
@@ -302,8 +402,10 @@ class DemoSession(asyncssh.SSHServerSession[bytes]):
         if self._finished:
             return
         self._finished = True
-        if self._timer is not None:
-            self._timer.cancel()
+        for timer in (self._timer, self._start_deadline):
+            if timer is not None:
+                timer.cancel()
+        self.connection.channel_closed(self)
         if self._holds_slot:
             self.host.sessions.give_back(self.connection.client_host)
             self._holds_slot = False

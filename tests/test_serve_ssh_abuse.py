@@ -1,0 +1,173 @@
+"""What a hostile client sends the demo host, and what it costs the host: connections that ask for
+nothing, floods of channels and environment, a client that stops reading.
+
+The server runs in the test's event loop (`listen`, as `serve-demo` starts it) with a short idle
+time and, where the test needs one, a child other than the demo; visitors are the real OpenSSH
+client, or asyncssh's client where the test sends what OpenSSH never does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import asyncssh
+import pytest
+from asyncssh.channel import SSHClientChannel
+from asyncssh.packet import String
+
+from monotui.serve.choices import Choice
+from monotui.serve.policy import DemoHost, HostSettings, demo_argv
+from monotui.serve.ssh_server import CHANNELS_PER_CONNECTION, listen, stop_all
+from tests.ssh_helpers import client_env, client_key, ssh_argv
+
+IDLE_S = 1.0
+
+
+class Server:
+    """A demo host in this event loop, and what it logged."""
+
+    def __init__(self, host: DemoHost, acceptor: asyncssh.SSHAcceptor, log: io.StringIO) -> None:
+        self.host, self.acceptor, self.log = host, acceptor, log
+
+    @property
+    def port(self) -> int:
+        return self.host.port
+
+    async def connect(self, **options: object) -> asyncssh.SSHClientConnection:
+        """An asyncssh client connection, logged in as `visitor`."""
+        return await asyncssh.connect(
+            "127.0.0.1",
+            self.port,
+            username="visitor",
+            known_hosts=None,
+            client_keys=None,
+            agent_path=None,
+            **options,
+        )
+
+
+async def serve(child: Callable[[Choice], list[str]] = demo_argv) -> AsyncIterator[Server]:
+    log = io.StringIO()
+    host = DemoHost(HostSettings(idle_s=IDLE_S, child_argv=child), out=log)
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    acceptor = await listen("127.0.0.1", 0, key, host)
+    try:
+        yield Server(host, acceptor, log)
+    finally:
+        acceptor.close()
+        await stop_all(host)
+        await acceptor.wait_closed()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Server]:
+    async for each in serve():
+        yield each
+
+
+async def run_ssh(argv: list[str], home: Path) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        env=client_env(home),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode is not None
+    return proc.returncode, err.decode("utf-8", "replace")
+
+
+async def bare_channel(conn: asyncssh.SSHClientConnection) -> SSHClientChannel[bytes]:
+    """A session channel opened and then asked for nothing (no pty, no shell, no command):
+    OpenSSH never does this, so it takes asyncssh's channel class directly."""
+    chan: SSHClientChannel[bytes] = SSHClientChannel(
+        conn,
+        asyncio.get_running_loop(),
+        "strict",
+        None,
+        "strict",
+        2**21,
+        32768,
+    )
+    await chan._open(b"session")
+    return chan
+
+
+async def test_a_connection_that_asks_for_no_demo_is_let_go_and_its_slot_given_back(
+    server: Server, tmp_path: Path
+) -> None:
+    # `ssh -N` logs in and opens no channel: before, it held a connection slot for the length
+    # of a session (16 minutes), and eight of them locked the address out.
+    status, err = await run_ssh(ssh_argv(server.port, client_key(tmp_path), "-N"), tmp_path)
+    assert status == 255
+    assert "no demo was asked for; this host only runs the demo: usage: ssh -t" in err
+    for _ in range(100):  # the server sees the connection go just after the client does
+        if server.host.connections.in_use == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert server.host.connections.in_use == 0
+
+
+async def test_channels_that_ask_for_nothing_are_closed_and_more_are_refused(
+    server: Server,
+) -> None:
+    conn = await server.connect()
+    async with conn:
+        opened = [await bare_channel(conn) for _ in range(CHANNELS_PER_CONNECTION)]
+        with pytest.raises(asyncssh.ChannelOpenError, match="at most 4 sessions on one connection"):
+            await bare_channel(conn)
+        for chan in opened:  # closed by the server after the idle time
+            await asyncio.wait_for(chan.wait_closed(), 30)
+        assert server.host.live == set()
+    assert server.log.getvalue().count("ended=refused:no-request") == CHANNELS_PER_CONNECTION
+
+
+def print_env(choice: Choice) -> list[str]:
+    """A child that shows its environment, one NAME=value per line, and exits."""
+    code = "import os\nfor k in sorted(os.environ): print(f'{k}={os.environ[k]!r}')"
+    return [sys.executable, "-c", code]
+
+
+@pytest.fixture
+async def env_server() -> AsyncIterator[Server]:
+    async for each in serve(print_env):
+        yield each
+
+
+async def test_of_the_visitors_environment_only_colour_settings_reach_the_child(
+    env_server: Server, tmp_path: Path
+) -> None:
+    sent = (
+        "NO_COLOR=yes COLORTERM=TrueColor LD_PRELOAD=/tmp/evil.so PYTHONPATH=/tmp "
+        "LANG=xx_XX.EVIL MONOTUI_MOUSE=on"
+    )
+    argv = ssh_argv(env_server.port, client_key(tmp_path), "-tt", "-o", f"SetEnv={sent}")
+    env = {**client_env(tmp_path), "TERM": "screen\x1b]0;owned\x07"}
+    proc = await asyncio.create_subprocess_exec(
+        *argv, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    shown = dict(
+        line.split("=", 1) for line in out.decode().splitlines() if "=" in line and "'" in line
+    )
+    assert shown["NO_COLOR"] == "'1'" and shown["COLORTERM"] == "'truecolor'"
+    assert shown["TERM"] == "'xterm-256color'"  # not a terminal name: the fallback
+    assert shown["MONOTUI_MOUSE"] == "'off'" and shown["LANG"] == "'C.UTF-8'"
+    assert "LD_PRELOAD" not in shown
+    assert shown["PYTHONPATH"] != "'/tmp'"
+
+
+async def test_a_flood_of_environment_requests_is_refused_not_kept(server: Server) -> None:
+    conn = await server.connect()
+    async with conn:
+        chan = await bare_channel(conn)
+        # OpenSSH sends env without asking for a reply; asked, the server says what it did.
+        for number in range(50):
+            answer = await chan._make_request(b"env", String(f"X{number}"), String(b"x" * 30000))
+            assert answer is False
+        assert await chan._make_request(b"env", String("NO_COLOR"), String("1")) is True
