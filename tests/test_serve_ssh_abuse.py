@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -171,3 +172,76 @@ async def test_a_flood_of_environment_requests_is_refused_not_kept(server: Serve
             answer = await chan._make_request(b"env", String(f"X{number}"), String(b"x" * 30000))
             assert answer is False
         assert await chan._make_request(b"env", String("NO_COLOR"), String("1")) is True
+
+
+FLOOD_BYTES = 48 * 2**20
+
+
+def flood(choice: Choice) -> list[str]:
+    """A child that draws FLOOD_BYTES as fast as it can, then exits."""
+    code = f"import os\nfor _ in range({FLOOD_BYTES // 65536}): os.write(1, b'x' * 65536)"
+    return [sys.executable, "-c", code]
+
+
+@pytest.fixture
+async def flood_server() -> AsyncIterator[Server]:
+    async for each in serve(flood):
+        yield each
+
+
+def my_children() -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid():
+                found.append(int(entry.name))
+    return found
+
+
+def bytes_written(pid: int) -> int | None:
+    """What the process has written so far, or None once it has gone."""
+    try:
+        io_lines = Path(f"/proc/{pid}/io").read_text().splitlines()
+    except OSError:
+        return None
+    return int(next(line for line in io_lines if line.startswith("wchar:")).split()[1])
+
+
+class Received(asyncssh.SSHClientSession[bytes]):
+    def __init__(self) -> None:
+        self.count = 0
+
+    def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
+        self.count += data.count(b"x")
+
+
+async def test_a_client_that_stops_reading_stalls_its_own_demo_not_the_servers_memory(
+    flood_server: Server,
+) -> None:
+    conn = await flood_server.connect()
+    async with conn:
+        # A 2 GB window: the channel never tells the server to wait; only the socket can.
+        chan, received = await conn.create_session(
+            Received, term_type="xterm", window=2**31 - 1, encoding=None
+        )
+        transport = conn._transport
+        assert transport is not None
+        transport.pause_reading()  # the client reads nothing more from its socket
+        (pid,) = my_children()
+        # Until the child stops getting anywhere (blocked on its pty) or is done.
+        written, still = bytes_written(pid), 0
+        while written is not None and still < 10:
+            await asyncio.sleep(0.1)
+            now = bytes_written(pid)
+            still = still + 1 if now == written else 0
+            written = now
+        assert written is not None, "the child drew everything into the server's memory"
+        assert written < FLOOD_BYTES // 2
+        transport.resume_reading()  # and it all arrives, only later
+        await asyncio.wait_for(chan.wait_closed(), 60)
+        assert chan.get_exit_status() == 0
+        assert received.count == FLOOD_BYTES
