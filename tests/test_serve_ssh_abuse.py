@@ -228,6 +228,7 @@ async def test_a_client_that_stops_reading_stalls_its_own_demo_not_the_servers_m
         chan, received = await conn.create_session(
             Received, term_type="xterm", window=2**31 - 1, encoding=None
         )
+        assert isinstance(received, Received)
         transport = conn._transport
         assert transport is not None
         transport.pause_reading()  # the client reads nothing more from its socket
