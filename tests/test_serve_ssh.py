@@ -135,6 +135,27 @@ def test_two_sessions_have_separate_worlds(host: DemoHostProcess, key: Path, hom
         second.close()
 
 
+def test_bytes_that_are_not_utf8_do_not_end_the_demo(
+    host: DemoHostProcess, key: Path, home: Path
+) -> None:
+    # A Latin-1 terminal's "é", a C1 CSI, a byte no encoding has, and half a character: Textual's
+    # input thread died on the first of them (a traceback, then the session was over).
+    term = open_cockpit(host, key, home)
+    try:
+        mark = term.mark
+        term.send(b"\xe9\x9b\xff\xe2\x82")
+        term.send(b"?")
+        term.expect(HELP, after=mark)
+        assert b"Traceback" not in term.output
+        mark = term.mark
+        term.send(b"\x1b")
+        term.expect(COCKPIT, after=mark)
+        term.send(b"q")
+        assert term.wait_exit() == 0
+    finally:
+        term.close()
+
+
 def test_a_dropped_client_ends_its_demo(host: DemoHostProcess, key: Path, home: Path) -> None:
     before = host.children()
     term = open_cockpit(host, key, home)

@@ -10,6 +10,7 @@ resources keep one visitor from taking the machine.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import shutil
 import tempfile
@@ -184,6 +185,10 @@ class DemoSession(asyncssh.SSHServerSession[bytes]):
         self._channel_full = False
         self._start_deadline: asyncio.TimerHandle | None = None
         self._visitor_env: dict[str, str] = {}
+        # Textual's input thread decodes strict UTF-8 and dies on one stray byte (a Latin-1
+        # terminal's é, a C1 control), ending the demo with a traceback (Textualize/textual
+        # #6456): what reaches the child is valid UTF-8, a bad byte becomes U+FFFD.
+        self._keys = codecs.getincrementaldecoder("utf-8")("replace")
 
     # --- the client's requests ---------------------------------------------------------------
 
@@ -280,7 +285,7 @@ class DemoSession(asyncssh.SSHServerSession[bytes]):
     def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
         if self._child is None or self._chan is None:
             return
-        self._child.write(data)
+        self._child.write(self._keys.decode(data).encode())
         if self._child.input_backlog > INPUT_BACKLOG_MAX and not self._reading_paused:
             self._chan.pause_reading()
             self._reading_paused = True
