@@ -14,6 +14,7 @@ from tests.ssh_helpers import (
     SECRET,
     SFTP,
     DemoHostProcess,
+    SshTerminal,
     child_of,
     client_env,
     open_cockpit,
@@ -59,6 +60,22 @@ def test_a_session_without_a_terminal_is_told_to_add_t(
     )
     assert done.returncode == 2
     assert "needs a terminal (add -t)" in done.stderr
+
+
+def test_a_dumb_terminal_is_told_what_to_do_here(
+    host: DemoHostProcess, key: Path, home: Path
+) -> None:
+    before = host.children()
+    term = SshTerminal(ssh_argv(host.port, key, "-tt"), client_env(home, TERM="dumb"), (80, 24))
+    try:
+        assert term.wait_exit() == 2
+    finally:
+        term.close()
+    said = term.text()
+    assert "monotui demo host: TERM=dumb cannot show the cockpit: ssh from a terminal" in said
+    assert "--headless" not in said  # the demo's own advice, which a visitor cannot follow
+    assert set(host.children()) <= set(before)
+    host.wait_for_line(r'term="dumb" .*ended=refused:dumb-terminal')
 
 
 def test_remote_forwarding_is_refused(host: DemoHostProcess, key: Path, home: Path) -> None:

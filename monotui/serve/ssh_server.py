@@ -24,6 +24,7 @@ from monotui.serve.logline import SessionRecord, client_address
 from monotui.serve.policy import DemoHost
 from monotui.serve.sandbox import child_env, visitor_setting
 from monotui.serve.session import INPUT_BACKLOG_MAX, PtyChild
+from monotui.terminal import DUMB_TERMS
 
 TIME_LIMIT_STATUS = 124
 """Exit status of a session the host ended at its time limit (as timeout(1) does)."""
@@ -259,6 +260,15 @@ class DemoSession(asyncssh.SSHServerSession[bytes]):
             self._refuse(
                 "refused:no-pty",
                 f"the cockpit needs a terminal (add -t); {usage(self.host.port)}",
+                2,
+            )
+            return
+        if (self.record.term or "").strip().lower() in DUMB_TERMS:
+            # The demo would say to run `monotui demo --headless`, which a visitor cannot here.
+            self._refuse(
+                "refused:dumb-terminal",
+                "TERM=dumb cannot show the cockpit: ssh from a terminal such as xterm, "
+                "or name one: TERM=xterm-256color ssh -t ...",
                 2,
             )
             return
