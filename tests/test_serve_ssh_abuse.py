@@ -21,7 +21,7 @@ from asyncssh.channel import SSHClientChannel
 from asyncssh.packet import String
 
 from monotui.serve.choices import Choice
-from monotui.serve.policy import DemoHost, HostSettings, demo_argv
+from monotui.serve.policy import Caps, DemoHost, HostSettings, client_network, demo_argv
 from monotui.serve.ssh_server import CHANNELS_PER_CONNECTION, listen, stop_all
 from tests.ssh_helpers import client_env, client_key, ssh_argv
 
@@ -246,3 +246,17 @@ async def test_a_client_that_stops_reading_stalls_its_own_demo_not_the_servers_m
         await asyncio.wait_for(chan.wait_closed(), 60)
         assert chan.get_exit_status() == 0
         assert received.count == FLOOD_BYTES
+
+
+def test_the_per_client_caps_count_an_ipv6_site_as_one_client() -> None:
+    # A visitor on IPv6 has a /64 of addresses: counted per address, a cap is no cap.
+    caps = Caps(total=10, per_client=2)
+    assert caps.take(client_network("2001:db8:1:2::1")) is None
+    assert caps.take(client_network("2001:db8:1:2:ffff::9")) is None
+    assert caps.take(client_network("2001:db8:1:2::3")) == "per-client"
+    assert caps.take(client_network("2001:db8:1:3::1")) is None  # the next site is another
+    # A dual-stack listener sees IPv4 visitors as ::ffff:a.b.c.d: each is still its own.
+    assert caps.take(client_network("::ffff:192.0.2.1")) is None
+    assert caps.take(client_network("::ffff:192.0.2.2")) is None
+    assert caps.take(client_network("192.0.2.1")) is None
+    assert caps.take(client_network("::ffff:192.0.2.1")) == "per-client"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -37,6 +38,24 @@ class HostSettings:
     session may last, and a few of them lock every visitor out."""
     child_argv: Callable[[Choice], list[str]] = demo_argv
     """What a session runs; the byte-rate benchmark swaps in its floor app here."""
+
+
+IPV6_SITE_PREFIX = 64
+"""One IPv6 site gets a /64 (RFC 6177), so one visitor can send from 2**64 addresses."""
+
+
+def client_network(address: str) -> str:
+    """What the per-client caps count by: an IPv4 address (also one mapped into IPv6, as a
+    dual-stack listener on [::] sees it), or the /64 an IPv6 address is in."""
+    try:
+        ip = ipaddress.ip_address(address.partition("%")[0])
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, IPV6_SITE_PREFIX), strict=False))
+    return str(ip)
 
 
 class Caps:

@@ -21,7 +21,7 @@ from asyncssh.packet import SSHPacket
 
 from monotui.serve.choices import Choice, RefusedChoice, choose, usage
 from monotui.serve.logline import SessionRecord, client_address
-from monotui.serve.policy import DemoHost
+from monotui.serve.policy import DemoHost, client_network
 from monotui.serve.sandbox import child_env, visitor_setting
 from monotui.serve.session import INPUT_BACKLOG_MAX, PtyChild
 from monotui.terminal import DUMB_TERMS
@@ -71,7 +71,7 @@ class DemoConnection(asyncssh.SSHServer):
         setattr(conn, "resume_writing", self._transport_resumed)  # noqa: B010
         peer = conn.get_extra_info("peername")
         self.client = client_address(peer)
-        self.client_host = str(peer[0]) if isinstance(peer, tuple) else "?"
+        self.client_host = client_network(str(peer[0])) if isinstance(peer, tuple) else "?"
         if self.host.connections.take(self.client_host) is None:
             self._counted = True
         elif self.host.refusing < REFUSING_MAX:
