@@ -18,7 +18,7 @@ from pathlib import Path
 import asyncssh
 import pytest
 from asyncssh.channel import SSHClientChannel
-from asyncssh.packet import String
+from asyncssh.packet import String, UInt32
 
 from monotui.serve.choices import Choice
 from monotui.serve.policy import Caps, DemoHost, HostSettings, client_network, demo_argv
@@ -260,3 +260,27 @@ def test_the_per_client_caps_count_an_ipv6_site_as_one_client() -> None:
     assert caps.take(client_network("::ffff:192.0.2.2")) is None
     assert caps.take(client_network("192.0.2.1")) is None
     assert caps.take(client_network("::ffff:192.0.2.1")) == "per-client"
+
+
+class Said(asyncssh.SSHClientSession[bytes]):
+    def __init__(self) -> None:
+        self.stderr = b""
+
+    def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
+        if datatype == asyncssh.EXTENDED_DATA_STDERR:
+            self.stderr += data
+
+
+async def test_a_window_change_without_a_pty_request_is_no_terminal(server: Server) -> None:
+    conn = await server.connect()
+    async with conn:
+        chan = await bare_channel(conn)
+        said = Said()
+        chan._session = said
+        chan.resume_reading()  # asyncssh's own sessions start reading at this point
+        chan._send_request(b"window-change", UInt32(80), UInt32(24), UInt32(0), UInt32(0))
+        assert await chan._make_request(b"shell") is True
+        await asyncio.wait_for(chan.wait_closed(), 30)
+    assert chan.get_exit_status() == 2
+    assert b"the cockpit needs a terminal (add -t)" in said.stderr
+    assert my_children() == []

@@ -190,6 +190,8 @@ class DemoSession(asyncssh.SSHServerSession[bytes]):
         return True  # the cockpit runs on until it quits, the client leaves or time is up
 
     def terminal_size_changed(self, width: int, height: int, pixwidth: int, pixheight: int) -> None:
+        if self._size is None:
+            return  # asyncssh passes a window change on without a pty; it makes none
         self._size = (width or 80, height or 24)
         if self._child is not None:
             self._child.resize(*self._size)
