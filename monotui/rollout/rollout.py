@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from monotui.model import Action, ActionResult, Event, Phase, Snapshot, Verdict
 from monotui.rollout.actuator import Actuator
 from monotui.rollout.automation import Automation
+from monotui.rollout.header_routes import HEADER_ROUTES
 from monotui.rollout.observer import Observer
 from monotui.rollout.reading import Reading, conclude_together, verdicts_together
 
@@ -23,6 +24,7 @@ class Rollout:
         self.config = observer.config
         self._header_tried = False  # added once per run: a removal made elsewhere is respected
         self._header_added = False  # by this process: removed when it quits
+        self._header_deferred: str | None = None  # why they were left to another (told once)
 
     @property
     def name(self) -> str:
@@ -58,10 +60,13 @@ class Rollout:
         return self.observer.told.recent()
 
     def close(self) -> None:
-        """Remove the probes' header routes this process added, stop following the route and
-        release the sources' connections."""
+        """Remove the probes' header routes this process added (unless another process steers
+        the rollout now), stop following the route and release the sources' connections."""
         route = self.actuator.state.route
-        if self._header_added and route is not None and route.track_routes:
+        added = self._header_added and route is not None and bool(route.track_routes)
+        # Not while another process steers the rollout (an autopilot shutting down has handed
+        # its Lease over): the rollout goes on, and its probes need the routes.
+        if added and self._steered_elsewhere() is None:
             self.actuator.set_track_routes(False, origin="quit", reason="monotui quits")
         self.observer.close()
         self.actuator.router.close()
@@ -80,6 +85,14 @@ class Rollout:
             return self.automation.annotate(observed)
         return self.snapshot()
 
+    def _steered_elsewhere(self) -> str | None:
+        """Why another process steers this rollout now, or None when this one may: the probes'
+        header routes are a write like the automation's, behind the same gate (an autopilot's
+        standby, or a holder past its renew deadline or shutting down, writes none; a cockpit
+        leaves them to a live autopilot)."""
+        gate = self.automation.gate
+        return gate() if gate is not None else None
+
     def _keep_header_routes(self) -> bool:
         """While the rollout runs, the probes that reach a version by header have their route:
         added once per run (a rollback or promote removes it, a new run adds it again).
@@ -94,9 +107,17 @@ class Rollout:
             return False
         if self._header_tried:
             return False
-        self._header_tried = True
         if route.track_routes >= {"canary", "baseline"}:
+            self._header_tried = True
             return False
+        why_not = self._steered_elsewhere()
+        if why_not is not None:  # asked again next cycle: it may be ours by then
+            if why_not != self._header_deferred:
+                self._header_deferred = why_not
+                text = f"the probes' {HEADER_ROUTES} are not added here: {why_not}"
+                self.observer.told.tell(Event, text)
+            return False
+        self._header_tried = True
         probes = ", ".join(s.name for s in reader.sources if s.header_tracks())
         written = self.actuator.set_track_routes(
             True, origin="synthetics", reason=f"so probes reach one version: {probes}"
