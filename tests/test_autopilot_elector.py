@@ -180,3 +180,49 @@ def test_timings_client_go_would_refuse_are_a_config_error(
 ) -> None:
     with pytest.raises(ConfigError, match=re.escape(words)):
         LeaseTiming(lease, renew, retry)
+
+
+def test_a_lease_deleted_by_hand_is_waited_out_while_its_holder_may_still_act(
+    conn: KubeConnection, fake_kube: FakeKube
+) -> None:
+    clock_a, clock_b = Clock(), Clock()
+    a, b = elector(conn, "pod-a", clock_a), elector(conn, "pod-b", clock_b)
+    assert a.try_acquire_or_renew()
+    assert not b.try_acquire_or_renew()
+    fake_kube.delete_object("coordination.k8s.io", "leases", NS, NAME)  # kubectl delete lease
+    clock_a.advance(1)
+    clock_b.advance(1)
+    assert not b.try_acquire_or_renew() and not b.may_act()  # a still may: b does not create
+    assert a.may_act()
+    assert a.try_acquire_or_renew()  # the holder makes it again, and stays the only leader
+    assert stored(fake_kube)["holderIdentity"] == "pod-a"
+    assert not b.try_acquire_or_renew()
+    fake_kube.delete_object("coordination.k8s.io", "leases", NS, NAME)
+    clock_a.advance(30)  # a is gone for good: b creates it once a's last record is silent
+    clock_b.advance(14.9)
+    assert not b.try_acquire_or_renew()
+    clock_b.advance(0.2)
+    assert b.try_acquire_or_renew() and b.may_act() and not a.may_act()
+    assert stored(fake_kube)["holderIdentity"] == "pod-b"
+
+
+def test_a_holder_cleared_by_hand_stops_the_holder_and_is_waited_out_by_the_standby(
+    conn: KubeConnection, fake_kube: FakeKube
+) -> None:
+    clock_a, clock_b = Clock(), Clock()
+    a, b = elector(conn, "pod-a", clock_a), elector(conn, "pod-b", clock_b)
+    assert a.try_acquire_or_renew()
+    assert not b.try_acquire_or_renew()
+    lease = fake_kube.get_object("coordination.k8s.io", "v1", "leases", NS, NAME)
+    lease["spec"]["holderIdentity"] = ""  # kubectl edit: the duration stays 15 s
+    fake_kube.put_object(lease)
+    clock_a.advance(1)
+    clock_b.advance(1)
+    assert not a.try_acquire_or_renew() and not a.may_act()  # a sees it: it stops at once
+    assert not b.try_acquire_or_renew()  # b does not know when a saw it: it waits 15 s
+    clock_b.advance(14.9)
+    assert not b.try_acquire_or_renew()
+    clock_b.advance(0.2)
+    assert b.try_acquire_or_renew()
+    spec = stored(fake_kube)
+    assert spec["holderIdentity"] == "pod-b" and spec["leaseTransitions"] == 1

@@ -13,6 +13,11 @@ resourceVersion, so of two candidates at most one wins.
 A record that names our identity is ours only if we wrote it (its renewTime is one we sent): a
 container restarted under the same pod name, or two processes given one `--identity`, wait the
 Lease out like any other candidate instead of both believing they lead.
+
+And one more: a Lease deleted by hand, or whose holder was cleared by hand, is not free at once
+(client-go would create or take it in its next try): its last holder does not know and may act
+until its own renew deadline, so a candidate waits the last record it saw out first. Only a
+release (no holder, a 1 s duration) says the holder stopped.
 """
 
 from __future__ import annotations
@@ -133,17 +138,21 @@ class Elector:
             spec = self._spec(now, record.acquire_t or now, record.transitions)
             if self._write(lambda: self.lock.update(record, spec, state), sent, None):
                 return True
+        before = self.seen
         try:
             current = self.lock.get()
         except MonotuiError as exc:
             self.error = str(exc)
             return False
         if current is None:
+            if self._waits_for(before):
+                self.error = ""
+                return False  # deleted under a live holder, who may still act: wait it out
             spec = self._spec(now, now, 0)
             return self._write(lambda: self.lock.create(spec, state), sent, None)
         seen = self._saw(current)
         ours = self.is_leader()
-        if current.holder and not ours and self._monotonic() < seen.at + current.duration_s:
+        if self._waits_for(seen):
             self.error = ""
             return False  # someone else holds it, and renewed it recently enough
         if ours:
@@ -207,6 +216,18 @@ class Elector:
             if self._seen is None or self._seen.record.version != record.version:
                 self._seen = Seen(record, self._monotonic(), self._wall())
             return self._seen
+
+    def _waits_for(self, seen: Seen | None) -> bool:
+        """Whether `seen` still binds us: someone else's record, not yet silent for its duration
+        on our clock. A record without a holder is free at once only when it is a release (the
+        1 s duration that `release` writes): one whose holder was cleared by hand, like a Lease
+        deleted by hand, says nothing of whether the last holder stopped acting."""
+        if seen is None or self._ours(seen):
+            return False
+        record = seen.record
+        if not record.holder and record.duration_s <= RELEASED_DURATION_S:
+            return False
+        return self._monotonic() < seen.at + record.duration_s
 
     def _ours(self, seen: Seen | None) -> bool:
         return (
