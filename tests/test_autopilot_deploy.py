@@ -29,6 +29,7 @@ MODELS = {
     "RoleBinding": client.V1RoleBinding,
     "ConfigMap": client.V1ConfigMap,
     "Deployment": client.V1Deployment,
+    "PodDisruptionBudget": client.V1PodDisruptionBudget,
 }
 
 
@@ -92,6 +93,7 @@ def test_kubectl_applies_them_to_the_api_server(fake_kube: FakeKube, tmp_path: P
     fake_kube.serve(rbac, ["v1"], {"roles": "Role", "rolebindings": "RoleBinding"})
     cluster = {"clusterroles": "ClusterRole", "clusterrolebindings": "ClusterRoleBinding"}
     fake_kube.serve(rbac, ["v1"], cluster, namespaced=False)
+    fake_kube.serve("policy", ["v1"], {"poddisruptionbudgets": "PodDisruptionBudget"})
     config = fake_kube.write_kubeconfig(tmp_path / "kubeconfig")
     # The fake serves no OpenAPI document: the schema check is the test above.
     dry = kubectl(config, "apply", "--dry-run=client", "--validate=false", "-f", str(DEPLOY))
@@ -135,6 +137,46 @@ def test_the_deployment_runs_two_locked_down_replicas_with_probes_and_the_config
     writable = [Path(mounts[n]) for n, v in volumes.items() if "emptyDir" in v]
     assert cfg.audit.path.parent in writable  # the only writable places: emptyDirs
     assert [r.policy for r in cfg.rollouts] == ["auto"]
+
+
+def test_a_drain_takes_the_replicas_one_at_a_time() -> None:
+    (deployment,) = by_kind("Deployment")
+    (budget,) = by_kind("PodDisruptionBudget")
+    assert budget["metadata"]["namespace"] == deployment["metadata"]["namespace"]
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert budget["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    assert budget["spec"]["maxUnavailable"] < deployment["spec"]["replicas"]
+
+
+def test_everything_the_autopilot_writes_by_default_is_on_a_writable_volume(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The image's user has no home and the root file system is read-only: the notifiers'
+    queues and ledgers (the XDG state folder) must land on an emptyDir, like the audit log."""
+    from monotui.notify.build import state_dir
+
+    (deployment,) = by_kind("Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    home = re.search(r"useradd .*?(?:--home-dir|-d) (\S+)", containerfile())
+    monkeypatch.setenv("HOME", home.group(1) if home else "/home/monotui")  # useradd's default
+    for name in ("XDG_STATE_HOME", "XDG_CONFIG_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    for env in container["env"]:
+        if "value" in env:
+            monkeypatch.setenv(env["name"], env["value"])
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    writable = [
+        Path(m["mountPath"])
+        for m in container["volumeMounts"]
+        if "emptyDir" in volumes[m["name"]] and not m.get("readOnly")
+    ]
+    assert any(state_dir().is_relative_to(w) for w in writable), state_dir()
+
+
+def containerfile() -> str:
+    return (DEPLOY / "Containerfile").read_text(encoding="utf-8")
 
 
 def test_the_containerfile_installs_the_wheel_and_runs_as_a_user() -> None:
