@@ -118,3 +118,21 @@ def test_a_holder_stopped_mid_run_leaves_the_header_routes_to_its_successor(
         a.close()
         if b is not None:
             b.close()
+
+
+def test_a_rollout_the_autopilot_does_not_steer_gets_no_header_routes_from_it(
+    fake_kube: FakeKube, tmp_path: Path, app: VersionApp
+) -> None:
+    fake_kube.put_object(virtual_service(5))
+    pilot = Autopilot(fake_kube, tmp_path, "pod-a", extra=probes(app), args=("--policy", "manual"))
+    try:
+        started = pilot.wait_for(lambda e: "started" in e["text"], STARTUP_S, "the start line")
+        assert started["leases"] == {}
+        wait_until(lambda: answers(f"{pilot.url}/readyz") == 200, STARTUP_S, "ready", 0.1)
+        assert header_writes(pilot) == []  # its first cycle is over: it would have by now
+        assert not set(TRACKS) & set(route_names(fake_kube))
+        told = pilot.wait_for(lambda e: "not added here" in e["text"], 5, "why not")
+        assert "the autopilot does not steer it" in told["text"]
+        assert pilot.terminate() == 0
+    finally:
+        pilot.close()

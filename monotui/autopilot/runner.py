@@ -37,6 +37,12 @@ class AutopilotOptions:
     listen: tuple[str, int]
 
 
+def _unsteered() -> str:
+    """The gate of a rollout the autopilot takes no Lease for: it writes nothing there, not
+    even the probes' header routes (every replica would, and each remove them as it stops)."""
+    return 'the autopilot does not steer it (not on policy = "auto", or read-only, or dry-run)'
+
+
 class Autopilot:
     """Runs the rollouts unattended until `stop` is set; `run` returns the exit code."""
 
@@ -64,6 +70,9 @@ class Autopilot:
             for r in self.rollouts
             if r.automation.enabled and not r.actuator.dry_run
         }
+        for rollout in self.rollouts:
+            if rollout.name not in self.leaderships:
+                rollout.automation.gate = _unsteered  # observed and exported, never written
         self._started: set[str] = set()
         self._started_lock = threading.Lock()
         self.collector = AutopilotCollector(
