@@ -1,7 +1,8 @@
 """The synthetic probes' header routes (x-monotui-track) under the autopilot's Lease, with real
 `monotui autopilot` processes on the fake API server: a standby never writes them (only the
-holder steers the rollout), and a holder that hands over on SIGTERM leaves them for its successor
-instead of removing them after its Lease is released."""
+holder steers the rollout), a holder that hands over on SIGTERM leaves them for its successor
+instead of removing them after its Lease is released, a rollout it takes no Lease for gets none
+from it; and a cockpit leaves them to a live autopilot (neither adds them nor removes its own)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,12 @@ from typing import Any
 import httpx
 import pytest
 
+from monotui import config
+from monotui.audit import AuditLog
 from monotui.autopilot.microtime import format_micro
+from monotui.autopilot.window import LeaseWindows
+from monotui.registry import PRODUCTION, BuildContext
+from monotui.rollout import Rollout, build_rollouts
 from monotui.sim.apps import VersionApp
 from tests.autopilot_helpers import LEASE, NS, STARTUP_S, Autopilot, holder
 from tests.fakekube import FakeKube
@@ -63,21 +69,7 @@ def test_a_standby_never_writes_the_header_routes(
     fake_kube: FakeKube, tmp_path: Path, app: VersionApp
 ) -> None:
     fake_kube.put_object(virtual_service(5))
-    now = format_micro(time.time())
-    fake_kube.put_object(  # another autopilot holds the Lease, live for an hour
-        {
-            "apiVersion": "coordination.k8s.io/v1",
-            "kind": "Lease",
-            "metadata": {"name": LEASE, "namespace": NS},
-            "spec": {
-                "holderIdentity": "pod-x",
-                "leaseDurationSeconds": 3600,
-                "acquireTime": now,
-                "renewTime": now,
-                "leaseTransitions": 0,
-            },
-        }
-    )
+    live_lease(fake_kube, "pod-x")  # another autopilot holds the Lease, live for an hour
     pilot = Autopilot(fake_kube, tmp_path, "pod-b", extra=probes(app))
     try:
         wait_until(lambda: answers(f"{pilot.url}/readyz") == 200, STARTUP_S, "ready", 0.1)
@@ -136,3 +128,90 @@ def test_a_rollout_the_autopilot_does_not_steer_gets_no_header_routes_from_it(
         assert pilot.terminate() == 0
     finally:
         pilot.close()
+
+
+def cockpit_rollout(
+    fake_kubeconfig: Path, app: VersionApp, tmp_path: Path
+) -> tuple[Rollout, LeaseWindows, BuildContext]:
+    """The rollout with its probe as `monotui watch` builds it, with its windows on the Leases."""
+    data = {
+        "kubernetes": {"kubeconfig": str(fake_kubeconfig)},
+        "rollouts": [
+            {
+                "name": "reviews",
+                "namespace": NS,
+                "router": {"kind": "istio", "route": "primary"},
+                "metrics": {"kind": "none"},
+                "synthetics": [
+                    {
+                        "name": "checkout",
+                        "kind": "http",
+                        "url": f"{app.url}/checkout",
+                        "expect_json": "$.status",
+                        "expect_json_equals": "ok",
+                        "timeout_s": 2,
+                    }
+                ],
+            }
+        ],
+    }
+    cfg = config.parse(data, kinds=PRODUCTION)
+    ctx = BuildContext(cfg)
+    audit = AuditLog(tmp_path / "cockpit-audit.jsonl", user="oncall")
+    (rollout,) = build_rollouts(cfg, PRODUCTION, ctx, audit=audit)
+    return rollout, LeaseWindows([rollout], ctx.kube()).start(), ctx
+
+
+def live_lease(fake: FakeKube, holder_name: str) -> None:
+    now = format_micro(time.time())
+    fake.put_object(
+        {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": LEASE, "namespace": NS},
+            "spec": {
+                "holderIdentity": holder_name,
+                "leaseDurationSeconds": 3600,
+                "acquireTime": now,
+                "renewTime": now,
+                "leaseTransitions": 0,
+            },
+        }
+    )
+
+
+def test_a_cockpit_leaves_the_header_routes_to_a_live_autopilot(
+    fake_kube: FakeKube, fake_kubeconfig: Path, tmp_path: Path, app: VersionApp
+) -> None:
+    fake_kube.put_object(virtual_service(5))
+    live_lease(fake_kube, "pod-x")
+    rollout, windows, ctx = cockpit_rollout(fake_kubeconfig, app, tmp_path)
+    try:
+        rollout.start()
+        rollout.cycle()
+        assert not set(TRACKS) & set(route_names(fake_kube))  # the autopilot's to add
+        told = [e.text for e in rollout.events() if "not added here" in e.text]
+        assert told == [
+            "the probes' x-monotui-track header routes are not added here: autopilot pod-x "
+            f"holds the lease {NS}/{LEASE}: the cockpit leaves the automation to it"
+        ]  # once, not at every poll
+    finally:
+        windows.close()
+        rollout.close()
+        ctx.close()
+
+
+def test_a_cockpit_that_added_them_leaves_them_when_an_autopilot_took_over(
+    fake_kube: FakeKube, fake_kubeconfig: Path, tmp_path: Path, app: VersionApp
+) -> None:
+    fake_kube.put_object(virtual_service(5))
+    rollout, windows, ctx = cockpit_rollout(fake_kubeconfig, app, tmp_path)
+    try:
+        rollout.start()  # no autopilot: the cockpit adds them for its probes
+        assert set(TRACKS) <= set(route_names(fake_kube))
+        live_lease(fake_kube, "pod-x")  # an autopilot starts and steers the rollout
+    finally:
+        windows.close()
+        rollout.close()  # q: the rollout goes on under the autopilot, its probes need them
+        ctx.close()
+    assert set(TRACKS) <= set(route_names(fake_kube))
