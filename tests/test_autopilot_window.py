@@ -282,3 +282,30 @@ def test_a_hanging_api_server_never_holds_up_the_headers_or_the_exit(
     threading.Thread(target=close, daemon=True).start()
     wait_for(closed.is_set, "the exit while the lists hang", timeout_s=5)
     fake.release_held()
+
+
+def test_a_lease_deleted_or_cleared_by_hand_keeps_the_cockpit_deferring_until_it_runs_out(
+    fake_kube: FakeKube, fake_kubeconfig: Path
+) -> None:
+    from monotui.autopilot.lease import LeaseLock
+    from tests.router_helpers import kube
+
+    conn = kube(fake_kubeconfig)
+    clock = [1000.0]
+    lock = LeaseLock(conn, "bookinfo", "monotui-istio-reviews", "reviews", timeout_s=2)
+    window = RolloutWindow(lock, monotonic=lambda: clock[0])
+    try:
+        fake_kube.put_object(lease("bookinfo", "reviews", "pod-a", duration_s=30))
+        assert (window.gate() or "").startswith("autopilot pod-a holds the lease")
+        fake_kube.delete_object(GROUP, PLURAL, "bookinfo", "monotui-istio-reviews")
+        assert "was deleted while autopilot pod-a held it" in (window.gate() or "")
+        clock[0] += 31  # pod-a's lease has run out on its clock and on ours
+        stale = lease("bookinfo", "reviews", "", duration_s=30)  # kubectl edit: holder cleared
+        fake_kube.put_object(stale)
+        assert "was cleared by hand" in (window.gate() or "")
+        clock[0] += 31
+        assert window.gate() is None
+        fake_kube.put_object(lease("bookinfo", "reviews", "", duration_s=1))  # a release
+        assert window.gate() is None
+    finally:
+        conn.close()

@@ -6,7 +6,8 @@ sent per poll at steady state), shows who holds it in the header and what that a
 next in the plan, and defers to it: before its own automation acts, it reads the Lease again
 and refuses while someone holds it live (renewed within its duration on the holder's clock, or
 changed within it on ours: either makes it live, so clock skew only ever makes a cockpit defer).
-A Lease it cannot read also makes it defer. Keys are not gated: a person's action is theirs, and
+A Lease it cannot read also makes it defer, and so does one deleted or whose holder was cleared
+by hand while its last holder may still act (as a standby autopilot waits it out). Keys are not gated: a person's action is theirs, and
 the autopilot sees it at its next poll.
 """
 
@@ -16,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from monotui.autopilot.elector import Seen
+from monotui.autopilot.elector import RELEASED_DURATION_S, Seen
 from monotui.autopilot.lease import LeaseLock, LeaseRecord
 from monotui.autopilot.names import GROUP, PLURAL, RBAC, SELECTOR, VERSION, lease_name
 from monotui.autopilot.status import status_of
@@ -59,6 +60,7 @@ class RolloutWindow:
         self._monotonic = monotonic
         self._mutex = threading.Lock()
         self._seen: Seen | None = None
+        self._gone: Seen | None = None  # the live record last seen before the Lease vanished
         self._read = False  # whether a read ever succeeded
         self._error = ""
 
@@ -67,9 +69,12 @@ class RolloutWindow:
         with self._mutex:
             self._read, self._error = True, ""
             if record is None:
+                if self._seen is not None and self._live(self._seen):
+                    self._gone = self._seen
                 self._seen = None
             elif self._seen is None or self._seen.record.version != record.version:
                 self._seen = Seen(record, self._monotonic(), self._wall())
+                self._gone = None
 
     def failed(self, error: str) -> None:
         with self._mutex:
@@ -98,13 +103,33 @@ class RolloutWindow:
         if record is not None and self._cached is not None:
             self._cached.offer(record.obj)  # the next look at the cache is not behind it
         with self._mutex:
-            seen = self._seen
+            seen, gone = self._seen, self._gone
         if seen is not None and self._live(seen):
             return (
                 f"autopilot {seen.record.holder} holds the lease {self.path}: the cockpit leaves "
                 "the automation to it"
             )
+        # Deleted, or its holder cleared, by hand: the last holder does not know yet and may
+        # still act until its Lease runs out (only a release, a 1 s duration, says it stopped).
+        if seen is None and gone is not None and self._live(gone):
+            return (
+                f"the lease {self.path} was deleted while autopilot {gone.record.holder} held "
+                "it, which may still act: the cockpit waits until that lease runs out"
+            )
+        if seen is not None and self._cleared(seen):
+            return (
+                f"the holder of the lease {self.path} was cleared by hand, and the last one may "
+                "still act: the cockpit waits until that lease runs out"
+            )
         return None
+
+    def _cleared(self, seen: Seen) -> bool:
+        record = seen.record
+        return (
+            not record.holder
+            and record.duration_s > RELEASED_DURATION_S
+            and self._monotonic() < seen.at + record.duration_s
+        )
 
     def _live(self, seen: Seen | None) -> bool:
         if seen is None or not seen.record.holder:
