@@ -11,8 +11,10 @@ controller polls again anyway, and a PATCH must never be sent twice behind our b
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,7 @@ KUBECONFIG_MAX_BYTES = 4 << 20
 _SECTIONS = (("clusters", "cluster"), ("contexts", "context"), ("users", "user"))
 JSON_PATCH = "application/json-patch+json"
 _SA_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+SA_TOKEN_MAX_BYTES = 64 << 10
 
 
 @dataclass
@@ -145,11 +148,30 @@ def connect(
         api_client,
         client.CustomObjectsApi(api_client),
         "in-cluster",
-        "serviceaccount",
+        service_account(_SA_DIR / "token"),
         namespace or in_ns,
         timeout_s=timeout_s,
         server=str(configuration.host),
     )
+
+
+def service_account(token_file: Path) -> str:
+    """Who a pod's token says it is, `system:serviceaccount:NS:NAME` (its `sub` claim), for the
+    audit log and the stored pause: "serviceaccount" when it cannot tell. Nothing is verified
+    (the API server does that); the token itself is never kept or shown."""
+    try:
+        with open(token_file, "rb") as f:
+            token = f.read(SA_TOKEN_MAX_BYTES)
+        payload = token.split(b".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + b"=" * (-len(payload) % 4)))
+    except (OSError, IndexError, ValueError):
+        return "serviceaccount"
+    subject = claims.get("sub") if isinstance(claims, dict) else None
+    if isinstance(subject, str) and re.fullmatch(
+        r"system:serviceaccount:[a-z0-9.-]+:[a-z0-9.-]+", subject
+    ):
+        return subject
+    return "serviceaccount"
 
 
 def check_kubeconfig(files: str) -> None:
