@@ -122,18 +122,21 @@ def test_argo_needs_to_read_its_traffic_route(
     assert "rbac: ok" in line and "get virtualservices.networking.istio.io" in line
 
 
+def empty_feature_flag(name: str, namespace: str) -> dict[str, Any]:
+    """An OpenFeature FeatureFlag with no flags: enough for check-config's access review."""
+    return {
+        "apiVersion": "core.openfeature.dev/v1beta1",
+        "kind": "FeatureFlag",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"flagSpec": {"flags": {}}},
+    }
+
+
 def test_a_featureflag_the_user_cannot_patch(
     fake_kube: FakeKube, fake_kubeconfig: Path, tmp_path: Path
 ) -> None:
     fake_kube.put_object(virtual_service(10))
-    fake_kube.put_object(
-        {
-            "apiVersion": "core.openfeature.dev/v1beta1",
-            "kind": "FeatureFlag",
-            "metadata": {"name": "flags", "namespace": "bookinfo"},
-            "spec": {"flagSpec": {"flags": {}}},
-        }
-    )
+    fake_kube.put_object(empty_feature_flag("flags", "bookinfo"))
     fake_kube.deny("patch", "featureflags")
     flags = '[rollouts.flags]\nkind = "featureflag"\nname = "flags"\n'
     out = check(fake_kubeconfig, tmp_path, flags=flags)
@@ -146,14 +149,7 @@ def test_a_featureflag_of_another_namespace_is_checked_there(
     fake_kube: FakeKube, fake_kubeconfig: Path, tmp_path: Path
 ) -> None:
     fake_kube.put_object(virtual_service(10))
-    fake_kube.put_object(
-        {
-            "apiVersion": "core.openfeature.dev/v1beta1",
-            "kind": "FeatureFlag",
-            "metadata": {"name": "shared", "namespace": "flags"},
-            "spec": {"flagSpec": {"flags": {}}},
-        }
-    )
+    fake_kube.put_object(empty_feature_flag("shared", "flags"))
     fake_kube.deny("get", "featureflags", "flags")  # allowed in bookinfo, not where it lives
     flags = '[rollouts.flags]\nkind = "featureflag"\nname = "shared"\nnamespace = "flags"\n'
     out = check(fake_kubeconfig, tmp_path, flags=flags)
